@@ -1,0 +1,59 @@
+# Field Sync for Autotask: the two commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Qt's runtime libraries on Debian/Ubuntu (offscreen and xcb); installed only when missing.
+QT_DEBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
+	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0 \
+	libxcb-image0 libxcb-xinerama0 libxcb-xkb1
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: test demo bench soak lint typecheck pytest system-deps venv screenshots package clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
+		echo "python3 -m venv failed; installing python3-venv"; \
+		apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,bench]'
+	@touch $(STAMP)
+
+system-deps:
+	@missing=""; for p in $(QT_DEBS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
+		echo "installing Qt runtime libraries:$$missing"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: venv
+	$(VENV)/bin/ruff check agent ui tests packaging
+	$(VENV)/bin/ruff format --check agent ui tests packaging
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+pytest: venv
+	$(PY) -m pytest -q
+
+test: lint typecheck pytest
+
+demo: venv
+	QT_QPA_PLATFORM= $(PY) -m agent --demo
+
+bench: venv
+	@mkdir -p build/bench
+	$(PY) -m tests.bench
+
+soak: venv
+	@mkdir -p build/bench
+	$(PY) -m tests.soak
+
+clean:
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

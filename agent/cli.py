@@ -1,0 +1,147 @@
+"""The `autotask-agent` command: the window by default, `--headless`, and script subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from agent import __version__
+from agent.credentials import CredentialError
+from agent.paths import InvalidProfileName
+from agent.settings import SettingsError, describe
+from agent.store.errors import StoreError
+from agent.store.migrations import MigrationError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autotask-agent",
+        description="Field Sync for Autotask: offline-first sync of tickets, notes and time.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--headless", action="store_true", help="run the sync agent, no window")
+    parser.add_argument("--demo", action="store_true", help="use the built-in demo tenant")
+    parser.add_argument("--data-dir", help="keep data and logs here (also FIELD_SYNC_DATA_DIR)")
+    parser.add_argument("--profile", default=None, help="profile name (default: 'default')")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    status = sub.add_parser("status", help="show the profile, database and queue state")
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    settings = sub.add_parser("settings", help="list or change settings")
+    settings_sub = settings.add_subparsers(dest="settings_command", required=True)
+    settings_sub.add_parser("list", help="show every setting and its value")
+    setter = settings_sub.add_parser("set", help="change one setting")
+    setter.add_argument("name")
+    setter.add_argument("value")
+
+    sim = sub.add_parser("simulator", help="serve the Autotask simulator", add_help=False)
+    sim.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _profile_name(args: argparse.Namespace) -> str:
+    return str(args.profile or ("demo" if args.demo else "default"))
+
+
+def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from agent.profile import open_profile
+
+    return open_profile(args.data_dir, _profile_name(args))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from agent.store.models import Conflict, OutboxOp
+
+    profile = _open(args)
+    try:
+        store = profile.store
+
+        def counts() -> dict[str, int]:
+            rows = OutboxOp.select(OutboxOp.state, OutboxOp.id).tuples()
+            result: dict[str, int] = {}
+            for state, _ in rows:
+                result[state] = result.get(state, 0) + 1
+            return result
+
+        info = {
+            "version": __version__,
+            "profile": profile.paths.profile,
+            "database": str(profile.paths.database),
+            "log_file": str(profile.paths.log_file),
+            "schema_version": store.schema_version(),
+            "operations": store.read(counts),
+            "open_conflicts": store.read(
+                lambda: Conflict.select().where(Conflict.status == "open").count()
+            ),
+            "signed_in": profile.credentials.has_credentials(),
+        }
+        if profile.recovery is not None:
+            info["recovery"] = profile.recovery.message
+        if args.json:
+            print(json.dumps(info, indent=2))
+        else:
+            for key, value in info.items():
+                print(f"{key:>15}: {value}")
+        return 0
+    finally:
+        profile.close()
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    profile = _open(args)
+    try:
+        if args.settings_command == "set":
+            profile.settings_repo.update(**{args.name: args.value})
+        current = profile.settings
+        for name, default, help_text in describe():
+            value = getattr(current, name)
+            mark = "" if value == default else "  (changed)"
+            print(f"{name:>22} = {value!r}{mark}   # {help_text}")
+        return 0
+    finally:
+        profile.close()
+
+
+def cmd_simulator(args: argparse.Namespace) -> int:
+    from agent.simulator.cli import run  # type: ignore[import-not-found,unused-ignore]
+
+    return int(run(list(args.args)))
+
+
+def cmd_default(args: argparse.Namespace) -> int:
+    if args.headless:
+        from agent.headless import run_headless
+
+        return run_headless(args.data_dir, _profile_name(args), demo=args.demo)
+    try:
+        # Imported by name: the core never depends on the window at import time.
+        ui_app = importlib.import_module("ui.app")
+    except ImportError as exc:  # the window needs PySide6 and Qt's libraries
+        print(f"The window cannot start ({exc}); use --headless.", file=sys.stderr)
+        return 2
+    return int(ui_app.run_app(args.data_dir, _profile_name(args), demo=args.demo))
+
+
+COMMANDS: dict[str | None, Handler] = {
+    None: cmd_default,
+    "status": cmd_status,
+    "settings": cmd_settings,
+    "simulator": cmd_simulator,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (StoreError, MigrationError, CredentialError, SettingsError, InvalidProfileName) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

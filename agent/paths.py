@@ -1,0 +1,64 @@
+"""Where the agent keeps its data and logs: platformdirs, overridden by `--data-dir` or the env.
+
+Precedence: an explicit `--data-dir`, then `FIELD_SYNC_DATA_DIR`, then the platform's user data
+directory. With an override, logs live in `<data-dir>/logs` so a portable folder holds everything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "FieldSync"
+APP_AUTHOR = "FieldSync"
+ENV_DATA_DIR = "FIELD_SYNC_DATA_DIR"
+_PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class InvalidProfileName(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class AgentPaths:
+    data_dir: Path
+    log_dir: Path
+    profile: str
+
+    @property
+    def profile_dir(self) -> Path:
+        return self.data_dir / "profiles" / self.profile
+
+    @property
+    def database(self) -> Path:
+        return self.profile_dir / "agent.sqlite3"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / f"{self.profile}.log"
+
+    def ensure(self) -> AgentPaths:
+        """Create the folders, readable by the user only (0700 on POSIX)."""
+        for folder in (self.data_dir, self.profile_dir, self.log_dir):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self
+
+
+def resolve(data_dir: str | os.PathLike[str] | None = None, profile: str = "default") -> AgentPaths:
+    if not _PROFILE_RE.match(profile):
+        raise InvalidProfileName(
+            f"Profile names use letters, digits, '.', '_' and '-' (got {profile!r})."
+        )
+    override = data_dir or os.environ.get(ENV_DATA_DIR)
+    if override:
+        root = Path(override).expanduser().resolve()
+        return AgentPaths(data_dir=root, log_dir=root / "logs", profile=profile)
+    return AgentPaths(
+        data_dir=Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)),
+        log_dir=Path(platformdirs.user_log_dir(APP_NAME, APP_AUTHOR)),
+        profile=profile,
+    )

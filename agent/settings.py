@@ -1,0 +1,152 @@
+"""Typed settings with defaults, kept in the profile's database (one row per changed setting).
+
+Hand-written over a dataclass rather than pydantic: a dozen scalar fields need only type, range and
+choice checks, and this keeps the frozen application small and the error messages ours.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from agent.store.connection import Store
+from agent.store.models import Setting
+
+
+class SettingsError(ValueError):
+    """A setting's value is of the wrong type or out of range; the message names the setting."""
+
+
+def _spec(
+    default: Any,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    help: str = "",
+) -> Any:
+    return field(default=default, metadata={"lo": lo, "hi": hi, "choices": choices, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    work_offline: bool = _spec(False, help="Queue changes without contacting Autotask")
+    sync_interval_s: int = _spec(60, lo=10, hi=3600, help="Seconds between automatic syncs")
+    notifications: bool = _spec(True, help="Show desktop notifications")
+    start_at_login: bool = _spec(False, help="Start Field Sync when you log in")
+    quota_share: float = _spec(0.5, lo=0.05, hi=1.0, help="Share of the tenant's hourly limit")
+    redis_url: str | None = _spec(None, help="Redis URL for fleet mode (shared queue and quota)")
+    durability: str = _spec("normal", choices=("normal", "full"), help="SQLite synchronous mode")
+    scheduling: str = _spec(
+        "weighted_fair",
+        choices=("strict_priority", "fifo", "weighted_fair", "deadline", "adaptive"),
+        help="How the outbox orders work",
+    )
+    background_capacity: int = _spec(50_000, lo=100, hi=10_000_000, help="Max background ops")
+    ops_retention_days: int = _spec(30, lo=1, hi=3650, help="Keep finished operations this long")
+    metrics_retention_days: int = _spec(30, lo=1, hi=3650, help="Keep metric series this long")
+    audit_retention_days: int = _spec(730, lo=30, hi=36500, help="Keep audit events this long")
+    log_level: str = _spec("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="Log level")
+    encrypt_at_rest: bool = _spec(True, help="Encrypt cached data and queued changes")
+    demo_mode: bool = _spec(False, help="Use the built-in demo tenant")
+
+    def with_changes(self, **changes: Any) -> Settings:
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise SettingsError(f"Unknown setting(s): {', '.join(sorted(unknown))}")
+        checked = {name: validate(name, value) for name, value in changes.items()}
+        return dataclasses.replace(self, **checked)
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+_TYPES: dict[str, type] = {
+    name: {"bool": bool, "int": int, "float": float, "str": str, "str | None": str}[str(f.type)]
+    for name, f in _FIELDS.items()
+}
+
+
+def validate(name: str, value: Any) -> Any:
+    """Return `value` converted to the setting's type, or raise SettingsError saying why not."""
+    if name not in _FIELDS:
+        raise SettingsError(f"Unknown setting: {name}")
+    f, kind = _FIELDS[name], _TYPES[name]
+    if value is None:
+        if "None" in str(f.type):
+            return None
+        raise SettingsError(f"{name} needs a value")
+    if kind is bool:
+        if isinstance(value, str) and value.lower() in (
+            "true",
+            "yes",
+            "on",
+            "1",
+            "false",
+            "no",
+            "off",
+            "0",
+        ):
+            value = value.lower() in ("true", "yes", "on", "1")
+        if not isinstance(value, bool):
+            raise SettingsError(f"{name} must be true or false (got {value!r})")
+        return value
+    if kind in (int, float):
+        if isinstance(value, bool):
+            raise SettingsError(f"{name} must be a number (got {value!r})")
+        try:
+            number = kind(value)
+        except (TypeError, ValueError, OverflowError):
+            raise SettingsError(f"{name} must be a number (got {value!r})") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise SettingsError(f"{name} must be a finite number")
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise SettingsError(f"{name} must be a whole number (got {value!r})")
+        lo, hi = f.metadata["lo"], f.metadata["hi"]
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
+            raise SettingsError(f"{name} must be between {lo} and {hi} (got {number})")
+        return number
+    if not isinstance(value, str):
+        raise SettingsError(f"{name} must be text (got {type(value).__name__})")
+    choices = f.metadata["choices"]
+    if choices and value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+    return value
+
+
+def describe() -> list[tuple[str, Any, str]]:
+    """(name, default, help) for every setting, for `--help`-like listings."""
+    return [(n, f.default, f.metadata["help"]) for n, f in _FIELDS.items()]
+
+
+class SettingsRepository:
+    """Loads and saves `Settings` in the store; only values that differ from defaults are kept."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def load(self) -> Settings:
+        rows = self._store.read(lambda: [(s.key, s.value) for s in Setting.select()])
+        values: dict[str, Any] = {}
+        for key, raw in rows:
+            if key not in _FIELDS:
+                continue  # a setting of a newer version: kept in the table, ignored here
+            try:
+                values[key] = validate(key, json.loads(raw))
+            except (SettingsError, ValueError):
+                continue  # a damaged value falls back to its default rather than blocking start
+        return Settings(**values)
+
+    def update(self, **changes: Any) -> Settings:
+        new = self.load().with_changes(**changes)
+
+        def save() -> None:
+            for name in changes:
+                value = getattr(new, name)
+                if value == _FIELDS[name].default:
+                    Setting.delete().where(Setting.key == name).execute()
+                else:
+                    Setting.replace(key=name, value=json.dumps(value)).execute()
+
+        self._store.write(save)
+        return new

@@ -1,0 +1,252 @@
+"""Opening the profile's SQLite file: pragmas, single-instance lock, corruption recovery, migration.
+
+`Store` is the one handle the rest of the agent holds: `write`/`awrite` run a function in a
+transaction on the single writer thread; `read`/`aread` run on the caller's thread or a small read
+pool, each thread with its own connection (WAL lets reads run beside the writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+import filelock
+import peewee
+
+from agent.store import migrations
+from agent.store.errors import DatabaseCorruptError, DatabaseInUseError, translate
+from agent.store.models import database_proxy
+from agent.store.writer import SingleWriter
+
+T = TypeVar("T")
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class Durability(StrEnum):
+    """How hard a commit waits for the disk. NORMAL in WAL mode can lose the last commits on power
+    loss (never corrupts); FULL syncs on every commit."""
+
+    NORMAL = "normal"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class RecoveryNotice:
+    """What happened when the previous database file could not be used."""
+
+    damaged_path: Path
+    moved_to: Path
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"The local database {self.damaged_path} could not be read ({self.reason}). "
+            f"It was kept, unchanged, as {self.moved_to}, and Field Sync started on a new, empty "
+            "database. Changes that were not yet synced may be in the kept file; support can "
+            "recover them from it."
+        )
+
+
+class _TrackedSqlite(peewee.SqliteDatabase):  # type: ignore[misc]
+    """Remembers every per-thread connection so `close_all` can close them all."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection = super()._connect()
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def close_all(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+
+def _pragmas(durability: Durability, busy_timeout_ms: int) -> dict[str, Any]:
+    return {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "busy_timeout": busy_timeout_ms,
+        "synchronous": 2 if durability is Durability.FULL else 1,
+        "cache_size": -8000,
+    }
+
+
+def _probe(path: Path) -> str | None:
+    """Return why the file cannot be used, or None when it looks like a healthy database."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        with path.open("rb") as fh:
+            if fh.read(16) != SQLITE_HEADER:
+                return "not an SQLite database"
+        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5)
+        try:
+            row = conn.execute("PRAGMA quick_check").fetchone()
+        finally:
+            conn.close()
+    except PermissionError:
+        return "permission denied"
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            return None  # a lock is not damage; opening will report it properly
+        return str(exc)
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    if row is None or row[0] != "ok":
+        return f"integrity check failed: {row[0] if row else 'no answer'}"
+    return None
+
+
+def _move_aside(path: Path, reason: str) -> RecoveryNotice:
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    try:
+        path.rename(target)
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                side.rename(target.with_name(target.name + suffix))
+    except OSError as exc:
+        raise DatabaseCorruptError(
+            f"The local database {path} is damaged ({reason}) and could not be moved aside to "
+            f"{target} ({exc.strerror}). Move or rename it yourself, then start Field Sync again."
+        ) from exc
+    return RecoveryNotice(damaged_path=path, moved_to=target, reason=reason)
+
+
+class Store:
+    """The open database of one profile."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        durability: Durability = Durability.NORMAL,
+        busy_timeout_ms: int = 5000,
+        migrate_upto: int = migrations.LATEST,
+    ) -> None:
+        self.path = path
+        self.durability = durability
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = filelock.FileLock(str(path) + ".lock")
+        try:
+            self._lock.acquire(timeout=0)
+        except filelock.Timeout:
+            raise DatabaseInUseError(path) from None
+        try:
+            reason = _probe(path)
+            self.recovery: RecoveryNotice | None = _move_aside(path, reason) if reason else None
+            self.db = _TrackedSqlite(
+                str(path),
+                pragmas=_pragmas(durability, busy_timeout_ms),
+                check_same_thread=False,  # only so close_all may close other threads' connections
+            )
+            database_proxy.initialize(self.db)
+            self._writer = SingleWriter(f"store-writer:{path.name}", self._in_transaction)
+            self._writer.on_exit(lambda: None if self.db.close() else None)
+            self._readers = concurrent.futures.ThreadPoolExecutor(2, "store-reader")
+            self._closed = False
+            # Each step of the ladder is its own transaction (and the backup must precede them).
+            self.migrated_from = self._writer.run(
+                lambda: migrations.migrate(self.db, path, upto=migrate_upto), transactional=False
+            )
+        except BaseException:
+            self._teardown()
+            raise
+
+    def _in_transaction(self, fn: Callable[[], T]) -> T:
+        try:
+            with self.db.atomic():
+                return fn()
+        except (sqlite3.Error, peewee.DatabaseError) as exc:
+            raise translate(exc, self.path) from exc
+
+    def write(self, fn: Callable[[], T]) -> T:
+        """Run `fn` in one transaction on the writer thread and return its result."""
+        return self._writer.run(fn)
+
+    async def awrite(self, fn: Callable[[], T]) -> T:
+        return await self._writer.run_async(fn)
+
+    def read(self, fn: Callable[[], T]) -> T:
+        """Run `fn` on this thread's own connection (reads never wait for the writer)."""
+        try:
+            return fn()
+        except (sqlite3.Error, peewee.DatabaseError) as exc:
+            raise translate(exc, self.path) from exc
+
+    async def aread(self, fn: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self.read, fn)
+
+    def set_durability(self, durability: Durability) -> None:
+        """Switch how hard commits wait for the disk (only the writer's connection commits)."""
+        level = 2 if durability is Durability.FULL else 1
+        # SQLite refuses to change the safety level inside a transaction.
+        self._writer.run(
+            lambda: self.db.execute_sql(f"PRAGMA synchronous={level}"), transactional=False
+        )
+        self.durability = durability
+
+    def checkpoint(self) -> None:
+        """Fold the WAL back into the main file (e.g. before copying it, or after pruning)."""
+        self._writer.run(
+            lambda: self.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchall(),
+            transactional=False,
+        )
+
+    def vacuum(self) -> None:
+        """Give the space of deleted rows back to the file system."""
+        self._writer.run(lambda: self.db.execute_sql("VACUUM"), transactional=False)
+        self.checkpoint()
+
+    def schema_version(self) -> int:
+        return self.read(lambda: migrations.current_version(self.db))
+
+    def integrity_check(self) -> str:
+        row = self.read(lambda: self.db.execute_sql("PRAGMA integrity_check").fetchone())
+        return str(row[0])
+
+    def _teardown(self) -> None:
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            writer.stop()
+        readers = getattr(self, "_readers", None)
+        if readers is not None:
+            readers.shutdown(wait=True)
+        db = getattr(self, "db", None)
+        if db is not None:
+            db.close_all()
+        self._lock.release()
+
+    def close(self) -> None:
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        self._teardown()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,139 @@
+"""The schema's migration ladder: each step atomic, the file backed up before the first step runs.
+
+A fresh database is created from the current models and stamped with `LATEST`; an existing one
+climbs the ladder from its recorded version. `tests/store/test_migrations.py` proves both paths end
+in the same schema. Step 1 is frozen SQL (the first schema as shipped), never derived from models.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import peewee
+
+from agent.store.models import ALL_MODELS, SchemaMigration
+
+# Audit events may be appended, never changed; retention deletes only the oldest (see audit.py).
+AUDIT_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS "audit_event_no_update" BEFORE UPDATE ON "audit_event"
+    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""",
+)
+
+V1_SCHEMA = """
+CREATE TABLE "cached_entity" ("id" INTEGER NOT NULL PRIMARY KEY, "entity_type" VARCHAR(40) NOT NULL, "entity_id" INTEGER NOT NULL, "data" BLOB NOT NULL, "fetched_at" REAL NOT NULL, "change_marker" VARCHAR(40), "deleted_on_server" INTEGER NOT NULL);
+CREATE UNIQUE INDEX "cached_entity_entity_type_entity_id" ON "cached_entity" ("entity_type", "entity_id");
+CREATE INDEX "cached_entity_entity_type_change_marker" ON "cached_entity" ("entity_type", "change_marker");
+CREATE TABLE "overlay_value" ("id" INTEGER NOT NULL PRIMARY KEY, "entity_type" VARCHAR(40) NOT NULL, "entity_key" VARCHAR(64) NOT NULL, "field" VARCHAR(80) NOT NULL, "value" BLOB, "op_id" INTEGER, "updated_at" REAL NOT NULL);
+CREATE INDEX "overlay_value_op_id" ON "overlay_value" ("op_id");
+CREATE UNIQUE INDEX "overlay_value_entity_type_entity_key_field" ON "overlay_value" ("entity_type", "entity_key", "field");
+CREATE TABLE "outbox_op" ("id" INTEGER NOT NULL PRIMARY KEY, "kind" VARCHAR(10) NOT NULL, "entity_type" VARCHAR(40) NOT NULL, "target_id" INTEGER, "temp_id" VARCHAR(64), "parent_id" INTEGER, "parent_temp_id" VARCHAR(64), "fields" BLOB NOT NULL, "base" BLOB NOT NULL, "priority" INTEGER NOT NULL, "state" VARCHAR(12) NOT NULL, "attempts" INTEGER NOT NULL, "next_attempt_at" REAL NOT NULL, "created_at" REAL NOT NULL, "updated_at" REAL NOT NULL, "fingerprint" CHAR(64) NOT NULL, "lease_owner" VARCHAR(64), "lease_expires_at" REAL, "outcome_unknown" INTEGER NOT NULL, "last_error" TEXT, "error_category" VARCHAR(24), "reason" TEXT, "technician" INTEGER NOT NULL);
+CREATE INDEX "outbox_op_temp_id" ON "outbox_op" ("temp_id");
+CREATE INDEX "outbox_op_fingerprint" ON "outbox_op" ("fingerprint");
+CREATE INDEX "outbox_op_state_priority_next_attempt_at" ON "outbox_op" ("state", "priority", "next_attempt_at");
+CREATE INDEX "outbox_op_entity_type_target_id" ON "outbox_op" ("entity_type", "target_id");
+CREATE INDEX "outbox_op_state_lease_expires_at" ON "outbox_op" ("state", "lease_expires_at");
+CREATE TABLE "op_dependency" ("id" INTEGER NOT NULL PRIMARY KEY, "op_id" INTEGER NOT NULL, "depends_on_id" INTEGER NOT NULL, FOREIGN KEY ("op_id") REFERENCES "outbox_op" ("id") ON DELETE CASCADE, FOREIGN KEY ("depends_on_id") REFERENCES "outbox_op" ("id") ON DELETE CASCADE);
+CREATE INDEX "op_dependency_op_id" ON "op_dependency" ("op_id");
+CREATE INDEX "op_dependency_depends_on_id" ON "op_dependency" ("depends_on_id");
+CREATE UNIQUE INDEX "op_dependency_op_id_depends_on_id" ON "op_dependency" ("op_id", "depends_on_id");
+CREATE TABLE "conflict" ("id" INTEGER NOT NULL PRIMARY KEY, "op_id" INTEGER, "entity_type" VARCHAR(40) NOT NULL, "entity_id" INTEGER NOT NULL, "field" VARCHAR(80) NOT NULL, "kind" VARCHAR(16) NOT NULL, "base" BLOB, "mine" BLOB, "theirs" BLOB, "base_read_at" REAL, "mine_at" REAL, "theirs_read_at" REAL, "status" VARCHAR(10) NOT NULL, "resolution" VARCHAR(10), "resolved_value" BLOB, "detected_at" REAL NOT NULL, "resolved_at" REAL, FOREIGN KEY ("op_id") REFERENCES "outbox_op" ("id") ON DELETE SET NULL);
+CREATE INDEX "conflict_op_id" ON "conflict" ("op_id");
+CREATE INDEX "conflict_status" ON "conflict" ("status");
+CREATE TABLE "audit_event" ("id" INTEGER NOT NULL PRIMARY KEY, "at" REAL NOT NULL, "action" VARCHAR(32) NOT NULL, "entity_type" VARCHAR(40), "entity_id" VARCHAR(64), "op_id" INTEGER, "detail" TEXT NOT NULL, "prev_hash" CHAR(64) NOT NULL, "hash" CHAR(64) NOT NULL);
+CREATE INDEX "audit_event_action" ON "audit_event" ("action");
+CREATE UNIQUE INDEX "audit_event_hash" ON "audit_event" ("hash");
+CREATE INDEX "audit_event_entity_type_entity_id" ON "audit_event" ("entity_type", "entity_id");
+CREATE TABLE "metric_sample" ("id" INTEGER NOT NULL PRIMARY KEY, "series" VARCHAR(120) NOT NULL, "resolution" INTEGER NOT NULL, "at" REAL NOT NULL, "value" REAL NOT NULL);
+CREATE INDEX "metric_sample_series_resolution_at" ON "metric_sample" ("series", "resolution", "at");
+CREATE TABLE "alert" ("id" INTEGER NOT NULL PRIMARY KEY, "rule" VARCHAR(64) NOT NULL, "key" VARCHAR(160) NOT NULL, "severity" VARCHAR(10) NOT NULL, "message" TEXT NOT NULL, "state" VARCHAR(10) NOT NULL, "first_seen" REAL NOT NULL, "last_seen" REAL NOT NULL, "resolved_at" REAL, "data" TEXT NOT NULL);
+CREATE INDEX "alert_key" ON "alert" ("key");
+CREATE INDEX "alert_state" ON "alert" ("state");
+CREATE TABLE "setting" ("key" VARCHAR(80) NOT NULL PRIMARY KEY, "value" TEXT NOT NULL);
+CREATE TABLE "schema_migration" ("version" INTEGER NOT NULL PRIMARY KEY, "applied_at" REAL NOT NULL, "description" TEXT NOT NULL);
+"""  # noqa: E501
+
+
+def _step1_initial(db: peewee.SqliteDatabase) -> None:
+    for statement in V1_SCHEMA.strip().split(";\n"):
+        if statement.strip():
+            db.execute_sql(statement.rstrip(";"))
+
+
+def _step2_deadlines_cursors_audit_guard(db: peewee.SqliteDatabase) -> None:
+    db.execute_sql('ALTER TABLE "outbox_op" ADD COLUMN "deadline_at" REAL')
+    db.execute_sql(
+        'CREATE TABLE "sync_cursor" ("entity_type" VARCHAR(40) NOT NULL PRIMARY KEY, '
+        '"watermark" VARCHAR(40), "last_full_sync_at" REAL, "last_refresh_at" REAL)'
+    )
+    for trigger in AUDIT_TRIGGERS:
+        db.execute_sql(trigger)
+
+
+Step = Callable[[peewee.SqliteDatabase], None]
+LADDER: list[tuple[int, str, Step]] = [
+    (1, "initial schema", _step1_initial),
+    (2, "outbox deadlines, sync cursors, append-only audit", _step2_deadlines_cursors_audit_guard),
+]
+LATEST = LADDER[-1][0]
+
+
+class MigrationError(Exception):
+    """The schema could not be brought to the current version; the backup is named."""
+
+
+def current_version(db: peewee.SqliteDatabase) -> int:
+    if "schema_migration" not in db.get_tables():
+        return 0
+    row = db.execute_sql('SELECT MAX("version") FROM "schema_migration"').fetchone()
+    return int(row[0] or 0)
+
+
+def create_fresh(db: peewee.SqliteDatabase) -> None:
+    """Create the current schema from the models and record every step as applied."""
+    with db.atomic():
+        db.create_tables(ALL_MODELS)
+        for trigger in AUDIT_TRIGGERS:
+            db.execute_sql(trigger)
+        now = time.time()
+        for version, description, _ in LADDER:
+            SchemaMigration.create(version=version, applied_at=now, description=description)
+
+
+def backup_file(db: peewee.SqliteDatabase, path: Path, version: int) -> Path:
+    """Copy the live database (WAL included) with SQLite's online backup, before any change."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.v{version}-{stamp}.bak")
+    dest = sqlite3.connect(target)
+    try:
+        db.connection().backup(dest)
+    finally:
+        dest.close()
+    return target
+
+
+def migrate(db: peewee.SqliteDatabase, path: Path | None, *, upto: int = LATEST) -> int:
+    """Bring the database to version `upto`; return the version it started at."""
+    start = current_version(db)
+    if start > LATEST:
+        raise MigrationError(
+            f"The database at {path} was written by a newer version of Field Sync "
+            f"(schema {start}, this version knows {LATEST}). Update the program."
+        )
+    if start == 0 and not db.get_tables() and upto == LATEST:
+        create_fresh(db)
+        return 0
+    pending = [s for s in LADDER if start < s[0] <= upto]
+    if pending and path is not None and start > 0:
+        backup_file(db, path, start)
+    for version, description, step in pending:
+        with db.atomic():
+            step(db)
+            db.execute_sql(
+                'INSERT INTO "schema_migration" ("version", "applied_at", "description") '
+                "VALUES (?, ?, ?)",
+                (version, time.time(), description),
+            )
+    return start

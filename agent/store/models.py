@@ -1,0 +1,234 @@
+"""The peewee models of the agent's one SQLite database, designed together for the whole agent.
+
+Times are UTC seconds since the epoch (REAL): cheap to compare and index, free of time-zone
+surprises. Payloads that may carry a customer's text use `PayloadField` (see `codec`).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import peewee
+
+from agent.store.codec import PayloadField
+
+# Bound at open time (`connection.open_database`); models never carry a path of their own.
+database_proxy = peewee.DatabaseProxy()
+
+
+class BaseModel(peewee.Model):  # type: ignore[misc]
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class CachedEntity(BaseModel):
+    """The last known server state of one entity, as the server sent it."""
+
+    entity_type = peewee.CharField(max_length=40)
+    entity_id = peewee.BigIntegerField()
+    data = PayloadField()
+    fetched_at = peewee.DoubleField()
+    # The entity's change marker (e.g. lastTrackedModificationDateTime) as the server wrote it.
+    change_marker = peewee.CharField(max_length=40, null=True)
+    deleted_on_server = peewee.BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("entity_type", "entity_id"), True), (("entity_type", "change_marker"), False))
+
+
+class OverlayValue(BaseModel):
+    """One pending local value shown on top of the cached server state until it is synced.
+
+    `entity_key` is the server id as text, or the temporary id of an entity not yet created.
+    """
+
+    entity_type = peewee.CharField(max_length=40)
+    entity_key = peewee.CharField(max_length=64)
+    field = peewee.CharField(max_length=80)
+    value = PayloadField(null=True)
+    op_id = peewee.BigIntegerField(null=True, index=True)
+    updated_at = peewee.DoubleField()
+
+    class Meta:
+        indexes = ((("entity_type", "entity_key", "field"), True),)
+
+
+class OpKind(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class OpState(enum.StrEnum):
+    PENDING = "pending"  # waiting to be claimed (possibly not before next_attempt_at)
+    LEASED = "leased"  # claimed by a worker until lease_expires_at
+    DONE = "done"  # the server has it
+    PARKED = "parked"  # needs attention: a retry cannot fix it
+    CONFLICT = "conflict"  # waiting for the technician to resolve a conflict
+    CANCELLED = "cancelled"  # discarded on purpose, with a reason
+
+
+class Priority(enum.IntEnum):
+    CRITICAL = 0
+    HIGH = 1
+    NORMAL = 2
+    LOW = 3
+    BACKGROUND = 4
+
+
+class OutboxOp(BaseModel):
+    """One pending change: create, update or delete of one entity."""
+
+    kind = peewee.CharField(max_length=10)
+    entity_type = peewee.CharField(max_length=40)
+    target_id = peewee.BigIntegerField(null=True)
+    temp_id = peewee.CharField(max_length=64, null=True, index=True)
+    parent_id = peewee.BigIntegerField(null=True)
+    parent_temp_id = peewee.CharField(max_length=64, null=True)
+    fields = PayloadField()  # the changed fields and their new values
+    base = PayloadField()  # the server's values of those fields when the edit was made
+    priority = peewee.SmallIntegerField(default=Priority.NORMAL)
+    state = peewee.CharField(max_length=12, default=OpState.PENDING)
+    attempts = peewee.IntegerField(default=0)
+    next_attempt_at = peewee.DoubleField(default=0.0)
+    created_at = peewee.DoubleField()
+    updated_at = peewee.DoubleField()
+    deadline_at = peewee.DoubleField(null=True)  # e.g. the ticket's SLA due time
+    fingerprint = peewee.FixedCharField(max_length=64, index=True)
+    lease_owner = peewee.CharField(max_length=64, null=True)
+    lease_expires_at = peewee.DoubleField(null=True)
+    outcome_unknown = peewee.BooleanField(default=False)
+    last_error = peewee.TextField(null=True)
+    error_category = peewee.CharField(max_length=24, null=True)
+    reason = peewee.TextField(null=True)  # why it was parked or cancelled
+    technician = peewee.BooleanField(default=True)  # a person's edit (never refused for capacity)
+
+    class Meta:
+        indexes = (
+            (("state", "priority", "next_attempt_at"), False),
+            (("entity_type", "target_id"), False),
+            (("state", "lease_expires_at"), False),
+        )
+
+    @property
+    def entity_key(self) -> str:
+        return str(self.target_id) if self.target_id is not None else str(self.temp_id)
+
+
+class OpDependency(BaseModel):
+    """`op` may not leave before `depends_on` is done (e.g. a note waiting for its ticket's id)."""
+
+    op = peewee.ForeignKeyField(OutboxOp, backref="dependencies", on_delete="CASCADE")
+    depends_on = peewee.ForeignKeyField(OutboxOp, backref="dependents", on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("op", "depends_on"), True),)
+
+
+class ConflictStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Conflict(BaseModel):
+    """One field both sides changed differently since the base (or an entity deleted remotely)."""
+
+    op = peewee.ForeignKeyField(OutboxOp, null=True, backref="conflicts", on_delete="SET NULL")
+    entity_type = peewee.CharField(max_length=40)
+    entity_id = peewee.BigIntegerField()
+    field = peewee.CharField(max_length=80)  # "*" for "deleted on the server"
+    kind = peewee.CharField(max_length=16, default="field")  # field | deleted
+    base = PayloadField(null=True)
+    mine = PayloadField(null=True)
+    theirs = PayloadField(null=True)
+    base_read_at = peewee.DoubleField(null=True)
+    mine_at = peewee.DoubleField(null=True)
+    theirs_read_at = peewee.DoubleField(null=True)
+    status = peewee.CharField(max_length=10, default=ConflictStatus.OPEN, index=True)
+    resolution = peewee.CharField(max_length=10, null=True)  # mine | theirs | value
+    resolved_value = PayloadField(null=True)
+    detected_at = peewee.DoubleField()
+    resolved_at = peewee.DoubleField(null=True)
+
+
+class AuditEvent(BaseModel):
+    """An append-only history entry; `hash` covers this event and the previous event's hash."""
+
+    at = peewee.DoubleField()
+    action = peewee.CharField(max_length=32, index=True)
+    entity_type = peewee.CharField(max_length=40, null=True)
+    entity_id = peewee.CharField(max_length=64, null=True)
+    op_id = peewee.BigIntegerField(null=True)
+    detail = peewee.TextField(default="{}")
+    prev_hash = peewee.FixedCharField(max_length=64)
+    hash = peewee.FixedCharField(max_length=64, unique=True)
+
+    class Meta:
+        indexes = ((("entity_type", "entity_id"), False),)
+
+
+class MetricSample(BaseModel):
+    """One point of a metric time series, raw (10 s) or rolled up (60 s)."""
+
+    series = peewee.CharField(max_length=120)
+    resolution = peewee.SmallIntegerField(default=10)
+    at = peewee.DoubleField()
+    value = peewee.DoubleField()
+
+    class Meta:
+        indexes = ((("series", "resolution", "at"), False),)
+
+
+class Alert(BaseModel):
+    """A raised alert; `key` deduplicates repeats of the same condition."""
+
+    rule = peewee.CharField(max_length=64)
+    key = peewee.CharField(max_length=160, index=True)
+    severity = peewee.CharField(max_length=10)
+    message = peewee.TextField()
+    state = peewee.CharField(max_length=10, default="active", index=True)
+    first_seen = peewee.DoubleField()
+    last_seen = peewee.DoubleField()
+    resolved_at = peewee.DoubleField(null=True)
+    data = peewee.TextField(default="{}")
+
+
+class Setting(BaseModel):
+    """One typed setting, JSON-encoded (see `agent.settings`)."""
+
+    key = peewee.CharField(max_length=80, primary_key=True)
+    value = peewee.TextField()
+
+
+class SyncCursor(BaseModel):
+    """Where incremental refresh of one entity type left off (added in schema version 2)."""
+
+    entity_type = peewee.CharField(max_length=40, primary_key=True)
+    watermark = peewee.CharField(max_length=40, null=True)
+    last_full_sync_at = peewee.DoubleField(null=True)
+    last_refresh_at = peewee.DoubleField(null=True)
+
+
+class SchemaMigration(BaseModel):
+    """One applied step of the migration ladder; the highest version is the schema's version."""
+
+    version = peewee.IntegerField(primary_key=True)
+    applied_at = peewee.DoubleField()
+    description = peewee.TextField()
+
+
+ALL_MODELS: list[type[Any]] = [
+    CachedEntity,
+    OverlayValue,
+    OutboxOp,
+    OpDependency,
+    Conflict,
+    AuditEvent,
+    MetricSample,
+    Alert,
+    Setting,
+    SyncCursor,
+    SchemaMigration,
+]

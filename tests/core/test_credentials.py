@@ -1,0 +1,86 @@
+"""Credentials live only in the keyring, never leak through reprs, and fail with typed errors."""
+
+from __future__ import annotations
+
+import keyring
+import keyring.errors
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import fail
+
+from agent.credentials import (
+    ApiSecretBundle,
+    CredentialsMissingError,
+    CredentialStore,
+    KeyringLockedError,
+    NoKeyringError,
+)
+
+SECRET = "s3cr3t-Value-9f8e7d"
+CODE = "INTCODE-ABCDEF123456"
+
+
+def bundle() -> ApiSecretBundle:
+    return ApiSecretBundle("tech@example.com", SECRET, CODE)
+
+
+def test_credentials_round_trip_through_the_keyring() -> None:
+    store = CredentialStore("default")
+    store.save(bundle())
+    assert store.load() == bundle()
+    assert keyring.get_password("field-sync-autotask/default", "secret") == SECRET
+    store.clear()
+    assert not store.has_credentials()
+
+
+def test_missing_credentials_ask_for_sign_in() -> None:
+    with pytest.raises(CredentialsMissingError, match="Sign in"):
+        CredentialStore("nobody").load()
+
+
+def test_repr_and_str_never_show_the_secret_or_integration_code() -> None:
+    for text in (repr(bundle()), str(bundle()), f"{bundle()}", repr([bundle()])):
+        assert SECRET not in text and CODE not in text
+        assert "tech@example.com" in text
+
+
+def test_no_keyring_backend_is_a_typed_error_not_a_plaintext_fallback() -> None:
+    with pytest.raises(NoKeyringError, match="No system keyring"):
+        CredentialStore("p", backend=fail.Keyring()).save(bundle())
+
+
+class PlaintextKeyring(KeyringBackend):
+    priority = 1
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise AssertionError("must never be used")
+
+    def delete_password(self, service: str, username: str) -> None:
+        pass
+
+
+PlaintextKeyring.__module__ = "keyrings.alt.file"
+
+
+def test_a_plaintext_file_keyring_is_refused() -> None:
+    with pytest.raises(NoKeyringError):
+        CredentialStore("p", backend=PlaintextKeyring()).save(bundle())
+
+
+class LockedKeyring(PlaintextKeyring):
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.KeyringLocked(f"locked while storing {password}")
+
+    get_password = set_password  # type: ignore[assignment]
+
+
+LockedKeyring.__module__ = "keyring.backends.SecretService"
+
+
+def test_a_locked_keyring_is_a_typed_error_whose_message_holds_no_secret() -> None:
+    with pytest.raises(KeyringLockedError) as err:
+        CredentialStore("p", backend=LockedKeyring()).save(bundle())
+    assert SECRET not in str(err.value) and err.value.__cause__ is None
