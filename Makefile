@@ -33,8 +33,8 @@ system-deps:
 	fi
 
 lint: venv
-	$(VENV)/bin/ruff check agent ui tests packaging
-	$(VENV)/bin/ruff format --check agent ui tests packaging
+	$(VENV)/bin/ruff check agent ui tests
+	$(VENV)/bin/ruff format --check agent ui tests
 
 typecheck: venv
 	$(VENV)/bin/mypy

@@ -11,7 +11,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from agent.clock import FakeClock  # noqa: E402
+from agent.clock import FakeClock
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 

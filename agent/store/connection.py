@@ -163,7 +163,7 @@ class Store:
             )
             database_proxy.initialize(self.db)
             self._writer = SingleWriter(f"store-writer:{path.name}", self._in_transaction)
-            self._writer.on_exit(lambda: None if self.db.close() else None)
+            self._writer.on_exit(self._close_writer_connection)
             self._readers = concurrent.futures.ThreadPoolExecutor(2, "store-reader")
             self._closed = False
             # Each step of the ladder is its own transaction (and the backup must precede them).
@@ -173,6 +173,9 @@ class Store:
         except BaseException:
             self._teardown()
             raise
+
+    def _close_writer_connection(self) -> None:
+        self.db.close()
 
     def _in_transaction(self, fn: Callable[[], T]) -> T:
         try:

@@ -1,1 +1,1 @@
-"""Benchmarks: `make bench` runs every `bench_*.py` module here; each writes JSON in build/bench/."""
+"""Benchmarks: `make bench` runs every `bench_*.py` module here; each writes build/bench/*.json."""
