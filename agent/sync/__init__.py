@@ -1,0 +1,1 @@
+"""The sync engine: push with a three-way merge, exactly-once creates, pull, conflicts."""
