@@ -1,0 +1,435 @@
+"""The outbox in Redis, shared by several agents (processes or machines) through one key prefix.
+
+Enqueueing onto an idle entity and claiming are single Lua scripts (see `redis_lua`). Every other
+change runs the shared rules in an optimistic WATCH/MULTI transaction, retried when another agent
+touched what it read, so concurrent agents never lose or duplicate an update. Leases expire:
+`recover_expired_leases` (run by any agent) returns a dead worker's claims to pending.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import redis
+
+from agent.clock import Clock
+from agent.queue import claiming, coalesce, lifecycle
+from agent.queue import redis_rows as rows
+from agent.queue.base import LedgerOutbox
+from agent.queue.errors import QueueError
+from agent.queue.ledger import Ledger
+from agent.queue.operation import NewOperation, Operation, OpQuery, Page, QueueEvent
+from agent.queue.redis_lua import CLAIM, FAST_ENQUEUE
+from agent.queue.strategies import Strategy
+from agent.store.models import OpKind, OpState, Priority
+
+T = TypeVar("T")
+PAGE = 256
+
+
+def _int(value: Any) -> int:
+    return int(value)
+
+
+RETRIES = 200
+
+
+class _RedisLedger:
+    """Reads through a watching pipeline; writes are buffered and applied at `commit`."""
+
+    def __init__(self, client: redis.Redis, pipe: Any, prefix: str, now: float) -> None:
+        self.r, self.pipe, self.p, self.now = client, pipe, prefix, now
+        self.original: dict[int, Operation | None] = {}
+        self.current: dict[int, Operation] = {}
+        self.events: list[tuple[int, str]] = []
+
+    def _watch(self, key: str) -> None:
+        self.pipe.watch(key)
+
+    def get(self, op_id: int) -> Operation | None:
+        if op_id in self.current:
+            return self.current[op_id]
+        if op_id not in self.original:
+            self._watch(f"{self.p}:op:{op_id}")
+            self.original[op_id] = rows.from_hash(self.pipe.hgetall(f"{self.p}:op:{op_id}"))
+        return self.original[op_id]
+
+    def _local(self, pred: Callable[[Operation], bool]) -> list[Operation]:
+        return [op for op in self.current.values() if pred(op)]
+
+    def live_by_fingerprint(self, fingerprint: str) -> Operation | None:
+        found = self._local(lambda op: op.is_live and op.fingerprint == fingerprint)
+        self._watch(f"{self.p}:fp")
+        raw = self.pipe.hget(f"{self.p}:fp", fingerprint)
+        if raw is not None:
+            op = self.get(int(raw))
+            if op is not None and op.is_live and op.fingerprint == fingerprint:
+                found.append(op)
+        return max(found, key=lambda op: op.id) if found else None
+
+    def newest_live_on_entity(self, entity_type: str, key: str) -> Operation | None:
+        live_key = f"{self.p}:live:{entity_type}:{key}"
+        self._watch(live_key)
+        ids = {int(m) for m in self.pipe.zrange(live_key, 0, -1)}
+        ids |= {op.id for op in self._local(lambda op: op.entity_type == entity_type)}
+        found = [
+            op
+            for op in map(self.get, ids)
+            if op is not None
+            and op.is_live
+            and op.entity_key == key
+            and op.entity_type == entity_type
+        ]
+        return max(found, key=lambda op: op.id) if found else None
+
+    def create_for_temp(self, temp_id: str) -> Operation | None:
+        found = self._local(lambda op: op.kind is OpKind.CREATE and op.temp_id == temp_id)
+        self._watch(f"{self.p}:temp")
+        raw = self.pipe.hget(f"{self.p}:temp", temp_id)
+        if raw is not None and (op := self.get(int(raw))) is not None:
+            found.append(op)
+        return max(found, key=lambda op: op.id) if found else None
+
+    def dependents(self, op_id: int) -> list[Operation]:
+        key = f"{self.p}:rdeps:{op_id}"
+        self._watch(key)
+        ids = {int(m) for m in self.pipe.smembers(key)}
+        ids |= {op.id for op in self._local(lambda op: op_id in op.depends_on)}
+        return [op for op in map(self.get, sorted(ids)) if op is not None]
+
+    def background_live_count(self, at_most: int) -> int:
+        self._watch(f"{self.p}:bg")
+        local = self._local(
+            lambda op: op.is_live and not op.technician and op.id not in self.original
+        )
+        return int(self.pipe.scard(f"{self.p}:bg")) + len(local)
+
+    def insert(self, op: Operation) -> Operation:
+        op = op.evolve(id=int(self.r.incr(f"{self.p}:seq")))
+        self.original[op.id] = None
+        self.current[op.id] = op
+        return op
+
+    def save(self, old: Operation, new: Operation) -> None:
+        self.current[new.id] = new
+
+    def record(self, action: str, op: Operation, detail: dict[str, Any]) -> None:
+        text = json.dumps({"action": action, "at": self.now, "op_id": op.id, "detail": detail})
+        other = detail.get("from")
+        for op_id in {op.id, other} if isinstance(other, int) else {op.id}:
+            self.events.append((op_id, text))
+
+    def commit(self) -> None:
+        fp_key = f"{self.p}:fp"
+        owners: dict[str, Any] = {}
+        for op_id in self.current:
+            old = self.original.get(op_id)
+            if old is not None and old.is_live and old.fingerprint not in owners:
+                owners[old.fingerprint] = self.pipe.hget(fp_key, old.fingerprint)
+        pipe = self.pipe
+        pipe.multi()
+        for op_id, new in self.current.items():
+            old = self.original.get(op_id)
+            m = rows.member(op_id)
+            key = f"{self.p}:op:{op_id}"
+            if old is not None:
+                for kind, index, _ in rows.index_entries(self.p, old):
+                    (pipe.zrem if kind == "z" else pipe.srem)(index, m)
+                owner = owners.get(old.fingerprint)
+                if old.is_live and owner is not None and int(owner) == op_id:
+                    pipe.hdel(fp_key, old.fingerprint)
+                gone = rows.unset_fields(new)
+                if gone:
+                    pipe.hdel(key, *gone)
+            else:
+                pipe.hset(key, "id", op_id)
+                for parent in new.depends_on:
+                    pipe.sadd(f"{self.p}:rdeps:{parent}", op_id)
+                if new.kind is OpKind.CREATE and new.temp_id is not None:
+                    pipe.hset(f"{self.p}:temp", new.temp_id, op_id)
+            pairs = rows.to_pairs(new)
+            pipe.hset(key, mapping=dict(zip(pairs[::2], pairs[1::2], strict=True)))
+            for kind, index, score in rows.index_entries(self.p, new):
+                if kind == "z":
+                    pipe.zadd(index, {m: score})
+                else:
+                    pipe.sadd(index, m)
+            if new.is_live:
+                pipe.hset(fp_key, new.fingerprint, op_id)
+        for op_id, text in self.events:
+            pipe.rpush(f"{self.p}:hist:{op_id}", text)
+        pipe.execute()
+
+
+class RedisBackend(LedgerOutbox):
+    """An outbox under `prefix` in one Redis database; safe to share between agents."""
+
+    def __init__(
+        self,
+        url_or_client: str | redis.Redis,
+        prefix: str,
+        clock: Clock,
+        *,
+        strategy: Strategy | str | None = None,
+        capacity: int | None = None,
+    ) -> None:
+        super().__init__(clock, strategy=strategy, capacity=capacity)
+        self._owns_client = isinstance(url_or_client, str)
+        self.r: redis.Redis = (
+            redis.Redis.from_url(url_or_client) if isinstance(url_or_client, str) else url_or_client
+        )
+        self.p = prefix
+        self._fast = self.r.register_script(FAST_ENQUEUE)
+        self._claim = self.r.register_script(CLAIM)
+
+    def _transact(self, fn: Callable[[Ledger], T]) -> T:
+        for _ in range(RETRIES):
+            with self.r.pipeline() as pipe:
+                ledger = _RedisLedger(self.r, pipe, self.p, self._now())
+                try:
+                    result = fn(ledger)
+                    ledger.commit()
+                except redis.WatchError:
+                    continue
+                return result
+        raise QueueError("The shared outbox stayed too busy to apply a change; try again.")
+
+    # -- enqueue fast path ---------------------------------------------------------------------
+
+    def _fast_args(self, new: NewOperation, fp: str, now: float) -> list[Any] | None:
+        if new.parent_temp_id is not None or (
+            new.kind is not OpKind.CREATE and new.target_id is None
+        ):
+            return None  # refers to a not yet created entity: the full rules decide
+        row = coalesce._new_row(new, fp, now)
+        pairs = rows.to_pairs(row)
+        temp = row.temp_id if row.kind is OpKind.CREATE and row.temp_id else ""
+        return [
+            fp,
+            row.entity_type,
+            row.entity_key,
+            int(row.priority),
+            repr(now),
+            "" if row.deadline_at is None else repr(row.deadline_at),
+            "1" if row.technician else "0",
+            temp,
+            json.dumps([str(v) for v in pairs]),
+        ]
+
+    def _enqueue_fast(self, news: Sequence[NewOperation], fps: list[str]) -> list[Operation] | None:
+        now = self._now()
+        keys = {(n.entity_type, n.target_id, n.temp_id) for n in news}
+        if len(keys) < len(news) or len(set(fps)) < len(fps):
+            return None  # the batch touches one entity twice: the full rules decide
+        args: list[Any] = [self.p, -1 if self.capacity is None else self.capacity, len(news)]
+        for new, fp in zip(news, fps, strict=True):
+            one = self._fast_args(new, fp, now)
+            if one is None:
+                return None
+            args.extend(one)
+        got = self._fast(args=args)
+        if got and int(got[0]) == -1:
+            return None
+        return [
+            coalesce._new_row(new, fp, now, id=int(op_id))
+            for new, fp, op_id in zip(news, fps, got, strict=True)
+        ]
+
+    def enqueue(self, new: NewOperation) -> Operation:
+        fp = coalesce.fingerprint_of(new)
+        fast = self._enqueue_fast([new], [fp])
+        return fast[0] if fast else super().enqueue(new)
+
+    def enqueue_many(self, news: Sequence[NewOperation]) -> list[Operation]:
+        if not news:
+            return []
+        fps = [coalesce.fingerprint_of(new) for new in news]
+        fast = self._enqueue_fast(news, fps)
+        return fast if fast is not None else super().enqueue_many(news)
+
+    # -- claiming ------------------------------------------------------------------------------
+
+    def _load(self, ids: Sequence[int]) -> list[Operation]:
+        pipe = self.r.pipeline(transaction=False)
+        for op_id in ids:
+            pipe.hgetall(f"{self.p}:op:{op_id}")
+        return [op for op in map(rows.from_hash, pipe.execute()) if op is not None]
+
+    def _stream(
+        self,
+        key: str,
+        now: float,
+        keep: Callable[[Operation], bool],
+        taken: set[int],
+        order: Callable[[Operation], tuple[float, ...]] | None = None,
+    ) -> Iterator[Operation]:
+        fetched: list[int] = []
+        while True:
+            offset = len(fetched) - len(taken.intersection(fetched))
+            page = [_int(m) for m in self.r.zrangebyscore(key, "-inf", now, start=offset, num=PAGE)]
+            fetched.extend(page)
+            ops = [op for op in self._load(page) if keep(op)]
+            if order is not None:  # equal scores order by id; the strategy may want more
+                ops.sort(key=order)
+            yield from ops
+            if len(page) < PAGE:
+                return
+
+    def claim(
+        self,
+        owner: str,
+        lease_seconds: float,
+        limit: int = 100,
+        strategy: Strategy | str | None = None,
+    ) -> list[Operation]:
+        chosen = self._strategy(strategy)
+        now = self._now()
+        until = now + lease_seconds
+        taken: set[int] = set()
+
+        def ready(op: Operation) -> bool:
+            return op.state is OpState.PENDING and op.next_attempt_at <= now
+
+        streams: list[Iterator[Operation]] = []
+        no_deadline = ready
+        if chosen.uses_deadline_stream:
+            streams.append(
+                self._stream(
+                    f"{self.p}:dl", float("inf"), ready, taken, lambda op: chosen.key(op, now)
+                )
+            )
+
+            def no_deadline(op: Operation) -> bool:
+                return ready(op) and op.deadline_at is None
+
+        streams.extend(
+            self._stream(f"{self.p}:ready:{level}", now, no_deadline, taken) for level in Priority
+        )
+        order = claiming.ordered(chosen, streams, now)
+        claimed: list[int] = []
+        scanned = 0
+        while len(claimed) < limit and scanned < claiming.MAX_SCAN:
+            chunk = [op.id for op in itertools.islice(order, max(32, 2 * (limit - len(claimed))))]
+            if not chunk:
+                break
+            scanned += len(chunk)
+            args: list[str | int] = [self.p, owner, repr(until), repr(now), limit - len(claimed)]
+            args.extend(chunk)
+            got = [int(i) for i in self._claim(args=list(args))]
+            claimed.extend(got)
+            taken.update(got)
+        return self._load(claimed)
+
+    def recover_expired_leases(self) -> list[Operation]:
+        now = self._now()
+        due = [_int(m) for m in self.r.zrangebyscore(f"{self.p}:leases", "-inf", now)]
+
+        def run(ledger: Ledger) -> list[Operation]:
+            back = []
+            for op_id in due:
+                op = ledger.get(op_id)
+                if (
+                    op is not None
+                    and op.state is OpState.LEASED
+                    and (op.lease_expires_at or 0.0) <= now
+                ):
+                    again = lifecycle.expired(op, now)
+                    ledger.save(op, again)
+                    back.append(again)
+            return back
+
+        return self._transact(run) if due else []
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, op_id: int) -> Operation | None:
+        return rows.from_hash(self.r.hgetall(f"{self.p}:op:{op_id}"))
+
+    def _sources(self, query: OpQuery) -> list[str]:
+        if query.entity_type is not None and (query.target_id is not None or query.temp_id):
+            key = str(query.target_id) if query.target_id is not None else f"~{query.temp_id}"
+            return [f"{self.p}:ent:{query.entity_type}:{key}"]
+        states = query.states or frozenset(OpState)
+        levels = [query.priority] if query.priority is not None else list(Priority)
+        return [f"{self.p}:st:{s.value}:{int(p)}" for s in states for p in levels]
+
+    def _ids_after(self, sources: list[str], after: int, n: int) -> list[int]:
+        pipe = self.r.pipeline(transaction=False)
+        for key in sources:
+            pipe.zrangebyscore(key, f"({after}", "+inf", start=0, num=n)
+        return sorted({int(m) for page in pipe.execute() for m in page})[:n]
+
+    def _matching(self, query: OpQuery, after: int, wanted: int) -> Iterator[Operation]:
+        sources = self._sources(query)
+        while True:
+            ids = self._ids_after(sources, after, max(wanted, PAGE))
+            for op in self._load(ids):
+                if query.matches(op):
+                    yield op
+            if len(ids) < max(wanted, PAGE):
+                return
+            after = ids[-1]
+
+    def list_ops(self, query: OpQuery) -> Page:
+        after = query.after_id if query.after_id is not None else 0
+        skip = 0 if query.after_id is not None else query.offset
+        found = list(
+            itertools.islice(
+                self._matching(query, after, query.limit + 1), skip, skip + query.limit + 1
+            )
+        )
+        items = found[: query.limit]
+        return Page(items, items[-1].id if len(found) > query.limit and items else None)
+
+    def count(self, query: OpQuery | None = None) -> int:
+        query = query or OpQuery()
+        if query.entity_type is None and query.target_id is None and query.temp_id is None:
+            pipe = self.r.pipeline(transaction=False)
+            for key in self._sources(query):
+                pipe.zcard(key)
+            return int(sum(pipe.execute()))
+        return sum(1 for _ in self._matching(query, 0, PAGE))
+
+    def counts_by_state(self) -> dict[OpState, int]:
+        return {s: self.count(OpQuery(states=frozenset({s}))) for s in OpState}
+
+    def purge(self, retention_seconds: float) -> int:
+        cutoff = self._now() - retention_seconds
+        total = 0
+        while True:
+            ids = [
+                _int(m)
+                for m in self.r.zrangebyscore(
+                    f"{self.p}:fin", "-inf", f"({cutoff}", start=0, num=2000
+                )
+            ]
+            ops = self._load(ids)
+            temps = self.r.hmget(f"{self.p}:temp", [op.temp_id or "" for op in ops]) if ops else []
+            pipe = self.r.pipeline(transaction=True)
+            for op, temp_owner in zip(ops, temps, strict=True):
+                m = rows.member(op.id)
+                for kind, index, _ in rows.index_entries(self.p, op):
+                    (pipe.zrem if kind == "z" else pipe.srem)(index, m)
+                pipe.delete(
+                    f"{self.p}:op:{op.id}", f"{self.p}:hist:{op.id}", f"{self.p}:rdeps:{op.id}"
+                )
+                if temp_owner is not None and int(temp_owner) == op.id and op.temp_id:
+                    pipe.hdel(f"{self.p}:temp", op.temp_id)
+            pipe.execute()
+            total += len(ops)
+            if len(ids) < 2000:
+                return total
+
+    def history(self, op_id: int) -> list[QueueEvent]:
+        out = []
+        for raw in self.r.lrange(f"{self.p}:hist:{op_id}", 0, -1):
+            e = json.loads(raw)
+            out.append(QueueEvent(e["action"], e["at"], e["op_id"], e["detail"]))
+        return out
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.r.close()

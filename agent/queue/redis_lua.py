@@ -1,0 +1,111 @@
+"""The Lua scripts that make the Redis backend's hot paths atomic: fast enqueue and claim.
+
+Both run inside Redis, so several agents (processes, machines) sharing one prefix never hand out
+the same operation twice nor interleave an enqueue with a claim. Key layout (prefix P, ids in
+members are zero-padded to 12 digits so equal scores order by id):
+  P:seq                 INCR source of operation ids
+  P:op:<id>             hash of one operation (field names as `Operation`'s, plus `ekey`)
+  P:fp                  hash fingerprint -> id of live operations
+  P:live:<type>:<key>   zset of live operations on one entity (score id)
+  P:ent:<type>:<key>    zset of every operation on one entity (score id)
+  P:temp                hash temp id -> newest create carrying it
+  P:rdeps:<id>          set of operations waiting for <id>
+  P:ready:<priority>    zset of pending operations (score next_attempt_at)
+  P:dl                  zset of pending operations with a deadline (score deadline_at)
+  P:leases              zset of leased operations (score lease_expires_at)
+  P:st:<state>:<prio>   zset of operations by state and priority (score id)
+  P:fin                 zset of done/cancelled operations (score updated_at), for purging
+  P:bg                  set of live background (technician=False) operations
+  P:hist:<id>           list of the operation's history events (JSON)
+"""
+
+from __future__ import annotations
+
+# ARGV: prefix, capacity (-1 = none), count, then per operation:
+#   member-less header: fp, type, ekey, priority, next_attempt_at, deadline ('' = none),
+#   technician ('1'/'0'), temp id of a create ('' = none), then the hash's field/value pairs as
+#   one JSON array of strings (one argument instead of ~40 keeps client-side packing cheap).
+# Either every operation is fast-path eligible (no live duplicate, nothing live on its entity,
+# capacity left) and all are inserted, or nothing is written and {-1, index} comes back.
+FAST_ENQUEUE = """
+local P = ARGV[1]
+local capacity = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local i = 4
+local spans = {}
+local background = 0
+for k = 1, n do
+  local fp, etype, ekey = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if redis.call('HEXISTS', P .. ':fp', fp) == 1 then return {-1, k} end
+  if redis.call('EXISTS', P .. ':live:' .. etype .. ':' .. ekey) == 1 then return {-1, k} end
+  if ARGV[i + 6] == '0' then background = background + 1 end
+  spans[k] = i
+  i = i + 9
+end
+if capacity >= 0 and background > 0 and redis.call('SCARD', P .. ':bg') + background > capacity then
+  return {-1, 0}
+end
+local ids = {}
+for k = 1, n do
+  local s = spans[k]
+  local fp, etype, ekey, prio = ARGV[s], ARGV[s + 1], ARGV[s + 2], ARGV[s + 3]
+  local id = redis.call('INCR', P .. ':seq')
+  local m = string.format('%012d', id)
+  local key = P .. ':op:' .. id
+  redis.call('HSET', key, 'id', id, unpack(cjson.decode(ARGV[s + 8])))
+  redis.call('HSET', P .. ':fp', fp, id)
+  redis.call('ZADD', P .. ':live:' .. etype .. ':' .. ekey, id, m)
+  redis.call('ZADD', P .. ':ent:' .. etype .. ':' .. ekey, id, m)
+  redis.call('ZADD', P .. ':ready:' .. prio, ARGV[s + 4], m)
+  redis.call('ZADD', P .. ':st:pending:' .. prio, id, m)
+  if ARGV[s + 5] ~= '' then redis.call('ZADD', P .. ':dl', ARGV[s + 5], m) end
+  if ARGV[s + 6] == '0' then redis.call('SADD', P .. ':bg', m) end
+  if ARGV[s + 7] ~= '' then redis.call('HSET', P .. ':temp', ARGV[s + 7], id) end
+  ids[k] = id
+end
+return ids
+"""
+
+# ARGV: prefix, owner, lease_until, now, limit, then candidate ids in the strategy's order.
+# Leases up to `limit` of them that are still pending, due, not behind an older pending or leased
+# operation on their entity, and whose dependencies are done; returns the leased ids.
+CLAIM = """
+local P, owner, untilv, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local limit = tonumber(ARGV[5])
+local out = {}
+for i = 6, #ARGV do
+  if #out >= limit then break end
+  local id = ARGV[i]
+  local key = P .. ':op:' .. id
+  local f = redis.call('HMGET', key, 'state', 'next_attempt_at', 'entity_type', 'ekey',
+                       'depends_on', 'priority', 'attempts')
+  if f[1] == 'pending' and tonumber(f[2]) <= now then
+    local ok = true
+    local older = redis.call('ZRANGEBYSCORE', P .. ':live:' .. f[3] .. ':' .. f[4], '-inf',
+                             '(' .. id)
+    for _, m in ipairs(older) do
+      local st = redis.call('HGET', P .. ':op:' .. tonumber(m), 'state')
+      if st == 'pending' or st == 'leased' then ok = false break end
+    end
+    if ok and f[5] and f[5] ~= '[]' then
+      for _, parent in ipairs(cjson.decode(f[5])) do
+        local st = redis.call('HGET', P .. ':op:' .. parent, 'state')
+        if st and st ~= 'done' then ok = false break end
+      end
+    end
+    if ok then
+      local m = string.format('%012d', tonumber(id))
+      redis.call('HSET', key, 'state', 'leased', 'lease_owner', owner,
+                 'lease_expires_at', untilv, 'updated_at', ARGV[4],
+                 'attempts', tonumber(f[7]) + 1)
+      redis.call('ZREM', P .. ':ready:' .. f[6], m)
+      redis.call('ZREM', P .. ':dl', m)
+      redis.call('ZADD', P .. ':leases', untilv, m)
+      redis.call('ZREM', P .. ':st:pending:' .. f[6], m)
+      redis.call('ZADD', P .. ':st:leased:' .. f[6], tonumber(id), m)
+      out[#out + 1] = tonumber(id)
+    end
+  end
+end
+return out
+"""

@@ -1,0 +1,303 @@
+"""The outbox in the agent's own SQLite database (the default backend).
+
+Every mutation runs inside `Store.write` (one transaction on the single writer thread), with its
+audit events appended in that same transaction, so an edit and its history commit together or
+not at all. Reads of lists and counts run on the caller's own connection (WAL readers).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from agent.clock import Clock
+from agent.queue import claiming, lifecycle
+from agent.queue import sqlite_rows as sql
+from agent.queue.base import LedgerOutbox
+from agent.queue.ledger import Ledger
+from agent.queue.operation import Operation, OpQuery, Page, QueueEvent
+from agent.queue.strategies import Strategy
+from agent.store import audit
+from agent.store.connection import Store
+from agent.store.models import OpState, Priority
+
+T = TypeVar("T")
+PAGE = 256  # rows read per page of a claim's candidate stream
+
+
+def _with_dependencies(conn: sqlite3.Connection, rows: list[Any]) -> list[Operation]:
+    deps: dict[int, list[int]] = {}
+    ids = [row[0] for row in rows]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for op_id, parent in conn.execute(
+            sql.DEPENDS_ON.format(marks=sql.marks(len(chunk))), chunk
+        ):
+            deps.setdefault(op_id, []).append(parent)
+    return [sql.to_operation(row, sorted(deps.get(row[0], []))) for row in rows]
+
+
+class _SqliteLedger:
+    def __init__(self, conn: sqlite3.Connection, now: float, audited: bool) -> None:
+        self.conn = conn
+        self.now = now
+        self.audited = audited
+
+    def _one(self, statement: str, params: tuple[Any, ...]) -> Operation | None:
+        row = self.conn.execute(statement, params).fetchone()
+        return None if row is None else _with_dependencies(self.conn, [row])[0]
+
+    def get(self, op_id: int) -> Operation | None:
+        return self._one(sql.BY_ID, (op_id,))
+
+    def live_by_fingerprint(self, fingerprint: str) -> Operation | None:
+        return self._one(sql.LIVE_BY_FINGERPRINT, (fingerprint,))
+
+    def newest_live_on_entity(self, entity_type: str, key: str) -> Operation | None:
+        if key.startswith("~"):
+            return self._one(sql.NEWEST_LIVE_ON_TEMP, (key[1:], entity_type))
+        return self._one(sql.NEWEST_LIVE_ON_TARGET, (entity_type, int(key)))
+
+    def create_for_temp(self, temp_id: str) -> Operation | None:
+        return self._one(sql.CREATE_FOR_TEMP, (temp_id,))
+
+    def dependents(self, op_id: int) -> list[Operation]:
+        return _with_dependencies(self.conn, self.conn.execute(sql.DEPENDENTS, (op_id,)).fetchall())
+
+    def background_live_count(self, at_most: int) -> int:
+        return int(self.conn.execute(sql.BACKGROUND_LIVE, (at_most,)).fetchone()[0])
+
+    def insert(self, op: Operation) -> Operation:
+        cursor = self.conn.execute(sql.INSERT, (None, *sql.values(op)))
+        op_id = cursor.lastrowid
+        assert op_id is not None
+        for parent in op.depends_on:
+            self.conn.execute(sql.INSERT_DEPENDENCY, (op_id, parent))
+        return op.evolve(id=op_id)
+
+    def save(self, old: Operation, new: Operation) -> None:
+        self.conn.execute(sql.UPDATE, (*sql.values(new), new.id))
+
+    def record(self, action: str, op: Operation, detail: dict[str, Any]) -> None:
+        if self.audited:
+            audit.append(
+                action,
+                at=self.now,
+                entity_type=op.entity_type,
+                entity_id=op.entity_key,
+                op_id=op.id,
+                detail=detail,
+            )
+
+
+class SQLiteBackend(LedgerOutbox):
+    """The outbox as rows of `outbox_op` / `op_dependency` in the store's database."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        audit: bool = True,
+        *,
+        strategy: Strategy | str | None = None,
+        capacity: int | None = None,
+    ) -> None:
+        super().__init__(clock, strategy=strategy, capacity=capacity)
+        self.store = store
+        self.audited = audit
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection = self.store.db.connection()
+        return conn
+
+    def _transact(self, fn: Callable[[Ledger], T]) -> T:
+        now = self._now()
+        return self.store.write(lambda: fn(_SqliteLedger(self._conn(), now, self.audited)))
+
+    # -- claiming -----------------------------------------------------------------------------
+
+    def _level(
+        self, conn: sqlite3.Connection, level: int, now: float, extra: str
+    ) -> Iterator[Operation]:
+        statement = sql.LEVEL_PAGE.format(extra=extra)
+        after_at, after_id = float("-inf"), 0
+        while True:
+            rows = conn.execute(
+                statement, (level, now, after_at, after_at, after_id, PAGE)
+            ).fetchall()
+            yield from _with_dependencies(conn, rows)
+            if len(rows) < PAGE:
+                return
+            after_at, after_id = rows[-1][12], rows[-1][0]
+
+    def _deadlines(self, conn: sqlite3.Connection, now: float) -> Iterator[Operation]:
+        offset = 0
+        while True:
+            rows = conn.execute(sql.DEADLINE_PAGE, (now, PAGE, offset)).fetchall()
+            yield from _with_dependencies(conn, rows)
+            if len(rows) < PAGE:
+                return
+            offset += PAGE
+
+    def _blocked(self, conn: sqlite3.Connection, ops: list[Operation]) -> set[int]:
+        ids = [op.id for op in ops]
+        return {row[0] for row in conn.execute(sql.BLOCKED.format(marks=sql.marks(len(ids))), ids)}
+
+    def claim(
+        self,
+        owner: str,
+        lease_seconds: float,
+        limit: int = 100,
+        strategy: Strategy | str | None = None,
+    ) -> list[Operation]:
+        chosen_strategy = self._strategy(strategy)
+        now = self._now()
+        until = now + lease_seconds
+
+        def run() -> list[Operation]:
+            conn = self._conn()
+            streams: list[Iterator[Operation]] = []
+            extra = ""
+            if chosen_strategy.uses_deadline_stream:
+                streams.append(self._deadlines(conn, now))
+                extra = " AND deadline_at IS NULL"
+            streams.extend(self._level(conn, level, now, extra) for level in Priority)
+            picked = claiming.choose(
+                chosen_strategy, streams, now, limit, lambda ops: self._blocked(conn, ops)
+            )
+            if not picked:
+                return []
+            ids = [op.id for op in picked]
+            conn.execute(sql.LEASE.format(marks=sql.marks(len(ids))), (owner, until, now, *ids))
+            return [lifecycle.leased(op, owner, until, now) for op in picked]
+
+        return self.store.write(run)
+
+    def recover_expired_leases(self) -> list[Operation]:
+        now = self._now()
+
+        def run() -> list[Operation]:
+            conn = self._conn()
+            ledger = _SqliteLedger(conn, now, self.audited)
+            back = []
+            for op in _with_dependencies(conn, conn.execute(sql.EXPIRED_LEASES, (now,)).fetchall()):
+                again = lifecycle.expired(op, now)
+                ledger.save(op, again)
+                back.append(again)
+            return back
+
+        return self.store.write(run)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def get(self, op_id: int) -> Operation | None:
+        def run() -> Operation | None:
+            return _SqliteLedger(self._conn(), 0.0, False).get(op_id)
+
+        return self.store.read(run)
+
+    @staticmethod
+    def _where(query: OpQuery) -> tuple[str, list[Any]]:
+        terms: list[str] = []
+        params: list[Any] = []
+        if query.states is not None:
+            # "+state": walk the id order (the primary key) and filter, instead of sorting every
+            # row of that state; pages stay cheap however many operations are queued.
+            terms.append(f"+state IN ({sql.marks(len(query.states))})")
+            params.extend(sorted(s.value for s in query.states))
+        if query.priority is not None:
+            terms.append("priority=?")
+            params.append(int(query.priority))
+        if query.entity_type is not None:
+            terms.append("entity_type=?")
+            params.append(query.entity_type)
+        if query.target_id is not None:
+            terms.append("target_id=?")
+            params.append(query.target_id)
+        if query.temp_id is not None:
+            terms.append("temp_id=?")
+            params.append(query.temp_id)
+        return (" WHERE " + " AND ".join(terms)) if terms else "", params
+
+    def list_ops(self, query: OpQuery) -> Page:
+        where, params = self._where(query)
+        if query.after_id is not None:
+            where += (" AND " if where else " WHERE ") + "id>?"
+            params.append(query.after_id)
+            tail, extra = " ORDER BY id LIMIT ?", [query.limit + 1]
+        else:
+            tail, extra = " ORDER BY id LIMIT ? OFFSET ?", [query.limit + 1, query.offset]
+
+        def run() -> list[Operation]:
+            conn = self._conn()
+            return _with_dependencies(
+                conn, conn.execute(sql.SELECT + where + tail, [*params, *extra]).fetchall()
+            )
+
+        ops = self.store.read(run)
+        items = ops[: query.limit]
+        return Page(items, items[-1].id if len(ops) > query.limit and items else None)
+
+    def count(self, query: OpQuery | None = None) -> int:
+        where, params = self._where(query or OpQuery())
+        where = where.replace("+state", "state")  # counting wants the state index
+        return int(
+            self.store.read(
+                lambda: (
+                    self._conn()
+                    .execute("SELECT COUNT(*) FROM outbox_op" + where, params)
+                    .fetchone()[0]
+                )
+            )
+        )
+
+    def counts_by_state(self) -> dict[OpState, int]:
+        rows = self.store.read(
+            lambda: (
+                self._conn()
+                .execute("SELECT state, COUNT(*) FROM outbox_op GROUP BY state")
+                .fetchall()
+            )
+        )
+        counts = dict.fromkeys(OpState, 0)
+        counts.update({OpState(state): n for state, n in rows})
+        return counts
+
+    def purge(self, retention_seconds: float) -> int:
+        cutoff = self._now() - retention_seconds
+        total = 0
+        while True:  # in slices, so the writer is never held for long
+            n = self.store.write(
+                lambda: (
+                    self._conn()
+                    .execute(
+                        "DELETE FROM outbox_op WHERE id IN (SELECT id FROM outbox_op "
+                        "WHERE state IN ('done','cancelled') AND updated_at<? LIMIT 2000)",
+                        (cutoff,),
+                    )
+                    .rowcount
+                )
+            )
+            total += n
+            if n < 2000:
+                return total
+
+    def history(self, op_id: int) -> list[QueueEvent]:
+        import json
+
+        def run() -> list[Any]:
+            return (
+                self._conn()
+                .execute(
+                    "SELECT action, at, op_id, detail FROM audit_event WHERE op_id=? OR "
+                    "(action='coalesced' AND json_extract(detail, '$.from')=?) ORDER BY id",
+                    (op_id, op_id),
+                )
+                .fetchall()
+            )
+
+        return [QueueEvent(a, at, o, json.loads(d)) for a, at, o, d in self.store.read(run)]
+
+    def close(self) -> None:
+        """The store belongs to its opener; the backend holds nothing else."""

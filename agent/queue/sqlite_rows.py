@@ -1,0 +1,144 @@
+"""The outbox table as raw SQL: column order, row decoding and the statements the hot paths run.
+
+Enqueue and claim run on the store's writer thread through its raw sqlite3 connection (cached
+prepared statements) rather than peewee queries: peewee builds and compiles SQL per call, which
+costs more than the insert itself on the single-enqueue path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agent.queue.operation import LIVE_STATES, Operation
+from agent.store.codec import get_codec
+from agent.store.models import OpKind, OpState, Priority
+
+COLUMNS = (
+    "id, kind, entity_type, target_id, temp_id, parent_id, parent_temp_id, fields, base, "
+    "priority, state, attempts, next_attempt_at, created_at, updated_at, deadline_at, "
+    "fingerprint, lease_owner, lease_expires_at, outcome_unknown, last_error, error_category, "
+    "reason, technician"
+)
+LIVE_IN = "(" + ",".join(f"'{s.value}'" for s in sorted(LIVE_STATES)) + ")"
+BLOCKING_IN = "('pending','leased')"
+
+INSERT = f"INSERT INTO outbox_op ({COLUMNS}) VALUES ({','.join('?' * 24)})"
+UPDATE = (
+    "UPDATE outbox_op SET kind=?, entity_type=?, target_id=?, temp_id=?, parent_id=?, "
+    "parent_temp_id=?, fields=?, base=?, priority=?, state=?, attempts=?, next_attempt_at=?, "
+    "created_at=?, updated_at=?, deadline_at=?, fingerprint=?, lease_owner=?, "
+    "lease_expires_at=?, outcome_unknown=?, last_error=?, error_category=?, reason=?, "
+    "technician=? WHERE id=?"
+)
+SELECT = f"SELECT {COLUMNS} FROM outbox_op"
+BY_ID = SELECT + " WHERE id=?"
+LIVE_BY_FINGERPRINT = (
+    SELECT + f" WHERE fingerprint=? AND state IN {LIVE_IN} ORDER BY id DESC LIMIT 1"
+)
+NEWEST_LIVE_ON_TARGET = (
+    SELECT + f" WHERE entity_type=? AND target_id=? AND state IN {LIVE_IN} ORDER BY id DESC LIMIT 1"
+)
+NEWEST_LIVE_ON_TEMP = (
+    SELECT + " WHERE temp_id=? AND target_id IS NULL AND entity_type=? "
+    f"AND state IN {LIVE_IN} ORDER BY id DESC LIMIT 1"
+)
+CREATE_FOR_TEMP = SELECT + " WHERE temp_id=? AND kind='create' ORDER BY id DESC LIMIT 1"
+DEPENDENTS = (
+    SELECT + " WHERE id IN (SELECT op_id FROM op_dependency WHERE depends_on_id=?) ORDER BY id"
+)
+BACKGROUND_LIVE = (
+    f"SELECT COUNT(*) FROM (SELECT 1 FROM outbox_op WHERE state IN {LIVE_IN} "
+    "AND technician=0 LIMIT ?)"
+)
+INSERT_DEPENDENCY = "INSERT OR IGNORE INTO op_dependency (op_id, depends_on_id) VALUES (?, ?)"
+LEVEL_PAGE = (
+    SELECT + " WHERE state='pending' AND priority=? AND next_attempt_at<=? "
+    "AND (next_attempt_at>? OR (next_attempt_at=? AND id>?)){extra} "
+    "ORDER BY next_attempt_at, id LIMIT ?"
+)
+DEADLINE_PAGE = (
+    SELECT + " WHERE state='pending' AND deadline_at IS NOT NULL AND next_attempt_at<=? "
+    "ORDER BY deadline_at, priority, next_attempt_at, id LIMIT ? OFFSET ?"
+)
+BLOCKED = (
+    "SELECT c.id FROM outbox_op c WHERE c.id IN ({marks}) AND ("
+    "EXISTS (SELECT 1 FROM outbox_op o WHERE o.entity_type=c.entity_type "
+    f"AND o.target_id=c.target_id AND o.id<c.id AND o.state IN {BLOCKING_IN}) "
+    "OR EXISTS (SELECT 1 FROM outbox_op o WHERE c.target_id IS NULL AND o.temp_id=c.temp_id "
+    "AND o.target_id IS NULL AND o.entity_type=c.entity_type AND o.id<c.id "
+    f"AND o.state IN {BLOCKING_IN}) "
+    "OR EXISTS (SELECT 1 FROM op_dependency d JOIN outbox_op p ON p.id=d.depends_on_id "
+    "WHERE d.op_id=c.id AND p.state<>'done'))"
+)
+LEASE = (
+    "UPDATE outbox_op SET state='leased', lease_owner=?, lease_expires_at=?, "
+    "attempts=attempts+1, updated_at=? WHERE id IN ({marks})"
+)
+EXPIRED_LEASES = SELECT + " WHERE state='leased' AND lease_expires_at<=?"
+DEPENDS_ON = "SELECT op_id, depends_on_id FROM op_dependency WHERE op_id IN ({marks})"
+
+
+def marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def to_operation(row: Sequence[Any], depends_on: list[int] | None = None) -> Operation:
+    decode = get_codec().decode
+    return Operation(
+        id=row[0],
+        kind=OpKind(row[1]),
+        entity_type=row[2],
+        target_id=row[3],
+        temp_id=row[4],
+        parent_id=row[5],
+        parent_temp_id=row[6],
+        fields=decode(row[7]),
+        base=decode(row[8]),
+        priority=Priority(row[9]),
+        state=OpState(row[10]),
+        attempts=row[11],
+        next_attempt_at=row[12],
+        created_at=row[13],
+        updated_at=row[14],
+        deadline_at=row[15],
+        fingerprint=row[16],
+        lease_owner=row[17],
+        lease_expires_at=row[18],
+        outcome_unknown=bool(row[19]),
+        last_error=row[20],
+        error_category=row[21],
+        reason=row[22],
+        technician=bool(row[23]),
+        depends_on=depends_on if depends_on is not None else [],
+    )
+
+
+def values(op: Operation) -> tuple[Any, ...]:
+    """Every column but the id, in `UPDATE` order (the id goes last there, first in `INSERT`)."""
+    encode = get_codec().encode
+    return (
+        op.kind.value,
+        op.entity_type,
+        op.target_id,
+        op.temp_id,
+        op.parent_id,
+        op.parent_temp_id,
+        encode(op.fields),
+        encode(op.base),
+        int(op.priority),
+        op.state.value,
+        op.attempts,
+        op.next_attempt_at,
+        op.created_at,
+        op.updated_at,
+        op.deadline_at,
+        op.fingerprint,
+        op.lease_owner,
+        op.lease_expires_at,
+        int(op.outcome_unknown),
+        op.last_error,
+        op.error_category,
+        op.reason,
+        int(op.technician),
+    )

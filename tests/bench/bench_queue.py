@@ -1,0 +1,229 @@
+"""Outbox throughput: our three backends beside persist-queue, huey and raw sqlite3, same payload.
+
+Every figure is operations per second measured in this run; targets are ratios against the
+baselines measured alongside, plus a few absolute floors. Single enqueues are one durable
+transaction each (WAL, synchronous=NORMAL for every SQLite contender).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sqlite3
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from agent.clock import SystemClock
+from agent.queue import MemoryBackend, NewOperation, SQLiteBackend
+from agent.queue.coalesce import _new_row, fingerprint_of
+from agent.queue.sqlite_rows import INSERT, values
+from agent.store import Store
+from agent.store.models import OpKind
+
+N_SINGLE = 3000
+N_BATCH = 20000
+N_BASELINE = 1000
+BATCH = 1000
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def ticket_update(i: int) -> NewOperation:
+    """A technician's typical edit: status, resource, title, a paragraph, a due date."""
+    return NewOperation(
+        OpKind.UPDATE,
+        "Ticket",
+        {
+            "status": 5,
+            "assignedResourceID": 29683 + i % 7,
+            "title": f"Printer on floor 3 jams on duplex jobs (#{i})",
+            "description": "Replaced the fuser; jams persist with duplex. Ordered a new "
+            "pickup roller, customer informed, follow-up on Thursday. " * 3,
+            "dueDateTime": "2026-01-06T17:00:00Z",
+        },
+        {"status": 1, "assignedResourceID": None, "title": "Printer jams", "description": ""},
+        target_id=100_000 + i,
+    )
+
+
+def payload(i: int) -> dict[str, Any]:
+    new = ticket_update(i)
+    return {
+        "entity": new.entity_type,
+        "id": new.target_id,
+        "fields": dict(new.fields),
+        "base": dict(new.base),
+        "fingerprint": fingerprint_of(new),
+    }
+
+
+def rate(n: int, seconds: float) -> float:
+    return round(n / seconds, 1)
+
+
+def timed(n: int, fn: Callable[[int], object]) -> tuple[float, list[float]]:
+    lat = []
+    start = time.perf_counter()
+    for i in range(n):
+        t = time.perf_counter()
+        fn(i)
+        lat.append(time.perf_counter() - t)
+    return rate(n, time.perf_counter() - start), lat
+
+
+def p99_ms(lat: list[float]) -> float:
+    return round(sorted(lat)[int(len(lat) * 0.99)] * 1000, 3)
+
+
+def bench_sqlite(tmp: pathlib.Path, results: dict[str, float]) -> None:
+    clock = SystemClock()
+    with Store(tmp / "q.db") as store:
+        box = SQLiteBackend(store, clock, audit=False)
+        box.enqueue(ticket_update(-1))  # warm the statement cache
+        results["sqlite_enqueue"], lat = timed(N_SINGLE, lambda i: box.enqueue(ticket_update(i)))
+        results["sqlite_enqueue_p99_ms"] = p99_ms(lat)
+        news = [ticket_update(N_SINGLE + i) for i in range(N_BATCH)]
+        start = time.perf_counter()
+        for k in range(0, N_BATCH, BATCH):
+            box.enqueue_many(news[k : k + BATCH])
+        results["sqlite_enqueue_batch"] = rate(N_BATCH, time.perf_counter() - start)
+        done = 0
+        start = time.perf_counter()
+        while got := box.claim("bench", 60, limit=100):
+            box.acknowledge_many({op.id: None for op in got})
+            done += len(got)
+        results["sqlite_claim_ack"] = rate(done, time.perf_counter() - start)
+    with Store(tmp / "qa.db") as store:
+        box = SQLiteBackend(store, clock, audit=True)
+        results["sqlite_enqueue_audited"], _ = timed(
+            N_SINGLE, lambda i: box.enqueue(ticket_update(i))
+        )
+
+
+def bench_raw_sqlite(tmp: pathlib.Path, results: dict[str, float]) -> None:
+    """The floor: the same row into the same table and indexes, one transaction per insert."""
+    with Store(tmp / "schema.db") as store:
+        ddl = store.read(
+            lambda: [
+                r[0]
+                for r in store.db.execute_sql(
+                    "SELECT sql FROM sqlite_master WHERE tbl_name='outbox_op' AND sql IS NOT NULL"
+                )
+            ]
+        )
+    conn = sqlite3.connect(tmp / "raw.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=wal")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    for statement in ddl:
+        conn.execute(statement)
+    now = time.time()
+    rows = [
+        (None, *values(_new_row(ticket_update(i), fingerprint_of(ticket_update(i)), now)))
+        for i in range(N_SINGLE)
+    ]
+
+    def insert(i: int) -> None:
+        conn.execute("BEGIN")
+        conn.execute(INSERT, rows[i])
+        conn.execute("COMMIT")
+
+    results["raw_sqlite_enqueue"], _ = timed(N_SINGLE, insert)
+    conn.close()
+
+
+def bench_memory(results: dict[str, float]) -> None:
+    box = MemoryBackend(SystemClock())
+    news = [ticket_update(i) for i in range(N_BATCH)]
+    results["memory_enqueue"], _ = timed(N_BATCH, lambda i: box.enqueue(news[i]))
+
+
+def bench_redis(results: dict[str, float]) -> None:
+    import redis
+
+    from agent.queue.redis_backend import RedisBackend
+
+    prefix = f"bench:{uuid.uuid4().hex}"
+    client = redis.Redis.from_url(REDIS_URL)
+    box = RedisBackend(client, prefix, SystemClock())
+    try:
+        results["redis_enqueue"], _ = timed(N_SINGLE, lambda i: box.enqueue(ticket_update(i)))
+        news = [ticket_update(N_SINGLE + i) for i in range(N_BATCH)]
+        start = time.perf_counter()
+        for k in range(0, N_BATCH, BATCH):
+            box.enqueue_many(news[k : k + BATCH])
+        results["redis_enqueue_batch"] = rate(N_BATCH, time.perf_counter() - start)
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=5000))
+        for k in range(0, len(keys), 5000):
+            client.delete(*keys[k : k + 5000])
+        client.close()
+
+
+def bench_persistqueue(tmp: pathlib.Path, results: dict[str, float]) -> None:
+    import persistqueue
+
+    q = persistqueue.SQLiteAckQueue(str(tmp / "pq"), auto_commit=True, multithreading=True)
+    items = [payload(i) for i in range(N_BASELINE)]
+    results["persistqueue_enqueue"], _ = timed(N_BASELINE, lambda i: q.put(items[i]))
+
+    def get_ack(i: int) -> None:
+        q.ack(q.get())
+
+    results["persistqueue_get_ack"], _ = timed(N_BASELINE, get_ack)
+
+
+def bench_huey(tmp: pathlib.Path, results: dict[str, float]) -> None:
+    from huey.storage import SqliteStorage
+
+    storage = SqliteStorage(name="bench", filename=str(tmp / "huey.db"))
+    items = [json.dumps(payload(i)).encode() for i in range(N_BASELINE)]
+    results["huey_enqueue"], _ = timed(N_BASELINE, lambda i: storage.enqueue(items[i]))
+    storage.close()
+
+
+def targets_met(r: dict[str, float]) -> tuple[dict[str, str], dict[str, bool]]:
+    checks: dict[str, tuple[str, bool]] = {
+        "sqlite_enqueue_vs_persistqueue": (
+            ">= 3x",
+            r["sqlite_enqueue"] >= 3 * r["persistqueue_enqueue"],
+        ),
+        "sqlite_enqueue_vs_huey": (">= 3x", r["sqlite_enqueue"] >= 3 * r["huey_enqueue"]),
+        "sqlite_enqueue_vs_raw_sqlite": (
+            ">= 0.7x",
+            r["sqlite_enqueue"] >= 0.7 * r["raw_sqlite_enqueue"],
+        ),
+        "sqlite_claim_ack_vs_persistqueue_get_ack": (
+            ">= 15x",
+            r["sqlite_claim_ack"] >= 15 * r["persistqueue_get_ack"],
+        ),
+        "sqlite_enqueue_batch": (">= 100000/s", r["sqlite_enqueue_batch"] >= 100_000),
+        "memory_enqueue": (">= 100000/s", r["memory_enqueue"] >= 100_000),
+        "redis_enqueue": (">= 15000/s", r.get("redis_enqueue", 0) >= 15_000),
+        "redis_enqueue_batch": (">= 100000/s", r.get("redis_enqueue_batch", 0) >= 100_000),
+        "sqlite_enqueue_p99_ms": ("<= 2", r["sqlite_enqueue_p99_ms"] <= 2),
+    }
+    return {k: v[0] for k, v in checks.items()}, {k: v[1] for k, v in checks.items()}
+
+
+def main(out_dir: pathlib.Path) -> None:
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as d:
+        tmp = pathlib.Path(d)
+        bench_raw_sqlite(tmp, results)
+        bench_sqlite(tmp, results)
+        bench_memory(results)
+        bench_redis(results)
+        bench_persistqueue(tmp, results)
+        bench_huey(tmp, results)
+    targets, met = targets_met(results)
+    report = {"results": results, "targets": targets, "met": met}
+    (out_dir / "queue.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    out = pathlib.Path("build/bench")
+    out.mkdir(parents=True, exist_ok=True)
+    main(out)

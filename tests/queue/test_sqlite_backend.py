@@ -1,0 +1,89 @@
+"""What only the SQLite backend promises: audit in the same transaction, a clear full-disk error
+with nothing half-written, and index-backed paging over a large queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.clock import FakeClock
+from agent.queue import NewOperation, OpQuery, SQLiteBackend
+from agent.store import DiskFullError, Store
+from agent.store import audit as audit_trail
+from agent.store.models import AuditEvent, OpKind, OpState
+
+
+def test_enqueue_coalesce_cancel_and_park_append_to_the_audit_chain(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    box = SQLiteBackend(store, fake_clock)
+    a = box.enqueue(NewOperation(OpKind.UPDATE, "Ticket", {"status": 1}, target_id=1))
+    box.enqueue(NewOperation(OpKind.UPDATE, "Ticket", {"title": "x"}, target_id=1))
+    b = box.enqueue(NewOperation(OpKind.UPDATE, "Ticket", {"status": 1}, target_id=2))
+    box.cancel(b.id, "not needed")
+    box.claim("w", 60)
+    box.park(a.id, "refused")
+    actions = store.read(lambda: [e.action for e in AuditEvent.select().order_by(AuditEvent.id)])
+    assert actions == ["enqueued", "coalesced", "enqueued", "cancelled", "parked"]
+    assert store.read(audit_trail.verify).ok
+
+
+def test_without_audit_no_events_are_written(store: Store, fake_clock: FakeClock) -> None:
+    box = SQLiteBackend(store, fake_clock, audit=False)
+    box.enqueue(NewOperation(OpKind.UPDATE, "Ticket", {"status": 1}, target_id=1))
+    assert store.read(lambda: AuditEvent.select().count()) == 0
+
+
+def test_a_full_disk_raises_a_clear_error_and_leaves_nothing_half_written(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    box = SQLiteBackend(store, fake_clock)
+    pages = store.read(lambda: store.db.execute_sql("PRAGMA page_count").fetchone()[0])
+    store.write(lambda: store.db.execute_sql(f"PRAGMA max_page_count = {pages + 8}"))
+    queued = 0
+
+    def fill() -> None:
+        nonlocal queued
+        for n in range(200):
+            box.enqueue(
+                NewOperation(
+                    OpKind.CREATE,
+                    "TicketNote",
+                    {"description": f"marker-{n} " + "x" * 3000},
+                    parent_id=n,
+                )
+            )
+            queued += 1
+
+    with pytest.raises(DiskFullError) as caught:
+        fill()
+    assert "full" in str(caught.value)
+    assert queued > 0
+    ops = box.list_ops(OpQuery(limit=1000)).items
+    assert len(ops) == queued
+    assert all(op.fields["description"].startswith(f"marker-{i} ") for i, op in enumerate(ops))
+    events = store.read(lambda: AuditEvent.select().count())
+    assert events == queued  # no audit event without its operation
+    assert store.integrity_check() == "ok"
+
+
+def test_paging_a_large_queue_by_keyset_reads_no_temporary_sort(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    box = SQLiteBackend(store, fake_clock, audit=False)
+    box.enqueue_many(
+        [NewOperation(OpKind.UPDATE, "Ticket", {"n": i}, target_id=i) for i in range(2000)]
+    )
+    page = box.list_ops(OpQuery(states=frozenset({OpState.PENDING}), after_id=1500, limit=100))
+    assert [op.id for op in page.items] == list(range(1501, 1601))
+    where, params = box._where(OpQuery(states=frozenset({OpState.PENDING})))
+    plan = store.read(
+        lambda: store.db.execute_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM outbox_op"
+            + where
+            + " AND id>? ORDER BY id LIMIT 100",
+            [*params, 1500],
+        ).fetchall()
+    )
+    text = " ".join(str(row[-1]) for row in plan)
+    assert "TEMP B-TREE" not in text
+    assert "INTEGER PRIMARY KEY" in text or "rowid" in text.lower()
