@@ -109,7 +109,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
 
 
 def cmd_simulator(args: argparse.Namespace) -> int:
-    from agent.simulator.cli import run  # type: ignore[import-not-found,unused-ignore]
+    from agent.simulator.cli import run
 
     return int(run(list(args.args)))
 

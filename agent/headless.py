@@ -23,7 +23,7 @@ async def _serve_until_stopped(
             print(profile.recovery.message)
         async with contextlib.AsyncExitStack() as stack:
             if demo:
-                from agent.simulator import Simulator, serve  # type: ignore[import-not-found,attr-defined,unused-ignore]
+                from agent.simulator import Simulator, serve
 
                 sim = Simulator(seed="demo")
                 base_url = await stack.enter_async_context(serve(sim, port=0))

@@ -1,0 +1,174 @@
+"""The typed errors every Autotask call raises, so callers decide by category, never by status code.
+
+Errors are created in one place (`agent.autotask.convert`), which maps httpx exceptions and
+HTTP answers onto this tree:
+
+    AutotaskError
+     ├── AuthenticationError            credentials refused; retrying cannot help
+     │    ├── UnknownUserError          zone lookup or 500 for an unknown API user name
+     │    ├── WrongSecretError          401: right user name, wrong secret
+     │    └── InvalidIntegrationCodeError   500 "IntegrationCode is invalid"
+     ├── PermissionDeniedError          403: the API user's security level forbids it
+     ├── NotFoundError                  404, or 200 with {"item": null}
+     ├── ValidationError                400, or 500 carrying business-rule messages (.messages)
+     ├── RateLimitedError               429: the tenant's hourly quota is used up (.retry_after)
+     ├── ThreadLimitedError             429 "Thread Threshold Exceeded": too many concurrent calls
+     ├── ServerError                    500 without a business message, 502, 503, 504
+     ├── TransportError                 no usable HTTP answer arrived
+     │    ├── RequestTimeoutError       connect/read/write/pool timeout (.phase)
+     │    └── NetworkError              refused or unreachable (.phase "connect"), reset or
+     │                                  closed mid-answer (.phase "exchange")
+     ├── ZoneMovedError                 the cached zone no longer hosts the tenant
+     └── ProtocolError                  an answer we cannot read: not JSON, wrong shape or types
+
+Every error carries where it happened (`method`, `endpoint` without ids, `is_write`), the HTTP
+`status` when one arrived, and `may_have_reached_server`: True only when a *write* may have taken
+effect although no answer says so (a timeout while waiting for the answer, a connection dropped
+after the request was sent, a bare 500/502/504, an unreadable 200). A caller must reconcile such
+a write before sending it again, or it may create a duplicate. Answers that refuse the request
+outright (4xx, business-rule 500, 429) set it to False: the server said it did nothing.
+
+Messages are written for a technician and never contain the API secret or integration code; the
+converter scrubs them from anything the server echoes back.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict, Unpack
+
+TimeoutPhase = Literal["connect", "read", "write", "pool"]
+
+
+class ErrorContext(TypedDict, total=False):
+    """Where an error happened; every error accepts these keywords."""
+
+    status: int | None
+    method: str | None
+    endpoint: str | None
+    is_write: bool
+    may_have_reached_server: bool
+
+
+class AutotaskError(Exception):
+    """Base of every failure of an Autotask call; `str()` is safe to show a technician."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        method: str | None = None,
+        endpoint: str | None = None,
+        is_write: bool = False,
+        may_have_reached_server: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.method = method
+        self.endpoint = endpoint
+        self.is_write = is_write
+        self.may_have_reached_server = may_have_reached_server
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, status={self.status!r}, "
+            f"method={self.method!r}, endpoint={self.endpoint!r}, is_write={self.is_write!r}, "
+            f"may_have_reached_server={self.may_have_reached_server!r})"
+        )
+
+
+class AuthenticationError(AutotaskError):
+    """The credentials were refused; the technician must fix them before anything can sync."""
+
+
+class UnknownUserError(AuthenticationError):
+    """No Autotask zone knows this API user name."""
+
+
+class WrongSecretError(AuthenticationError):
+    """The API user exists but the secret (password) is wrong."""
+
+
+class InvalidIntegrationCodeError(AuthenticationError):
+    """The API tracking identifier (integration code) is not valid."""
+
+
+class PermissionDeniedError(AutotaskError):
+    """The API user's security level does not allow this call."""
+
+
+class NotFoundError(AutotaskError):
+    """The record does not exist (or does not exist *yet*: Autotask has read-after-write lag)."""
+
+
+class ValidationError(AutotaskError):
+    """The server refused the request for a reason it explained; retrying the same call will fail.
+
+    `messages` holds the server's business-rule texts, e.g. "When assigning a Resource, you must
+    assign both a assignedResourceID and assignedResourceRoleID."
+    """
+
+    def __init__(
+        self, message: str, *, messages: list[str] | None = None, **context: Unpack[ErrorContext]
+    ):
+        super().__init__(message, **context)
+        self.messages: list[str] = list(messages or [])
+
+
+DEFAULT_RETRY_AFTER_SECONDS = 60.0
+
+
+class RateLimitedError(AutotaskError):
+    """The tenant's request quota is exhausted; `retry_after` says how long to wait, in seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float = DEFAULT_RETRY_AFTER_SECONDS,
+        **context: Unpack[ErrorContext],
+    ):
+        super().__init__(message, **context)
+        self.retry_after = retry_after
+
+
+class ThreadLimitedError(AutotaskError):
+    """Too many concurrent calls on one endpoint for this integration (Autotask allows three)."""
+
+
+class ServerError(AutotaskError):
+    """The server failed without explaining why (500 with no business message, 502, 503, 504)."""
+
+
+class TransportError(AutotaskError):
+    """No usable HTTP answer arrived."""
+
+
+class RequestTimeoutError(TransportError):
+    """A phase of the request took too long; `phase` is "connect", "read", "write" or "pool"."""
+
+    def __init__(self, message: str, *, phase: TimeoutPhase, **context: Unpack[ErrorContext]):
+        super().__init__(message, **context)
+        self.phase: TimeoutPhase = phase
+
+
+NetworkPhase = Literal["connect", "exchange"]
+
+
+class NetworkError(TransportError):
+    """The connection could not be made (`phase` "connect"), or broke during the exchange."""
+
+    def __init__(
+        self, message: str, *, phase: NetworkPhase = "exchange", **context: Unpack[ErrorContext]
+    ):
+        super().__init__(message, **context)
+        self.phase: NetworkPhase = phase
+
+
+class ZoneMovedError(AutotaskError):
+    """The cached zone no longer hosts the tenant; the next call looks the zone up again."""
+
+
+class ProtocolError(AutotaskError):
+    """The server answered something we cannot read: not JSON, or not the shape we expect."""

@@ -1,0 +1,180 @@
+"""`ApiSession`: the one path every Autotask call takes, from zone and credentials to decoded JSON.
+
+It attaches the credentials, sends through the size- and deadline-bounded transport, converts
+failures to typed errors in one place, and keeps the zone honest: a call that cannot connect, or
+that the zone says it no longer hosts, drops the cached zone so the next call looks it up again.
+It never retries; that belongs to the resilience layer.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx
+
+from agent.autotask.convert import RequestContext, decode_json, error_for_response
+from agent.autotask.credentials import ApiCredentials
+from agent.autotask.errors import NetworkError, ProtocolError, RequestTimeoutError, ZoneMovedError
+from agent.autotask.transport import DEFAULT_MAX_RESPONSE_BYTES, SendLimits, send
+from agent.autotask.zones import DEFAULT_DIRECTORY_URL, Zone, ZoneDirectory, ZoneListener
+
+log = logging.getLogger("agent.autotask")
+
+# Autotask refuses GET URLs past about 2,000 characters. A GET query's next-page URL repeats
+# the search and adds a paging token, so the first URL keeps room for that token.
+MAX_GET_URL_CHARS = 1700
+# With an httpx timeout of the same length, httpx names the phase that stalled; the asyncio
+# deadline only backs it up (and is the only guard on transports that ignore timeouts).
+_DEADLINE_SLACK = 1.1
+
+_call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "autotask_call_deadline", default=None
+)
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Tunables; the defaults suit the production API."""
+
+    directory_url: str = DEFAULT_DIRECTORY_URL
+    deadline: float | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    max_get_url_chars: int = MAX_GET_URL_CHARS
+
+
+class ApiSession:
+    """One API user's calls to its tenant's zone. `http` is owned (and closed) by the caller."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        credentials: ApiCredentials,
+        *,
+        options: ClientOptions | None = None,
+        zone: Zone | None = None,
+        on_zone_change: ZoneListener | None = None,
+    ) -> None:
+        self._http = http
+        self._credentials = credentials
+        self._options = options or ClientOptions()
+        self._zones = ZoneDirectory(
+            http,
+            credentials.username,
+            directory_url=self._options.directory_url,
+            zone=zone,
+            on_change=on_zone_change,
+            limits=SendLimits(self._options.deadline, self._options.max_response_bytes),
+        )
+
+    def __repr__(self) -> str:
+        return f"ApiSession({self._credentials!r}, zone={self.zone!r})"
+
+    # Zones ----------------------------------------------------------------------------------
+
+    @property
+    def zone(self) -> Zone | None:
+        """The cached zone, or None until the first call (or after it was dropped)."""
+        return self._zones.cached
+
+    async def current_zone(self) -> Zone:
+        """The cached zone, looked up first if there is none."""
+        return await self._zones.current()
+
+    async def rediscover_zone(self) -> Zone:
+        return await self._zones.rediscover()
+
+    # Deadlines ------------------------------------------------------------------------------
+
+    @staticmethod
+    @contextmanager
+    def deadline(seconds: float | None) -> Iterator[None]:
+        """Bounds every call made inside the block (in this task) to `seconds`."""
+        token = _call_deadline.set(seconds)
+        try:
+            yield
+        finally:
+            _call_deadline.reset(token)
+
+    # The one request path -------------------------------------------------------------------
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        is_write: bool | None = None,
+        absolute_url: str | None = None,
+    ) -> Any:
+        """Sends one call to the tenant's zone and returns its decoded JSON answer.
+
+        `path` is relative to the zone's `V1.0/`; `absolute_url` (a next-page address) must
+        stay on the zone's own host, because the credentials travel with it.
+        """
+        ctx = RequestContext.for_call(
+            method, endpoint, is_write=is_write, secrets=self._credentials.secret_values()
+        )
+        zone = await self._zones.current()
+        url = self._resolve(zone, path, absolute_url, ctx)
+        headers = {"Accept": "application/json", **self._credentials.headers()}
+        content: bytes | None = None
+        if body is not None:
+            content = json.dumps(body, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+        deadline = _call_deadline.get()
+        if deadline is None:
+            deadline = self._options.deadline
+        request = self._http.build_request(
+            ctx.method,
+            url,
+            params=params,
+            content=content,
+            headers=headers,
+            timeout=deadline if deadline is not None else httpx.USE_CLIENT_DEFAULT,
+        )
+        limits = SendLimits(
+            deadline * _DEADLINE_SLACK if deadline is not None else None,
+            self._options.max_response_bytes,
+        )
+        try:
+            answer = await send(self._http, request, ctx, limits)
+        except (NetworkError, RequestTimeoutError) as exc:
+            if exc.phase == "connect":
+                self._zones.forget(zone)
+            log.debug("autotask %s failed: %s", ctx.where, type(exc).__name__)
+            raise
+        log.debug("autotask %s -> %s", ctx.where, answer.status)
+        if not 200 <= answer.status < 300:
+            error = error_for_response(answer.status, answer.headers, answer.body, ctx)
+            if isinstance(error, ZoneMovedError):
+                self._zones.forget(zone)
+            raise error
+        return decode_json(answer.body, ctx, answer.status)
+
+    def get_url_fits(self, path: str, search: str) -> bool:
+        """Whether `path?search=...` stays short enough for a GET (Autotask fails past ~2,000)."""
+        zone = self._zones.cached
+        base = zone.api_base if zone is not None else self._options.directory_url + "V1.0/"
+        url = f"{base}{path}?search={quote(search, safe='')}"
+        return len(url) <= self._options.max_get_url_chars
+
+    def _resolve(self, zone: Zone, path: str, absolute_url: str | None, ctx: RequestContext) -> str:
+        if absolute_url is None:
+            return zone.api_base + path
+        url = urljoin(zone.api_base, absolute_url)
+        parts = urlsplit(url)
+        if (parts.scheme.lower(), parts.netloc.lower()) != zone.origin:
+            raise ProtocolError(
+                f"the server pointed the next page at another host ({ctx.where})",
+                **ctx.fields(200, may_have_reached_server=False),
+            )
+        return url

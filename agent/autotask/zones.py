@@ -1,0 +1,156 @@
+"""Finding the Autotask zone (data centre) that hosts a tenant, and forgetting it when it moves.
+
+The lookup needs no credentials, so none are sent: the secret only ever travels to the zone the
+vendor's own directory names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from agent.autotask.convert import (
+    RequestContext,
+    decode_json,
+    error_for_response,
+    unexpected_answer,
+)
+from agent.autotask.errors import UnknownUserError, ValidationError
+from agent.autotask.transport import SendLimits, send
+from agent.autotask.wire import lookup
+
+DEFAULT_DIRECTORY_URL = "https://webservices.autotask.net/ATServicesRest/"
+ZONE_LOOKUP_ENDPOINT = "ZoneInformation"
+
+ZoneListener = Callable[["Zone | None"], None]
+
+
+@dataclass(frozen=True)
+class Zone:
+    """Where a tenant's API lives; `url` ends in `/ATServicesRest/` as the lookup answers it."""
+
+    name: str
+    url: str
+    web_url: str = ""
+    ci: int | None = None
+
+    @property
+    def api_base(self) -> str:
+        """The versioned API root, e.g. `https://webservices5.autotask.net/ATServicesRest/V1.0/`."""
+        return self.url.rstrip("/") + "/V1.0/"
+
+    @property
+    def origin(self) -> tuple[str, str]:
+        parts = urlsplit(self.url)
+        return parts.scheme.lower(), parts.netloc.lower()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain form the store can persist; `from_dict` reads it back."""
+        return {"name": self.name, "url": self.url, "web_url": self.web_url, "ci": self.ci}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Zone:
+        return cls(
+            str(data["name"]), str(data["url"]), str(data.get("web_url", "")), data.get("ci")
+        )
+
+
+def zone_from_wire(payload: Any, ctx: RequestContext) -> Zone:
+    """Reads a ZoneInformation answer; a usable zone needs an absolute http(s) `url`."""
+    if not isinstance(payload, dict):
+        raise unexpected_answer(ctx, "the zone lookup answer is not an object")
+    url = lookup(payload, "url")
+    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+        raise unexpected_answer(ctx, "the zone lookup answer has no usable url")
+    name = lookup(payload, "zoneName")
+    web_url = lookup(payload, "webUrl")
+    ci = lookup(payload, "ci")
+    return Zone(
+        name=name if isinstance(name, str) else "",
+        url=url if url.endswith("/") else url + "/",
+        web_url=web_url if isinstance(web_url, str) else "",
+        ci=ci if isinstance(ci, int) and not isinstance(ci, bool) else None,
+    )
+
+
+class ZoneDirectory:
+    """Caches the tenant's zone, looks it up once when unknown, and forgets it on request.
+
+    `on_change` is told every new zone and every `None` (forgotten), so a store can persist it
+    and hand it back as `zone` on the next start.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        username: str,
+        *,
+        directory_url: str = DEFAULT_DIRECTORY_URL,
+        zone: Zone | None = None,
+        on_change: ZoneListener | None = None,
+        limits: SendLimits | None = None,
+    ) -> None:
+        self._http = http
+        self._username = username
+        self._directory_url = directory_url.rstrip("/") + "/"
+        self._zone = zone
+        self._on_change = on_change
+        self._limits = limits or SendLimits()
+        self._lock = asyncio.Lock()
+
+    @property
+    def cached(self) -> Zone | None:
+        return self._zone
+
+    async def current(self) -> Zone:
+        """The cached zone, looked up first when none is (one lookup for concurrent callers)."""
+        zone = self._zone
+        if zone is not None:
+            return zone
+        async with self._lock:
+            if self._zone is None:
+                self._set(await self.lookup())
+            assert self._zone is not None
+            return self._zone
+
+    async def rediscover(self) -> Zone:
+        """Looks the zone up again now, replacing the cached one."""
+        async with self._lock:
+            self._set(await self.lookup())
+            assert self._zone is not None
+            return self._zone
+
+    def forget(self, stale: Zone | None = None) -> None:
+        """Drops the cached zone so the next call looks it up; ignores an already replaced one."""
+        if self._zone is not None and (stale is None or stale == self._zone):
+            self._set(None)
+
+    async def lookup(self) -> Zone:
+        """Asks the zone directory where this user's tenant lives."""
+        ctx = RequestContext.for_call("GET", ZONE_LOOKUP_ENDPOINT, is_write=False)
+        url = self._directory_url + "V1.0/ZoneInformation"
+        request = self._http.build_request("GET", url, params={"user": self._username})
+        answer = await send(self._http, request, ctx, self._limits)
+        if answer.status != 200:
+            error = error_for_response(answer.status, answer.headers, answer.body, ctx)
+            if isinstance(error, ValidationError):
+                # The directory explains a failure only for a user name it does not know.
+                error = UnknownUserError(
+                    "Autotask does not know this API user name; check the user name in the "
+                    "account settings",
+                    **ctx.fields(answer.status, may_have_reached_server=False),
+                )
+            raise error
+        return zone_from_wire(decode_json(answer.body, ctx), ctx)
+
+    def _set(self, zone: Zone | None) -> None:
+        if zone == self._zone:
+            return
+        self._zone = zone
+        if self._on_change is not None:
+            self._on_change(zone)

@@ -1,0 +1,65 @@
+"""`simulator` command: serve the demo tenant on a port until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+
+from agent.simulator.seed import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME
+from agent.simulator.server import start, stop
+from agent.simulator.simulator import Simulator
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="simulator", description="Serve a simulated Autotask API.")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--seed", default="demo")
+    p.add_argument("--tickets", type=int, default=500)
+    p.add_argument("--time-scale", type=float, default=1.0)
+    p.add_argument("--threshold", type=int, default=10_000)
+    p.add_argument("--no-dispatcher", action="store_true", help="no simulated dispatcher edits")
+    p.add_argument("--no-latency", action="store_true", help="no threshold-related latency")
+    p.add_argument(
+        "--integration-codes",
+        type=int,
+        default=1,
+        help="accept N integration codes (DEMO code plus DEMO code with -2, -3, ...)",
+    )
+    return p
+
+
+async def _main(args: argparse.Namespace) -> None:
+    sim = Simulator(args.seed, args.tickets, args.time_scale, threshold=args.threshold)
+    if args.no_latency:
+        sim.limits.latency_enabled = False
+    for n in range(2, args.integration_codes + 1):
+        sim.add_integration_code(f"{DEMO_INTEGRATION_CODE}-{n}")
+    server, task, base = await start(sim, args.host, args.port)
+    try:
+        print(
+            f"Simulator serving {args.seed} tenant at {base} "
+            f"(user {DEMO_USERNAME}, secret {DEMO_SECRET}, "
+            f"integration code {DEMO_INTEGRATION_CODE}, zone {sim.zone})",
+            flush=True,
+        )
+        if not args.no_dispatcher:
+            sim.dispatcher.start()
+        await asyncio.shield(task)  # uvicorn ends the task on Ctrl-C or SIGTERM
+    finally:
+        await stop(sim, server, task)
+
+
+def run(argv: list[str]) -> int:
+    """Serve until Ctrl-C; returns the exit status."""
+    args = parser().parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main(args))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(run(sys.argv[1:]))

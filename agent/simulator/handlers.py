@@ -1,0 +1,214 @@
+"""The entity operations: get by id, query, count, next page, child lists, writes, deletes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from agent.clock import Clock
+from agent.simulator import writes
+from agent.simulator.auth import Caller
+from agent.simulator.faults import Faults
+from agent.simulator.metadata import entity_information, field_information, udf_information
+from agent.simulator.query import Query, QueryError, decode_search, parse_query
+from agent.simulator.routing import Route
+from agent.simulator.schema import EntitySpec
+from agent.simulator.tenant import Record, Tenant
+from agent.simulator.wire import Reply, Request, errors, method_not_allowed
+
+
+@dataclass(slots=True)
+class Call:
+    """Everything one operation needs."""
+
+    request: Request
+    route: Route
+    caller: Caller
+    faults: Faults
+    clock: Clock
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.caller.tenant
+
+    @property
+    def spec(self) -> EntitySpec:
+        assert self.route.entity is not None
+        return self.route.entity
+
+    def visible(self, record: Record) -> bool:
+        """False while a new record is still inside an injected read-after-write lag."""
+        lag = self.faults.lag_for(self.spec.route.lower()) if self.faults.rules else 0.0
+        if lag <= 0:
+            return True
+        created = self.tenant.created_at.get((self.spec.route, record["id"]))
+        return created is None or self.clock.monotonic() - created >= lag
+
+
+def handle(call: Call) -> Reply:
+    shape, method = call.route.shape, call.request.method
+    if shape == "item":
+        return delete(call) if method == "DELETE" else get_item(call)
+    if shape in ("query", "count", "next"):
+        try:
+            return query(call)
+        except QueryError as exc:
+            return errors(500, exc.message)
+    if shape == "info":
+        return Reply(200, entity_information(call.spec))
+    if shape == "fields":
+        return Reply(200, field_information(call.tenant, call.spec))
+    if shape == "udfs":
+        return Reply(200, udf_information(call.tenant, call.spec))
+    if shape == "children" and method == "GET":
+        return children(call)
+    return write(call)
+
+
+def get_item(call: Call) -> Reply:
+    """`{"item": ...}`; a missing id answers `{"item": null}` with 200 for every entity (as
+    several real entities do), while a record hidden by injected read lag answers 404."""
+    assert call.route.record_id is not None
+    record = call.tenant.records[call.spec.route].get(call.route.record_id)
+    parent = call.route.parent
+    if record is not None and parent is not None and record.get(parent[0]) != parent[1]:
+        record = None
+    if record is not None and not call.visible(record):
+        return errors(404, f"{call.spec.type_name} {call.route.record_id} was not found.")
+    return Reply(200, {"item": record})
+
+
+def _matches(call: Call, q: Query) -> Iterator[Record]:
+    predicate, visible = q.predicate, call.visible
+    lagging = bool(call.faults.rules)
+    for record in call.tenant.records[call.spec.route].values():
+        if predicate(record) and (not lagging or visible(record)):
+            yield record
+
+
+def _query_body(call: Call) -> tuple[Any, str | None]:
+    if call.request.method == "GET":
+        search = call.request.query().get("search")
+        if search is None:
+            raise QueryError("The search parameter is required.")
+        return decode_search(search), search
+    try:
+        return call.request.json(), None
+    except (ValueError, RecursionError) as exc:
+        raise QueryError("Invalid query syntax: the body is not valid JSON.") from exc
+
+
+def query(call: Call) -> Reply:
+    token: dict[str, Any] | None = None
+    if call.route.shape == "next":
+        # The token decides the verb: a POSTed query's next page must be POSTed again.
+        token = _read_token(call.request.query().get("paging", ""))
+        if token is None or token.get("e") != call.spec.route:
+            raise QueryError("The paging token is not valid.")
+        if token.get("m") != call.request.method:
+            return method_not_allowed(call.request.method, frozenset({str(token.get("m"))}))
+    raw, search = _query_body(call)
+    q = parse_query(call.spec, call.tenant.udf_names(call.spec.route), raw)
+    digest = hashlib.sha256(q.digest.encode()).hexdigest()[:16]
+    if call.route.shape == "count":
+        return Reply(200, {"queryCount": sum(1 for _ in _matches(call, q))})
+    after = 0
+    if token is not None:
+        if token.get("d") != digest:
+            raise QueryError("The query does not match the one the paging token was made for.")
+        after = int(token.get("a", 0))
+    found = [r for r in _matches(call, q)]
+    start = next((i for i, r in enumerate(found) if r["id"] > after), len(found))
+    page = found[start : start + q.max_records]
+    more = start + q.max_records < len(found)
+    items = page if q.include_fields is None else [_trim(r, q.include_fields) for r in page]
+
+    def link(after_id: int) -> str:
+        paging = _make_token(call.spec.route, call.request.method, digest, after_id)
+        url = f"{_base(call)}/V1.0/{call.spec.route}/query/next?paging={paging}"
+        return url + (f"&search={quote(search)}" if search is not None else "")
+
+    prev = None
+    if start > 0:
+        prev_start = max(0, start - q.max_records)
+        prev = link(found[prev_start - 1]["id"] if prev_start > 0 else 0)
+    details = {
+        "count": len(items),
+        "requestCount": q.max_records,
+        "prevPageUrl": prev,
+        "nextPageUrl": link(page[-1]["id"]) if more else None,
+    }
+    return Reply(200, {"items": items, "pageDetails": details})
+
+
+def _trim(record: Record, fields: tuple[str, ...]) -> Record:
+    trimmed = {name: record.get(name) for name in fields}
+    trimmed["userDefinedFields"] = []
+    return trimmed
+
+
+def _base(call: Call) -> str:
+    zone = call.route.zone
+    prefix = f"/zone{zone}" if zone is not None else ""
+    return f"{call.request.origin}{prefix}/ATServicesRest"
+
+
+def _make_token(entity: str, method: str, digest: str, after: int) -> str:
+    data = json.dumps({"e": entity, "m": method, "d": digest, "a": after}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def _read_token(text: str) -> dict[str, Any] | None:
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return data if isinstance(data, dict) and isinstance(data.get("a"), int) else None
+    except (ValueError, TypeError):
+        return None
+
+
+def children(call: Call) -> Reply:
+    assert call.route.parent is not None
+    field, parent_id = call.route.parent
+    items = [
+        r
+        for r in call.tenant.records[call.spec.route].values()
+        if r.get(field) == parent_id and call.visible(r)
+    ]
+    details = {"count": len(items), "requestCount": 500, "prevPageUrl": None, "nextPageUrl": None}
+    return Reply(200, {"items": items, "pageDetails": details})
+
+
+def write(call: Call) -> Reply:
+    try:
+        body = call.request.json()
+    except (ValueError, RecursionError):
+        return errors(500, "The request body is not valid JSON.")
+    try:
+        item_id = writes.write(
+            call.tenant,
+            call.spec.route,
+            call.request.method,
+            body,
+            call.caller.actor,
+            call.route.parent,
+        )
+    except writes.WriteError as exc:
+        return errors(500, *exc.messages)
+    return Reply(200, {"itemId": item_id})
+
+
+def delete(call: Call) -> Reply:
+    assert call.route.record_id is not None
+    try:
+        item_id = writes.delete(
+            call.tenant, call.spec.route, call.route.record_id, call.route.parent
+        )
+    except writes.WriteError as exc:
+        return errors(500, *exc.messages)
+    return Reply(200, {"itemId": item_id})

@@ -1,0 +1,119 @@
+"""Map a request path (matched without regard to case) to the API operation it names.
+
+One catch-all ASGI entry point with this table is simpler and faster than a router of
+hundreds of case-variant patterns; it also decides the 405 answers ASP.NET would give.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent.simulator.schema import BY_ROUTE, CHILDREN, EntitySpec
+
+_ZONE = re.compile(r"^zone(\d{1,3})$")
+_GET = frozenset({"GET"})
+_QUERY = frozenset({"GET", "POST"})
+_CHILD_COLLECTION = frozenset({"GET", "POST", "PUT", "PATCH"})
+# Which entities take DELETE on which URL shape (FACTS: TimeEntries by id, Contacts as a child).
+_DELETE_ITEM = {"TimeEntries"}
+_DELETE_CHILD = {"Contacts"}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One resolved operation; `key` is the lower-case path below `/V1.0/` used by faults."""
+
+    kind: str  # zone | version | threshold | entity | notfound
+    shape: str = ""  # collection | item | query | count | next | info | fields | udfs | children
+    zone: int | None = None
+    entity: EntitySpec | None = None
+    record_id: int | None = None
+    parent: tuple[str, int] | None = None
+    verbs: frozenset[str] = _GET
+    key: str = ""
+
+    @property
+    def endpoint(self) -> str:
+        """The object endpoint the thread limit counts against."""
+        return self.entity.route if self.entity is not None else self.kind
+
+
+NOT_FOUND = Route("notfound", verbs=frozenset())
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+def resolve(path: str) -> Route:
+    """The operation for a URL path such as `/zone5/ATServicesRest/V1.0/Tickets/query`."""
+    parts = [p for p in path.lower().split("/") if p]
+    zone = None
+    if parts and (m := _ZONE.match(parts[0])):
+        zone = int(m.group(1))
+        parts = parts[1:]
+    if len(parts) < 2 or parts[0] != "atservicesrest":
+        return NOT_FOUND
+    if parts[1:] == ["versioninformation"]:
+        return Route("version", zone=zone, key="versioninformation")
+    if parts[1] not in ("v1.0", "v1") or len(parts) < 3:
+        return NOT_FOUND
+    rest = parts[2:]
+    key = "/".join(rest)
+    if rest == ["zoneinformation"]:
+        return Route("zone", zone=zone, key=key)
+    if rest == ["thresholdinformation"]:
+        return Route("threshold", zone=zone, key=key)
+    entity = BY_ROUTE.get(rest[0])
+    if entity is None:
+        return NOT_FOUND
+    return _entity_route(entity, rest[1:], zone, key)
+
+
+def _entity_route(entity: EntitySpec, rest: list[str], zone: int | None, key: str) -> Route:
+    def route(shape: str, verbs: frozenset[str], **kw: object) -> Route:
+        return Route("entity", shape, zone, verbs=verbs, key=key, **kw)  # type: ignore[arg-type]
+
+    info = _info_shape(rest)
+    if not rest:
+        return route("collection", entity.collection_verbs, entity=entity)
+    if info:
+        return route(info, _GET, entity=entity)
+    if rest == ["query"]:
+        return route("query", _QUERY, entity=entity)
+    if rest == ["query", "count"]:
+        return route("count", _QUERY, entity=entity)
+    if rest == ["query", "next"]:
+        return route("next", _QUERY, entity=entity)
+    record_id = _int(rest[0])
+    if record_id is None:
+        return NOT_FOUND
+    if len(rest) == 1:
+        verbs = _GET | {"DELETE"} if entity.route in _DELETE_ITEM else _GET
+        return route("item", verbs, entity=entity, record_id=record_id)
+    child = CHILDREN.get((entity.route.lower(), rest[1]))
+    if child is None:
+        return NOT_FOUND
+    child_spec, parent_field = child
+    parent = (parent_field, record_id)
+    if len(rest) == 2:
+        return route("children", _CHILD_COLLECTION, entity=child_spec, parent=parent)
+    info = _info_shape(rest[2:])
+    if info:
+        return route(info, _GET, entity=child_spec, parent=parent)
+    child_id = _int(rest[2])
+    if child_id is None or len(rest) != 3:
+        return NOT_FOUND
+    verbs = _GET | {"DELETE"} if child_spec.route in _DELETE_CHILD else _GET
+    return route("item", verbs, entity=child_spec, record_id=child_id, parent=parent)
+
+
+def _info_shape(rest: list[str]) -> str:
+    if rest == ["entityinformation"]:
+        return "info"
+    if rest == ["entityinformation", "fields"]:
+        return "fields"
+    if rest == ["entityinformation", "userdefinedfields"]:
+        return "udfs"
+    return ""

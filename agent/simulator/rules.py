@@ -1,0 +1,161 @@
+"""Business rules per entity, checked on the merged record before a write is stored.
+
+Each rule returns the API's error messages (empty when the record is acceptable) and may fill
+server-computed fields (hoursWorked from start/end, hoursToBill, completedDate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agent.simulator.schema import BY_ROUTE
+from agent.simulator.tenant import Actor, Record, Tenant
+from agent.simulator.values import parse_time
+
+Rule = Callable[[Tenant, Record, Record | None, Actor], list[str]]
+
+ASSIGN_BOTH = (
+    "When assigning a Resource, you must assign both a assignedResourceID and "
+    "assignedResourceRoleID."
+)
+HOURS_RANGE = "hoursWorked must be greater than 0 and no more than 24."
+COMPLETE = 5  # the system status "Complete" has the same value in every tenant
+
+
+def _required(route: str, rec: Record) -> list[str]:
+    spec = BY_ROUTE[route.lower()]
+    return [
+        f"The field {f.name} is required for a {spec.type_name}."
+        for f in spec.fields
+        if f.required and (rec.get(f.name) is None or rec.get(f.name) == "")
+    ]
+
+
+def _picklists(tenant: Tenant, route: str, rec: Record) -> list[str]:
+    problems = []
+    for f in BY_ROUTE[route.lower()].fields:
+        value = rec.get(f.name)
+        if not f.picklist or f.read_only or value is None:
+            continue
+        entries = tenant.picklist(route, f.name)
+        match = next((p for p in entries if p.value == value and p.is_active), None)
+        if match is None:
+            problems.append(f"The value {value} is not a valid {f.name} picklist value.")
+        elif f.picklist_parent and match.parent not in (None, rec.get(f.picklist_parent)):
+            problems.append(f"The {f.name} {value} does not belong to {f.picklist_parent}.")
+    return problems
+
+
+def _resource_role(tenant: Tenant, resource_id: int | None, role_id: int | None) -> list[str]:
+    if resource_id is None:
+        return []
+    resource = tenant.get("Resources", resource_id)
+    if resource is None or not resource.get("isActive"):
+        return [f"The resource {resource_id} does not exist or is inactive."]
+    if role_id is not None and role_id not in tenant.roles_of(resource_id):
+        return [f"The role {role_id} is not one of the roles of resource {resource_id}."]
+    return []
+
+
+def ticket_rule(tenant: Tenant, rec: Record, before: Record | None, actor: Actor) -> list[str]:
+    problems = _required("Tickets", rec) + _picklists(tenant, "Tickets", rec)
+    company = rec.get("companyID")
+    if company is not None and tenant.get("Companies", company) is None:
+        problems.append(f"The company {company} does not exist.")
+    contact_id = rec.get("contactID")
+    if contact_id is not None:
+        contact = tenant.get("Contacts", contact_id)
+        if contact is None or contact.get("companyID") != company:
+            problems.append(f"The contact {contact_id} does not belong to company {company}.")
+    resource, role = rec.get("assignedResourceID"), rec.get("assignedResourceRoleID")
+    if (resource is None) != (role is None):
+        problems.append(ASSIGN_BOTH)
+    else:
+        problems += _resource_role(tenant, resource, role)
+    if not problems and rec.get("status") == COMPLETE:
+        if before is None or before.get("status") != COMPLETE:
+            rec["completedDate"] = tenant.now_text()
+    elif not problems:
+        rec["completedDate"] = None
+    return problems
+
+
+def note_rule(tenant: Tenant, rec: Record, before: Record | None, actor: Actor) -> list[str]:
+    problems = _required("TicketNotes", rec) + _picklists(tenant, "TicketNotes", rec)
+    ticket = rec.get("ticketID")
+    if ticket is not None and tenant.get("Tickets", ticket) is None:
+        problems.append(f"The ticket {ticket} does not exist.")
+    return problems
+
+
+def time_entry_rule(tenant: Tenant, rec: Record, before: Record | None, actor: Actor) -> list[str]:
+    if rec.get("resourceID") is None and actor.impersonator is not None:
+        rec["resourceID"] = actor.resource_id  # an impersonated write logs the time as that user
+    problems = _required("TimeEntries", rec) + _picklists(tenant, "TimeEntries", rec)
+    ticket, task = rec.get("ticketID"), rec.get("taskID")
+    if ticket is None and task is None:
+        problems.append("A TimeEntry needs a ticketID or a taskID.")
+    elif ticket is not None and tenant.get("Tickets", ticket) is None:
+        problems.append(f"The ticket {ticket} does not exist.")
+    elif ticket is None:
+        problems.append(f"The task {task} does not exist.")
+    problems += _resource_role(tenant, rec.get("resourceID"), rec.get("roleID"))
+    if before is not None and rec.get("hoursWorked") == before.get("hoursWorked"):
+        moved = any(rec.get(k) != before.get(k) for k in ("startDateTime", "endDateTime"))
+        if moved:
+            rec["hoursWorked"] = None  # new start/end without new hours: hours follow the times
+    problems += _hours(rec)
+    if not problems:
+        rec["hoursToBill"] = rec["hoursWorked"]
+        rec["timeEntryType"] = 2 if ticket is not None else 6
+    return problems
+
+
+def _hours(rec: Record) -> list[str]:
+    start, end = rec.get("startDateTime"), rec.get("endDateTime")
+    if (start is None) != (end is None):
+        return ["startDateTime and endDateTime must be given together."]
+    if start is not None and end is not None:
+        seconds = (parse_time(end) - parse_time(start)).total_seconds()
+        if seconds <= 0:
+            return ["endDateTime must be later than startDateTime."]
+        if rec.get("hoursWorked") is None:
+            rec["hoursWorked"] = round(seconds / 3600, 4)
+    hours = rec.get("hoursWorked")
+    if hours is None:
+        return ["A TimeEntry needs startDateTime and endDateTime or hoursWorked."]
+    if not 0 < hours <= 24:
+        return [HOURS_RANGE]
+    return []
+
+
+def company_rule(tenant: Tenant, rec: Record, before: Record | None, actor: Actor) -> list[str]:
+    problems = _required("Companies", rec) + _picklists(tenant, "Companies", rec)
+    owner = rec.get("ownerResourceID")
+    if owner is not None and tenant.get("Resources", owner) is None:
+        problems.append(f"The resource {owner} does not exist.")
+    return problems
+
+
+def contact_rule(tenant: Tenant, rec: Record, before: Record | None, actor: Actor) -> list[str]:
+    problems = _required("Contacts", rec)
+    if rec.get("isActive") not in (None, 0, 1):
+        problems.append("isActive must be 0 or 1.")
+    company = rec.get("companyID")
+    if company is not None and tenant.get("Companies", company) is None:
+        problems.append(f"The company {company} does not exist.")
+    return problems
+
+
+def resource_rule(tenant: Tenant, rec: Record, before: Record | None, actor: Actor) -> list[str]:
+    return _required("Resources", rec)
+
+
+RULES: dict[str, Rule] = {
+    "Tickets": ticket_rule,
+    "TicketNotes": note_rule,
+    "TimeEntries": time_entry_rule,
+    "Companies": company_rule,
+    "Contacts": contact_rule,
+    "Resources": resource_rule,
+}

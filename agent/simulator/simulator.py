@@ -1,0 +1,94 @@
+"""`Simulator`: one simulated Autotask service (tenants, limits, faults, dispatcher, ASGI app)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from agent.clock import SYSTEM_CLOCK, Clock
+from agent.simulator import writes
+from agent.simulator.app import SimulatorApp
+from agent.simulator.auth import Directory
+from agent.simulator.control import Control
+from agent.simulator.dispatcher import Dispatcher
+from agent.simulator.faults import Faults
+from agent.simulator.limits import Limits
+from agent.simulator.seed import DEMO_USERNAME, build_tenant
+from agent.simulator.tenant import Actor, Record, Tenant
+
+
+class Simulator:
+    """A deterministic Autotask tenant behind an ASGI app (`app`), with `faults` and a
+    `dispatcher`. The same seed and clock always build the same data."""
+
+    def __init__(
+        self,
+        seed: str = "demo",
+        tickets: int = 500,
+        time_scale: float = 1.0,
+        clock: Clock | None = None,
+        threshold: int = 10_000,
+    ) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self.seed = seed
+        self.clock: Clock = clock or SYSTEM_CLOCK
+        self.tenant: Tenant = build_tenant(seed, tickets, self.clock)
+        self.directory = Directory(self.tenant)
+        self.limits = Limits(self.clock, threshold, time_scale)
+        self.faults = Faults(seed, self.directory)
+        self.dispatcher = Dispatcher(self)
+        self.control = Control(self)
+        self.app = SimulatorApp(self)
+
+    @property
+    def technician_resource_id(self) -> int:
+        """The demo API user's resource: the technician whose tickets the agent syncs."""
+        user = self.tenant.user(DEMO_USERNAME)
+        assert user is not None
+        return user.resource_id
+
+    @property
+    def dispatcher_resource_id(self) -> int:
+        """The resource the simulated dispatcher's edits are attributed to."""
+        return sorted(self.tenant.records["Resources"])[1]
+
+    @property
+    def zone(self) -> int:
+        return self.tenant.zone
+
+    def add_tenant(
+        self,
+        seed: str,
+        username: str,
+        secret: str,
+        integration_code: str,
+        zone: int,
+        tickets: int = 50,
+    ) -> Tenant:
+        """Another database with its own API user, e.g. in another zone."""
+        tenant = build_tenant(seed, tickets, self.clock, zone=zone)
+        tenant.users.clear()
+        tenant.add_user(username, secret, sorted(tenant.records["Resources"])[0])
+        tenant.integration_codes = {integration_code}
+        self.directory.add(tenant)
+        return tenant
+
+    def add_integration_code(self, code: str) -> None:
+        """Accept one more integration code for the demo tenant (each has its own threads)."""
+        self.tenant.integration_codes.add(code)
+
+    def edit_ticket(self, ticket_id: int, **fields: Any) -> Record:
+        """Change a ticket as a dispatcher would (markers move); raises `WriteError` if invalid."""
+        writes.write(
+            self.tenant,
+            "Tickets",
+            "PATCH",
+            {**fields, "id": ticket_id},
+            Actor(self.dispatcher_resource_id),
+        )
+        return copy.deepcopy(self.tenant.records["Tickets"][ticket_id])
+
+    def dump(self) -> dict[str, dict[int, Record]]:
+        """The demo tenant's records as plain dicts, by entity route and id."""
+        return self.tenant.dump()

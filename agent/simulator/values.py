@@ -1,0 +1,92 @@
+"""Wire values: Autotask's UTC timestamp format and the coercion of JSON values to field types."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+# Autotask sends UTC timestamps with milliseconds and a 'Z'. That fixed-width form also makes
+# string comparison chronological, so queries compare stored timestamps without parsing them.
+
+
+class ValueProblem(ValueError):
+    """A JSON value that does not fit the field's data type."""
+
+
+def format_time(moment: datetime) -> str:
+    """Render a moment as Autotask does: UTC, milliseconds, trailing 'Z'."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an ISO-8601 timestamp; a missing offset means UTC, as the API assumes."""
+    if not isinstance(text, str) or not 4 <= len(text) <= 40:
+        raise ValueProblem("not a date/time string")
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise ValueProblem("not a valid date/time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def canonical_time(text: str) -> str:
+    """An incoming timestamp in the stored wire form."""
+    return format_time(parse_time(text))
+
+
+def coerce(data_type: str, value: Any) -> Any:
+    """Convert a JSON value to the stored form of `data_type`, or raise `ValueProblem`.
+
+    Numeric strings are accepted for numbers (the API is lenient there); booleans must be real
+    JSON booleans (or "true"/"false"), never null, never numbers.
+    """
+    if value is None:
+        return None
+    if data_type in ("integer", "long", "short"):
+        if isinstance(value, bool):
+            raise ValueProblem("expected an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError as exc:
+                raise ValueProblem("expected an integer") from exc
+        raise ValueProblem("expected an integer")
+    if data_type in ("double", "decimal"):
+        if isinstance(value, bool):
+            raise ValueProblem("expected a number")
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError as exc:
+                raise ValueProblem("expected a number") from exc
+        else:
+            raise ValueProblem("expected a number")
+        if not math.isfinite(number):
+            raise ValueProblem("expected a finite number")
+        return number
+    if data_type == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        raise ValueProblem("expected true or false")
+    if data_type == "datetime":
+        if not isinstance(value, str):
+            raise ValueProblem("expected a date/time string")
+        return canonical_time(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    raise ValueProblem("expected a string")

@@ -1,0 +1,233 @@
+"""Create, update (PUT/PATCH) and delete records with the API's validation and change markers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from agent.simulator.rules import RULES
+from agent.simulator.schema import BY_ROUTE, EntitySpec
+from agent.simulator.tenant import Actor, Record, Tenant
+from agent.simulator.values import ValueProblem, coerce, format_time, parse_time
+
+
+class WriteError(ValueError):
+    """A write the API refuses; `messages` become the `errors` list of a 500 answer."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__("; ".join(messages))
+        self.messages = list(messages)
+
+
+def _normalise(spec: EntitySpec, body: dict[str, Any]) -> tuple[dict[str, Any], Any, Any]:
+    """Writable values by canonical field name, the body's id, and its UDF list."""
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    record_id: Any = None
+    udfs: Any = None
+    for key, raw in body.items():
+        lowered = str(key).lower()
+        if lowered == "userdefinedfields":
+            udfs = raw
+            continue
+        found = spec.field(lowered)
+        if found is None:
+            continue  # the API's model binder ignores properties it does not know
+        if found.name == "id":
+            record_id = raw
+            continue
+        if found.read_only:
+            continue
+        try:
+            values[found.name] = coerce(found.data_type, raw)
+        except ValueProblem as exc:
+            problems.append(f"Invalid value for field {found.name}: {exc}.")
+    if problems:
+        raise WriteError(*problems)
+    return values, record_id, udfs
+
+
+def _merge_udfs(tenant: Tenant, spec: EntitySpec, record: Record, raw: Any) -> None:
+    if raw is None:
+        return
+    known = tenant.udf_names(spec.route)
+    if not isinstance(raw, list):
+        raise WriteError("userDefinedFields must be a list of name/value pairs.")
+    current = {u["name"]: u for u in record.get("userDefinedFields") or []}
+    for item in raw:
+        if not isinstance(item, dict):
+            raise WriteError("userDefinedFields must be a list of name/value pairs.")
+        lowered = {str(k).lower(): v for k, v in item.items()}
+        name = lowered.get("name")
+        display = known.get(name.lower()) if isinstance(name, str) else None
+        if display is None:
+            raise WriteError(f"Unable to find user-defined field {name} on {spec.type_name}.")
+        value = lowered.get("value")
+        if value is not None and not isinstance(value, str):
+            value = str(value)
+        current[display] = {"name": display, "value": value}
+    record["userDefinedFields"] = [current[u.name] for u in tenant.udfs[spec.route]]
+
+
+def _lengths(spec: EntitySpec, record: Record) -> list[str]:
+    return [
+        f"The value of {f.name} exceeds its maximum length of {f.length}."
+        for f in spec.fields
+        if f.data_type == "string" and f.length and len(record.get(f.name) or "") > f.length
+    ]
+
+
+def _record_id(raw: Any, spec: EntitySpec) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise WriteError(f"An id is required to update a {spec.type_name}.")
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise WriteError(f"An id is required to update a {spec.type_name}.") from exc
+
+
+def write(
+    tenant: Tenant,
+    route: str,
+    verb: str,
+    body: Any,
+    actor: Actor,
+    parent: tuple[str, int] | None = None,
+) -> int:
+    """Apply POST, PUT or PATCH of one record and return its id, or raise `WriteError`."""
+    spec = BY_ROUTE[route.lower()]
+    if not isinstance(body, dict):
+        raise WriteError(f"The request body must be one {spec.type_name} object.")
+    values, raw_id, udfs = _normalise(spec, body)
+    table = tenant.records[spec.route]
+    if parent is not None:
+        parent_field, parent_id = parent
+        if values.get(parent_field) not in (None, parent_id):
+            raise WriteError(f"{parent_field} does not match the parent id in the URL.")
+        values[parent_field] = parent_id
+    if verb == "POST":
+        before: Record | None = None
+        candidate: Record = {f.name: None for f in spec.fields}
+        if spec.has_udfs:
+            candidate["userDefinedFields"] = [
+                {"name": u.name, "value": None} for u in tenant.udfs.get(spec.route, [])
+            ]
+        candidate.update(values)
+    else:
+        record_id = _record_id(raw_id, spec)
+        existing = table.get(record_id)
+        if existing is None or (parent is not None and existing.get(parent[0]) != parent[1]):
+            raise WriteError(f"Unable to find the {spec.type_name} with id {record_id}.")
+        before = existing
+        candidate = dict(existing)
+        if verb == "PUT":
+            for f in spec.fields:
+                kept = f.read_only or f.name in values or f.name == "id"
+                if not kept and (parent is None or f.name != parent[0]):
+                    candidate[f.name] = None
+        candidate.update(values)
+    _merge_udfs(tenant, spec, candidate, udfs)
+    problems = _lengths(spec, candidate)
+    rule = RULES.get(spec.route)
+    if rule is not None:
+        problems += rule(tenant, candidate, before, actor)
+    if problems:
+        raise WriteError(*problems)
+    return _store(tenant, spec, candidate, before, actor)
+
+
+def _store(
+    tenant: Tenant, spec: EntitySpec, candidate: Record, before: Record | None, actor: Actor
+) -> int:
+    now = tenant.now_text()
+    route = spec.route
+    if before is None:
+        _stamp_create(tenant, route, candidate, now, actor)
+        record_id = tenant.insert(route, candidate)
+        if route == "Tickets":
+            candidate["ticketNumber"] = _ticket_number(candidate, record_id)
+        if route in ("TicketNotes", "TimeEntries"):
+            tenant.touch_ticket_activity(candidate.get("ticketID"), actor.resource_id)
+        return record_id
+    if candidate == before:
+        return int(before["id"])  # nothing changed: the change markers stay where they are
+    _stamp_update(route, candidate, now, actor)
+    before.clear()
+    before.update(candidate)
+    return int(before["id"])
+
+
+def _ticket_number(ticket: Record, record_id: int) -> str:
+    created = parse_time(ticket["createDate"])
+    return f"T{created:%Y%m%d}.{record_id % 10000:04d}"
+
+
+def _stamp_create(tenant: Tenant, route: str, rec: Record, now: str, actor: Actor) -> None:
+    if route == "Tickets":
+        rec.update(
+            createDate=now,
+            creatorResourceID=actor.resource_id,
+            creatorType=1,
+            lastActivityDate=now,
+            lastActivityResourceID=actor.resource_id,
+            lastActivityPersonType=1,
+            lastTrackedModificationDateTime=now,
+        )
+        if rec.get("dueDateTime") is None:
+            rec["dueDateTime"] = _in_days(tenant, 3)
+    elif route == "TicketNotes":
+        rec.update(
+            createDateTime=now,
+            lastActivityDate=now,
+            creatorResourceID=actor.resource_id,
+            impersonatorCreatorResourceID=actor.impersonator,
+        )
+    elif route == "TimeEntries":
+        rec.update(
+            createDateTime=now,
+            creatorUserID=actor.resource_id,
+            lastModifiedDateTime=now,
+            lastModifiedUserID=actor.resource_id,
+            impersonatorCreatorResourceID=actor.impersonator,
+        )
+    elif route == "Companies":
+        rec.update(createDate=now, lastActivityDate=now, lastTrackedModifiedDateTime=now)
+    elif route == "Contacts":
+        rec.update(createDate=now, lastActivityDate=now, lastModifiedDate=now)
+
+
+def _in_days(tenant: Tenant, days: int) -> str:
+    return format_time(tenant.clock.now() + timedelta(days=days))
+
+
+def _stamp_update(route: str, rec: Record, now: str, actor: Actor) -> None:
+    if route == "Tickets":
+        rec.update(
+            lastTrackedModificationDateTime=now,
+            lastActivityDate=now,
+            lastActivityResourceID=actor.resource_id,
+            lastActivityPersonType=1,
+        )
+    elif route == "TicketNotes":
+        rec.update(lastActivityDate=now, impersonatorUpdaterResourceID=actor.impersonator)
+    elif route == "TimeEntries":
+        rec.update(
+            lastModifiedDateTime=now,
+            lastModifiedUserID=actor.resource_id,
+            impersonatorUpdaterResourceID=actor.impersonator,
+        )
+    elif route == "Companies":
+        rec.update(lastTrackedModifiedDateTime=now, lastActivityDate=now)
+    elif route == "Contacts":
+        rec.update(lastModifiedDate=now, lastActivityDate=now)
+
+
+def delete(tenant: Tenant, route: str, record_id: int, parent: tuple[str, int] | None) -> int:
+    """Delete one record (TimeEntries, Contacts) and return its id, or raise `WriteError`."""
+    spec = BY_ROUTE[route.lower()]
+    table = tenant.records[spec.route]
+    existing = table.get(record_id)
+    if existing is None or (parent is not None and existing.get(parent[0]) != parent[1]):
+        raise WriteError(f"Unable to find the {spec.type_name} with id {record_id}.")
+    del table[record_id]
+    return record_id
