@@ -51,6 +51,12 @@ class Settings:
     log_level: str = _spec("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="Log level")
     encrypt_at_rest: bool = _spec(True, help="Encrypt cached data and queued changes")
     demo_mode: bool = _spec(False, help="Use the built-in demo tenant")
+    technician_resource_id: int | None = _spec(
+        None, lo=1, hi=2**53, help="Your Autotask resource id (found at sign-in)"
+    )
+    api_directory_url: str | None = _spec(
+        None, help="Where the zone of your Autotask user is looked up (leave empty)"
+    )
 
     def with_changes(self, **changes: Any) -> Settings:
         unknown = set(changes) - {f.name for f in fields(self)}
@@ -62,7 +68,14 @@ class Settings:
 
 _FIELDS = {f.name: f for f in fields(Settings)}
 _TYPES: dict[str, type] = {
-    name: {"bool": bool, "int": int, "float": float, "str": str, "str | None": str}[str(f.type)]
+    name: {
+        "bool": bool,
+        "int": int,
+        "float": float,
+        "str": str,
+        "str | None": str,
+        "int | None": int,
+    }[str(f.type)]
     for name, f in _FIELDS.items()
 }
 

@@ -4,7 +4,7 @@ backend transaction (`_transact`), so the three backends cannot drift apart in b
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agent.clock import Clock
 from agent.queue import coalesce, lifecycle
@@ -112,6 +112,11 @@ class LedgerOutbox(AsyncOutboxMethods):
 
     def mark_sent(self, op_id: int) -> Operation:
         return self._transact(lambda ledger: lifecycle.mark_sent(ledger, op_id))
+
+    def rewrite(
+        self, op_id: int, *, fields: Mapping[str, Any], base: Mapping[str, Any]
+    ) -> Operation:
+        return self._transact(lambda ledger: lifecycle.rewrite(ledger, op_id, fields, base))
 
     def record_outcome(self, endpoint: str, kind: str, ok: bool, latency: float) -> None:
         """Feed the adaptive strategy: how a call to `endpoint` for `kind` operations went."""

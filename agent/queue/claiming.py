@@ -49,7 +49,7 @@ def choose(
     while len(chosen) < limit and scanned < MAX_SCAN:
         chunk = [
             op
-            for op in itertools.islice(candidates, max(16, 2 * (limit - len(chosen))))
+            for op in itertools.islice(candidates, max(16, limit - len(chosen) + 8))
             if op.id not in seen
         ]
         if not chunk:

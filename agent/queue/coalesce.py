@@ -13,27 +13,83 @@ Every merge and cancellation is recorded through `Ledger.record`, naming both op
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from agent.queue.errors import QueueFullError, UnknownTempIdError
 from agent.queue.fingerprint import fingerprint
 from agent.queue.ledger import Ledger
 from agent.queue.lifecycle import cancel_cascade
-from agent.queue.operation import NewOperation, Operation, entity_key
+from agent.queue.operation import (
+    KIND_TEXT,
+    NewOperation,
+    Operation,
+    build_operation,
+    entity_key,
+)
 from agent.store.models import OpKind, OpState
 
 CREATED_AND_DELETED = "created and deleted before sync"
+COALESCED_INTO = "coalesced into #"  # + the id of the operation an absorbed one merged into
 
 
 def fingerprint_of(new: NewOperation) -> str:
     return fingerprint(
         new.entity_type,
-        new.kind.value,
+        KIND_TEXT[new.kind],
         new.target_id,
         new.temp_id,
         new.parent_id,
         new.parent_temp_id,
         new.fields,
+    )
+
+
+def is_direct(new: NewOperation, capacity: int | None) -> bool:
+    """Whether queueing `new` needs no rule beyond "insert a pending row" once nothing live is
+    found on its entity (or, for a create, no live duplicate): it refers to no temporary id and
+    capacity does not apply to it. A live duplicate of an operation naming its target always
+    lives on that target (the fingerprint covers the target id), so one lookup answers both."""
+    if new.parent_temp_id is not None or (capacity is not None and not new.technician):
+        return False
+    return new.kind is OpKind.CREATE or new.target_id is not None
+
+
+def independent(news: Sequence[NewOperation], fps: Sequence[str]) -> bool:
+    """No two operations of the batch are identical or name the same target, so (when each is
+    direct) none of them can change what the rules decide for another."""
+    targets = [(n.entity_type, n.target_id) for n in news if n.kind is not OpKind.CREATE]
+    return len(set(fps)) == len(fps) and len(set(targets)) == len(targets)
+
+
+def pending_operation(op_id: int, new: NewOperation, fp: str, now: float) -> Operation:
+    """`new` as the pending operation `op_id` that the direct path inserts."""
+    return build_operation(
+        op_id,
+        new.kind,
+        new.entity_type,
+        new.target_id,
+        new.temp_id,
+        new.parent_id,
+        None,
+        dict(new.fields),
+        dict(new.base),
+        new.priority,
+        OpState.PENDING,
+        0,
+        now,
+        now,
+        now,
+        new.deadline_at,
+        fp,
+        None,
+        None,
+        False,
+        None,
+        None,
+        None,
+        new.technician,
+        [],
     )
 
 
@@ -157,7 +213,7 @@ def enqueue(
                 target_id=target_id,
                 parent_id=parent_id,
                 state=OpState.CANCELLED,
-                reason=f"coalesced into #{newest.id}",
+                reason=f"{COALESCED_INTO}{newest.id}",
             )
         )
         ledger.record(

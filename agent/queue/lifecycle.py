@@ -6,7 +6,11 @@ the same rules inside its own atomic unit.
 
 from __future__ import annotations
 
-from agent.queue.errors import OperationNotFound
+from collections.abc import Mapping
+from typing import Any
+
+from agent.queue.errors import InvalidOperationError, OperationNotFound
+from agent.queue.fingerprint import fingerprint
 from agent.queue.ledger import Ledger
 from agent.queue.operation import FINISHED_STATES, LIVE_STATES, Operation
 from agent.store.models import OpKind, OpState, Priority
@@ -35,20 +39,27 @@ def expired(op: Operation, now: float) -> Operation:
     return op.evolve(state=OpState.PENDING, lease_owner=None, lease_expires_at=None, updated_at=now)
 
 
+def done_version(op: Operation, target_id: int | None, now: float) -> Operation:
+    """`op` as acknowledged (unchanged when it already was)."""
+    if op.state is OpState.DONE:
+        return op
+    return op.evolve(
+        state=OpState.DONE,
+        target_id=target_id,
+        lease_owner=None,
+        lease_expires_at=None,
+        outcome_unknown=False,
+        updated_at=now,
+    )
+
+
 def acknowledge(ledger: Ledger, op_id: int, server_id: int | None = None) -> Operation:
     """Mark done; a create's server id is written into every operation that waited for it."""
     op = _get(ledger, op_id)
     if op.state is OpState.DONE:
         return op
     target = server_id if op.kind is OpKind.CREATE and server_id is not None else op.target_id
-    done = op.evolve(
-        state=OpState.DONE,
-        target_id=target,
-        lease_owner=None,
-        lease_expires_at=None,
-        outcome_unknown=False,
-        updated_at=ledger.now,
-    )
+    done = done_version(op, target, ledger.now)
     ledger.save(op, done)
     if op.kind is OpKind.CREATE and server_id is not None and op.temp_id is not None:
         for dep in ledger.dependents(op.id):
@@ -175,3 +186,29 @@ def mark_sent(ledger: Ledger, op_id: int) -> Operation:
     sent = op.evolve(outcome_unknown=True, updated_at=ledger.now)
     ledger.save(op, sent)
     return sent
+
+
+def rewrite(
+    ledger: Ledger, op_id: int, fields: Mapping[str, Any], base: Mapping[str, Any]
+) -> Operation:
+    """Replace what a live operation sends (a resolved conflict, or the fields still to send
+    after part of an update went through); the state, lease and attempts stay as they are."""
+    op = _get(ledger, op_id)
+    if op.state not in LIVE_STATES:
+        raise InvalidOperationError(
+            f"Operation #{op_id} is {op.state.value}; only a live operation can be rewritten."
+        )
+    new_fields, new_base = dict(fields), dict(base)
+    fp = fingerprint(
+        op.entity_type,
+        op.kind.value,
+        op.target_id,
+        op.temp_id,
+        op.parent_id,
+        op.parent_temp_id,
+        new_fields,
+    )
+    changed = op.evolve(fields=new_fields, base=new_base, fingerprint=fp, updated_at=ledger.now)
+    ledger.save(op, changed)
+    ledger.record("rewritten", changed, {"fields": sorted(new_fields), "base": sorted(new_base)})
+    return changed

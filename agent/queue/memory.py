@@ -8,16 +8,19 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from agent.clock import Clock
-from agent.queue import claiming, lifecycle
+from agent.queue import claiming, coalesce, lifecycle
 from agent.queue.base import LedgerOutbox
 from agent.queue.ledger import Ledger
 from agent.queue.operation import (
     BLOCKING_STATES,
     FINISHED_STATES,
+    KIND_TEXT,
+    PRIORITY_NAME,
+    NewOperation,
     Operation,
     OpQuery,
     Page,
@@ -124,6 +127,48 @@ class MemoryBackend(LedgerOutbox):
         super().__init__(clock, strategy=strategy, capacity=capacity)
         self._t = _Tables()
         self._lock = threading.RLock()
+
+    # -- enqueueing: the direct path (see `coalesce.is_direct`), else the shared rules ---------
+
+    def _is_clear(self, new: NewOperation, fp: str) -> bool:
+        if new.kind is OpKind.CREATE:
+            return fp not in self._t.live_fp
+        return not self._t.live_on_entity.get((new.entity_type, str(new.target_id)))
+
+    def _put(self, new: NewOperation, fp: str, now: float) -> Operation:
+        t = self._t
+        op = coalesce.pending_operation(t.next_id, new, fp, now)
+        t.next_id += 1
+        t.ops[op.id] = op
+        t.live_fp[fp] = op.id
+        t.live_on_entity[(op.entity_type, op.entity_key)].append(op.id)  # ids only grow
+        if op.temp_id is not None and op.kind is OpKind.CREATE:
+            t.creates[op.temp_id] = op.id
+        detail = {"kind": KIND_TEXT[op.kind], "priority": PRIORITY_NAME[op.priority]}
+        t.events[op.id].append(QueueEvent("enqueued", now, op.id, detail))
+        return op
+
+    def enqueue(self, new: NewOperation) -> Operation:
+        fp = coalesce.fingerprint_of(new)
+        with self._lock:
+            if coalesce.is_direct(new, self.capacity) and self._is_clear(new, fp):
+                return self._put(new, fp, self._now())
+            return self._transact(
+                lambda ledger: coalesce.enqueue(ledger, new, capacity=self.capacity, fp=fp)
+            )
+
+    def enqueue_many(self, news: Sequence[NewOperation]) -> list[Operation]:
+        fps = [coalesce.fingerprint_of(new) for new in news]
+        with self._lock:
+            # Direct only when no operation of the batch can affect another (all on distinct
+            # entities, none identical): then nothing can fail half way.
+            if coalesce.independent(news, fps) and all(
+                coalesce.is_direct(new, self.capacity) and self._is_clear(new, fp)
+                for new, fp in zip(news, fps, strict=True)
+            ):
+                now = self._now()
+                return [self._put(new, fp, now) for new, fp in zip(news, fps, strict=True)]
+            return super().enqueue_many(news)
 
     def _transact(self, fn: Callable[[Ledger], T]) -> T:
         with self._lock:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,9 @@ LIVE_STATES: frozenset[OpState] = frozenset(
 # States that hold back later operations on the same entity (so edits leave in the order made).
 BLOCKING_STATES: frozenset[OpState] = frozenset({OpState.PENDING, OpState.LEASED})
 FINISHED_STATES: frozenset[OpState] = frozenset({OpState.DONE, OpState.CANCELLED})
+# Enum `.value` and `.name` are properties, slow on paths run for every operation.
+KIND_TEXT: dict[OpKind, str] = {kind: kind.value for kind in OpKind}
+PRIORITY_NAME: dict[Priority, str] = {p: p.name.lower() for p in Priority}
 
 # Autotask's REST collection for each entity the agent writes; others follow the plural rule.
 _ENDPOINTS = {"Ticket": "Tickets", "TicketNote": "TicketNotes", "TimeEntry": "TimeEntries"}
@@ -107,15 +110,38 @@ class Operation:
         return self.state in LIVE_STATES
 
     def evolve(self, **changes: Any) -> Operation:
-        # dataclasses.replace re-runs __init__ through frozen setattr: several times slower, and
-        # this sits on every enqueue.
-        new = object.__new__(Operation)
-        for name in _FIELD_NAMES:
-            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
-        return new
+        return _evolve(self, changes)
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Operation))
+
+
+def _compile() -> tuple[Callable[..., Operation], Callable[[Operation, dict[str, Any]], Operation]]:
+    """Straight-line builders that set each slot through its descriptor.
+
+    Operations are made and copied on every enqueue, claim and acknowledgement; the dataclass
+    `__init__` (and `dataclasses.replace`) pass each of 25 fields through the frozen
+    `__setattr__` guard, about twice the cost of these. Generated once, as `dataclasses` does.
+    """
+    names = _FIELD_NAMES
+    env: dict[str, Any] = {
+        "_new": object.__new__,
+        "_Operation": Operation,
+        "_put": tuple(Operation.__dict__[n].__set__ for n in names),
+    }
+    build = "def build(" + ", ".join(names) + "):\n n = _new(_Operation)\n"
+    build += "".join(f" _put[{i}](n, {name})\n" for i, name in enumerate(names))
+    evolve = "def evolve(self, c):\n n = _new(_Operation)\n"
+    evolve += "".join(
+        f" _put[{i}](n, c['{name}'] if '{name}' in c else self.{name})\n"
+        for i, name in enumerate(names)
+    )
+    exec(build + " return n\n" + evolve + " return n\n", env)
+    return env["build"], env["evolve"]
+
+
+# build_operation(id, kind, ..., technician, depends_on): every field, in declaration order.
+build_operation, _evolve = _compile()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +154,7 @@ class OpQuery:
     entity_type: str | None = None
     target_id: int | None = None
     temp_id: str | None = None
+    outcome_unknown: bool | None = None
     after_id: int | None = None
     offset: int = 0
     limit: int = 100
@@ -139,6 +166,7 @@ class OpQuery:
             and (self.entity_type is None or op.entity_type == self.entity_type)
             and (self.target_id is None or op.target_id == self.target_id)
             and (self.temp_id is None or op.temp_id == self.temp_id)
+            and (self.outcome_unknown is None or op.outcome_unknown == self.outcome_unknown)
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from agent.queue.operation import NewOperation, Operation, OpQuery, Page, QueueEvent
 from agent.queue.strategies import Strategy
@@ -59,6 +59,14 @@ class Outbox(Protocol):
     def set_priority(self, op_id: int, priority: Priority) -> Operation: ...
 
     def mark_sent(self, op_id: int) -> Operation: ...
+
+    def rewrite(
+        self, op_id: int, *, fields: Mapping[str, Any], base: Mapping[str, Any]
+    ) -> Operation:
+        """Replace a live operation's fields and base values (a resolved conflict, or what is
+        left of a partly sent update) and recompute its fingerprint; state, lease and attempts
+        are kept. A done or cancelled operation raises `InvalidOperationError`."""
+        ...
 
     def get(self, op_id: int) -> Operation | None: ...
 

@@ -22,9 +22,10 @@ from agent.queue.base import LedgerOutbox
 from agent.queue.errors import QueueError
 from agent.queue.ledger import Ledger
 from agent.queue.operation import NewOperation, Operation, OpQuery, Page, QueueEvent
+from agent.queue.redis_ledger import RedisLedger
 from agent.queue.redis_lua import CLAIM, FAST_ENQUEUE
 from agent.queue.strategies import Strategy
-from agent.store.models import OpKind, OpState, Priority
+from agent.store.models import OpState, Priority
 
 T = TypeVar("T")
 PAGE = 256
@@ -35,133 +36,6 @@ def _int(value: Any) -> int:
 
 
 RETRIES = 200
-
-
-class _RedisLedger:
-    """Reads through a watching pipeline; writes are buffered and applied at `commit`."""
-
-    def __init__(self, client: redis.Redis, pipe: Any, prefix: str, now: float) -> None:
-        self.r, self.pipe, self.p, self.now = client, pipe, prefix, now
-        self.original: dict[int, Operation | None] = {}
-        self.current: dict[int, Operation] = {}
-        self.events: list[tuple[int, str]] = []
-
-    def _watch(self, key: str) -> None:
-        self.pipe.watch(key)
-
-    def get(self, op_id: int) -> Operation | None:
-        if op_id in self.current:
-            return self.current[op_id]
-        if op_id not in self.original:
-            self._watch(f"{self.p}:op:{op_id}")
-            self.original[op_id] = rows.from_hash(self.pipe.hgetall(f"{self.p}:op:{op_id}"))
-        return self.original[op_id]
-
-    def _local(self, pred: Callable[[Operation], bool]) -> list[Operation]:
-        return [op for op in self.current.values() if pred(op)]
-
-    def live_by_fingerprint(self, fingerprint: str) -> Operation | None:
-        found = self._local(lambda op: op.is_live and op.fingerprint == fingerprint)
-        self._watch(f"{self.p}:fp")
-        raw = self.pipe.hget(f"{self.p}:fp", fingerprint)
-        if raw is not None:
-            op = self.get(int(raw))
-            if op is not None and op.is_live and op.fingerprint == fingerprint:
-                found.append(op)
-        return max(found, key=lambda op: op.id) if found else None
-
-    def newest_live_on_entity(self, entity_type: str, key: str) -> Operation | None:
-        live_key = f"{self.p}:live:{entity_type}:{key}"
-        self._watch(live_key)
-        ids = {int(m) for m in self.pipe.zrange(live_key, 0, -1)}
-        ids |= {op.id for op in self._local(lambda op: op.entity_type == entity_type)}
-        found = [
-            op
-            for op in map(self.get, ids)
-            if op is not None
-            and op.is_live
-            and op.entity_key == key
-            and op.entity_type == entity_type
-        ]
-        return max(found, key=lambda op: op.id) if found else None
-
-    def create_for_temp(self, temp_id: str) -> Operation | None:
-        found = self._local(lambda op: op.kind is OpKind.CREATE and op.temp_id == temp_id)
-        self._watch(f"{self.p}:temp")
-        raw = self.pipe.hget(f"{self.p}:temp", temp_id)
-        if raw is not None and (op := self.get(int(raw))) is not None:
-            found.append(op)
-        return max(found, key=lambda op: op.id) if found else None
-
-    def dependents(self, op_id: int) -> list[Operation]:
-        key = f"{self.p}:rdeps:{op_id}"
-        self._watch(key)
-        ids = {int(m) for m in self.pipe.smembers(key)}
-        ids |= {op.id for op in self._local(lambda op: op_id in op.depends_on)}
-        return [op for op in map(self.get, sorted(ids)) if op is not None]
-
-    def background_live_count(self, at_most: int) -> int:
-        self._watch(f"{self.p}:bg")
-        local = self._local(
-            lambda op: op.is_live and not op.technician and op.id not in self.original
-        )
-        return int(self.pipe.scard(f"{self.p}:bg")) + len(local)
-
-    def insert(self, op: Operation) -> Operation:
-        op = op.evolve(id=int(self.r.incr(f"{self.p}:seq")))
-        self.original[op.id] = None
-        self.current[op.id] = op
-        return op
-
-    def save(self, old: Operation, new: Operation) -> None:
-        self.current[new.id] = new
-
-    def record(self, action: str, op: Operation, detail: dict[str, Any]) -> None:
-        text = json.dumps({"action": action, "at": self.now, "op_id": op.id, "detail": detail})
-        other = detail.get("from")
-        for op_id in {op.id, other} if isinstance(other, int) else {op.id}:
-            self.events.append((op_id, text))
-
-    def commit(self) -> None:
-        fp_key = f"{self.p}:fp"
-        owners: dict[str, Any] = {}
-        for op_id in self.current:
-            old = self.original.get(op_id)
-            if old is not None and old.is_live and old.fingerprint not in owners:
-                owners[old.fingerprint] = self.pipe.hget(fp_key, old.fingerprint)
-        pipe = self.pipe
-        pipe.multi()
-        for op_id, new in self.current.items():
-            old = self.original.get(op_id)
-            m = rows.member(op_id)
-            key = f"{self.p}:op:{op_id}"
-            if old is not None:
-                for kind, index, _ in rows.index_entries(self.p, old):
-                    (pipe.zrem if kind == "z" else pipe.srem)(index, m)
-                owner = owners.get(old.fingerprint)
-                if old.is_live and owner is not None and int(owner) == op_id:
-                    pipe.hdel(fp_key, old.fingerprint)
-                gone = rows.unset_fields(new)
-                if gone:
-                    pipe.hdel(key, *gone)
-            else:
-                pipe.hset(key, "id", op_id)
-                for parent in new.depends_on:
-                    pipe.sadd(f"{self.p}:rdeps:{parent}", op_id)
-                if new.kind is OpKind.CREATE and new.temp_id is not None:
-                    pipe.hset(f"{self.p}:temp", new.temp_id, op_id)
-            pairs = rows.to_pairs(new)
-            pipe.hset(key, mapping=dict(zip(pairs[::2], pairs[1::2], strict=True)))
-            for kind, index, score in rows.index_entries(self.p, new):
-                if kind == "z":
-                    pipe.zadd(index, {m: score})
-                else:
-                    pipe.sadd(index, m)
-            if new.is_live:
-                pipe.hset(fp_key, new.fingerprint, op_id)
-        for op_id, text in self.events:
-            pipe.rpush(f"{self.p}:hist:{op_id}", text)
-        pipe.execute()
 
 
 class RedisBackend(LedgerOutbox):
@@ -188,7 +62,7 @@ class RedisBackend(LedgerOutbox):
     def _transact(self, fn: Callable[[Ledger], T]) -> T:
         for _ in range(RETRIES):
             with self.r.pipeline() as pipe:
-                ledger = _RedisLedger(self.r, pipe, self.p, self._now())
+                ledger = RedisLedger(self.r, pipe, self.p, self._now())
                 try:
                     result = fn(ledger)
                     ledger.commit()
@@ -199,42 +73,18 @@ class RedisBackend(LedgerOutbox):
 
     # -- enqueue fast path ---------------------------------------------------------------------
 
-    def _fast_args(self, new: NewOperation, fp: str, now: float) -> list[Any] | None:
-        if new.parent_temp_id is not None or (
-            new.kind is not OpKind.CREATE and new.target_id is None
-        ):
-            return None  # refers to a not yet created entity: the full rules decide
-        row = coalesce._new_row(new, fp, now)
-        pairs = rows.to_pairs(row)
-        temp = row.temp_id if row.kind is OpKind.CREATE and row.temp_id else ""
-        return [
-            fp,
-            row.entity_type,
-            row.entity_key,
-            int(row.priority),
-            repr(now),
-            "" if row.deadline_at is None else repr(row.deadline_at),
-            "1" if row.technician else "0",
-            temp,
-            json.dumps([str(v) for v in pairs]),
-        ]
-
     def _enqueue_fast(self, news: Sequence[NewOperation], fps: list[str]) -> list[Operation] | None:
+        if not coalesce.independent(news, fps) or not all(
+            coalesce.is_direct(new, None) for new in news
+        ):
+            return None  # the full rules decide (capacity is checked by the script itself)
         now = self._now()
-        keys = {(n.entity_type, n.target_id, n.temp_id) for n in news}
-        if len(keys) < len(news) or len(set(fps)) < len(fps):
-            return None  # the batch touches one entity twice: the full rules decide
-        args: list[Any] = [self.p, -1 if self.capacity is None else self.capacity, len(news)]
-        for new, fp in zip(news, fps, strict=True):
-            one = self._fast_args(new, fp, now)
-            if one is None:
-                return None
-            args.extend(one)
-        got = self._fast(args=args)
+        payload = rows.fast_payload(news, fps, now)
+        got = self._fast(args=[self.p, -1 if self.capacity is None else self.capacity, payload])
         if got and int(got[0]) == -1:
             return None
         return [
-            coalesce._new_row(new, fp, now, id=int(op_id))
+            coalesce.pending_operation(int(op_id), new, fp, now)
             for new, fp, op_id in zip(news, fps, got, strict=True)
         ]
 
@@ -352,6 +202,8 @@ class RedisBackend(LedgerOutbox):
         if query.entity_type is not None and (query.target_id is not None or query.temp_id):
             key = str(query.target_id) if query.target_id is not None else f"~{query.temp_id}"
             return [f"{self.p}:ent:{query.entity_type}:{key}"]
+        if query.outcome_unknown:
+            return [f"{self.p}:unknown"]
         states = query.states or frozenset(OpState)
         levels = [query.priority] if query.priority is not None else list(Priority)
         return [f"{self.p}:st:{s.value}:{int(p)}" for s in states for p in levels]
@@ -386,7 +238,12 @@ class RedisBackend(LedgerOutbox):
 
     def count(self, query: OpQuery | None = None) -> int:
         query = query or OpQuery()
-        if query.entity_type is None and query.target_id is None and query.temp_id is None:
+        if (
+            query.entity_type is None
+            and query.target_id is None
+            and query.temp_id is None
+            and query.outcome_unknown is None
+        ):
             pipe = self.r.pipeline(transaction=False)
             for key in self._sources(query):
                 pipe.zcard(key)
@@ -409,10 +266,13 @@ class RedisBackend(LedgerOutbox):
             ops = self._load(ids)
             temps = self.r.hmget(f"{self.p}:temp", [op.temp_id or "" for op in ops]) if ops else []
             pipe = self.r.pipeline(transaction=True)
+            self._release_dependents(pipe, ops)
             for op, temp_owner in zip(ops, temps, strict=True):
                 m = rows.member(op.id)
                 for kind, index, _ in rows.index_entries(self.p, op):
                     (pipe.zrem if kind == "z" else pipe.srem)(index, m)
+                for parent in op.depends_on:
+                    pipe.srem(f"{self.p}:rdeps:{parent}", op.id)
                 pipe.delete(
                     f"{self.p}:op:{op.id}", f"{self.p}:hist:{op.id}", f"{self.p}:rdeps:{op.id}"
                 )
@@ -422,6 +282,19 @@ class RedisBackend(LedgerOutbox):
             total += len(ops)
             if len(ids) < 2000:
                 return total
+
+    def _release_dependents(self, pipe: Any, ops: list[Operation]) -> None:
+        """As SQLite's cascade does: operations that waited for purged ones no longer name them
+        in `depends_on` (a purged operation was done or cancelled, so nothing waits on it)."""
+        purged = {op.id for op in ops}
+        reads = self.r.pipeline(transaction=False)
+        for op in ops:
+            reads.smembers(f"{self.p}:rdeps:{op.id}")
+        waiting = {int(m) for members in reads.execute() for m in members} - purged
+        for kid in self._load(sorted(waiting)):
+            rest = [d for d in kid.depends_on if d not in purged]
+            if rest != kid.depends_on:
+                pipe.hset(f"{self.p}:op:{kid.id}", "depends_on", json.dumps(rest))
 
     def history(self, op_id: int) -> list[QueueEvent]:
         out = []

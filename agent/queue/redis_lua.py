@@ -16,53 +16,77 @@ members are zero-padded to 12 digits so equal scores order by id):
   P:st:<state>:<prio>   zset of operations by state and priority (score id)
   P:fin                 zset of done/cancelled operations (score updated_at), for purging
   P:bg                  set of live background (technician=False) operations
+  P:unknown             zset of operations whose outcome is unknown (score id)
   P:hist:<id>           list of the operation's history events (JSON)
 """
 
 from __future__ import annotations
 
-# ARGV: prefix, capacity (-1 = none), count, then per operation:
-#   member-less header: fp, type, ekey, priority, next_attempt_at, deadline ('' = none),
-#   technician ('1'/'0'), temp id of a create ('' = none), then the hash's field/value pairs as
-#   one JSON array of strings (one argument instead of ~40 keeps client-side packing cheap).
-# Either every operation is fast-path eligible (no live duplicate, nothing live on its entity,
-# capacity left) and all are inserted, or nothing is written and {-1, index} comes back.
+# ARGV: prefix, capacity (-1 = none), then every operation in one JSON array (one argument for the
+# whole batch keeps client-side packing to a single string); each operation is
+#   [fp, type, ekey, priority, next_attempt_at, deadline ('' = none), technician (1/0),
+#    temp id of a create ('' = none), [hash field, value, ...], history detail as JSON]
+# with numbers that must stay exact passed as text. Either every operation is fast-path eligible
+# (no live duplicate, nothing live on its entity, capacity left) and all are inserted, or nothing
+# is written and {-1, index} comes back. Keys shared by the batch are written once at the end.
 FAST_ENQUEUE = """
+-- One command per slice: unpack() is limited to a few thousand values.
+local function bulk(cmd, key, values)
+  for i = 1, #values, 1000 do
+    redis.call(cmd, key, unpack(values, i, math.min(i + 999, #values)))
+  end
+end
 local P = ARGV[1]
 local capacity = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
-local i = 4
-local spans = {}
+local ops = cjson.decode(ARGV[3])
+local n = #ops
 local background = 0
 for k = 1, n do
-  local fp, etype, ekey = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if redis.call('HEXISTS', P .. ':fp', fp) == 1 then return {-1, k} end
-  if redis.call('EXISTS', P .. ':live:' .. etype .. ':' .. ekey) == 1 then return {-1, k} end
-  if ARGV[i + 6] == '0' then background = background + 1 end
-  spans[k] = i
-  i = i + 9
+  local op = ops[k]
+  if redis.call('HEXISTS', P .. ':fp', op[1]) == 1 then return {-1, k} end
+  if redis.call('EXISTS', P .. ':live:' .. op[2] .. ':' .. op[3]) == 1 then return {-1, k} end
+  if op[7] == 0 then background = background + 1 end
 end
 if capacity >= 0 and background > 0 and redis.call('SCARD', P .. ':bg') + background > capacity then
   return {-1, 0}
 end
-local ids = {}
+local last = redis.call('INCRBY', P .. ':seq', n)
+local ids, fps, ready, pending, deadlines, bg, temps = {}, {}, {}, {}, {}, {}, {}
 for k = 1, n do
-  local s = spans[k]
-  local fp, etype, ekey, prio = ARGV[s], ARGV[s + 1], ARGV[s + 2], ARGV[s + 3]
-  local id = redis.call('INCR', P .. ':seq')
+  local op = ops[k]
+  local id = last - n + k
   local m = string.format('%012d', id)
-  local key = P .. ':op:' .. id
-  redis.call('HSET', key, 'id', id, unpack(cjson.decode(ARGV[s + 8])))
-  redis.call('HSET', P .. ':fp', fp, id)
-  redis.call('ZADD', P .. ':live:' .. etype .. ':' .. ekey, id, m)
-  redis.call('ZADD', P .. ':ent:' .. etype .. ':' .. ekey, id, m)
-  redis.call('ZADD', P .. ':ready:' .. prio, ARGV[s + 4], m)
-  redis.call('ZADD', P .. ':st:pending:' .. prio, id, m)
-  if ARGV[s + 5] ~= '' then redis.call('ZADD', P .. ':dl', ARGV[s + 5], m) end
-  if ARGV[s + 6] == '0' then redis.call('SADD', P .. ':bg', m) end
-  if ARGV[s + 7] ~= '' then redis.call('HSET', P .. ':temp', ARGV[s + 7], id) end
+  local prio = op[4]
+  redis.call('HSET', P .. ':op:' .. id, 'id', id, unpack(op[9]))
+  redis.call('ZADD', P .. ':live:' .. op[2] .. ':' .. op[3], id, m)
+  redis.call('ZADD', P .. ':ent:' .. op[2] .. ':' .. op[3], id, m)
+  redis.call('RPUSH', P .. ':hist:' .. id, '{"action":"enqueued","at":' .. op[5]
+             .. ',"op_id":' .. id .. ',"detail":' .. op[10] .. '}')
+  fps[#fps + 1] = op[1]
+  fps[#fps + 1] = id
+  ready[prio] = ready[prio] or {}
+  table.insert(ready[prio], op[5])
+  table.insert(ready[prio], m)
+  pending[prio] = pending[prio] or {}
+  table.insert(pending[prio], id)
+  table.insert(pending[prio], m)
+  if op[6] ~= '' then
+    deadlines[#deadlines + 1] = op[6]
+    deadlines[#deadlines + 1] = m
+  end
+  if op[7] == 0 then bg[#bg + 1] = m end
+  if op[8] ~= '' then
+    temps[#temps + 1] = op[8]
+    temps[#temps + 1] = id
+  end
   ids[k] = id
 end
+bulk('HSET', P .. ':fp', fps)
+for prio, members in pairs(ready) do bulk('ZADD', P .. ':ready:' .. prio, members) end
+for prio, members in pairs(pending) do bulk('ZADD', P .. ':st:pending:' .. prio, members) end
+bulk('ZADD', P .. ':dl', deadlines)
+bulk('SADD', P .. ':bg', bg)
+bulk('HSET', P .. ':temp', temps)
 return ids
 """
 

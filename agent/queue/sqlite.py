@@ -7,26 +7,34 @@ not at all. Reads of lists and counts run on the caller's own connection (WAL re
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from agent.clock import Clock
-from agent.queue import claiming, lifecycle
+from agent.queue import claiming, coalesce, lifecycle
+from agent.queue import sqlite_enqueue as fast
 from agent.queue import sqlite_rows as sql
 from agent.queue.base import LedgerOutbox
 from agent.queue.ledger import Ledger
-from agent.queue.operation import Operation, OpQuery, Page, QueueEvent
+from agent.queue.operation import NewOperation, Operation, OpQuery, Page, QueueEvent
 from agent.queue.strategies import Strategy
 from agent.store import audit
 from agent.store.connection import Store
-from agent.store.models import OpState, Priority
+from agent.store.models import OpKind, OpState, Priority
 
 T = TypeVar("T")
-PAGE = 256  # rows read per page of a claim's candidate stream
+PAGE = 256  # most rows read per page of a claim's candidate stream
 
 
-def _with_dependencies(conn: sqlite3.Connection, rows: list[Any]) -> list[Operation]:
+def _page_size(limit: int) -> int:
+    """Rows per page: a little over what the claim wants (rows read but not handed out are
+    read again by the next claim), within [32, PAGE]."""
+    return max(32, min(PAGE, limit + limit // 4))
+
+
+def _dependencies(conn: sqlite3.Connection, rows: list[Any]) -> dict[int, list[int]]:
     deps: dict[int, list[int]] = {}
     ids = [row[0] for row in rows]
     for start in range(0, len(ids), 500):
@@ -35,7 +43,27 @@ def _with_dependencies(conn: sqlite3.Connection, rows: list[Any]) -> list[Operat
             sql.DEPENDS_ON.format(marks=sql.marks(len(chunk))), chunk
         ):
             deps.setdefault(op_id, []).append(parent)
+    return deps
+
+
+def _with_dependencies(conn: sqlite3.Connection, rows: list[Any]) -> list[Operation]:
+    deps = _dependencies(conn, rows)
     return [sql.to_operation(row, sorted(deps.get(row[0], []))) for row in rows]
+
+
+def _decoded(conn: sqlite3.Connection, rows: list[Any]) -> Iterator[Operation]:
+    """Rows become operations only as a claim reaches them (decoding is most of a read)."""
+    deps = _dependencies(conn, rows)
+    for row in rows:
+        yield sql.to_operation(row, sorted(deps.get(row[0], [])))
+
+
+def _by_ids(conn: sqlite3.Connection, ids: list[int]) -> dict[int, Operation]:
+    rows: list[Any] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows += conn.execute(sql.BY_IDS.format(marks=sql.marks(len(chunk))), chunk).fetchall()
+    return {op.id: op for op in _with_dependencies(conn, rows)}
 
 
 class _SqliteLedger:
@@ -115,30 +143,91 @@ class SQLiteBackend(LedgerOutbox):
         now = self._now()
         return self.store.write(lambda: fn(_SqliteLedger(self._conn(), now, self.audited)))
 
+    # -- enqueueing (see `sqlite_enqueue`) ----------------------------------------------------
+
+    def enqueue(self, new: NewOperation) -> Operation:
+        fp = coalesce.fingerprint_of(new)
+        now = self._now()
+
+        def run() -> Operation:
+            conn = self._conn()
+            ledger = _SqliteLedger(conn, now, self.audited)
+            return fast.enqueue_one(
+                conn, ledger, new, fp, capacity=self.capacity, audited=self.audited
+            )
+
+        return self.store.write(run)
+
+    def enqueue_many(self, news: Sequence[NewOperation]) -> list[Operation]:
+        news = list(news)
+        fps = [coalesce.fingerprint_of(new) for new in news]
+        now = self._now()
+        capacity, audited = self.capacity, self.audited
+
+        def run() -> list[Operation]:
+            conn = self._conn()
+            bulk = fast.enqueue_batch(conn, news, fps, now, capacity=capacity, audited=audited)
+            if bulk is not None:
+                return bulk
+            ledger = _SqliteLedger(conn, now, audited)
+            return [
+                fast.enqueue_one(conn, ledger, new, fp, capacity=capacity, audited=audited)
+                for new, fp in zip(news, fps, strict=True)
+            ]
+
+        return self.store.write(run)
+
+    def acknowledge_many(self, acks: Mapping[int, int | None]) -> list[Operation]:
+        """One UPDATE for the whole batch when no acknowledgement has ids to hand on (a create
+        with its server id rewrites its dependents: then each runs the shared rule in turn)."""
+        items = list(acks.items())
+        now = self._now()
+
+        def run() -> list[Operation]:
+            conn = self._conn()
+            found = _by_ids(conn, [op_id for op_id, _ in items])
+            ledger = _SqliteLedger(conn, now, self.audited)
+            if any(
+                (op := found.get(op_id)) is None
+                or (op.kind is OpKind.CREATE and server_id is not None)
+                for op_id, server_id in items
+            ):
+                return [lifecycle.acknowledge(ledger, i, s) for i, s in items]
+            todo = [op_id for op_id, _ in items if found[op_id].state is not OpState.DONE]
+            for start in range(0, len(todo), 500):
+                chunk = todo[start : start + 500]
+                conn.execute(sql.ACKNOWLEDGE.format(marks=sql.marks(len(chunk))), (now, *chunk))
+            return [
+                lifecycle.done_version(found[op_id], found[op_id].target_id, now)
+                for op_id, _ in items
+            ]
+
+        return self.store.write(run)
+
     # -- claiming -----------------------------------------------------------------------------
 
     def _level(
-        self, conn: sqlite3.Connection, level: int, now: float, extra: str
+        self, conn: sqlite3.Connection, level: int, now: float, extra: str, page: int
     ) -> Iterator[Operation]:
         statement = sql.LEVEL_PAGE.format(extra=extra)
         after_at, after_id = float("-inf"), 0
         while True:
             rows = conn.execute(
-                statement, (level, now, after_at, after_at, after_id, PAGE)
+                statement, (level, now, after_at, after_at, after_id, page)
             ).fetchall()
-            yield from _with_dependencies(conn, rows)
-            if len(rows) < PAGE:
+            yield from _decoded(conn, rows)
+            if len(rows) < page:
                 return
             after_at, after_id = rows[-1][12], rows[-1][0]
 
-    def _deadlines(self, conn: sqlite3.Connection, now: float) -> Iterator[Operation]:
+    def _deadlines(self, conn: sqlite3.Connection, now: float, page: int) -> Iterator[Operation]:
         offset = 0
         while True:
-            rows = conn.execute(sql.DEADLINE_PAGE, (now, PAGE, offset)).fetchall()
-            yield from _with_dependencies(conn, rows)
-            if len(rows) < PAGE:
+            rows = conn.execute(sql.DEADLINE_PAGE, (now, page, offset)).fetchall()
+            yield from _decoded(conn, rows)
+            if len(rows) < page:
                 return
-            offset += PAGE
+            offset += page
 
     def _blocked(self, conn: sqlite3.Connection, ops: list[Operation]) -> set[int]:
         ids = [op.id for op in ops]
@@ -157,12 +246,13 @@ class SQLiteBackend(LedgerOutbox):
 
         def run() -> list[Operation]:
             conn = self._conn()
+            page = _page_size(limit)
             streams: list[Iterator[Operation]] = []
             extra = ""
             if chosen_strategy.uses_deadline_stream:
-                streams.append(self._deadlines(conn, now))
+                streams.append(self._deadlines(conn, now, page))
                 extra = " AND deadline_at IS NULL"
-            streams.extend(self._level(conn, level, now, extra) for level in Priority)
+            streams.extend(self._level(conn, level, now, extra, page) for level in Priority)
             picked = claiming.choose(
                 chosen_strategy, streams, now, limit, lambda ops: self._blocked(conn, ops)
             )
@@ -202,10 +292,15 @@ class SQLiteBackend(LedgerOutbox):
         terms: list[str] = []
         params: list[Any] = []
         if query.states is not None:
-            # "+state": walk the id order (the primary key) and filter, instead of sorting every
-            # row of that state; pages stay cheap however many operations are queued.
-            terms.append(f"+state IN ({sql.marks(len(query.states))})")
-            params.extend(sorted(s.value for s in query.states))
+            states = sorted(s.value for s in query.states)
+            if OpState.PENDING in query.states:
+                # "+state": walk the id order (the primary key) and filter, instead of sorting
+                # every pending row; pending rows are most live rows, so pages stay cheap.
+                terms.append(f"+state IN ({sql.marks(len(states))})")
+            else:
+                # The literal "state<>'pending'" lets SQLite use the partial (state, id) index.
+                terms.append(f"state IN ({sql.marks(len(states))}) AND state<>'pending'")
+            params.extend(states)
         if query.priority is not None:
             terms.append("priority=?")
             params.append(int(query.priority))
@@ -218,6 +313,9 @@ class SQLiteBackend(LedgerOutbox):
         if query.temp_id is not None:
             terms.append("temp_id=?")
             params.append(query.temp_id)
+        if query.outcome_unknown is not None:
+            terms.append("outcome_unknown=?")
+            params.append(int(query.outcome_unknown))
         return (" WHERE " + " AND ".join(terms)) if terms else "", params
 
     def list_ops(self, query: OpQuery) -> Page:
@@ -284,20 +382,15 @@ class SQLiteBackend(LedgerOutbox):
                 return total
 
     def history(self, op_id: int) -> list[QueueEvent]:
-        import json
-
         def run() -> list[Any]:
-            return (
-                self._conn()
-                .execute(
-                    "SELECT action, at, op_id, detail FROM audit_event WHERE op_id=? OR "
-                    "(action='coalesced' AND json_extract(detail, '$.from')=?) ORDER BY id",
-                    (op_id, op_id),
-                )
-                .fetchall()
-            )
+            conn = self._conn()
+            # An absorbed operation's merge is recorded under the operation it merged into
+            # (its `reason` names it); both lookups go through the op_id index.
+            row = conn.execute("SELECT reason FROM outbox_op WHERE id=?", (op_id,)).fetchone()
+            into = sql.coalesced_into(row[0] if row else None)
+            return conn.execute(sql.HISTORY, (op_id, into, op_id)).fetchall()
 
-        return [QueueEvent(a, at, o, json.loads(d)) for a, at, o, d in self.store.read(run)]
+        return [QueueEvent(a, at, o, json.loads(d)) for _, a, at, o, d in self.store.read(run)]
 
     def close(self) -> None:
         """The store belongs to its opener; the backend holds nothing else."""

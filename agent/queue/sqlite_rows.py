@@ -7,11 +7,14 @@ costs more than the insert itself on the single-enqueue path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.queue.operation import LIVE_STATES, Operation
-from agent.store.codec import get_codec
+from agent.queue.coalesce import COALESCED_INTO
+from agent.queue.fingerprint import compact_encoder
+from agent.queue.operation import LIVE_STATES, Operation, build_operation
+from agent.store.codec import JsonCodec, get_codec
 from agent.store.models import OpKind, OpState, Priority
 
 COLUMNS = (
@@ -33,6 +36,11 @@ UPDATE = (
 )
 SELECT = f"SELECT {COLUMNS} FROM outbox_op"
 BY_ID = SELECT + " WHERE id=?"
+BY_IDS = SELECT + " WHERE id IN ({marks})"
+ACKNOWLEDGE = (
+    "UPDATE outbox_op SET state='done', lease_owner=NULL, lease_expires_at=NULL, "
+    "outcome_unknown=0, updated_at=? WHERE id IN ({marks})"
+)
 LIVE_BY_FINGERPRINT = (
     SELECT + f" WHERE fingerprint=? AND state IN {LIVE_IN} ORDER BY id DESC LIMIT 1"
 )
@@ -58,7 +66,9 @@ LEVEL_PAGE = (
     "ORDER BY next_attempt_at, id LIMIT ?"
 )
 DEADLINE_PAGE = (
-    SELECT + " WHERE state='pending' AND deadline_at IS NOT NULL AND next_attempt_at<=? "
+    SELECT
+    + " INDEXED BY outbox_op_pending_deadline WHERE state='pending' AND deadline_at IS NOT NULL "
+    "AND next_attempt_at<=? "
     "ORDER BY deadline_at, priority, next_attempt_at, id LIMIT ? OFFSET ?"
 )
 BLOCKED = (
@@ -75,48 +85,93 @@ LEASE = (
     "UPDATE outbox_op SET state='leased', lease_owner=?, lease_expires_at=?, "
     "attempts=attempts+1, updated_at=? WHERE id IN ({marks})"
 )
-EXPIRED_LEASES = SELECT + " WHERE state='leased' AND lease_expires_at<=?"
+EXPIRED_LEASES = (
+    SELECT + " INDEXED BY outbox_op_leased_expiry WHERE state='leased' AND lease_expires_at<=?"
+)
 DEPENDS_ON = "SELECT op_id, depends_on_id FROM op_dependency WHERE op_id IN ({marks})"
+HISTORY = (
+    "SELECT id, action, at, op_id, detail FROM audit_event WHERE op_id=? UNION ALL "
+    "SELECT id, action, at, op_id, detail FROM audit_event WHERE op_id=? "
+    "AND action='coalesced' AND json_extract(detail, '$.from')=? ORDER BY 1"
+)
+
+
+def coalesced_into(reason: str | None) -> int | None:
+    """The operation an absorbed one merged into, from its reason ("coalesced into #12")."""
+    if reason is None or not reason.startswith(COALESCED_INTO):
+        return None
+    return int(reason[len(COALESCED_INTO) :])
+
+
+# Byte for byte what `JsonCodec.encode` writes, from one encoder built once (json.dumps with
+# options builds a new encoder per call, a large share of an enqueue's own work).
+_plain_json = compact_encoder(ensure_ascii=True)
+
+
+def _plain_encode(value: Any) -> bytes:
+    return _plain_json(value).encode()
+
+
+def payload_encoder() -> Callable[[Any], bytes]:
+    """The active codec's `encode` (a faster equivalent for the plain JSON codec)."""
+    codec = get_codec()
+    return _plain_encode if type(codec) is JsonCodec else codec.encode
 
 
 def marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+_KINDS = {k.value: k for k in OpKind}
+_STATES = {s.value: s for s in OpState}
+_PRIORITIES = {int(p): p for p in Priority}
+_plain_decoder = json.JSONDecoder()
+
+
+def _plain_decode(blob: bytes) -> Any:
+    return _plain_decoder.raw_decode(bytes(blob).decode())[0]
+
+
+def payload_decoder() -> Callable[[bytes], Any]:
+    """The active codec's `decode` (a faster equivalent for the plain JSON codec)."""
+    codec = get_codec()
+    return _plain_decode if type(codec) is JsonCodec else codec.decode
+
+
 def to_operation(row: Sequence[Any], depends_on: list[int] | None = None) -> Operation:
-    decode = get_codec().decode
-    return Operation(
-        id=row[0],
-        kind=OpKind(row[1]),
-        entity_type=row[2],
-        target_id=row[3],
-        temp_id=row[4],
-        parent_id=row[5],
-        parent_temp_id=row[6],
-        fields=decode(row[7]),
-        base=decode(row[8]),
-        priority=Priority(row[9]),
-        state=OpState(row[10]),
-        attempts=row[11],
-        next_attempt_at=row[12],
-        created_at=row[13],
-        updated_at=row[14],
-        deadline_at=row[15],
-        fingerprint=row[16],
-        lease_owner=row[17],
-        lease_expires_at=row[18],
-        outcome_unknown=bool(row[19]),
-        last_error=row[20],
-        error_category=row[21],
-        reason=row[22],
-        technician=bool(row[23]),
-        depends_on=depends_on if depends_on is not None else [],
+    decode = payload_decoder()
+    return build_operation(
+        row[0],
+        _KINDS[row[1]],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        decode(row[7]),
+        decode(row[8]),
+        _PRIORITIES[row[9]],
+        _STATES[row[10]],
+        row[11],
+        row[12],
+        row[13],
+        row[14],
+        row[15],
+        row[16],
+        row[17],
+        row[18],
+        bool(row[19]),
+        row[20],
+        row[21],
+        row[22],
+        bool(row[23]),
+        depends_on if depends_on is not None else [],
     )
 
 
 def values(op: Operation) -> tuple[Any, ...]:
     """Every column but the id, in `UPDATE` order (the id goes last there, first in `INSERT`)."""
-    encode = get_codec().encode
+    encode = payload_encoder()
     return (
         op.kind.value,
         op.entity_type,

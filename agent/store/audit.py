@@ -9,13 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from agent.store.models import AuditEvent
+from agent.store.models import AuditEvent, database_proxy
 
 GENESIS = "0" * 64
+
+# Built once: `json.dumps` with options builds a new encoder on every call.
+_chain_json = json.JSONEncoder(separators=(",", ":")).encode
+_detail_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str).encode
+
+# Raw SQL on the writer's connection: appending sits inside hot writes (every queued operation),
+# where peewee's query building costs several times the statements themselves.
+_HEAD = "SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1"
+_INSERT = (
+    "INSERT INTO audit_event (at, action, entity_type, entity_id, op_id, detail, prev_hash, hash)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _digest(
@@ -27,11 +40,43 @@ def _digest(
     op_id: int | None,
     detail: str,
 ) -> str:
-    body = json.dumps(
-        [prev_hash, repr(float(at)), action, entity_type, entity_id, op_id, detail],
-        separators=(",", ":"),
-    )
+    body = _chain_json([prev_hash, repr(float(at)), action, entity_type, entity_id, op_id, detail])
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event to append (see `append_many`)."""
+
+    action: str
+    at: float
+    entity_type: str | None = None
+    entity_id: str | int | None = None
+    op_id: int | None = None
+    detail: dict[str, Any] | None = None
+
+
+def _connection() -> sqlite3.Connection:
+    conn: sqlite3.Connection = database_proxy.connection()
+    return conn
+
+
+def append_many(entries: Iterable[Entry]) -> list[tuple[Any, ...]]:
+    """Append events in order after the current last one, in one statement (must run on the
+    store's writer); return the rows written, without their ids."""
+    conn = _connection()
+    head = conn.execute(_HEAD).fetchone()
+    prev = head[0] if head is not None else GENESIS
+    rows: list[tuple[Any, ...]] = []
+    for e in entries:
+        text = _detail_json(e.detail or {})
+        key = None if e.entity_id is None else str(e.entity_id)
+        digest = _digest(prev, e.at, e.action, e.entity_type, key, e.op_id, text)
+        rows.append((e.at, e.action, e.entity_type, key, e.op_id, text, prev, digest))
+        prev = digest
+    if rows:
+        conn.executemany(_INSERT, rows)
+    return rows
 
 
 def append(
@@ -44,12 +89,15 @@ def append(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event after the current last one (must run on the store's writer)."""
-    last = AuditEvent.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).first()
-    prev = last.hash if last is not None else GENESIS
-    text = json.dumps(detail or {}, sort_keys=True, separators=(",", ":"), default=str)
+    conn = _connection()
+    head = conn.execute(_HEAD).fetchone()
+    prev = head[0] if head is not None else GENESIS
+    text = _detail_json(detail or {})
     key = None if entity_id is None else str(entity_id)
     digest = _digest(prev, at, action, entity_type, key, op_id, text)
-    event: AuditEvent = AuditEvent.create(
+    cursor = conn.execute(_INSERT, (at, action, entity_type, key, op_id, text, prev, digest))
+    return AuditEvent(
+        id=cursor.lastrowid,
         at=at,
         action=action,
         entity_type=entity_type,
@@ -59,7 +107,6 @@ def append(
         prev_hash=prev,
         hash=digest,
     )
-    return event
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ class OutboxOp(BaseModel):
     kind = peewee.CharField(max_length=10)
     entity_type = peewee.CharField(max_length=40)
     target_id = peewee.BigIntegerField(null=True)
-    temp_id = peewee.CharField(max_length=64, null=True, index=True)
+    temp_id = peewee.CharField(max_length=64, null=True)
     parent_id = peewee.BigIntegerField(null=True)
     parent_temp_id = peewee.CharField(max_length=64, null=True)
     fields = PayloadField()  # the changed fields and their new values
@@ -109,12 +109,44 @@ class OutboxOp(BaseModel):
         indexes = (
             (("state", "priority", "next_attempt_at"), False),
             (("entity_type", "target_id"), False),
-            (("state", "lease_expires_at"), False),
         )
 
     @property
     def entity_key(self) -> str:
         return str(self.target_id) if self.target_id is not None else str(self.temp_id)
+
+
+# Partial indexes (schema step 3): each holds only the rows its queries look for, so queueing a
+# pending update of a known entity writes none of them.
+OutboxOp.add_index(
+    OutboxOp.index(
+        OutboxOp.temp_id, name="outbox_op_temp_id", where=peewee.SQL('"temp_id" IS NOT NULL')
+    )
+)
+OutboxOp.add_index(
+    OutboxOp.index(
+        OutboxOp.lease_expires_at,
+        name="outbox_op_leased_expiry",
+        where=peewee.SQL("\"state\" = 'leased'"),
+    )
+)
+OutboxOp.add_index(
+    OutboxOp.index(
+        OutboxOp.state,
+        OutboxOp.id,
+        name="outbox_op_state_id",
+        where=peewee.SQL("\"state\" <> 'pending'"),
+    )
+)
+OutboxOp.add_index(
+    OutboxOp.index(
+        OutboxOp.deadline_at,
+        OutboxOp.priority,
+        OutboxOp.next_attempt_at,
+        name="outbox_op_pending_deadline",
+        where=peewee.SQL('"state" = \'pending\' AND "deadline_at" IS NOT NULL'),
+    )
+)
 
 
 class OpDependency(BaseModel):
@@ -166,7 +198,7 @@ class AuditEvent(BaseModel):
     hash = peewee.FixedCharField(max_length=64, unique=True)
 
     class Meta:
-        indexes = ((("entity_type", "entity_id"), False),)
+        indexes = ((("entity_type", "entity_id"), False), (("op_id",), False))
 
 
 class MetricSample(BaseModel):

@@ -27,7 +27,18 @@ class SingleWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._on_exit: list[Callable[[], None]] = []
+        self._stopped = False
         self._thread.start()
+
+    def _fail_leftovers(self) -> None:
+        # A write queued while the store was closing must not wait forever.
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP:
+                item[1].set_exception(RuntimeError("the store is closed"))
 
     def on_exit(self, fn: Callable[[], None]) -> None:
         """Run `fn` on the writer thread as it stops (closing its own connection)."""
@@ -41,8 +52,10 @@ class SingleWriter:
         while True:
             item = self._queue.get()
             if item is _STOP:
+                self._stopped = True
                 for fn in self._on_exit:
                     fn()
+                self._fail_leftovers()
                 return
             fn, future, transactional = item
             if not future.set_running_or_notify_cancel():
@@ -62,9 +75,11 @@ class SingleWriter:
             except BaseException as exc:
                 future.set_exception(exc)
             return future
-        if not self._thread.is_alive():
+        if self._stopped or not self._thread.is_alive():
             raise RuntimeError("the store is closed")
         self._queue.put((fn, future, transactional))
+        if self._stopped:  # lost the race with stop(): the loop will not see this item
+            self._fail_leftovers()
         return future
 
     def run(self, fn: Callable[[], T], *, transactional: bool = True) -> T:

@@ -1,0 +1,74 @@
+"""Signing in and out: test a connection with distinct answers, find the technician's resource,
+keep the credentials in the keyring, and (on request) wipe the local data."""
+
+from __future__ import annotations
+
+import httpx
+
+from agent.api.types import ConnectionTest
+from agent.autotask import (
+    AutotaskClient,
+    AutotaskError,
+    InvalidIntegrationCodeError,
+    NetworkError,
+    RequestTimeoutError,
+    UnknownUserError,
+    WrongSecretError,
+)
+from agent.autotask.credentials import ApiCredentials
+from agent.autotask.queries import eq
+from agent.autotask.session import ClientOptions
+
+MESSAGES = {
+    "ok": "Connected. Autotask accepted the user name, secret and integration code.",
+    "unknown_user": "Autotask does not know this API user name. Check it (it is an e-mail "
+    "address of an API-only user).",
+    "wrong_secret": "The user name is right but the secret is wrong. Copy it again from "
+    "Autotask (Admin > Resources > API user).",
+    "bad_integration_code": "The integration code is not valid. Use the tracking identifier "
+    "of your integration.",
+    "no_network": "Autotask cannot be reached. Check the network connection and try again.",
+    "no_resource": "Connected, but no active resource has this e-mail address.",
+}
+
+
+def _kind(exc: AutotaskError) -> str:
+    if isinstance(exc, UnknownUserError):
+        return "unknown_user"
+    if isinstance(exc, WrongSecretError):
+        return "wrong_secret"
+    if isinstance(exc, InvalidIntegrationCodeError):
+        return "bad_integration_code"
+    if isinstance(exc, NetworkError | RequestTimeoutError):
+        return "no_network"
+    return "other"
+
+
+async def check_connection(
+    username: str,
+    secret: str,
+    integration_code: str,
+    *,
+    directory_url: str | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    resource_email: str | None = None,
+) -> tuple[ConnectionTest, int | None]:
+    """Try the credentials with one cheap call; find the resource by e-mail when given."""
+    opts = ClientOptions(directory_url=directory_url) if directory_url else ClientOptions()
+    async with httpx.AsyncClient(transport=transport, timeout=20.0) as http:
+        client = AutotaskClient(
+            http, ApiCredentials(username, secret, integration_code), options=opts
+        )
+        try:
+            await client.threshold()
+            resource_id = None
+            if resource_email:
+                async for r in client.query("Resources", eq("email", resource_email.strip())):
+                    resource_id = int(r["id"])
+                    break
+                if resource_id is None:
+                    return ConnectionTest(False, MESSAGES["no_resource"], "other"), None
+        except AutotaskError as exc:
+            kind = _kind(exc)
+            return ConnectionTest(False, MESSAGES.get(kind, str(exc)), kind), None
+    return ConnectionTest(True, MESSAGES["ok"], "ok"), resource_id

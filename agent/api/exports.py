@@ -1,0 +1,87 @@
+"""Writing the audit trail and the queue to CSV or JSON files (the window's and CLI's exports)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from agent.api.views import describe, plain_error
+from agent.queue.operation import OpQuery
+from agent.queue.outbox import Outbox
+from agent.store.models import AuditEvent
+
+AUDIT_COLUMNS = [
+    "id",
+    "at",
+    "action",
+    "entity_type",
+    "entity_id",
+    "op_id",
+    "detail",
+    "prev_hash",
+    "hash",
+]
+
+
+def write_audit(path: str | Path, fmt: Literal["csv", "json"] = "csv") -> int:
+    """Every audit event in order, with its hashes (so the export itself can be verified)."""
+    rows: list[dict[str, Any]] = [
+        {c: getattr(e, c) for c in AUDIT_COLUMNS}
+        for e in AuditEvent.select().order_by(AuditEvent.id).iterator()
+    ]
+    target = Path(path)
+    if fmt == "json":
+        for r in rows:
+            r["detail"] = json.loads(r["detail"])
+        target.write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
+    else:
+        with target.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=AUDIT_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    return len(rows)
+
+
+def write_queue(path: str | Path, outbox: Outbox) -> int:
+    columns = [
+        "id",
+        "state",
+        "priority",
+        "kind",
+        "entity_type",
+        "entity",
+        "description",
+        "attempts",
+        "next_attempt_at",
+        "error",
+        "created_at",
+    ]
+    count = 0
+    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        after: int | None = None
+        while True:
+            page = outbox.list_ops(OpQuery(after_id=after, limit=1000))
+            for op in page.items:
+                writer.writerow(
+                    [
+                        op.id,
+                        op.state.value,
+                        op.priority.name.lower(),
+                        op.kind.value,
+                        op.entity_type,
+                        op.entity_key,
+                        describe(op),
+                        op.attempts,
+                        op.next_attempt_at,
+                        plain_error(op) or "",
+                        op.created_at,
+                    ]
+                )
+                count += 1
+            if page.next_after_id is None:
+                return count
+            after = page.next_after_id

@@ -1,0 +1,656 @@
+"""`Agent`: the public API of Field Sync. The window, the command line and scripts call only this.
+
+It opens a profile (store, settings, credentials), builds the outbox, the Autotask client, the
+resilience pipeline and the sync engine, and offers edits, local reads, queue and conflict
+control, the audit trail, status and events. Every method returns plain values (`types`) or
+raises a documented error (`EditRejected`, `ConflictError`, `StoreError`, `CredentialError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from agent.api import views
+from agent.api.account import check_connection
+from agent.api.observe import AlertView, HealthView, Observability
+from agent.api.types import (
+    AgentEvent,
+    AgentStatus,
+    AuditEntry,
+    ConnectionTest,
+    EditResult,
+    QueuePage,
+    SyncState,
+    TicketDetail,
+    TicketSummary,
+)
+from agent.autotask import AutotaskClient
+from agent.autotask.credentials import ApiCredentials
+from agent.autotask.session import ClientOptions
+from agent.clock import SYSTEM_CLOCK, Clock
+from agent.credentials import ApiSecretBundle
+from agent.monitor.alerts import AlertChange, AlertEvent
+from agent.profile import Profile, open_profile
+from agent.queue import OpQuery, SQLiteBackend
+from agent.resilience.connectivity import Connectivity, tcp_probe
+from agent.resilience.events import BreakerChanged, HealthChanged, ModeChanged
+from agent.resilience.pipeline import Pipeline
+from agent.settings import Settings
+from agent.store import audit
+from agent.store.models import OpState, Priority
+from agent.sync.calls import ApiCaller
+from agent.sync.capture import Capture, Captured
+from agent.sync.conflicts import Choice, ConflictDesk, ConflictInfo
+from agent.sync.engine import SyncEngine, SyncReport
+
+log = logging.getLogger(__name__)
+Listener = Callable[[AgentEvent], None]
+ATTENTION = frozenset({OpState.PARKED})
+
+
+@dataclass
+class AgentOptions:
+    data_dir: str | Path | None = None
+    profile: str = "default"
+    demo: bool = False
+    directory_url: str | None = None  # where ZoneInformation is asked (None: Autotask's own)
+    transport: httpx.AsyncBaseTransport | None = None  # tests: in-process ASGI transport
+    clock: Clock = SYSTEM_CLOCK
+    credentials: ApiSecretBundle | None = None  # else read from the keyring
+    technician_resource_id: int | None = None  # else from settings
+    owner: str = "agent"
+    probe: Callable[[], Any] | None = None  # connectivity probe (default: TCP to the zone host)
+    sample_metrics: bool = True  # the 10 s metrics sampler (tests on a fake clock turn it off)
+
+
+class Agent:
+    def __init__(self, profile: Profile, options: AgentOptions) -> None:
+        self.profile = profile
+        self.options = options
+        self.store = profile.store
+        self.clock = options.clock
+        settings = profile.settings
+        self.outbox = SQLiteBackend(
+            self.store,
+            self.clock,
+            strategy=settings.scheduling,
+            capacity=settings.background_capacity,
+        )
+        self.conflict_desk = ConflictDesk(self.store, self.outbox, self.clock)
+        self.observe = Observability(self.store, self.clock)
+        self.demo_base_url: str | None = None
+        self._demo_stack: contextlib.ExitStack | None = None
+        self._listeners: list[Listener] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._http: httpx.AsyncClient | None = None
+        self.client: AutotaskClient | None = None
+        self.pipeline: Pipeline | None = None
+        self.engine: SyncEngine | None = None
+        self.capture = Capture(self.store, self.outbox, self.clock, options.technician_resource_id)
+        self._stop = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._online = True
+        self._syncing = False
+        self._last_error: str | None = None
+        self._progress: tuple[str, int, int] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @classmethod
+    async def open(cls, options: AgentOptions | None = None) -> Agent:
+        options = options or AgentOptions()
+        profile = await asyncio.to_thread(open_profile, options.data_dir, options.profile)
+        agent = cls(profile, options)
+        agent._loop = asyncio.get_running_loop()
+        if options.sample_metrics:
+            agent.observe.start()
+        agent.observe.monitor.alerts.subscribe(agent._on_alert)
+        await agent.connect()
+        return agent
+
+    @classmethod
+    async def open_demo(
+        cls, data_dir: str | Path | None = None, *, dispatcher: bool = True
+    ) -> Agent:
+        """Start the built-in demo tenant (the simulator on loopback, in its own thread, with a
+        dispatcher editing tickets) and an agent signed in to it on the 'demo' profile."""
+        from agent.simulator import (
+            DEMO_INTEGRATION_CODE,
+            DEMO_SECRET,
+            DEMO_USERNAME,
+            Simulator,
+            serve_in_thread,
+        )
+
+        sim = Simulator(seed="demo")
+        stack = contextlib.ExitStack()
+        base = stack.enter_context(serve_in_thread(sim))
+        try:
+            if dispatcher:
+                async with httpx.AsyncClient() as http:
+                    await http.post(f"{base}/_sim/dispatcher", json={"action": "start"})
+            agent = await cls.open(
+                AgentOptions(
+                    data_dir=data_dir,
+                    profile="demo",
+                    demo=True,
+                    directory_url=f"{base}/ATServicesRest/",
+                    credentials=ApiSecretBundle(DEMO_USERNAME, DEMO_SECRET, DEMO_INTEGRATION_CODE),
+                    technician_resource_id=sim.technician_resource_id,
+                )
+            )
+        except BaseException:
+            stack.close()
+            raise
+        agent.demo_base_url = base
+        agent._demo_stack = stack
+        return agent
+
+    async def connect(self) -> bool:
+        """Build the client, pipeline and engine if credentials exist; False if not signed in."""
+        bundle = self.options.credentials
+        if bundle is None:
+            if not await asyncio.to_thread(self.profile.credentials.has_credentials):
+                return False
+            bundle = await asyncio.to_thread(self.profile.credentials.load)
+        me = self.options.technician_resource_id or self.profile.settings.technician_resource_id
+        if me is None:
+            return False
+        await self._close_client()
+        self._http = httpx.AsyncClient(transport=self.options.transport, timeout=30.0)
+        opts = (
+            ClientOptions(directory_url=self.options.directory_url)
+            if self.options.directory_url
+            else ClientOptions()
+        )
+        creds = ApiCredentials(
+            bundle.username, bundle.secret, bundle.integration_code, impersonation_resource_id=me
+        )
+        self.client = AutotaskClient(self._http, creds, options=opts)
+        connectivity = Connectivity(self.options.probe or self._probe, clock=self.clock)
+        self.pipeline = Pipeline(zone=self._zone_name, clock=self.clock, connectivity=connectivity)
+        self.pipeline.subscribe(self._on_pipeline_event)
+        await self.pipeline.__aenter__()
+        caller = ApiCaller(self.client, self.pipeline, on_call=self.observe.record_call)
+        self.capture.technician_resource_id = me
+        self.engine = SyncEngine(
+            self.store,
+            self.outbox,
+            caller,
+            self.clock,
+            me,
+            owner=self.options.owner,
+            strategy=self.profile.settings.scheduling,
+            progress=self._on_progress,
+            on_report=self._on_report,
+        )
+        return True
+
+    def _zone_name(self) -> str:
+        zone = self.client.zone if self.client is not None else None
+        return zone.name if zone is not None else "unknown"
+
+    async def _probe(self) -> bool:
+        zone = self.client.zone if self.client is not None else None
+        url = (
+            zone.url
+            if zone is not None
+            else (self.options.directory_url or "https://webservices.autotask.net/")
+        )
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return await tcp_probe(parts.hostname or "localhost", port)
+
+    async def _close_client(self) -> None:
+        if self.pipeline is not None:
+            await self.pipeline.__aexit__(None, None, None)
+            self.pipeline = None
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    def start(self) -> None:
+        """Run the sync loop in the background until `close`."""
+        if self._runner is None and self.engine is not None:
+            settings = self.profile.settings
+            self._runner = asyncio.create_task(
+                self.engine.run(
+                    self._stop,
+                    lambda: float(self.profile.settings.sync_interval_s),
+                    lambda: not self.profile.settings.work_offline,
+                )
+            )
+            log.info("sync loop started (every %s s)", settings.sync_interval_s)
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._runner is not None:
+            if self.engine is not None:
+                self.engine.wake.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+            self._runner = None
+        await self._close_client()
+        await self.observe.stop()
+        await asyncio.to_thread(self.profile.close)
+        if self._demo_stack is not None:
+            await asyncio.to_thread(self._demo_stack.close)
+            self._demo_stack = None
+
+    # -- events ----------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        event = AgentEvent(kind, data)
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not break syncing
+                log.exception("event listener failed for %s", kind)
+
+    def _on_progress(self, stage: str, done: int, total: int) -> None:
+        self._progress = (stage, done, total)
+        self._emit("progress", stage=stage, done=done, total=total)
+
+    def _on_alert(self, event: AlertEvent) -> None:
+        # Alerts are evaluated on the sampler's thread: hop to the event loop first.
+        kind = "alert_raised" if event.change is AlertChange.RAISED else "alert_resolved"
+        a = event.alert
+        data = {"rule": a.rule, "message": a.message, "severity": a.severity, "id": a.id}
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(lambda: self._emit(kind, **data))
+
+    def _on_report(self, report: SyncReport) -> None:
+        self._last_error = report.error
+        categories = [e.split(":", 2)[1].strip() for e in report.push.errors if ":" in e]
+        self.observe.record_ops(report.push.succeeded, report.push.failed, categories)
+        self._emit(
+            "sync_finished",
+            api_calls=report.api_calls,
+            sent=report.push.sent,
+            succeeded=report.push.succeeded,
+            conflicts=report.push.conflicts,
+            failed=report.push.failed,
+            error=report.error,
+        )
+        if report.push.conflicts or (report.pull is not None and report.pull.early_conflicts):
+            self._emit("conflict_detected", count=report.push.conflicts)
+        self._emit("queue_changed")
+        self._emit("status")
+
+    def _on_pipeline_event(self, event: object) -> None:
+        if isinstance(event, BreakerChanged):
+            self._emit(
+                "breaker_changed",
+                name=str(getattr(event, "name", "")),
+                state=str(getattr(event, "new", "")),
+            )
+        elif isinstance(event, ModeChanged):
+            self._emit("mode_changed", mode=str(getattr(event, "new", "")))
+        elif isinstance(event, HealthChanged):
+            self._emit("status")
+        online = self.pipeline is not None and self.pipeline.mode.value != "offline"
+        if online != self._online:
+            self._online = online
+            self._emit("back_online" if online else "went_offline")
+            if online and self.engine is not None:
+                self.engine.needs_reconcile()
+                self.engine.wake.set()
+
+    # -- status ----------------------------------------------------------------------------
+    async def status(self) -> AgentStatus:
+        counts = await self.store.aread(self.outbox.counts_by_state)
+        conflicts = len(await self.store.aread(self.conflict_desk.list_conflicts))
+        settings = self.profile.settings
+        pending = counts.get(OpState.PENDING, 0) + counts.get(OpState.LEASED, 0)
+        attention = counts.get(OpState.PARKED, 0)
+        signed_in = self.engine is not None
+        paused = bool(self.engine and self.engine.paused)
+        refused = self.pipeline is not None and self.pipeline.credentials.refused
+        if not signed_in or refused:
+            state, reason = (
+                SyncState.ERROR,
+                (
+                    "Autotask rejected the credentials; sign in again."
+                    if refused
+                    else "Not signed in to Autotask."
+                ),
+            )
+        elif paused:
+            state, reason = SyncState.PAUSED, "Syncing is paused."
+        elif settings.work_offline or not self._online:
+            state, reason = (
+                SyncState.OFFLINE,
+                (
+                    "Working offline: changes are kept and sent later."
+                    if settings.work_offline
+                    else "Autotask cannot be reached; changes are kept and sent when it can."
+                ),
+            )
+        elif conflicts or attention:
+            state, reason = (
+                SyncState.ATTENTION,
+                (f"{conflicts} conflict(s) and {attention} change(s) need your attention."),
+            )
+        elif self._syncing or pending:
+            state, reason = SyncState.SYNCING, f"{pending} change(s) waiting to be sent."
+        else:
+            state, reason = SyncState.SYNCED, "Everything is synced."
+        return AgentStatus(
+            state=state,
+            mode=self.pipeline.mode.value if self.pipeline else "offline",
+            online=self._online,
+            paused=paused,
+            work_offline=settings.work_offline,
+            pending=pending,
+            needs_attention=attention,
+            conflicts=conflicts,
+            last_sync_at=self.engine.last_success_at if self.engine else None,
+            last_error=self._last_error,
+            signed_in=signed_in,
+            demo=self.options.demo,
+            first_sync_done=bool(self.engine and self.engine.puller.has_synced()),
+            reason=reason,
+        )
+
+    # -- control ---------------------------------------------------------------------------
+    async def sync_now(self) -> SyncReport | None:
+        if self.engine is None or self.profile.settings.work_offline:
+            return None
+        self._syncing = True
+        self._emit("sync_started")
+        try:
+            return await self.engine.sync_once()
+        finally:
+            self._syncing = False
+            self._emit("status")
+
+    def pause(self) -> None:
+        if self.engine is not None:
+            self.engine.paused = True
+        self._emit("status")
+
+    def resume(self) -> None:
+        if self.engine is not None:
+            self.engine.paused = False
+            self.engine.wake.set()
+        self._emit("status")
+
+    async def set_work_offline(self, offline: bool) -> None:
+        await asyncio.to_thread(self.profile.settings_repo.update, work_offline=offline)
+        if not offline and self.engine is not None:
+            self.engine.wake.set()
+        self._emit("status")
+
+    def network_changed(self) -> None:
+        """A hint from the OS that the network changed: probe at once."""
+        if self.pipeline is not None:
+            self.pipeline.network_changed()
+
+    # -- local reads -----------------------------------------------------------------------
+    async def my_tickets(self) -> list[TicketSummary]:
+        return await self.store.aread(views.ticket_summaries)
+
+    async def ticket(self, ticket_id: int) -> TicketDetail | None:
+        return await self.store.aread(lambda: views.ticket_detail(ticket_id))
+
+    async def picklists(self, entity_type: str) -> dict[str, dict[int, str]]:
+        from agent.sync import localview
+
+        return await self.store.aread(lambda: localview.picklists(entity_type))
+
+    async def resources(self) -> dict[int, tuple[str, list[int]]]:
+        """Resource id -> (name, role ids) from the cache."""
+        from agent.store.models import CachedEntity
+
+        def run() -> dict[int, tuple[str, list[int]]]:
+            rows = CachedEntity.select().where(CachedEntity.entity_type == "Resources")
+            return {
+                int(r.entity_id): (
+                    " ".join(
+                        str(x) for x in (r.data.get("firstName"), r.data.get("lastName")) if x
+                    ),
+                    list(r.data.get("roles", [])),
+                )
+                for r in rows
+            }
+
+        return await self.store.aread(run)
+
+    # -- edits -----------------------------------------------------------------------------
+    def _edited(self, captured: Captured) -> EditResult:
+        self._emit("queue_changed")
+        self._emit("status")
+        if self.engine is not None:
+            self.engine.wake.set()
+        return EditResult(captured.op_id, captured.key, captured.unchanged)
+
+    async def update_ticket(self, ticket_id: int, **changes: Any) -> EditResult:
+        return self._edited(await asyncio.to_thread(self.capture.update_ticket, ticket_id, changes))
+
+    async def add_note(
+        self,
+        ticket_id: int,
+        description: str,
+        *,
+        title: str | None = None,
+        note_type: int,
+        publish: int,
+    ) -> EditResult:
+        return self._edited(
+            await asyncio.to_thread(
+                lambda: self.capture.add_note(
+                    ticket_id, description, title=title, note_type=note_type, publish=publish
+                )
+            )
+        )
+
+    async def log_time(self, **entry: Any) -> EditResult:
+        return self._edited(await asyncio.to_thread(self.capture.log_time, entry))
+
+    async def update_time_entry(self, key: str, **changes: Any) -> EditResult:
+        return self._edited(await asyncio.to_thread(self.capture.update_time_entry, key, changes))
+
+    async def delete_time_entry(self, key: str) -> EditResult:
+        return self._edited(await asyncio.to_thread(self.capture.delete_time_entry, key))
+
+    # -- the queue -------------------------------------------------------------------------
+    async def queue_page(
+        self,
+        *,
+        after_id: int | None = None,
+        limit: int = 200,
+        states: frozenset[OpState] | None = None,
+        entity_type: str | None = None,
+    ) -> QueuePage:
+        query = OpQuery(states=states, entity_type=entity_type, after_id=after_id, limit=limit)
+
+        def run() -> QueuePage:
+            page = self.outbox.list_ops(query)
+            total = self.outbox.count(OpQuery(states=states, entity_type=entity_type))
+            return QueuePage([views.queue_item(o) for o in page.items], page.next_after_id, total)
+
+        return await self.store.aread(run)
+
+    async def retry_now(self, op_id: int) -> None:
+        now = self.clock.now().timestamp()
+
+        def run() -> None:
+            op = self.outbox.get(op_id)
+            if op is None:
+                raise KeyError(op_id)
+            if op.state is OpState.PARKED:
+                self.outbox.requeue(op_id)
+            elif op.state is OpState.PENDING:
+                self.outbox.release(
+                    op_id, now, op.last_error, op.error_category, outcome_unknown=op.outcome_unknown
+                )
+
+        await self.store.awrite(run)
+        if self.engine is not None:
+            self.engine.wake.set()
+        self._emit("queue_changed")
+
+    async def set_priority(self, op_id: int, priority: Priority | str) -> None:
+        level = Priority[priority.upper()] if isinstance(priority, str) else priority
+        await self.store.awrite(lambda: self.outbox.set_priority(op_id, level))
+        self._emit("queue_changed")
+
+    async def discard(self, op_id: int, reason: str = "discarded by the technician") -> None:
+        """Cancel an operation (audited; its pending values disappear from the local view)."""
+        from agent.sync import localview
+
+        def run() -> None:
+            op = self.outbox.cancel(op_id, reason)
+            localview.clear_overlay(op.entity_type, op.entity_key, op_id=op_id)
+            audit.append(
+                "discarded",
+                at=self.clock.now().timestamp(),
+                entity_type=op.entity_type,
+                entity_id=op.entity_key,
+                op_id=op_id,
+                detail={"reason": reason, "fields": op.fields, "kind": op.kind.value},
+            )
+
+        await self.store.awrite(run)
+        self._emit("queue_changed")
+        self._emit("status")
+
+    # -- conflicts -------------------------------------------------------------------------
+    async def conflicts(self, include_resolved: bool = False) -> list[ConflictInfo]:
+        return await self.store.aread(
+            lambda: self.conflict_desk.list_conflicts(include_resolved=include_resolved)
+        )
+
+    async def resolve_conflict(
+        self, conflict_id: int, choice: Choice, value: Any = None
+    ) -> ConflictInfo:
+        info = await asyncio.to_thread(self.conflict_desk.resolve, conflict_id, choice, value)
+        self._after_resolution()
+        return info
+
+    async def resolve_all(
+        self, choice: Literal["mine", "theirs"], ids: list[int] | None = None
+    ) -> list[ConflictInfo]:
+        infos = await asyncio.to_thread(self.conflict_desk.resolve_all, choice, ids)
+        self._after_resolution()
+        return infos
+
+    def _after_resolution(self) -> None:
+        self._emit("queue_changed")
+        self._emit("status")
+        if self.engine is not None:
+            self.engine.wake.set()
+
+    # -- audit -----------------------------------------------------------------------------
+    async def audit_events(self, **filters: Any) -> list[AuditEntry]:
+        return await self.store.aread(lambda: views.audit_entries(**filters))
+
+    async def verify_audit(self) -> audit.ChainReport:
+        return await self.store.aread(audit.verify)
+
+    # -- health, charts, alerts -------------------------------------------------------------
+    def health(self) -> HealthView:
+        return self.observe.health(self.pipeline)
+
+    async def series(
+        self, name: str, start: float, end: float, resolution: float | None = None
+    ) -> list[tuple[float, float]]:
+        return await self.observe.aseries(name, start, end, resolution)
+
+    async def alerts(self) -> list[AlertView]:
+        return await asyncio.to_thread(self.observe.alerts)
+
+    # -- account and settings ----------------------------------------------------------------
+    @staticmethod
+    async def test_connection(
+        username: str,
+        secret: str,
+        integration_code: str,
+        *,
+        directory_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> ConnectionTest:
+        result, _ = await check_connection(
+            username, secret, integration_code, directory_url=directory_url, transport=transport
+        )
+        return result
+
+    async def sign_in(
+        self, username: str, secret: str, integration_code: str, resource_email: str
+    ) -> ConnectionTest:
+        """Check the credentials, find the technician's resource, save both, start syncing."""
+        directory = self.options.directory_url or self.profile.settings.api_directory_url
+        result, resource_id = await check_connection(
+            username,
+            secret,
+            integration_code,
+            directory_url=directory,
+            transport=self.options.transport,
+            resource_email=resource_email,
+        )
+        if not result.ok or resource_id is None:
+            return result
+        bundle = ApiSecretBundle(username, secret, integration_code)
+        await asyncio.to_thread(self.profile.credentials.save, bundle)
+        await asyncio.to_thread(
+            self.profile.settings_repo.update, technician_resource_id=resource_id
+        )
+        self.options.credentials = None
+        self.options.technician_resource_id = resource_id
+        if self.pipeline is not None:
+            self.pipeline.credentials.updated()
+        await self.connect()
+        self._emit("status")
+        return result
+
+    async def sign_out(self, wipe_local_data: bool = False) -> None:
+        """Forget the credentials; with `wipe_local_data`, also every cached and queued record."""
+        if self._runner is not None:
+            self._stop.set()
+            if self.engine is not None:
+                self.engine.wake.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+            self._runner = None
+            self._stop = asyncio.Event()
+        await self._close_client()
+        self.engine = None
+        await asyncio.to_thread(self.profile.credentials.clear)
+        if wipe_local_data:
+            from agent.store.wipe import wipe_local_data as wipe
+
+            await asyncio.to_thread(wipe, self.store)
+        self._emit("status")
+
+    @property
+    def settings(self) -> Settings:
+        return self.profile.settings
+
+    async def update_settings(self, **changes: Any) -> Settings:
+        new = await asyncio.to_thread(self.profile.settings_repo.update, **changes)
+        self._emit("status")
+        return new
+
+    # -- exports ---------------------------------------------------------------------------
+    async def export_audit(self, path: str | Path, fmt: Literal["csv", "json"] = "csv") -> int:
+        from agent.api.exports import write_audit
+
+        return await asyncio.to_thread(lambda: self.store.read(lambda: write_audit(path, fmt)))
+
+    async def export_queue(self, path: str | Path) -> int:
+        from agent.api.exports import write_queue
+
+        return await asyncio.to_thread(
+            lambda: self.store.read(lambda: write_queue(path, self.outbox))
+        )

@@ -1,0 +1,126 @@
+"""What the facade tells about health: metrics recording, chart series, alerts and forecasts.
+
+Wires the profile's `Monitor` (metrics registry, time series, alert engine) to the sync engine
+and the resilience pipeline, and turns their state into the plain views the window shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from agent.clock import Clock
+from agent.monitor import forecast, names
+from agent.monitor.alerts import AlertInfo
+from agent.monitor.series import Point, series_key
+from agent.monitor.service import Monitor
+from agent.resilience.pipeline import Pipeline
+from agent.store.connection import Store
+
+# Chart name -> the stored series it draws.
+CHARTS = {
+    "queue_depth": series_key(names.QUEUE_DEPTH.name, {"state": "pending"}),
+    "throughput": series_key(names.SYNC_OPS.name, {"category": "all", "outcome": "success"})
+    + names.RATE,
+    "api_latency_p95": series_key(names.API_LATENCY.name, {"endpoint": "all"}) + names.P95,
+    "error_rate": names.SYNC_ERROR_RATIO.name,
+    "quota_use": names.QUOTA_SHARE_USED.name,
+}
+
+
+@dataclass(frozen=True)
+class HealthView:
+    status: str
+    reason: str
+    checks: list[tuple[str, str, str]]
+    breakers: list[tuple[str, str]]
+    findings: list[str]
+    forecasts: dict[str, float | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    rule: str
+    severity: str
+    message: str
+    first_seen: float
+    last_seen: float
+    state: str
+
+
+class Observability:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.clock = clock
+        self.monitor = Monitor(store, clock)
+        reg = self.monitor.registry
+        self._calls = names.API_REQUESTS.on(reg)
+        self._latency = names.API_LATENCY.on(reg)
+        self._ops = names.SYNC_OPS.on(reg)
+        self._errors = names.SYNC_ERRORS.on(reg)
+        self._all_latency = self._latency.labels(endpoint="all")
+        self._ok = self._ops.labels(category="all", outcome="success")
+        self._bad = self._ops.labels(category="all", outcome="failure")
+
+    def start(self) -> None:
+        self.monitor.start()
+
+    async def stop(self) -> None:
+        await self.monitor.stop()
+
+    def record_call(self, endpoint: str, seconds: float) -> None:
+        self._calls.labels(endpoint=endpoint).inc()
+        self._latency.labels(endpoint=endpoint).observe(seconds)
+        self._all_latency.observe(seconds)
+
+    def record_ops(self, succeeded: int, failed: int, categories: list[str]) -> None:
+        if succeeded:
+            self._ok.inc(succeeded)
+        if failed:
+            self._bad.inc(failed)
+        for category in categories:
+            self._errors.labels(error=category).inc()
+
+    def series(
+        self, name: str, start: float, end: float, resolution: float | None = None
+    ) -> list[tuple[float, float]]:
+        key = CHARTS.get(name, name)
+        return [(p.at, p.value) for p in self.monitor.series.series(key, start, end, resolution)]
+
+    def alerts(self) -> list[AlertView]:
+        return [_alert(a) for a in self.monitor.alerts.active()]
+
+    def health(self, pipeline: Pipeline | None) -> HealthView:
+        now = self.clock.now().timestamp()
+        depth = [Point(t, v) for t, v in self.series("queue_depth", now - 900, now)]
+        share = [Point(t, v) for t, v in self.series("quota_use", now - 900, now)]
+        errors = [Point(t, v) for t, v in self.series("error_rate", now - 1800, now)]
+        forecasts = {
+            "queue_drain_s": forecast.time_to_drain(depth),
+            "quota_exhaust_s": forecast.quota_eta_from_series(share),
+            "error_rate_slope": forecast.slope_per_hour(errors, 1800.0),
+        }
+        if pipeline is None:
+            return HealthView("unknown", "Not signed in to Autotask.", [], [], [], forecasts)
+        report = pipeline.health()
+        breakers = [
+            (f"{zone}/{endpoint}", state.value)
+            for (zone, endpoint), state in pipeline.breakers.states().items()
+        ]
+        return HealthView(
+            status=str(report.status),
+            reason=report.reason,
+            checks=[(c.name, str(c.status), c.reason) for c in report.checks],
+            breakers=breakers,
+            findings=[f"{f.subject}: {f.reason}" for f in report.findings],
+            forecasts=forecasts,
+        )
+
+    async def aseries(
+        self, name: str, start: float, end: float, resolution: float | None = None
+    ) -> list[tuple[float, float]]:
+        return await asyncio.to_thread(self.series, name, start, end, resolution)
+
+
+def _alert(a: AlertInfo) -> AlertView:
+    return AlertView(a.id, a.rule, a.severity, a.message, a.first_seen, a.last_seen, a.state)

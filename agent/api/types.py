@@ -1,0 +1,162 @@
+"""Plain values the facade returns and the events it emits (no Qt, no peewee: safe to pass on)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class SyncState(enum.StrEnum):
+    """What the tray icon shows."""
+
+    SYNCED = "synced"
+    SYNCING = "syncing"
+    OFFLINE = "offline"
+    PAUSED = "paused"
+    ATTENTION = "attention"  # conflicts or operations that need attention
+    ERROR = "error"  # e.g. credentials rejected, database problem
+
+
+@dataclass(frozen=True)
+class AgentStatus:
+    state: SyncState
+    mode: str  # normal | conserve | critical | offline
+    online: bool
+    paused: bool
+    work_offline: bool
+    pending: int
+    needs_attention: int
+    conflicts: int
+    last_sync_at: float | None
+    last_error: str | None
+    signed_in: bool
+    demo: bool
+    first_sync_done: bool
+    reason: str  # one human sentence explaining `state`
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    name: str
+    value: Any
+    pending: bool = False
+    conflict_id: int | None = None
+    op_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    id: int
+    number: str
+    title: str
+    status: int | None
+    status_label: str
+    priority: int | None
+    priority_label: str
+    company_id: int | None
+    company: str
+    due: str | None
+    last_activity: str | None
+    pending_fields: tuple[str, ...] = ()
+    conflicts: int = 0
+
+
+@dataclass(frozen=True)
+class NoteView:
+    key: str  # server id, or "~temp" while not yet created
+    ticket_id: int
+    title: str | None
+    description: str
+    note_type: int | None
+    publish: int | None
+    created: str | None
+    pending: bool
+
+
+@dataclass(frozen=True)
+class TimeEntryView:
+    key: str
+    ticket_id: int | None
+    resource_id: int | None
+    role_id: int | None
+    date_worked: str | None
+    start: str | None
+    end: str | None
+    hours: float | None
+    summary: str | None
+    pending: bool
+    deleted: bool = False
+    pending_fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    id: int
+    fields: dict[str, FieldValue]
+    notes: list[NoteView]
+    time_entries: list[TimeEntryView]
+    company: str
+    contact: str
+    deleted_on_server: bool = False
+
+
+@dataclass(frozen=True)
+class EditResult:
+    op_id: int | None
+    key: str
+    unchanged: bool = False
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    id: int
+    kind: str
+    entity_type: str
+    entity_key: str
+    description: str  # what it changes, in words
+    priority: str
+    state: str
+    attempts: int
+    next_attempt_at: float | None
+    last_error: str | None  # plain language
+    created_at: float
+    outcome_unknown: bool
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[QueueItem]
+    next_after_id: int | None
+    total: int
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: float
+    action: str
+    entity_type: str | None
+    entity_id: str | None
+    op_id: int | None
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ConnectionTest:
+    ok: bool
+    message: str
+    kind: str  # ok | unknown_user | wrong_secret | bad_integration_code | no_network | other
+
+
+@dataclass(frozen=True)
+class AgentEvent:
+    """Something changed; `kind` says what, `data` carries the details.
+
+    Kinds: status, queue_changed, conflict_detected, sync_started, sync_finished, progress,
+    alert_raised, alert_resolved, breaker_changed, mode_changed, credentials_rejected,
+    back_online, went_offline, needs_attention.
+    """
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)

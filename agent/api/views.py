@@ -1,0 +1,265 @@
+"""Building the facade's plain views from the store: ticket lists and pages, queue rows in words.
+
+Every function runs inside a store read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agent.api.types import (
+    AuditEntry,
+    FieldValue,
+    NoteView,
+    QueueItem,
+    TicketDetail,
+    TicketSummary,
+    TimeEntryView,
+)
+from agent.queue.operation import Operation
+from agent.store.models import AuditEvent, CachedEntity, OverlayValue, Priority
+from agent.sync import localview
+
+ERROR_WORDS = {
+    "transient_network": "The network was unavailable; it will be retried.",
+    "transient_server": "Autotask had a temporary problem; it will be retried.",
+    "throttled_quota": "Autotask's hourly request limit was reached; waiting before retrying.",
+    "throttled_threads": "Too many requests at once; it will be retried shortly.",
+    "authentication": "Autotask rejected the sign-in; check your credentials.",
+    "permission": "Your API user is not allowed to make this change.",
+    "validation": "Autotask refused the change",
+    "not_found": "The record no longer exists in Autotask.",
+    "protocol": "Autotask sent an answer that could not be read; it will be retried.",
+    "reconcile": "Checking whether an earlier attempt already reached Autotask.",
+}
+
+
+def _label(lists: dict[str, dict[int, str]], field: str, value: Any) -> str:
+    if isinstance(value, int):
+        return lists.get(field, {}).get(value, str(value))
+    return "" if value is None else str(value)
+
+
+def _names(entity_type: str) -> dict[int, str]:
+    rows = CachedEntity.select(CachedEntity.entity_id, CachedEntity.data).where(
+        CachedEntity.entity_type == entity_type
+    )
+    out: dict[int, str] = {}
+    for r in rows:
+        d = r.data
+        name = (
+            d.get("companyName")
+            or " ".join(str(x) for x in (d.get("firstName"), d.get("lastName")) if x)
+            or f"#{r.entity_id}"
+        )
+        out[int(r.entity_id)] = str(name)
+    return out
+
+
+def ticket_summaries() -> list[TicketSummary]:
+    lists = localview.picklists("Tickets")
+    companies = _names("Companies")
+    pending: dict[str, list[str]] = {}
+    for o in OverlayValue.select(OverlayValue.entity_key, OverlayValue.field).where(
+        OverlayValue.entity_type == "Tickets"
+    ):
+        pending.setdefault(o.entity_key, []).append(o.field)
+    out = []
+    for row in CachedEntity.select().where(CachedEntity.entity_type == "Tickets"):
+        v = localview.view("Tickets", str(row.entity_id))
+        if v is None:
+            continue
+        d = v.values
+        out.append(
+            TicketSummary(
+                id=int(row.entity_id),
+                number=str(d.get("ticketNumber") or row.entity_id),
+                title=str(d.get("title") or ""),
+                status=d.get("status"),
+                status_label=_label(lists, "status", d.get("status")),
+                priority=d.get("priority"),
+                priority_label=_label(lists, "priority", d.get("priority")),
+                company_id=d.get("companyID"),
+                company=companies.get(d.get("companyID") or -1, ""),
+                due=d.get("dueDateTime"),
+                last_activity=d.get("lastActivityDate"),
+                pending_fields=tuple(sorted(pending.get(str(row.entity_id), []))),
+                conflicts=len(v.conflicts),
+            )
+        )
+    return out
+
+
+def _children(entity_type: str, ticket_id: int) -> list[localview.EntityView]:
+    keys = [
+        str(r.entity_id)
+        for r in CachedEntity.select(CachedEntity.entity_id, CachedEntity.data).where(
+            CachedEntity.entity_type == entity_type
+        )
+        if r.data.get("ticketID") == ticket_id
+    ]
+    for o in OverlayValue.select(OverlayValue.entity_key).where(
+        (OverlayValue.entity_type == entity_type)
+        & (OverlayValue.field == "ticketID")
+        & (OverlayValue.entity_key.startswith("~"))
+    ):
+        keys.append(o.entity_key)
+    views = [localview.view(entity_type, k) for k in dict.fromkeys(keys)]
+    return [v for v in views if v is not None and v.values.get("ticketID") == ticket_id]
+
+
+def ticket_detail(ticket_id: int) -> TicketDetail | None:
+    v = localview.view("Tickets", str(ticket_id))
+    if v is None:
+        return None
+    fields = {
+        name: FieldValue(
+            name,
+            value,
+            pending=name in v.pending,
+            conflict_id=v.conflicts.get(name),
+            op_id=v.pending.get(name),
+        )
+        for name, value in v.values.items()
+    }
+    notes = sorted(
+        (
+            NoteView(
+                key=n.key,
+                ticket_id=ticket_id,
+                title=n.values.get("title"),
+                description=str(n.values.get("description") or ""),
+                note_type=n.values.get("noteType"),
+                publish=n.values.get("publish"),
+                created=n.values.get("createDateTime"),
+                pending=bool(n.pending),
+            )
+            for n in _children("TicketNotes", ticket_id)
+        ),
+        key=lambda n: n.created or "~",
+    )
+    entries = sorted(
+        (
+            TimeEntryView(
+                key=t.key,
+                ticket_id=ticket_id,
+                resource_id=t.values.get("resourceID"),
+                role_id=t.values.get("roleID"),
+                date_worked=t.values.get("dateWorked"),
+                start=t.values.get("startDateTime"),
+                end=t.values.get("endDateTime"),
+                hours=t.values.get("hoursWorked"),
+                summary=t.values.get("summaryNotes"),
+                pending=bool(t.pending) or t.deleted_locally,
+                deleted=t.deleted_locally,
+                pending_fields=tuple(sorted(t.pending)),
+            )
+            for t in _children("TimeEntries", ticket_id)
+        ),
+        key=lambda t: t.date_worked or "~",
+    )
+    d = v.values
+    company = _names("Companies").get(d.get("companyID") or -1, "")
+    contact = _names("Contacts").get(d.get("contactID") or -1, "")
+    return TicketDetail(
+        id=ticket_id,
+        fields=fields,
+        notes=notes,
+        time_entries=entries,
+        company=company,
+        contact=contact,
+        deleted_on_server=v.deleted_on_server,
+    )
+
+
+def describe(op: Operation) -> str:
+    """What an operation changes, in words a technician reads."""
+    what = {"Tickets": "ticket", "TicketNotes": "note", "TimeEntries": "time entry"}.get(
+        op.entity_type, op.entity_type
+    )
+    where = f" #{op.target_id}" if op.target_id is not None else ""
+    parent = f" on ticket #{op.parent_id}" if op.parent_id is not None else ""
+    if op.kind.value == "create":
+        if op.entity_type == "TimeEntries":
+            hours = op.fields.get("hoursWorked")
+            span = f"{hours} h" if hours is not None else "a time span"
+            return f"Log {span}{parent}: {str(op.fields.get('summaryNotes') or '')[:60]}"
+        if op.entity_type == "TicketNotes":
+            text = str(op.fields.get("title") or op.fields.get("description") or "")[:60]
+            return f"Add note{parent}: {text}"
+        return f"Create {what}{parent}"
+    if op.kind.value == "delete":
+        return f"Delete {what}{where}{parent}"
+    changes = ", ".join(f"{k} → {str(v)[:40]}" for k, v in op.fields.items())
+    return f"Change {what}{where}: {changes}"
+
+
+def plain_error(op: Operation) -> str | None:
+    if op.state.value == "conflict":
+        return "Waiting for you: the same field was changed in Autotask. Resolve the conflict."
+    if op.outcome_unknown:
+        return ERROR_WORDS["reconcile"]
+    if not op.last_error and not op.error_category:
+        return None
+    words = ERROR_WORDS.get(op.error_category or "", "")
+    if op.error_category == "validation":
+        return f"{words}: {op.last_error}"
+    return words or op.last_error
+
+
+def queue_item(op: Operation) -> QueueItem:
+    return QueueItem(
+        id=op.id,
+        kind=op.kind.value,
+        entity_type=op.entity_type,
+        entity_key=op.entity_key,
+        description=describe(op),
+        priority=Priority(op.priority).name.lower(),
+        state=op.state.value,
+        attempts=op.attempts,
+        next_attempt_at=op.next_attempt_at or None,
+        last_error=plain_error(op),
+        created_at=op.created_at,
+        outcome_unknown=op.outcome_unknown,
+    )
+
+
+def audit_entries(
+    *,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    action: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
+    text: str | None = None,
+    limit: int = 500,
+    before_id: int | None = None,
+) -> list[AuditEntry]:
+    q = AuditEvent.select().order_by(AuditEvent.id.desc())
+    if entity_type:
+        q = q.where(AuditEvent.entity_type == entity_type)
+    if entity_id:
+        q = q.where(AuditEvent.entity_id == entity_id)
+    if action:
+        q = q.where(AuditEvent.action == action)
+    if since is not None:
+        q = q.where(AuditEvent.at >= since)
+    if until is not None:
+        q = q.where(AuditEvent.at <= until)
+    if text:
+        q = q.where(AuditEvent.detail.contains(text))
+    if before_id is not None:
+        q = q.where(AuditEvent.id < before_id)
+    return [
+        AuditEntry(
+            id=e.id,
+            at=e.at,
+            action=e.action,
+            entity_type=e.entity_type,
+            entity_id=e.entity_id,
+            op_id=e.op_id,
+            detail=json.loads(e.detail),
+        )
+        for e in q.limit(limit)
+    ]

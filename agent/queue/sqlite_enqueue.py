@@ -1,0 +1,161 @@
+"""Queueing into SQLite without running the general rules when they cannot apply.
+
+Most operations act on an entity with nothing live on it: no duplicate can exist, nothing can be
+merged into or cancelled, so the rules of `coalesce` reduce to "insert a pending row". One index
+probe proves that, and the row is written directly. A batch of such operations is proved with one
+query per lookup and written with one `executemany`. Whenever the probe finds something (or the
+operation refers to a not yet created entity, or capacity applies), `coalesce.enqueue` decides,
+in the same transaction, exactly as on every other backend.
+(See `coalesce.is_direct` for which operations qualify.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from agent.queue import coalesce
+from agent.queue import sqlite_rows as sql
+from agent.queue.ledger import Ledger
+from agent.queue.operation import KIND_TEXT, PRIORITY_NAME, NewOperation, Operation
+from agent.store import audit
+from agent.store.models import OpKind, OpState
+
+CHUNK = 500  # bound parameters per IN (...) lookup
+
+PROBE_FINGERPRINT = (
+    f"SELECT 1 FROM outbox_op WHERE fingerprint=? AND state IN {sql.LIVE_IN} LIMIT 1"
+)
+PROBE_TARGET = (
+    "SELECT 1 FROM outbox_op WHERE entity_type=? AND target_id=? "
+    f"AND state IN {sql.LIVE_IN} LIMIT 1"
+)
+LIVE_FINGERPRINTS = (
+    f"SELECT 1 FROM outbox_op WHERE fingerprint IN ({{marks}}) AND state IN {sql.LIVE_IN} LIMIT 1"
+)
+LIVE_TARGETS = (
+    "SELECT 1 FROM outbox_op WHERE entity_type=? AND target_id IN ({marks}) "
+    f"AND state IN {sql.LIVE_IN} LIMIT 1"
+)
+NEXT_ID = "SELECT COALESCE(MAX(id), 0) + 1 FROM outbox_op"
+_PENDING = OpState.PENDING.value
+
+
+def _row(
+    op_id: int | None, new: NewOperation, fp: str, now: float, encode: Callable[[Any], bytes]
+) -> tuple[Any, ...]:
+    return (
+        op_id,
+        KIND_TEXT[new.kind],
+        new.entity_type,
+        new.target_id,
+        new.temp_id,
+        new.parent_id,
+        None,
+        encode(new.fields),
+        encode(new.base),
+        int(new.priority),
+        _PENDING,
+        0,
+        now,
+        now,
+        now,
+        new.deadline_at,
+        fp,
+        None,
+        None,
+        0,
+        None,
+        None,
+        None,
+        int(new.technician),
+    )
+
+
+def _entry(op: Operation) -> audit.Entry:
+    detail = {"kind": KIND_TEXT[op.kind], "priority": PRIORITY_NAME[op.priority]}
+    return audit.Entry("enqueued", op.created_at, op.entity_type, op.entity_key, op.id, detail)
+
+
+def _is_clear(conn: sqlite3.Connection, new: NewOperation, fp: str) -> bool:
+    if new.kind is OpKind.CREATE:
+        return conn.execute(PROBE_FINGERPRINT, (fp,)).fetchone() is None
+    return conn.execute(PROBE_TARGET, (new.entity_type, new.target_id)).fetchone() is None
+
+
+def enqueue_one(
+    conn: sqlite3.Connection,
+    ledger: Ledger,
+    new: NewOperation,
+    fp: str,
+    *,
+    capacity: int | None,
+    audited: bool,
+) -> Operation:
+    """Queue one operation inside the running transaction."""
+    if coalesce.is_direct(new, capacity) and _is_clear(conn, new, fp):
+        now = ledger.now
+        cursor = conn.execute(sql.INSERT, _row(None, new, fp, now, sql.payload_encoder()))
+        op_id = cursor.lastrowid
+        assert op_id is not None
+        op = coalesce.pending_operation(op_id, new, fp, now)
+        if audited:
+            audit.append_many([_entry(op)])
+        return op
+    return coalesce.enqueue(ledger, new, capacity=capacity, fp=fp)
+
+
+def _any(conn: sqlite3.Connection, statement: str, head: list[Any], keys: list[Any]) -> bool:
+    for start in range(0, len(keys), CHUNK):
+        chunk = keys[start : start + CHUNK]
+        found = conn.execute(statement.format(marks=sql.marks(len(chunk))), [*head, *chunk])
+        if found.fetchone() is not None:
+            return True
+    return False
+
+
+def enqueue_batch(
+    conn: sqlite3.Connection,
+    news: Sequence[NewOperation],
+    fps: Sequence[str],
+    now: float,
+    *,
+    capacity: int | None,
+    audited: bool,
+) -> list[Operation] | None:
+    """Queue a batch whose operations all take the direct path, in bulk; None (nothing written)
+    when any of them needs the rules, or two of them touch the same entity or are identical."""
+    if not coalesce.independent(news, fps):
+        return None
+    create_fps: list[str] = []
+    targets: dict[str, list[int]] = {}
+    for new, fp in zip(news, fps, strict=True):
+        if not coalesce.is_direct(new, capacity):
+            return None
+        if new.kind is OpKind.CREATE:
+            create_fps.append(fp)
+        else:
+            targets.setdefault(new.entity_type, []).append(new.target_id)  # type: ignore[arg-type]
+    if _any(conn, LIVE_FINGERPRINTS, [], create_fps):
+        return None
+    for entity_type, ids in targets.items():
+        if _any(conn, LIVE_TARGETS, [entity_type], ids):
+            return None
+    # The single writer holds the write lock, so ids follow on from the highest one.
+    first = int(conn.execute(NEXT_ID).fetchone()[0])
+    encode = sql.payload_encoder()
+    conn.executemany(
+        sql.INSERT,
+        [
+            _row(first + i, new, fp, now, encode)
+            for i, (new, fp) in enumerate(zip(news, fps, strict=True))
+        ],
+    )
+    ops = [
+        coalesce.pending_operation(first + i, new, fp, now)
+        for i, (new, fp) in enumerate(zip(news, fps, strict=True))
+    ]
+    if audited:
+        audit.append_many([_entry(op) for op in ops])
+    return ops

@@ -1,0 +1,158 @@
+"""Fleet mode: every agent of a tenant shares one request budget and its breaker states in Redis.
+
+The budget is a token bucket updated atomically by a Lua script using the Redis server's clock,
+so agents on machines with skewed clocks still agree. An agent that opens a breaker writes it to
+a hash (`<prefix>:breakers`, value = JSON with the wall-clock time it stays open); the others
+poll the hash every `poll_interval` seconds and open their own breaker until then. Polling is
+used rather than pub/sub because it needs no long-lived listener task and catches up by itself
+after a Redis outage.
+
+If Redis cannot be reached, nothing stops: each agent falls back to a local bucket holding
+`1 / expected_agents` of the budget (a conservative share) and tries Redis again after
+`retry_interval` seconds. (The `limits` package has Redis strategies too, but counts fixed or
+moving windows on each client's clock and has no fallback; a twenty-line script does exactly what
+the pacer's `Budget` protocol needs.)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from agent.clock import SYSTEM_CLOCK, Clock
+from agent.resilience.breaker import BreakerRegistry, BreakerState
+from agent.resilience.events import BreakerChanged
+from agent.resilience.quota import TokenBucket
+
+log = logging.getLogger(__name__)
+
+FLEET_REASON = "fleet: "
+
+TOKEN_BUCKET_LUA = """
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'stamp')
+local tokens = tonumber(state[1]) or capacity
+local stamp = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - stamp) * rate)
+local wait = 0
+if tokens >= cost - 1e-9 then
+  tokens = math.max(0, tokens - cost)
+else
+  wait = math.max(0.001, (cost - tokens) / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
+redis.call('EXPIRE', KEYS[1], 7200)
+return tostring(wait)
+"""
+
+
+class FleetLink:
+    """The shared budget and breaker board of a fleet, with a local fallback."""
+
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        clock: Clock = SYSTEM_CLOCK,
+        expected_agents: int = 3,
+        poll_interval: float = 0.25,
+        retry_interval: float = 5.0,
+        socket_timeout: float = 0.5,
+    ) -> None:
+        self.prefix = prefix
+        self.agent_id = uuid.uuid4().hex
+        self.expected_agents = max(1, expected_agents)
+        self.poll_interval = poll_interval
+        self.retry_interval = retry_interval
+        self._clock = clock
+        self._redis: aioredis.Redis = aioredis.Redis.from_url(
+            url, socket_connect_timeout=socket_timeout, socket_timeout=socket_timeout
+        )
+        self._script = self._redis.register_script(TOKEN_BUCKET_LUA)
+        self._fallback: TokenBucket | None = None
+        self._down_until = 0.0
+        self._next_poll = 0.0
+        self._changed: list[tuple[str, str]] = []
+        self.fallbacks = 0
+
+    @property
+    def connected(self) -> bool:
+        return self._clock.monotonic() >= self._down_until
+
+    def _went_down(self, error: Exception) -> None:
+        if self.connected:
+            log.warning("fleet Redis unreachable, using a local share of the budget: %s", error)
+        self._down_until = self._clock.monotonic() + self.retry_interval
+
+    # -- budget ----------------------------------------------------------------------------------
+    async def try_take(self, cost: float, rate: float, capacity: float) -> float:
+        """The `Budget` protocol: shared through Redis, or a local share when it is away."""
+        if self.connected:
+            try:
+                key = f"{self.prefix}:budget"
+                raw = await self._script(keys=[key], args=[rate, capacity, cost])
+                return float(raw)
+            except (RedisError, OSError) as error:
+                self._went_down(error)
+        self.fallbacks += 1
+        share = 1.0 / self.expected_agents
+        local_capacity = max(1.0, capacity * share)
+        if self._fallback is None:
+            self._fallback = TokenBucket(self._clock, local_capacity)
+        return self._fallback.take_now(cost, rate * share, local_capacity)
+
+    # -- breakers --------------------------------------------------------------------------------
+    def on_breaker_event(self, event: Any) -> None:
+        """Hub listener: remember local breaker changes to publish on the next `sync`."""
+        if isinstance(event, BreakerChanged) and not event.reason.startswith(FLEET_REASON):
+            self._changed.append((event.zone, event.endpoint))
+
+    async def sync(self, registry: BreakerRegistry) -> None:
+        """Publish local openings and adopt the fleet's, at most every `poll_interval`."""
+        if not self.connected:
+            return
+        try:
+            await self._publish(registry)
+            if self._clock.monotonic() >= self._next_poll:
+                self._next_poll = self._clock.monotonic() + self.poll_interval
+                await self._adopt(registry)
+        except (RedisError, OSError) as error:
+            self._went_down(error)
+
+    async def _publish(self, registry: BreakerRegistry) -> None:
+        changed, self._changed = self._changed, []
+        key = f"{self.prefix}:breakers"
+        for zone, endpoint in dict.fromkeys(changed):
+            breaker = registry.get(zone, endpoint)
+            field = f"{zone}\x1f{endpoint}"
+            if breaker.state is BreakerState.OPEN:
+                remaining = breaker.opened_until - self._clock.monotonic()
+                until = self._clock.now().timestamp() + remaining
+                value = json.dumps({"until": until, "agent": self.agent_id})
+                await self._redis.hset(key, field, value)
+            elif breaker.state is BreakerState.CLOSED:
+                await self._redis.hdel(key, field)
+
+    async def _adopt(self, registry: BreakerRegistry) -> None:
+        board = await self._redis.hgetall(f"{self.prefix}:breakers")
+        wall = self._clock.now().timestamp()
+        for raw_field, raw_value in board.items():
+            name = raw_field.decode() if isinstance(raw_field, bytes) else raw_field
+            zone, _, endpoint = name.partition("\x1f")
+            entry = json.loads(raw_value)
+            if entry.get("agent") == self.agent_id or float(entry["until"]) <= wall:
+                continue
+            until = self._clock.monotonic() + float(entry["until"]) - wall
+            registry.get(zone, endpoint).force_open(until, FLEET_REASON + "opened by another agent")
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,240 @@
+"""Capturing a technician's edit: validate, then in one transaction update the overlay, queue the
+operation (only the changed fields, with their base values) and append the audit event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agent.api.validation import (
+    EditRejected,
+    Problem,
+    validate_note,
+    validate_ticket_update,
+    validate_time_entry,
+)
+from agent.clock import Clock
+from agent.queue.operation import NewOperation, Operation, entity_key
+from agent.queue.outbox import Outbox
+from agent.store import audit
+from agent.store.connection import Store
+from agent.store.models import CachedEntity, OpKind, OpState, Priority
+from agent.sync import localview
+from agent.sync.merge import same
+
+TICKETS, NOTES, TIME = "Tickets", "TicketNotes", "TimeEntries"
+
+
+@dataclass(frozen=True)
+class Captured:
+    """What an accepted edit became: the operation carrying it and the entity's key."""
+
+    op_id: int | None
+    key: str
+    coalesced: bool = False
+    unchanged: bool = False
+
+
+def resource_roles() -> dict[int, set[int]]:
+    """Each cached resource's role ids (from the `roles` list the pull stores with it)."""
+    rows = CachedEntity.select(CachedEntity.entity_id, CachedEntity.data).where(
+        CachedEntity.entity_type == "Resources"
+    )
+    return {int(r.entity_id): {int(x) for x in r.data.get("roles", [])} for r in rows}
+
+
+def _deadline(server: Mapping[str, Any]) -> float | None:
+    due = server.get("dueDateTime")
+    if not isinstance(due, str):
+        return None
+    try:
+        return datetime.fromisoformat(due.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+class Capture:
+    def __init__(
+        self, store: Store, outbox: Outbox, clock: Clock, technician_resource_id: int | None = None
+    ) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.clock = clock
+        self.technician_resource_id = technician_resource_id
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def _queue(
+        self,
+        new: NewOperation,
+        key: str,
+        values: dict[str, Any],
+        action: str,
+        detail: dict[str, Any],
+    ) -> Captured:
+        before = self.outbox.count()
+        op: Operation = self.outbox.enqueue(new)
+        now = self._now()
+        if op.state is OpState.CANCELLED:  # e.g. created and deleted before it was ever sent
+            localview.clear_overlay(new.entity_type, key)
+        else:
+            localview.set_overlay(new.entity_type, key, values, op.id, now)
+        audit.append(
+            action, at=now, entity_type=new.entity_type, entity_id=key, op_id=op.id, detail=detail
+        )
+        return Captured(op.id, key, coalesced=self.outbox.count() == before)
+
+    def update_ticket(self, ticket_id: int, changes: Mapping[str, Any]) -> Captured:
+        def run() -> Captured:
+            validate_ticket_update(changes, localview.picklists(TICKETS), resource_roles())
+            key = str(ticket_id)
+            current = localview.view(TICKETS, key)
+            if current is None or not current.server:
+                raise EditRejected([Problem("ticket", f"ticket {ticket_id} is not in your list")])
+            effective = {f: v for f, v in changes.items() if not same(v, current.values.get(f))}
+            if not effective:
+                return Captured(None, key, unchanged=True)
+            local = localview.overlays(TICKETS, key)
+            base = {f: local[f][0] if f in local else current.server.get(f) for f in effective}
+            new = NewOperation(
+                OpKind.UPDATE,
+                TICKETS,
+                fields=effective,
+                base=base,
+                target_id=ticket_id,
+                priority=Priority.HIGH,
+                deadline_at=_deadline(current.server),
+            )
+            return self._queue(
+                new,
+                key,
+                effective,
+                "edit_captured",
+                {"kind": "update", "fields": effective, "base": base},
+            )
+
+        return self.store.write(run)
+
+    def add_note(
+        self,
+        ticket_id: int,
+        description: str,
+        *,
+        title: str | None = None,
+        note_type: int,
+        publish: int,
+    ) -> Captured:
+        note = {
+            "ticketID": ticket_id,
+            "title": title,
+            "description": description,
+            "noteType": note_type,
+            "publish": publish,
+        }
+
+        def run() -> Captured:
+            validate_note(note, localview.picklists(NOTES))
+            temp = uuid.uuid4().hex
+            fields = {k: v for k, v in note.items() if v is not None}
+            new = NewOperation(
+                OpKind.CREATE,
+                NOTES,
+                fields=fields,
+                temp_id=temp,
+                parent_id=ticket_id,
+                priority=Priority.NORMAL,
+            )
+            return self._queue(
+                new,
+                entity_key(None, temp),
+                fields,
+                "edit_captured",
+                {"kind": "create", "fields": fields},
+            )
+
+        return self.store.write(run)
+
+    def log_time(self, entry: Mapping[str, Any]) -> Captured:
+        fields = {k: v for k, v in entry.items() if v is not None}
+        fields.setdefault("resourceID", self.technician_resource_id)
+
+        def run() -> Captured:
+            validate_time_entry(fields, localview.picklists(TIME), resource_roles())
+            temp = uuid.uuid4().hex
+            new = NewOperation(
+                OpKind.CREATE,
+                TIME,
+                fields=fields,
+                temp_id=temp,
+                parent_id=fields.get("ticketID"),
+                priority=Priority.NORMAL,
+            )
+            return self._queue(
+                new,
+                entity_key(None, temp),
+                fields,
+                "edit_captured",
+                {"kind": "create", "fields": fields},
+            )
+
+        return self.store.write(run)
+
+    def _time_target(self, key: str) -> tuple[int | None, str | None, dict[str, Any]]:
+        current = localview.view(TIME, key)
+        if current is None or current.deleted_locally:
+            raise EditRejected([Problem("timeEntry", f"time entry {key} does not exist")])
+        if key.startswith("~"):
+            return None, key[1:], current.values
+        return int(key), None, current.values
+
+    def update_time_entry(self, key: str, changes: Mapping[str, Any]) -> Captured:
+        def run() -> Captured:
+            target_id, temp_id, values = self._time_target(key)
+            effective = {f: v for f, v in changes.items() if not same(v, values.get(f))}
+            if not effective:
+                return Captured(None, key, unchanged=True)
+            validate_time_entry(
+                {**values, **effective}, localview.picklists(TIME), resource_roles()
+            )
+            server = localview.cached(TIME, target_id) if target_id is not None else {}
+            local = localview.overlays(TIME, key)
+            base = {f: local[f][0] if f in local else (server or {}).get(f) for f in effective}
+            new = NewOperation(
+                OpKind.UPDATE,
+                TIME,
+                fields=effective,
+                base=base,
+                target_id=target_id,
+                temp_id=temp_id,
+                parent_id=values.get("ticketID"),
+            )
+            return self._queue(
+                new,
+                key,
+                effective,
+                "edit_captured",
+                {"kind": "update", "fields": effective, "base": base},
+            )
+
+        return self.store.write(run)
+
+    def delete_time_entry(self, key: str) -> Captured:
+        def run() -> Captured:
+            target_id, temp_id, values = self._time_target(key)
+            new = NewOperation(
+                OpKind.DELETE,
+                TIME,
+                fields={},
+                target_id=target_id,
+                temp_id=temp_id,
+                parent_id=values.get("ticketID"),
+            )
+            return self._queue(
+                new, key, {localview.DELETED: True}, "edit_captured", {"kind": "delete"}
+            )
+
+        return self.store.write(run)

@@ -1,0 +1,234 @@
+"""Listing and resolving conflicts: per field (mine, theirs or a typed value) or all at once.
+
+A resolution is one transaction: the conflict is closed, the choice and both values go to the
+audit trail (so the losing value is never discarded), and the operation returns to the queue with
+the server's value as its new base, so the next push sends the chosen value without asking again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agent.api.validation import validate_ticket_update, validate_time_entry
+from agent.clock import Clock
+from agent.queue.operation import NewOperation
+from agent.queue.outbox import Outbox
+from agent.store import audit
+from agent.store.connection import Store
+from agent.store.models import CachedEntity, Conflict, ConflictStatus, OpKind, OpState
+from agent.sync import localview
+from agent.sync.policy import SERVER_OWNED_FIELDS
+
+Choice = Literal["mine", "theirs", "value"]
+
+
+class ConflictError(ValueError):
+    """The resolution cannot be applied (already resolved, unknown, or not possible)."""
+
+
+@dataclass(frozen=True)
+class ConflictInfo:
+    id: int
+    entity_type: str
+    entity_id: int
+    field: str
+    kind: str
+    base: Any
+    mine: Any
+    theirs: Any
+    base_read_at: float | None
+    mine_at: float | None
+    theirs_read_at: float | None
+    detected_at: float
+    op_id: int | None
+    status: str
+    resolution: str | None
+    resolved_value: Any
+    label: str
+
+
+def _info(c: Conflict) -> ConflictInfo:
+    cached = localview.cached(c.entity_type, c.entity_id) or {}
+    label = str(cached.get("title") or cached.get("summaryNotes") or f"#{c.entity_id}")
+    return ConflictInfo(
+        id=c.id,
+        entity_type=c.entity_type,
+        entity_id=c.entity_id,
+        field=c.field,
+        kind=c.kind,
+        base=c.base,
+        mine=c.mine,
+        theirs=c.theirs,
+        base_read_at=c.base_read_at,
+        mine_at=c.mine_at,
+        theirs_read_at=c.theirs_read_at,
+        detected_at=c.detected_at,
+        op_id=c.op_id,
+        status=c.status,
+        resolution=c.resolution,
+        resolved_value=c.resolved_value,
+        label=label,
+    )
+
+
+class ConflictDesk:
+    def __init__(self, store: Store, outbox: Outbox, clock: Clock) -> None:
+        self.store, self.outbox, self.clock = store, outbox, clock
+
+    def list_conflicts(self, *, include_resolved: bool = False) -> list[ConflictInfo]:
+        def run() -> list[ConflictInfo]:
+            q = Conflict.select().order_by(Conflict.id)
+            if not include_resolved:
+                q = q.where(Conflict.status == ConflictStatus.OPEN)
+            return [_info(c) for c in q]
+
+        return self.store.read(run)
+
+    def get(self, conflict_id: int) -> ConflictInfo:
+        row = self.store.read(lambda: Conflict.get_or_none(Conflict.id == conflict_id))
+        if row is None:
+            raise ConflictError(f"There is no conflict #{conflict_id}.")
+        return self.store.read(lambda: _info(row))
+
+    def resolve(self, conflict_id: int, choice: Choice, value: Any = None) -> ConflictInfo:
+        return self.store.write(lambda: self._resolve(conflict_id, choice, value))
+
+    def resolve_all(
+        self, choice: Literal["mine", "theirs"], ids: list[int] | None = None
+    ) -> list[ConflictInfo]:
+        """Apply one choice to every open conflict (or the given ones), in one transaction."""
+
+        def run() -> list[ConflictInfo]:
+            targets = ids or [
+                c.id
+                for c in Conflict.select(Conflict.id).where(Conflict.status == ConflictStatus.OPEN)
+            ]
+            return [self._resolve(i, choice, None) for i in targets]
+
+        return self.store.write(run)
+
+    def _resolve(self, conflict_id: int, choice: Choice, value: Any) -> ConflictInfo:
+        c = Conflict.get_or_none(Conflict.id == conflict_id)
+        if c is None:
+            raise ConflictError(f"There is no conflict #{conflict_id}.")
+        if c.status != ConflictStatus.OPEN:
+            raise ConflictError(f"Conflict #{conflict_id} is already resolved ({c.resolution}).")
+        if choice not in ("mine", "theirs", "value"):
+            raise ConflictError(f"Choose mine, theirs or value (got {choice!r}).")
+        now = self.clock.now().timestamp()
+        op = self.outbox.get(c.op_id) if c.op_id is not None else None
+        if c.kind == "deleted":
+            chosen = self._resolve_deleted(c, choice, op, now)
+        else:
+            chosen = self._resolve_field(c, choice, value, op, now)
+        c.status, c.resolution, c.resolved_value, c.resolved_at = (
+            ConflictStatus.RESOLVED,
+            choice,
+            chosen,
+            now,
+        )
+        c.save()
+        losing = c.theirs if choice != "theirs" else c.mine
+        audit.append(
+            "conflict_resolved",
+            at=now,
+            entity_type=c.entity_type,
+            entity_id=c.entity_id,
+            op_id=c.op_id,
+            detail={
+                "field": c.field,
+                "choice": choice,
+                "chosen": chosen,
+                "base": c.base,
+                "mine": c.mine,
+                "theirs": c.theirs,
+                "losing": losing,
+            },
+        )
+        return _info(c)
+
+    def _resolve_field(self, c: Conflict, choice: Choice, value: Any, op: Any, now: float) -> Any:
+        if choice == "value":
+            self._validate(c.entity_type, c.field, value)
+            chosen = value
+        else:
+            chosen = c.mine if choice == "mine" else c.theirs
+        if op is None:
+            return chosen
+        fields, base = dict(op.fields), dict(op.base)
+        key = str(c.entity_id)
+        if choice == "theirs":
+            fields.pop(c.field, None)
+            base.pop(c.field, None)
+            localview.clear_overlay(c.entity_type, key, fields=[c.field])
+            cached = localview.cached(c.entity_type, c.entity_id)
+            if cached is not None:
+                cached[c.field] = c.theirs
+                localview.cache_put(c.entity_type, cached, now, None, stale=True)
+        else:
+            fields[c.field] = chosen
+            base[c.field] = c.theirs  # the server's value is the new base: no second conflict
+            localview.set_overlay(c.entity_type, key, {c.field: chosen}, op.id, now)
+        still_open = (
+            Conflict.select()
+            .where(
+                (Conflict.op == op.id)
+                & (Conflict.status == ConflictStatus.OPEN)
+                & (Conflict.id != c.id)
+            )
+            .count()
+        )
+        if fields:
+            self.outbox.rewrite(op.id, fields=fields, base=base)
+            if not still_open and op.state in (OpState.CONFLICT, OpState.PARKED):
+                self.outbox.requeue(op.id)
+        elif not still_open:
+            self.outbox.cancel(op.id, "conflict resolved: the server's values were kept")
+        return chosen
+
+    def _resolve_deleted(self, c: Conflict, choice: Choice, op: Any, now: float) -> Any:
+        key = str(c.entity_id)
+        if choice == "theirs":
+            if op is not None:
+                self.outbox.cancel(op.id, "deleted on the server; the deletion was accepted")
+            localview.clear_overlay(c.entity_type, key)
+            CachedEntity.delete().where(
+                (CachedEntity.entity_type == c.entity_type)
+                & (CachedEntity.entity_id == c.entity_id)
+            ).execute()
+            return None
+        if c.entity_type not in ("TimeEntries", "TicketNotes"):
+            raise ConflictError(
+                "This record was deleted in Autotask and cannot be recreated "
+                "from Field Sync; keep the server's version."
+            )
+        cached = localview.cached(c.entity_type, c.entity_id) or {}
+        values = {
+            k: v
+            for k, v in {**cached, **(c.mine or {})}.items()
+            if k.lower() not in SERVER_OWNED_FIELDS and v is not None
+        }
+        temp = uuid.uuid4().hex
+        new = self.outbox.enqueue(
+            NewOperation(
+                OpKind.CREATE,
+                c.entity_type,
+                fields=values,
+                temp_id=temp,
+                parent_id=values.get("ticketID"),
+            )
+        )
+        if op is not None:
+            self.outbox.cancel(op.id, f"recreated as operation #{new.id}")
+        localview.clear_overlay(c.entity_type, key)
+        localview.set_overlay(c.entity_type, f"~{temp}", values, new.id, now)
+        return values
+
+    @staticmethod
+    def _validate(entity_type: str, field: str, value: Any) -> None:
+        if entity_type == "Tickets":
+            validate_ticket_update({field: value}, localview.picklists("Tickets"))
+        elif entity_type == "TimeEntries":
+            validate_time_entry({field: value}, localview.picklists("TimeEntries"), partial=True)

@@ -1,0 +1,212 @@
+"""Turning one operation's result into store changes: cache, overlay, conflicts, audit, outbox.
+
+Shared by push, pull (early conflicts) and reconciliation so a result is recorded the same way
+whichever path saw it. Every function runs inside `store.write` (one transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from agent.queue.operation import Operation
+from agent.queue.outbox import Outbox
+from agent.store import audit
+from agent.store.models import CachedEntity, Conflict, ConflictStatus, OpKind
+from agent.sync import localview
+from agent.sync.merge import FieldDecision
+
+MARKERS = {
+    "Tickets": "lastTrackedModificationDateTime",
+    "TimeEntries": "lastModifiedDateTime",
+    "Companies": "lastTrackedModifiedDateTime",
+    "Contacts": "lastModifiedDate",
+    "TicketNotes": "lastActivityDate",
+}
+
+
+def succeeded(
+    outbox: Outbox,
+    op: Operation,
+    *,
+    now: float,
+    server_id: int | None,
+    server_values: Mapping[str, Any] | None,
+    sent: Mapping[str, Any],
+    reason: str,
+) -> None:
+    """The server has the operation's effect: cache it, drop the overlay, complete the op."""
+    key = op.entity_key
+    if op.kind is OpKind.DELETE:
+        target = op.target_id if op.target_id is not None else server_id
+        if target is not None:
+            CachedEntity.delete().where(
+                (CachedEntity.entity_type == op.entity_type) & (CachedEntity.entity_id == target)
+            ).execute()
+        localview.clear_overlay(op.entity_type, key)
+    else:
+        entity_id = server_id if server_id is not None else op.target_id
+        if entity_id is not None:
+            data = dict(server_values or {})
+            data.update(sent)
+            data["id"] = entity_id
+            # What we wrote moved the change marker to a value we have not seen: mark stale so
+            # the next refresh reads it (cheaper than a GET after every PATCH).
+            localview.cache_put(
+                op.entity_type, data, now, MARKERS.get(op.entity_type), stale=bool(sent)
+            )
+        if op.kind is OpKind.CREATE and op.temp_id is not None and server_id is not None:
+            localview.clear_overlay(op.entity_type, key, op_id=op.id)
+            localview.clear_overlay(op.entity_type, key, fields=list(op.fields))
+            localview.rekey_overlay(op.entity_type, op.temp_id, server_id)
+        else:
+            localview.clear_overlay(op.entity_type, key, op_id=op.id)
+    outbox.acknowledge(op.id, server_id)
+    audit.append(
+        "succeeded",
+        at=now,
+        entity_type=op.entity_type,
+        entity_id=server_id if server_id is not None else key,
+        op_id=op.id,
+        detail={"kind": op.kind.value, "sent": dict(sent), "reason": reason},
+    )
+
+
+def flag_conflicts(
+    op: Operation, conflicts: tuple[FieldDecision, ...], *, now: float, theirs_read_at: float
+) -> int:
+    """Record (or refresh) an open Conflict per field; returns how many are new."""
+    entity_id = int(op.target_id) if op.target_id is not None else 0
+    new = 0
+    for c in conflicts:
+        existing = Conflict.get_or_none(
+            (Conflict.op == op.id)
+            & (Conflict.field == c.field)
+            & (Conflict.status == ConflictStatus.OPEN)
+        )
+        if existing is not None:  # seen again (e.g. pull then push): refresh theirs only
+            existing.theirs = c.theirs
+            existing.theirs_read_at = theirs_read_at
+            existing.save()
+            continue
+        new += 1
+        Conflict.create(
+            op=op.id,
+            entity_type=op.entity_type,
+            entity_id=entity_id,
+            field=c.field,
+            kind="field",
+            base=c.base,
+            mine=c.mine,
+            theirs=c.theirs,
+            base_read_at=op.created_at,
+            mine_at=op.updated_at,
+            theirs_read_at=theirs_read_at,
+            detected_at=now,
+        )
+        audit.append(
+            "conflict_detected",
+            at=now,
+            entity_type=op.entity_type,
+            entity_id=entity_id,
+            op_id=op.id,
+            detail={
+                "field": c.field,
+                "base": c.base,
+                "mine": c.mine,
+                "theirs": c.theirs,
+                "reason": c.reason,
+            },
+        )
+    return new
+
+
+def record_conflicts(
+    outbox: Outbox,
+    op: Operation,
+    conflicts: tuple[FieldDecision, ...],
+    *,
+    now: float,
+    theirs_read_at: float,
+    remaining: Mapping[str, Any],
+    remaining_base: Mapping[str, Any],
+) -> None:
+    """Park `op` as a conflict on the given fields, keeping only those fields in it."""
+    flag_conflicts(op, conflicts, now=now, theirs_read_at=theirs_read_at)
+    outbox.rewrite(op.id, fields=dict(remaining), base=dict(remaining_base))
+    outbox.park(op.id, "conflict: " + ", ".join(c.field for c in conflicts), conflict=True)
+
+
+def record_deleted_on_server(outbox: Outbox, op: Operation, *, now: float) -> None:
+    entity_id = int(op.target_id) if op.target_id is not None else 0
+    CachedEntity.update(deleted_on_server=True).where(
+        (CachedEntity.entity_type == op.entity_type) & (CachedEntity.entity_id == entity_id)
+    ).execute()
+    if (
+        Conflict.get_or_none(
+            (Conflict.op == op.id)
+            & (Conflict.kind == "deleted")
+            & (Conflict.status == ConflictStatus.OPEN)
+        )
+        is None
+    ):
+        Conflict.create(
+            op=op.id,
+            entity_type=op.entity_type,
+            entity_id=entity_id,
+            field="*",
+            kind="deleted",
+            base=dict(op.base),
+            mine=dict(op.fields),
+            theirs=None,
+            base_read_at=op.created_at,
+            mine_at=op.updated_at,
+            theirs_read_at=now,
+            detected_at=now,
+        )
+        audit.append(
+            "conflict_detected",
+            at=now,
+            entity_type=op.entity_type,
+            entity_id=entity_id,
+            op_id=op.id,
+            detail={"kind": "deleted_on_server", "mine": dict(op.fields)},
+        )
+    outbox.park(op.id, "deleted on the server while edited here", conflict=True)
+
+
+def failed(
+    outbox: Outbox,
+    op: Operation,
+    *,
+    now: float,
+    category: str,
+    action: str,
+    message: str,
+    retry_at: float | None,
+    outcome_unknown: bool,
+) -> None:
+    """Record a failed attempt: back to the queue at `retry_at`, or parked for attention."""
+    if action == "park_needs_attention":
+        outbox.park(op.id, message, error=message, category=category)
+    else:
+        outbox.release(
+            op.id,
+            retry_at if retry_at is not None else now,
+            message,
+            category,
+            outcome_unknown=outcome_unknown,
+        )
+    audit.append(
+        "failed",
+        at=now,
+        entity_type=op.entity_type,
+        entity_id=op.entity_key,
+        op_id=op.id,
+        detail={
+            "category": category,
+            "action": action,
+            "message": message,
+            "outcome_unknown": outcome_unknown,
+        },
+    )

@@ -1,0 +1,224 @@
+"""Pull: the first download of a technician's work, then incremental refresh by change markers.
+
+First sync: picklists, resources with their roles, the technician's open tickets, those tickets'
+notes and time entries, and the companies and contacts they name. Afterwards each entity type is
+refreshed by its change marker (`lastTrackedModificationDateTime` and friends) above the stored
+watermark, paging by id. A server change to a field with a pending local edit is flagged as a
+conflict at once, before the push gets to it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.autotask.metadata import PicklistValue
+from agent.autotask.queries import FilterItem, and_, chunked_in, eq, gt, noteq
+from agent.clock import Clock
+from agent.queue.operation import OpQuery
+from agent.queue.outbox import Outbox
+from agent.resilience.bulkhead import Kind
+from agent.store.connection import Store
+from agent.store.models import OpKind, OpState, SyncCursor
+from agent.sync import localview, outcomes
+from agent.sync.calls import ApiCaller
+from agent.sync.merge import three_way_merge
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+STAGES = ("picklists", "resources", "tickets", "notes", "time entries", "companies", "contacts")
+
+
+@dataclass
+class PullReport:
+    fetched: dict[str, int] = field(default_factory=dict)
+    early_conflicts: int = 0
+    first_sync: bool = False
+
+
+class Puller:
+    def __init__(
+        self,
+        store: Store,
+        outbox: Outbox,
+        caller: ApiCaller,
+        clock: Clock,
+        technician_resource_id: int,
+        progress: Progress | None = None,
+    ) -> None:
+        self.store, self.outbox, self.caller, self.clock = store, outbox, caller, clock
+        self.me = technician_resource_id
+        self.progress = progress or (lambda stage, done, total: None)
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def has_synced(self) -> bool:
+        row = self.store.read(lambda: SyncCursor.get_or_none(SyncCursor.entity_type == "Tickets"))
+        return row is not None and row.last_full_sync_at is not None
+
+    async def sync(self) -> PullReport:
+        return await (self.refresh() if self.has_synced() else self.first_sync())
+
+    def _step(self, stage: str) -> None:
+        self.progress(stage, STAGES.index(stage), len(STAGES))
+
+    async def first_sync(self) -> PullReport:
+        report = PullReport(first_sync=True)
+        self._step("picklists")
+        await self._picklists()
+        self._step("resources")
+        resources = await self.caller.query_all("Resources", Kind.METADATA, gt("id", 0))
+        roles = await self.caller.query_all("ResourceRoles", Kind.METADATA, gt("id", 0))
+        by_resource: dict[int, list[int]] = {}
+        for r in roles:
+            if r.get("isActive", True) is not False:
+                by_resource.setdefault(int(r["resourceID"]), []).append(int(r["roleID"]))
+        for res in resources:
+            res["roles"] = sorted(by_resource.get(int(res["id"]), []))
+        await self._store("Resources", resources, report)
+        self._step("tickets")
+        tickets = await self.caller.query_all("Tickets", Kind.READ, self._my_open_tickets())
+        await self._store("Tickets", tickets, report)
+        await self._children([int(t["id"]) for t in tickets], report)
+        self._step("companies")
+        await self._referenced("Companies", {t.get("companyID") for t in tickets}, report)
+        self._step("contacts")
+        await self._referenced("Contacts", {t.get("contactID") for t in tickets}, report)
+        now = self._now()
+        await self.store.awrite(
+            lambda: (
+                SyncCursor.update(last_full_sync_at=now)
+                .where(SyncCursor.entity_type == "Tickets")
+                .execute()
+            )
+        )
+        self.progress("done", len(STAGES), len(STAGES))
+        return report
+
+    async def refresh(self) -> PullReport:
+        report = PullReport()
+        mark = self._watermark("Tickets")
+        cond: list[FilterItem] = [eq("assignedResourceID", self.me)]
+        if mark:
+            cond.append(gt(outcomes.MARKERS["Tickets"], mark))
+        tickets = await self.caller.query_all("Tickets", Kind.READ, and_(*cond))
+        await self._store("Tickets", tickets, report)
+        mine = await self.store.aread(self._cached_ids)
+        await self._children(sorted(mine), report=report, incremental=True)
+        return report
+
+    def _my_open_tickets(self) -> FilterItem:
+        complete = self._complete_status()
+        items: list[FilterItem] = [eq("assignedResourceID", self.me)]
+        if complete is not None:
+            items.append(noteq("status", complete))
+        return and_(*items)
+
+    def _complete_status(self) -> int | None:
+        statuses = self.store.read(lambda: localview.picklists("Tickets")).get("status", {})
+        for value, label in statuses.items():
+            if label.strip().lower() in ("complete", "completed", "closed"):
+                return value
+        return None
+
+    async def _picklists(self) -> None:
+        for entity in ("Tickets", "TicketNotes", "TimeEntries"):
+            await self._picklist(entity)
+
+    async def _picklist(self, entity: str) -> None:
+        async def fetch() -> dict[str, list[PicklistValue]]:
+            return await self.caller.client.picklists(entity)
+
+        lists = await self.caller.call(entity, Kind.METADATA, fetch)
+        simple = {
+            name: {int(v.value): v.label for v in values if v.is_active}
+            for name, values in lists.items()
+        }
+        now = self._now()
+        await self.store.awrite(lambda: localview.save_picklists(entity, simple, now))
+
+    async def _children(
+        self, ticket_ids: list[int], report: PullReport | None = None, incremental: bool = False
+    ) -> None:
+        report = report or PullReport()
+        for entity, stage in (("TicketNotes", "notes"), ("TimeEntries", "time entries")):
+            if not incremental:
+                self._step(stage)
+            mark = self._watermark(entity) if incremental else None
+            found: list[dict[str, Any]] = []
+            for chunk in chunked_in("ticketID", ticket_ids, size=499):
+                cond: FilterItem = chunk
+                if mark:
+                    cond = and_(chunk, gt(outcomes.MARKERS[entity], mark))
+                found += await self.caller.query_all(entity, Kind.READ, cond)
+            await self._store(entity, found, report)
+
+    async def _referenced(self, entity: str, ids: set[Any], report: PullReport) -> None:
+        wanted = sorted(int(i) for i in ids if isinstance(i, int))
+        found: list[dict[str, Any]] = []
+        for chunk in chunked_in("id", wanted):
+            found += await self.caller.query_all(entity, Kind.READ, chunk)
+        await self._store(entity, found, report)
+
+    def _watermark(self, entity: str) -> str | None:
+        row = self.store.read(lambda: SyncCursor.get_or_none(SyncCursor.entity_type == entity))
+        return None if row is None else str(row.watermark)
+
+    def _cached_ids(self) -> list[int]:
+        from agent.store.models import CachedEntity
+
+        rows = CachedEntity.select(CachedEntity.entity_id).where(
+            CachedEntity.entity_type == "Tickets"
+        )
+        return [int(r.entity_id) for r in rows]
+
+    async def _store(self, entity: str, items: list[dict[str, Any]], report: PullReport) -> None:
+        report.fetched[entity] = report.fetched.get(entity, 0) + len(items)
+        if not items:
+            return
+        now = self._now()
+        marker = outcomes.MARKERS.get(entity)
+
+        def save() -> int:
+            conflicts = 0
+            for item in items:
+                localview.cache_put(entity, item, now, marker)
+                conflicts += self._early_conflicts(entity, item, now)
+            if marker:
+                marks = [str(i[marker]) for i in items if i.get(marker)]
+                if marks:
+                    top = max(marks)
+                    row = SyncCursor.get_or_none(SyncCursor.entity_type == entity)
+                    if row is None or (row.watermark or "") < top:
+                        SyncCursor.insert(
+                            entity_type=entity, watermark=top, last_refresh_at=now
+                        ).on_conflict(
+                            conflict_target=[SyncCursor.entity_type],
+                            update={SyncCursor.watermark: top, SyncCursor.last_refresh_at: now},
+                        ).execute()
+            return conflicts
+
+        report.early_conflicts += await self.store.awrite(save)
+
+    def _early_conflicts(self, entity: str, theirs: dict[str, Any], now: float) -> int:
+        """Flag fields of a pending update that the server has changed differently; the push
+        will still send the other fields and park only these."""
+        page = self.outbox.list_ops(
+            OpQuery(
+                states=frozenset({OpState.PENDING}),
+                entity_type=entity,
+                target_id=int(theirs["id"]),
+                limit=50,
+            )
+        )
+        found = 0
+        for op in page.items:
+            if op.kind is not OpKind.UPDATE:
+                continue
+            result = three_way_merge(entity, op.base, op.fields, theirs)
+            if result.conflicts:
+                found += outcomes.flag_conflicts(op, result.conflicts, now=now, theirs_read_at=now)
+        return found

@@ -1,0 +1,272 @@
+"""Push: claim a batch, read the server's current state of every target in as few queries as the
+500-id limit allows, merge field by field, and send one PATCH per entity with only what is safe.
+
+Remaining risk, stated plainly: Autotask has no ETag or If-Match, so between our read of an entity
+and our PATCH a dispatcher can still change a field we are about to send, and the PATCH wins. The
+window is kept short (the read and the writes of one batch happen back to back, nothing else
+runs between them, and only fields whose server value still equals the base are sent), but it
+cannot be closed on this API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from agent.autotask import NotFoundError
+from agent.autotask.queries import chunked_in
+from agent.clock import Clock
+from agent.queue.operation import Operation
+from agent.queue.outbox import Outbox
+from agent.resilience.bulkhead import Kind
+from agent.resilience.pipeline import PipelineError
+from agent.store import audit
+from agent.store.connection import Store
+from agent.store.models import OpKind
+from agent.sync import outcomes
+from agent.sync.calls import ApiCaller
+from agent.sync.merge import three_way_merge
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+LEASE_SECONDS = 300.0
+
+
+@dataclass
+class PushReport:
+    claimed: int = 0
+    sent: int = 0
+    succeeded: int = 0
+    conflicts: int = 0
+    failed: int = 0
+    api_calls: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Pusher:
+    def __init__(self, store: Store, outbox: Outbox, caller: ApiCaller, clock: Clock) -> None:
+        self.store, self.outbox, self.caller, self.clock = store, outbox, caller, clock
+        self.client = caller.client
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    async def _call(
+        self,
+        report: PushReport,
+        endpoint: str,
+        kind: Kind,
+        op: Operation | None,
+        fn: Callable[[], Awaitable[T]],
+    ) -> T:
+        report.api_calls += 1
+        return await self.caller.call(endpoint, kind, fn, None if op is None else op.id)
+
+    async def push_batch(self, ops: list[Operation], report: PushReport) -> None:
+        """Send a claimed batch: deletes, then updates (one read per 500 ids), then creates."""
+        report.claimed += len(ops)
+        updates = [o for o in ops if o.kind is OpKind.UPDATE and o.target_id is not None]
+        others = [o for o in ops if o not in updates]
+        # Calls run side by side; the pipeline's per-endpoint limit keeps them within Autotask's
+        # three concurrent requests per endpoint.
+        await asyncio.gather(
+            *(
+                self._push_updates([o for o in updates if o.endpoint == endpoint], report)
+                for endpoint in sorted({o.endpoint for o in updates})
+            ),
+            *(self._push_one(op, report) for op in others),
+        )
+
+    async def _read_current(
+        self, endpoint: str, ops: list[Operation], report: PushReport
+    ) -> dict[int, dict[str, Any]]:
+        ids = sorted({int(o.target_id) for o in ops if o.target_id is not None})
+        found: dict[int, dict[str, Any]] = {}
+        for condition in chunked_in("id", ids):
+
+            async def read(cond: Any = condition) -> list[dict[str, Any]]:
+                return [item async for item in self.client.query(endpoint, cond)]
+
+            for item in await self._call(report, endpoint, Kind.WRITE, None, read):
+                found[int(item["id"])] = item
+        return found
+
+    async def _push_updates(self, ops: list[Operation], report: PushReport) -> None:
+        endpoint = ops[0].endpoint
+        read_at = self._now()
+        try:
+            current = await self._read_current(endpoint, ops, report)
+        except PipelineError as exc:
+            for op in ops:
+                await self._failed(op, exc, report, attempted=False)
+            return
+        await asyncio.gather(
+            *(
+                self._merge_and_send(op, current.get(int(op.target_id or 0)), read_at, report)
+                for op in ops
+            )
+        )
+
+    async def _merge_and_send(
+        self, op: Operation, theirs: dict[str, Any] | None, read_at: float, report: PushReport
+    ) -> None:
+        if theirs is None:
+            await self._deleted_or_missing(op, report)
+            return
+        result = three_way_merge(op.entity_type, op.base, op.fields, theirs)
+        to_send = result.to_send
+        if to_send:
+            try:
+                await self.store.awrite(lambda: self.outbox.mark_sent(op.id))
+
+                async def patch() -> int:
+                    return await self.client.update(
+                        op.entity_type, int(op.target_id or 0), to_send, parent_id=op.parent_id
+                    )
+
+                await self._call(report, op.endpoint, Kind.WRITE, op, patch)
+                report.sent += 1
+            except PipelineError as exc:
+                await self._failed(op, exc, report, attempted=exc.attempted)
+                return
+        if result.conflicts:
+            report.conflicts += 1
+
+            def park() -> None:
+                self._sent_part(op, to_send)
+                outcomes.record_conflicts(
+                    self.outbox,
+                    op,
+                    result.conflicts,
+                    now=self._now(),
+                    theirs_read_at=read_at,
+                    remaining={c.field: c.mine for c in result.conflicts},
+                    remaining_base={c.field: op.base.get(c.field) for c in result.conflicts},
+                )
+
+            await self.store.awrite(park)
+            return
+        reasons = "; ".join(f"{d.field}: {d.reason}" for d in result.decisions)
+
+        def done() -> None:
+            outcomes.succeeded(
+                self.outbox,
+                op,
+                now=self._now(),
+                server_id=None,
+                server_values=theirs,
+                sent=to_send,
+                reason=reasons,
+            )
+
+        await self.store.awrite(done)
+        report.succeeded += 1
+
+    def _sent_part(self, op: Operation, sent: dict[str, Any]) -> None:
+        if sent:
+            audit.append(
+                "sent",
+                at=self._now(),
+                entity_type=op.entity_type,
+                entity_id=op.entity_key,
+                op_id=op.id,
+                detail={"sent": sent},
+            )
+
+    async def _deleted_or_missing(self, op: Operation, report: PushReport) -> None:
+        """Not in the query's answer: confirm with a GET before calling it deleted."""
+        try:
+            await self._call(
+                report,
+                op.endpoint,
+                Kind.WRITE,
+                op,
+                lambda: self.client.get(op.entity_type, int(op.target_id or 0)),
+            )
+        except PipelineError as exc:
+            if not isinstance(exc.error, NotFoundError):
+                await self._failed(op, exc, report, attempted=False)
+                return
+        else:  # it exists after all (read lag): try again next round
+            now = self._now()
+            await self.store.awrite(lambda: self.outbox.release(op.id, now))
+            return
+        report.conflicts += 1
+        await self.store.awrite(
+            lambda: outcomes.record_deleted_on_server(self.outbox, op, now=self._now())
+        )
+
+    async def _push_one(self, op: Operation, report: PushReport) -> None:
+        try:
+            await self.store.awrite(lambda: self.outbox.mark_sent(op.id))
+            server_id: int | None = None
+            if op.kind is OpKind.CREATE:
+                server_id = await self._call(
+                    report,
+                    op.endpoint,
+                    Kind.WRITE,
+                    op,
+                    lambda: self.client.create(op.entity_type, op.fields, parent_id=op.parent_id),
+                )
+            elif op.kind is OpKind.DELETE:
+                try:
+                    await self._call(
+                        report,
+                        op.endpoint,
+                        Kind.WRITE,
+                        op,
+                        lambda: self.client.delete(op.entity_type, int(op.target_id or 0)),
+                    )
+                except PipelineError as exc:
+                    if not isinstance(exc.error, NotFoundError):
+                        raise
+            else:  # an update whose target was created in this same batch: plain PATCH
+                await self._call(
+                    report,
+                    op.endpoint,
+                    Kind.WRITE,
+                    op,
+                    lambda: self.client.update(op.entity_type, int(op.target_id or 0), op.fields),
+                )
+            report.sent += 1
+        except PipelineError as exc:
+            await self._failed(op, exc, report, attempted=exc.attempted)
+            return
+        await self.store.awrite(
+            lambda: outcomes.succeeded(
+                self.outbox,
+                op,
+                now=self._now(),
+                server_id=server_id,
+                server_values=None,
+                sent=op.fields,
+                reason=f"{op.kind.value} accepted",
+            )
+        )
+        report.succeeded += 1
+
+    async def _failed(
+        self, op: Operation, exc: PipelineError, report: PushReport, *, attempted: bool
+    ) -> None:
+        report.failed += 1
+        report.errors.append(f"op {op.id}: {exc.category}: {exc}")
+        unknown = attempted and exc.action.value == "reconcile"
+        retry_at = exc.retry_at.timestamp() if exc.retry_at is not None else None
+        message = str(exc)
+        if exc.error is not None and getattr(exc.error, "messages", None):
+            message = "; ".join(exc.error.messages)  # type: ignore[attr-defined]
+        await self.store.awrite(
+            lambda: outcomes.failed(
+                self.outbox,
+                op,
+                now=self._now(),
+                category=exc.category.value,
+                action=exc.action.value,
+                message=message,
+                retry_at=retry_at,
+                outcome_unknown=unknown,
+            )
+        )

@@ -1,0 +1,194 @@
+"""Fleet mode against a real Redis: one shared budget, shared breakers, and a local fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from agent.clock import FakeClock
+from agent.resilience.breaker import BreakerRegistry, BreakerSettings, BreakerState
+from agent.resilience.fleet import FleetLink
+from agent.resilience.pipeline import Pipeline
+from agent.resilience.quota import QuotaPacer, QuotaSettings
+from agent.simulator import Simulator, serve
+from tests.conftest import REDIS_HOST, REDIS_PORT
+
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/13"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    name = f"fieldsync-test-{uuid.uuid4().hex}"
+    yield name
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{name}*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.redis
+async def test_two_agents_draw_from_one_shared_budget(prefix: str):
+    a, b = FleetLink(REDIS_URL, prefix), FleetLink(REDIS_URL, prefix)
+    try:
+        granted = [await a.try_take(1, 0.001, 4) for _ in range(2)]
+        granted += [await b.try_take(1, 0.001, 4) for _ in range(2)]
+        assert granted == [0.0] * 4
+        assert await a.try_take(1, 0.001, 4) > 100  # b emptied the bucket a drew from
+        assert await b.try_take(1, 0.001, 4) > 100
+        assert a.fallbacks == b.fallbacks == 0
+    finally:
+        await a.close()
+        await b.close()
+
+
+@pytest.mark.redis
+async def test_an_open_breaker_is_adopted_by_the_other_agents(prefix: str):
+    clock_a, clock_b = FakeClock(), FakeClock()
+    a = FleetLink(REDIS_URL, prefix, clock=clock_a, poll_interval=0.0)
+    b = FleetLink(REDIS_URL, prefix, clock=clock_b, poll_interval=0.0)
+    settings = BreakerSettings(min_calls=2, break_seconds=20.0)
+    reg_a, reg_b = BreakerRegistry(settings, clock_a), BreakerRegistry(settings, clock_b)
+    reg_a.hub.subscribe(a.on_breaker_event)
+    reg_b.hub.subscribe(b.on_breaker_event)
+    try:
+        tickets = reg_a.get("zone5", "Tickets")
+        for _ in range(2):
+            tickets.failure(tickets.acquire())
+        assert tickets.state is BreakerState.OPEN
+        await a.sync(reg_a)
+        await b.sync(reg_b)
+        adopted = reg_b.get("zone5", "Tickets")
+        assert adopted.state is BreakerState.OPEN
+        assert 15.0 < adopted.opened_until - clock_b.monotonic() <= 20.0
+        assert reg_b.get("zone5", "Companies").state is BreakerState.CLOSED
+        # the adopted opening is not echoed back as a new one
+        await b.sync(reg_b)
+        assert b._changed == []
+        # once a's breaker recovers, the board forgets it
+        clock_a.advance(20.0)
+        probe = tickets.acquire()
+        for _ in range(settings.probes - 1):
+            tickets.success(tickets.acquire())
+        tickets.success(probe)
+        assert tickets.state is BreakerState.CLOSED
+        await a.sync(reg_a)
+        client = aioredis.Redis.from_url(REDIS_URL)
+        assert await client.hgetall(f"{prefix}:breakers") == {}
+        await client.aclose()
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_without_redis_each_agent_falls_back_to_a_conservative_local_share():
+    clock = FakeClock()
+    link = FleetLink(
+        f"redis://127.0.0.1:{closed_port()}/13",
+        "fieldsync-test-down",
+        clock=clock,
+        expected_agents=4,
+        socket_timeout=0.2,
+    )
+    try:
+        assert await link.try_take(1, 4.0, 8) == 0.0  # nothing stops
+        assert not link.connected
+        assert await link.try_take(1, 4.0, 8) == 0.0  # 8 / 4 agents = a burst of 2
+        assert await link.try_take(1, 4.0, 8) == pytest.approx(1.0)  # 4/s / 4 agents
+        await link.sync(BreakerRegistry(clock=clock))  # no error either
+        assert link.fallbacks == 3
+        # the pipeline keeps working with it
+        pipeline = Pipeline(
+            clock=clock, pacer=QuotaPacer(None, QuotaSettings(burst=8), clock, link), fleet=link
+        )
+
+        async def fn(limits: object) -> str:
+            return "sent"
+
+        assert await pipeline.call(endpoint="Tickets", kind="write", fn=fn) == "sent"
+    finally:
+        await link.close()
+
+
+async def test_redis_is_tried_again_after_the_retry_interval():
+    clock = FakeClock()
+    link = FleetLink(f"redis://127.0.0.1:{closed_port()}/13", "x", clock=clock, retry_interval=5.0)
+    try:
+        await link.try_take(1, 1.0, 1)
+        assert not link.connected
+        clock.advance(5.0)
+        assert link.connected  # the next call tries Redis again
+    finally:
+        await link.close()
+
+
+@pytest.mark.redis
+@pytest.mark.socket
+@pytest.mark.slow
+async def test_three_agent_processes_share_one_budget_and_see_each_others_breakers(prefix: str):
+    rate, burst, seconds = 10.0, 5.0, 1.0
+    sim = Simulator(seed="fleet", tickets=20, threshold=int(rate * 3600))
+    ticket_id = min(sim.tenant.records["Tickets"])
+    sim.faults.error(503, route="companies*")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    async with serve(sim, port=0) as base:
+        roles = ["trip", "watch", "watch"]
+        procs = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.resilience.fleet_agent",
+                base,
+                REDIS_URL,
+                prefix,
+                role,
+                str(seconds),
+                str(ticket_id),
+                cwd=ROOT,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            for role in roles
+        ]
+        board = aioredis.Redis.from_url(REDIS_URL)
+        try:
+            for _ in range(3000):
+                if int(await board.get(f"{prefix}:ready") or 0) == len(roles):
+                    break
+                if any(p.returncode is not None for p in procs):
+                    break
+                await asyncio.sleep(0.01)
+            await board.set(f"{prefix}:go", 1)
+        finally:
+            await board.aclose()
+        outputs = [await p.communicate() for p in procs]
+        for (_, err), proc in zip(outputs, procs, strict=True):
+            assert proc.returncode == 0, err.decode()[-2000:]
+        reports = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
+        tickets_and_readings = sim.limits.usage(sim.tenant.name) - 3  # the trip's 3 failures
+    window = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
+    # every request that reached the server took a token from the one shared bucket
+    assert tickets_and_readings <= burst + rate * window + 1
+    # and each agent alone would have been allowed the whole rate: sharing is what held them
+    assert sum(r["sent"] for r in reports) >= rate * seconds * 0.5
+    assert all(r["fallbacks"] == 0 for r in reports)
+    assert all(r["seen_open"] for r in reports), reports
