@@ -45,6 +45,10 @@ class SingleWriter:
         self._on_exit.append(fn)
 
     @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    @property
     def is_writer_thread(self) -> bool:
         return threading.current_thread() is self._thread
 
@@ -78,7 +82,7 @@ class SingleWriter:
         if self._stopped or not self._thread.is_alive():
             raise RuntimeError("the store is closed")
         self._queue.put((fn, future, transactional))
-        if self._stopped:  # lost the race with stop(): the loop will not see this item
+        if self.stopped:  # lost the race with stop(): the loop will not see this item
             self._fail_leftovers()
         return future
 
