@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from agent import __version__
+from agent import __version__, cli_agent
 from agent.credentials import CredentialError
 from agent.paths import InvalidProfileName
 from agent.settings import SettingsError, describe
@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="use the built-in demo tenant")
     parser.add_argument("--data-dir", help="keep data and logs here (also FIELD_SYNC_DATA_DIR)")
     parser.add_argument("--profile", default=None, help="profile name (default: 'default')")
+    parser.add_argument(
+        "--metrics-port", type=int, help="with --headless: serve Prometheus metrics on loopback"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     status = sub.add_parser("status", help="show the profile, database and queue state")
@@ -42,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulator", help="serve the Autotask simulator", add_help=False)
     sim.add_argument("args", nargs=argparse.REMAINDER)
+    cli_agent.add_parsers(sub)
     return parser
 
 
@@ -118,7 +122,9 @@ def cmd_default(args: argparse.Namespace) -> int:
     if args.headless:
         from agent.headless import run_headless
 
-        return run_headless(args.data_dir, _profile_name(args), demo=args.demo)
+        return run_headless(
+            args.data_dir, _profile_name(args), demo=args.demo, metrics_port=args.metrics_port
+        )
     try:
         # Imported by name: the core never depends on the window at import time.
         ui_app = importlib.import_module("ui.app")
@@ -133,6 +139,7 @@ COMMANDS: dict[str | None, Handler] = {
     "status": cmd_status,
     "settings": cmd_settings,
     "simulator": cmd_simulator,
+    **cli_agent.COMMANDS,
 }
 
 

@@ -1,5 +1,5 @@
-"""Running the agent without a window: open the profile, optionally serve the demo tenant, and
-keep going until interrupted (SIGINT/SIGTERM)."""
+"""Running the agent without a window: open the profile (or the demo tenant), run the sync loop,
+optionally serve Prometheus metrics on loopback, and stop cleanly on SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -9,43 +9,68 @@ import logging
 import signal
 from pathlib import Path
 
-from agent.profile import open_profile
+from agent.api.facade import Agent, AgentOptions
 
 log = logging.getLogger(__name__)
 
 
-async def _serve_until_stopped(
-    data_dir: str | Path | None, profile_name: str, demo: bool, stop: asyncio.Event
+async def serve_headless(
+    data_dir: str | Path | None,
+    profile_name: str,
+    *,
+    demo: bool,
+    stop: asyncio.Event,
+    metrics_port: int | None = None,
 ) -> int:
-    profile = open_profile(data_dir, profile_name, console_log=True)
+    if demo:
+        agent = await Agent.open_demo(data_dir)
+    else:
+        agent = await Agent.open(AgentOptions(data_dir=data_dir, profile=profile_name))
+    metrics = None
     try:
-        if profile.recovery is not None:
-            print(profile.recovery.message)
-        async with contextlib.AsyncExitStack() as stack:
-            if demo:
-                from agent.simulator import Simulator, serve
-
-                sim = Simulator(seed="demo")
-                base_url = await stack.enter_async_context(serve(sim, port=0))
-                print(f"Demo tenant served at {base_url}")
+        if agent.profile.recovery is not None:
+            print(agent.profile.recovery.message, flush=True)
+        if agent.engine is None:
             print(
-                f"Field Sync agent running on profile '{profile_name}' "
-                f"({profile.paths.database}); press Ctrl-C to stop.",
+                "Not signed in to Autotask: sign in from the window first, or use --demo.",
                 flush=True,
             )
-            await stop.wait()
+            return 2
+        if metrics_port is not None:
+            from agent.monitor.prometheus import start_metrics_server
+
+            metrics = start_metrics_server(agent.observe.monitor.registry, metrics_port)
+            print(f"Prometheus metrics at {metrics.url}", flush=True)
+        agent.start()
+        where = f" (demo tenant at {agent.demo_base_url})" if agent.demo_base_url else ""
+        print(
+            f"Field Sync agent running on profile '{agent.profile.paths.profile}'{where}; "
+            "press Ctrl-C to stop.",
+            flush=True,
+        )
+        await stop.wait()
         return 0
     finally:
-        profile.close()
+        if metrics is not None:
+            metrics.close()
+        await agent.close()
 
 
-def run_headless(data_dir: str | Path | None, profile_name: str, *, demo: bool = False) -> int:
+def run_headless(
+    data_dir: str | Path | None,
+    profile_name: str,
+    *,
+    demo: bool = False,
+    metrics_port: int | None = None,
+) -> int:
     async def main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # Windows has no add_signal_handler
                 loop.add_signal_handler(sig, stop.set)
-        return await _serve_until_stopped(data_dir, profile_name, demo, stop)
+        return await serve_headless(
+            data_dir, profile_name, demo=demo, stop=stop, metrics_port=metrics_port
+        )
 
     return asyncio.run(main())

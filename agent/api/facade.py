@@ -122,6 +122,8 @@ class Agent:
     ) -> Agent:
         """Start the built-in demo tenant (the simulator on loopback, in its own thread, with a
         dispatcher editing tickets) and an agent signed in to it on the 'demo' profile."""
+        from agent.api import demo
+        from agent.paths import resolve
         from agent.simulator import (
             DEMO_INTEGRATION_CODE,
             DEMO_SECRET,
@@ -131,7 +133,10 @@ class Agent:
         )
 
         sim = Simulator(seed="demo")
+        folder = resolve(data_dir, "demo").ensure().profile_dir
+        demo.restore(sim.tenant, folder)
         stack = contextlib.ExitStack()
+        stack.callback(demo.save, sim.tenant, folder)
         base = stack.enter_context(serve_in_thread(sim))
         try:
             if dispatcher:

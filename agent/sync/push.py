@@ -120,7 +120,7 @@ class Pusher:
         to_send = result.to_send
         if to_send:
             try:
-                await self.store.awrite(lambda: self.outbox.mark_sent(op.id))
+                await self.store.awrite(lambda: self._mark_sent(op, to_send))
 
                 async def patch() -> int:
                     return await self.client.update(
@@ -136,7 +136,6 @@ class Pusher:
             report.conflicts += 1
 
             def park() -> None:
-                self._sent_part(op, to_send)
                 outcomes.record_conflicts(
                     self.outbox,
                     op,
@@ -165,16 +164,17 @@ class Pusher:
         await self.store.awrite(done)
         report.succeeded += 1
 
-    def _sent_part(self, op: Operation, sent: dict[str, Any]) -> None:
-        if sent:
-            audit.append(
-                "sent",
-                at=self._now(),
-                entity_type=op.entity_type,
-                entity_id=op.entity_key,
-                op_id=op.id,
-                detail={"sent": sent},
-            )
+    def _mark_sent(self, op: Operation, fields: dict[str, Any]) -> None:
+        """From here on the write may reach the server: a crash leaves it outcome-unknown."""
+        self.outbox.mark_sent(op.id)
+        audit.append(
+            "sent",
+            at=self._now(),
+            entity_type=op.entity_type,
+            entity_id=op.entity_key,
+            op_id=op.id,
+            detail={"kind": op.kind.value, "fields": fields},
+        )
 
     async def _deleted_or_missing(self, op: Operation, report: PushReport) -> None:
         """Not in the query's answer: confirm with a GET before calling it deleted."""
@@ -201,7 +201,7 @@ class Pusher:
 
     async def _push_one(self, op: Operation, report: PushReport) -> None:
         try:
-            await self.store.awrite(lambda: self.outbox.mark_sent(op.id))
+            await self.store.awrite(lambda: self._mark_sent(op, op.fields))
             server_id: int | None = None
             if op.kind is OpKind.CREATE:
                 server_id = await self._call(

@@ -1,0 +1,42 @@
+"""The demo tenant's memory: the embedded simulator's records are saved beside the demo profile
+when the agent closes and restored when it opens, so the demo server and the demo profile's cache
+and queue always describe the same tenant across runs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+FILE = "demo-tenant.json"
+
+
+def restore(tenant: Any, folder: Path) -> bool:
+    path = folder / FILE
+    if not path.exists():
+        return False
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        records = {
+            route: {int(k): v for k, v in table.items()}
+            for route, table in saved["records"].items()
+        }
+        next_ids = {route: int(v) for route, v in saved["next_ids"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("the saved demo tenant could not be read (%s); starting afresh", exc)
+        return False
+    for route, table in records.items():
+        if route in tenant.records:
+            tenant.records[route] = table
+    tenant.next_ids.update(next_ids)
+    return True
+
+
+def save(tenant: Any, folder: Path) -> None:
+    data = {"records": tenant.dump(), "next_ids": dict(tenant.next_ids)}
+    tmp = folder / (FILE + ".tmp")
+    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, folder / FILE)
