@@ -33,8 +33,8 @@ system-deps:
 	fi
 
 lint: venv
-	$(VENV)/bin/ruff check agent ui tests
-	$(VENV)/bin/ruff format --check agent ui tests
+	$(VENV)/bin/ruff check agent ui tests packaging
+	$(VENV)/bin/ruff format --check agent ui tests packaging
 
 typecheck: venv
 	$(VENV)/bin/mypy
@@ -54,6 +54,18 @@ bench: venv
 soak: venv
 	@mkdir -p build/bench
 	$(PY) -m tests.soak
+
+# The frozen one-folder app: dist/FieldSync (dist/FieldSync.app on macOS).
+package: venv
+	@$(PY) -c "import PyInstaller" 2>/dev/null || $(PY) -m pip install -q -e '.[package]'
+	$(PY) packaging/make_icons.py
+	$(PY) -m PyInstaller packaging/fieldsync.spec --noconfirm --distpath dist --workpath build/pyinstaller
+
+# PNGs of every page, the tray menu and the conflict dialog from the real app under Xvfb.
+screenshots: venv
+	@command -v Xvfb >/dev/null || { echo "Xvfb is missing: apt-get install -y xvfb"; exit 2; }
+	@mkdir -p build/screenshots
+	$(PY) -m tests.tools.screenshots --out build/screenshots
 
 clean:
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="keep data and logs here (also FIELD_SYNC_DATA_DIR)")
     parser.add_argument("--profile", default=None, help="profile name (default: 'default')")
     parser.add_argument(
+        "--self-test", action="store_true", help="check this installation works (prints JSON)"
+    )
+    parser.add_argument(
         "--metrics-port", type=int, help="with --headless: serve Prometheus metrics on loopback"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -119,6 +122,10 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 
 
 def cmd_default(args: argparse.Namespace) -> int:
+    if args.self_test:
+        from agent.selftest import run_self_test
+
+        return run_self_test()
     if args.headless:
         from agent.headless import run_headless
 
@@ -144,7 +151,14 @@ COMMANDS: dict[str | None, Handler] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    if "simulator" in tokens:  # everything after it belongs to the simulator's own parser
+        at = tokens.index("simulator")
+        if all(t.startswith("-") for t in tokens[:at]):
+            from agent.simulator.cli import run
+
+            return int(run(tokens[at + 1 :]))
+    args = build_parser().parse_args(tokens)
     try:
         return COMMANDS[args.command](args)
     except (StoreError, MigrationError, CredentialError, SettingsError, InvalidProfileName) as exc:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import keyring
 import keyring.errors
+from jaraco.classes import properties
 from keyring.backend import KeyringBackend
 
 from agent.logs import register_secret
@@ -132,9 +133,11 @@ def is_safe_backend(backend: KeyringBackend) -> bool:
 
 class InProcessKeyring(KeyringBackend):
     """A keyring that lives in this process only: for the demo tenant's public demo credentials
-    and for tests. Never selected automatically (priority below every real backend)."""
+    and for tests. Never selected automatically: it is only ever installed explicitly."""
 
-    priority = 0.1
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("the in-process keyring is installed explicitly, never chosen")
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]

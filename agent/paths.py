@@ -13,6 +13,8 @@ from pathlib import Path
 
 import platformdirs
 
+from agent.store.errors import StoreError
+
 APP_NAME = "FieldSync"
 APP_AUTHOR = "FieldSync"
 ENV_DATA_DIR = "FIELD_SYNC_DATA_DIR"
@@ -21,6 +23,16 @@ _PROFILE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 class InvalidProfileName(ValueError):
     pass
+
+
+class DataDirError(StoreError):
+    """The data folder cannot be used (not a folder, no permission, an impossible name)."""
+
+    def __init__(self, folder: object, reason: str) -> None:
+        super().__init__(
+            f"The data folder {folder!r} cannot be used ({reason}). Choose another with "
+            f"--data-dir or {ENV_DATA_DIR}."
+        )
 
 
 @dataclass(frozen=True)
@@ -44,7 +56,10 @@ class AgentPaths:
     def ensure(self) -> AgentPaths:
         """Create the folders, readable by the user only (0700 on POSIX)."""
         for folder in (self.data_dir, self.profile_dir, self.log_dir):
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise DataDirError(str(folder), exc.strerror or type(exc).__name__) from None
         return self
 
 
@@ -55,7 +70,10 @@ def resolve(data_dir: str | os.PathLike[str] | None = None, profile: str = "defa
         )
     override = data_dir or os.environ.get(ENV_DATA_DIR)
     if override:
-        root = Path(override).expanduser().resolve()
+        try:
+            root = Path(override).expanduser().resolve()
+        except (ValueError, OSError, RuntimeError) as exc:  # a NUL byte, a symlink loop
+            raise DataDirError(str(override), str(exc)) from None
         return AgentPaths(data_dir=root, log_dir=root / "logs", profile=profile)
     return AgentPaths(
         data_dir=Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)),

@@ -6,13 +6,21 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import keyring
+
 from agent import logs
-from agent.credentials import CredentialStore
+from agent.credentials import CredentialStore, is_safe_backend
 from agent.paths import AgentPaths, resolve
+from agent.security.at_rest import AtRest, open_at_rest
+from agent.security.keys import DataKeyVault
+from agent.security.permissions import create_private_file, private_profile
 from agent.settings import Settings, SettingsRepository
 from agent.store.connection import Durability, RecoveryNotice, Store
 
 log = logging.getLogger(__name__)
+# The demo tenant's data is public sample data, and the demo must start on machines without a
+# keyring, so its profile is never encrypted at rest.
+DEMO_PROFILE = "demo"
 
 
 @dataclass
@@ -21,6 +29,7 @@ class Profile:
     store: Store
     settings_repo: SettingsRepository
     credentials: CredentialStore
+    at_rest: AtRest | None = None
 
     @property
     def settings(self) -> Settings:
@@ -32,6 +41,21 @@ class Profile:
 
     def close(self) -> None:
         self.store.close()
+        if self.at_rest is not None:
+            self.at_rest.close()
+
+
+def encrypts_at_rest(name: str, settings: Settings) -> bool:
+    """Whether this profile's payloads are sealed (never for the public demo data)."""
+    return settings.encrypt_at_rest and name != DEMO_PROFILE and not settings.demo_mode
+
+
+def keyring_available() -> bool:
+    """Whether a keyring that keeps secrets safely is installed (never a plaintext file)."""
+    try:
+        return is_safe_backend(keyring.get_keyring())
+    except Exception:  # a broken backend module counts as none
+        return False
 
 
 def open_profile(
@@ -45,12 +69,29 @@ def open_profile(
     cannot. A damaged database is moved aside and reported through `Profile.recovery`."""
     paths = resolve(data_dir, name).ensure()
     logs.configure(paths.log_file, console=console_log)
+    create_private_file(paths.database)  # SQLite gives -wal/-shm the database file's mode
     store = Store(paths.database, busy_timeout_ms=busy_timeout_ms)
-    repo = SettingsRepository(store)
-    settings = repo.load()
-    store.set_durability(Durability(settings.durability))
+    try:
+        repo = SettingsRepository(store)
+        settings = repo.load()
+        store.set_durability(Durability(settings.durability))
+        wanted = encrypts_at_rest(name, settings)
+        enabled = wanted and keyring_available()
+        if wanted and not enabled:
+            # No keyring to hold a data key: run unencrypted and say so (status and log). Data
+            # already sealed still needs its key: open_at_rest refuses it with a clear error.
+            log.warning(
+                "profile %s: no system keyring is available, so local data is not "
+                "encrypted at rest",
+                name,
+            )
+        at_rest = open_at_rest(store, DataKeyVault(name), enabled=enabled)
+    except BaseException:
+        store.close()
+        raise
+    private_profile(paths.database, [paths.profile_dir.parent, paths.profile_dir, paths.log_dir])
     logging.getLogger().setLevel(settings.log_level)
     if store.recovery is not None:
         log.error("%s", store.recovery.message)
     log.info("profile %s opened at %s (schema %s)", name, paths.database, store.schema_version())
-    return Profile(paths, store, repo, CredentialStore(name))
+    return Profile(paths, store, repo, CredentialStore(name), at_rest)

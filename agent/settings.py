@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from agent.security.errors import InsecureUrlError
+from agent.security.transit import require_secure_url
 from agent.store.connection import Store
 from agent.store.models import Setting
 
@@ -48,6 +50,7 @@ class Settings:
     ops_retention_days: int = _spec(30, lo=1, hi=3650, help="Keep finished operations this long")
     metrics_retention_days: int = _spec(30, lo=1, hi=3650, help="Keep metric series this long")
     audit_retention_days: int = _spec(730, lo=30, hi=36500, help="Keep audit events this long")
+    log_retention_days: int = _spec(30, lo=1, hi=3650, help="Keep rotated log files this long")
     log_level: str = _spec("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="Log level")
     encrypt_at_rest: bool = _spec(True, help="Encrypt cached data and queued changes")
     demo_mode: bool = _spec(False, help="Use the built-in demo tenant")
@@ -78,6 +81,10 @@ _TYPES: dict[str, type] = {
     }[str(f.type)]
     for name, f in _FIELDS.items()
 }
+
+
+# Addresses the agent sends credentials to: https only (loopback excepted).
+_URL_SETTINGS = frozenset({"api_directory_url"})
 
 
 def validate(name: str, value: Any) -> Any:
@@ -124,6 +131,11 @@ def validate(name: str, value: Any) -> Any:
     choices = f.metadata["choices"]
     if choices and value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+    if name in _URL_SETTINGS and value:
+        try:
+            require_secure_url(value, what=name)
+        except InsecureUrlError as exc:
+            raise SettingsError(str(exc)) from None
     return value
 
 

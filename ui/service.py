@@ -91,6 +91,10 @@ class AgentService(QObject):
         if (self._busy > 0) != was:
             self.busyChanged.emit(self._busy > 0)
 
+    def sync_now(self) -> None:
+        """Run one sync round now (the "Sync now" buttons)."""
+        self.run(self.agent.sync_now())
+
     def refresh_status(self) -> None:
         self.run(self.agent.status(), self._publish_status)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +44,7 @@ from agent.queue import OpQuery, SQLiteBackend
 from agent.resilience.connectivity import Connectivity, tcp_probe
 from agent.resilience.events import BreakerChanged, HealthChanged, ModeChanged
 from agent.resilience.pipeline import Pipeline
+from agent.resilience.quota import QuotaPacer, QuotaSettings, ThresholdInfo
 from agent.settings import Settings
 from agent.store import audit
 from agent.store.models import OpState, Priority
@@ -181,7 +182,20 @@ class Agent:
         )
         self.client = AutotaskClient(self._http, creds, options=opts)
         connectivity = Connectivity(self.options.probe or self._probe, clock=self.clock)
-        self.pipeline = Pipeline(zone=self._zone_name, clock=self.clock, connectivity=connectivity)
+        client = self.client
+
+        async def read_threshold() -> ThresholdInfo:
+            t = await client.threshold()
+            return ThresholdInfo(
+                threshold=t.limit, timeframe_minutes=t.timeframe_minutes, current=t.used
+            )
+
+        pacer = QuotaPacer(
+            read_threshold, QuotaSettings(share=self.profile.settings.quota_share), clock=self.clock
+        )
+        self.pipeline = Pipeline(
+            zone=self._zone_name, clock=self.clock, connectivity=connectivity, pacer=pacer
+        )
         self.pipeline.subscribe(self._on_pipeline_event)
         await self.pipeline.__aenter__()
         caller = ApiCaller(self.client, self.pipeline, on_call=self.observe.record_call)
@@ -475,14 +489,16 @@ class Agent:
         *,
         after_id: int | None = None,
         limit: int = 200,
-        states: frozenset[OpState] | None = None,
+        states: Iterable[OpState | str] | None = None,
         entity_type: str | None = None,
     ) -> QueuePage:
-        query = OpQuery(states=states, entity_type=entity_type, after_id=after_id, limit=limit)
+        """One page of the outbox in id order; `states` by enum or by name ("pending", ...)."""
+        wanted = None if states is None else frozenset(OpState(s) for s in states)
+        query = OpQuery(states=wanted, entity_type=entity_type, after_id=after_id, limit=limit)
 
         def run() -> QueuePage:
             page = self.outbox.list_ops(query)
-            total = self.outbox.count(OpQuery(states=states, entity_type=entity_type))
+            total = self.outbox.count(OpQuery(states=wanted, entity_type=entity_type))
             return QueuePage([views.queue_item(o) for o in page.items], page.next_after_id, total)
 
         return await self.store.aread(run)

@@ -278,7 +278,10 @@ def build_diagnostics(source: Profile | DiagnosticsParts, out_path: Path) -> Pat
         budget -= len(text)
     files["README.txt"] = _readme(parts.profile_name, stamp, sorted(files))
     partial = out_path.with_name(out_path.name + ".partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as bundle:
+    partial.unlink(missing_ok=True)
+    # Created readable by the user only: the bundle holds logs and the database's health.
+    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, text in files.items():
             bundle.writestr(name, clean(text))
     partial.replace(out_path)

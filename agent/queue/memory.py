@@ -287,13 +287,16 @@ class MemoryBackend(LedgerOutbox):
                     del self._t.creates[op.temp_id]
             return len(gone)
 
-    def recover_expired_leases(self) -> list[Operation]:
+    def recover_expired_leases(self, *, held_by: str | None = None) -> list[Operation]:
         with self._lock:
             now = self._now()
             ledger = _MemoryLedger(self._t, now)
             back = []
             for op in list(self._t.ops.values()):
-                if op.state is OpState.LEASED and (op.lease_expires_at or 0.0) <= now:
+                if op.state is OpState.LEASED and (
+                    (op.lease_expires_at or 0.0) <= now
+                    or (held_by is not None and op.lease_owner == held_by)
+                ):
                     again = lifecycle.expired(op, now)
                     ledger.save(op, again)
                     back.append(again)

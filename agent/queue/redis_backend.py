@@ -173,9 +173,10 @@ class RedisBackend(LedgerOutbox):
             taken.update(got)
         return self._load(claimed)
 
-    def recover_expired_leases(self) -> list[Operation]:
+    def recover_expired_leases(self, *, held_by: str | None = None) -> list[Operation]:
         now = self._now()
-        due = [_int(m) for m in self.r.zrangebyscore(f"{self.p}:leases", "-inf", now)]
+        upto: float | str = "+inf" if held_by is not None else now
+        due = [_int(m) for m in self.r.zrangebyscore(f"{self.p}:leases", "-inf", upto)]
 
         def run(ledger: Ledger) -> list[Operation]:
             back = []
@@ -184,7 +185,10 @@ class RedisBackend(LedgerOutbox):
                 if (
                     op is not None
                     and op.state is OpState.LEASED
-                    and (op.lease_expires_at or 0.0) <= now
+                    and (
+                        (op.lease_expires_at or 0.0) <= now
+                        or (held_by is not None and op.lease_owner == held_by)
+                    )
                 ):
                     again = lifecycle.expired(op, now)
                     ledger.save(op, again)

@@ -25,7 +25,8 @@ from __future__ import annotations
 # ARGV: prefix, capacity (-1 = none), then every operation in one JSON array (one argument for the
 # whole batch keeps client-side packing to a single string); each operation is
 #   [fp, type, ekey, priority, next_attempt_at, deadline ('' = none), technician (1/0),
-#    temp id of a create ('' = none), [hash field, value, ...], history detail as JSON]
+#    temp id of a create ('' = none), [hash field, value, ...], history detail as JSON,
+#    1 for a create else 0]
 # with numbers that must stay exact passed as text. Either every operation is fast-path eligible
 # (no live duplicate, nothing live on its entity, capacity left) and all are inserted, or nothing
 # is written and {-1, index} comes back. Keys shared by the batch are written once at the end.
@@ -44,7 +45,10 @@ local background = 0
 for k = 1, n do
   local op = ops[k]
   if redis.call('HEXISTS', P .. ':fp', op[1]) == 1 then return {-1, k} end
-  if redis.call('EXISTS', P .. ':live:' .. op[2] .. ':' .. op[3]) == 1 then return {-1, k} end
+  -- Only an update or delete can merge into or cancel what is live on its entity.
+  if op[11] == 0 and redis.call('EXISTS', P .. ':live:' .. op[2] .. ':' .. op[3]) == 1 then
+    return {-1, k}
+  end
   if op[7] == 0 then background = background + 1 end
 end
 if capacity >= 0 and background > 0 and redis.call('SCARD', P .. ':bg') + background > capacity then

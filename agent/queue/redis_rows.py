@@ -121,6 +121,7 @@ def _pending_entry(new: NewOperation, fp: str, now: float) -> list[Any]:
         temp,
         pairs,
         _DETAIL[new.kind, new.priority],
+        1 if new.kind is OpKind.CREATE else 0,
     ]
 
 

@@ -3,6 +3,8 @@
 Every mutation runs inside `Store.write` (one transaction on the single writer thread), with its
 audit events appended in that same transaction, so an edit and its history commit together or
 not at all. Reads of lists and counts run on the caller's own connection (WAL readers).
+Queueing takes a direct path when the shared rules cannot apply (`sqlite_enqueue`), and a batch
+of acknowledgements that hands no ids on is one UPDATE.
 """
 
 from __future__ import annotations
@@ -109,14 +111,8 @@ class _SqliteLedger:
 
     def record(self, action: str, op: Operation, detail: dict[str, Any]) -> None:
         if self.audited:
-            audit.append(
-                action,
-                at=self.now,
-                entity_type=op.entity_type,
-                entity_id=op.entity_key,
-                op_id=op.id,
-                detail=detail,
-            )
+            entry = audit.Entry(action, self.now, op.entity_type, op.entity_key, op.id, detail)
+            audit.append_many([entry], self.conn)
 
 
 class SQLiteBackend(LedgerOutbox):
@@ -264,14 +260,17 @@ class SQLiteBackend(LedgerOutbox):
 
         return self.store.write(run)
 
-    def recover_expired_leases(self) -> list[Operation]:
+    def recover_expired_leases(self, *, held_by: str | None = None) -> list[Operation]:
         now = self._now()
 
         def run() -> list[Operation]:
             conn = self._conn()
             ledger = _SqliteLedger(conn, now, self.audited)
             back = []
-            for op in _with_dependencies(conn, conn.execute(sql.EXPIRED_LEASES, (now,)).fetchall()):
+            rows = conn.execute(sql.EXPIRED_LEASES, (now,)).fetchall()
+            if held_by is not None:
+                rows += conn.execute(sql.LEASES_HELD_BY, (held_by, now)).fetchall()
+            for op in _with_dependencies(conn, rows):
                 again = lifecycle.expired(op, now)
                 ledger.save(op, again)
                 back.append(again)

@@ -2,11 +2,11 @@
 
 Most operations act on an entity with nothing live on it: no duplicate can exist, nothing can be
 merged into or cancelled, so the rules of `coalesce` reduce to "insert a pending row". One index
-probe proves that, and the row is written directly. A batch of such operations is proved with one
-query per lookup and written with one `executemany`. Whenever the probe finds something (or the
-operation refers to a not yet created entity, or capacity applies), `coalesce.enqueue` decides,
-in the same transaction, exactly as on every other backend.
-(See `coalesce.is_direct` for which operations qualify.)
+probe proves that, and the row is written directly (probe and insert are one statement). A batch
+of such operations is proved with one query per lookup and written with one `executemany`.
+Whenever the probe finds something (or the operation refers to a not yet created entity, or
+capacity applies), `coalesce.enqueue` decides, in the same transaction, exactly as on every other
+backend. (See `coalesce.is_direct` for which operations qualify.)
 """
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ LIVE_TARGETS = (
     f"AND state IN {sql.LIVE_IN} LIMIT 1"
 )
 NEXT_ID = "SELECT COALESCE(MAX(id), 0) + 1 FROM outbox_op"
+# The probe and the insert as one statement: the row is written only when the probe finds nothing.
+_INSERT_SELECT = sql.INSERT.replace(" VALUES (", " SELECT ").removesuffix(")")
+INSERT_IF_CLEAR_FINGERPRINT = (
+    _INSERT_SELECT + " WHERE NOT EXISTS (" + PROBE_FINGERPRINT.removesuffix(" LIMIT 1") + ")"
+)
+INSERT_IF_CLEAR_TARGET = (
+    _INSERT_SELECT + " WHERE NOT EXISTS (" + PROBE_TARGET.removesuffix(" LIMIT 1") + ")"
+)
 _PENDING = OpState.PENDING.value
 
 
@@ -78,10 +86,14 @@ def _entry(op: Operation) -> audit.Entry:
     return audit.Entry("enqueued", op.created_at, op.entity_type, op.entity_key, op.id, detail)
 
 
-def _is_clear(conn: sqlite3.Connection, new: NewOperation, fp: str) -> bool:
+def _insert_if_clear(conn: sqlite3.Connection, new: NewOperation, fp: str, now: float) -> int:
+    """The new row's id, or 0 when something live was found (and nothing was written)."""
+    row = _row(None, new, fp, now, sql.payload_encoder())
     if new.kind is OpKind.CREATE:
-        return conn.execute(PROBE_FINGERPRINT, (fp,)).fetchone() is None
-    return conn.execute(PROBE_TARGET, (new.entity_type, new.target_id)).fetchone() is None
+        cursor = conn.execute(INSERT_IF_CLEAR_FINGERPRINT, (*row, fp))
+    else:
+        cursor = conn.execute(INSERT_IF_CLEAR_TARGET, (*row, new.entity_type, new.target_id))
+    return (cursor.lastrowid or 0) if cursor.rowcount == 1 else 0
 
 
 def enqueue_one(
@@ -94,14 +106,11 @@ def enqueue_one(
     audited: bool,
 ) -> Operation:
     """Queue one operation inside the running transaction."""
-    if coalesce.is_direct(new, capacity) and _is_clear(conn, new, fp):
-        now = ledger.now
-        cursor = conn.execute(sql.INSERT, _row(None, new, fp, now, sql.payload_encoder()))
-        op_id = cursor.lastrowid
-        assert op_id is not None
+    now = ledger.now
+    if coalesce.is_direct(new, capacity) and (op_id := _insert_if_clear(conn, new, fp, now)):
         op = coalesce.pending_operation(op_id, new, fp, now)
         if audited:
-            audit.append_many([_entry(op)])
+            audit.append_many([_entry(op)], conn)
         return op
     return coalesce.enqueue(ledger, new, capacity=capacity, fp=fp)
 
@@ -157,5 +166,5 @@ def enqueue_batch(
         for i, (new, fp) in enumerate(zip(news, fps, strict=True))
     ]
     if audited:
-        audit.append_many([_entry(op) for op in ops])
+        audit.append_many([_entry(op) for op in ops], conn)
     return ops

@@ -88,6 +88,11 @@ LEASE = (
 EXPIRED_LEASES = (
     SELECT + " INDEXED BY outbox_op_leased_expiry WHERE state='leased' AND lease_expires_at<=?"
 )
+LEASES_HELD_BY = (
+    SELECT
+    + " INDEXED BY outbox_op_leased_expiry WHERE state='leased' AND lease_owner=?"
+    + " AND lease_expires_at>?"
+)
 DEPENDS_ON = "SELECT op_id, depends_on_id FROM op_dependency WHERE op_id IN ({marks})"
 HISTORY = (
     "SELECT id, action, at, op_id, detail FROM audit_event WHERE op_id=? UNION ALL "

@@ -131,7 +131,10 @@ class SimulatorApp:
             raise ConnectionDrop
         failed = faults.fire(("error",), key, verb)
         if failed:
-            return errors(failed[0].status, failed[0].message)
+            reply = errors(failed[0].status, failed[0].message)
+            if failed[0].status == 429 and failed[0].seconds > 0:
+                reply.headers.append((b"retry-after", str(math.ceil(failed[0].seconds)).encode()))
+            return reply
         reply = operation()
         if faults.fire(("drop",), key, verb):
             raise ConnectionDrop

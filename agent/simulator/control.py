@@ -86,7 +86,8 @@ class Control:
             table = tenant.records[spec.route]
             if record_id is not None:
                 return {"item": table.get(int(record_id))}
-            return {"items": list(table.values())[:500], "count": len(table)}
+            limit = None if query.get("limit") == "all" else 500
+            return {"items": list(table.values())[:limit], "count": len(table)}
         return {
             "tenant": tenant.name,
             "zone": tenant.zone,

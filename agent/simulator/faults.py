@@ -32,7 +32,7 @@ from agent.simulator.auth import Directory
 from agent.simulator.tenant import Tenant
 
 KINDS = ("error", "latency", "reset", "hang", "drop", "malformed", "huge", "read_lag")
-ERROR_STATUSES = (500, 502, 503, 504)
+ERROR_STATUSES = (429, 500, 502, 503, 504)
 
 
 @dataclass(slots=True)
@@ -154,6 +154,26 @@ class Faults:
         count: int | None = None,
     ) -> FaultRule:
         return self.add(FaultRule("huge", route, verb, rate, count, size=size))
+
+    def throttle(
+        self,
+        retry_after: float = 1.0,
+        route: str = "*",
+        rate: float = 1.0,
+        count: int | None = None,
+    ) -> FaultRule:
+        """Answer 429 for the hourly quota, with `Retry-After` (as if the tenant were over it)."""
+        rule = FaultRule("error", route, None, rate, count, status=429, seconds=retry_after)
+        rule.message = "The request threshold for this database has been exceeded."
+        return self.add(rule)
+
+    def thread_limit(
+        self, route: str = "*", rate: float = 1.0, count: int | None = None
+    ) -> FaultRule:
+        """Answer 429 "Thread Threshold Exceeded" (as if a fourth concurrent call came in)."""
+        rule = FaultRule("error", route, None, rate, count, status=429)
+        rule.message = "Thread Threshold Exceeded"
+        return self.add(rule)
 
     def read_lag(self, seconds: float, route: str = "*") -> FaultRule:
         """New records of entities matching `route` (e.g. `tickets*`) stay invisible a while."""

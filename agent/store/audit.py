@@ -61,10 +61,13 @@ def _connection() -> sqlite3.Connection:
     return conn
 
 
-def append_many(entries: Iterable[Entry]) -> list[tuple[Any, ...]]:
+def append_many(
+    entries: Iterable[Entry], conn: sqlite3.Connection | None = None
+) -> list[tuple[Any, ...]]:
     """Append events in order after the current last one, in one statement (must run on the
-    store's writer); return the rows written, without their ids."""
-    conn = _connection()
+    store's writer, on `conn` when given: the writer's connection of a particular store);
+    return the rows written, without their ids."""
+    conn = conn if conn is not None else _connection()
     head = conn.execute(_HEAD).fetchone()
     prev = head[0] if head is not None else GENESIS
     rows: list[tuple[Any, ...]] = []

@@ -13,21 +13,35 @@ import peewee
 
 
 class PayloadCodec(Protocol):
-    """Turns a JSON-able value into stored bytes and back."""
+    """Turns a JSON-able value into stored bytes and back.
 
-    def encode(self, value: Any) -> bytes: ...
+    `column` ("table.column", or "" when the caller does not say) lets a sealing codec bind a
+    blob to the column it was written for, so a blob copied into another column fails to open.
+    """
 
-    def decode(self, blob: bytes) -> Any: ...
+    def encode(self, value: Any, column: str = "") -> bytes: ...
+
+    def decode(self, blob: bytes, column: str = "") -> Any: ...
 
 
 class JsonCodec:
     """Plain, compact UTF-8 JSON: the codec when nothing seals payloads."""
 
-    def encode(self, value: Any) -> bytes:
+    def encode(self, value: Any, column: str = "") -> bytes:
         return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str).encode()
 
-    def decode(self, blob: bytes) -> Any:
+    def decode(self, blob: bytes, column: str = "") -> Any:
         return json.loads(bytes(blob).decode())
+
+
+# The outbox's raw-SQL paths (agent.queue.sqlite_rows) call `encode(value)` without a column;
+# until they name one, its payloads are sealed but not column-bound, so every reader agrees.
+UNBOUND_TABLES = frozenset({"outbox_op"})
+
+
+def column_context(table: str, column: str) -> str:
+    """The binding name a `PayloadField` passes to the codec for `table.column`."""
+    return "" if table in UNBOUND_TABLES else f"{table}.{column}"
 
 
 _active: list[PayloadCodec] = [JsonCodec()]
@@ -45,12 +59,16 @@ def get_codec() -> PayloadCodec:
 class PayloadField(peewee.BlobField):  # type: ignore[misc]
     """A BLOB column holding one codec-encoded JSON value (dict, list, scalar or None)."""
 
+    @property
+    def context(self) -> str:
+        return column_context(self.model._meta.table_name, self.column_name)
+
     def db_value(self, value: Any) -> bytes | None:
         if value is None and self.null:
             return None
-        return get_codec().encode(value)
+        return get_codec().encode(value, self.context)
 
     def python_value(self, value: bytes | None) -> Any:
         if value is None:
             return None
-        return get_codec().decode(value)
+        return get_codec().decode(value, self.context)

@@ -155,8 +155,8 @@ class ConflictDesk:
             chosen = value
         else:
             chosen = c.mine if choice == "mine" else c.theirs
-        if op is None:
-            return chosen
+        if op is None or not op.is_live:
+            return chosen  # the operation already finished: nothing is left to change
         fields, base = dict(op.fields), dict(op.base)
         key = str(c.entity_id)
         if choice == "theirs":

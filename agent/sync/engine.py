@@ -51,9 +51,9 @@ class SyncEngine:
         on_report: Callable[[SyncReport], None] | None = None,
     ) -> None:
         self.store, self.outbox, self.caller, self.clock = store, outbox, caller, clock
-        self.pusher = Pusher(store, outbox, caller, clock)
-        self.puller = Puller(store, outbox, caller, clock, technician_resource_id, progress)
         self.reconciler = Reconciler(store, outbox, clock, self._lookup, technician_resource_id)
+        self.pusher = Pusher(store, outbox, caller, clock, settle=self._settle)
+        self.puller = Puller(store, outbox, caller, clock, technician_resource_id, progress)
         self.dispatcher = Dispatcher(
             outbox,
             owner,
@@ -63,6 +63,7 @@ class SyncEngine:
         )
         self.on_report = on_report
         self._reconciled = False
+        self._first_round = True
         self._lock = asyncio.Lock()
         self.wake = asyncio.Event()
         self.paused = False
@@ -74,6 +75,26 @@ class SyncEngine:
 
         return await self.caller.query_all(endpoint, Kind.WRITE, filters)
 
+    async def _settle(self, op: Any) -> bool:
+        try:
+            settled = await self.reconciler.settle(op)
+        except PipelineError as exc:
+            log.info("could not settle operation %s yet: %s", op.id, exc)
+            settled = False
+        if not settled:  # still unknown: it stays leased until released by settle; free it
+            current = await self.store.aread(lambda: self.outbox.get(op.id))
+            if current is not None and current.state.value == "leased":
+                await self.store.awrite(
+                    lambda: self.outbox.release(
+                        op.id,
+                        self.clock.now().timestamp() + 5,
+                        current.last_error,
+                        current.error_category,
+                        outcome_unknown=True,
+                    )
+                )
+        return settled
+
     def needs_reconcile(self) -> None:
         """After a long outage: settle uncertain writes before sending new ones."""
         self._reconciled = False
@@ -83,9 +104,16 @@ class SyncEngine:
             report = SyncReport()
             before = self.caller.api_calls
             try:
-                if not self._reconciled:
-                    report.reconciled = await self.reconciler.run()
-                    self._reconciled = True
+                # Every round starts by settling what is uncertain (expired leases, creates whose
+                # answer was lost) *before* pulling: a pull must never show a landed create
+                # beside its still-unsettled local copy.
+                # The first round after start also takes back this agent's own claims from its
+                # previous life: the profile lock guarantees nobody else holds them.
+                report.reconciled = await self.reconciler.run(
+                    held_by=self.dispatcher.owner if self._first_round else None
+                )
+                self._reconciled = True
+                self._first_round = False
                 if pull:
                     report.pull = await self.puller.sync()
                 await self._push_all(report.push, max_rounds)

@@ -72,6 +72,31 @@ def succeeded(
     )
 
 
+def settle_stale_conflicts(op: Operation, now: float) -> None:
+    """Conflicts flagged early (by a pull) that the push then found settled close by themselves:
+    the server and the technician ended up agreeing, or only one side had changed."""
+    stale = Conflict.select().where(
+        (Conflict.op == op.id) & (Conflict.status == ConflictStatus.OPEN)
+    )
+    for c in stale:
+        c.status, c.resolution, c.resolved_at = ConflictStatus.RESOLVED, "settled", now
+        c.save()
+        audit.append(
+            "conflict_resolved",
+            at=now,
+            entity_type=c.entity_type,
+            entity_id=c.entity_id,
+            op_id=op.id,
+            detail={
+                "field": c.field,
+                "choice": "settled",
+                "mine": c.mine,
+                "theirs": c.theirs,
+                "reason": "settled by the merge at push",
+            },
+        )
+
+
 def flag_conflicts(
     op: Operation, conflicts: tuple[FieldDecision, ...], *, now: float, theirs_read_at: float
 ) -> int:

@@ -47,9 +47,18 @@ class PushReport:
 
 
 class Pusher:
-    def __init__(self, store: Store, outbox: Outbox, caller: ApiCaller, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        outbox: Outbox,
+        caller: ApiCaller,
+        clock: Clock,
+        settle: Callable[[Operation], Awaitable[bool]] | None = None,
+    ) -> None:
         self.store, self.outbox, self.caller, self.clock = store, outbox, caller, clock
         self.client = caller.client
+        # Settles a create whose earlier attempt may have landed (never sent again blindly).
+        self.settle = settle
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -68,6 +77,13 @@ class Pusher:
     async def push_batch(self, ops: list[Operation], report: PushReport) -> None:
         """Send a claimed batch: deletes, then updates (one read per 500 ids), then creates."""
         report.claimed += len(ops)
+        uncertain = [o for o in ops if o.outcome_unknown and o.kind is OpKind.CREATE]
+        if uncertain:
+            if self.settle is None:
+                raise RuntimeError("an outcome-unknown create needs a reconciler")
+            for op in uncertain:
+                await self.settle(op)
+            ops = [o for o in ops if o not in uncertain]
         updates = [o for o in ops if o.kind is OpKind.UPDATE and o.target_id is not None]
         others = [o for o in ops if o not in updates]
         # Calls run side by side; the pipeline's per-endpoint limit keeps them within Autotask's

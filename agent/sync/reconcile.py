@@ -21,7 +21,7 @@ from agent.queue.operation import Operation, OpQuery
 from agent.queue.outbox import Outbox
 from agent.store import audit
 from agent.store.connection import Store
-from agent.store.models import OpKind, OpState
+from agent.store.models import AuditEvent, OpKind, OpState
 from agent.sync import outcomes
 
 log = logging.getLogger(__name__)
@@ -89,9 +89,10 @@ class Reconciler:
         )
         return page.items
 
-    async def run(self) -> int:
-        """Recover leases, then settle every outcome-unknown operation; returns how many."""
-        await self.store.awrite(self.outbox.recover_expired_leases)
+    async def run(self, *, held_by: str | None = None) -> int:
+        """Recover leases (with `held_by`, that owner's too: a restart's leftovers), then settle
+        every outcome-unknown operation; returns how many were settled."""
+        await self.store.awrite(lambda: self.outbox.recover_expired_leases(held_by=held_by))
         settled = 0
         for op in await self.store.aread(self.uncertain):
             if await self.settle(op):
@@ -131,8 +132,9 @@ class Reconciler:
 
             await self.store.awrite(adopt)
             return True
-        if now - op.updated_at < self.grace_seconds:
-            retry = op.updated_at + self.grace_seconds
+        sent_at = await self.store.aread(lambda: self._last_sent_at(op))
+        if now - sent_at < self.grace_seconds:
+            retry = sent_at + self.grace_seconds
             await self.store.awrite(
                 lambda: self.outbox.release(
                     op.id,
@@ -145,6 +147,17 @@ class Reconciler:
             return False
         await self.store.awrite(lambda: self._clear_flag(op, now, "not on the server"))
         return True
+
+    @staticmethod
+    def _last_sent_at(op: Operation) -> float:
+        """When the last attempt went out (the audit's "sent" event; else the op's last change)."""
+        event = (
+            AuditEvent.select(AuditEvent.at)
+            .where((AuditEvent.op_id == op.id) & (AuditEvent.action == "sent"))
+            .order_by(AuditEvent.id.desc())
+            .first()
+        )
+        return float(event.at) if event is not None else op.updated_at
 
     def _clear_flag(self, op: Operation, now: float, outcome: str) -> None:
         self.outbox.release(op.id, now, op.last_error, op.error_category, outcome_unknown=False)

@@ -22,6 +22,7 @@ import gc
 import json
 import pathlib
 import sqlite3
+import statistics
 import tempfile
 import time
 import uuid
@@ -35,6 +36,7 @@ from agent.queue.sqlite_rows import INSERT, values
 from agent.store import Store
 from agent.store.models import OpKind
 
+ROUNDS = 3
 NOTES = {
     "durability": "ours and raw sqlite3: WAL, synchronous=NORMAL (no fsync per commit); "
     "persist-queue 1.1 (SQLiteAckQueue, auto_commit) and huey SqliteStorage: WAL, "
@@ -42,9 +44,11 @@ NOTES = {
     "sqlite_enqueue": "one transaction per operation through the store's single writer thread",
     "sqlite_enqueue_audited": "as sqlite_enqueue, plus the hash-chained audit event per operation",
     "gc": "gc.freeze() of the harness's objects before each timed loop, for every contender",
+    "rounds": f"{ROUNDS} rounds, contenders interleaved; a rate is its best round, "
+    "a latency percentile its median round",
 }
-N_SINGLE = 3000
-N_BATCH = 20000
+N_SINGLE = 2000
+N_BATCH = 10000
 N_BASELINE = 1000
 BATCH = 1000
 REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -261,16 +265,31 @@ def targets_met(r: dict[str, float]) -> tuple[dict[str, str], dict[str, bool]]:
     return {k: v[0] for k, v in checks.items()}, {k: v[1] for k, v in checks.items()}
 
 
+def combine(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Each rate is its best round (other processes on the machine only ever slow a round down);
+    a latency percentile is its median round."""
+    out: dict[str, float] = {}
+    for key in rounds[0]:
+        values = [r[key] for r in rounds if key in r]
+        out[key] = statistics.median(values) if key.endswith("_ms") else max(values)
+    return out
+
+
 def main(out_dir: pathlib.Path) -> None:
-    results: dict[str, float] = {}
+    rounds: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as d:
-        tmp = pathlib.Path(d)
-        bench_raw_sqlite(tmp, results)
-        bench_sqlite(tmp, results)
-        bench_memory(results)
-        bench_redis(results)
-        bench_persistqueue(tmp, results)
-        bench_huey(tmp, results)
+        for n in range(ROUNDS):  # contenders interleaved, so each sees the same machine load
+            tmp = pathlib.Path(d) / f"round{n}"
+            tmp.mkdir()
+            results: dict[str, float] = {}
+            bench_raw_sqlite(tmp, results)
+            bench_sqlite(tmp, results)
+            bench_memory(results)
+            bench_redis(results)
+            bench_persistqueue(tmp, results)
+            bench_huey(tmp, results)
+            rounds.append(results)
+    results = combine(rounds)
     targets, met = targets_met(results)
     report = {"results": results, "targets": targets, "met": met, "notes": NOTES}
     (out_dir / "queue.json").write_text(json.dumps(report, indent=2))

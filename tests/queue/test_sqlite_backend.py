@@ -3,6 +3,8 @@ with nothing half-written, and index-backed paging over a large queue."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agent.clock import FakeClock
@@ -87,3 +89,43 @@ def test_paging_a_large_queue_by_keyset_reads_no_temporary_sort(
     text = " ".join(str(row[-1]) for row in plan)
     assert "TEMP B-TREE" not in text
     assert "INTEGER PRIMARY KEY" in text or "rowid" in text.lower()
+
+
+def test_listing_a_rare_state_uses_the_state_index_not_a_scan(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    box = SQLiteBackend(store, fake_clock, audit=False)
+    made = box.enqueue_many(
+        [NewOperation(OpKind.UPDATE, "Ticket", {"n": i}, target_id=i) for i in range(300)]
+    )
+    box.park(made[7].id, "refused")
+    parked = OpQuery(states=frozenset({OpState.PARKED}))
+    assert [op.id for op in box.list_ops(parked).items] == [made[7].id]
+    assert box.count(parked) == 1
+    where, params = box._where(parked)
+    plan = store.read(
+        lambda: store.db.execute_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM outbox_op" + where, params
+        ).fetchall()
+    )
+    assert "outbox_op_state_id" in " ".join(str(row[-1]) for row in plan)
+
+
+def test_each_stores_outbox_audits_into_its_own_database(
+    tmp_path: Path, fake_clock: FakeClock
+) -> None:
+    with Store(tmp_path / "a.db") as first, Store(tmp_path / "b.db") as second:
+        boxes = [SQLiteBackend(first, fake_clock), SQLiteBackend(second, fake_clock)]
+        boxes[0].enqueue(NewOperation(OpKind.UPDATE, "Ticket", {"status": 1}, target_id=1))
+        boxes[0].enqueue_many(
+            [NewOperation(OpKind.UPDATE, "Ticket", {"status": 1}, target_id=n) for n in (2, 3)]
+        )
+
+        def events(store: Store) -> int:
+            return int(
+                store.read(
+                    lambda: store.db.execute_sql("SELECT COUNT(*) FROM audit_event").fetchone()[0]
+                )
+            )
+
+        assert (events(first), events(second)) == (3, 0)

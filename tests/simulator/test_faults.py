@@ -153,3 +153,31 @@ async def test_control_routes(
     secret = (await raw_client.post("/_sim/secret", json={})).json()["secret"]
     user = sim.tenant.user(DEMO_USERNAME)
     assert user is not None and user.secret == secret != DEMO_SECRET
+
+
+async def test_throttle_and_thread_limit_faults_answer_429_as_the_service_does() -> None:
+    import httpx
+
+    from agent.simulator import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME, Simulator
+
+    sim = Simulator(seed="faults-429", tickets=20)
+    headers = {
+        "UserName": DEMO_USERNAME,
+        "Secret": DEMO_SECRET,
+        "ApiIntegrationCode": DEMO_INTEGRATION_CODE,
+    }
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sim.app), base_url="http://sim.test"
+    ) as http:
+        zone = (
+            await http.get("/ATServicesRest/V1.0/ZoneInformation", params={"user": DEMO_USERNAME})
+        ).json()["url"]
+        sim.faults.throttle(retry_after=42, count=1)
+        first = await http.get(f"{zone}V1.0/Tickets/1", headers=headers)
+        sim.faults.thread_limit(count=1)
+        second = await http.get(f"{zone}V1.0/Tickets/1", headers=headers)
+        third = await http.get(f"{zone}V1.0/Tickets/1", headers=headers)
+    assert first.status_code == 429 and first.headers["retry-after"] == "42"
+    assert "threshold" in first.json()["errors"][0]
+    assert second.status_code == 429 and second.json() == {"errors": ["Thread Threshold Exceeded"]}
+    assert third.status_code == 200

@@ -1,0 +1,77 @@
+"""Typed failures of data protection, each saying what happened and what to do; none holds a key.
+
+SecurityError
+├── DataKeyError (StoreError)    the key that opens the local data is not usable
+│   ├── DataKeyMissingError      the database is encrypted but the keyring has no key for it
+│   ├── WrongDataKeyError        the keyring's key does not open this database
+│   └── DataKeyUnavailableError  the keyring cannot be reached to read or keep the key
+├── SealedPayloadError (StoreError) one stored value cannot be opened (changed, moved, unknown form)
+├── InsecureUrlError             a URL that would send data without TLS (also a ValueError)
+└── WipeNotConfirmedError        a wipe was asked for without the explicit confirmation
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.store.errors import StoreError
+
+
+class SecurityError(Exception):
+    """Base of every data protection failure."""
+
+
+class DataKeyError(SecurityError, StoreError):
+    """The data key cannot be used; nothing in the database was changed. A `StoreError` too:
+    the profile's store cannot be opened, and every caller already reports those."""
+
+
+class DataKeyMissingError(DataKeyError):
+    def __init__(self, profile: str, database: Path) -> None:
+        super().__init__(
+            f"The local data of profile '{profile}' ({database}) is encrypted, but the system "
+            "keyring no longer holds its key (entry 'data_key'). Nothing was changed or deleted. "
+            "Restore the keyring (or your login keychain) from a backup and start again; or, to "
+            "start afresh, sign out with 'wipe local data' (changes not yet synced are lost)."
+        )
+        self.profile = profile
+        self.database = database
+
+
+class WrongDataKeyError(DataKeyError):
+    def __init__(self, profile: str, database: Path) -> None:
+        super().__init__(
+            f"The key in the system keyring for profile '{profile}' does not open its local "
+            f"data ({database}); the database was written with another key (another user "
+            "account or a restored keyring?). Nothing was changed or deleted. Start Field Sync "
+            "as the user who created this data, or restore that keyring; or sign out with "
+            "'wipe local data' to start afresh (changes not yet synced are lost)."
+        )
+        self.profile = profile
+        self.database = database
+
+
+class DataKeyUnavailableError(DataKeyError):
+    def __init__(self, profile: str, reason: str) -> None:
+        super().__init__(
+            f"The local data of profile '{profile}' is encrypted with a key kept in the system "
+            f"keyring, and the keyring cannot be used: {reason}"
+        )
+        self.profile = profile
+
+
+class SealedPayloadError(SecurityError, StoreError):
+    """A stored value failed to open: changed on disk, copied from another column or row
+    kind, or written in a newer format."""
+
+
+class InsecureUrlError(SecurityError, ValueError):
+    """A URL that is not https (loopback excepted)."""
+
+
+class WipeNotConfirmedError(SecurityError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Wiping local data deletes changes that are not yet synced; it needs an explicit "
+            "confirmation (confirmed=True) and was not done."
+        )

@@ -1,0 +1,68 @@
+"""Keeping the profile's files readable by the user only: 0600 files and 0700 folders on POSIX.
+
+SQLite creates `-wal` and `-shm` with the mode of the database file, so the database is created
+private before SQLite first opens it; files made by others (backups, lock, corrupt copies) are
+tightened after the fact. The process umask is left alone: it is shared by every thread.
+On Windows the profile folder inherits the user-only ACL of the user's AppData.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+POSIX = os.name == "posix"
+
+
+def create_private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 if it does not exist yet (never truncates)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+def make_private(paths: Iterable[Path]) -> list[Path]:
+    """chmod each existing file to 0600 and folder to 0700; returns what was changed."""
+    changed: list[Path] = []
+    if not POSIX:
+        return changed
+    for path in paths:
+        try:
+            mode = path.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(mode):
+            continue  # never follow a link someone else may have planted
+        want = PRIVATE_DIR if stat.S_ISDIR(mode) else PRIVATE_FILE
+        if stat.S_IMODE(mode) != want:
+            os.chmod(path, want)
+            changed.append(path)
+    return changed
+
+
+def database_family(database: Path) -> list[Path]:
+    """The database and every file beside it that holds (or locks) its contents: -wal, -shm,
+    the lock, migration backups and moved-aside corrupt copies."""
+    folder = database.parent
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.name.startswith(database.name))
+
+
+def private_profile(database: Path, folders: Iterable[Path] = ()) -> list[Path]:
+    """Tighten the profile's folders and every database file; returns what was changed."""
+    return make_private([*folders, *database_family(database)])
+
+
+def is_private(path: Path) -> bool:
+    """True where the platform lets us tell and nobody but the owner can read `path`."""
+    if not POSIX:
+        return True
+    return stat.S_IMODE(path.stat().st_mode) & 0o077 == 0

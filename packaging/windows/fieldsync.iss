@@ -1,0 +1,115 @@
+; Inno Setup script: the Windows installer of Field Sync for Autotask.
+;
+; Per-user install (no administrator rights), a Start menu entry, an optional start at login
+; (the same HKCU Run value the program's own setting writes), and an uninstaller that keeps the
+; user's database, queue and logs unless asked to remove them.
+;
+; Build from the repository root after `pyinstaller packaging/fieldsync.spec`:
+;   iscc /DAppVersion=0.1.0 packaging\windows\fieldsync.iss
+; The version comes from agent/__init__.py through the build; the result is
+; dist\installer\FieldSync-<version>-setup.exe.
+
+#ifndef AppVersion
+  #error Pass the version: iscc /DAppVersion=x.y.z packaging\windows\fieldsync.iss
+#endif
+#ifndef SourceDir
+  #define SourceDir "..\..\dist\FieldSync"
+#endif
+#ifndef IconFile
+  #define IconFile "..\..\build\icons\FieldSync.ico"
+#endif
+#define AppName "Field Sync for Autotask"
+#define AppExe "FieldSync.exe"
+; The Run value name matches ui/autostart.py, so the installer's task and the in-app setting agree.
+#define RunValue "FieldSync"
+
+[Setup]
+; Never change the AppId: upgrades and the uninstaller find earlier installs by it.
+AppId={{6F1B7C52-3A4E-4D8B-9C21-5E7A0D4F8B13}
+AppName={#AppName}
+AppVersion={#AppVersion}
+AppVerName={#AppName} {#AppVersion}
+AppPublisher=Field Sync
+VersionInfoVersion={#AppVersion}
+DefaultDirName={localappdata}\Programs\FieldSync
+DefaultGroupName=Field Sync
+DisableProgramGroupPage=yes
+DisableDirPage=auto
+PrivilegesRequired=lowest
+ArchitecturesAllowed=x64compatible
+ArchitecturesInstallIn64BitMode=x64compatible
+MinVersion=10.0
+OutputDir=..\..\dist\installer
+OutputBaseFilename=FieldSync-{#AppVersion}-setup
+SetupIconFile={#IconFile}
+UninstallDisplayIcon={app}\{#AppExe}
+UninstallDisplayName={#AppName}
+Compression=lzma2/max
+SolidCompression=yes
+WizardStyle=modern
+; A running copy holds its files open: ask it to close (it quits cleanly on the session message).
+CloseApplications=yes
+RestartApplications=no
+
+[Languages]
+Name: "english"; MessagesFile: "compiler:Default.isl"
+
+[Tasks]
+Name: "startatlogin"; Description: "Start Field Sync when I sign in to Windows"; GroupDescription: "Start-up:"
+Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"; Flags: unchecked
+
+[Files]
+Source: "{#SourceDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
+
+[InstallDelete]
+; An upgrade replaces the whole bundled runtime: stale libraries from an older build must not load.
+Type: filesandordirs; Name: "{app}\_internal"
+
+[Icons]
+Name: "{autoprograms}\Field Sync"; Filename: "{app}\{#AppExe}"; Comment: "Offline-first sync of Autotask tickets, notes and time"
+Name: "{autodesktop}\Field Sync"; Filename: "{app}\{#AppExe}"; Tasks: desktopicon
+
+[Registry]
+Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: string; ValueName: "{#RunValue}"; ValueData: """{app}\{#AppExe}"""; Flags: uninsdeletevalue; Tasks: startatlogin
+
+[Run]
+Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,Field Sync}"; Flags: nowait postinstall skipifsilent
+
+[UninstallDelete]
+; The program folder only; the user's data is handled in [Code] below.
+Type: dirifempty; Name: "{app}"
+
+[Code]
+// The database, the queue of unsent changes and the logs live in %LOCALAPPDATA%\FieldSync
+// (platformdirs' user data directory). Unsent changes would be lost with it, so it is removed
+// only when the user says so; a silent uninstall keeps it.
+function UserDataDir(): String;
+begin
+  Result := ExpandConstant('{localappdata}\FieldSync');
+end;
+
+procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
+var
+  Answer: Integer;
+begin
+  if CurUninstallStep <> usPostUninstall then
+    Exit;
+  // The start-at-login value may also have been written by the in-app setting.
+  RegDeleteValue(HKEY_CURRENT_USER, 'Software\Microsoft\Windows\CurrentVersion\Run', '{#RunValue}');
+  if not DirExists(UserDataDir()) then
+    Exit;
+  if UninstallSilent() then
+    Exit;
+  Answer := MsgBox(
+    'Also delete your Field Sync data?' + #13#10 + #13#10 +
+    'This removes the local copy of your tickets, any changes not yet sent to Autotask, ' +
+    'the audit trail and the logs in:' + #13#10 + UserDataDir() + #13#10 + #13#10 +
+    'Choose No to keep them (a later install picks them up again).',
+    mbConfirmation, MB_YESNO or MB_DEFBUTTON2);
+  if Answer = IDYES then
+  begin
+    if not DelTree(UserDataDir(), True, True, True) then
+      MsgBox('Some files in ' + UserDataDir() + ' could not be deleted; remove the folder by hand.',
+        mbError, MB_OK);
+  end;
+end;

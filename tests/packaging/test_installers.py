@@ -1,0 +1,45 @@
+"""The installer scripts keep their promises: per-user, versioned by the build, data kept."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+ISS = (ROOT / "packaging" / "windows" / "fieldsync.iss").read_text(encoding="utf-8")
+SPEC = (ROOT / "packaging" / "fieldsync.spec").read_text(encoding="utf-8")
+
+
+def setting(name: str) -> str:
+    found = re.findall(rf"^{name}=(.*)$", ISS, flags=re.MULTILINE)
+    assert len(found) == 1, f"{name} is set {len(found)} times"
+    return found[0].strip()
+
+
+def test_windows_installer_is_per_user_with_a_fixed_app_id_and_the_builds_version() -> None:
+    assert setting("PrivilegesRequired") == "lowest"
+    assert re.fullmatch(r"\{\{[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}\}", setting("AppId"))
+    assert setting("AppVersion") == "{#AppVersion}"
+    assert "#error" in ISS.split("#endif")[0], "building without /DAppVersion stops"
+    assert setting("DefaultDirName").startswith("{localappdata}")
+    run_key = next(line for line in ISS.splitlines() if "CurrentVersion\\Run" in line)
+    assert "HKCU" in run_key and "Tasks: startatlogin" in run_key
+
+
+def test_windows_uninstaller_deletes_user_data_only_after_a_yes() -> None:
+    code = ISS.split("[Code]", 1)[1]
+    assert code.count("DelTree(") == 1
+    before_delete = code.split("DelTree(")[0]
+    guarded = before_delete.rsplit("if Answer = IDYES then", 1)
+    assert len(guarded) == 2 and "end;" not in guarded[1], "DelTree sits inside the yes branch"
+    assert "MB_DEFBUTTON2" in before_delete, "No is the default answer"
+    assert before_delete.index("UninstallSilent()") < before_delete.index("MsgBox(")
+
+
+def test_spec_takes_the_version_from_the_package_and_keeps_macos_in_the_menu_bar() -> None:
+    assert "from agent import __version__" in SPEC
+    assert re.search(r'"LSUIElement":\s*True', SPEC)
+    assert "bundle_identifier=BUNDLE_ID" in SPEC
+    assert re.search(
+        r'"keyring\.backends\.(Windows|macOS|SecretService|kwallet|chainer|fail)"', SPEC
+    )

@@ -1,0 +1,81 @@
+"""`--self-test` from source: it passes on a working install, reports failures, spares user data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.selftest import CheckFailed, HurriedClock, run_self_test
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_self_test_passes_from_source_and_leaves_the_users_data_alone(tmp_path: Path) -> None:
+    user_data = tmp_path / "user-data"
+    env = {**os.environ, "FIELD_SYNC_DATA_DIR": str(user_data), "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-m", "agent", "--self-test"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, "the summary is one line of JSON"
+    summary = json.loads(lines[0])
+    assert summary["ok"] is True and summary["frozen"] is False
+    checks = summary["checks"]
+    assert set(checks) == {"sync", "keyring", "qt"}
+    assert all(c["ok"] for c in checks.values())
+    assert checks["sync"]["tickets"] > 0 and checks["sync"]["edited_ticket"] > 0
+    assert checks["keyring"]["backend"]
+    assert checks["qt"]["ui_modules"] >= 10
+    assert not user_data.exists(), "the self-test works in a temporary folder only"
+
+
+def test_a_failing_check_is_reported_and_the_others_still_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folders: list[Path] = []
+
+    def broken(folder: Path) -> dict[str, Any]:
+        folders.append(folder)
+        raise CheckFailed("the SVG image format plugin is missing")
+
+    def fine(folder: Path) -> dict[str, Any]:
+        folders.append(folder)
+        assert folder.is_dir()
+        return {"detail": 1}
+
+    code = run_self_test([("qt", broken), ("other", fine)])
+    out, err = capsys.readouterr()
+    summary = json.loads(out)
+    assert code == 1 and summary["ok"] is False
+    assert summary["checks"]["qt"]["ok"] is False
+    assert "SVG image format plugin" in summary["checks"]["qt"]["error"]
+    assert summary["checks"]["other"] == {
+        "ok": True,
+        "detail": 1,
+        "ms": summary["checks"]["other"]["ms"],
+    }
+    assert "self-test failed: qt: CheckFailed: the SVG image format plugin is missing" in err
+    assert len(set(folders)) == 2 and not any(f.exists() for f in folders), "fresh, then removed"
+
+
+async def test_hurried_clock_skips_waits_but_keeps_real_time() -> None:
+    clock = HurriedClock()
+    wall, mono = clock.now(), clock.monotonic()
+    started = time.perf_counter()
+    await clock.sleep(3600)
+    assert time.perf_counter() - started < 0.5
+    assert clock.monotonic() - mono >= 3600
+    assert (clock.now() - wall).total_seconds() >= 3600

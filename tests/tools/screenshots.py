@@ -1,0 +1,243 @@
+"""Screenshots of the real window under Xvfb: every page, the tray menu, the conflict dialog, the
+sign-in and settings dialogs, written to build/screenshots/ (`make screenshots`).
+
+The parent process starts Xvfb on a free display and runs itself again as a child with DISPLAY
+set (the xcb platform, not offscreen). The child opens the demo tenant (the simulator on loopback)
+with the real agent, drives the real window classes through a realistic story (first download,
+offline edits, a dispatcher's change, a conflict) and grabs each screen. Needs `Xvfb` installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+OUT = Path("build/screenshots")
+SCREEN = "1440x900x24"
+
+
+def free_display() -> int:
+    for n in range(90, 200):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            return n
+    raise RuntimeError("no free X display number between :90 and :199")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    if args.child:
+        return child(out)
+    if shutil.which("Xvfb") is None:
+        print("Xvfb is missing: apt-get install -y xvfb", file=sys.stderr)
+        return 2
+    display = free_display()
+    xvfb = subprocess.Popen(
+        ["Xvfb", f":{display}", "-screen", "0", SCREEN, "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not Path(f"/tmp/.X11-unix/X{display}").exists():
+            if xvfb.poll() is not None or time.monotonic() > deadline:
+                print("Xvfb did not start", file=sys.stderr)
+                return 2
+            time.sleep(0.05)
+        env = {**os.environ, "DISPLAY": f":{display}", "QT_QPA_PLATFORM": "xcb"}
+        env.pop("WAYLAND_DISPLAY", None)
+        cmd = [sys.executable, "-m", "tests.tools.screenshots", "--child", "--out", str(out)]
+        return subprocess.run(cmd, env=env, check=False, timeout=300).returncode
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
+def child(out: Path) -> int:
+    import qasync
+
+    from ui.app import make_application
+
+    out.mkdir(parents=True, exist_ok=True)
+    app = make_application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory(prefix="fieldsync-shots-") as data_dir:
+        try:
+            loop.run_until_complete(Story(out, Path(data_dir)).run())
+        finally:
+            loop.close()
+    for path in sorted(out.glob("*.png")):
+        print(f"wrote {path}")
+    return 0
+
+
+class Story:
+    """Takes the window through a newcomer's first minutes on the demo tenant."""
+
+    def __init__(self, out: Path, data_dir: Path) -> None:
+        self.out = out
+        self.data_dir = data_dir
+
+    async def pause(self, seconds: float = 0.6) -> None:
+        await asyncio.sleep(seconds)  # lets Qt lay out, paint and the pages load
+
+    def shoot(self, widget: Any, name: str) -> None:
+        from PySide6.QtGui import QGuiApplication
+
+        widget.repaint()
+        screen = QGuiApplication.primaryScreen()
+        pixmap = screen.grabWindow(widget.winId()) if widget.isWindow() else widget.grab()
+        if pixmap.isNull() or pixmap.width() < 4:
+            pixmap = widget.grab()
+        pixmap.save(str(self.out / f"{name}.png"))
+
+    async def run(self) -> None:
+        import httpx
+        from PySide6.QtCore import QPoint
+
+        from agent.api.facade import Agent
+        from agent.settings import Settings
+        from ui.mainwindow import MainWindow
+        from ui.service import AgentService
+        from ui.settings_dialog import SettingsDialog
+        from ui.signin import SignInDialog
+        from ui.tray import Tray
+
+        agent = await Agent.open_demo(self.data_dir, dispatcher=False)
+        service = AgentService(agent)
+        window = MainWindow(service, tray_available=True)
+        tray = Tray(service)
+        window.resize(1280, 800)
+        window.move(40, 40)
+        window.show()
+        service.refresh_status()
+        await agent.sync_now()
+        await self.pause(1.0)
+        try:
+            for page_id in ("mywork", "queue", "conflicts", "health", "audit"):
+                window.show_page(page_id)
+                await self.pause(1.2 if page_id == "health" else 0.7)
+                self.shoot(window, f"page-{page_id}")
+
+            tickets = await agent.my_tickets()
+            statuses = {k: v for k, v in (await agent.picklists("Tickets"))["status"].items()}
+            first, second = tickets[0], tickets[1]
+            mine, theirs = [s for s in statuses if s not in (first.status, 5)][:2]
+            await agent.set_work_offline(True)
+            await agent.update_ticket(first.id, status=mine)
+            await agent.update_ticket(second.id, title=second.title + " (checked on site)")
+            await agent.add_note(
+                first.id,
+                "Replaced the fuser unit; printer tested.",
+                title="On site",
+                note_type=1,
+                publish=1,
+            )
+            service.refresh_status()
+            window.show_page("queue")
+            await self.pause(1.0)
+            self.shoot(window, "offline-queue")
+            window.show_page("mywork")
+            select = getattr(window.pages["mywork"], "select_ticket", None)
+            if select is not None:
+                select(first.id)
+            await self.pause(1.0)
+            self.shoot(window, "offline-ticket")
+
+            async with httpx.AsyncClient() as http:  # the dispatcher changes the same field
+                await http.patch(
+                    f"{agent.demo_base_url}/_sim/tickets/{first.id}", json={"status": theirs}
+                )
+            await agent.set_work_offline(False)
+            await agent.sync_now()
+            service.refresh_status()
+            window.show_page("conflicts")
+            await self.pause(1.2)
+            self.shoot(window, "conflicts-found")
+
+            page = window.pages["conflicts"]
+            open_dialog = getattr(page, "open_dialog", None)
+            if open_dialog is not None and getattr(page, "conflicts", None):
+                dialog = open_dialog(page.conflicts)
+                await self.pause(1.2)
+                if dialog is not None:
+                    self.shoot(dialog, "conflict-dialog")
+                    dialog.reject()
+
+            tray.show_status(await agent.status())
+            tray.menu.popup(QPoint(1100, 60))
+            await self.pause(0.5)
+            self.shoot(tray.menu, "tray-menu")
+            tray.menu.hide()
+
+            signin = SignInDialog(service, parent=window)
+            signin.username.setText("fieldsync-api@contoso-msp.com")
+            signin.secret.setText("wrong secret")
+            signin.integration_code.setText("DEMO-INTEGRATION")
+            signin.email.setText("alex.tech@contoso-msp.com")
+            signin.show()
+            signin.test_connection()
+            await service.settle()
+            await self.pause()
+            self.shoot(signin, "sign-in")
+            signin.close()
+
+            settings = await asyncio.to_thread(lambda: agent.settings)
+            dialog = SettingsDialog(service, settings or Settings(), None, window)
+            dialog.show()
+            await self.pause()
+            self.shoot(dialog, "settings")
+            dialog.close()
+
+            bare = MainWindow(service, tray_available=False)
+            bare.resize(1280, 800)
+            bare.show()
+            service.refresh_status()
+            await self.pause(1.0)
+            self.shoot(bare, "no-tray-fallback")
+            bare.hide()
+            self.icon_sheet()
+        finally:
+            tray.hide()
+            window.hide()
+            await service.shutdown()
+            await agent.close()
+
+    def icon_sheet(self) -> None:
+        """The tray icons of every state at 16, 24 and 32 px on light and dark panels."""
+        from PySide6.QtGui import QColor, QPainter, QPixmap
+
+        from agent.api.types import SyncState
+        from ui import icons
+
+        sheet = QPixmap(6 * 64 + 16, 2 * 60)
+        sheet.fill(QColor("#FFFFFF"))
+        painter = QPainter(sheet)
+        painter.fillRect(0, 60, sheet.width(), 60, QColor("#1F2937"))
+        for row in range(2):
+            for i, state in enumerate(SyncState):
+                x = 8 + i * 64
+                for size, dx in ((16, 0), (24, 18), (32, 32)):
+                    painter.drawPixmap(
+                        x + dx,
+                        row * 60 + 14 + (32 - size) // 2,
+                        icons.pixmap(icons.state_icon_name(state), size),
+                    )
+        painter.end()
+        sheet.save(str(self.out / "tray-icons.png"))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""The Queue page: lazy loading by pages, state filters, per-item actions and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from agent.queue.operation import NewOperation
+from agent.store.models import OpKind
+from tests.ui.pages.conftest import Desk
+from tests.ui.pages.test_mywork import answer_dialog
+from ui.models.queue_model import PAGE_SIZE
+from ui.pages.queue import QueuePage
+
+
+def fill_queue(desk: Desk, count: int) -> None:
+    tickets = desk.run(desk.agent.my_tickets())
+    news = [
+        NewOperation(
+            OpKind.CREATE,
+            "TimeEntries",
+            {"ticketID": tickets[i % 5].id, "hoursWorked": 0.25, "summaryNotes": f"Visit {i}"},
+            temp_id=f"bulk{i}",
+            parent_id=tickets[i % 5].id,
+        )
+        for i in range(count)
+    ]
+    desk.agent.store.write(lambda: desk.agent.outbox.enqueue_many(news))
+
+
+def open_page(desk: Desk, qtbot: QtBot) -> QueuePage:
+    page = QueuePage(desk.service)
+    qtbot.addWidget(page)
+    page.resize(1200, 700)
+    page.show()
+    page.activate()
+    desk.settle(lambda: not page.model.loading and page.model.total >= 0 and page.count.text())
+    return page
+
+
+def test_the_model_loads_page_by_page_never_all_at_once(synced: Desk, qtbot: QtBot) -> None:
+    fill_queue(synced, 2 * PAGE_SIZE + 50)
+    page = open_page(synced, qtbot)
+    model = page.model
+    synced.settle(lambda: model.rowCount() > 0)
+    assert model.rowCount() == PAGE_SIZE and model.total == 2 * PAGE_SIZE + 50
+    assert model.canFetchMore()
+    model.fetchMore()
+    assert not model.canFetchMore()  # one request at a time
+    synced.settle(lambda: model.rowCount() == 2 * PAGE_SIZE)
+    model.fetchMore()
+    synced.settle(lambda: model.rowCount() == 2 * PAGE_SIZE + 50)
+    assert not model.canFetchMore()
+    ids = [model.item_at(r).id for r in range(model.rowCount())]
+    assert ids == sorted(set(ids))  # no row twice, none skipped out of order
+
+
+def test_scrolling_the_view_fetches_the_next_page(synced: Desk, qtbot: QtBot) -> None:
+    fill_queue(synced, PAGE_SIZE + 10)
+    page = open_page(synced, qtbot)
+    synced.settle(lambda: page.model.rowCount() == PAGE_SIZE)
+    page.table.scrollToBottom()
+    synced.settle(lambda: page.model.rowCount() == PAGE_SIZE + 10)
+    assert page.count.text() == f"{PAGE_SIZE + 10} operations"
+
+
+def test_filters_by_state(synced: Desk, qtbot: QtBot) -> None:
+    fill_queue(synced, 3)
+    page = open_page(synced, qtbot)
+    synced.settle(lambda: page.model.rowCount() == 3)
+    page.filter.setCurrentIndex(page.filter.findText("Needs attention"))
+    synced.settle(lambda: not page.model.loading)
+    assert page.model.rowCount() == 0 and "Nothing here" in page.count.text()
+    page.filter.setCurrentIndex(page.filter.findText("Waiting to be sent"))
+    synced.settle(lambda: page.model.rowCount() == 3)
+    assert {page.model.item_at(r).state for r in range(3)} == {"pending"}
+
+
+def test_priority_retry_and_discard_act_on_the_selected_operation(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    fill_queue(synced, 2)
+    page = open_page(synced, qtbot)
+    synced.settle(lambda: page.model.rowCount() == 2)
+    page.table.selectRow(0)
+    first = page.selected()[0]
+    assert first.priority == "normal" and page.raise_button.isEnabled()
+    page.raise_button.click()
+    synced.settle(lambda: page.model.rowCount() == 2 and page.model.item_at(0).priority == "high")
+    page.table.selectRow(0)
+    page.lower_button.click()
+    synced.settle(lambda: page.model.rowCount() == 2 and page.model.item_at(0).priority == "normal")
+    page.table.selectRow(0)
+    page.retry_button.click()
+    synced.settle(lambda: "Retrying" in page.done_note.text())
+    synced.settle(lambda: page.model.rowCount() == 2 and not page.model.loading)
+    page.table.selectRow(0)
+    assert page.selected() == [page.model.item_at(0)]
+    answer_dialog(qtbot, "Discard")
+    page.discard_button.click()
+    synced.idle()
+    synced.settle(lambda: page.model.rowCount() == 1 and not page.model.loading)
+    events = synced.run(synced.agent.audit_events(action="discarded"))
+    assert [e.op_id for e in events] == [first.id]
+
+
+def test_cancelling_the_discard_keeps_the_operation(synced: Desk, qtbot: QtBot) -> None:
+    fill_queue(synced, 1)
+    page = open_page(synced, qtbot)
+    synced.settle(lambda: page.model.rowCount() == 1)
+    page.table.selectRow(0)
+    answer_dialog(qtbot, "Cancel")
+    page.discard_selected()
+    synced.idle()
+    assert synced.run(synced.agent.queue_page()).total == 1
+
+
+def test_export_writes_every_operation_as_csv(synced: Desk, qtbot: QtBot, tmp_path: Path) -> None:
+    fill_queue(synced, 5)
+    page = open_page(synced, qtbot)
+    target = tmp_path / "queue.csv"
+    page.export_to(target)
+    synced.settle(lambda: page.export_button.isEnabled() and target.exists())
+    with target.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 5
+    assert "Exported" in page.done_note.text()

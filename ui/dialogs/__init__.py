@@ -1,0 +1,1 @@
+"""Dialogs of the desktop program that belong to the pages (conflict resolution)."""

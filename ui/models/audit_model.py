@@ -1,0 +1,125 @@
+"""The audit trail as a table (newest first), loaded in pages of 500 as the view scrolls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+
+from agent.api.types import AuditEntry
+from ui.models.labels import entity_label
+from ui.models.look import local_text
+from ui.service import AgentService
+
+Index = QModelIndex | QPersistentModelIndex
+PAGE_SIZE = 500
+COLUMNS = ["When", "What happened", "Record", "Operation", "Summary"]
+WHEN, ACTION, RECORD, OP, SUMMARY = range(len(COLUMNS))
+ACTION_WORDS = {
+    "edit_captured": "Edit captured",
+    "enqueued": "Queued",
+    "sent": "Sent to Autotask",
+    "succeeded": "Accepted by Autotask",
+    "failed": "Failed",
+    "parked": "Needs attention",
+    "reconciled": "Checked after a lost answer",
+    "conflict_detected": "Conflict found",
+    "conflict_resolved": "Conflict resolved",
+    "discarded": "Discarded",
+}
+
+
+def summary(entry: AuditEntry) -> str:
+    d = entry.detail
+    if entry.action == "conflict_resolved":
+        return (
+            f"{d.get('field')}: kept {d.get('choice')} ({d.get('chosen')!r}); "
+            f"not kept: {d.get('losing')!r}"
+        )
+    parts = [f"{k}={v!r}" for k, v in list(d.items())[:4]]
+    return ", ".join(parts)[:200]
+
+
+class AuditModel(QAbstractTableModel):
+    loaded = Signal()
+
+    def __init__(self, service: AgentService) -> None:
+        super().__init__()
+        self.service = service
+        self.entries: list[AuditEntry] = []
+        self.filters: dict[str, Any] = {}
+        self._more = True
+        self._loading = False
+        self._generation = 0
+
+    def set_filters(self, **filters: Any) -> None:
+        self.filters = {k: v for k, v in filters.items() if v not in (None, "")}
+        self.reload()
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        self._generation += 1
+        self.entries = []
+        self._more, self._loading = True, False
+        self.endResetModel()
+        self.fetchMore(QModelIndex())
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._more and not self._loading
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if not self.canFetchMore(parent):
+            return
+        self._loading = True
+        generation = self._generation
+        before = self.entries[-1].id if self.entries else None
+        call = self.service.agent.audit_events(**self.filters, limit=PAGE_SIZE, before_id=before)
+        self.service.run(call, lambda page: self._arrived(generation, page))
+
+    def _arrived(self, generation: int, page: list[AuditEntry]) -> None:
+        if generation != self._generation:
+            return
+        self._loading = False
+        self._more = len(page) == PAGE_SIZE
+        if page:
+            first = len(self.entries)
+            self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+            self.entries.extend(page)
+            self.endInsertRows()
+        self.loaded.emit()
+
+    def entry_at(self, row: int) -> AuditEntry:
+        return self.entries[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.entries)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+        ):
+            return None
+        e = self.entries[index.row()]
+        col = index.column()
+        if col == WHEN:
+            return local_text(e.at, seconds=True)
+        if col == ACTION:
+            return ACTION_WORDS.get(e.action, e.action.replace("_", " ").capitalize())
+        if col == RECORD:
+            if e.entity_type is None:
+                return ""
+            return f"{entity_label(e.entity_type)} {e.entity_id or ''}".strip()
+        if col == OP:
+            return f"#{e.op_id}" if e.op_id is not None else ""
+        return summary(e)

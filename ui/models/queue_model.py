@@ -1,0 +1,186 @@
+"""The outbox as a table that loads page by page as the view scrolls (canFetchMore/fetchMore).
+
+A queue of 100,000 operations opens at once and scrolls smoothly: only what was seen is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+
+from agent.api import facade
+from agent.api.types import QueueItem, QueuePage
+from ui.models.labels import STATE_WORDS, entity_label
+from ui.models.look import TONES, dot_icon, local_text, relative_words
+from ui.service import AgentService
+
+Index = QModelIndex | QPersistentModelIndex
+PAGE_SIZE = 200
+ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+
+COLUMNS = ["What it changes", "State", "Priority", "Attempts", "Next try", "Problem", "Added"]
+WHAT, STATE, PRIORITY, ATTEMPTS, NEXT, PROBLEM, ADDED = range(len(COLUMNS))
+
+
+def op_states(names: Iterable[str] | None) -> frozenset[Any] | None:
+    """State names as the facade's state values (it filters on its own enum)."""
+    return None if names is None else frozenset(facade.OpState(n) for n in names)
+
+
+class QueueModel(QAbstractTableModel):
+    loaded = Signal()  # a page arrived (or the first one, after a reset)
+    failed = Signal(str)
+
+    def __init__(self, service: AgentService, now: Callable[[], float]) -> None:
+        super().__init__()
+        self.service = service
+        self.now = now
+        self.items: list[QueueItem] = []
+        self.total = 0
+        self._states: frozenset[str] | None = None
+        self._after: int | None = None
+        self._more = True
+        self._loading = False
+        self._generation = 0  # pages of an older filter are dropped on arrival
+
+    # -- loading ---------------------------------------------------------------------------
+    def set_states(self, states: frozenset[str] | None) -> None:
+        self._states = states
+        self.reload()
+
+    @property
+    def states(self) -> frozenset[str] | None:
+        return self._states
+
+    def reload(self) -> None:
+        """Start over from the first page (the view then asks for more as it scrolls)."""
+        self.beginResetModel()
+        self._generation += 1
+        self.items = []
+        self._after = None
+        self._more = True
+        self._loading = False
+        self.endResetModel()
+        self.fetchMore(QModelIndex())
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and self._more and not self._loading
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if not self.canFetchMore(parent):
+            return
+        self._loading = True
+        generation = self._generation
+        facade = self.service.agent
+        call = facade.queue_page(
+            after_id=self._after, limit=PAGE_SIZE, states=op_states(self._states)
+        )
+        self.service.run(
+            call, lambda page: self._arrived(generation, page), self._failed(generation)
+        )
+
+    def _arrived(self, generation: int, page: QueuePage) -> None:
+        if generation != self._generation:
+            return
+        self._loading = False
+        self.total = page.total
+        self._after = page.next_after_id
+        self._more = page.next_after_id is not None and bool(page.items)
+        if page.items:
+            first = len(self.items)
+            self.beginInsertRows(QModelIndex(), first, first + len(page.items) - 1)
+            self.items.extend(page.items)
+            self.endInsertRows()
+        self.loaded.emit()
+
+    def _failed(self, generation: int) -> Callable[[BaseException], None]:
+        def report(exc: BaseException) -> None:
+            if generation == self._generation:
+                self._loading = False
+                self._more = False
+                self.failed.emit(f"The queue could not be read: {exc}")
+
+        return report
+
+    # -- the table -------------------------------------------------------------------------
+    def item_at(self, row: int) -> QueueItem:
+        return self.items[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item = self.items[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.text(item, col)
+        if role == ITEM_ROLE:
+            return item
+        if role == Qt.ItemDataRole.DecorationRole and col == STATE:
+            return dot_icon(STATE_WORDS.get(item.state, (item.state, "muted"))[1])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.tooltip(item)
+        if role == Qt.ItemDataRole.ForegroundRole and col == PROBLEM and item.last_error:
+            return QColor(TONES["error"][0])
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == ATTEMPTS:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def text(self, item: QueueItem, col: int) -> str:
+        if col == WHAT:
+            return item.description
+        if col == STATE:
+            words = STATE_WORDS.get(item.state, (item.state, ""))[0]
+            return f"{words} (outcome unknown)" if item.outcome_unknown else words
+        if col == PRIORITY:
+            return item.priority.capitalize()
+        if col == ATTEMPTS:
+            return str(item.attempts)
+        if col == NEXT:
+            if item.state != "pending":
+                return ""
+            if item.next_attempt_at is None or item.next_attempt_at <= self.now():
+                return "as soon as online"
+            return relative_words(item.next_attempt_at, self.now())
+        if col == PROBLEM:
+            return item.last_error or ""
+        return local_text(item.created_at)
+
+    def tooltip(self, item: QueueItem) -> str:
+        lines = [
+            item.description,
+            f"{entity_label(item.entity_type)} {item.entity_key} · operation #{item.id}",
+        ]
+        if item.last_error:
+            lines.append(item.last_error)
+        return "\n".join(lines)
+
+    def refresh_times(self) -> None:
+        """Relative times ("in 4 min") age; repaint that column only."""
+        if self.items:
+            self.dataChanged.emit(self.index(0, NEXT), self.index(len(self.items) - 1, NEXT), [0])

@@ -1,0 +1,249 @@
+"""Audit: the tamper-evident history of every change, with filters, each event's full details,
+a chain check that says where it breaks, and a CSV export."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.models.audit_model import ACTION, ACTION_WORDS, OP, RECORD, SUMMARY, WHEN, AuditModel
+from ui.models.labels import ENTITY_LABELS
+from ui.models.look import chip_style, local_text
+from ui.pages.common import PAGE_QSS, PageHeader, chip, show_error
+from ui.service import AgentService
+
+
+class AuditPage(QWidget):
+    page_id = "audit"
+    countChanged = Signal(int)  # unused by the sidebar; kept for a uniform page contract
+
+    def __init__(self, service: AgentService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.setStyleSheet(PAGE_QSS)
+        self.model = AuditModel(service)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(20, 16, 20, 16)
+        outer.setSpacing(10)
+        header = PageHeader(
+            "Audit",
+            "Everything that happened to your changes, in a chain that shows any tampering.",
+        )
+        self.verify_button = QPushButton("Verify chain")
+        self.export_button = QPushButton("Export CSV…")
+        header.add_action(self.verify_button)
+        header.add_action(self.export_button)
+        outer.addWidget(header)
+        verdict_row = QHBoxLayout()
+        self.verdict = chip("", "ok")
+        self.verdict.setVisible(False)
+        self.verdict_text = QLabel(objectName="muted")
+        verdict_row.addWidget(self.verdict)
+        verdict_row.addWidget(self.verdict_text, 1)
+        outer.addLayout(verdict_row)
+        outer.addLayout(self._build_filters())
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.table = self._build_table()
+        self.details = QPlainTextEdit(readOnly=True)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.details.setFont(mono)
+        self.details.setPlaceholderText("Select an event to see everything it recorded.")
+        split.addWidget(self.table)
+        split.addWidget(self.details)
+        split.setSizes([800, 400])
+        outer.addWidget(split, 1)
+        self.message = QLabel(objectName="fieldError")
+        self.message.setVisible(False)
+        outer.addWidget(self.message)
+        self.verify_button.clicked.connect(self.verify)
+        self.export_button.clicked.connect(self._export_clicked)
+        self.model.loaded.connect(self._loaded)
+
+    def _build_filters(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        self.entity = QComboBox()
+        self.entity.addItem("All records", None)
+        for key, label in ENTITY_LABELS.items():
+            self.entity.addItem(f"{label}s", key)
+        self.entity_id = QLineEdit(placeholderText="Record id")
+        self.entity_id.setMaximumWidth(110)
+        self.action = QComboBox()
+        self.action.addItem("All events", None)
+        for key, label in ACTION_WORDS.items():
+            self.action.addItem(label, key)
+        self.ranged = QCheckBox("Between")
+        self.since = QDateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
+        self.until = QDateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
+        self.text = QLineEdit(placeholderText="Search the details")
+        self.text.setClearButtonEnabled(True)
+        self.count = QLabel(objectName="muted")
+        for w in (self.entity, self.entity_id, self.action, self.ranged, self.since):
+            row.addWidget(w)
+        row.addWidget(QLabel("and"))
+        row.addWidget(self.until)
+        row.addWidget(self.text, 1)
+        row.addWidget(self.count)
+        self.entity.currentIndexChanged.connect(self.apply_filters)
+        self.action.currentIndexChanged.connect(self.apply_filters)
+        self.ranged.toggled.connect(self.apply_filters)
+        self.since.dateChanged.connect(self._range_changed)
+        self.until.dateChanged.connect(self._range_changed)
+        self.entity_id.editingFinished.connect(self.apply_filters)
+        self.text.returnPressed.connect(self.apply_filters)
+        self.text.textChanged.connect(lambda t: t or self.apply_filters())
+        return row
+
+    def _build_table(self) -> QTableView:
+        table = QTableView()
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        table.verticalHeader().setVisible(False)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        table.verticalHeader().setDefaultSectionSize(28)
+        head = table.horizontalHeader()
+        head.setHighlightSections(False)
+        head.setSectionResizeMode(SUMMARY, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((WHEN, 160), (ACTION, 170), (RECORD, 130), (OP, 80)):
+            head.resizeSection(col, width)
+        table.selectionModel().currentRowChanged.connect(self._show_details)
+        return table
+
+    # -- the page contract -----------------------------------------------------------------
+    def activate(self) -> None:
+        today = self.service.agent.clock.now().astimezone().date()
+        if not self.ranged.isChecked():
+            self.since.blockSignals(True)
+            self.until.blockSignals(True)
+            self.since.setDate(QDate(today - timedelta(days=7)))
+            self.until.setDate(QDate(today))
+            self.since.blockSignals(False)
+            self.until.blockSignals(False)
+        self.apply_filters()
+
+    def show_entity(self, entity_type: str, entity_id: str) -> None:
+        """Filter to one record's history (the "Show in audit" of the conflict dialog)."""
+        self.entity.blockSignals(True)
+        self.entity.setCurrentIndex(max(self.entity.findData(entity_type), 0))
+        self.entity.blockSignals(False)
+        self.entity_id.setText(entity_id)
+        self.apply_filters()
+
+    def _range_changed(self) -> None:
+        if self.ranged.isChecked():
+            self.apply_filters()
+
+    def filters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "entity_type": self.entity.currentData(),
+            "entity_id": self.entity_id.text().strip() or None,
+            "action": self.action.currentData(),
+            "text": self.text.text().strip() or None,
+        }
+        if self.ranged.isChecked():
+            since, until = self.since.date().toPython(), self.until.date().toPython()
+            out["since"] = datetime.combine(since, time.min).astimezone().timestamp()  # type: ignore[arg-type]
+            out["until"] = datetime.combine(until, time.max).astimezone().timestamp()  # type: ignore[arg-type]
+        return out
+
+    def apply_filters(self) -> None:
+        self.since.setEnabled(self.ranged.isChecked())
+        self.until.setEnabled(self.ranged.isChecked())
+        self.details.clear()
+        self.model.set_filters(**self.filters())
+
+    def _loaded(self) -> None:
+        n = self.model.rowCount()
+        more = "+" if self.model.canFetchMore() else ""
+        self.count.setText(f"{n:,}{more} event{'s' if n != 1 else ''}")
+
+    def _show_details(self, current: Any, _: Any) -> None:
+        if not current.isValid():
+            self.details.clear()
+            return
+        e = self.model.entry_at(current.row())
+        head = {
+            "id": e.id,
+            "at": datetime.fromtimestamp(e.at, UTC).isoformat(),
+            "action": e.action,
+            "entity_type": e.entity_type,
+            "entity_id": e.entity_id,
+            "op_id": e.op_id,
+        }
+        text = json.dumps({**head, "detail": e.detail}, indent=2, ensure_ascii=False, default=str)
+        self.details.setPlainText(text)
+
+    # -- verify and export -----------------------------------------------------------------
+    def verify(self) -> None:
+        self.verify_button.setEnabled(False)
+        self.service.run(self.service.agent.verify_audit(), self._verified, self._failed)
+
+    def _verified(self, report: Any) -> None:
+        self.verify_button.setEnabled(True)
+        self.verdict.setVisible(True)
+        if report.ok:
+            self.verdict.setText("Chain intact")
+            self.verdict.setStyleSheet(chip_style("ok"))
+            self.verdict_text.setText(
+                f"All {report.checked:,} events check out (verified "
+                f"{local_text(self.service.agent.clock.now())})."
+            )
+        else:
+            self.verdict.setText("Chain broken")
+            self.verdict.setStyleSheet(chip_style("error"))
+            self.verdict_text.setText(
+                f"The chain breaks at event #{report.first_bad_id}: {report.problem} "
+                f"({report.checked:,} events checked)."
+            )
+
+    def _failed(self, exc: BaseException) -> None:
+        self.verify_button.setEnabled(True)
+        self.export_button.setEnabled(True)
+        show_error(self.message, str(exc))
+
+    def _export_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export the audit trail", str(Path.home() / "field-sync-audit.csv"), "CSV (*.csv)"
+        )
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> None:
+        self.export_button.setEnabled(False)
+        self.service.run(
+            self.service.agent.export_audit(path, "csv"),
+            lambda n: self._exported(path, n),
+            self._failed,
+        )
+
+    def _exported(self, path: Path, count: int) -> None:
+        self.export_button.setEnabled(True)
+        self.verdict_text.setText(f"Exported {count:,} events to {path.name}.")

@@ -1,0 +1,392 @@
+"""A ticket's page: its fields to edit (status, priority, title, description, due, assignee),
+its notes and its time entries; every change is captured locally, so all of it works offline."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QDateTime, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateTimeEdit,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agent.api.types import TicketDetail
+from agent.api.validation import EditRejected
+from ui.models.labels import field_label
+from ui.models.look import chip_style, local_text, parse_iso, to_iso
+from ui.models.people import technician_id
+from ui.pages.common import chip, show_error
+from ui.pages.forms import Form, FormField, combo_value, fill_combo
+from ui.pages.ticket_notes import NotesTab
+from ui.pages.ticket_time import TimeTab
+from ui.service import AgentService
+
+NO_DUE = QDateTime.fromSecsSinceEpoch(0)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the forms choose from: picklists by entity, resources with their roles, and me."""
+
+    tickets: dict[str, dict[int, str]]
+    notes: dict[str, dict[int, str]]
+    time: dict[str, dict[int, str]]
+    resources: dict[int, tuple[str, list[int]]]
+    me: int | None
+
+
+async def load_catalog(service: AgentService) -> Catalog:
+    agent = service.agent
+    tickets, notes, time, resources = await asyncio.gather(
+        agent.picklists("Tickets"),
+        agent.picklists("TicketNotes"),
+        agent.picklists("TimeEntries"),
+        agent.resources(),
+    )
+    return Catalog(tickets, notes, time, resources, technician_id(service))
+
+
+class TicketPanel(QWidget):
+    """The detail pane of My work for one ticket."""
+
+    changed = Signal()  # something was captured: the list should refresh its markers
+
+    def __init__(self, service: AgentService, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self.catalog: Catalog | None = None
+        self.detail: TicketDetail | None = None
+        self.ticket_id: int | None = None
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(16, 12, 16, 12)
+        outer.setSpacing(8)
+        head = QHBoxLayout()
+        self.number = chip("", "muted")
+        self.state_chip = chip("", "pending")
+        self.deleted_chip = chip("Deleted in Autotask", "conflict")
+        head.addWidget(self.number)
+        head.addWidget(self.state_chip)
+        head.addWidget(self.deleted_chip)
+        head.addStretch(1)
+        outer.addLayout(head)
+        self.heading = QLabel(objectName="pageTitle")
+        self.heading.setWordWrap(True)
+        self.where = QLabel(objectName="muted")
+        outer.addWidget(self.heading)
+        outer.addWidget(self.where)
+        self.tabs = QTabWidget()
+        self.details = DetailsTab(self)
+        self.notes = NotesTab(self)
+        self.time = TimeTab(self)
+        self.tabs.addTab(self.details, "Details")
+        self.tabs.addTab(self.notes, "Notes")
+        self.tabs.addTab(self.time, "Time")
+        outer.addWidget(self.tabs, 1)
+        for tab in (self.details, self.notes, self.time):
+            tab.captured.connect(self._captured)
+        service.queueChanged.connect(self._server_news)
+        self._show_header(None)
+
+    # -- loading ---------------------------------------------------------------------------
+    def set_catalog(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def show_ticket(self, ticket_id: int | None) -> None:
+        self.ticket_id = ticket_id
+        if ticket_id is None:
+            self.detail = None
+            self._show_header(None)
+            return
+        self.reload()
+
+    def reload(self) -> None:
+        ticket_id = self.ticket_id
+        if ticket_id is None:
+            return
+
+        async def fetch() -> tuple[Catalog, TicketDetail | None]:
+            catalog = self.catalog or await load_catalog(self.service)
+            return catalog, await self.service.agent.ticket(ticket_id)
+
+        self.service.run(fetch(), lambda got: self._loaded(ticket_id, *got))
+
+    def _loaded(self, ticket_id: int, catalog: Catalog, detail: TicketDetail | None) -> None:
+        if ticket_id != self.ticket_id:
+            return  # the technician moved on to another ticket meanwhile
+        self.catalog = catalog
+        self.detail = detail
+        self._show_header(detail)
+        if detail is None:
+            return
+        self.details.show_detail(detail, catalog)
+        self.notes.show_detail(detail, catalog)
+        self.time.show_detail(detail, catalog)
+        self.tabs.setTabText(1, f"Notes ({len(detail.notes)})")
+        live = [t for t in detail.time_entries if not t.deleted]
+        self.tabs.setTabText(2, f"Time ({len(live)})")
+
+    def _show_header(self, detail: TicketDetail | None) -> None:
+        self.tabs.setVisible(detail is not None)
+        if detail is None:
+            self.number.setVisible(False)
+            self.state_chip.setVisible(False)
+            self.deleted_chip.setVisible(False)
+            self.heading.setText("Choose a ticket")
+            self.where.setText("Its details, notes and time entries appear here.")
+            return
+        f = detail.fields
+        self.number.setText(str(f["ticketNumber"].value) if "ticketNumber" in f else "")
+        self.number.setVisible(True)
+        self.heading.setText(str(f["title"].value or "") if "title" in f else "")
+        where = " · ".join(x for x in (detail.company, detail.contact) if x)
+        self.where.setText(where)
+        pending = [v.name for v in f.values() if v.pending]
+        conflicts = [v.name for v in f.values() if v.conflict_id is not None]
+        if conflicts:
+            self.state_chip.setText(f"{len(conflicts)} conflict(s)")
+            self.state_chip.setStyleSheet(chip_style("conflict"))
+        elif pending:
+            self.state_chip.setText("Changes waiting to be sent")
+            self.state_chip.setStyleSheet(chip_style("pending"))
+        else:
+            self.state_chip.setText("Synced")
+            self.state_chip.setStyleSheet(chip_style("ok"))
+        self.state_chip.setVisible(True)
+        self.deleted_chip.setVisible(detail.deleted_on_server)
+
+    def _captured(self) -> None:
+        self.changed.emit()
+        self.reload()
+
+    def _server_news(self) -> None:
+        """After a sync the pending marks may be gone; reload unless an edit is half-typed."""
+        if self.ticket_id is not None and not self.details.dirty():
+            self.reload()
+
+
+class DetailsTab(QScrollArea):
+    """The ticket's own fields; Save sends only what changed."""
+
+    captured = Signal()
+
+    def __init__(self, panel: TicketPanel) -> None:
+        super().__init__()
+        self.panel = panel
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        body = QWidget()
+        box = QVBoxLayout(body)
+        box.setContentsMargins(4, 12, 4, 4)
+        self.form = Form()
+        self.status = QComboBox()
+        self.priority = QComboBox()
+        self.title = QLineEdit()
+        self.description = QPlainTextEdit()
+        self.description.setMinimumHeight(110)
+        self.due = QDateTimeEdit()
+        self.due.setCalendarPopup(True)
+        self.due.setDisplayFormat("d MMM yyyy  HH:mm")
+        self.due.setMinimumDateTime(NO_DUE)
+        self.due.setSpecialValueText("No due date")
+        self.resource = QComboBox()
+        self.role = QComboBox()
+        assignee = QWidget()
+        pair = QHBoxLayout(assignee)
+        pair.setContentsMargins(0, 0, 0, 0)
+        pair.addWidget(self.resource, 3)
+        pair.addWidget(self.role, 2)
+        self.rows = {
+            "status": self.form.add(FormField("Status", self.status, names=("status",))),
+            "priority": self.form.add(FormField("Priority", self.priority, names=("priority",))),
+            "title": self.form.add(FormField("Title", self.title, names=("title",))),
+            "description": self.form.add(
+                FormField("Description", self.description, names=("description",))
+            ),
+            "dueDateTime": self.form.add(FormField("Due", self.due, names=("dueDateTime",))),
+            "assignee": self.form.add(
+                FormField(
+                    "Assigned to",
+                    assignee,
+                    names=("assignedResourceID", "assignedResourceRoleID"),
+                )
+            ),
+        }
+        box.addWidget(self.form)
+        self.general_error = QLabel(objectName="fieldError")
+        self.general_error.setWordWrap(True)
+        self.general_error.setVisible(False)
+        box.addWidget(self.general_error)
+        buttons = QHBoxLayout()
+        self.saved_note = QLabel(objectName="muted")
+        self.saved_note.setWordWrap(True)
+        buttons.addWidget(self.saved_note, 1)
+        self.revert = QPushButton("Revert")
+        self.save = QPushButton("Save", objectName="primary")
+        buttons.addWidget(self.revert)
+        buttons.addWidget(self.save)
+        box.addLayout(buttons)
+        box.addStretch(1)
+        self.setWidget(body)
+        self.resource.currentIndexChanged.connect(self._resource_changed)
+        for signal in (
+            self.status.currentIndexChanged,
+            self.priority.currentIndexChanged,
+            self.title.textChanged,
+            self.description.textChanged,
+            self.due.dateTimeChanged,
+            self.role.currentIndexChanged,
+        ):
+            signal.connect(self._edited)
+        self.save.clicked.connect(self.submit)
+        self.revert.clicked.connect(self._revert)
+        self.detail: TicketDetail | None = None
+        self.catalog: Catalog | None = None
+        self._loading = False
+
+    # -- showing ---------------------------------------------------------------------------
+    def show_detail(self, detail: TicketDetail, catalog: Catalog) -> None:
+        self.detail, self.catalog = detail, catalog
+        self._loading = True
+        f = detail.fields
+        lists = catalog.tickets
+        fill_combo(self.status, lists.get("status", {}), value(detail, "status"))
+        fill_combo(self.priority, lists.get("priority", {}), value(detail, "priority"))
+        self.title.setText(str(value(detail, "title") or ""))
+        self.description.setPlainText(str(value(detail, "description") or ""))
+        due = parse_iso(value(detail, "dueDateTime"))
+        self.due.setDateTime(QDateTime.fromSecsSinceEpoch(int(due.timestamp())) if due else NO_DUE)
+        people = {rid: name for rid, (name, _) in catalog.resources.items()}
+        fill_combo(self.resource, people, value(detail, "assignedResourceID"), none_text="Nobody")
+        self._fill_roles(value(detail, "assignedResourceRoleID"))
+        for row in self.rows.values():
+            names = row.names
+            waiting = [n for n in names if n in f and f[n].pending]
+            tip = "Changed on this laptop; waiting to be sent to Autotask." if waiting else ""
+            if any(n in f and f[n].conflict_id is not None for n in names):
+                tip = "Also changed in Autotask: resolve it on the Conflicts page."
+            row.set_pending(bool(waiting), tip)
+        self.form.clear_problems()
+        show_error(self.general_error, None)
+        self._loading = False
+        self._edited()
+
+    def _fill_roles(self, current: Any) -> None:
+        catalog = self.catalog
+        if catalog is None:
+            return
+        resource = combo_value(self.resource)
+        labels = catalog.tickets.get("assignedResourceRoleID", {})
+        allowed = catalog.resources.get(resource, ("", []))[1] if resource is not None else []
+        options = {r: labels.get(r, f"Role {r}") for r in allowed}
+        fill_combo(self.role, options, current if current in options else None, none_text="—")
+        if current not in options and options:
+            self.role.setCurrentIndex(1)
+        self.role.setEnabled(resource is not None)
+
+    def _resource_changed(self) -> None:
+        if not self._loading:
+            self._fill_roles(combo_value(self.role))
+            self._edited()
+
+    # -- editing ---------------------------------------------------------------------------
+    def changes(self) -> dict[str, Any]:
+        """The fields the technician changed, in wire names and values."""
+        d = self.detail
+        if d is None:
+            return {}
+        out: dict[str, Any] = {}
+        for name, combo in (("status", self.status), ("priority", self.priority)):
+            if combo_value(combo) != value(d, name):
+                out[name] = combo_value(combo)
+        if self.title.text() != (value(d, "title") or ""):
+            out["title"] = self.title.text()
+        if self.description.toPlainText() != (value(d, "description") or ""):
+            out["description"] = self.description.toPlainText()
+        due = parse_iso(value(d, "dueDateTime"))
+        shown = self.due.dateTime()
+        if shown != NO_DUE:
+            old = int(due.timestamp()) // 60 if due else None
+            if shown.toSecsSinceEpoch() // 60 != old:
+                out["dueDateTime"] = to_iso(datetime.fromtimestamp(shown.toSecsSinceEpoch(), UTC))
+        resource, role = combo_value(self.resource), combo_value(self.role)
+        if resource != value(d, "assignedResourceID") or role != value(d, "assignedResourceRoleID"):
+            out["assignedResourceID"] = resource
+            out["assignedResourceRoleID"] = role
+        return out
+
+    def label_italic(self, row: str) -> bool:
+        return self.rows[row].label.font().italic()
+
+    def dirty(self) -> bool:
+        return bool(self.changes())
+
+    def _edited(self) -> None:
+        if self._loading:
+            return
+        dirty = self.dirty()
+        self.save.setEnabled(dirty)
+        self.revert.setEnabled(dirty)
+        if dirty:
+            names = ", ".join(field_label(n) for n in self.changes())
+            self.saved_note.setText(f"Unsaved: {names}")
+
+    def _revert(self) -> None:
+        if self.detail is not None and self.catalog is not None:
+            self.show_detail(self.detail, self.catalog)
+
+    def submit(self) -> None:
+        d = self.detail
+        changes = self.changes()
+        if d is None or not changes:
+            return
+        self.save.setEnabled(False)
+        self.service_run(d.id, changes)
+
+    def service_run(self, ticket_id: int, changes: dict[str, Any]) -> None:
+        service = self.panel.service
+        service.run(
+            service.agent.update_ticket(ticket_id, **changes),
+            lambda _: self._saved(changes),
+            self._refused,
+        )
+
+    def _saved(self, changes: dict[str, Any]) -> None:
+        self.form.clear_problems()
+        show_error(self.general_error, None)
+        names = ", ".join(field_label(n) for n in changes)
+        self.saved_note.setText(
+            f"Saved on this laptop ({names}). It is sent to Autotask as soon as it can be."
+        )
+        self.captured.emit()
+
+    def _refused(self, exc: BaseException) -> None:
+        self.save.setEnabled(True)
+        if isinstance(exc, EditRejected):
+            rest = self.form.show_problems(list(exc.problems))
+            show_error(self.general_error, "\n".join(rest) or None)
+            self.saved_note.setText("Not saved: correct the fields marked in red.")
+        else:
+            show_error(self.general_error, f"Not saved: {exc}")
+
+
+def value(detail: TicketDetail, name: str) -> Any:
+    f = detail.fields.get(name)
+    return None if f is None else f.value
+
+
+def when_text(iso: str | None) -> str:
+    when = parse_iso(iso)
+    return local_text(when) if when else ""

@@ -1,0 +1,138 @@
+"""The Notes tab of a ticket's page: the notes so far and a form to add one (offline too)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agent.api.types import TicketDetail
+from agent.api.validation import EditRejected
+from ui.models.look import dot_icon, local_text, parse_iso
+from ui.pages.common import show_error
+from ui.pages.forms import Form, FormField, combo_value, fill_combo
+
+if TYPE_CHECKING:
+    from ui.pages.ticket import Catalog, TicketPanel
+
+NOTE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class NotesTab(QWidget):
+    captured = Signal()
+
+    def __init__(self, panel: TicketPanel) -> None:
+        super().__init__()
+        self.panel = panel
+        self.detail: TicketDetail | None = None
+        box = QVBoxLayout(self)
+        box.setContentsMargins(4, 12, 4, 4)
+        self.list = QListWidget()
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        self.list.setMinimumHeight(120)
+        self.empty = QLabel("No notes on this ticket yet.", objectName="muted")
+        box.addWidget(self.list, 1)
+        box.addWidget(self.empty)
+        box.addWidget(QLabel("Add a note", objectName="sectionTitle"))
+        self.form = Form()
+        self.title = QLineEdit(placeholderText="Optional")
+        self.description = QPlainTextEdit(placeholderText="What was done, what was found…")
+        self.description.setFixedHeight(90)
+        self.note_type = QComboBox()
+        self.publish = QComboBox()
+        self.form.add(FormField("Title", self.title, names=("title",)))
+        self.form.add(FormField("Note", self.description, names=("description",)))
+        self.form.add(FormField("Type", self.note_type, names=("noteType",)))
+        self.form.add(FormField("Visible to", self.publish, names=("publish",)))
+        box.addWidget(self.form)
+        self.general_error = QLabel(objectName="fieldError")
+        self.general_error.setVisible(False)
+        box.addWidget(self.general_error)
+        row = QHBoxLayout()
+        self.result = QLabel(objectName="muted")
+        self.add = QPushButton("Add note", objectName="primary")
+        row.addWidget(self.result, 1)
+        row.addWidget(self.add)
+        box.addLayout(row)
+        self.add.clicked.connect(self.submit)
+
+    def show_detail(self, detail: TicketDetail, catalog: Catalog) -> None:
+        self.detail = detail
+        self.list.clear()
+        types = catalog.notes.get("noteType", {})
+        for note in reversed(detail.notes):  # newest first
+            when = parse_iso(note.created)
+            kind = types.get(note.note_type or -1, "")
+            head = " · ".join(
+                x
+                for x in (
+                    note.title or "(no title)",
+                    kind,
+                    local_text(when) if when else "",
+                    "waiting to be sent" if note.pending else "",
+                )
+                if x
+            )
+            item = QListWidgetItem(f"{head}\n{note.description[:400]}")
+            item.setIcon(dot_icon("pending" if note.pending else "ok"))
+            item.setToolTip(
+                "Added on this laptop; waiting to be sent to Autotask."
+                if note.pending
+                else "In Autotask."
+            )
+            item.setData(NOTE_ROLE, note.key)
+            self.list.addItem(item)
+        self.empty.setVisible(not detail.notes)
+        self.list.setVisible(bool(detail.notes))
+        keep_type, keep_publish = combo_value(self.note_type), combo_value(self.publish)
+        fill_combo(self.note_type, types, keep_type)
+        fill_combo(self.publish, catalog.notes.get("publish", {}), keep_publish)
+
+    def submit(self) -> None:
+        if self.detail is None:
+            return
+        service = self.panel.service
+        fields: dict[str, Any] = {
+            "title": self.title.text().strip() or None,
+            "note_type": combo_value(self.note_type),
+            "publish": combo_value(self.publish),
+        }
+        self.add.setEnabled(False)
+        service.run(
+            service.agent.add_note(
+                self.detail.id, self.description.toPlainText().strip(), **fields
+            ),
+            lambda _: self._added(),
+            self._refused,
+        )
+
+    def _added(self) -> None:
+        self.add.setEnabled(True)
+        self.form.clear_problems()
+        show_error(self.general_error, None)
+        self.title.clear()
+        self.description.clear()
+        self.result.setText("Note saved on this laptop; it is sent to Autotask when it can be.")
+        self.captured.emit()
+
+    def _refused(self, exc: BaseException) -> None:
+        self.add.setEnabled(True)
+        if isinstance(exc, EditRejected):
+            rest = self.form.show_problems(list(exc.problems))
+            show_error(self.general_error, "\n".join(rest) or None)
+            self.result.setText("Not saved: correct the fields marked in red.")
+        else:
+            show_error(self.general_error, f"Not saved: {exc}")

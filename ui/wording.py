@@ -1,0 +1,79 @@
+"""The words the shell shows for states, modes and times, kept in one place so they agree."""
+
+from __future__ import annotations
+
+import time
+
+from agent.api.types import AgentStatus, SyncState
+
+STATE_TITLES: dict[SyncState, str] = {
+    SyncState.SYNCED: "Up to date",
+    SyncState.SYNCING: "Syncing",
+    SyncState.OFFLINE: "Offline",
+    SyncState.PAUSED: "Paused",
+    SyncState.ATTENTION: "Needs attention",
+    SyncState.ERROR: "Not syncing",
+}
+
+MODES: dict[str, str] = {
+    "normal": "Normal pace",
+    "conserve": "Saving requests",
+    "critical": "Urgent changes only",
+    "offline": "Offline",
+}
+
+
+def ago(then: float | None, now: float | None = None) -> str:
+    """'just now', '2 min ago', '3 h ago', 'yesterday', '4 days ago' or 'never'."""
+    if then is None:
+        return "never"
+    seconds = max(0.0, (time.time() if now is None else now) - then)
+    if seconds < 45:
+        return "just now"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = round(seconds / 3600)
+    if hours < 24:
+        return f"{hours} h ago"
+    days = round(seconds / 86400)
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
+def last_synced(status: AgentStatus | None, now: float | None = None) -> str:
+    if status is None or status.last_sync_at is None:
+        return "Not synced yet"
+    return f"Last synced {ago(status.last_sync_at, now)}"
+
+
+def connection(status: AgentStatus) -> str:
+    if not status.signed_in:
+        return "Not signed in"
+    if status.paused:
+        return "Paused"
+    if status.work_offline:
+        return "Working offline"
+    return "Connected" if status.online else "No connection"
+
+
+def mode(status: AgentStatus) -> str:
+    return MODES.get(status.mode, status.mode.capitalize())
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def tooltip(status: AgentStatus | None, now: float | None = None) -> str:
+    """The tray tooltip: state, pending changes, conflicts and the last good sync."""
+    if status is None:
+        return "Field Sync: starting…"
+    demo = " (demo tenant)" if status.demo else ""
+    lines = [f"Field Sync: {STATE_TITLES[status.state]}{demo}"]
+    lines.append(f"{plural(status.pending, 'change')} waiting")
+    if status.conflicts:
+        lines.append(plural(status.conflicts, "conflict"))
+    if status.needs_attention:
+        lines.append(f"{plural(status.needs_attention, 'change')} need attention")
+    lines.append(last_synced(status, now))
+    return "\n".join(lines)
