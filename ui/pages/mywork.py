@@ -70,8 +70,8 @@ class MyWorkPage(QWidget):
         self.panel = TicketPanel(service)
         self.splitter.addWidget(self.stack)
         self.splitter.addWidget(self.panel)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([760, 480])
         outer.addWidget(self.splitter, 1)
         self.panel.changed.connect(self.refresh)
@@ -123,9 +123,9 @@ class MyWorkPage(QWidget):
         head = table.horizontalHeader()
         head.setHighlightSections(False)
         head.setSectionResizeMode(TITLE, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((NUMBER, 140), (COMPANY, 140), (STATUS, 120), (PRIORITY, 72)):
+        for col, width in ((NUMBER, 118), (COMPANY, 128), (STATUS, 112), (PRIORITY, 68)):
             head.resizeSection(col, width)
-        head.resizeSection(DUE, 135)
+        head.resizeSection(DUE, 96)
         table.selectionModel().selectionChanged.connect(self._selection_changed)
         return table
 
