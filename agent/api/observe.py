@@ -7,6 +7,7 @@ and the resilience pipeline, and turns their state into the plain views the wind
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 
 from agent.clock import Clock
@@ -14,6 +15,8 @@ from agent.monitor import forecast, names
 from agent.monitor.alerts import AlertInfo
 from agent.monitor.series import Point, series_key
 from agent.monitor.service import Monitor
+from agent.monitor.standard_rules import BREAKER_OPEN, CREDENTIALS_REJECTED, OFFLINE
+from agent.resilience.events import BreakerChanged, ModeChanged
 from agent.resilience.pipeline import Pipeline
 from agent.store.connection import Store
 
@@ -61,6 +64,7 @@ class Observability:
         self._all_latency = self._latency.labels(endpoint="all")
         self._ok = self._ops.labels(category="all", outcome="success")
         self._bad = self._ops.labels(category="all", outcome="failure")
+        self.last_condition: threading.Thread | None = None
 
     def start(self) -> None:
         self.monitor.start()
@@ -72,6 +76,45 @@ class Observability:
         self._calls.labels(endpoint=endpoint).inc()
         self._latency.labels(endpoint=endpoint).observe(seconds)
         self._all_latency.observe(seconds)
+
+    def on_pipeline_event(self, event: object) -> None:
+        """Breaker and mode changes become gauges (charts, Prometheus) and alert conditions."""
+        reg = self.monitor.registry
+        if isinstance(event, BreakerChanged):
+            code = names.BREAKER_CODES.get(str(event.new), 0)
+            names.BREAKER_STATE.on(reg).labels(endpoint=event.endpoint or "zone").set(code)
+            self._condition(
+                BREAKER_OPEN,
+                str(event.new) in ("open", "isolated"),
+                event.endpoint or "zone",
+                event.reason,
+            )
+        elif isinstance(event, ModeChanged):
+            names.DEGRADATION_MODE.on(reg).labels().set(names.MODE_CODES.get(str(event.new), 0))
+            offline = str(event.new) == "offline"
+            names.ONLINE.on(reg).labels().set(0 if offline else 1)
+            self._condition(OFFLINE, offline, "", event.reason)
+
+    def record_quota(self, used: int, threshold: int, share: float) -> None:
+        reg = self.monitor.registry
+        names.QUOTA_USED.on(reg).labels().set(used)
+        names.QUOTA_THRESHOLD.on(reg).labels().set(threshold)
+        names.QUOTA_SHARE_USED.on(reg).labels().set(used / max(1.0, threshold * share))
+
+    def credentials_rejected(self, rejected: bool, message: str = "") -> None:
+        self._condition(CREDENTIALS_REJECTED, rejected, "", message)
+
+    def _condition(self, name: str, active: bool, key: str, message: str) -> threading.Thread:
+        # The alert engine writes to the store: never on the caller's (event loop) thread.
+        worker = threading.Thread(
+            target=self.monitor.alerts.set_condition,
+            args=(name, active, key, message),
+            name="alert-condition",
+            daemon=True,
+        )
+        worker.start()
+        self.last_condition = worker
+        return worker
 
     def record_ops(self, succeeded: int, failed: int, categories: list[str]) -> None:
         if succeeded:
