@@ -49,6 +49,9 @@ demo: venv
 
 bench: venv
 	@mkdir -p build/bench
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)); } || \
+		echo "wrk is missing: the simulator benchmark falls back to an httpx load generator"
 	$(PY) -m tests.bench
 
 soak: venv
