@@ -10,6 +10,7 @@ from typing import Any, Literal
 from agent.api.views import describe, plain_error
 from agent.queue.operation import OpQuery
 from agent.queue.outbox import Outbox
+from agent.store import audit
 from agent.store.models import AuditEvent
 
 AUDIT_COLUMNS = [
@@ -28,20 +29,22 @@ AUDIT_COLUMNS = [
 def write_audit(path: str | Path, fmt: Literal["csv", "json"] = "csv") -> int:
     """Every audit event in order, with its hashes (so the export itself can be verified)."""
     rows: list[dict[str, Any]] = [
-        {c: getattr(e, c) for c in AUDIT_COLUMNS}
+        {c: getattr(e, c) for c in AUDIT_COLUMNS} | {"detail": audit.detail_of(e)}
         for e in AuditEvent.select().order_by(AuditEvent.id).iterator()
     ]
     target = Path(path)
     if fmt == "json":
-        for r in rows:
-            r["detail"] = json.loads(r["detail"])
         target.write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
     else:
         with target.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=AUDIT_COLUMNS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({**r, "detail": _detail_text(r["detail"])} for r in rows)
     return len(rows)
+
+
+def _detail_text(detail: dict[str, Any]) -> str:
+    return json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def write_queue(path: str | Path, outbox: Outbox) -> int:

@@ -45,6 +45,10 @@ from agent.resilience.connectivity import Connectivity, tcp_probe
 from agent.resilience.events import BreakerChanged, HealthChanged, ModeChanged
 from agent.resilience.pipeline import Pipeline
 from agent.resilience.quota import QuotaPacer, QuotaSettings, ThresholdInfo
+from agent.security.errors import InsecureUrlError, SecurityError
+from agent.security.retention import DAY, RetentionReport, RetentionService
+from agent.security.signout import sign_out_and_wipe
+from agent.security.transit import require_secure_url
 from agent.settings import Settings
 from agent.store import audit
 from agent.store.models import OpState, Priority
@@ -102,7 +106,17 @@ class Agent:
         self._online = True
         self._syncing = False
         self._last_error: str | None = None
+        self._refused_seen = False
         self._progress: tuple[str, int, int] | None = None
+        self.retention = RetentionService(
+            self.store,
+            lambda: self.profile.settings,
+            outbox=self.outbox,
+            log_file=profile.paths.log_file,
+            clock=self.clock,
+        )
+        self._retention_task: asyncio.Task[RetentionReport | None] | None = None
+        self._retention_ran_at: float | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -114,7 +128,12 @@ class Agent:
         if options.sample_metrics:
             agent.observe.start()
         agent.observe.monitor.alerts.subscribe(agent._on_alert)
-        await agent.connect()
+        try:
+            await agent.run_retention()
+            await agent.connect()
+        except BaseException:
+            await agent.close()
+            raise
         return agent
 
     @classmethod
@@ -170,6 +189,8 @@ class Agent:
         me = self.options.technician_resource_id or self.profile.settings.technician_resource_id
         if me is None:
             return False
+        if self.options.directory_url and self.options.transport is None:
+            require_secure_url(self.options.directory_url)
         await self._close_client()
         self._http = httpx.AsyncClient(transport=self.options.transport, timeout=30.0)
         opts = (
@@ -184,8 +205,11 @@ class Agent:
         connectivity = Connectivity(self.options.probe or self._probe, clock=self.clock)
         client = self.client
 
+        share = self.profile.settings.quota_share
+
         async def read_threshold() -> ThresholdInfo:
             t = await client.threshold()
+            self.observe.record_quota(t.used, t.limit, share)
             return ThresholdInfo(
                 threshold=t.limit, timeframe_minutes=t.timeframe_minutes, current=t.used
             )
@@ -249,6 +273,29 @@ class Agent:
             )
             log.info("sync loop started (every %s s)", settings.sync_interval_s)
 
+    # -- retention ---------------------------------------------------------------------------
+    async def run_retention(self) -> RetentionReport:
+        """Apply the retention settings now (off the event loop); the sync loop repeats it
+        daily."""
+        self._retention_ran_at = self.clock.now().timestamp()
+        return await asyncio.to_thread(self.retention.run)
+
+    def _retention_due(self) -> None:
+        """After a sync pass: start retention when a day has passed since it last ran."""
+        last = self._retention_ran_at
+        if last is None or self.clock.now().timestamp() - last < DAY:
+            return
+        if self._retention_task is not None and not self._retention_task.done():
+            return
+        self._retention_task = asyncio.get_running_loop().create_task(self._retention_quietly())
+
+    async def _retention_quietly(self) -> RetentionReport | None:
+        try:
+            return await self.run_retention()
+        except Exception:  # the next day tries again; syncing goes on meanwhile
+            log.exception("retention failed")
+            return None
+
     async def close(self) -> None:
         self._stop.set()
         if self._runner is not None:
@@ -257,6 +304,11 @@ class Agent:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
             self._runner = None
+        if self._retention_task is not None:
+            self._retention_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention_task
+            self._retention_task = None
         await self._close_client()
         await self.observe.stop()
         await asyncio.to_thread(self.profile.close)
@@ -306,8 +358,10 @@ class Agent:
             self._emit("conflict_detected", count=report.push.conflicts)
         self._emit("queue_changed")
         self._emit("status")
+        self._retention_due()
 
     def _on_pipeline_event(self, event: object) -> None:
+        self.observe.on_pipeline_event(event)
         if isinstance(event, BreakerChanged):
             self._emit(
                 "breaker_changed",
@@ -328,14 +382,23 @@ class Agent:
 
     # -- status ----------------------------------------------------------------------------
     async def status(self) -> AgentStatus:
+        # Everything that touches the database runs off the event loop (the window's thread).
         counts = await self.store.aread(self.outbox.counts_by_state)
         conflicts = len(await self.store.aread(self.conflict_desk.list_conflicts))
-        settings = self.profile.settings
+        settings = await asyncio.to_thread(lambda: self.profile.settings)
+        first_sync_done = bool(
+            self.engine and await asyncio.to_thread(self.engine.puller.has_synced)
+        )
         pending = counts.get(OpState.PENDING, 0) + counts.get(OpState.LEASED, 0)
         attention = counts.get(OpState.PARKED, 0)
         signed_in = self.engine is not None
         paused = bool(self.engine and self.engine.paused)
         refused = self.pipeline is not None and self.pipeline.credentials.refused
+        if refused != self._refused_seen:
+            self._refused_seen = refused
+            self.observe.credentials_rejected(refused, "Autotask rejected the credentials")
+            if refused:
+                self._emit("credentials_rejected")
         if not signed_in or refused:
             state, reason = (
                 SyncState.ERROR,
@@ -378,7 +441,7 @@ class Agent:
             last_error=self._last_error,
             signed_in=signed_in,
             demo=self.options.demo,
-            first_sync_done=bool(self.engine and self.engine.puller.has_synced()),
+            first_sync_done=first_sync_done,
             reason=reason,
         )
 
@@ -602,6 +665,11 @@ class Agent:
         directory_url: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> ConnectionTest:
+        if directory_url and transport is None:
+            try:
+                require_secure_url(directory_url)
+            except InsecureUrlError as exc:
+                return ConnectionTest(False, str(exc), "other")
         result, _ = await check_connection(
             username, secret, integration_code, directory_url=directory_url, transport=transport
         )
@@ -612,6 +680,11 @@ class Agent:
     ) -> ConnectionTest:
         """Check the credentials, find the technician's resource, save both, start syncing."""
         directory = self.options.directory_url or self.profile.settings.api_directory_url
+        if directory and self.options.transport is None:
+            try:
+                require_secure_url(directory)
+            except InsecureUrlError as exc:
+                return ConnectionTest(False, str(exc), "other")
         result, resource_id = await check_connection(
             username,
             secret,
@@ -647,11 +720,11 @@ class Agent:
             self._stop = asyncio.Event()
         await self._close_client()
         self.engine = None
-        await asyncio.to_thread(self.profile.credentials.clear)
         if wipe_local_data:
-            from agent.store.wipe import wipe_local_data as wipe
-
-            await asyncio.to_thread(wipe, self.store)
+            # The caller asked the technician first; this also replaces the data key.
+            await asyncio.to_thread(sign_out_and_wipe, self.profile, confirmed=True)
+        else:
+            await asyncio.to_thread(self.profile.credentials.clear)
         self._emit("status")
 
     @property
@@ -659,9 +732,24 @@ class Agent:
         return self.profile.settings
 
     async def update_settings(self, **changes: Any) -> Settings:
+        """Save `changes`; switching `encrypt_at_rest` re-encrypts (or decrypts) the stored
+        values in place, in the transaction that saves the setting."""
+        at_rest = self.profile.at_rest
+        wanted = changes.get("encrypt_at_rest")
+        if wanted is not None and at_rest is not None and bool(wanted) != at_rest.enabled:
+            await asyncio.to_thread(at_rest.set_enabled, bool(wanted))
+            del changes["encrypt_at_rest"]  # saved by `set_enabled` with the values
         new = await asyncio.to_thread(self.profile.settings_repo.update, **changes)
         self._emit("status")
         return new
+
+    async def rotate_data_key(self) -> int:
+        """Re-encrypt every stored value under a new data key; returns the values rewritten.
+        Raises `SecurityError` when encryption at rest is off."""
+        at_rest = self.profile.at_rest
+        if at_rest is None:
+            raise SecurityError("Encryption at rest is off for this profile; there is no key.")
+        return await asyncio.to_thread(at_rest.rotate)
 
     # -- exports ---------------------------------------------------------------------------
     async def export_audit(self, path: str | Path, fmt: Literal["csv", "json"] = "csv") -> int:

@@ -5,6 +5,7 @@ Every function runs inside a store read.
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -18,6 +19,7 @@ from agent.api.types import (
     TimeEntryView,
 )
 from agent.queue.operation import Operation
+from agent.store import audit
 from agent.store.models import AuditEvent, CachedEntity, OverlayValue, Priority
 from agent.sync import localview
 
@@ -247,11 +249,9 @@ def audit_entries(
         q = q.where(AuditEvent.at >= since)
     if until is not None:
         q = q.where(AuditEvent.at <= until)
-    if text:
-        q = q.where(AuditEvent.detail.contains(text))
     if before_id is not None:
         q = q.where(AuditEvent.id < before_id)
-    return [
+    entries = (
         AuditEntry(
             id=e.id,
             at=e.at,
@@ -259,7 +259,18 @@ def audit_entries(
             entity_type=e.entity_type,
             entity_id=e.entity_id,
             op_id=e.op_id,
-            detail=json.loads(e.detail),
+            detail=audit.detail_of(e),
         )
-        for e in q.limit(limit)
-    ]
+        for e in (q.iterator() if text else q.limit(limit))
+    )
+    if not text:
+        return list(entries)
+    # Values are sealed, so SQL cannot search them: match the detail as appended, here.
+    needle = text.casefold()
+    return list(
+        itertools.islice((e for e in entries if needle in _search_text(e.detail).casefold()), limit)
+    )
+
+
+def _search_text(detail: dict[str, Any]) -> str:
+    return json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)

@@ -9,7 +9,6 @@ of acknowledgements that hands no ids on is one UPDATE.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -389,7 +388,12 @@ class SQLiteBackend(LedgerOutbox):
             into = sql.coalesced_into(row[0] if row else None)
             return conn.execute(sql.HISTORY, (op_id, into, op_id)).fetchall()
 
-        return [QueueEvent(a, at, o, json.loads(d)) for _, a, at, o, d in self.store.read(run)]
+        rows = self.store.read(run)
+        decode = sql.payload_decoder(audit.VALUES_COLUMN)
+        return [
+            QueueEvent(a, at, o, audit.merge_detail(d, None if v is None else decode(v)))
+            for _, a, at, o, d, v in rows
+        ]
 
     def close(self) -> None:
         """The store belongs to its opener; the backend holds nothing else."""

@@ -50,8 +50,19 @@ INSERT_IF_CLEAR_TARGET = (
 _PENDING = OpState.PENDING.value
 
 
+Encoder = Callable[[Any], bytes]
+
+
+def _encoders() -> tuple[Encoder, Encoder]:
+    return sql.payload_encoder(sql.FIELDS_COLUMN), sql.payload_encoder(sql.BASE_COLUMN)
+
+
 def _row(
-    op_id: int | None, new: NewOperation, fp: str, now: float, encode: Callable[[Any], bytes]
+    op_id: int | None,
+    new: NewOperation,
+    fp: str,
+    now: float,
+    encoders: tuple[Encoder, Encoder],
 ) -> tuple[Any, ...]:
     return (
         op_id,
@@ -61,8 +72,8 @@ def _row(
         new.temp_id,
         new.parent_id,
         None,
-        encode(new.fields),
-        encode(new.base),
+        encoders[0](new.fields),
+        encoders[1](new.base),
         int(new.priority),
         _PENDING,
         0,
@@ -88,7 +99,7 @@ def _entry(op: Operation) -> audit.Entry:
 
 def _insert_if_clear(conn: sqlite3.Connection, new: NewOperation, fp: str, now: float) -> int:
     """The new row's id, or 0 when something live was found (and nothing was written)."""
-    row = _row(None, new, fp, now, sql.payload_encoder())
+    row = _row(None, new, fp, now, _encoders())
     if new.kind is OpKind.CREATE:
         cursor = conn.execute(INSERT_IF_CLEAR_FINGERPRINT, (*row, fp))
     else:
@@ -153,11 +164,11 @@ def enqueue_batch(
             return None
     # The single writer holds the write lock, so ids follow on from the highest one.
     first = int(conn.execute(NEXT_ID).fetchone()[0])
-    encode = sql.payload_encoder()
+    encoders = _encoders()
     conn.executemany(
         sql.INSERT,
         [
-            _row(first + i, new, fp, now, encode)
+            _row(first + i, new, fp, now, encoders)
             for i, (new, fp) in enumerate(zip(news, fps, strict=True))
         ],
     )

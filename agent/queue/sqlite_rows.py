@@ -95,8 +95,8 @@ LEASES_HELD_BY = (
 )
 DEPENDS_ON = "SELECT op_id, depends_on_id FROM op_dependency WHERE op_id IN ({marks})"
 HISTORY = (
-    "SELECT id, action, at, op_id, detail FROM audit_event WHERE op_id=? UNION ALL "
-    "SELECT id, action, at, op_id, detail FROM audit_event WHERE op_id=? "
+    'SELECT id, action, at, op_id, detail, "values" FROM audit_event WHERE op_id=? UNION ALL '
+    'SELECT id, action, at, op_id, detail, "values" FROM audit_event WHERE op_id=? '
     "AND action='coalesced' AND json_extract(detail, '$.from')=? ORDER BY 1"
 )
 
@@ -117,10 +117,22 @@ def _plain_encode(value: Any) -> bytes:
     return _plain_json(value).encode()
 
 
-def payload_encoder() -> Callable[[Any], bytes]:
-    """The active codec's `encode` (a faster equivalent for the plain JSON codec)."""
+FIELDS_COLUMN = "outbox_op.fields"
+BASE_COLUMN = "outbox_op.base"
+
+
+def payload_encoder(column: str) -> Callable[[Any], bytes]:
+    """The active codec's `encode` bound to `column` ("table.column"); a faster equivalent for
+    the plain JSON codec, which binds nothing."""
     codec = get_codec()
-    return _plain_encode if type(codec) is JsonCodec else codec.encode
+    if type(codec) is JsonCodec:
+        return _plain_encode
+    encode = codec.encode
+
+    def bound(value: Any) -> bytes:
+        return encode(value, column)
+
+    return bound
 
 
 def marks(n: int) -> str:
@@ -137,14 +149,22 @@ def _plain_decode(blob: bytes) -> Any:
     return _plain_decoder.raw_decode(bytes(blob).decode())[0]
 
 
-def payload_decoder() -> Callable[[bytes], Any]:
-    """The active codec's `decode` (a faster equivalent for the plain JSON codec)."""
+def payload_decoder(column: str) -> Callable[[bytes], Any]:
+    """The active codec's `decode` bound to `column` (see `payload_encoder`)."""
     codec = get_codec()
-    return _plain_decode if type(codec) is JsonCodec else codec.decode
+    if type(codec) is JsonCodec:
+        return _plain_decode
+    decode = codec.decode
+
+    def bound(blob: bytes) -> Any:
+        return decode(blob, column)
+
+    return bound
 
 
 def to_operation(row: Sequence[Any], depends_on: list[int] | None = None) -> Operation:
-    decode = payload_decoder()
+    decode_fields = payload_decoder(FIELDS_COLUMN)
+    decode_base = payload_decoder(BASE_COLUMN)
     return build_operation(
         row[0],
         _KINDS[row[1]],
@@ -153,8 +173,8 @@ def to_operation(row: Sequence[Any], depends_on: list[int] | None = None) -> Ope
         row[4],
         row[5],
         row[6],
-        decode(row[7]),
-        decode(row[8]),
+        decode_fields(row[7]),
+        decode_base(row[8]),
         _PRIORITIES[row[9]],
         _STATES[row[10]],
         row[11],
@@ -176,7 +196,8 @@ def to_operation(row: Sequence[Any], depends_on: list[int] | None = None) -> Ope
 
 def values(op: Operation) -> tuple[Any, ...]:
     """Every column but the id, in `UPDATE` order (the id goes last there, first in `INSERT`)."""
-    encode = payload_encoder()
+    encode_fields = payload_encoder(FIELDS_COLUMN)
+    encode_base = payload_encoder(BASE_COLUMN)
     return (
         op.kind.value,
         op.entity_type,
@@ -184,8 +205,8 @@ def values(op: Operation) -> tuple[Any, ...]:
         op.temp_id,
         op.parent_id,
         op.parent_temp_id,
-        encode(op.fields),
-        encode(op.base),
+        encode_fields(op.fields),
+        encode_base(op.base),
         int(op.priority),
         op.state.value,
         op.attempts,

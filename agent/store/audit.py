@@ -3,6 +3,11 @@
 Verification recomputes the chain from the first kept event, so a changed, removed or reordered
 event breaks it at a point `verify` names. Call `append` inside a store write (one transaction with
 the change it records).
+
+Values a customer typed or the server holds (sent fields, conflict sides, chosen values) are kept
+apart from the rest of the detail in the `values` payload column, sealed like every other payload;
+the hash covers them in plaintext, so re-sealing them (a key rotation) leaves the chain intact.
+`detail_of` gives readers the detail as it was appended.
 """
 
 from __future__ import annotations
@@ -14,9 +19,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from agent.store.codec import column_context, get_codec
 from agent.store.models import AuditEvent, database_proxy
 
 GENESIS = "0" * 64
+
+# Detail keys whose values may carry a customer's text; `append` moves them to `values`.
+VALUE_KEYS = frozenset({"fields", "base", "sent", "mine", "theirs", "losing", "chosen", "value"})
 
 # Built once: `json.dumps` with options builds a new encoder on every call.
 _chain_json = json.JSONEncoder(separators=(",", ":")).encode
@@ -26,8 +35,8 @@ _detail_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=s
 # where peewee's query building costs several times the statements themselves.
 _HEAD = "SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1"
 _INSERT = (
-    "INSERT INTO audit_event (at, action, entity_type, entity_id, op_id, detail, prev_hash, hash)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    'INSERT INTO audit_event (at, action, entity_type, entity_id, op_id, detail, "values", '
+    "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -39,9 +48,48 @@ def _digest(
     entity_id: str | None,
     op_id: int | None,
     detail: str,
+    values: str | None = None,
 ) -> str:
-    body = _chain_json([prev_hash, repr(float(at)), action, entity_type, entity_id, op_id, detail])
+    fields: list[Any] = [prev_hash, repr(float(at)), action, entity_type, entity_id, op_id, detail]
+    if values is not None:  # events without values hash as they always did
+        fields.append(values)
+    body = _chain_json(fields)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def split_detail(
+    detail: dict[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The detail without its value-bearing keys, and those keys (None when there are none)."""
+    if not detail:
+        return {}, None
+    values = {k: v for k, v in detail.items() if k in VALUE_KEYS}
+    if not values:
+        return detail, None
+    return {k: v for k, v in detail.items() if k not in VALUE_KEYS}, values
+
+
+def merge_detail(detail: str | dict[str, Any], values: dict[str, Any] | None) -> dict[str, Any]:
+    """The detail as appended: the stored detail (JSON text or dict) with its values put back."""
+    merged: dict[str, Any] = json.loads(detail) if isinstance(detail, str) else dict(detail)
+    if values:
+        merged.update(values)
+    return merged
+
+
+def detail_of(event: AuditEvent) -> dict[str, Any]:
+    """An event's detail with its values, as it was appended."""
+    return merge_detail(event.detail, event.values)
+
+
+VALUES_COLUMN = column_context("audit_event", "values")
+
+
+def _sealed(values: dict[str, Any] | None) -> tuple[str | None, bytes | None]:
+    """The canonical text the hash covers and the blob stored, for an event's values."""
+    if values is None:
+        return None, None
+    return _detail_json(values), get_codec().encode(values, VALUES_COLUMN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +120,12 @@ def append_many(
     prev = head[0] if head is not None else GENESIS
     rows: list[tuple[Any, ...]] = []
     for e in entries:
-        text = _detail_json(e.detail or {})
+        detail, values = split_detail(e.detail)
+        text = _detail_json(detail)
+        values_text, blob = _sealed(values)
         key = None if e.entity_id is None else str(e.entity_id)
-        digest = _digest(prev, e.at, e.action, e.entity_type, key, e.op_id, text)
-        rows.append((e.at, e.action, e.entity_type, key, e.op_id, text, prev, digest))
+        digest = _digest(prev, e.at, e.action, e.entity_type, key, e.op_id, text, values_text)
+        rows.append((e.at, e.action, e.entity_type, key, e.op_id, text, blob, prev, digest))
         prev = digest
     if rows:
         conn.executemany(_INSERT, rows)
@@ -91,14 +141,17 @@ def append(
     op_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event after the current last one (must run on the store's writer)."""
+    """Append one event after the current last one (must run on the store's writer); the
+    detail's value-bearing keys (`VALUE_KEYS`) are stored apart, sealed (see module docstring)."""
     conn = _connection()
     head = conn.execute(_HEAD).fetchone()
     prev = head[0] if head is not None else GENESIS
-    text = _detail_json(detail or {})
+    plain, values = split_detail(detail)
+    text = _detail_json(plain)
+    values_text, blob = _sealed(values)
     key = None if entity_id is None else str(entity_id)
-    digest = _digest(prev, at, action, entity_type, key, op_id, text)
-    cursor = conn.execute(_INSERT, (at, action, entity_type, key, op_id, text, prev, digest))
+    digest = _digest(prev, at, action, entity_type, key, op_id, text, values_text)
+    cursor = conn.execute(_INSERT, (at, action, entity_type, key, op_id, text, blob, prev, digest))
     return AuditEvent(
         id=cursor.lastrowid,
         at=at,
@@ -107,6 +160,7 @@ def append(
         entity_id=key,
         op_id=op_id,
         detail=text,
+        values=values,
         prev_hash=prev,
         hash=digest,
     )
@@ -120,11 +174,41 @@ class ChainReport:
     problem: str = ""
 
 
+_STORED = (
+    'SELECT id, at, action, entity_type, entity_id, op_id, detail, "values", prev_hash, hash '
+    "FROM audit_event ORDER BY id"
+)
+_UNREADABLE = object()
+
+
+def _stored_events() -> Iterator[AuditEvent]:
+    """Every event in id order; values that cannot be opened are marked, not raised, so a
+    tampered blob is reported as a broken chain."""
+    codec = get_codec()
+    for row in _connection().execute(_STORED):
+        values: Any = None
+        if row[7] is not None:
+            try:
+                values = codec.decode(row[7], VALUES_COLUMN)
+            except Exception:  # any failure to open is evidence of tampering
+                values = _UNREADABLE
+        yield AuditEvent(
+            id=row[0],
+            at=row[1],
+            action=row[2],
+            entity_type=row[3],
+            entity_id=row[4],
+            op_id=row[5],
+            detail=row[6],
+            values=values,
+            prev_hash=row[8],
+            hash=row[9],
+        )
+
+
 def verify(events: Iterable[AuditEvent] | None = None) -> ChainReport:
     """Recompute the chain in id order; report the first event where it breaks."""
-    rows: Iterator[AuditEvent] = iter(
-        events if events is not None else AuditEvent.select().order_by(AuditEvent.id).iterator()
-    )
+    rows: Iterator[AuditEvent] = iter(events if events is not None else _stored_events())
     prev: str | None = None
     count = 0
     for ev in rows:
@@ -133,8 +217,18 @@ def verify(events: Iterable[AuditEvent] | None = None) -> ChainReport:
             return ChainReport(
                 False, count, ev.id, "an event before this one was removed or reordered"
             )
+        if ev.values is _UNREADABLE:
+            return ChainReport(False, count, ev.id, "this event's values cannot be opened")
+        values_text = None if ev.values is None else _detail_json(ev.values)
         expected = _digest(
-            ev.prev_hash, ev.at, ev.action, ev.entity_type, ev.entity_id, ev.op_id, ev.detail
+            ev.prev_hash,
+            ev.at,
+            ev.action,
+            ev.entity_type,
+            ev.entity_id,
+            ev.op_id,
+            ev.detail,
+            values_text,
         )
         if expected != ev.hash:
             return ChainReport(False, count, ev.id, "this event was changed after it was written")

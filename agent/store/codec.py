@@ -34,9 +34,9 @@ class JsonCodec:
         return json.loads(bytes(blob).decode())
 
 
-# The outbox's raw-SQL paths (agent.queue.sqlite_rows) call `encode(value)` without a column;
-# until they name one, its payloads are sealed but not column-bound, so every reader agrees.
-UNBOUND_TABLES = frozenset({"outbox_op"})
+# Tables whose payloads are sealed without naming their column (none: the outbox's raw-SQL paths
+# in agent.queue.sqlite_rows name theirs); kept so a table can opt out while its writers catch up.
+UNBOUND_TABLES: frozenset[str] = frozenset()
 
 
 def column_context(table: str, column: str) -> str:

@@ -148,7 +148,9 @@ class Store:
         self.path = path
         self.durability = durability
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = filelock.FileLock(str(path) + ".lock")
+        # Not thread-local: a store opened on one worker thread may be closed on another, and a
+        # thread-local lock would then stay held (refusing the next open in this process).
+        self._lock = filelock.FileLock(str(path) + ".lock", thread_local=False)
         try:
             self._lock.acquire(timeout=0)
         except filelock.Timeout:

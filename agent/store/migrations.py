@@ -17,8 +17,16 @@ import peewee
 from agent.store.models import ALL_MODELS, SchemaMigration
 
 # Audit events may be appended, never changed; retention deletes only the oldest (see audit.py).
-AUDIT_TRIGGERS = (
+# As shipped in step 2; step 4 narrows it (below).
+V2_AUDIT_TRIGGERS = (
     """CREATE TRIGGER IF NOT EXISTS "audit_event_no_update" BEFORE UPDATE ON "audit_event"
+    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""",
+)
+# Every column but `values`, which key rotation and turning encryption on or off re-seal; the
+# hash covers the values in plaintext, so a changed value still breaks the chain.
+AUDIT_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS "audit_event_no_update" BEFORE UPDATE OF "id", "at",
+    "action", "entity_type", "entity_id", "op_id", "detail", "prev_hash", "hash" ON "audit_event"
     BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END""",
 )
 
@@ -68,7 +76,7 @@ def _step2_deadlines_cursors_audit_guard(db: peewee.SqliteDatabase) -> None:
         'CREATE TABLE "sync_cursor" ("entity_type" VARCHAR(40) NOT NULL PRIMARY KEY, '
         '"watermark" VARCHAR(40), "last_full_sync_at" REAL, "last_refresh_at" REAL)'
     )
-    for trigger in AUDIT_TRIGGERS:
+    for trigger in V2_AUDIT_TRIGGERS:
         db.execute_sql(trigger)
 
 
@@ -97,11 +105,19 @@ def _step3_outbox_and_audit_indexes(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _step4_sealed_audit_values(db: peewee.SqliteDatabase) -> None:
+    db.execute_sql('ALTER TABLE "audit_event" ADD COLUMN "values" BLOB')
+    db.execute_sql('DROP TRIGGER IF EXISTS "audit_event_no_update"')
+    for trigger in AUDIT_TRIGGERS:
+        db.execute_sql(trigger)
+
+
 Step = Callable[[peewee.SqliteDatabase], None]
 LADDER: list[tuple[int, str, Step]] = [
     (1, "initial schema", _step1_initial),
     (2, "outbox deadlines, sync cursors, append-only audit", _step2_deadlines_cursors_audit_guard),
     (3, "outbox and audit indexes", _step3_outbox_and_audit_indexes),
+    (4, "sealed audit values", _step4_sealed_audit_values),
 ]
 LATEST = LADDER[-1][0]
 

@@ -194,6 +194,8 @@ class AuditEvent(BaseModel):
     entity_id = peewee.CharField(max_length=64, null=True)
     op_id = peewee.BigIntegerField(null=True)
     detail = peewee.TextField(default="{}")
+    # The detail's values (see `agent.store.audit.VALUE_KEYS`), sealed like every payload.
+    values = PayloadField(null=True)
     prev_hash = peewee.FixedCharField(max_length=64)
     hash = peewee.FixedCharField(max_length=64, unique=True)
 

@@ -21,6 +21,7 @@ from agent.credentials import ApiSecretBundle
 from agent.profile import open_profile
 from agent.queue import SQLiteBackend
 from agent.simulator import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME, Simulator
+from agent.store import audit
 from agent.store.models import AuditEvent, Conflict, ConflictStatus, OpState, OutboxOp
 from agent.sync.conflicts import ConflictDesk, ConflictError
 
@@ -133,7 +134,7 @@ def test_any_typed_value_is_refused_cleanly_or_accepted_and_nothing_is_lost(
                 .get()
             )
         )
-        detail = json.loads(event.detail)
+        detail = audit.detail_of(event)
         assert detail["losing"] == "theirs" and detail["mine"] == "mine"
         op = outbox.get(row.op_id)
         assert op is not None and _same(op.fields[field], value)

@@ -101,10 +101,6 @@ async def test_no_ticket_text_is_readable_in_the_payload_columns(run: Run) -> No
         assert text.encode() not in blobs, text
 
 
-@pytest.mark.xfail(
-    reason="audit event details keep sent values in plaintext (agent/store/audit.py)",
-    strict=True,
-)
 async def test_no_ticket_text_is_readable_anywhere_in_the_database_files(run: Run) -> None:
     files = _database_files(run.data_dir)
     assert any(p.name.endswith("-wal") for p in files)

@@ -61,7 +61,6 @@ def test_outbox_payloads_written_by_raw_sql_are_sealed(profile: Profile) -> None
     assert op is not None and op.fields == {"description": SECRET_TEXT}
 
 
-@pytest.mark.xfail(reason="queue raw SQL bypasses the codec", strict=True)
 def test_swapping_an_operations_fields_and_base_is_detected(profile: Profile) -> None:
     op_id = enqueue(profile)
     conn = sqlite3.connect(profile.paths.database)

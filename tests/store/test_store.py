@@ -97,6 +97,18 @@ def test_second_instance_on_the_same_profile_is_refused_clearly(tmp_path: Path) 
     Store(path).close()  # free again once the first one closed
 
 
+def test_a_store_closed_on_another_thread_frees_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "agent.sqlite3"
+    opened: list[Store] = []
+    opener = threading.Thread(target=lambda: opened.append(Store(path)))
+    opener.start()
+    opener.join()
+    closer = threading.Thread(target=opened[0].close)
+    closer.start()
+    closer.join()
+    Store(path).close()  # refused while the opener thread's lock was still held
+
+
 def test_database_locked_by_another_program_gives_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "agent.sqlite3"
     Store(path).close()

@@ -36,7 +36,7 @@ class Desk:
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coro)
 
-    def settle(self, done: Callable[[], bool], timeout: float = 5.0) -> None:
+    def settle(self, done: Callable[[], bool], timeout: float = 20.0) -> None:
         """Let the loop (and with it Qt) work until `done()` holds; fail after `timeout` s."""
 
         async def poll() -> None:
