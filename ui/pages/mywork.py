@@ -72,6 +72,7 @@ class MyWorkPage(QWidget):
         self.splitter.addWidget(self.panel)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([820, 380])  # the list first: titles need the room
         self.splitter.setSizes([760, 480])
         outer.addWidget(self.splitter, 1)
         self.panel.changed.connect(self.refresh)
