@@ -107,6 +107,8 @@ class Agent:
         self._syncing = False
         self._last_error: str | None = None
         self._refused_seen = False
+        self._settings: Settings = profile.settings  # read on the loop: a snapshot, not the db
+        self._background: set[asyncio.Future[None]] = set()
         self._progress: tuple[str, int, int] | None = None
         self.retention = RetentionService(
             self.store,
@@ -263,15 +265,15 @@ class Agent:
     def start(self) -> None:
         """Run the sync loop in the background until `close`."""
         if self._runner is None and self.engine is not None:
-            settings = self.profile.settings
+            # The loop reads the snapshot, never the database, on the event loop's thread.
             self._runner = asyncio.create_task(
                 self.engine.run(
                     self._stop,
-                    lambda: float(self.profile.settings.sync_interval_s),
-                    lambda: not self.profile.settings.work_offline,
+                    lambda: float(self._settings.sync_interval_s),
+                    lambda: not self._settings.work_offline,
                 )
             )
-            log.info("sync loop started (every %s s)", settings.sync_interval_s)
+            log.info("sync loop started (every %s s)", self._settings.sync_interval_s)
 
     # -- retention ---------------------------------------------------------------------------
     async def run_retention(self) -> RetentionReport:
@@ -309,6 +311,8 @@ class Agent:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._retention_task
             self._retention_task = None
+        if self._background:  # settings reloads still reading the store
+            await asyncio.gather(*self._background, return_exceptions=True)
         await self._close_client()
         await self.observe.stop()
         await asyncio.to_thread(self.profile.close)
@@ -341,8 +345,15 @@ class Agent:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(lambda: self._emit(kind, **data))
 
+    async def _reload_settings(self) -> None:
+        """Refresh the snapshot off the loop's thread (another process may have changed it)."""
+        self._settings = await asyncio.to_thread(lambda: self.profile.settings)
+
     def _on_report(self, report: SyncReport) -> None:
         self._last_error = report.error
+        task = asyncio.ensure_future(self._reload_settings())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
         categories = [e.split(":", 2)[1].strip() for e in report.push.errors if ":" in e]
         self.observe.record_ops(report.push.succeeded, report.push.failed, categories)
         self._emit(
@@ -447,7 +458,7 @@ class Agent:
 
     # -- control ---------------------------------------------------------------------------
     async def sync_now(self) -> SyncReport | None:
-        if self.engine is None or self.profile.settings.work_offline:
+        if self.engine is None or self._settings.work_offline:
             return None
         self._syncing = True
         self._emit("sync_started")
@@ -469,7 +480,9 @@ class Agent:
         self._emit("status")
 
     async def set_work_offline(self, offline: bool) -> None:
-        await asyncio.to_thread(self.profile.settings_repo.update, work_offline=offline)
+        self._settings = await asyncio.to_thread(
+            self.profile.settings_repo.update, work_offline=offline
+        )
         if not offline and self.engine is not None:
             self.engine.wake.set()
         self._emit("status")
@@ -697,7 +710,7 @@ class Agent:
             return result
         bundle = ApiSecretBundle(username, secret, integration_code)
         await asyncio.to_thread(self.profile.credentials.save, bundle)
-        await asyncio.to_thread(
+        self._settings = await asyncio.to_thread(
             self.profile.settings_repo.update, technician_resource_id=resource_id
         )
         self.options.credentials = None
@@ -740,6 +753,7 @@ class Agent:
             await asyncio.to_thread(at_rest.set_enabled, bool(wanted))
             del changes["encrypt_at_rest"]  # saved by `set_enabled` with the values
         new = await asyncio.to_thread(self.profile.settings_repo.update, **changes)
+        self._settings = new
         self._emit("status")
         return new
 
