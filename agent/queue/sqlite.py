@@ -144,12 +144,15 @@ class SQLiteBackend(LedgerOutbox):
         fp = coalesce.fingerprint_of(new)
         now = self._now()
 
+        capacity, audited = self.capacity, self.audited
+
         def run() -> Operation:
-            conn = self._conn()
-            ledger = _SqliteLedger(conn, now, self.audited)
-            return fast.enqueue_one(
-                conn, ledger, new, fp, capacity=self.capacity, audited=self.audited
-            )
+            conn: sqlite3.Connection = self.store.db.connection()
+            op = fast.enqueue_direct(conn, new, fp, now, capacity=capacity, audited=audited)
+            if op is not None:
+                return op
+            ledger = _SqliteLedger(conn, now, audited)
+            return coalesce.enqueue(ledger, new, capacity=capacity, fp=fp)
 
         return self.store.write(run)
 

@@ -107,6 +107,25 @@ def _insert_if_clear(conn: sqlite3.Connection, new: NewOperation, fp: str, now: 
     return (cursor.lastrowid or 0) if cursor.rowcount == 1 else 0
 
 
+def enqueue_direct(
+    conn: sqlite3.Connection,
+    new: NewOperation,
+    fp: str,
+    now: float,
+    *,
+    capacity: int | None,
+    audited: bool,
+) -> Operation | None:
+    """Queue one operation by the direct path inside the running transaction, or None (nothing
+    written) when the shared rules must decide."""
+    if coalesce.is_direct(new, capacity) and (op_id := _insert_if_clear(conn, new, fp, now)):
+        op = coalesce.pending_operation(op_id, new, fp, now)
+        if audited:
+            audit.append_many([_entry(op)], conn)
+        return op
+    return None
+
+
 def enqueue_one(
     conn: sqlite3.Connection,
     ledger: Ledger,
@@ -117,13 +136,8 @@ def enqueue_one(
     audited: bool,
 ) -> Operation:
     """Queue one operation inside the running transaction."""
-    now = ledger.now
-    if coalesce.is_direct(new, capacity) and (op_id := _insert_if_clear(conn, new, fp, now)):
-        op = coalesce.pending_operation(op_id, new, fp, now)
-        if audited:
-            audit.append_many([_entry(op)], conn)
-        return op
-    return coalesce.enqueue(ledger, new, capacity=capacity, fp=fp)
+    op = enqueue_direct(conn, new, fp, ledger.now, capacity=capacity, audited=audited)
+    return op if op is not None else coalesce.enqueue(ledger, new, capacity=capacity, fp=fp)
 
 
 def _any(conn: sqlite3.Connection, statement: str, head: list[Any], keys: list[Any]) -> bool:

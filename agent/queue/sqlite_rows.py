@@ -7,12 +7,11 @@ costs more than the insert itself on the single-enqueue path.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from agent.canonical import canonical_bytes, loads
 from agent.queue.coalesce import COALESCED_INTO
-from agent.queue.fingerprint import compact_encoder
 from agent.queue.operation import LIVE_STATES, Operation, build_operation
 from agent.store.codec import JsonCodec, get_codec
 from agent.store.models import OpKind, OpState, Priority
@@ -108,13 +107,8 @@ def coalesced_into(reason: str | None) -> int | None:
     return int(reason[len(COALESCED_INTO) :])
 
 
-# Byte for byte what `JsonCodec.encode` writes, from one encoder built once (json.dumps with
-# options builds a new encoder per call, a large share of an enqueue's own work).
-_plain_json = compact_encoder(ensure_ascii=True)
-
-
-def _plain_encode(value: Any) -> bytes:
-    return _plain_json(value).encode()
+# What `JsonCodec.encode` writes, without the bound method call.
+_plain_encode = canonical_bytes
 
 
 FIELDS_COLUMN = "outbox_op.fields"
@@ -142,11 +136,7 @@ def marks(n: int) -> str:
 _KINDS = {k.value: k for k in OpKind}
 _STATES = {s.value: s for s in OpState}
 _PRIORITIES = {int(p): p for p in Priority}
-_plain_decoder = json.JSONDecoder()
-
-
-def _plain_decode(blob: bytes) -> Any:
-    return _plain_decoder.raw_decode(bytes(blob).decode())[0]
+_plain_decode = loads
 
 
 def payload_decoder(column: str) -> Callable[[bytes], Any]:

@@ -18,7 +18,6 @@ extensions (SQLCipher) would need a rebuilt SQLite in every installer.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import threading
 import zlib
@@ -28,6 +27,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from agent.canonical import canonical_bytes, loads
 from agent.security.errors import SealedPayloadError
 
 SEALED_V1 = 0x01
@@ -60,9 +60,8 @@ def blob_key_id(blob: bytes) -> bytes | None:
     return bytes(blob[2:6]) if is_sealed(blob) and len(blob) >= HEADER_BYTES else None
 
 
-def _plain_json(value: Any) -> bytes:
-    # The same bytes as `agent.store.codec.JsonCodec`, so switching codecs changes no value.
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str).encode()
+# The same bytes as `agent.store.codec.JsonCodec`, so switching codecs changes no value.
+_plain_json = canonical_bytes
 
 
 class SealingCodec:
@@ -139,7 +138,7 @@ class SealingCodec:
         accepted, so a pass can re-bind values after a column starts binding."""
         data = bytes(blob)
         if not data or data[0] not in RESERVED_FORMATS:
-            return json.loads(data.decode())
+            return loads(data)
         if data[0] != SEALED_V1:
             raise SealedPayloadError(
                 f"A stored value is in format {data[0]}, which this version of Field Sync does "
@@ -168,7 +167,7 @@ class SealingCodec:
             ) from None
         if flags & FLAG_ZLIB:
             plain = zlib.decompress(plain)
-        return json.loads(plain.decode())
+        return loads(plain)
 
 
 def _aad(header: bytes, column: str) -> bytes:

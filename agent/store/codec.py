@@ -6,10 +6,11 @@ The store keeps every payload that may hold a customer's text in a BLOB column w
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
 
 import peewee
+
+from agent.canonical import canonical_bytes, loads
 
 
 class PayloadCodec(Protocol):
@@ -28,10 +29,10 @@ class JsonCodec:
     """Plain, compact UTF-8 JSON: the codec when nothing seals payloads."""
 
     def encode(self, value: Any, column: str = "") -> bytes:
-        return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str).encode()
+        return canonical_bytes(value)
 
     def decode(self, blob: bytes, column: str = "") -> Any:
-        return json.loads(bytes(blob).decode())
+        return loads(blob)
 
 
 # Tables whose payloads are sealed without naming their column (none: the outbox's raw-SQL paths
