@@ -12,7 +12,7 @@ from typing import Any
 from agent.queue.errors import InvalidOperationError, OperationNotFound
 from agent.queue.fingerprint import fingerprint
 from agent.queue.ledger import Ledger
-from agent.queue.operation import FINISHED_STATES, LIVE_STATES, Operation
+from agent.queue.operation import FINISHED_STATES, LIVE_STATES, Operation, evolver
 from agent.store.models import OpKind, OpState, Priority
 
 
@@ -23,14 +23,14 @@ def _get(ledger: Ledger, op_id: int) -> Operation:
     return op
 
 
+_leased = evolver("state", "lease_owner", "lease_expires_at", "attempts", "updated_at")
+_done = evolver(
+    "state", "target_id", "lease_owner", "lease_expires_at", "outcome_unknown", "updated_at"
+)
+
+
 def leased(op: Operation, owner: str, until: float, now: float) -> Operation:
-    return op.evolve(
-        state=OpState.LEASED,
-        lease_owner=owner,
-        lease_expires_at=until,
-        attempts=op.attempts + 1,
-        updated_at=now,
-    )
+    return _leased(op, OpState.LEASED, owner, until, op.attempts + 1, now)
 
 
 def expired(op: Operation, now: float) -> Operation:
@@ -43,14 +43,7 @@ def done_version(op: Operation, target_id: int | None, now: float) -> Operation:
     """`op` as acknowledged (unchanged when it already was)."""
     if op.state is OpState.DONE:
         return op
-    return op.evolve(
-        state=OpState.DONE,
-        target_id=target_id,
-        lease_owner=None,
-        lease_expires_at=None,
-        outcome_unknown=False,
-        updated_at=now,
-    )
+    return _done(op, OpState.DONE, target_id, None, None, False, now)
 
 
 def acknowledge(ledger: Ledger, op_id: int, server_id: int | None = None) -> Operation:

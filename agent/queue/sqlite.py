@@ -10,6 +10,7 @@ of acknowledgements that hands no ids on is one UPDATE.
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from agent.store.models import OpKind, OpState, Priority
 
 T = TypeVar("T")
 PAGE = 256  # most rows read per page of a claim's candidate stream
+REMEMBERED = 20_000  # leased operations remembered for acknowledge_many (`_by_ids_remembered`)
 
 
 def _page_size(limit: int) -> int:
@@ -67,11 +69,50 @@ def _by_ids(conn: sqlite3.Connection, ids: list[int]) -> dict[int, Operation]:
     return {op.id: op for op in _with_dependencies(conn, rows)}
 
 
+def _by_ids_remembered(
+    conn: sqlite3.Connection, ids: list[int], leased: dict[int, Operation]
+) -> dict[int, Operation]:
+    """`_by_ids`, taking an operation from `leased` (what this backend's claims handed out)
+    instead of decoding its payloads again when every other column still matches the row: a
+    leased operation's payloads never change (nothing merges into an operation in flight, and
+    ids are rewritten only in operations still waiting for their parent's create)."""
+    found: dict[int, Operation] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for row in conn.execute(sql.SCALARS_BY_IDS.format(marks=sql.marks(len(chunk))), chunk):
+            op = leased.get(row[0])
+            if op is not None and sql.scalars(op) == tuple(row):
+                found[row[0]] = op
+    missing = [op_id for op_id in ids if op_id not in found]
+    if missing:
+        found.update(_by_ids(conn, missing))
+    if len(found) > len(missing):  # dependencies are read from their table, never remembered
+        deps = _dependencies(conn, [(op_id,) for op_id in ids if op_id not in missing])
+        for op_id in ids:
+            depends_on = sorted(deps.get(op_id, []))
+            if op_id not in missing and found[op_id].depends_on != depends_on:
+                found[op_id] = found[op_id].evolve(depends_on=depends_on)
+    return found
+
+
+# Per store, what claims handed out, by id (see `_by_ids_remembered`); touched only inside
+# writes (one writer at a time), shared by every backend on the store, and forgotten whenever a
+# row is saved through a ledger.
+_LEASED: weakref.WeakKeyDictionary[Store, dict[int, Operation]] = weakref.WeakKeyDictionary()
+
+
 class _SqliteLedger:
-    def __init__(self, conn: sqlite3.Connection, now: float, audited: bool) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        now: float,
+        audited: bool,
+        leased: dict[int, Operation] | None = None,
+    ) -> None:
         self.conn = conn
         self.now = now
         self.audited = audited
+        self.leased = leased if leased is not None else {}
 
     def _one(self, statement: str, params: tuple[Any, ...]) -> Operation | None:
         row = self.conn.execute(statement, params).fetchone()
@@ -106,6 +147,7 @@ class _SqliteLedger:
         return op.evolve(id=op_id)
 
     def save(self, old: Operation, new: Operation) -> None:
+        self.leased.pop(new.id, None)
         self.conn.execute(sql.UPDATE, (*sql.values(new), new.id))
 
     def record(self, action: str, op: Operation, detail: dict[str, Any]) -> None:
@@ -129,6 +171,7 @@ class SQLiteBackend(LedgerOutbox):
         super().__init__(clock, strategy=strategy, capacity=capacity)
         self.store = store
         self.audited = audit
+        self._leased = _LEASED.setdefault(store, {})
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = self.store.db.connection()
@@ -136,7 +179,9 @@ class SQLiteBackend(LedgerOutbox):
 
     def _transact(self, fn: Callable[[Ledger], T]) -> T:
         now = self._now()
-        return self.store.write(lambda: fn(_SqliteLedger(self._conn(), now, self.audited)))
+        return self.store.write(
+            lambda: fn(_SqliteLedger(self._conn(), now, self.audited, self._leased))
+        )
 
     # -- enqueueing (see `sqlite_enqueue`) ----------------------------------------------------
 
@@ -151,7 +196,7 @@ class SQLiteBackend(LedgerOutbox):
             op = fast.enqueue_direct(conn, new, fp, now, capacity=capacity, audited=audited)
             if op is not None:
                 return op
-            ledger = _SqliteLedger(conn, now, audited)
+            ledger = _SqliteLedger(conn, now, audited, self._leased)
             return coalesce.enqueue(ledger, new, capacity=capacity, fp=fp)
 
         return self.store.write(run)
@@ -167,7 +212,7 @@ class SQLiteBackend(LedgerOutbox):
             bulk = fast.enqueue_batch(conn, news, fps, now, capacity=capacity, audited=audited)
             if bulk is not None:
                 return bulk
-            ledger = _SqliteLedger(conn, now, audited)
+            ledger = _SqliteLedger(conn, now, audited, self._leased)
             return [
                 fast.enqueue_one(conn, ledger, new, fp, capacity=capacity, audited=audited)
                 for new, fp in zip(news, fps, strict=True)
@@ -183,8 +228,10 @@ class SQLiteBackend(LedgerOutbox):
 
         def run() -> list[Operation]:
             conn = self._conn()
-            found = _by_ids(conn, [op_id for op_id, _ in items])
-            ledger = _SqliteLedger(conn, now, self.audited)
+            found = _by_ids_remembered(conn, [op_id for op_id, _ in items], self._leased)
+            for op_id, _ in items:
+                self._leased.pop(op_id, None)
+            ledger = _SqliteLedger(conn, now, self.audited, self._leased)
             if any(
                 (op := found.get(op_id)) is None
                 or (op.kind is OpKind.CREATE and server_id is not None)
@@ -258,7 +305,11 @@ class SQLiteBackend(LedgerOutbox):
                 return []
             ids = [op.id for op in picked]
             conn.execute(sql.LEASE.format(marks=sql.marks(len(ids))), (owner, until, now, *ids))
-            return [lifecycle.leased(op, owner, until, now) for op in picked]
+            out = [lifecycle.leased(op, owner, until, now) for op in picked]
+            if len(self._leased) + len(out) > REMEMBERED:
+                self._leased.clear()
+            self._leased.update((op.id, op) for op in out)
+            return out
 
         return self.store.write(run)
 
@@ -267,7 +318,7 @@ class SQLiteBackend(LedgerOutbox):
 
         def run() -> list[Operation]:
             conn = self._conn()
-            ledger = _SqliteLedger(conn, now, self.audited)
+            ledger = _SqliteLedger(conn, now, self.audited, self._leased)
             back = []
             rows = conn.execute(sql.EXPIRED_LEASES, (now,)).fetchall()
             if held_by is not None:

@@ -36,6 +36,13 @@ UPDATE = (
 SELECT = f"SELECT {COLUMNS} FROM outbox_op"
 BY_ID = SELECT + " WHERE id=?"
 BY_IDS = SELECT + " WHERE id IN ({marks})"
+# Every column but the payloads, to tell whether a remembered operation is still the stored one.
+SCALARS_BY_IDS = (
+    "SELECT id, kind, entity_type, target_id, temp_id, parent_id, parent_temp_id, priority, "
+    "state, attempts, next_attempt_at, created_at, updated_at, deadline_at, fingerprint, "
+    "lease_owner, lease_expires_at, outcome_unknown, last_error, error_category, reason, "
+    "technician FROM outbox_op WHERE id IN ({marks})"
+)
 ACKNOWLEDGE = (
     "UPDATE outbox_op SET state='done', lease_owner=NULL, lease_expires_at=NULL, "
     "outcome_unknown=0, updated_at=? WHERE id IN ({marks})"
@@ -197,6 +204,34 @@ def values(op: Operation) -> tuple[Any, ...]:
         op.parent_temp_id,
         encode_fields(op.fields),
         encode_base(op.base),
+        int(op.priority),
+        op.state.value,
+        op.attempts,
+        op.next_attempt_at,
+        op.created_at,
+        op.updated_at,
+        op.deadline_at,
+        op.fingerprint,
+        op.lease_owner,
+        op.lease_expires_at,
+        int(op.outcome_unknown),
+        op.last_error,
+        op.error_category,
+        op.reason,
+        int(op.technician),
+    )
+
+
+def scalars(op: Operation) -> tuple[Any, ...]:
+    """What `SCALARS_BY_IDS` reads for `op` when the row holds exactly `op`."""
+    return (
+        op.id,
+        op.kind.value,
+        op.entity_type,
+        op.target_id,
+        op.temp_id,
+        op.parent_id,
+        op.parent_temp_id,
         int(op.priority),
         op.state.value,
         op.attempts,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -194,3 +195,32 @@ def test_numbers_json_cannot_express_are_written_as_null() -> None:
 def test_text_written_by_json_before_still_reads() -> None:
     assert loads(b'{"a":NaN}')["a"] != loads(b'{"a":NaN}')["a"]  # NaN is only equal to nothing
     assert JsonCodec().decode(json.dumps({"t": "caf\u00e9"}).encode()) == {"t": "café"}
+
+
+def test_a_generated_evolver_changes_exactly_the_named_fields() -> None:
+    from agent.queue.operation import evolver
+
+    op = Operation(
+        7,
+        OpKind.UPDATE,
+        "Ticket",
+        3,
+        None,
+        None,
+        None,
+        {"a": 1},
+        {"a": 0},
+        Priority.NORMAL,
+        OpState.PENDING,
+        0,
+        1.0,
+        1.0,
+        1.0,
+        None,
+        "f" * 64,
+    )
+    moved = evolver("state", "attempts")(op, OpState.LEASED, 4)
+    assert moved == op.evolve(state=OpState.LEASED, attempts=4)
+    assert moved.fields is op.fields
+    with pytest.raises(ValueError, match="colour"):
+        evolver("colour")

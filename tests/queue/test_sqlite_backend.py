@@ -11,7 +11,7 @@ from agent.clock import FakeClock
 from agent.queue import NewOperation, OpQuery, SQLiteBackend
 from agent.store import DiskFullError, Store
 from agent.store import audit as audit_trail
-from agent.store.models import AuditEvent, OpKind, OpState
+from agent.store.models import AuditEvent, OpKind, OpState, Priority
 
 
 def test_enqueue_coalesce_cancel_and_park_append_to_the_audit_chain(
@@ -129,3 +129,48 @@ def test_each_stores_outbox_audits_into_its_own_database(
             )
 
         assert (events(first), events(second)) == (3, 0)
+
+
+def test_acknowledging_a_batch_returns_what_the_rows_hold_even_when_changed_since_the_claim(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    box = SQLiteBackend(store, fake_clock, audit=False)
+    other = SQLiteBackend(store, fake_clock, audit=False)
+    for n in range(1, 5):
+        box.enqueue(NewOperation(OpKind.UPDATE, "Ticket", {"title": f"t{n}"}, target_id=n))
+    claimed = box.claim("w", 60)
+    assert len(claimed) == 4
+    # Changed behind the claim's back at the same instant: a priority through another backend,
+    # a release and re-claim by another worker, the fields of a partly sent update, and a
+    # column written by plain SQL.
+    other.set_priority(claimed[0].id, Priority.CRITICAL)
+    other.release(claimed[1].id, fake_clock.now().timestamp(), "timeout")
+    other.claim("v", 60)
+    other.rewrite(claimed[2].id, fields={"title": "left"}, base={"title": "was"})
+    store.write(
+        lambda: store.db.execute_sql(
+            "UPDATE outbox_op SET last_error='slow' WHERE id=?", (claimed[3].id,)
+        )
+    )
+    returned = {op.id: op for op in box.acknowledge_many({op.id: None for op in claimed})}
+    assert returned[claimed[0].id].priority is Priority.CRITICAL
+    assert returned[claimed[1].id].attempts == 2
+    assert returned[claimed[2].id].fields == {"title": "left"}
+    assert returned[claimed[3].id].last_error == "slow"
+    assert all(op == other.get(op_id) for op_id, op in returned.items())
+
+
+def test_acknowledging_a_claimed_batch_matches_reading_each_row(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    box = SQLiteBackend(store, fake_clock, audit=False)
+    fresh = SQLiteBackend(store, fake_clock, audit=False)
+    parent = box.enqueue(NewOperation(OpKind.CREATE, "Ticket", {"title": "p"}, temp_id="p"))
+    box.claim("w", 60)
+    box.acknowledge(parent.id, 77)
+    box.enqueue(NewOperation(OpKind.UPDATE, "Ticket", {"title": "x"}, target_id=9))
+    box.enqueue(NewOperation(OpKind.CREATE, "TicketNote", {"description": "n"}, parent_temp_id="p"))
+    claimed = box.claim("w", 60)
+    fake_clock.advance(5)
+    returned = box.acknowledge_many({op.id: None for op in claimed})
+    assert returned == [fresh.get(op.id) for op in claimed]
