@@ -4,7 +4,9 @@ orjson's sorted-key, compact UTF-8 JSON: for the values the agent stores (text, 
 booleans, null, ordinary decimals) it is byte for byte
 `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`, at a fraction of
 the cost (encoding is most of an enqueue's own work). Values orjson refuses (integers beyond 64
-bits) fall back to `json`; so does reading text orjson will not parse (NaN written by `json`).
+bits) fall back to `json`, marked by one leading space (still valid JSON) so that reading them
+uses `json` too (orjson would read such an integer as a float); so does reading text orjson will
+not parse (NaN written by `json`).
 Infinity and NaN, which JSON cannot express, are written as null (entry validation refuses them
 where a technician types numbers).
 """
@@ -27,7 +29,7 @@ def canonical_bytes(value: Any) -> bytes:
     try:
         return orjson.dumps(value, default=str, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
-        return _slow(value).encode()
+        return b" " + _slow(value).encode()
 
 
 def canonical_json(value: Any) -> str:
@@ -37,8 +39,9 @@ def canonical_json(value: Any) -> str:
 
 def loads(blob: bytes | bytearray | memoryview | str) -> Any:
     """Parse JSON written by `canonical_bytes` (or by `json.dumps`)."""
-    try:
-        return orjson.loads(blob)
-    except orjson.JSONDecodeError:
-        text = blob if isinstance(blob, str) else bytes(blob).decode()
-        return json.loads(text)
+    if blob[:1] not in (b" ", " "):
+        try:
+            return orjson.loads(blob)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(blob if isinstance(blob, str) else bytes(blob).decode())

@@ -32,6 +32,22 @@ from agent.store.models import OpKind, OpState, Priority
 T = TypeVar("T")
 
 
+def _event(action: str, at: float, op_id: int | None, detail: dict[str, Any]) -> QueueEvent:
+    """`QueueEvent(...)` without the frozen dataclass's per-field `__setattr__` guard."""
+    event: QueueEvent = _new_event(QueueEvent)
+    _set_action(event, action)
+    _set_at(event, at)
+    _set_op_id(event, op_id)
+    _set_detail(event, detail)
+    return event
+
+
+_new_event = object.__new__
+_set_action, _set_at, _set_op_id, _set_detail = (
+    QueueEvent.__dict__[name].__set__ for name in ("action", "at", "op_id", "detail")
+)
+
+
 class _Tables:
     def __init__(self) -> None:
         self.ops: dict[int, Operation] = {}
@@ -107,7 +123,7 @@ class _MemoryLedger:
             bisect.insort(self.t.live_on_entity[(new.entity_type, new.entity_key)], new.id)
 
     def record(self, action: str, op: Operation, detail: dict[str, Any]) -> None:
-        event = QueueEvent(action=action, at=self.now, op_id=op.id, detail=detail)
+        event = _event(action, self.now, op.id, detail)
         other = detail.get("from")
         for op_id in {op.id, other} if isinstance(other, int) else {op.id}:
             self.t.events[op_id].append(event)
@@ -137,15 +153,16 @@ class MemoryBackend(LedgerOutbox):
 
     def _put(self, new: NewOperation, fp: str, now: float) -> Operation:
         t = self._t
-        op = coalesce.pending_operation(t.next_id, new, fp, now)
-        t.next_id += 1
-        t.ops[op.id] = op
-        t.live_fp[fp] = op.id
-        t.live_on_entity[(op.entity_type, op.entity_key)].append(op.id)  # ids only grow
-        if op.temp_id is not None and op.kind is OpKind.CREATE:
-            t.creates[op.temp_id] = op.id
-        detail = {"kind": KIND_TEXT[op.kind], "priority": PRIORITY_NAME[op.priority]}
-        t.events[op.id].append(QueueEvent("enqueued", now, op.id, detail))
+        op_id = t.next_id
+        t.next_id = op_id + 1
+        op = coalesce.pending_operation(op_id, new, fp, now)
+        t.ops[op_id] = op
+        t.live_fp[fp] = op_id
+        t.live_on_entity[(new.entity_type, op.entity_key)].append(op_id)  # ids only grow
+        if new.temp_id is not None and new.kind is OpKind.CREATE:
+            t.creates[new.temp_id] = op_id
+        detail = {"kind": KIND_TEXT[new.kind], "priority": PRIORITY_NAME[new.priority]}
+        t.events[op_id] = [_event("enqueued", now, op_id, detail)]  # a new id has no history
         return op
 
     def enqueue(self, new: NewOperation) -> Operation:

