@@ -69,8 +69,15 @@ def _by_ids(conn: sqlite3.Connection, ids: list[int]) -> dict[int, Operation]:
     return {op.id: op for op in _with_dependencies(conn, rows)}
 
 
+# Per store, what claims handed out, by id (see `_by_ids_remembered`); touched only inside
+# writes (one writer at a time), shared by every backend on the store, and forgotten whenever a
+# row is saved through a ledger.
+Remembered = tuple[Operation, tuple[Any, ...]]  # the operation, and its row without payloads
+_LEASED: weakref.WeakKeyDictionary[Store, dict[int, Remembered]] = weakref.WeakKeyDictionary()
+
+
 def _by_ids_remembered(
-    conn: sqlite3.Connection, ids: list[int], leased: dict[int, Operation]
+    conn: sqlite3.Connection, ids: list[int], leased: dict[int, Remembered]
 ) -> dict[int, Operation]:
     """`_by_ids`, taking an operation from `leased` (what this backend's claims handed out)
     instead of decoding its payloads again when every other column still matches the row: a
@@ -80,9 +87,9 @@ def _by_ids_remembered(
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for row in conn.execute(sql.SCALARS_BY_IDS.format(marks=sql.marks(len(chunk))), chunk):
-            op = leased.get(row[0])
-            if op is not None and sql.scalars(op) == tuple(row):
-                found[row[0]] = op
+            remembered = leased.get(row[0])
+            if remembered is not None and remembered[1] == row:
+                found[row[0]] = remembered[0]
     missing = [op_id for op_id in ids if op_id not in found]
     if missing:
         found.update(_by_ids(conn, missing))
@@ -95,19 +102,13 @@ def _by_ids_remembered(
     return found
 
 
-# Per store, what claims handed out, by id (see `_by_ids_remembered`); touched only inside
-# writes (one writer at a time), shared by every backend on the store, and forgotten whenever a
-# row is saved through a ledger.
-_LEASED: weakref.WeakKeyDictionary[Store, dict[int, Operation]] = weakref.WeakKeyDictionary()
-
-
 class _SqliteLedger:
     def __init__(
         self,
         conn: sqlite3.Connection,
         now: float,
         audited: bool,
-        leased: dict[int, Operation] | None = None,
+        leased: dict[int, Remembered] | None = None,
     ) -> None:
         self.conn = conn
         self.now = now
@@ -308,7 +309,7 @@ class SQLiteBackend(LedgerOutbox):
             out = [lifecycle.leased(op, owner, until, now) for op in picked]
             if len(self._leased) + len(out) > REMEMBERED:
                 self._leased.clear()
-            self._leased.update((op.id, op) for op in out)
+            self._leased.update((op.id, (op, sql.scalars(op))) for op in out)
             return out
 
         return self.store.write(run)
