@@ -1,8 +1,9 @@
 """The outbox in Redis, shared by several agents (processes or machines) through one key prefix.
 
-Enqueueing onto an idle entity and claiming are single Lua scripts (see `redis_lua`). Every other
-change runs the shared rules in an optimistic WATCH/MULTI transaction, retried when another agent
-touched what it read, so concurrent agents never lose or duplicate an update. Leases expire:
+Enqueueing onto idle entities and claiming are single Lua scripts (see `redis_lua`): one round
+trip per enqueue, of one operation or a whole batch (`redis_fast`). Every other change runs the
+shared rules in an optimistic WATCH/MULTI transaction, retried when another agent touched what it
+read, so concurrent agents never lose or duplicate an update. Leases expire:
 `recover_expired_leases` (run by any agent) returns a dead worker's claims to pending.
 """
 
@@ -17,13 +18,14 @@ import redis
 
 from agent.clock import Clock
 from agent.queue import claiming, coalesce, lifecycle
+from agent.queue import redis_fast as fast
 from agent.queue import redis_rows as rows
 from agent.queue.base import LedgerOutbox
 from agent.queue.errors import QueueError
 from agent.queue.ledger import Ledger
 from agent.queue.operation import NewOperation, Operation, OpQuery, Page, QueueEvent
 from agent.queue.redis_ledger import RedisLedger
-from agent.queue.redis_lua import CLAIM, FAST_ENQUEUE
+from agent.queue.redis_lua import CLAIM
 from agent.queue.strategies import Strategy
 from agent.store.models import OpState, Priority
 
@@ -56,7 +58,7 @@ class RedisBackend(LedgerOutbox):
             redis.Redis.from_url(url_or_client) if isinstance(url_or_client, str) else url_or_client
         )
         self.p = prefix
-        self._fast = self.r.register_script(FAST_ENQUEUE)
+        self._fast = fast.FastEnqueue(self.r)
         self._claim = self.r.register_script(CLAIM)
 
     def _transact(self, fn: Callable[[Ledger], T]) -> T:
@@ -74,31 +76,32 @@ class RedisBackend(LedgerOutbox):
     # -- enqueue fast path ---------------------------------------------------------------------
 
     def _enqueue_fast(self, news: Sequence[NewOperation], fps: list[str]) -> list[Operation] | None:
-        if not coalesce.independent(news, fps) or not all(
-            coalesce.is_direct(new, None) for new in news
-        ):
+        if not fast.eligible(news, fps):
             return None  # the full rules decide (capacity is checked by the script itself)
         now = self._now()
-        payload = rows.fast_payload(news, fps, now)
-        got = self._fast(args=[self.p, -1 if self.capacity is None else self.capacity, payload])
-        if got and int(got[0]) == -1:
+        pending = coalesce.pending_operation
+
+        def build() -> list[Operation]:  # while Redis runs the script; ids are set after
+            return [pending(0, new, fp, now) for new, fp in zip(news, fps, strict=True)]
+
+        first, made = self._fast(fast.fast_args(self.p, self.capacity, news, fps, now), build)
+        if first is None:
             return None
-        return [
-            coalesce.pending_operation(int(op_id), new, fp, now)
-            for new, fp, op_id in zip(news, fps, got, strict=True)
-        ]
+        for k, op in enumerate(made):  # not yet handed to anyone, so still ours to complete
+            object.__setattr__(op, "id", first + k)
+        return made
 
     def enqueue(self, new: NewOperation) -> Operation:
         fp = coalesce.fingerprint_of(new)
-        fast = self._enqueue_fast([new], [fp])
-        return fast[0] if fast else super().enqueue(new)
+        made = self._enqueue_fast([new], [fp])
+        return made[0] if made else super().enqueue(new)
 
     def enqueue_many(self, news: Sequence[NewOperation]) -> list[Operation]:
         if not news:
             return []
         fps = [coalesce.fingerprint_of(new) for new in news]
-        fast = self._enqueue_fast(news, fps)
-        return fast if fast is not None else super().enqueue_many(news)
+        made = self._enqueue_fast(news, fps)
+        return made if made is not None else super().enqueue_many(news)
 
     # -- claiming ------------------------------------------------------------------------------
 
@@ -205,7 +208,9 @@ class RedisBackend(LedgerOutbox):
     def _sources(self, query: OpQuery) -> list[str]:
         if query.entity_type is not None and (query.target_id is not None or query.temp_id):
             key = str(query.target_id) if query.target_id is not None else f"~{query.temp_id}"
-            return [f"{self.p}:ent:{query.entity_type}:{key}"]
+            entity = f"{query.entity_type}:{key}"
+            # Live operations, finished ones, and (from earlier versions) all of them.
+            return [f"{self.p}:{index}:{entity}" for index in ("live", "past", "ent")]
         if query.outcome_unknown:
             return [f"{self.p}:unknown"]
         states = query.states or frozenset(OpState)
@@ -273,7 +278,7 @@ class RedisBackend(LedgerOutbox):
             self._release_dependents(pipe, ops)
             for op, temp_owner in zip(ops, temps, strict=True):
                 m = rows.member(op.id)
-                for kind, index, _ in rows.index_entries(self.p, op):
+                for kind, index, _ in rows.entries_to_remove(self.p, op):
                     (pipe.zrem if kind == "z" else pipe.srem)(index, m)
                 for parent in op.depends_on:
                     pipe.srem(f"{self.p}:rdeps:{parent}", op.id)
@@ -301,12 +306,17 @@ class RedisBackend(LedgerOutbox):
                 pipe.hset(f"{self.p}:op:{kid.id}", "depends_on", json.dumps(rest))
 
     def history(self, op_id: int) -> list[QueueEvent]:
+        pipe = self.r.pipeline(transaction=True)  # one snapshot of both
+        pipe.hget(f"{self.p}:op:{op_id}", "enqueued")  # kept there by the fast path
+        pipe.lrange(f"{self.p}:hist:{op_id}", 0, -1)
+        first, rest = pipe.execute()
         out = []
-        for raw in self.r.lrange(f"{self.p}:hist:{op_id}", 0, -1):
+        for raw in [first, *rest] if first is not None else rest:
             e = json.loads(raw)
             out.append(QueueEvent(e["action"], e["at"], e["op_id"], e["detail"]))
         return out
 
     def close(self) -> None:
+        self._fast.close()
         if self._owns_client:
             self.r.close()

@@ -79,11 +79,15 @@ class RedisLedger:
         return [op for op in map(self.get, sorted(ids)) if op is not None]
 
     def background_live_count(self, at_most: int) -> int:
+        """What Redis holds, changed by what this transaction has done so far (operations it
+        inserted, and ones it made live or finished)."""
         self._watch(f"{self.p}:bg")
-        local = self._local(
-            lambda op: op.is_live and not op.technician and op.id not in self.original
-        )
-        return int(self.pipe.scard(f"{self.p}:bg")) + len(local)
+
+        def counted(op: Operation | None) -> int:
+            return int(op is not None and op.is_live and not op.technician)
+
+        change = sum(counted(op) - counted(self.original.get(i)) for i, op in self.current.items())
+        return int(self.pipe.scard(f"{self.p}:bg")) + change
 
     def insert(self, op: Operation) -> Operation:
         op = op.evolve(id=int(self.r.incr(f"{self.p}:seq")))
@@ -114,7 +118,7 @@ class RedisLedger:
             m = rows.member(op_id)
             key = f"{self.p}:op:{op_id}"
             if old is not None:
-                for kind, index, _ in rows.index_entries(self.p, old):
+                for kind, index, _ in rows.entries_to_remove(self.p, old):
                     (pipe.zrem if kind == "z" else pipe.srem)(index, m)
                 owner = owners.get(old.fingerprint)
                 if old.is_live and owner is not None and int(owner) == op_id:

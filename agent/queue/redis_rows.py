@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from agent.queue.fingerprint import canonical_json
-from agent.queue.operation import (
-    FINISHED_STATES,
-    KIND_TEXT,
-    PRIORITY_NAME,
-    NewOperation,
-    Operation,
-    entity_key,
-)
+from agent.queue.operation import FINISHED_STATES, Operation
 from agent.store.models import OpKind, OpState, Priority
 
-_payload_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _FLOATS = ("next_attempt_at", "created_at", "updated_at", "deadline_at", "lease_expires_at")
 _INTS = ("target_id", "parent_id", "attempts")
 _TEXTS = (
@@ -67,67 +58,6 @@ def to_pairs(op: Operation) -> list[Any]:
         if value is not None:
             pairs += [name, value]
     return pairs
-
-
-# The "enqueued" history detail of each kind and priority, encoded once.
-_DETAIL = {
-    (kind, priority): _payload_json({"kind": KIND_TEXT[kind], "priority": PRIORITY_NAME[priority]})
-    for kind in OpKind
-    for priority in Priority
-}
-
-
-def _pending_entry(new: NewOperation, fp: str, now: float) -> list[Any]:
-    """One operation of `FAST_ENQUEUE`'s payload: the hash `to_pairs` gives the pending
-    operation made from `new`, built directly (this runs for every operation queued)."""
-    at = repr(now)
-    ekey = entity_key(new.target_id, new.temp_id)
-    pairs: list[Any] = [
-        "kind", KIND_TEXT[new.kind],
-        "priority", str(int(new.priority)),
-        "state", "pending",
-        "fields", canonical_json(new.fields),
-        "base", canonical_json(new.base),
-        "outcome_unknown", "0",
-        "technician", "1" if new.technician else "0",
-        "depends_on", "[]",
-        "ekey", ekey,
-        "next_attempt_at", at,
-        "created_at", at,
-        "updated_at", at,
-        "attempts", "0",
-        "entity_type", new.entity_type,
-        "fingerprint", fp,
-    ]  # fmt: skip
-    deadline = "" if new.deadline_at is None else repr(float(new.deadline_at))
-    if deadline:
-        pairs += ["deadline_at", deadline]
-    for name, value in (
-        ("target_id", new.target_id),
-        ("parent_id", new.parent_id),
-        ("temp_id", new.temp_id),
-    ):
-        if value is not None:
-            pairs += [name, str(value)]
-    temp = new.temp_id if new.kind is OpKind.CREATE and new.temp_id else ""
-    return [
-        fp,
-        new.entity_type,
-        ekey,
-        str(int(new.priority)),
-        at,
-        deadline,
-        1 if new.technician else 0,
-        temp,
-        pairs,
-        _DETAIL[new.kind, new.priority],
-        1 if new.kind is OpKind.CREATE else 0,
-    ]
-
-
-def fast_payload(news: Sequence[NewOperation], fps: Sequence[str], now: float) -> str:
-    """The JSON argument of `FAST_ENQUEUE` for operations that take the direct path."""
-    return _payload_json([_pending_entry(n, fp, now) for n, fp in zip(news, fps, strict=True)])
 
 
 def unset_fields(op: Operation) -> list[str]:
@@ -182,7 +112,6 @@ def index_entries(p: str, op: Operation) -> list[tuple[str, str, float]]:
     """(kind, key, score) of every sorted-set/set entry `op` has in its current state."""
     entries: list[tuple[str, str, float]] = [
         ("z", f"{p}:st:{op.state.value}:{int(op.priority)}", float(op.id)),
-        ("z", f"{p}:ent:{op.entity_type}:{op.entity_key}", float(op.id)),
     ]
     if op.state is OpState.PENDING:
         entries.append(("z", f"{p}:ready:{int(op.priority)}", op.next_attempt_at))
@@ -194,8 +123,20 @@ def index_entries(p: str, op: Operation) -> list[tuple[str, str, float]]:
         entries.append(("z", f"{p}:fin", op.updated_at))
     if op.outcome_unknown:
         entries.append(("z", f"{p}:unknown", float(op.id)))
+    # An entity's operations: the live ones (what enqueueing and claiming look at), the rest.
+    entity = f"{op.entity_type}:{op.entity_key}"
     if op.is_live:
-        entries.append(("z", f"{p}:live:{op.entity_type}:{op.entity_key}", float(op.id)))
+        entries.append(("z", f"{p}:live:{entity}", float(op.id)))
         if not op.technician:
             entries.append(("s", f"{p}:bg", 0.0))
+    else:
+        entries.append(("z", f"{p}:past:{entity}", float(op.id)))
     return entries
+
+
+def entries_to_remove(p: str, op: Operation) -> list[tuple[str, str, float]]:
+    """`index_entries`, plus the index of every operation on an entity that earlier versions kept
+    (`P:ent:<type>:<key>`; still read when listing by entity), so what they wrote is cleared as
+    its operations change or are purged."""
+    legacy = ("z", f"{p}:ent:{op.entity_type}:{op.entity_key}", float(op.id))
+    return [*index_entries(p, op), legacy]
