@@ -193,45 +193,32 @@ def to_operation(row: Sequence[Any], depends_on: list[int] | None = None) -> Ope
 
 def values(op: Operation) -> tuple[Any, ...]:
     """Every column but the id, in `UPDATE` order (the id goes last there, first in `INSERT`)."""
-    encode_fields = payload_encoder(FIELDS_COLUMN)
-    encode_base = payload_encoder(BASE_COLUMN)
-    return (
-        op.kind.value,
-        op.entity_type,
-        op.target_id,
-        op.temp_id,
-        op.parent_id,
-        op.parent_temp_id,
-        encode_fields(op.fields),
-        encode_base(op.base),
-        int(op.priority),
-        op.state.value,
-        op.attempts,
-        op.next_attempt_at,
-        op.created_at,
-        op.updated_at,
-        op.deadline_at,
-        op.fingerprint,
-        op.lease_owner,
-        op.lease_expires_at,
-        int(op.outcome_unknown),
-        op.last_error,
-        op.error_category,
-        op.reason,
-        int(op.technician),
-    )
+    head, tail = _head(op), _tail(op)
+    fields = payload_encoder(FIELDS_COLUMN)(op.fields)
+    base = payload_encoder(BASE_COLUMN)(op.base)
+    return (*head, fields, base, *tail)
 
 
 def scalars(op: Operation) -> tuple[Any, ...]:
     """What `SCALARS_BY_IDS` reads for `op` when the row holds exactly `op`."""
+    return (op.id, *_head(op), *_tail(op))
+
+
+def _head(op: Operation) -> tuple[Any, ...]:
+    """The columns before the payloads."""
     return (
-        op.id,
         op.kind.value,
         op.entity_type,
         op.target_id,
         op.temp_id,
         op.parent_id,
         op.parent_temp_id,
+    )
+
+
+def _tail(op: Operation) -> tuple[Any, ...]:
+    """The columns after the payloads."""
+    return (
         int(op.priority),
         op.state.value,
         op.attempts,
