@@ -152,7 +152,7 @@ def _app_icon() -> Path:
     try:
         resources: Any = importlib.import_module("ui.resources")
     except ImportError:
-        return Path(__file__).resolve().parents[1] / "ui" / "resources" / "icons" / "app.svg"
+        return Path(__file__).resolve().parents[1] / "resources" / "icons" / "app.svg"
     return Path(resources.icon_file("app"))
 
 

@@ -1,4 +1,4 @@
-"""Render the application icon (ui/resources/icons/app.svg) to the Windows .ico and macOS .icns.
+"""Render the application icon (resources/icons/app.svg) to the Windows .ico and macOS .icns.
 
 Qt's own QSvgRenderer rasterises the SVG (offscreen, no window), so the installers' icons are the
 very pixels the tray draws. Both containers are written here rather than with Pillow: with PNG
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SVG = ROOT / "ui" / "resources" / "icons" / "app.svg"
+SVG = ROOT / "resources" / "icons" / "app.svg"
 OUT = ROOT / "build" / "icons"
 ICO_SIZES = (16, 20, 24, 32, 40, 48, 64, 128, 256)
 # ICNS element types whose payload may be PNG, with their pixel size (the @2x types included).

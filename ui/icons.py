@@ -1,4 +1,4 @@
-"""Icons drawn from the SVG files in ui/resources/icons, crisp at any device pixel ratio.
+"""Icons drawn from the SVG files in resources/icons, crisp at any device pixel ratio.
 
 Each icon is rendered with QSvgRenderer straight into a pixmap of the physical size (logical size
 times the screen's device pixel ratio) instead of scaling a bitmap, so the tray and sidebar stay

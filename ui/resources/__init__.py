@@ -1,10 +1,20 @@
-"""Files the window ships with (SVG icons, the style sheet), found next to this module."""
+"""Where the window's files (the SVG icons) are: the repository's top-level `resources/` folder,
+which the frozen program carries at the same relative place (packaging/fieldsync.spec)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
+
+def _root() -> Path:
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen is not None:
+        return Path(frozen) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
+
+
+ROOT = _root()
 ICONS = ROOT / "icons"
 
 
