@@ -5,10 +5,11 @@ baselines measured alongside, plus a few absolute floors. Single enqueues are on
 transaction (or one Redis round trip) each; ours and raw sqlite3 run WAL, synchronous=NORMAL;
 persist-queue and huey keep their own defaults (see `NOTES`, also written to the JSON).
 
-Floors measured alongside, to read the targets against: an empty `Store.write` (the hand-off
-to the single writer thread and back, `store_write_roundtrip`), raw sqlite3 `executemany` of the
-same prebuilt rows (`raw_sqlite_enqueue_batch`), and a bare Redis PING round trip through the
-same client (`redis_roundtrip`).
+Floors measured alongside, to read the targets against: an empty `Store.write` (on an idle
+store, the writer's lock and an empty transaction on the caller's connection,
+`store_write_roundtrip`), raw sqlite3 `executemany` of the same prebuilt rows
+(`raw_sqlite_enqueue_batch`), and a bare Redis PING round trip through the same client
+(`redis_roundtrip`).
 
 Before each timed loop the harness's own objects (prebuilt inputs, imported modules) are frozen
 out of the garbage collector (`gc.freeze`), for every contender alike: otherwise each full
@@ -41,7 +42,8 @@ NOTES = {
     "durability": "ours and raw sqlite3: WAL, synchronous=NORMAL (no fsync per commit); "
     "persist-queue 1.1 (SQLiteAckQueue, auto_commit) and huey SqliteStorage: WAL, "
     "synchronous=FULL (their defaults: an fsync of the WAL per commit)",
-    "sqlite_enqueue": "one transaction per operation through the store's single writer thread",
+    "sqlite_enqueue": "one transaction per operation, one writer at a time (an idle store "
+    "writes on the caller's connection)",
     "sqlite_enqueue_audited": "as sqlite_enqueue, plus the hash-chained audit event per operation",
     "gc": "gc.freeze() of the harness's objects before each timed loop, for every contender",
     "rounds": f"{ROUNDS} rounds, contenders interleaved; a rate is its best round, "
@@ -128,7 +130,7 @@ def bench_sqlite(tmp: pathlib.Path, results: dict[str, float]) -> None:
     clock = SystemClock()
     with Store(tmp / "q.db") as store:
         box = SQLiteBackend(store, clock, audit=False)
-        # The floor under every single enqueue: an empty write's hand-off to the writer thread.
+        # The floor under every single enqueue: an empty write (lock, BEGIN, COMMIT).
         results["store_write_roundtrip"], _ = timed(N_SINGLE, lambda i: store.write(_nothing))
         box.enqueue(ticket_update(-1))  # warm the statement cache
         singles = [ticket_update(i) for i in range(N_SINGLE)]
