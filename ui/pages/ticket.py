@@ -131,7 +131,11 @@ class TicketPanel(QWidget):
         self._show_header(detail)
         if detail is None:
             return
-        self.details.show_detail(detail, catalog)
+        shown = self.details.detail
+        if not (shown is not None and shown.id == detail.id and self.details.changes(detail)):
+            # Typing that the refreshed ticket does not hold yet stays as typed (it refreshes
+            # once saved or reverted); once saved, the refresh shows it with its pending marks.
+            self.details.show_detail(detail, catalog)
         self.notes.show_detail(detail, catalog)
         self.time.show_detail(detail, catalog)
         self.tabs.setTabText(1, f"Notes ({len(detail.notes)})")
@@ -302,9 +306,10 @@ class DetailsTab(QScrollArea):
             self._edited()
 
     # -- editing ---------------------------------------------------------------------------
-    def changes(self) -> dict[str, Any]:
-        """The fields the technician changed, in wire names and values."""
-        d = self.detail
+    def changes(self, against: TicketDetail | None = None) -> dict[str, Any]:
+        """The fields the technician changed, in wire names and values (compared with the
+        ticket shown, or with `against`)."""
+        d = against or self.detail
         if d is None:
             return {}
         out: dict[str, Any] = {}

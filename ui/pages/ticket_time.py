@@ -133,6 +133,10 @@ class TimeTab(QWidget):
 
     # -- showing ---------------------------------------------------------------------------
     def show_detail(self, detail: TicketDetail, catalog: Catalog) -> None:
+        """Show `detail`'s time entries. The form starts afresh only for another ticket or when
+        the entry being edited is gone: a refresh (after a sync, or a note added) never takes
+        away what the technician is typing, nor the messages next to it."""
+        another_ticket = self.detail is None or self.detail.id != detail.id
         self.detail, self.catalog = detail, catalog
         roles = catalog.time.get("roleID", {})
         self.table.setRowCount(0)
@@ -170,11 +174,15 @@ class TimeTab(QWidget):
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         self.total.setText(f"{hours:.2f} h logged on this ticket")
-        if self.editing is not None:
+        gone = False
+        if self.editing is not None and not another_ticket:
             still = [t for t in detail.time_entries if t.key == self.editing.key]
             self.editing = still[0] if still and not still[0].deleted else None
-        if self.editing is None:
+            gone = self.editing is None
+        if another_ticket or gone:
             self._reset_form()
+        else:
+            self._roles(combo_value(self.role))
         self._selection_changed()
 
     def selected(self) -> TimeEntryView | None:

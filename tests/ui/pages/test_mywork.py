@@ -146,6 +146,46 @@ def test_notes_and_time_are_captured_offline_with_inline_validation(
     assert not times.form.fields[3].error.isVisibleTo(times)
 
 
+def test_a_refresh_keeps_the_time_being_typed_and_its_messages(synced: Desk, qtbot: QtBot) -> None:
+    page = open_page(synced, qtbot)
+    first, second = synced.run(synced.agent.my_tickets())[:2]
+    choose(synced, page, first.id)
+    times = page.panel.time
+    times.by_hours.setChecked(True)
+    times.hours.setValue(2.25)
+    times.hours.setValue(0)  # refused: no time
+    times.summary.setPlainText("Half way through the PSU swap")
+    qtbot.mouseClick(times.save, Qt.MouseButton.LeftButton)
+    synced.settle(lambda: times.form.fields[1].error.isVisibleTo(times))
+    shown = times.form.fields[1].error.text()
+    page.panel.reload()  # as after a sync or a note added
+    detail = page.panel.detail
+    synced.settle(lambda: page.panel.detail is not detail)
+    assert times.summary.toPlainText() == "Half way through the PSU swap"
+    assert times.by_hours.isChecked()
+    assert times.form.fields[1].error.isVisibleTo(times)
+    assert times.form.fields[1].error.text() == shown
+    choose(synced, page, second.id)  # another ticket: a fresh form
+    assert times.summary.toPlainText() == ""
+    assert not times.form.fields[1].error.isVisibleTo(times)
+
+
+def test_adding_a_note_keeps_a_half_typed_edit_of_the_ticket(synced: Desk, qtbot: QtBot) -> None:
+    page = open_page(synced, qtbot)
+    ticket = synced.run(synced.agent.my_tickets())[1]
+    choose(synced, page, ticket.id)
+    details, notes = page.panel.details, page.panel.notes
+    details.title.setText("Printer jams on duplex (typed, not saved)")
+    assert details.dirty()
+    notes.title.setText("Visit")
+    notes.description.setPlainText("Cleaned the rollers.")
+    detail = page.panel.detail
+    qtbot.mouseClick(notes.add, Qt.MouseButton.LeftButton)
+    synced.settle(lambda: page.panel.detail is not detail)
+    assert details.title.text() == "Printer jams on duplex (typed, not saved)"
+    assert details.save.isEnabled()
+
+
 def test_a_time_entry_can_be_edited_and_deleted(synced: Desk, qtbot: QtBot) -> None:
     page = open_page(synced, qtbot)
     ticket = next(
