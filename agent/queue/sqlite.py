@@ -28,6 +28,7 @@ from agent.store.models import OpKind, OpState, Priority
 
 T = TypeVar("T")
 PAGE = 256  # most rows read per page of a claim's candidate stream
+DIRECT_ROWS = 100  # larger batches are written on the store's writer thread (`Store.write`)
 REMEMBERED = 20_000  # leased operations remembered for acknowledge_many (`_by_ids_remembered`)
 
 
@@ -219,7 +220,7 @@ class SQLiteBackend(LedgerOutbox):
                 for new, fp in zip(news, fps, strict=True)
             ]
 
-        return self.store.write(run)
+        return self.store.write(run, large=len(news) > DIRECT_ROWS)
 
     def acknowledge_many(self, acks: Mapping[int, int | None]) -> list[Operation]:
         """One UPDATE for the whole batch when no acknowledgement has ids to hand on (a create
@@ -248,7 +249,7 @@ class SQLiteBackend(LedgerOutbox):
                 for op_id, _ in items
             ]
 
-        return self.store.write(run)
+        return self.store.write(run, large=len(items) > DIRECT_ROWS)
 
     # -- claiming -----------------------------------------------------------------------------
 
@@ -312,7 +313,7 @@ class SQLiteBackend(LedgerOutbox):
             self._leased.update((op.id, (op, sql.scalars(op))) for op in out)
             return out
 
-        return self.store.write(run)
+        return self.store.write(run, large=limit > DIRECT_ROWS)
 
     def recover_expired_leases(self, *, held_by: str | None = None) -> list[Operation]:
         now = self._now()

@@ -221,11 +221,15 @@ class Store:
             self._direct_level.level = self._sync_level
         return self._in_transaction(fn)
 
-    def write(self, fn: Callable[[], T]) -> T:
-        """Run `fn` in one transaction, one writer at a time, and return its result."""
-        # A thread inside its own read transaction queues its write instead (its snapshot
-        # may be older than the last commit).
-        return self._writer.run(fn, direct=not self.db.in_transaction())
+    def write(self, fn: Callable[[], T], *, large: bool = False) -> T:
+        """Run `fn` in one transaction, one writer at a time, and return its result.
+
+        A `large` write (hundreds of rows) always runs on the writer thread: done directly on
+        many threads, each would keep the memory of its big transaction in an allocator arena
+        of its own (hundreds of MB across a pool's threads), and its hand-off is cheap per row.
+        A thread inside its own read transaction also queues its write (its snapshot may be
+        older than the last commit)."""
+        return self._writer.run(fn, direct=not large and not self.db.in_transaction())
 
     async def awrite(self, fn: Callable[[], T]) -> T:
         return await self._writer.run_async(fn)

@@ -11,7 +11,7 @@ from agent.clock import FakeClock
 from agent.queue import NewOperation, OpQuery, SQLiteBackend
 from agent.store import DiskFullError, Store
 from agent.store import audit as audit_trail
-from agent.store.models import AuditEvent, OpKind, OpState, Priority
+from agent.store.models import AuditEvent, OpKind, OpState, OutboxOp, Priority
 
 
 def test_enqueue_coalesce_cancel_and_park_append_to_the_audit_chain(
@@ -174,3 +174,23 @@ def test_acknowledging_a_claimed_batch_matches_reading_each_row(
     fake_clock.advance(5)
     returned = box.acknowledge_many({op.id: None for op in claimed})
     assert returned == [fresh.get(op.id) for op in claimed]
+
+
+def test_big_batches_are_written_on_the_writer_thread_and_small_ones_directly(
+    store: Store, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = SQLiteBackend(store, fake_clock, audit=False)
+    seen: list[bool] = []
+    write = store.write
+
+    def spy(fn: object, *, large: bool = False) -> object:
+        seen.append(large)
+        return write(fn, large=large)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "write", spy)
+    ops = [NewOperation(OpKind.UPDATE, "Ticket", {"n": n}, target_id=n) for n in range(1, 302)]
+    box.enqueue_many(ops[:5])
+    box.enqueue_many(ops[5:])
+    box.claim("w", 60, limit=300)
+    assert seen == [False, True, True]
+    assert store.read(lambda: OutboxOp.select().count()) == 301

@@ -103,3 +103,7 @@ def test_without_a_direct_runner_every_write_goes_to_the_thread() -> None:
         assert writer.run(threading.get_ident) != threading.get_ident()
     finally:
         writer.stop()
+
+
+def test_a_large_write_always_runs_on_the_writer_thread(store: Store) -> None:
+    assert store.write(threading.get_ident, large=True) != threading.get_ident()
