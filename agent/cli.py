@@ -9,13 +9,19 @@ import sys
 from collections.abc import Callable, Sequence
 
 from agent import __version__, cli_agent
-from agent.credentials import CredentialError
-from agent.paths import InvalidProfileName
-from agent.settings import SettingsError, describe
-from agent.store.errors import StoreError
-from agent.store.migrations import MigrationError
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The errors reported as one line and exit status 2 (imported only when one happened)."""
+    from agent.credentials import CredentialError
+    from agent.paths import InvalidProfileName
+    from agent.settings import SettingsError
+    from agent.store.errors import StoreError
+    from agent.store.migrations import MigrationError
+
+    return (StoreError, MigrationError, CredentialError, SettingsError, InvalidProfileName)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +107,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
+    from agent.settings import describe
+
     profile = _open(args)
     try:
         if args.settings_command == "set":
@@ -161,8 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(tokens)
     try:
         return COMMANDS[args.command](args)
-    except (StoreError, MigrationError, CredentialError, SettingsError, InvalidProfileName) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if isinstance(exc, _user_errors()):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise

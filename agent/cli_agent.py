@@ -10,12 +10,12 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.api.facade import Agent, AgentOptions
-from agent.api.validation import EditRejected
 from agent.store.models import OpState
-from agent.sync.conflicts import ConflictError
+
+if TYPE_CHECKING:  # imported when a command runs: `--help` and the window need none of it
+    from agent.api.facade import Agent
 
 
 def add_parsers(sub: Any) -> None:
@@ -97,6 +97,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def _run(args: argparse.Namespace, body: Callable[[Agent], Awaitable[int]]) -> int:
+    from agent.api.facade import Agent, AgentOptions
+    from agent.api.validation import EditRejected
+    from agent.sync.conflicts import ConflictError
+
     async def main() -> int:
         if args.demo:
             agent = await Agent.open_demo(args.data_dir, dispatcher=False)

@@ -13,19 +13,17 @@ import sys
 import time
 from pathlib import Path
 
-import qasync
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QSystemTrayIcon
 
 from agent.api.facade import Agent, AgentOptions
 from agent.api.types import AgentStatus
 from agent.settings import Settings
-from ui import autostart, icons, style
+from ui import heap, icons, style
+from ui.loop import new_event_loop
 from ui.mainwindow import MainWindow
 from ui.notifications import Notifier
 from ui.service import AgentService
-from ui.settings_dialog import SettingsDialog
-from ui.signin import SignInDialog
 from ui.single_instance import SingleInstance, ask_running_instance, server_name
 from ui.tray import Tray
 
@@ -64,6 +62,8 @@ class Desktop:
         self.instance = SingleInstance(server_name(self.data_dir, self.profile))
         self.instance.activated.connect(lambda: self.show_window())
         self.instance.listen()
+        collector = heap.GuiThreadCollector(parent=self.app)  # before any worker thread runs
+        collector.start()
         if self.demo:
             self.agent = await Agent.open_demo(self.data_dir)
         else:
@@ -71,19 +71,17 @@ class Desktop:
             self.agent = await Agent.open(options)
         try:
             await self._start(self.agent)
+            heap.freeze_startup_objects()  # what startup made stays: later collections skip it
             await self.quit_requested.wait()
         finally:
             await self._shutdown()
+            collector.stop()
         return 0
 
     async def _start(self, agent: Agent) -> None:
         service = self.service = AgentService(agent)
         tray_available = QSystemTrayIcon.isSystemTrayAvailable()
-        window = self.window = MainWindow(service, tray_available=tray_available)
-        window.quitRequested.connect(self.quit)
-        window.settingsRequested.connect(self.open_settings)
-        window.signInRequested.connect(self.open_sign_in)
-        if tray_available:
+        if tray_available:  # the tray first: it is what says Field Sync is running
             tray = self.tray = Tray(service, Notifier())
             tray.openRequested.connect(self.show_window)
             tray.settingsRequested.connect(self.open_settings)
@@ -91,12 +89,19 @@ class Desktop:
             tray.demoTourRequested.connect(self.open_demo_tour)
             tray.quitRequested.connect(self.quit)
             tray.show()
+            _note_ready()
         status = await agent.status()
         service.last_status = status
         service.statusChanged.emit(status)
+        # The first page now; the others are built one per loop turn once the window shows.
+        window = self.window = MainWindow(service, tray_available=tray_available, defer_pages=True)
+        window.quitRequested.connect(self.quit)
+        window.settingsRequested.connect(self.open_settings)
+        window.signInRequested.connect(self.open_sign_in)
         service.load_settings()
         self.show_window()
-        _note_ready()
+        if not tray_available:
+            _note_ready()
         if status.signed_in:
             agent.start()
         else:
@@ -120,6 +125,8 @@ class Desktop:
         dialog.deleteLater()
 
     def open_sign_in(self) -> None:
+        from ui.signin import SignInDialog  # only when asked for: not on the way to the tray
+
         assert self.service is not None
         for dialog in self.dialogs:
             if isinstance(dialog, SignInDialog):
@@ -138,6 +145,8 @@ class Desktop:
         self.service.sync_now()
 
     def open_settings(self) -> None:
+        from ui.settings_dialog import SettingsDialog
+
         service = self.service
         assert service is not None
         for dialog in self.dialogs:
@@ -147,6 +156,9 @@ class Desktop:
         service.run(asyncio.to_thread(lambda: service.agent.settings), self._show_settings_dialog)
 
     def _show_settings_dialog(self, settings: Settings) -> None:
+        from ui import autostart
+        from ui.settings_dialog import SettingsDialog
+
         assert self.service is not None
         self.service.settings = settings
         dialog = SettingsDialog(
@@ -229,7 +241,7 @@ def run_app(data_dir: str | None, profile: str, demo: bool = False) -> int:
     if ask_running_instance(server_name(data_dir, profile)):
         print("Field Sync is already running; its window was brought forward.")
         return 0
-    loop = qasync.QEventLoop(app)
+    loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     desktop = Desktop(app, data_dir, profile, demo)
     _quit_on_signals(desktop)

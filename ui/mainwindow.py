@@ -24,17 +24,16 @@ from PySide6.QtWidgets import (
 from agent.api.types import AgentStatus, SyncState
 from ui import icons, style, wording
 from ui.banner import Banner, notice_for
+from ui.page_specs import (
+    DEFAULT_PAGES,
+    PageEntry,
+    PageSpec,
+    PlaceholderPage,
+    page_entries,
+)
 from ui.service import AgentService
 from ui.sidebar import Sidebar
 
-PageSpec = tuple[str, str, type[QWidget]]
-DEFAULT_PAGES = (
-    ("My work", "mywork"),
-    ("Queue", "queue"),
-    ("Conflicts", "conflicts"),
-    ("Health", "health"),
-    ("Audit", "audit"),
-)
 NO_TRAY_TEXT = (
     "This desktop has no system tray, so Field Sync lives in this window. Keep it open (or "
     "minimised) to keep syncing; closing it quits Field Sync."
@@ -45,31 +44,6 @@ DEMO_TEXT = (
     "Sync asks which value to keep."
 )
 STAGE_WORDS = {"time entries": "time entries", "done": "finishing"}
-
-
-def available_pages() -> Sequence[PageSpec] | None:
-    """`ui.pages.PAGES`, or None while the pages package is missing."""
-    try:
-        from ui.pages import PAGES
-    except ImportError:
-        return None
-    return PAGES
-
-
-class PlaceholderPage(QWidget):
-    """Stands in for a page that is not available in this build."""
-
-    def __init__(self, page_id: str, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.page_id = page_id
-        box = QVBoxLayout(self)
-        label = QLabel(f"{title}\n\nThis page is not available in this build.")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setStyleSheet(f"color: {style.MUTED}; font-size: 14px;")
-        box.addWidget(label)
-
-    def activate(self) -> None:
-        pass
 
 
 class MainWindow(QMainWindow):
@@ -84,8 +58,11 @@ class MainWindow(QMainWindow):
         tray_available: bool = True,
         pages: Sequence[PageSpec] | None = None,
         now: Callable[[], float] = time.time,
+        defer_pages: bool = False,
         parent: QWidget | None = None,
     ) -> None:
+        """`defer_pages`: build only the first page now and the others one per event-loop turn
+        after the window shows (or when one is asked for first), so the window opens sooner."""
         super().__init__(parent)
         self.service = service
         self.tray_available = tray_available
@@ -117,7 +94,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.pages: dict[str, QWidget] = {}
-        self._add_pages(pages if pages is not None else available_pages())
+        self._deferred: dict[str, Callable[[], type[QWidget]]] = {}
+        self._add_pages(page_entries(pages, defer_pages), defer_pages)
         self._build_status_bar()
 
         self.sidebar.pageChosen.connect(self.show_page)
@@ -143,28 +121,50 @@ class MainWindow(QMainWindow):
             self.show_status(service.last_status)
 
     # -- building ---------------------------------------------------------------------------
-    def _add_pages(self, specs: Sequence[PageSpec] | None) -> None:
-        if specs is None:
+    def _add_pages(self, entries: list[PageEntry] | None, defer: bool) -> None:
+        if entries is None:
             for title, page_id in DEFAULT_PAGES:
-                self._add_page(page_id, title, page_id, PlaceholderPage(page_id, title))
+                self.sidebar.add_page(page_id, title, page_id)
+                self._add_page(page_id, PlaceholderPage(page_id, title))
             return
-        for title, icon_name, page_class in specs:
-            page = page_class(self.service)  # type: ignore[arg-type]
-            page_id = str(getattr(page, "page_id", icon_name))
-            self._add_page(page_id, title, icon_name, page)
-            show_in_audit = getattr(page, "showInAudit", None)
-            if show_in_audit is not None:
-                show_in_audit.connect(self.show_in_audit)
-            count_changed = getattr(page, "countChanged", None)
-            if count_changed is not None and page_id not in ("queue", "conflicts", "audit"):
-                count_changed.connect(
-                    lambda n, pid=page_id: self.sidebar.buttons[pid].set_count(int(n))
-                )
+        for n, (title, icon_name, page_id, load) in enumerate(entries):
+            self.sidebar.add_page(page_id, title, icon_name)
+            if defer and n > 0:
+                self._deferred[page_id] = load
+            else:
+                self._build_page(page_id, load())
+        if self._deferred:
+            QTimer.singleShot(0, self._build_next_deferred)
 
-    def _add_page(self, page_id: str, title: str, icon_name: str, page: QWidget) -> None:
+    def _build_page(self, page_id: str, page_class: type[QWidget]) -> QWidget:
+        page = page_class(self.service)  # type: ignore[arg-type]
+        self._add_page(page_id, page)
+        show_in_audit = getattr(page, "showInAudit", None)
+        if show_in_audit is not None:
+            show_in_audit.connect(self.show_in_audit)
+        count_changed = getattr(page, "countChanged", None)
+        if count_changed is not None and page_id not in ("queue", "conflicts", "audit"):
+            count_changed.connect(
+                lambda n, pid=page_id: self.sidebar.buttons[pid].set_count(int(n))
+            )
+        return page
+
+    def _add_page(self, page_id: str, page: QWidget) -> None:
         self.pages[page_id] = page
         self.stack.addWidget(page)
-        self.sidebar.add_page(page_id, title, icon_name)
+
+    def _page(self, page_id: str) -> QWidget | None:
+        """The page, built now if it was still waiting its turn."""
+        load = self._deferred.pop(page_id, None)
+        if load is not None:
+            return self._build_page(page_id, load())
+        return self.pages.get(page_id)
+
+    def _build_next_deferred(self) -> None:
+        if self._deferred:
+            self._page(next(iter(self._deferred)))
+        if self._deferred:
+            QTimer.singleShot(0, self._build_next_deferred)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
 
     # -- navigation ---------------------------------------------------------------------------
     def show_page(self, page_id: str) -> None:
-        page = self.pages.get(page_id)
+        page = self._page(page_id)
         if page is None:
             return
         self.stack.setCurrentWidget(page)
@@ -208,8 +208,8 @@ class MainWindow(QMainWindow):
 
     def show_in_audit(self, entity_type: str, entity_id: str) -> None:
         """Another page asked for the history of one record."""
-        audit = self.pages.get("audit")
         self.show_page("audit")
+        audit = self.pages.get("audit")
         show_entity = getattr(audit, "show_entity", None)
         if show_entity is not None:
             show_entity(entity_type, entity_id)
@@ -311,7 +311,7 @@ class MainWindow(QMainWindow):
         elif action == "retry":
             agent.network_changed()
             self.sync_now()
-        elif action in self.pages:
+        elif action in self.pages or action in self._deferred:
             self.show_page(action)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -108,6 +108,7 @@ class Agent:
         self._last_error: str | None = None
         self._refused_seen = False
         self._settings: Settings = profile.settings  # read on the loop: a snapshot, not the db
+        self._settings_changes = 0  # changes made through the facade (a reload must not undo one)
         self._background: set[asyncio.Future[None]] = set()
         self._progress: tuple[str, int, int] | None = None
         self.retention = RetentionService(
@@ -161,9 +162,6 @@ class Agent:
         stack.callback(demo.save, sim.tenant, folder)
         base = stack.enter_context(serve_in_thread(sim))
         try:
-            if dispatcher:
-                async with httpx.AsyncClient() as http:
-                    await http.post(f"{base}/_sim/dispatcher", json={"action": "start"})
             agent = await cls.open(
                 AgentOptions(
                     data_dir=data_dir,
@@ -179,7 +177,27 @@ class Agent:
             raise
         agent.demo_base_url = base
         agent._demo_stack = stack
+        if dispatcher:  # in the background: the window need not wait for the dispatcher
+            agent._in_background(agent._start_demo_dispatcher(base))
         return agent
+
+    async def _start_demo_dispatcher(self, base: str) -> None:
+        """Ask the demo tenant's dispatcher to start, on the agent's own HTTP client (a new
+        client would load the certificate store again, ~40 ms, for a loopback call)."""
+        try:
+            if self._http is not None:
+                await self._http.post(f"{base}/_sim/dispatcher", json={"action": "start"})
+            else:
+                async with httpx.AsyncClient() as http:
+                    await http.post(f"{base}/_sim/dispatcher", json={"action": "start"})
+        except httpx.HTTPError as exc:  # the demo still works, only without dispatcher edits
+            log.warning("the demo dispatcher did not start: %s", exc)
+
+    def _in_background(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` without waiting for it; `close` waits for it."""
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def connect(self) -> bool:
         """Build the client, pipeline and engine if credentials exist; False if not signed in."""
@@ -347,13 +365,20 @@ class Agent:
 
     async def _reload_settings(self) -> None:
         """Refresh the snapshot off the loop's thread (another process may have changed it)."""
-        self._settings = await asyncio.to_thread(lambda: self.profile.settings)
+        changes = self._settings_changes
+        settings = await asyncio.to_thread(lambda: self.profile.settings)
+        if changes == self._settings_changes:  # else it was read before a change: stale
+            self._settings = settings
+
+    def _settings_changed(self, settings: Settings) -> Settings:
+        """A change made through the facade: the snapshot now, and no older reload after it."""
+        self._settings_changes += 1
+        self._settings = settings
+        return settings
 
     def _on_report(self, report: SyncReport) -> None:
         self._last_error = report.error
-        task = asyncio.ensure_future(self._reload_settings())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._in_background(self._reload_settings())
         categories = [e.split(":", 2)[1].strip() for e in report.push.errors if ":" in e]
         self.observe.record_ops(report.push.succeeded, report.push.failed, categories)
         self._emit(
@@ -480,8 +505,8 @@ class Agent:
         self._emit("status")
 
     async def set_work_offline(self, offline: bool) -> None:
-        self._settings = await asyncio.to_thread(
-            self.profile.settings_repo.update, work_offline=offline
+        self._settings_changed(
+            await asyncio.to_thread(self.profile.settings_repo.update, work_offline=offline)
         )
         if not offline and self.engine is not None:
             self.engine.wake.set()
@@ -710,8 +735,10 @@ class Agent:
             return result
         bundle = ApiSecretBundle(username, secret, integration_code)
         await asyncio.to_thread(self.profile.credentials.save, bundle)
-        self._settings = await asyncio.to_thread(
-            self.profile.settings_repo.update, technician_resource_id=resource_id
+        self._settings_changed(
+            await asyncio.to_thread(
+                self.profile.settings_repo.update, technician_resource_id=resource_id
+            )
         )
         self.options.credentials = None
         self.options.technician_resource_id = resource_id
@@ -752,8 +779,9 @@ class Agent:
         if wanted is not None and at_rest is not None and bool(wanted) != at_rest.enabled:
             await asyncio.to_thread(at_rest.set_enabled, bool(wanted))
             del changes["encrypt_at_rest"]  # saved by `set_enabled` with the values
-        new = await asyncio.to_thread(self.profile.settings_repo.update, **changes)
-        self._settings = new
+        new = self._settings_changed(
+            await asyncio.to_thread(self.profile.settings_repo.update, **changes)
+        )
         self._emit("status")
         return new
 

@@ -1,32 +1,34 @@
-"""Qt tests against a real agent: one qasync loop over the test's QApplication, a real Agent on a
-temporary database, and the simulator in process (httpx.ASGITransport) with a fake clock."""
+"""Qt tests against a real agent: the program's event loop (ui.loop) over the test's
+QApplication, a real Agent on a temporary database, and the simulator in process
+(httpx.ASGITransport) with a fake clock."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import qasync
 from PySide6.QtWidgets import QApplication
 
 from agent.api.facade import Agent, AgentOptions
 from agent.clock import FakeClock
 from agent.simulator import Simulator
 from tests.e2e.conftest import BASE, options
+from ui.loop import EventLoop, new_event_loop
 from ui.service import AgentService
 
 T = TypeVar("T")
 
 
 class Loop:
-    """The test's qasync loop with the two things tests need: run a coroutine, and let the
+    """The test's loop with the two things tests need: run a coroutine, and let the
     service's calls in flight finish (with Qt events processed meanwhile)."""
 
-    def __init__(self, loop: qasync.QEventLoop) -> None:
+    def __init__(self, loop: EventLoop) -> None:
         self.loop = loop
 
     def run(self, coro: Awaitable[T]) -> T:
@@ -49,9 +51,26 @@ class Loop:
         self.run(wait())
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _collect_on_the_gui_thread_only() -> Iterator[None]:
+    """As the program does (ui.heap.GuiThreadCollector): no collection on a worker thread, where
+    it could destroy a Qt object on the wrong thread."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    yield
+    if was_enabled:
+        gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test() -> Iterator[None]:
+    yield
+    gc.collect()
+
+
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[Loop]:
-    loop = qasync.QEventLoop(qapp)
+    loop = new_event_loop(qapp)
     asyncio.set_event_loop(loop)
     try:
         yield Loop(loop)

@@ -53,6 +53,19 @@ def test_the_sidebar_lists_the_pages_and_shows_the_chosen_one(window: MainWindow
     assert window.sidebar.buttons["audit"].isChecked()
 
 
+def test_deferred_pages_are_built_after_the_first_or_when_asked_for(shell: Shell, qtbot):
+    window = MainWindow(shell.service, defer_pages=True)
+    qtbot.addWidget(window)
+    assert list(window.sidebar.buttons) == ["mywork", "queue", "conflicts", "health", "audit"]
+    assert list(window.pages) == ["mywork"] and window.current_page_id() == "mywork"
+    window.sidebar.buttons["audit"].click()  # asked for before its turn: built now
+    assert window.current_page_id() == "audit"
+    shell.loop.until(lambda: len(window.pages) == 5)  # the rest, one per loop turn
+    assert sorted(window.pages) == ["audit", "conflicts", "health", "mywork", "queue"]
+    window.on_banner_action("conflicts")
+    assert window.current_page_id() == "conflicts"
+
+
 def test_placeholders_stand_in_while_the_pages_are_missing(
     shell: Shell, qtbot, monkeypatch: pytest.MonkeyPatch
 ):

@@ -1,5 +1,5 @@
-"""Fixtures for the page tests: one qasync loop, a real agent on a temp database with the simulator
-in process, and the `AgentService` the pages talk to."""
+"""Fixtures for the page tests: the program's loop (ui.loop), a real agent on a temp database
+with the simulator in process, and the `AgentService` the pages talk to."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import qasync
 from PySide6.QtWidgets import QApplication
 
 from agent.api.facade import Agent
 from agent.clock import FakeClock
 from agent.simulator import Simulator
 from tests.e2e.conftest import options
+from ui.loop import new_event_loop
 from ui.service import AgentService
 
 T = TypeVar("T")
@@ -64,7 +64,7 @@ class Desk:
 
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    loop = qasync.QEventLoop(qapp)
+    loop = new_event_loop(qapp)
     asyncio.set_event_loop(loop)
     try:
         yield loop
