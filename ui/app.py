@@ -64,18 +64,20 @@ class Desktop:
         self.instance.listen()
         collector = heap.GuiThreadCollector(parent=self.app)  # before any worker thread runs
         collector.start()
-        if self.demo:
-            self.agent = await Agent.open_demo(self.data_dir)
-        else:
-            options = AgentOptions(data_dir=self.data_dir, profile=self.profile)
-            self.agent = await Agent.open(options)
         try:
-            await self._start(self.agent)
-            heap.freeze_startup_objects()  # what startup made stays: later collections skip it
-            await self.quit_requested.wait()
+            if self.demo:
+                self.agent = await Agent.open_demo(self.data_dir)
+            else:
+                options = AgentOptions(data_dir=self.data_dir, profile=self.profile)
+                self.agent = await Agent.open(options)
+            try:
+                await self._start(self.agent)
+                heap.freeze_startup_objects()  # what startup made stays: later ones skip it
+                await self.quit_requested.wait()
+            finally:
+                await self._shutdown()
         finally:
-            await self._shutdown()
-            collector.stop()
+            collector.stop()  # also when the profile could not be opened
         return 0
 
     async def _start(self, agent: Agent) -> None:
