@@ -122,19 +122,26 @@ async def _seed(agent: Any, n: int) -> None:
         await asyncio.to_thread(agent.outbox.enqueue_many, chunk)
 
 
-def measure_stall() -> dict[str, Any]:
+def _program_loop() -> Any:
+    """The application, its event loop and its GUI-thread collector, as the program sets them
+    up (ui.app.run_app, ui.app.Desktop.run)."""
     from ui.app import make_application
-    from ui.heap import GuiThreadCollector, freeze_startup_objects
+    from ui.heap import GuiThreadCollector
     from ui.loop import new_event_loop
-    from ui.mainwindow import MainWindow
-    from ui.service import AgentService
 
     app = make_application()
     loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
+    GuiThreadCollector(parent=app).start()
+    return loop
 
-    collector = GuiThreadCollector(parent=app)  # as the program does (ui.app.Desktop.run)
-    collector.start()
+
+def measure_stall() -> dict[str, Any]:
+    from ui.heap import freeze_startup_objects
+    from ui.mainwindow import MainWindow
+    from ui.service import AgentService
+
+    loop = _program_loop()
 
     async def run() -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -186,14 +193,10 @@ def measure_stall() -> dict[str, Any]:
 def measure_rss() -> dict[str, Any]:
     import psutil
 
-    from ui.app import make_application
-    from ui.loop import new_event_loop
     from ui.mainwindow import MainWindow
     from ui.service import AgentService
 
-    app = make_application()
-    loop = new_event_loop(app)
-    asyncio.set_event_loop(loop)
+    loop = _program_loop()
 
     async def run() -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from agent.api.types import AuditEntry
 from ui.models.labels import entity_label
 from ui.models.look import local_text
+from ui.models.table import ListTableModel
 from ui.service import AgentService
 
 Index = QModelIndex | QPersistentModelIndex
@@ -40,7 +41,9 @@ def summary(entry: AuditEntry) -> str:
     return ", ".join(parts)[:200]
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(ListTableModel):
+    columns = COLUMNS
+
     loaded = Signal()
 
     def __init__(self, service: AgentService) -> None:
@@ -91,18 +94,8 @@ class AuditModel(QAbstractTableModel):
     def entry_at(self, row: int) -> AuditEntry:
         return self.entries[row]
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.entries)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def rows(self) -> list[Any]:
+        return self.entries
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or role not in (

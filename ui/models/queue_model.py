@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -21,6 +20,7 @@ from agent.api import facade
 from agent.api.types import QueueItem, QueuePage
 from ui.models.labels import STATE_WORDS, entity_label
 from ui.models.look import TONES, dot_icon, local_text, relative_words
+from ui.models.table import ListTableModel
 from ui.service import AgentService
 
 Index = QModelIndex | QPersistentModelIndex
@@ -36,7 +36,9 @@ def op_states(names: Iterable[str] | None) -> frozenset[Any] | None:
     return None if names is None else frozenset(facade.OpState(n) for n in names)
 
 
-class QueueModel(QAbstractTableModel):
+class QueueModel(ListTableModel):
+    columns = COLUMNS
+
     loaded = Signal()  # a page arrived (or the first one, after a reset)
     failed = Signal(str)
 
@@ -119,18 +121,8 @@ class QueueModel(QAbstractTableModel):
     def item_at(self, row: int) -> QueueItem:
         return self.items[row]
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def rows(self) -> list[Any]:
+        return self.items
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

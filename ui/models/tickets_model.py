@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -16,6 +15,7 @@ from PySide6.QtGui import QColor, QFont
 from agent.api.types import TicketSummary
 from ui.models.labels import field_label
 from ui.models.look import TONES, dot_icon, local_text, parse_iso
+from ui.models.table import ListTableModel
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -27,7 +27,9 @@ NUMBER, TITLE, COMPANY, STATUS, PRIORITY, DUE = range(len(COLUMNS))
 COLUMN_FIELDS = {TITLE: "title", STATUS: "status", PRIORITY: "priority", DUE: "dueDateTime"}
 
 
-class TicketTableModel(QAbstractTableModel):
+class TicketTableModel(ListTableModel):
+    columns = COLUMNS
+
     def __init__(self) -> None:
         super().__init__()
         self._tickets: list[TicketSummary] = []
@@ -43,18 +45,8 @@ class TicketTableModel(QAbstractTableModel):
     def row_of(self, ticket_id: int) -> int | None:
         return next((i for i, t in enumerate(self._tickets) if t.id == ticket_id), None)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._tickets)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def rows(self) -> list[Any]:
+        return self._tickets
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -11,13 +11,11 @@ from typing import Any
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDateEdit,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -31,7 +29,7 @@ from PySide6.QtWidgets import (
 from ui.models.audit_model import ACTION, ACTION_WORDS, OP, RECORD, SUMMARY, WHEN, AuditModel
 from ui.models.labels import ENTITY_LABELS
 from ui.models.look import chip_style, local_text
-from ui.pages.common import PAGE_QSS, PageHeader, chip, show_error
+from ui.pages.common import PAGE_QSS, PageHeader, chip, list_table, show_error
 from ui.service import AgentService
 
 
@@ -118,22 +116,11 @@ class AuditPage(QWidget):
         return row
 
     def _build_table(self) -> QTableView:
-        table = QTableView()
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        table.verticalHeader().setVisible(False)
-        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        table.verticalHeader().setDefaultSectionSize(28)
-        head = table.horizontalHeader()
-        head.setHighlightSections(False)
-        head.setSectionResizeMode(SUMMARY, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((WHEN, 160), (ACTION, 170), (RECORD, 130), (OP, 80)):
-            head.resizeSection(col, width)
+        table = list_table(
+            self.model,
+            stretch=SUMMARY,
+            widths={WHEN: 160, ACTION: 170, RECORD: 130, OP: 80},
+        )
         table.selectionModel().currentRowChanged.connect(self._show_details)
         return table
 

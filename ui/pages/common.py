@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QAbstractItemModel, Qt
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMessageBox,
     QSizePolicy,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -104,3 +107,37 @@ def ask(parent: QWidget, title: str, question: str, yes_text: str) -> bool:
     box.setDefaultButton(cancel)
     box.exec()
     return box.clickedButton() is yes
+
+
+def list_table(
+    model: QAbstractItemModel,
+    *,
+    stretch: int,
+    widths: dict[int, int],
+    row_height: int = 28,
+    many: bool = False,
+) -> QTableView:
+    """A read-only table of whole-row selection, as every list page shows: no grid, alternating
+    rows, uniform row height (so the view need not measure 100,000 rows), column `stretch`
+    taking the spare width and the others sized by `widths`; `many` allows selecting many."""
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(
+        QAbstractItemView.SelectionMode.ExtendedSelection
+        if many
+        else QAbstractItemView.SelectionMode.SingleSelection
+    )
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    table.verticalHeader().setDefaultSectionSize(row_height)
+    head = table.horizontalHeader()
+    head.setHighlightSections(False)
+    head.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    for col, width in widths.items():
+        head.resizeSection(col, width)
+    return table

@@ -7,10 +7,8 @@ import asyncio
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QSplitter,
@@ -31,7 +29,7 @@ from ui.models.tickets_model import (
     TicketFilter,
     TicketTableModel,
 )
-from ui.pages.common import PAGE_QSS, EmptyState, PageHeader
+from ui.pages.common import PAGE_QSS, EmptyState, PageHeader, list_table
 from ui.pages.forms import combo_value, fill_combo
 from ui.pages.ticket import Catalog, TicketPanel, load_catalog
 from ui.service import AgentService
@@ -109,24 +107,14 @@ class MyWorkPage(QWidget):
         return row
 
     def _build_table(self) -> QTableView:
-        table = QTableView()
-        table.setModel(self.proxy)
+        table = list_table(
+            self.proxy,
+            stretch=TITLE,
+            widths={NUMBER: 118, COMPANY: 128, STATUS: 112, PRIORITY: 68, DUE: 96},
+            row_height=30,
+        )
         table.setSortingEnabled(True)
         table.sortByColumn(DUE, Qt.SortOrder.AscendingOrder)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        table.verticalHeader().setVisible(False)
-        table.verticalHeader().setDefaultSectionSize(30)
-        head = table.horizontalHeader()
-        head.setHighlightSections(False)
-        head.setSectionResizeMode(TITLE, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((NUMBER, 118), (COMPANY, 128), (STATUS, 112), (PRIORITY, 68)):
-            head.resizeSection(col, width)
-        head.resizeSection(DUE, 96)
         table.selectionModel().selectionChanged.connect(self._selection_changed)
         return table
 

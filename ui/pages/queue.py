@@ -10,11 +10,9 @@ from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableView,
@@ -36,7 +34,7 @@ from ui.models.queue_model import (
     QueueModel,
     op_states,
 )
-from ui.pages.common import PAGE_QSS, PageHeader, ask, chip, show_error
+from ui.pages.common import PAGE_QSS, PageHeader, ask, chip, list_table, show_error
 from ui.service import AgentService
 
 # What the state filter offers, in the order a technician looks for things.
@@ -115,24 +113,12 @@ class QueuePage(QWidget):
         self._started = False
 
     def _build_table(self) -> QTableView:
-        table = QTableView()
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        # Uniform rows let the view skip measuring 100,000 of them.
-        table.verticalHeader().setVisible(False)
-        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        table.verticalHeader().setDefaultSectionSize(28)
-        head = table.horizontalHeader()
-        head.setHighlightSections(False)
-        head.setSectionResizeMode(WHAT, QHeaderView.ResizeMode.Stretch)
-        widths = {STATE: 150, PRIORITY: 80, ATTEMPTS: 70, NEXT: 130, PROBLEM: 240, ADDED: 140}
-        for col, width in widths.items():
-            head.resizeSection(col, width)
+        table = list_table(
+            self.model,
+            stretch=WHAT,
+            widths={STATE: 150, PRIORITY: 80, ATTEMPTS: 70, NEXT: 130, PROBLEM: 240, ADDED: 140},
+            many=True,
+        )
         table.selectionModel().selectionChanged.connect(self._selection_changed)
         return table
 
