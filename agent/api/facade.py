@@ -214,9 +214,9 @@ class Agent:
         await self._close_client()
         self._http = httpx.AsyncClient(transport=self.options.transport, timeout=30.0)
         opts = (
-            ClientOptions(directory_url=self.options.directory_url)
+            ClientOptions(directory_url=self.options.directory_url, clock=self.clock)
             if self.options.directory_url
-            else ClientOptions()
+            else ClientOptions(clock=self.clock)
         )
         creds = ApiCredentials(
             bundle.username, bundle.secret, bundle.integration_code, impersonation_resource_id=me

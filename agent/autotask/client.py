@@ -29,7 +29,7 @@ from agent.autotask.metadata import (
 from agent.autotask.paging import Page, follow_next_pages, page_from_wire, pages_by_id
 from agent.autotask.queries import MAX_RECORDS, FilterItem, Query
 from agent.autotask.records import Record
-from agent.autotask.session import ApiSession, ClientOptions
+from agent.autotask.session import ApiSession, ClientOptions, SendHook
 from agent.autotask.wire import JsonObject, WireTypeError, format_datetime, lookup
 from agent.autotask.zones import Zone, ZoneListener
 
@@ -69,6 +69,17 @@ class AutotaskClient:
     def deadline(seconds: float | None) -> AbstractContextManager[None]:
         """Bounds every call made inside the block (in this task) to `seconds`."""
         return ApiSession.deadline(seconds)
+
+    @staticmethod
+    def sending(hook: SendHook | None) -> AbstractContextManager[None]:
+        """Awaits `hook` (with the deadline in force) just before each write made inside the
+        block (in this task) leaves."""
+        return ApiSession.sending(hook)
+
+    @property
+    def clock_skew(self) -> float | None:
+        """The server's clock minus ours in seconds, from the last answer's `Date` header."""
+        return self.session.clock_skew
 
     # Reading --------------------------------------------------------------------------------
 

@@ -4,6 +4,10 @@ It attaches the credentials, sends through the size- and deadline-bounded transp
 failures to typed errors in one place, and keeps the zone honest: a call that cannot connect, or
 that the zone says it no longer hosts, drops the cached zone so the next call looks it up again.
 It never retries; that belongs to the resilience layer.
+
+It also tells what a caller needs to find a write whose answer was lost: `sending` runs a hook
+just before a write leaves (with the deadline in force for it), and `clock_skew` is the server's
+clock minus ours, read from each answer's `Date` header.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -24,6 +29,7 @@ from agent.autotask.credentials import ApiCredentials
 from agent.autotask.errors import NetworkError, ProtocolError, RequestTimeoutError, ZoneMovedError
 from agent.autotask.transport import DEFAULT_MAX_RESPONSE_BYTES, SendLimits, send
 from agent.autotask.zones import DEFAULT_DIRECTORY_URL, Zone, ZoneDirectory, ZoneListener
+from agent.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger("agent.autotask")
 
@@ -40,6 +46,21 @@ _call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
 
 
 @dataclass(frozen=True)
+class SendInfo:
+    """What is known as a write leaves: how long the call may take at most (None: no deadline
+    but httpx's per-phase timeouts) and the server's clock minus ours (None: not measured)."""
+
+    deadline: float | None
+    skew: float | None
+
+
+SendHook = Callable[[SendInfo], Awaitable[None]]
+_send_hook: contextvars.ContextVar[SendHook | None] = contextvars.ContextVar(
+    "autotask_send_hook", default=None
+)
+
+
+@dataclass(frozen=True)
 class ClientOptions:
     """Tunables; the defaults suit the production API."""
 
@@ -47,6 +68,8 @@ class ClientOptions:
     deadline: float | None = None
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_get_url_chars: int = MAX_GET_URL_CHARS
+    # The clock the caller stamps its own times with (the skew is measured against it).
+    clock: Clock = field(default=SYSTEM_CLOCK, compare=False)
 
 
 class ApiSession:
@@ -64,6 +87,7 @@ class ApiSession:
         self._http = http
         self._credentials = credentials
         self._options = options or ClientOptions()
+        self.clock_skew: float | None = None
         self._zones = ZoneDirectory(
             http,
             credentials.username,
@@ -101,6 +125,31 @@ class ApiSession:
             yield
         finally:
             _call_deadline.reset(token)
+
+    @staticmethod
+    @contextmanager
+    def sending(hook: SendHook | None) -> Iterator[None]:
+        """Awaits `hook` just before each write made inside the block (in this task) leaves:
+        the moment from which it may reach the server, and the deadline it then has."""
+        token = _send_hook.set(hook)
+        try:
+            yield
+        finally:
+            _send_hook.reset(token)
+
+    def _note_date(self, headers: httpx.Headers) -> None:
+        """The server's clock minus ours, from the answer's `Date` (whole seconds, stamped
+        before we read it: the true skew is up to a second and a round trip larger)."""
+        text = headers.get("date")
+        if not text:
+            return
+        try:
+            served = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return
+        if served.tzinfo is None:
+            return
+        self.clock_skew = (served - self._options.clock.now()).total_seconds()
 
     # The one request path -------------------------------------------------------------------
 
@@ -145,6 +194,9 @@ class ApiSession:
             deadline * _DEADLINE_SLACK if deadline is not None else None,
             self._options.max_response_bytes,
         )
+        hook = _send_hook.get() if ctx.is_write else None
+        if hook is not None:
+            await hook(SendInfo(limits.deadline, self.clock_skew))
         try:
             answer = await send(self._http, request, ctx, limits)
         except (NetworkError, RequestTimeoutError) as exc:
@@ -153,6 +205,7 @@ class ApiSession:
             log.debug("autotask %s failed: %s", ctx.where, type(exc).__name__)
             raise
         log.debug("autotask %s -> %s", ctx.where, answer.status)
+        self._note_date(answer.headers)
         if not 200 <= answer.status < 300:
             error = error_for_response(answer.status, answer.headers, answer.body, ctx)
             if isinstance(error, ZoneMovedError):

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -58,7 +60,9 @@ class SimulatorApp:
         except ConnectionDrop:
             await _drop(send)
             return
-        await _send(send, reply)
+        # Stamped by the simulated server's own clock (a client measures its skew from it).
+        date = format_datetime(self.sim.clock.now().astimezone(UTC), usegmt=True).encode()
+        await _send(send, reply, date)
 
     async def serve(self, request: Request, receive: Receive) -> Reply:
         route = resolve(request.path)
@@ -191,9 +195,13 @@ async def _read(scope: Scope, receive: Receive) -> Request:
     )
 
 
-async def _send(send: Send, reply: Reply) -> None:
+async def _send(send: Send, reply: Reply, date: bytes) -> None:
     body = reply.encode()
-    headers = [(b"content-type", JSON_TYPE), (b"content-length", str(len(body)).encode())]
+    headers = [
+        (b"date", date),
+        (b"content-type", JSON_TYPE),
+        (b"content-length", str(len(body)).encode()),
+    ]
     await send(
         {"type": "http.response.start", "status": reply.status, "headers": headers + reply.headers}
     )

@@ -21,6 +21,7 @@ def _config(sim: Simulator, host: str, port: int) -> uvicorn.Config:
         access_log=False,
         lifespan="off",
         http="h11",
+        date_header=False,  # the app stamps `Date` from the simulator's clock
         timeout_graceful_shutdown=2,
     )
 

@@ -112,12 +112,29 @@ def _step4_sealed_audit_values(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(trigger)
 
 
+# Written out like step 3 so the step stays what it was when shipped (`CreateAttempt` matches).
+V5_CREATE_ATTEMPTS = (
+    'CREATE TABLE "create_attempt" ("op_id" INTEGER NOT NULL PRIMARY KEY, '
+    '"entity_type" VARCHAR(40) NOT NULL, "first_sent_at" REAL NOT NULL, '
+    '"last_sent_at" REAL NOT NULL, "in_flight_until" REAL NOT NULL, "skew" REAL, '
+    '"server_id" INTEGER, "settled_at" REAL)',
+    'CREATE UNIQUE INDEX "create_attempt_entity_type_server_id" '
+    'ON "create_attempt" ("entity_type", "server_id")',
+)
+
+
+def _step5_create_attempts(db: peewee.SqliteDatabase) -> None:
+    for statement in V5_CREATE_ATTEMPTS:
+        db.execute_sql(statement)
+
+
 Step = Callable[[peewee.SqliteDatabase], None]
 LADDER: list[tuple[int, str, Step]] = [
     (1, "initial schema", _step1_initial),
     (2, "outbox deadlines, sync cursors, append-only audit", _step2_deadlines_cursors_audit_guard),
     (3, "outbox and audit indexes", _step3_outbox_and_audit_indexes),
     (4, "sealed audit values", _step4_sealed_audit_values),
+    (5, "create attempts: send times and owned server ids", _step5_create_attempts),
 ]
 LATEST = LADDER[-1][0]
 

@@ -245,6 +245,31 @@ class SyncCursor(BaseModel):
     last_refresh_at = peewee.DoubleField(null=True)
 
 
+class CreateAttempt(BaseModel):
+    """When a create was sent and which server record it owns (schema step 5).
+
+    Autotask has no idempotency keys, so a create whose answer was lost is found again by its
+    natural key (`agent.sync.reconcile`). This row bounds that search (first and last send, the
+    deadline in force, the server's clock skew) and makes a server record belong to one create
+    only: `server_id` is unique per entity type, whether the id came in the answer or was adopted.
+    Kept apart from the outbox so every outbox backend shares it, in the store's transaction.
+    """
+
+    op_id = peewee.BigIntegerField(primary_key=True)
+    entity_type = peewee.CharField(max_length=40)
+    first_sent_at = peewee.DoubleField()
+    last_sent_at = peewee.DoubleField()
+    # No attempt can still be answered after this (each send's time plus its deadline).
+    in_flight_until = peewee.DoubleField()
+    # The server's clock minus ours (seconds) when the last attempt went out; None if unknown.
+    skew = peewee.DoubleField(null=True)
+    server_id = peewee.BigIntegerField(null=True)
+    settled_at = peewee.DoubleField(null=True)
+
+    class Meta:
+        indexes = ((("entity_type", "server_id"), True),)
+
+
 class SchemaMigration(BaseModel):
     """One applied step of the migration ladder; the highest version is the schema's version."""
 
@@ -264,5 +289,6 @@ ALL_MODELS: list[type[Any]] = [
     Alert,
     Setting,
     SyncCursor,
+    CreateAttempt,
     SchemaMigration,
 ]

@@ -8,6 +8,7 @@ from agent.store.models import (
     Alert,
     CachedEntity,
     Conflict,
+    CreateAttempt,
     MetricSample,
     OpDependency,
     OutboxOp,
@@ -27,6 +28,7 @@ def wipe_local_data(store: Store) -> None:
             SyncCursor,
             MetricSample,
             Alert,
+            CreateAttempt,
         ):
             model.delete().execute()
 

@@ -13,7 +13,7 @@ from agent.queue.operation import Operation
 from agent.queue.outbox import Outbox
 from agent.store import audit
 from agent.store.models import CachedEntity, Conflict, ConflictStatus, OpKind
-from agent.sync import localview
+from agent.sync import attempts, localview
 from agent.sync.merge import FieldDecision
 
 MARKERS = {
@@ -61,6 +61,8 @@ def succeeded(
             localview.rekey_overlay(op.entity_type, op.temp_id, server_id)
         else:
             localview.clear_overlay(op.entity_type, key, op_id=op.id)
+    if op.kind is OpKind.CREATE and server_id is not None:
+        attempts.own(op, server_id, now)
     outbox.acknowledge(op.id, server_id)
     audit.append(
         "succeeded",

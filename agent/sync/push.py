@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from agent.autotask import NotFoundError
 from agent.autotask.queries import chunked_in
+from agent.autotask.session import SendInfo
 from agent.clock import Clock
 from agent.queue.operation import Operation
 from agent.queue.outbox import Outbox
@@ -26,7 +27,7 @@ from agent.resilience.pipeline import PipelineError
 from agent.store import audit
 from agent.store.connection import Store
 from agent.store.models import OpKind
-from agent.sync import outcomes
+from agent.sync import attempts, outcomes
 from agent.sync.calls import ApiCaller
 from agent.sync.merge import three_way_merge
 
@@ -225,7 +226,7 @@ class Pusher:
                     op.endpoint,
                     Kind.WRITE,
                     op,
-                    lambda: self.client.create(op.entity_type, op.fields, parent_id=op.parent_id),
+                    lambda: self._create(op),
                 )
             elif op.kind is OpKind.DELETE:
                 try:
@@ -263,6 +264,17 @@ class Pusher:
             )
         )
         report.succeeded += 1
+
+    async def _create(self, op: Operation) -> int:
+        """POST a create; each attempt is written to the create ledger just before it leaves
+        (with its deadline), so a lost answer is looked for where and as long as it can be."""
+
+        async def leaving(info: SendInfo) -> None:
+            now = self._now()
+            await self.store.awrite(lambda: attempts.sent(op, now, info))
+
+        with self.client.sending(leaving):
+            return await self.client.create(op.entity_type, op.fields, parent_id=op.parent_id)
 
     async def _failed(
         self, op: Operation, exc: PipelineError, report: PushReport, *, attempted: bool

@@ -1,65 +1,97 @@
 """Reconciliation: before new work is sent, settle what a crash or a lost answer left uncertain.
 
 Expired leases come back (flagged outcome-unknown when the write may have reached the server).
-An outcome-unknown create is looked up by its natural key and, when found, the server's id is
-adopted instead of creating it again; updates and deletes are safe to repeat through the merge
-(an update the server already has merges as "already equal"; a repeated delete answers 404).
-A record just created can be invisible for a moment (read-after-write lag), so "not found" is
-only believed once `grace_seconds` have passed since the write was sent.
+Updates and deletes are safe to repeat through the merge (an update the server already has
+merges as "already equal"; a repeated delete answers 404). A create is not: Autotask has no
+idempotency keys, so an outcome-unknown create is looked up by its natural key and, when found,
+the server's id is adopted instead of creating it again. The create ledger (`attempts`) keeps
+that lookup honest:
+
+- it searches records the server made between our first send and the last send plus its
+  deadline, shifted by the server's clock skew (measured from its `Date` header), so a note
+  queued for days is still found;
+- a candidate known before the first send (cached earlier, or older than it) is not ours, and a
+  server id another create owns (received or adopted) is never adopted again; while an identical
+  create is still in flight, adoption waits (what we would adopt may be its record);
+- "not found" is believed only once no attempt can still land: the last send plus the deadline
+  it had, plus `margin_seconds` (a slow server may apply a write after the client gave up, and a
+  record just created can be invisible for a moment).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent.autotask.queries import FilterItem, and_, eq, gte, lte
+from agent.autotask.wire import WireTypeError, parse_datetime
 from agent.clock import Clock
 from agent.queue.operation import Operation, OpQuery
 from agent.queue.outbox import Outbox
 from agent.store import audit
 from agent.store.connection import Store
-from agent.store.models import AuditEvent, OpKind, OpState
-from agent.sync import outcomes
+from agent.store.models import AuditEvent, CachedEntity, OpKind, OpState
+from agent.sync import attempts, outcomes
+from agent.sync.attempts import Attempts
 
 log = logging.getLogger(__name__)
-NOTE_WINDOW = timedelta(minutes=30)
+# How far the server's clock may be from ours beyond the measured skew (the Date header has
+# whole seconds, and clocks drift between measurements); without a measurement, half an hour.
+SKEW_SLACK = timedelta(minutes=2)
+UNMEASURED_SKEW_SLACK = timedelta(minutes=30)
 
 
-def natural_key(op: Operation, technician_resource_id: int | None) -> list[FilterItem] | None:
-    """The filter that finds a create's record on the server without knowing its id."""
+def identity(op: Operation, technician_resource_id: int | None) -> dict[str, Any] | None:
+    """The fields that find a create's record on the server without knowing its id."""
     f = op.fields
     if op.entity_type == "TimeEntries":
-        items: list[FilterItem] = [eq("resourceID", f["resourceID"])]
+        key: dict[str, Any] = {"resourceID": f["resourceID"]}
         if f.get("ticketID") is not None:
-            items.append(eq("ticketID", f["ticketID"]))
-        items.append(eq("dateWorked", f["dateWorked"]))
+            key["ticketID"] = f["ticketID"]
+        key["dateWorked"] = f["dateWorked"]
         if f.get("startDateTime") and f.get("endDateTime"):
-            items += [eq("startDateTime", f["startDateTime"]), eq("endDateTime", f["endDateTime"])]
+            key.update(startDateTime=f["startDateTime"], endDateTime=f["endDateTime"])
         else:
-            items.append(eq("hoursWorked", f["hoursWorked"]))
-        items.append(eq("summaryNotes", f["summaryNotes"]))
-        return items
+            key["hoursWorked"] = f["hoursWorked"]
+        key["summaryNotes"] = f["summaryNotes"]
+        return key
     if op.entity_type == "TicketNotes":
-        created = datetime.fromtimestamp(op.created_at, UTC)
-        items = [
-            eq("ticketID", f["ticketID"]),
-            eq("description", f["description"]),
-            gte("createDateTime", _iso(created - NOTE_WINDOW)),
-            lte("createDateTime", _iso(created + NOTE_WINDOW + timedelta(days=7))),
-        ]
+        key = {"ticketID": f["ticketID"], "description": f["description"]}
         if f.get("title"):
-            items.append(eq("title", f["title"]))
+            key["title"] = f["title"]
         if technician_resource_id is not None:
-            items.append(eq("creatorResourceID", technician_resource_id))
-        return items
+            key["creatorResourceID"] = technician_resource_id
+        return key
     return None
+
+
+def natural_key(
+    op: Operation, technician_resource_id: int | None, window: tuple[datetime, datetime]
+) -> list[FilterItem] | None:
+    """The filter for a create's record: its identity, made on the server within `window`."""
+    key = identity(op, technician_resource_id)
+    if key is None:
+        return None
+    items: list[FilterItem] = [eq(name, value) for name, value in key.items()]
+    items += [gte("createDateTime", _iso(window[0])), lte("createDateTime", _iso(window[1]))]
+    return items
 
 
 def _iso(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _created(record: Mapping[str, Any]) -> datetime | None:
+    try:
+        return parse_datetime(record.get("createDateTime"), "createDateTime")
+    except WireTypeError:
+        return None
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 Lookup = Callable[[str, list[FilterItem]], Awaitable[list[dict[str, Any]]]]
@@ -73,12 +105,12 @@ class Reconciler:
         clock: Clock,
         lookup: Lookup,
         technician_resource_id: int | None,
-        grace_seconds: float = 20.0,
+        margin_seconds: float = 60.0,
     ) -> None:
         self.store, self.outbox, self.clock = store, outbox, clock
         self.lookup = lookup
         self.technician_resource_id = technician_resource_id
-        self.grace_seconds = grace_seconds
+        self.margin_seconds = margin_seconds
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -104,60 +136,115 @@ class Reconciler:
         if op.kind is not OpKind.CREATE:
             await self.store.awrite(lambda: self._clear_flag(op, now, "safe to repeat"))
             return True
-        key = natural_key(op, self.technician_resource_id)
+        sends = await self.store.aread(lambda: self._attempts(op))
+        key = natural_key(op, self.technician_resource_id, self.window(sends))
         if key is None:
             return False
-        matches = await self.lookup(op.endpoint, [and_(*key)] if len(key) > 1 else key)
-        if matches:
-            server_id = min(int(m["id"]) for m in matches)
+        matches = await self.lookup(op.endpoint, [and_(*key)])
+        return bool(await self.store.awrite(lambda: self._decide(op, sends, matches, now)))
 
-            def adopt() -> None:
-                outcomes.succeeded(
-                    self.outbox,
-                    op,
-                    now=now,
-                    server_id=server_id,
-                    server_values=matches[0],
-                    sent={},
-                    reason="the lost create had landed; its id was adopted",
-                )
-                audit.append(
-                    "reconciled",
-                    at=now,
-                    entity_type=op.entity_type,
-                    entity_id=server_id,
-                    op_id=op.id,
-                    detail={"outcome": "landed", "adopted_id": server_id},
-                )
+    def window(self, sends: Attempts) -> tuple[datetime, datetime]:
+        """When, on the server's clock, one of the attempts can have made the record."""
+        slack = UNMEASURED_SKEW_SLACK if sends.skew is None else SKEW_SLACK
+        shift = timedelta(seconds=sends.skew or 0.0)
+        start = _at(sends.first_sent_at) + shift - slack
+        end = _at(sends.in_flight_until + self.margin_seconds) + shift + slack
+        return start, end
 
-            await self.store.awrite(adopt)
+    def _decide(
+        self, op: Operation, sends: Attempts, matches: list[dict[str, Any]], now: float
+    ) -> bool:
+        """Adopt, wait or give up, in one transaction with the ownership it checks."""
+        candidates = self._candidates(op, sends, matches)
+        if candidates:
+            waiting = self._identical_in_flight(op, now)
+            if waiting is not None:
+                self._wait(op, waiting, "an identical create is still in flight")
+                return False
+            server_id = min(candidates)
+            self._adopt(op, server_id, candidates[server_id], now)
             return True
-        sent_at = await self.store.aread(lambda: self._last_sent_at(op))
-        if now - sent_at < self.grace_seconds:
-            retry = sent_at + self.grace_seconds
-            await self.store.awrite(
-                lambda: self.outbox.release(
-                    op.id,
-                    retry,
-                    "waiting to confirm whether the create landed",
-                    "reconcile",
-                    outcome_unknown=True,
-                )
-            )
+        horizon = sends.in_flight_until + self.margin_seconds
+        if now < horizon:
+            self._wait(op, horizon, "waiting to confirm whether the create landed")
             return False
-        await self.store.awrite(lambda: self._clear_flag(op, now, "not on the server"))
+        attempts.settled(op.id, now)
+        self._clear_flag(op, now, "not on the server")
         return True
 
-    @staticmethod
-    def _last_sent_at(op: Operation) -> float:
-        """When the last attempt went out (the audit's "sent" event; else the op's last change)."""
-        event = (
+    def _candidates(
+        self, op: Operation, sends: Attempts, matches: list[dict[str, Any]]
+    ) -> dict[int, Mapping[str, Any]]:
+        """The matches that can be this create's: not owned by another, not known before."""
+        earliest = _at(sends.first_sent_at) + timedelta(seconds=sends.skew or 0.0)
+        earliest -= SKEW_SLACK if sends.skew is not None else UNMEASURED_SKEW_SLACK
+        out: dict[int, Mapping[str, Any]] = {}
+        for match in matches:
+            server_id = int(match["id"])
+            owner = attempts.owner_of(op.entity_type, server_id)
+            if owner is not None and owner != op.id:
+                continue
+            known = CachedEntity.get_or_none(
+                (CachedEntity.entity_type == op.entity_type) & (CachedEntity.entity_id == server_id)
+            )
+            if owner is None and known is not None and known.fetched_at < sends.first_sent_at:
+                continue
+            created = _created(match)
+            if created is not None and created < earliest:
+                continue
+            out[server_id] = match
+        return out
+
+    def _identical_in_flight(self, op: Operation, now: float) -> float | None:
+        """Until when another create with this identity may still be answered (None: none)."""
+        mine = identity(op, self.technician_resource_id)
+        until: float | None = None
+        for other_id in attempts.in_flight(op.entity_type, now, but=op.id):
+            other = self.outbox.get(other_id)
+            if other is None or not other.is_live:
+                continue
+            if identity(other, self.technician_resource_id) == mine:
+                sends = attempts.of(other_id)
+                if sends is not None:
+                    until = max(until or 0.0, sends.in_flight_until)
+        return until
+
+    def _adopt(self, op: Operation, server_id: int, record: Mapping[str, Any], now: float) -> None:
+        outcomes.succeeded(
+            self.outbox,
+            op,
+            now=now,
+            server_id=server_id,
+            server_values=record,
+            sent={},
+            reason="the lost create had landed; its id was adopted",
+        )
+        audit.append(
+            "reconciled",
+            at=now,
+            entity_type=op.entity_type,
+            entity_id=server_id,
+            op_id=op.id,
+            detail={"outcome": "landed", "adopted_id": server_id},
+        )
+
+    def _wait(self, op: Operation, until: float, why: str) -> None:
+        self.outbox.release(op.id, until, why, "reconcile", outcome_unknown=True)
+
+    def _attempts(self, op: Operation) -> Attempts:
+        """The create ledger's record of `op`'s sends; for a send it has no record of (written
+        by an older version), the audit's "sent" events with the longest deadline."""
+        recorded = attempts.of(op.id)
+        if recorded is not None:
+            return recorded
+        sent = (
             AuditEvent.select(AuditEvent.at)
             .where((AuditEvent.op_id == op.id) & (AuditEvent.action == "sent"))
-            .order_by(AuditEvent.id.desc())
-            .first()
+            .order_by(AuditEvent.id)
         )
-        return float(event.at) if event is not None else op.updated_at
+        times = [float(e.at) for e in sent] or [op.updated_at]
+        last = max(times)
+        return Attempts(min(times), last, last + attempts.FALLBACK_DEADLINE, None)
 
     def _clear_flag(self, op: Operation, now: float, outcome: str) -> None:
         self.outbox.release(op.id, now, op.last_error, op.error_category, outcome_unknown=False)
