@@ -21,6 +21,7 @@ from agent.monitor.series import RAW_RETENTION_S, SeriesStore
 from agent.settings import Settings
 from agent.store.connection import Store
 from agent.store.models import AuditEvent
+from agent.sync import attempts
 
 log = logging.getLogger(__name__)
 DAY = 86400.0
@@ -74,6 +75,7 @@ class RetentionService:
             # The outbox measures age on its own clock: hand it the span back to our cutoff.
             cutoff = now - s.ops_retention_days * DAY
             report.operations = self.outbox.purge(self.outbox.clock.now().timestamp() - cutoff)
+            self.store.write(lambda: attempts.prune(cutoff))
         metrics_s = s.metrics_retention_days * DAY
         series = SeriesStore(
             self.store,

@@ -126,3 +126,10 @@ def own(op: Operation, server_id: int, now: float) -> None:
 def settled(op_id: int, now: float) -> None:
     """`op` is known not to have landed (its outcome is settled without a record)."""
     CreateAttempt.update(settled_at=now).where(CreateAttempt.op_id == op_id).execute()
+
+
+def prune(cutoff: float) -> int:
+    """Forget creates settled before `cutoff` (with the finished operations they belong to):
+    a record made that long ago is older than any live create's first send, so no lookup can
+    take it for a candidate any more."""
+    return int(CreateAttempt.delete().where(CreateAttempt.settled_at < cutoff).execute())
