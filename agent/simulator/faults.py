@@ -4,7 +4,10 @@ Each rule names the kind of fault, the routes it hits (a glob on the lower-case 
 `/V1.0/`, e.g. `tickets/*`), optionally a verb, a firing rate and a maximum count. Kinds:
 
 - `error`: answer `status` (500/502/503/504) with `{"errors": [...]}` instead of the operation.
-- `latency`: wait before answering (fixed, uniform or exponential seconds, on the injected clock).
+- `latency`: wait before answering (fixed, uniform or exponential seconds, on the injected clock),
+  then apply the operation. Over a real socket this is a late apply: a client whose deadline
+  passes meanwhile gives up, and the server (uvicorn does not interrupt the request) still
+  applies the write afterwards. In process the client's deadline cancels the request with it.
 - `reset`: close the connection without an answer. On a real socket the server closes the TCP
   connection and httpx raises `httpx.RemoteProtocolError` ("Server disconnected without sending a
   response."); in-process (httpx.ASGITransport) the app raises that same exception, which the
