@@ -23,9 +23,9 @@ from agent.resilience.timeouts import AdaptiveTimeouts, TimeoutSettings
 from agent.simulator import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME, Simulator, serve
 
 # The client's whole-call deadline in these tests: connect + read (times 1.1 in the session).
-SHORT = TimeoutSettings(connect=0.2, read_min=0.1, read_default=0.3)
+SHORT = TimeoutSettings(connect=0.3, read_min=0.1, read_default=0.6)
 # How long the slow server holds a write before applying it (well past SHORT's deadline).
-LATE = 1.5
+LATE = 2.5
 
 
 class ServerClock:
