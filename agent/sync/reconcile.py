@@ -14,8 +14,10 @@ that lookup honest:
   server id another create owns (received or adopted) is never adopted again; while an identical
   create is still in flight, adoption waits (what we would adopt may be its record);
 - "not found" is believed only once no attempt can still land: the last send plus the deadline
-  it had, plus `margin_seconds` (a slow server may apply a write after the client gave up, and a
-  record just created can be invisible for a moment).
+  it had, plus `margin_seconds`: the server's own execution limit (about five minutes, FACTS.md),
+  since a slow server may still apply a write that long after the client gave up, and a record
+  just created can be invisible for a moment. A lost create is resent minutes late rather than
+  twice.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from agent.sync import attempts, outcomes
 from agent.sync.attempts import Attempts
 
 log = logging.getLogger(__name__)
+# Autotask ends a request on its side after about five minutes: no write lands later than that.
+SERVER_EXECUTION_LIMIT_S = 300.0
 # How far the server's clock may be from ours beyond the measured skew (the Date header has
 # whole seconds, and clocks drift between measurements); without a measurement, half an hour.
 SKEW_SLACK = timedelta(minutes=2)
@@ -105,7 +109,7 @@ class Reconciler:
         clock: Clock,
         lookup: Lookup,
         technician_resource_id: int | None,
-        margin_seconds: float = 60.0,
+        margin_seconds: float = SERVER_EXECUTION_LIMIT_S,
     ) -> None:
         self.store, self.outbox, self.clock = store, outbox, clock
         self.lookup = lookup
