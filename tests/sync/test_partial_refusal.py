@@ -20,16 +20,33 @@ from tests.e2e.conftest import World, options
 
 
 class Recorder:
-    """The simulator's app, noting the method and path of every request it serves."""
+    """The simulator's app, noting the method and path of every request it serves; with
+    `refusal_status`, its refusals (a 500 explaining the rule) answer with that status instead."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
         self.requests: list[tuple[str, str]] = []
+        self.refusal_status = 500
+        self.unavailable: set[int] = set()  # the n-th PATCH (from 1) answers 503, not applied
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
-            self.requests.append((scope["method"], scope["path"]))
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.requests.append((scope["method"], scope["path"]))
+        if scope["method"] == "PATCH":
+            number = sum(1 for method, _ in self.requests if method == "PATCH")
+            if number in self.unavailable:
+                await send({"type": "http.response.start", "status": 503, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+                return
+
+        async def answer(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 500:
+                message = {**message, "status": self.refusal_status}
+            await send(message)
+
+        await self.app(scope, receive, answer)
 
 
 SEEN: dict[int, Recorder] = {}
@@ -82,9 +99,11 @@ def other_resource(world: World) -> tuple[int, int]:
     raise AssertionError("the seed has a second resource with a role")
 
 
+@pytest.mark.parametrize("status", [500, 400])
 async def test_a_field_the_server_names_is_parked_and_the_rest_reaches_the_server(
-    world: World,
+    world: World, status: int
 ) -> None:
+    SEEN[id(world.sim)].refusal_status = status
     tid = await synced_ticket(world)
     statuses = sorted((await world.agent.picklists("Tickets"))["status"])
     before = on_server(world, tid)
@@ -190,3 +209,38 @@ async def test_a_refused_field_next_to_a_conflict_keeps_both_and_sends_the_rest(
     assert set(op.fields) == {"priority", "assignedResourceID", "assignedResourceRoleID"}
     assert "does not exist or is inactive" in str(op.reason)
     assert [c.field for c in await world.agent.conflicts()] == ["priority"]
+
+
+async def test_an_outage_while_splitting_keeps_what_went_and_retries_the_rest(
+    world: World,
+) -> None:
+    tid = await synced_ticket(world)
+    resource, role = other_resource(world)
+    prios = sorted((await world.agent.picklists("Tickets"))["priority"])
+    priority = next(p for p in prios if p != on_server(world, tid)["priority"])
+    await world.agent.update_ticket(tid, title="Went first", description="Went after the outage")
+    await world.agent.update_ticket(
+        tid, priority=priority, assignedResourceID=resource, assignedResourceRoleID=role
+    )
+    world.sim.tenant.records["Resources"][resource]["isActive"] = False
+    # Fields go in name order. PATCH 1: everything, refused; 2: the assignee and description,
+    # refused; 3: priority and title, accepted; 4: the assignee alone, answered 503.
+    SEEN[id(world.sim)].unavailable = {patches(world) + 4}
+
+    await world.agent.sync_now()
+
+    server = on_server(world, tid)
+    assert (server["title"], server["priority"]) == ("Went first", priority)
+    assert server["description"] != "Went after the outage"
+    [waiting] = await queue(world, "pending")
+    op = world.agent.store.read(lambda: world.agent.outbox.get(waiting.id))
+    assert op is not None
+    assert set(op.fields) == {"description", "assignedResourceID", "assignedResourceRoleID"}
+
+    world.clock.advance(3600)
+    await world.agent.sync_now()
+
+    assert on_server(world, tid)["description"] == "Went after the outage"
+    [parked] = await queue(world, "parked")
+    assert "does not exist or is inactive" in str(parked.last_error)
+    assert await queue(world, "pending") == []
