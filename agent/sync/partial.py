@@ -68,7 +68,7 @@ def is_refusal(exc: PipelineError) -> bool:
 def messages_of(exc: PipelineError) -> list[str]:
     found = getattr(exc.error, "messages", None)
     if isinstance(found, list) and found:
-        return [str(m) for m in found]
+        return list(dict.fromkeys(str(m) for m in found))
     return [str(exc.error if exc.error is not None else exc)]
 
 
