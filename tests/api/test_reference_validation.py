@@ -160,3 +160,30 @@ async def test_before_the_first_download_references_are_left_to_the_server(
         summaryNotes="Before any sync",
     )
     assert await queued(world) == 2
+
+
+async def test_changing_a_time_entry_checks_only_the_references_it_changes(
+    world: World,
+) -> None:
+    tid = await first_sync(world)
+    role = await my_role(world)
+    await world.agent.log_time(
+        ticketID=tid,
+        dateWorked="2026-01-05T00:00:00Z",
+        hoursWorked=1.0,
+        summaryNotes="First",
+        roleID=role,
+    )
+    [entry] = [e for e in (await world.agent.ticket(tid)).time_entries if e.summary == "First"]
+    with pytest.raises(EditRejected) as exc:
+        await world.agent.update_time_entry(entry.key, resourceID=MISSING)
+    assert set(problems(exc)) == {"resourceID"}
+    with pytest.raises(EditRejected) as exc:
+        await world.agent.update_time_entry(entry.key, ticketID=MISSING)
+    assert set(problems(exc)) == {"ticketID"}
+    await world.agent.update_time_entry(entry.key, summaryNotes="Second")
+    await world.agent.sync_now()
+    made = [e for e in world.sim.dump()["TimeEntries"].values() if e["ticketID"] == tid]
+    assert [e["summaryNotes"] for e in made if e["summaryNotes"] in ("First", "Second")] == [
+        "Second"
+    ]
