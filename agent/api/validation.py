@@ -128,7 +128,7 @@ class _Check:
 def validate_ticket_update(
     changes: Mapping[str, Any],
     picklists: Picklists,
-    resource_roles: Mapping[int, set[int]] | None = None,
+    resource_roles: Mapping[int, Set[int]] | None = None,
     known: Known = NOTHING_KNOWN,
 ) -> None:
     c = _Check(picklists)
@@ -179,7 +179,7 @@ def validate_note(
 def validate_time_entry(
     entry: Mapping[str, Any],
     picklists: Picklists,
-    resource_roles: Mapping[int, set[int]] | None = None,
+    resource_roles: Mapping[int, Set[int]] | None = None,
     *,
     partial: bool = False,
     known: Known = NOTHING_KNOWN,
@@ -248,7 +248,7 @@ def _resource_role(
     c: _Check,
     resource: Any,
     role: Any,
-    resource_roles: Mapping[int, set[int]] | None,
+    resource_roles: Mapping[int, Set[int]] | None,
     names: tuple[str, str],
     known: Known,
     *,

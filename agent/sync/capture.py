@@ -74,6 +74,13 @@ def known_references(ticket_ids: Iterable[Any] = ()) -> Known:
     )
 
 
+def _references(ticket_ids: Iterable[Any] = ()) -> tuple[dict[int, set[int]] | None, Known]:
+    """Role lists to check against (only read when the full download has not completed yet)
+    and what the cache knows; one read of the resources either way."""
+    known = known_references(ticket_ids)
+    return (resource_roles() if known.resources is None else None), known
+
+
 def _deadline(server: Mapping[str, Any]) -> float | None:
     due = server.get("dueDateTime")
     if not isinstance(due, str):
@@ -118,9 +125,8 @@ class Capture:
 
     def update_ticket(self, ticket_id: int, changes: Mapping[str, Any]) -> Captured:
         def run() -> Captured:
-            validate_ticket_update(
-                changes, localview.picklists(TICKETS), resource_roles(), known_references()
-            )
+            roles, known = _references()
+            validate_ticket_update(changes, localview.picklists(TICKETS), roles, known)
             key = str(ticket_id)
             current = localview.view(TICKETS, key)
             if current is None or not current.server:
@@ -167,7 +173,7 @@ class Capture:
         }
 
         def run() -> Captured:
-            validate_note(note, localview.picklists(NOTES), known_references([ticket_id]))
+            validate_note(note, localview.picklists(NOTES), _references([ticket_id])[1])
             temp = uuid.uuid4().hex
             fields = {k: v for k, v in note.items() if v is not None}
             new = NewOperation(
@@ -193,12 +199,8 @@ class Capture:
         fields.setdefault("resourceID", self.technician_resource_id)
 
         def run() -> Captured:
-            validate_time_entry(
-                fields,
-                localview.picklists(TIME),
-                resource_roles(),
-                known=known_references([fields.get("ticketID")]),
-            )
+            roles, known = _references([fields.get("ticketID")])
+            validate_time_entry(fields, localview.picklists(TIME), roles, known=known)
             temp = uuid.uuid4().hex
             new = NewOperation(
                 OpKind.CREATE,
@@ -232,11 +234,11 @@ class Capture:
             effective = {f: v for f, v in changes.items() if not same(v, values.get(f))}
             if not effective:
                 return Captured(None, key, unchanged=True)
-            known = known_references([effective.get("ticketID")])
+            roles, known = _references([effective.get("ticketID")])
             validate_time_entry(
                 {**values, **effective},
                 localview.picklists(TIME),
-                resource_roles(),
+                roles if roles is not None else known.resources,
                 known=Known(  # an entry's existing references were the server's own
                     known.resources if "resourceID" in effective else None,
                     known.tickets if "ticketID" in effective else None,

@@ -181,6 +181,9 @@ async def test_changing_a_time_entry_checks_only_the_references_it_changes(
     with pytest.raises(EditRejected) as exc:
         await world.agent.update_time_entry(entry.key, ticketID=MISSING)
     assert set(problems(exc)) == {"ticketID"}
+    with pytest.raises(EditRejected) as exc:
+        await world.agent.update_time_entry(entry.key, roleID=MISSING)
+    assert set(problems(exc)) == {"roleID"}
     await world.agent.update_time_entry(entry.key, summaryNotes="Second")
     await world.agent.sync_now()
     made = [e for e in world.sim.dump()["TimeEntries"].values() if e["ticketID"] == tid]
