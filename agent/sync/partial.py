@@ -152,7 +152,7 @@ def reason_for(refused: Mapping[str, str]) -> str:
     return "; ".join(f"{', '.join(names)}: {message}" for message, names in by_message.items())
 
 
-def record(
+def settle(
     outbox: Outbox,
     op: Operation,
     split: Split,
@@ -161,11 +161,23 @@ def record(
     conflicts: tuple[FieldDecision, ...],
     now: float,
     read_at: float,
-) -> None:
+) -> bool:
     """In one store write: what was accepted goes into the cache (its pending values drop), the
     operation keeps only the refused, untried and conflicting fields, and is parked (a conflict
     waits for the technician; refused fields need attention) unless `split.error` means it goes
-    back to the queue, which the caller then records."""
+    back to the queue, which the caller then records. True when every field went (each part
+    was accepted on its own): the operation is done."""
+    if not (split.refused or split.unsent or conflicts):
+        outcomes.succeeded(
+            outbox,
+            op,
+            now=now,
+            server_id=None,
+            server_values=theirs,
+            sent=split.sent,
+            reason="sent in parts after the whole was refused",
+        )
+        return True
     key = op.entity_key
     if split.sent and op.target_id is not None:
         data = {**theirs, **split.sent, "id": int(op.target_id)}
@@ -211,7 +223,10 @@ def record(
         reason = "conflict: " + ", ".join(c.field for c in conflicts)
         if refused:
             reason += f"; refused by Autotask: {refused}"
-        outbox.park(op.id, reason, conflict=True, outcome_unknown=False)
+        # A part lost on the way (split.error) may have landed: the flag stays for it.
+        outbox.park(
+            op.id, reason, conflict=True, outcome_unknown=False if split.error is None else None
+        )
     elif split.error is None:
         outbox.park(
             op.id,
@@ -220,3 +235,4 @@ def record(
             category=Category.VALIDATION.value,
             outcome_unknown=False,
         )
+    return False

@@ -214,11 +214,12 @@ class Pusher:
         if split.sent:
             report.sent += 1
         now = self._now()
-        await self.store.awrite(
-            lambda: partial.record(
+        went = await self.store.awrite(
+            lambda: partial.settle(
                 self.outbox, op, split, theirs=theirs, conflicts=conflicts, now=now, read_at=read_at
             )
         )
+        report.succeeded += int(went)
         if conflicts:
             report.conflicts += 1
         if split.error is not None:

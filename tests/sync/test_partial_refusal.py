@@ -4,6 +4,7 @@ everything else of the same operation reaches the server (counted on the simulat
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ class Recorder:
         self.requests: list[tuple[str, str]] = []
         self.refusal_status = 500
         self.unavailable: set[int] = set()  # the n-th PATCH (from 1) answers 503, not applied
+        self.refuse: dict[int, str] = {}  # the n-th PATCH is refused with this message
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -36,9 +38,12 @@ class Recorder:
         self.requests.append((scope["method"], scope["path"]))
         if scope["method"] == "PATCH":
             number = sum(1 for method, _ in self.requests if method == "PATCH")
-            if number in self.unavailable:
-                await send({"type": "http.response.start", "status": 503, "headers": []})
-                await send({"type": "http.response.body", "body": b""})
+            if number in self.unavailable or number in self.refuse:
+                status = 500 if number in self.refuse else 503
+                body = json.dumps({"errors": [self.refuse.get(number, "")]}).encode()
+                headers = [(b"content-type", b"application/json")]
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
                 return
 
         async def answer(message: dict[str, Any]) -> None:
@@ -244,3 +249,18 @@ async def test_an_outage_while_splitting_keeps_what_went_and_retries_the_rest(
     [parked] = await queue(world, "parked")
     assert "does not exist or is inactive" in str(parked.last_error)
     assert await queue(world, "pending") == []
+
+
+async def test_a_whole_refused_once_but_accepted_in_parts_is_done(world: World) -> None:
+    tid = await synced_ticket(world)
+    await world.agent.update_ticket(tid, title="In parts", description="Both went")
+    SEEN[id(world.sim)].refuse = {patches(world) + 1: "The ticket is being edited elsewhere."}
+
+    report = await world.agent.sync_now()
+
+    assert report is not None and report.push.succeeded == 1
+    server = on_server(world, tid)
+    assert (server["title"], server["description"]) == ("In parts", "Both went")
+    assert [i.state for i in await queue(world)] == ["done"]
+    detail = await world.agent.ticket(tid)
+    assert detail is not None and not detail.fields["title"].pending

@@ -124,3 +124,11 @@ async def test_a_failure_that_is_not_a_refusal_keeps_what_was_not_tried() -> Non
     assert set(split.sent) | set(split.unsent) | set(split.refused) == set(FIELDS)
     assert split.sent == server.landed
     assert not set(split.sent) & set(split.unsent)
+
+
+async def test_parts_accepted_one_by_one_all_count_as_sent() -> None:
+    """The whole was refused, yet each half is accepted (the server changed in between, or a
+    rule about the combination): everything went, nothing is left to park."""
+    server = Server({})
+    split = await send_in_parts("Tickets", FIELDS, server.send, refusal("Try another way."))
+    assert split.sent == FIELDS and not split.refused and split.calls == 2
