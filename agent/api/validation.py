@@ -1,14 +1,31 @@
 """Local validation of a technician's edits, before anything is queued.
 
 The rules mirror what the Autotask server enforces (FACTS.md): required fields, picklist values of
-this tenant, resource/role pairing, hoursWorked bounds, lengths. An invalid edit is refused with
-every problem named; nothing is written.
+this tenant, resource/role pairing, hoursWorked bounds, lengths, and that the records an edit
+refers to exist (a ticket's assigned resource and role, a time entry's resource, role and ticket,
+a note's ticket). An invalid edit is refused with every problem named (the field and the value);
+nothing is written.
+
+References are checked against what the local cache *positively* knows (`Known`):
+- Each kind is either known (the first full download has completed: every resource with its
+  roles, the technician's tickets) or not known (`None`: a fresh profile, or one that has only
+  ever worked offline). A reference of a kind that is not known is accepted and left to the
+  server; refusing it would stop a technician who has not synced yet from working at all.
+- Once known, a resource that is not in the cache, or is inactive, is refused; a role that is not
+  one of the resource's active roles is refused. The cache holds every resource of the tenant, so
+  a miss means the resource did not exist at the last full download.
+- A note or time entry can only be added to a ticket in the technician's synced list (the same
+  rule as changing a ticket); a ticket deleted in Autotask counts as not in the list.
+- Companies and contacts are not checked: no edit this program offers sets them.
+Whatever slips through (the server changed after the last download) is refused by the server at
+sync; the push then sends the fields that are fine and parks only the refused ones
+(`agent.sync.partial`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +38,17 @@ Picklists = Mapping[str, Mapping[int, str]]
 class Problem:
     field: str
     message: str
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the cache positively knows about referenced records; `None`: not known yet."""
+
+    resources: Mapping[int, Set[int]] | None = None  # active resource id -> its active role ids
+    tickets: Set[int] | None = None  # tickets a note or a time entry may be added to
+
+
+NOTHING_KNOWN = Known()
 
 
 class EditRejected(ValueError):
@@ -100,7 +128,8 @@ class _Check:
 def validate_ticket_update(
     changes: Mapping[str, Any],
     picklists: Picklists,
-    resource_roles: Mapping[int, set[int]] | None = None,
+    resource_roles: Mapping[int, Set[int]] | None = None,
+    known: Known = NOTHING_KNOWN,
 ) -> None:
     c = _Check(picklists)
     if not changes:
@@ -125,16 +154,21 @@ def validate_ticket_update(
             changes["assignedResourceID"],
             changes["assignedResourceRoleID"],
             resource_roles,
-            "assignedResourceRoleID",
+            ("assignedResourceID", "assignedResourceRoleID"),
+            known,
             optional=True,
         )
     c.done()
 
 
-def validate_note(note: Mapping[str, Any], picklists: Picklists) -> None:
+def validate_note(
+    note: Mapping[str, Any], picklists: Picklists, known: Known = NOTHING_KNOWN
+) -> None:
     c = _Check(picklists)
     if not isinstance(note.get("ticketID"), int):
         c.fail("ticketID", "is required")
+    else:
+        _ticket(c, note["ticketID"], known)
     c.text("title", note.get("title"), NOTE_LIMITS["title"])
     c.text("description", note.get("description"), NOTE_LIMITS["description"], required=True)
     c.picklist("noteType", note.get("noteType"), required=True)
@@ -145,9 +179,10 @@ def validate_note(note: Mapping[str, Any], picklists: Picklists) -> None:
 def validate_time_entry(
     entry: Mapping[str, Any],
     picklists: Picklists,
-    resource_roles: Mapping[int, set[int]] | None = None,
+    resource_roles: Mapping[int, Set[int]] | None = None,
     *,
     partial: bool = False,
+    known: Known = NOTHING_KNOWN,
 ) -> None:
     """A new time entry (or, with `partial`, the changed fields of an existing one)."""
     c = _Check(picklists)
@@ -156,6 +191,8 @@ def validate_time_entry(
         c.fail("resourceID", "is required")
     if need and entry.get("ticketID") is None and entry.get("taskID") is None:
         c.fail("ticketID", "a time entry belongs to a ticket (or a task)")
+    if isinstance(entry.get("ticketID"), int):
+        _ticket(c, entry["ticketID"], known)
     if need or "dateWorked" in entry:
         c.when("dateWorked", entry.get("dateWorked"), required=True)
     start = c.when("startDateTime", entry.get("startDateTime"))
@@ -189,7 +226,8 @@ def validate_time_entry(
             entry.get("resourceID"),
             entry.get("roleID"),
             resource_roles,
-            "roleID",
+            ("resourceID", "roleID"),
+            known,
             optional=partial,
         )
     if "billingCodeID" in entry:
@@ -197,15 +235,32 @@ def validate_time_entry(
     c.done()
 
 
+def _ticket(c: _Check, ticket: int, known: Known) -> None:
+    if known.tickets is not None and ticket not in known.tickets:
+        c.fail(
+            "ticketID",
+            f"ticket {ticket} is not in your list (not synced to this computer, or deleted in "
+            "Autotask)",
+        )
+
+
 def _resource_role(
     c: _Check,
     resource: Any,
     role: Any,
-    resource_roles: Mapping[int, set[int]] | None,
-    role_field: str,
+    resource_roles: Mapping[int, Set[int]] | None,
+    names: tuple[str, str],
+    known: Known,
     *,
     optional: bool,
 ) -> None:
+    resource_field, role_field = names
+    roles: Mapping[int, Set[int]] | None = resource_roles
+    if known.resources is not None:
+        roles = known.resources
+        if isinstance(resource, int) and not isinstance(resource, bool) and resource not in roles:
+            c.fail(resource_field, f"resource {resource} does not exist in Autotask or is inactive")
+            return
     if role is None:
         if not optional:
             c.fail(role_field, "is required")
@@ -213,6 +268,6 @@ def _resource_role(
     if isinstance(role, bool) or not isinstance(role, int):
         c.fail(role_field, "must be a role id")
         return
-    known = resource_roles is not None and isinstance(resource, int) and resource in resource_roles
-    if known and resource_roles is not None and role not in resource_roles[resource]:
+    known_roles = roles is not None and isinstance(resource, int) and resource in roles
+    if known_roles and roles is not None and role not in roles[resource]:
         c.fail(role_field, f"role {role} is not one of resource {resource}'s roles")

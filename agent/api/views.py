@@ -200,6 +200,11 @@ def describe(op: Operation) -> str:
 def plain_error(op: Operation) -> str | None:
     if op.state.value == "conflict":
         return "Waiting for you: the same field was changed in Autotask. Resolve the conflict."
+    if op.state.value == "parked":  # why it waits for the technician: the server's own words
+        detail = op.last_error or op.reason
+        if op.error_category == "validation" and detail:
+            return f"{ERROR_WORDS['validation']}: {detail}"
+        return detail or ERROR_WORDS.get(op.error_category or "") or None
     if op.outcome_unknown:
         return ERROR_WORDS["reconcile"]
     if not op.last_error and not op.error_category:

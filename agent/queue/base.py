@@ -94,10 +94,17 @@ class LedgerOutbox(AsyncOutboxMethods):
         conflict: bool = False,
         error: str | None = None,
         category: str | None = None,
+        outcome_unknown: bool | None = None,
     ) -> Operation:
         return self._transact(
             lambda ledger: lifecycle.park(
-                ledger, op_id, reason, conflict=conflict, error=error, category=category
+                ledger,
+                op_id,
+                reason,
+                conflict=conflict,
+                error=error,
+                category=category,
+                outcome_unknown=outcome_unknown,
             )
         )
 

@@ -100,8 +100,14 @@ def park(
     conflict: bool = False,
     error: str | None = None,
     category: str | None = None,
+    outcome_unknown: bool | None = None,
 ) -> Operation:
-    """Needs attention (or a technician's conflict decision): no retry until requeued."""
+    """Needs attention (or a technician's conflict decision): no retry until requeued.
+
+    `outcome_unknown`: False when the server's answer settled the last attempt (it refused the
+    write, or its current state was read): the flag set by `mark_sent` is cleared, so the op
+    reads as what it is, parked for `reason`. True when the write may have landed (a requeue
+    then reconciles before sending); None keeps the flag as it was."""
     op = _get(ledger, op_id)
     if op.state in FINISHED_STATES:
         return op
@@ -111,6 +117,7 @@ def park(
         reason=reason,
         last_error=error if error is not None else op.last_error,
         error_category=category if category is not None else op.error_category,
+        outcome_unknown=op.outcome_unknown if outcome_unknown is None else outcome_unknown,
         lease_owner=None,
         lease_expires_at=None,
         updated_at=ledger.now,

@@ -50,6 +50,7 @@ class Outbox(Protocol):
         conflict: bool = False,
         error: str | None = None,
         category: str | None = None,
+        outcome_unknown: bool | None = None,
     ) -> Operation: ...
 
     def requeue(self, op_id: int) -> Operation: ...

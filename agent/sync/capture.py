@@ -4,13 +4,14 @@ operation (only the changed fields, with their base values) and append the audit
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from agent.api.validation import (
     EditRejected,
+    Known,
     Problem,
     validate_note,
     validate_ticket_update,
@@ -21,7 +22,7 @@ from agent.queue.operation import NewOperation, Operation, entity_key
 from agent.queue.outbox import Outbox
 from agent.store import audit
 from agent.store.connection import Store
-from agent.store.models import CachedEntity, OpKind, OpState, Priority
+from agent.store.models import CachedEntity, OpKind, OpState, Priority, SyncCursor
 from agent.sync import localview
 from agent.sync.merge import same
 
@@ -44,6 +45,40 @@ def resource_roles() -> dict[int, set[int]]:
         CachedEntity.entity_type == "Resources"
     )
     return {int(r.entity_id): {int(x) for x in r.data.get("roles", [])} for r in rows}
+
+
+def known_references(ticket_ids: Iterable[Any] = ()) -> Known:
+    """What the cache positively knows (see `agent.api.validation`): nothing before the first
+    full download has completed; afterwards every active resource with its roles, and which of
+    `ticket_ids` are tickets in the technician's list (not deleted in Autotask)."""
+    cursor = SyncCursor.get_or_none(SyncCursor.entity_type == TICKETS)
+    if cursor is None or cursor.last_full_sync_at is None:
+        return Known()
+    rows = CachedEntity.select(CachedEntity.entity_id, CachedEntity.data).where(
+        CachedEntity.entity_type == "Resources"
+    )
+    resources = {
+        int(r.entity_id): frozenset(int(x) for x in r.data.get("roles", []))
+        for r in rows
+        if r.data.get("isActive", True) is not False
+    }
+    wanted = sorted({int(t) for t in ticket_ids if isinstance(t, int) and not isinstance(t, bool)})
+    listed = CachedEntity.select(CachedEntity.entity_id).where(
+        (CachedEntity.entity_type == TICKETS)
+        & CachedEntity.entity_id.in_(wanted)
+        & (CachedEntity.deleted_on_server == False)  # noqa: E712 (a SQL comparison)
+    )
+    return Known(
+        resources=resources or None,
+        tickets=frozenset(int(r.entity_id) for r in listed) if wanted else frozenset(),
+    )
+
+
+def _references(ticket_ids: Iterable[Any] = ()) -> tuple[dict[int, set[int]] | None, Known]:
+    """Role lists to check against (only read when the full download has not completed yet)
+    and what the cache knows; one read of the resources either way."""
+    known = known_references(ticket_ids)
+    return (resource_roles() if known.resources is None else None), known
 
 
 def _deadline(server: Mapping[str, Any]) -> float | None:
@@ -90,7 +125,8 @@ class Capture:
 
     def update_ticket(self, ticket_id: int, changes: Mapping[str, Any]) -> Captured:
         def run() -> Captured:
-            validate_ticket_update(changes, localview.picklists(TICKETS), resource_roles())
+            roles, known = _references()
+            validate_ticket_update(changes, localview.picklists(TICKETS), roles, known)
             key = str(ticket_id)
             current = localview.view(TICKETS, key)
             if current is None or not current.server:
@@ -137,7 +173,7 @@ class Capture:
         }
 
         def run() -> Captured:
-            validate_note(note, localview.picklists(NOTES))
+            validate_note(note, localview.picklists(NOTES), _references([ticket_id])[1])
             temp = uuid.uuid4().hex
             fields = {k: v for k, v in note.items() if v is not None}
             new = NewOperation(
@@ -163,7 +199,8 @@ class Capture:
         fields.setdefault("resourceID", self.technician_resource_id)
 
         def run() -> Captured:
-            validate_time_entry(fields, localview.picklists(TIME), resource_roles())
+            roles, known = _references([fields.get("ticketID")])
+            validate_time_entry(fields, localview.picklists(TIME), roles, known=known)
             temp = uuid.uuid4().hex
             new = NewOperation(
                 OpKind.CREATE,
@@ -197,8 +234,15 @@ class Capture:
             effective = {f: v for f, v in changes.items() if not same(v, values.get(f))}
             if not effective:
                 return Captured(None, key, unchanged=True)
+            roles, known = _references([effective.get("ticketID")])
             validate_time_entry(
-                {**values, **effective}, localview.picklists(TIME), resource_roles()
+                {**values, **effective},
+                localview.picklists(TIME),
+                roles if roles is not None else known.resources,
+                known=Known(  # an entry's existing references were the server's own
+                    known.resources if "resourceID" in effective else None,
+                    known.tickets if "ticketID" in effective else None,
+                ),
             )
             server = localview.cached(TIME, target_id) if target_id is not None else {}
             local = localview.overlays(TIME, key)

@@ -161,7 +161,8 @@ def record_conflicts(
     """Park `op` as a conflict on the given fields, keeping only those fields in it."""
     flag_conflicts(op, conflicts, now=now, theirs_read_at=theirs_read_at)
     outbox.rewrite(op.id, fields=dict(remaining), base=dict(remaining_base))
-    outbox.park(op.id, "conflict: " + ", ".join(c.field for c in conflicts), conflict=True)
+    reason = "conflict: " + ", ".join(c.field for c in conflicts)
+    outbox.park(op.id, reason, conflict=True, outcome_unknown=False)
 
 
 def record_deleted_on_server(outbox: Outbox, op: Operation, *, now: float) -> None:
@@ -199,7 +200,9 @@ def record_deleted_on_server(outbox: Outbox, op: Operation, *, now: float) -> No
             op_id=op.id,
             detail={"kind": "deleted_on_server", "mine": dict(op.fields)},
         )
-    outbox.park(op.id, "deleted on the server while edited here", conflict=True)
+    outbox.park(
+        op.id, "deleted on the server while edited here", conflict=True, outcome_unknown=False
+    )
 
 
 def failed(
@@ -215,7 +218,9 @@ def failed(
 ) -> None:
     """Record a failed attempt: back to the queue at `retry_at`, or parked for attention."""
     if action == "park_needs_attention":
-        outbox.park(op.id, message, error=message, category=category)
+        outbox.park(
+            op.id, message, error=message, category=category, outcome_unknown=outcome_unknown
+        )
     else:
         outbox.release(
             op.id,

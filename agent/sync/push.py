@@ -27,9 +27,9 @@ from agent.resilience.pipeline import PipelineError
 from agent.store import audit
 from agent.store.connection import Store
 from agent.store.models import OpKind
-from agent.sync import attempts, outcomes
+from agent.sync import attempts, outcomes, partial
 from agent.sync.calls import ApiCaller
-from agent.sync.merge import three_way_merge
+from agent.sync.merge import FieldDecision, three_way_merge
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -147,7 +147,10 @@ class Pusher:
                 await self._call(report, op.endpoint, Kind.WRITE, op, patch)
                 report.sent += 1
             except PipelineError as exc:
-                await self._failed(op, exc, report, attempted=exc.attempted)
+                if not partial.is_refusal(exc) or not await self._send_in_parts(
+                    op, to_send, exc, theirs, result.conflicts, read_at, report
+                ):
+                    await self._failed(op, exc, report, attempted=exc.attempted)
                 return
         if result.conflicts:
             report.conflicts += 1
@@ -180,6 +183,52 @@ class Pusher:
 
         await self.store.awrite(done)
         report.succeeded += 1
+
+    async def _send_in_parts(
+        self,
+        op: Operation,
+        to_send: dict[str, Any],
+        refusal: PipelineError,
+        theirs: dict[str, Any],
+        conflicts: tuple[FieldDecision, ...],
+        read_at: float,
+        report: PushReport,
+    ) -> bool:
+        """The server refused the update as a whole: send the fields it accepts and keep only
+        the rest (`agent.sync.partial`). False when nothing went and nothing conflicts: the
+        caller then records the refusal of the whole operation."""
+
+        async def patch(fields: dict[str, Any]) -> None:
+            async def call() -> int:
+                return await self.client.update(
+                    op.entity_type, int(op.target_id or 0), fields, parent_id=op.parent_id
+                )
+
+            await self._call(report, op.endpoint, Kind.WRITE, op, call)
+
+        split = await partial.send_in_parts(op.entity_type, to_send, patch, refusal)
+        if not split.sent and not conflicts:
+            if split.error is None:
+                return False
+            await self._failed(op, split.error, report, attempted=split.error.attempted)
+            return True
+        if split.sent:
+            report.sent += 1
+        now = self._now()
+        went = await self.store.awrite(
+            lambda: partial.settle(
+                self.outbox, op, split, theirs=theirs, conflicts=conflicts, now=now, read_at=read_at
+            )
+        )
+        report.succeeded += int(went)
+        if conflicts:
+            report.conflicts += 1
+        if split.error is not None:
+            await self._failed(op, split.error, report, attempted=split.error.attempted)
+        elif split.refused:
+            report.failed += 1
+            report.errors.append(f"op {op.id}: validation: {partial.reason_for(split.refused)}")
+        return True
 
     def _mark_sent(self, op: Operation, fields: dict[str, Any]) -> None:
         """From here on the write may reach the server: a crash leaves it outcome-unknown."""
