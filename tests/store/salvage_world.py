@@ -18,6 +18,7 @@ from agent.simulator import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME, S
 
 BASE = "http://sim.test"
 NOTE = "salvage check note {:03d}"
+NOTES = 120
 
 
 async def _online() -> bool:
@@ -130,3 +131,17 @@ def scribble(path: Path, pages: list[int], seed: int = 7) -> None:
         start = (pageno - 1) * size
         raw[start : start + size] = rnd.randbytes(size)
     path.write_bytes(bytes(raw))
+
+
+async def profile_with_unsent_notes(world: World, count: int = NOTES) -> dict[int, int]:
+    """A profile after its first sync with `count` notes queued and not sent; op id -> number."""
+    agent = await world.open()
+    try:
+        report = await agent.sync_now()
+        assert report is not None and report.error is None, report
+        ops = await capture_notes(agent, count)
+        assert (await agent.status()).pending == count
+    finally:
+        await agent.close()
+    assert not world.database.with_name("agent.sqlite3-wal").exists()
+    return ops

@@ -6,27 +6,19 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from tests.store.salvage_world import World, capture_notes, leaf_rowids, new_world, scribble
-
-NOTES = 120
-
-
-async def _profile_with_unsent_notes(world: World) -> dict[int, int]:
-    agent = await world.open()
-    try:
-        report = await agent.sync_now()
-        assert report is not None and report.error is None, report
-        ops = await capture_notes(agent, NOTES)
-        assert (await agent.status()).pending == NOTES
-    finally:
-        await agent.close()
-    assert not world.database.with_name("agent.sqlite3-wal").exists()
-    return ops
+from tests.store.salvage_world import (
+    NOTES,
+    capture_notes,
+    leaf_rowids,
+    new_world,
+    profile_with_unsent_notes,
+    scribble,
+)
 
 
 async def test_random_bytes_over_outbox_pages_lose_only_those_rows(tmp_path: Path) -> None:
     world = new_world(tmp_path)
-    ops = await _profile_with_unsent_notes(world)
+    ops = await profile_with_unsent_notes(world)
     leaves = leaf_rowids(world.database, "outbox_op")
     assert len(leaves) >= 4, "the outbox spans several pages"
     hit = sorted(leaves)[1:3]  # two pages in the middle of the outbox, not the first or last
@@ -58,7 +50,7 @@ async def test_random_bytes_over_outbox_pages_lose_only_those_rows(tmp_path: Pat
 
 async def test_a_truncated_file_gives_back_every_row_before_the_cut(tmp_path: Path) -> None:
     world = new_world(tmp_path)
-    ops = await _profile_with_unsent_notes(world)
+    ops = await profile_with_unsent_notes(world)
     leaves = leaf_rowids(world.database, "outbox_op")
     cut = sorted(leaves)[-2]  # the file ends before the outbox's last two leaf pages
     with closing(sqlite3.connect(world.database)) as conn:
