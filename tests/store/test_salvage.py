@@ -16,6 +16,13 @@ from tests.store.salvage_world import (
 )
 
 
+def _blobs(path: Path) -> dict[int, bytes]:
+    """The stored `fields` of every unsent operation, as bytes on disk."""
+    with closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute("SELECT id, fields FROM outbox_op WHERE state <> 'done'").fetchall()
+    return {int(i): bytes(b) for i, b in rows}
+
+
 async def test_random_bytes_over_outbox_pages_lose_only_those_rows(tmp_path: Path) -> None:
     world = new_world(tmp_path)
     ops = await profile_with_unsent_notes(world)
@@ -103,6 +110,8 @@ async def test_a_file_whose_header_is_gone_gives_back_everything(tmp_path: Path)
         events = len(await agent.audit_events())
     finally:
         await agent.close()
+    stored = _blobs(world.database)
+    assert all(blob[0] == 1 for blob in stored.values()), "sealed at rest"
     raw = bytearray(world.database.read_bytes())
     raw[:100] = bytes(100)
     world.database.write_bytes(bytes(raw))
@@ -111,6 +120,7 @@ async def test_a_file_whose_header_is_gone_gives_back_everything(tmp_path: Path)
     try:
         salvage = agent.profile.recovery.salvage
         assert (salvage.operations.recovered, salvage.operations.unreadable) == (12, 0)
+        assert _blobs(world.database) == stored  # copied as stored: same key, same ciphertext
         assert (salvage.conflicts.recovered, salvage.conflicts.unreadable) == (1, 0)
         assert (salvage.audit_events.recovered, salvage.audit_events.unreadable) == (events, 0)
         assert [(c.field, c.mine, c.theirs) for c in await agent.conflicts()] == [
