@@ -151,7 +151,9 @@ class Store:
         durability: Durability = Durability.NORMAL,
         busy_timeout_ms: int = 5000,
         migrate_upto: int = migrations.LATEST,
+        salvage_keys: salvage.KeySource | None = None,
     ) -> None:
+        """`salvage_keys`: the profile's data keys, read only if a damaged file is salvaged."""
         self.path = path
         self.durability = durability
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -188,7 +190,11 @@ class Store:
                 notice = self.recovery
                 report = self._writer.run(
                     lambda: salvage.salvage(
-                        notice.moved_to, self.db.connection(), now=time.time(), reason=reason or ""
+                        notice.moved_to,
+                        self.db.connection(),
+                        now=time.time(),
+                        reason=reason or "",
+                        keys=salvage_keys,
                     ),
                     transactional=False,
                 )

@@ -19,10 +19,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.security.sealing import SealingCodec
 from agent.store import audit
 from agent.store.models import ConflictStatus, OpState
 from agent.store.salvage_audit import salvage_audit
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 UNSENT = frozenset({OpState.PENDING, OpState.LEASED, OpState.PARKED, OpState.CONFLICT})
 FINISHED = frozenset({OpState.DONE, OpState.CANCELLED})
 SALVAGED = "database_salvaged"
+# The profile's data keys (None entries ignored), read only when a salvage needs them.
+KeySource = Callable[[], Iterable[bytes | None]]
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,9 @@ def _phrase(c: Counted, noun: str) -> str:
     return text + (f", {c.unreadable} unreadable" if c.unreadable else "")
 
 
-def _read(damaged: DamagedFile, table: str) -> tuple[dict[int, dict[str, Any]], set[int]]:
+def _read(
+    damaged: DamagedFile, table: str, opener: SealingCodec | None = None
+) -> tuple[dict[int, dict[str, Any]], set[int]]:
     """Whole rows by rowid, and rowids known to exist whose rows are not whole."""
     if table not in damaged.tables():
         return {}, set()
@@ -87,7 +93,7 @@ def _read(damaged: DamagedFile, table: str) -> tuple[dict[int, dict[str, Any]], 
     bad = set(read.unreadable)
     for raw in read.rows:
         row = dict(zip(cols, raw[1:], strict=True))
-        if valid_row(table, row):
+        if valid_row(table, row, opener):
             good[int(raw[0])] = row
         else:
             bad.add(int(raw[0]))
@@ -101,12 +107,14 @@ def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
 
 
 class _Salvage:
-    def __init__(self, damaged: DamagedFile, conn: sqlite3.Connection, now: float) -> None:
-        self.damaged, self.conn, self.now = damaged, conn, now
+    def __init__(
+        self, damaged: DamagedFile, conn: sqlite3.Connection, opener: SealingCodec | None
+    ) -> None:
+        self.damaged, self.conn, self.opener = damaged, conn, opener
         self.finished: set[int] = set()
 
     def operations(self) -> tuple[dict[int, dict[str, Any]], Counted, int]:
-        rows, bad = _read(self.damaged, "outbox_op")
+        rows, bad = _read(self.damaged, "outbox_op", self.opener)
         states: dict[int, str] = {}
         for index in ("outbox_op_state_priority_next_attempt_at", "outbox_op_state_id"):
             for state, rowid in self.damaged.index_keys(
@@ -135,7 +143,7 @@ class _Salvage:
     def dependencies(self, ops: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
         """Copy the waits between salvaged operations; one that waited for a change that did not
         come back (and is not known to be done) needs the technician's attention instead."""
-        rows, _ = _read(self.damaged, "op_dependency")
+        rows, _ = _read(self.damaged, "op_dependency", self.opener)
         kept: list[dict[str, Any]] = []
         creates = {r["temp_id"] for r in ops.values() if r["kind"] == "create" and r["temp_id"]}
         for row in rows.values():
@@ -157,7 +165,7 @@ class _Salvage:
         return kept
 
     def conflicts(self, ops: dict[int, dict[str, Any]]) -> tuple[list[dict[str, Any]], Counted]:
-        rows, bad = _read(self.damaged, "conflict")
+        rows, bad = _read(self.damaged, "conflict", self.opener)
         open_ids = {
             rowid
             for status, rowid in self.damaged.index_keys(
@@ -180,7 +188,7 @@ class _Salvage:
         return kept, Counted(len(kept), len((open_ids | bad) - set(rows)))
 
     def overlays(self, ops: dict[int, dict[str, Any]]) -> Counted:
-        rows, bad = _read(self.damaged, "overlay_value")
+        rows, bad = _read(self.damaged, "overlay_value", self.opener)
         known = set(self.damaged.index_rowids("overlay_value", "overlay_value_op_id", "op_id"))
         kept = 0
         for row in rows.values():
@@ -190,7 +198,7 @@ class _Salvage:
         return Counted(kept, len((known | bad) - set(rows)))
 
     def settings(self) -> None:
-        rows, _ = _read(self.damaged, "setting")
+        rows, _ = _read(self.damaged, "setting", self.opener)
         for row in rows.values():
             self.conn.execute(
                 'INSERT OR REPLACE INTO "setting" ("key", "value") VALUES (?, ?)',
@@ -198,10 +206,12 @@ class _Salvage:
             )
 
 
-def _salvage(damaged: DamagedFile, conn: sqlite3.Connection, now: float) -> SalvageReport:
-    s = _Salvage(damaged, conn, now)
+def _salvage(
+    damaged: DamagedFile, conn: sqlite3.Connection, now: float, opener: SealingCodec | None
+) -> SalvageReport:
+    s = _Salvage(damaged, conn, opener)
     # The audit trail first: it is empty in the new file, so the salvaged events keep their place.
-    trail = salvage_audit(damaged, conn, now)
+    trail = salvage_audit(damaged, conn, now, opener)
     ops, op_counts, unknown = s.operations()
     waits = s.dependencies(ops)
     open_conflicts, conflicts = s.conflicts(ops)
@@ -223,18 +233,27 @@ def _salvage(damaged: DamagedFile, conn: sqlite3.Connection, now: float) -> Salv
     )
 
 
-def salvage(kept: Path, conn: sqlite3.Connection, *, now: float, reason: str) -> SalvageReport:
+def salvage(
+    kept: Path,
+    conn: sqlite3.Connection,
+    *,
+    now: float,
+    reason: str,
+    keys: KeySource | None = None,
+) -> SalvageReport:
     """Copy what can be read from `kept` into the new, migrated database on `conn` (the store's
     writer connection), in one transaction, and record it in the audit trail. Never raises for
-    a file beyond reading: the report says why nothing came back."""
+    a file beyond reading: the report says why nothing came back. `keys` gives the profile's
+    data keys, when it can, so sealed values are checked before they are copied."""
     try:
+        opener = _opener(keys)
         with (
             tempfile.TemporaryDirectory(prefix=".salvage-", dir=kept.parent) as scratch,
             DamagedFile(kept, Path(scratch)) as damaged,
         ):
             conn.execute("BEGIN IMMEDIATE")
             try:
-                report = _salvage(damaged, conn, now)
+                report = _salvage(damaged, conn, now, opener)
                 _record(conn, kept, reason, report, now)
             except BaseException:
                 conn.rollback()
@@ -247,6 +266,17 @@ def salvage(kept: Path, conn: sqlite3.Connection, *, now: float, reason: str) ->
             _record(conn, kept, reason, report, now)
     log.warning("salvaged from %s: %s", kept, report.summary)
     return report
+
+
+def _opener(keys: KeySource | None) -> SealingCodec | None:
+    if keys is None:
+        return None
+    try:
+        held = [k for k in keys() if k is not None]
+    except Exception:  # no keyring, or a locked one: the values are copied unchecked
+        log.warning("the data key could not be read; salvaged values are copied unchecked")
+        return None
+    return SealingCodec(held) if held else None
 
 
 def _record(

@@ -13,10 +13,12 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from agent.security.errors import SealedPayloadError
+from agent.security.sealing import SealingCodec, is_sealed
 from agent.store import audit
 from agent.store.codec import JsonCodec
 from agent.store.salvage_read import DamagedFile, TableRead
-from agent.store.salvage_rows import valid_row
+from agent.store.salvage_rows import opens, valid_row
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 COLUMNS = (
@@ -40,19 +42,20 @@ class AuditSalvage:
     gaps: int
 
 
-def _own_hash_holds(row: dict[str, Any]) -> bool:
-    """Whether the event still matches its hash (not checkable when its values are sealed: the
-    key is not at hand here, and the copy keeps the ciphertext as it was)."""
+def _own_hash_holds(row: dict[str, Any], opener: SealingCodec | None) -> bool:
+    """Whether the event still matches its hash (not checkable when its values are sealed and
+    the key is not at hand: the copy keeps the ciphertext as it was)."""
     if not (HEX64.fullmatch(row["hash"] or "") and HEX64.fullmatch(row["prev_hash"] or "")):
         return False
     blob = row.get("values")
     values_text = None
     if blob is not None:
-        if blob[:1] == b"\x01":
+        if is_sealed(blob) and opens(opener, blob, audit.VALUES_COLUMN) is None:
             return True
         try:
-            values_text = audit._detail_json(JsonCodec().decode(blob))
-        except ValueError:
+            codec = opener if is_sealed(blob) and opener is not None else JsonCodec()
+            values_text = audit._detail_json(codec.decode(blob, audit.VALUES_COLUMN))
+        except (SealedPayloadError, ValueError):
             return False
     expected = audit._digest(
         row["prev_hash"],
@@ -67,7 +70,9 @@ def _own_hash_holds(row: dict[str, Any]) -> bool:
     return bool(expected == row["hash"])
 
 
-def _read(damaged: DamagedFile) -> tuple[list[dict[str, Any]], set[int]]:
+def _read(
+    damaged: DamagedFile, opener: SealingCodec | None
+) -> tuple[list[dict[str, Any]], set[int]]:
     if "audit_event" not in damaged.tables():
         return [], set()
     have = damaged.columns("audit_event")
@@ -78,7 +83,7 @@ def _read(damaged: DamagedFile) -> tuple[list[dict[str, Any]], set[int]]:
     for raw in read.rows:
         row = dict(zip(["rowid", *cols], raw, strict=True))
         row.setdefault("values", None)
-        if valid_row("audit_event", row) and _own_hash_holds(row):
+        if valid_row("audit_event", row, opener) and _own_hash_holds(row, opener):
             good.append(row)
         else:
             bad.add(int(raw[0]))
@@ -112,9 +117,11 @@ _INSERT = (
 )
 
 
-def salvage_audit(damaged: DamagedFile, conn: sqlite3.Connection, now: float) -> AuditSalvage:
+def salvage_audit(
+    damaged: DamagedFile, conn: sqlite3.Connection, now: float, opener: SealingCodec | None
+) -> AuditSalvage:
     """Copy every readable event into the (empty) trail of the new database on `conn`."""
-    good, missing = _read(damaged)
+    good, missing = _read(damaged, opener)
     gaps = 0
     prev: dict[str, Any] | None = None
     seen: set[str] = set()

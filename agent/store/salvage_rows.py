@@ -2,18 +2,26 @@
 
 Random bytes written into a page can leave a cell SQLite still reads, with nonsense in it; such a
 row is counted unreadable rather than copied. Payloads must be plain JSON that parses, or a sealed
-blob whose header is sound (the key is not at hand while salvaging; the ciphertext is copied as it
-was and opens later with the same data key).
+blob whose header is sound and which, when the profile's data key is at hand (`opener`), passes
+its integrity check; the ciphertext itself is copied as it was and opens with the same key.
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import peewee
 
 from agent.canonical import loads
-from agent.security.sealing import HEADER_BYTES, NONCE_BYTES, is_sealed
+from agent.security.errors import SealedPayloadError
+from agent.security.sealing import (
+    HEADER_BYTES,
+    NONCE_BYTES,
+    SealingCodec,
+    blob_key_id,
+    is_sealed,
+)
 from agent.store.codec import PayloadField
 from agent.store.models import ALL_MODELS, ConflictStatus, OpKind, OpState, Priority
 
@@ -30,11 +38,23 @@ CHOICES: dict[tuple[str, str], frozenset[Any]] = {
 }
 
 
-def payload_whole(blob: Any) -> bool:
+def opens(opener: SealingCodec | None, blob: bytes, column: str) -> bool | None:
+    """Whether a sealed blob passes its integrity check (None: no key here to tell)."""
+    if opener is None or blob_key_id(blob) not in opener.key_ids:
+        return None
+    try:
+        opener.open(blob, column)
+    except (SealedPayloadError, ValueError, zlib.error):
+        return False
+    return True
+
+
+def payload_whole(blob: Any, column: str = "", opener: SealingCodec | None = None) -> bool:
     if not isinstance(blob, bytes):
         return False
     if is_sealed(blob):
-        return len(blob) >= HEADER_BYTES + NONCE_BYTES + TAG_BYTES and not blob[1] & ~KNOWN_FLAGS
+        sound = len(blob) >= HEADER_BYTES + NONCE_BYTES + TAG_BYTES and not blob[1] & ~KNOWN_FLAGS
+        return sound and opens(opener, blob, column) is not False
     try:
         loads(blob)
     except ValueError:
@@ -42,11 +62,11 @@ def payload_whole(blob: Any) -> bool:
     return True
 
 
-def _value_fits(f: peewee.Field, value: Any) -> bool:
+def _value_fits(f: peewee.Field, value: Any, opener: SealingCodec | None) -> bool:
     if value is None:
         return bool(f.null) or isinstance(f, peewee.AutoField)
     if isinstance(f, PayloadField):
-        return payload_whole(value)
+        return payload_whole(value, f.context, opener)
     if isinstance(f, peewee.BooleanField):
         return value in (0, 1)
     if isinstance(f, peewee.IntegerField | peewee.AutoField | peewee.ForeignKeyField):
@@ -60,14 +80,15 @@ def _value_fits(f: peewee.Field, value: Any) -> bool:
     return True
 
 
-def valid_row(table: str, row: dict[str, Any]) -> bool:
-    """Whether every column of `row` that its model knows holds a value of the right type."""
+def valid_row(table: str, row: dict[str, Any], opener: SealingCodec | None = None) -> bool:
+    """Whether every column of `row` that its model knows holds a value of the right type (and
+    each sealed value passes its integrity check, when `opener` holds its key)."""
     model = MODELS[table]
     for f in model._meta.sorted_fields:
         if f.column_name not in row:
             continue
         value = row[f.column_name]
-        if not _value_fits(f, value):
+        if not _value_fits(f, value, opener):
             return False
         allowed = CHOICES.get((table, f.column_name))
         if allowed is not None and value not in allowed:

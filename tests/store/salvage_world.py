@@ -145,3 +145,38 @@ async def profile_with_unsent_notes(world: World, count: int = NOTES) -> dict[in
         await agent.close()
     assert not world.database.with_name("agent.sqlite3-wal").exists()
     return ops
+
+
+def _serial_size(code: int) -> int:
+    if code >= 12:
+        return (code - 12) // 2 if code % 2 == 0 else (code - 13) // 2
+    return {0: 0, 1: 1, 2: 2, 3: 3, 4: 4, 5: 6, 6: 8, 7: 8, 8: 0, 9: 0}[code]
+
+
+def value_span(path: Path, table: str, column: str, rowid: int) -> tuple[int, int]:
+    """Where (file offset, length) the stored value of one row's column lies, read from the
+    page bytes (for writing into one value and nothing else)."""
+    with closing(sqlite3.connect(path)) as conn:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        names = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+    raw = path.read_bytes()
+    for pageno, rowids in leaf_rowids(path, table).items():
+        if rowid not in rowids:
+            continue
+        base = (pageno - 1) * size
+        page = raw[base : base + size]
+        c = rowids.index(rowid)
+        ptr = int.from_bytes(page[8 + 2 * c : 10 + 2 * c], "big")
+        _, at = _varint(page, ptr)
+        _, at = _varint(page, at)
+        header_size, pos = _varint(page, at)
+        codes = []
+        while pos < at + header_size:
+            code, pos = _varint(page, pos)
+            codes.append(code)
+        offset = at + header_size
+        for name, code in zip(names, codes, strict=False):
+            if name == column:
+                return base + offset, _serial_size(code)
+            offset += _serial_size(code)
+    raise AssertionError(f"row {rowid} of {table} not found")

@@ -13,6 +13,7 @@ from tests.store.salvage_world import (
     new_world,
     profile_with_unsent_notes,
     scribble,
+    value_span,
 )
 
 
@@ -178,5 +179,35 @@ async def test_an_operation_that_may_have_been_sent_is_looked_up_not_sent_again(
         for n in ops.values():
             assert world.notes_on_server(n) == 1, n
         assert (await agent.status()).pending == 0
+    finally:
+        await agent.close()
+
+
+async def test_a_sealed_value_changed_inside_a_readable_row_is_not_copied(tmp_path: Path) -> None:
+    """Random bytes inside three rows' sealed payloads: SQLite still reads the page, the
+    integrity check with the profile's data key tells those rows apart."""
+    world = new_world(tmp_path)
+    ops = await profile_with_unsent_notes(world, 40)
+    leaves = leaf_rowids(world.database, "outbox_op")
+    damaged = leaves[sorted(leaves)[1]][:3]
+    raw = bytearray(world.database.read_bytes())
+    for rowid in damaged:
+        at, length = value_span(world.database, "outbox_op", "fields", rowid)
+        assert length > 40
+        middle = at + length // 2
+        raw[middle : middle + 8] = bytes(b ^ 0x5A for b in raw[middle : middle + 8])
+    raw[:100] = bytes(100)  # and the header is gone, so the file is found damaged on opening
+    world.database.write_bytes(bytes(raw))
+
+    agent = await world.open()
+    try:
+        salvage = agent.profile.recovery.salvage
+        assert (salvage.operations.recovered, salvage.operations.unreadable) == (37, 3)
+        await agent.sync_now()
+        await agent.sync_now()
+        for op_id, n in ops.items():
+            assert world.notes_on_server(n) == (0 if op_id in damaged else 1), (op_id, n)
+        assert (await agent.status()).pending == 0
+        assert (await agent.verify_audit()).ok
     finally:
         await agent.close()
