@@ -193,7 +193,7 @@ class Store:
                         notice.moved_to,
                         self.db.connection(),
                         now=time.time(),
-                        reason=reason or "",
+                        reason=notice.reason,
                         keys=salvage_keys,
                     ),
                     transactional=False,

@@ -1,8 +1,9 @@
 """Reading what can still be read from a damaged SQLite file, table by table, skipping bad pages.
 
-The kept file is never touched: it is copied (with its -wal) into a private scratch folder and read
-from there. A copy whose 100-byte header is gone gets a rebuilt one (the page size taken from the
-WAL header, else the first size under which the schema reads). Rows are read through SQLite's own
+The kept file is never changed: it is read in place (read-only, immutable) when it can be, else
+copied (with its -wal) into a private scratch folder and read from there. A copy whose 100-byte
+header is gone gets a rebuilt one (the page size taken from the WAL header, else the first size
+under which the schema reads). Rows are read through SQLite's own
 b-trees, never by scanning raw pages, so rows that were deleted (e.g. operations already sent and
 pruned) cannot come back from free pages.
 
@@ -85,17 +86,16 @@ class DamagedFile:
     """A read-only view of a copy of a damaged database (use as a context manager)."""
 
     def __init__(self, kept: Path, scratch: Path) -> None:
+        self.kept = kept
         self.copy = scratch / "salvage.sqlite3"
-        shutil.copyfile(kept, self.copy)
         wal = kept.with_name(kept.name + "-wal")
         self.has_wal = wal.exists() and wal.stat().st_size > 0
-        if self.has_wal:
-            shutil.copyfile(wal, self.copy.with_name(self.copy.name + "-wal"))
         self.header_rebuilt = False
         self.conn = self._open()
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.copy, timeout=0, isolation_level=None)
+    @staticmethod
+    def _connect(target: str, *, uri: bool = False) -> sqlite3.Connection:
+        conn = sqlite3.connect(target, timeout=0, isolation_level=None, uri=uri)
         conn.execute("PRAGMA cell_size_check=ON")
         conn.execute("PRAGMA writable_schema=ON")  # a broken schema entry does not stop reads
         return conn
@@ -109,17 +109,31 @@ class DamagedFile:
             raise
 
     def _open(self) -> sqlite3.Connection:
-        conn = self._connect()
-        if self.copy.read_bytes()[:16] == MAGIC and self._schema_readable(conn):
-            return conn
-        conn.close()
+        with self.kept.open("rb") as fh:
+            intact_header = fh.read(16) == MAGIC
+        if intact_header and not self.has_wal:
+            # Read in place: read-only and immutable, so nothing (not even a lock) touches it.
+            conn = self._connect(self.kept.resolve().as_uri() + "?mode=ro&immutable=1", uri=True)
+            if self._schema_readable(conn):
+                return conn
+            conn.close()
+        # A copy (with its WAL, which a read-only open could not replay), header rebuilt if gone.
+        shutil.copyfile(self.kept, self.copy)
+        if self.has_wal:
+            wal = self.kept.with_name(self.kept.name + "-wal")
+            shutil.copyfile(wal, self.copy.with_name(self.copy.name + "-wal"))
+        if intact_header:
+            conn = self._connect(str(self.copy))
+            if self._schema_readable(conn):
+                return conn
+            conn.close()
         size = self.copy.stat().st_size
         hint = _wal_page_size(self.copy.with_name(self.copy.name + "-wal"))
         body = bytearray(self.copy.read_bytes())
         for page_size in ([hint] if hint else []) + [p for p in PAGE_SIZES if p != hint]:
             body[:100] = _header(page_size, max(1, size // page_size), self.has_wal)
             self.copy.write_bytes(bytes(body))
-            conn = self._connect()
+            conn = self._connect(str(self.copy))
             if self._schema_readable(conn):
                 self.header_rebuilt = True
                 return conn

@@ -211,3 +211,30 @@ async def test_a_sealed_value_changed_inside_a_readable_row_is_not_copied(tmp_pa
         assert (await agent.verify_audit()).ok
     finally:
         await agent.close()
+
+
+async def test_work_still_in_the_write_ahead_log_is_salvaged_too(tmp_path: Path) -> None:
+    """The program stopped without closing (its last changes only in the -wal), and the main
+    file's header is gone: the copy gets a header that lets SQLite replay the WAL."""
+    world = new_world(tmp_path)
+    agent = await world.open()
+    wal = world.database.with_name("agent.sqlite3-wal")
+    try:
+        assert (await agent.sync_now()).error is None
+        ops = await capture_notes(agent, 30)
+        assert wal.stat().st_size > 0
+        main_file, log_file = world.database.read_bytes(), wal.read_bytes()
+    finally:
+        await agent.close()
+    world.database.write_bytes(bytes(100) + main_file[100:])  # the header is gone
+    wal.write_bytes(log_file)
+
+    agent = await world.open()
+    try:
+        salvage = agent.profile.recovery.salvage
+        assert (salvage.operations.recovered, salvage.operations.unreadable) == (30, 0)
+        await agent.sync_now()
+        assert all(world.notes_on_server(n) == 1 for n in ops.values())
+        assert (await agent.verify_audit()).ok
+    finally:
+        await agent.close()

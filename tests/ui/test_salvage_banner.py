@@ -41,6 +41,7 @@ def test_the_window_shows_what_was_salvaged(qloop: Loop, tmp_path: Path, qtbot) 
         assert ".corrupt-" in banner.text.text()
         banner.button.click()
         assert window.current_page_id() == "audit"
+        qloop.settle(service)
     finally:
         qloop.run(service.shutdown())
         qloop.run(agent.close())
@@ -50,3 +51,4 @@ def test_no_banner_when_the_database_was_healthy(shell, qtbot) -> None:
     window = MainWindow(shell.service)
     qtbot.addWidget(window)
     assert window.recovery_banner.isHidden()
+    shell.settle()
