@@ -1,9 +1,10 @@
 """Salvage: bring the unsent work of a damaged database (moved aside) into the fresh one.
 
 What comes over, each row copied as stored (sealed values stay sealed with the same data key):
-the outbox operations not yet done (and their dependencies), the overlays showing them, the open
-conflicts, the audit trail (see `salvage_audit`) and the settings. The server's cached records
-and sync cursors stay behind: the next sync downloads them again.
+the outbox operations not yet done and their dependencies (done and cancelled ones too, as the
+history they are, which keeps their ids taken), the overlays showing them, the open conflicts,
+the audit trail (see `salvage_audit`) and the settings. The server's cached records and sync
+cursors stay behind: the next sync downloads them again.
 
 Exactly once: an operation that was leased when the file broke may already have been sent, so it
 comes back pending *and outcome-unknown*, and reconciliation looks it up before anything resends
@@ -112,6 +113,9 @@ class _Salvage:
     ) -> None:
         self.damaged, self.conn, self.opener = damaged, conn, opener
         self.finished: set[int] = set()
+        # Readable operations already done or cancelled: copied too, as the history they are, so
+        # their ids stay taken (a new operation never takes the id an old audit event names).
+        self.history: dict[int, dict[str, Any]] = {}
 
     def operations(self) -> tuple[dict[int, dict[str, Any]], Counted, int]:
         rows, bad = _read(self.damaged, "outbox_op", self.opener)
@@ -122,6 +126,7 @@ class _Salvage:
             ):
                 states.setdefault(rowid, state)
         unsent = {i: r for i, r in rows.items() if r["state"] in UNSENT}
+        self.history = {i: r for i, r in rows.items() if r["state"] in FINISHED}
         self.finished = {i for i, r in rows.items() if r["state"] in FINISHED} | {
             i for i, s in states.items() if s in FINISHED and i not in rows
         }
@@ -145,14 +150,15 @@ class _Salvage:
         come back (and is not known to be done) needs the technician's attention instead."""
         rows, _ = _read(self.damaged, "op_dependency", self.opener)
         kept: list[dict[str, Any]] = []
-        creates = {r["temp_id"] for r in ops.values() if r["kind"] == "create" and r["temp_id"]}
+        known = ops | self.history
+        creates = {r["temp_id"] for r in known.values() if r["kind"] == "create" and r["temp_id"]}
         for row in rows.values():
             op, on = row["op_id"], row["depends_on_id"]
-            if op not in ops:
+            if op not in known:
                 continue
-            if on in ops:
+            if on in known:
                 kept.append(row)
-            elif on not in self.finished:
+            elif on not in self.finished and op in ops:
                 self._park(ops[op], "it waited for a change lost with the damaged database")
         for row in ops.values():
             if row["state"] == OpState.PARKED:
@@ -177,7 +183,7 @@ class _Salvage:
         for row in rows.values():
             if row["status"] != ConflictStatus.OPEN:
                 continue
-            if row["op_id"] not in ops:
+            if row["op_id"] not in ops and row["op_id"] not in self.history:
                 row["op_id"] = None
             else:
                 with_conflict.add(row["op_id"])
@@ -216,7 +222,7 @@ def _salvage(
     waits = s.dependencies(ops)
     open_conflicts, conflicts = s.conflicts(ops)
     for table, rows in (
-        ("outbox_op", list(ops.values())),
+        ("outbox_op", sorted([*ops.values(), *s.history.values()], key=lambda r: int(r["id"]))),
         ("op_dependency", waits),
         ("conflict", open_conflicts),
     ):

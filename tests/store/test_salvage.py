@@ -238,3 +238,44 @@ async def test_work_still_in_the_write_ahead_log_is_salvaged_too(tmp_path: Path)
         assert (await agent.verify_audit()).ok
     finally:
         await agent.close()
+
+
+async def test_done_operations_come_over_as_history_and_keep_their_ids(tmp_path: Path) -> None:
+    world = new_world(tmp_path)
+    agent = await world.open()
+    try:
+        assert (await agent.sync_now()).error is None
+        first = await capture_notes(agent, 5)
+        await agent.sync_now()
+        assert all(world.notes_on_server(n) == 1 for n in first.values())
+    finally:
+        await agent.close()
+    with closing(sqlite3.connect(world.database)) as conn:
+        before = conn.execute("SELECT id, state FROM outbox_op ORDER BY id").fetchall()
+    assert {s for _, s in before} == {"done"}
+    raw = bytearray(world.database.read_bytes())
+    raw[:100] = bytes(100)
+    world.database.write_bytes(bytes(raw))
+
+    agent = await world.open()
+    try:
+        assert agent.profile.recovery.salvage.operations.recovered == 0
+        with closing(sqlite3.connect(world.database)) as conn:
+            after = conn.execute("SELECT id, state FROM outbox_op ORDER BY id").fetchall()
+        assert after == before
+        await agent.sync_now()  # downloads the cache again; nothing old is sent
+        tickets = [t.id for t in await agent.my_tickets()]
+        lists = await agent.picklists("TicketNotes")
+        new = await agent.add_note(
+            tickets[0],
+            "after the salvage",
+            note_type=min(lists["noteType"]),
+            publish=min(lists["publish"]),
+        )
+        assert new.op_id is not None and new.op_id > max(i for i, _ in before)
+        await agent.sync_now()
+        assert all(world.notes_on_server(n) == 1 for n in first.values())
+        notes = world.sim.dump()["TicketNotes"].values()
+        assert sum(1 for v in notes if v["description"] == "after the salvage") == 1
+    finally:
+        await agent.close()
