@@ -112,6 +112,11 @@ async def test_a_file_whose_header_is_gone_gives_back_everything(tmp_path: Path)
     finally:
         await agent.close()
     stored = _blobs(world.database)
+    with closing(sqlite3.connect(world.database)) as conn:
+        overlays = conn.execute(
+            "SELECT entity_type, entity_key, field, value, op_id FROM overlay_value ORDER BY id"
+        ).fetchall()
+    assert any(field == "title" for _, _, field, _, _ in overlays)
     assert all(blob[0] == 1 for blob in stored.values()), "sealed at rest"
     raw = bytearray(world.database.read_bytes())
     raw[:100] = bytes(100)
@@ -127,8 +132,15 @@ async def test_a_file_whose_header_is_gone_gives_back_everything(tmp_path: Path)
         assert [(c.field, c.mine, c.theirs) for c in await agent.conflicts()] == [
             ("priority", mine, theirs)
         ]
-        detail = await agent.ticket(other)
-        assert detail is None or detail.fields["title"].pending
+        assert (salvage.overlays.recovered, salvage.overlays.unreadable) == (len(overlays), 0)
+        with closing(sqlite3.connect(world.database)) as conn:
+            assert (
+                conn.execute(
+                    "SELECT entity_type, entity_key, field, value, op_id FROM overlay_value "
+                    "ORDER BY id"
+                ).fetchall()
+                == overlays
+            )
         report = await agent.verify_audit()
         assert report.ok and report.checked == events + 1
         recorded = await agent.audit_events(action="database_salvaged")
@@ -277,5 +289,44 @@ async def test_done_operations_come_over_as_history_and_keep_their_ids(tmp_path:
         assert all(world.notes_on_server(n) == 1 for n in first.values())
         notes = world.sim.dump()["TicketNotes"].values()
         assert sum(1 for v in notes if v["description"] == "after the salvage") == 1
+    finally:
+        await agent.close()
+
+
+async def test_a_damaged_root_page_is_reported_not_hidden(tmp_path: Path) -> None:
+    """With the outbox's root page gone no row of it can be reached; its surviving index still
+    says how many unsent changes there were, so the report says they could not be read."""
+    world = new_world(tmp_path)
+    await profile_with_unsent_notes(world, 60)
+    with closing(sqlite3.connect(world.database)) as conn:
+        root = conn.execute("SELECT rootpage FROM sqlite_schema WHERE name='outbox_op'").fetchone()[
+            0
+        ]
+    scribble(world.database, [root])
+    agent = await world.open()
+    try:
+        salvage = agent.profile.recovery.salvage
+        assert (salvage.operations.recovered, salvage.operations.unreadable) == (0, 60)
+        assert "0 unsent changes recovered, 60 unreadable" in agent.recovery.message
+        assert (await agent.verify_audit()).ok
+    finally:
+        await agent.close()
+
+
+async def test_a_file_beyond_reading_is_said_so_and_the_agent_still_starts(
+    tmp_path: Path,
+) -> None:
+    world = new_world(tmp_path)
+    await profile_with_unsent_notes(world, 10)
+    scribble(world.database, [1])  # the header and the schema with it
+    agent = await world.open()
+    try:
+        salvage = agent.profile.recovery.salvage
+        assert salvage.failed and salvage.operations.recovered == 0
+        assert "Nothing could be recovered" in agent.recovery.message
+        recorded = await agent.audit_events(action="database_salvaged")
+        assert recorded[0].detail["failed"] == salvage.failed
+        assert (await agent.verify_audit()).ok
+        assert (await agent.status()).pending == 0
     finally:
         await agent.close()
