@@ -36,8 +36,8 @@ SQLITE_IOERR_SHORT_READ = sqlite3.SQLITE_IOERR | (2 << 8)
 def is_damage(exc: sqlite3.Error) -> bool:
     """Whether a read failed because of the file's content (a truncated file reads short)."""
     code = getattr(exc, "sqlite_errorcode", None)
-    if code is None:
-        return isinstance(exc, sqlite3.DatabaseError)  # peewee-less raw errors carry the code
+    if code is None:  # raised by the sqlite3 module itself: a text value that is not UTF-8
+        return isinstance(exc, sqlite3.DatabaseError)
     return (code & 0xFF) in DAMAGE_CODES or code == SQLITE_IOERR_SHORT_READ
 
 
