@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from agent import __version__, cli_agent
@@ -69,6 +70,7 @@ def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from agent.api.recovery import last_salvage
     from agent.store.models import Conflict, OutboxOp
 
     profile = _open(args)
@@ -96,6 +98,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         }
         if profile.recovery is not None:
             info["recovery"] = profile.recovery.message
+        salvaged = last_salvage(store)
+        if salvaged is not None and salvaged.at is not None:
+            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(salvaged.at))
+            info["salvaged"] = f"{when}: {salvaged.summary} (kept as {salvaged.kept_as})"
         if args.json:
             print(json.dumps(info, indent=2))
         else:

@@ -12,7 +12,7 @@ from agent import logs
 from agent.credentials import CredentialStore, is_safe_backend
 from agent.paths import AgentPaths, resolve
 from agent.security.at_rest import AtRest, open_at_rest
-from agent.security.keys import DataKeyVault
+from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, DataKeyVault
 from agent.security.permissions import create_private_file, private_profile
 from agent.settings import Settings, SettingsRepository
 from agent.store.connection import Durability, RecoveryNotice, Store
@@ -58,6 +58,14 @@ def keyring_available() -> bool:
         return False
 
 
+def _data_keys(name: str) -> list[bytes | None]:
+    """The profile's data keys from the keyring (to check sealed values a salvage copies)."""
+    if not keyring_available():
+        return []
+    vault = DataKeyVault(name)
+    return [vault.load(DATA_KEY), vault.load(NEXT_DATA_KEY)]
+
+
 def open_profile(
     data_dir: str | Path | None = None,
     name: str = "default",
@@ -70,7 +78,9 @@ def open_profile(
     paths = resolve(data_dir, name).ensure()
     logs.configure(paths.log_file, console=console_log)
     create_private_file(paths.database)  # SQLite gives -wal/-shm the database file's mode
-    store = Store(paths.database, busy_timeout_ms=busy_timeout_ms)
+    store = Store(
+        paths.database, busy_timeout_ms=busy_timeout_ms, salvage_keys=lambda: _data_keys(name)
+    )
     try:
         repo = SettingsRepository(store)
         settings = repo.load()

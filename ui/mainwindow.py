@@ -85,7 +85,9 @@ class MainWindow(QMainWindow):
         self.tray_banner = Banner()
         self.banner = Banner()
         self.demo_banner = Banner()
+        self.recovery_banner = Banner()  # a damaged database was met: what was salvaged
         self.stack = QStackedWidget()
+        right.addWidget(self.recovery_banner)
         right.addWidget(self.demo_banner)
         right.addWidget(self.tray_banner)
         right.addWidget(self.banner)
@@ -104,6 +106,9 @@ class MainWindow(QMainWindow):
         self.banner.actionTriggered.connect(self.on_banner_action)
         self.tray_banner.actionTriggered.connect(self.on_banner_action)
         self.demo_banner.actionTriggered.connect(self.on_banner_action)
+        self.recovery_banner.actionTriggered.connect(self.on_banner_action)
+        if (recovery := service.agent.recovery) is not None:
+            self.recovery_banner.show_notice("attention", recovery.message, "audit", "Open audit")
         service.statusChanged.connect(self.show_status)
         service.progress.connect(self.show_progress)
         service.syncStarted.connect(self._sync_started)

@@ -22,6 +22,7 @@ import httpx
 from agent.api import views
 from agent.api.account import check_connection
 from agent.api.observe import AlertView, HealthView, Observability
+from agent.api.recovery import DatabaseRecovery, from_notice
 from agent.api.types import (
     AgentEvent,
     AgentStatus,
@@ -417,6 +418,11 @@ class Agent:
                 self.engine.wake.set()
 
     # -- status ----------------------------------------------------------------------------
+    @property
+    def recovery(self) -> DatabaseRecovery | None:
+        """A damaged database met when the profile was opened, and what was salvaged from it."""
+        return from_notice(self.profile.recovery)
+
     async def status(self) -> AgentStatus:
         # Everything that touches the database runs off the event loop (the window's thread).
         counts = await self.store.aread(self.outbox.counts_by_state)

@@ -2,7 +2,8 @@
 
 Verification recomputes the chain from the first kept event, so a changed, removed or reordered
 event breaks it at a point `verify` names. Call `append` inside a store write (one transaction with
-the change it records).
+the change it records). Events salvaged from a damaged database keep their own hashes; where some
+could not be read, a chained `GAP` event records the hole (see `agent.store.salvage_audit`).
 
 Values a customer typed or the server holds (sent fields, conflict sides, chosen values) are kept
 apart from the rest of the detail in the `values` payload column, sealed like every other payload;
@@ -23,6 +24,10 @@ from agent.store.codec import column_context, get_codec
 from agent.store.models import AuditEvent, database_proxy
 
 GENESIS = "0" * 64
+# An event recording that the events after it were salvaged from a damaged database and do not
+# follow on from it: its detail's `resumes_after` names the `prev_hash` of the next event. It is
+# chained like any other, so the gap it admits cannot be moved or widened without breaking it.
+GAP = "audit_gap"
 
 # Detail keys whose values may carry a customer's text; `append` moves them to `values`.
 VALUE_KEYS = frozenset({"fields", "base", "sent", "mine", "theirs", "losing", "chosen", "value"})
@@ -166,6 +171,14 @@ def append(
     )
 
 
+def gap_resumes(event: AuditEvent) -> str | None:
+    """The hash after which the chain resumes, when `event` records a gap (see `GAP`)."""
+    if event.action != GAP:
+        return None
+    resumes = json.loads(event.detail).get("resumes_after")
+    return resumes if isinstance(resumes, str) else None
+
+
 @dataclass(frozen=True)
 class ChainReport:
     ok: bool
@@ -210,10 +223,11 @@ def verify(events: Iterable[AuditEvent] | None = None) -> ChainReport:
     """Recompute the chain in id order; report the first event where it breaks."""
     rows: Iterator[AuditEvent] = iter(events if events is not None else _stored_events())
     prev: str | None = None
+    resumes: str | None = None  # where a recorded gap says the chain picks up again
     count = 0
     for ev in rows:
         count += 1
-        if prev is not None and ev.prev_hash != prev:
+        if prev is not None and ev.prev_hash != prev and ev.prev_hash != resumes:
             return ChainReport(
                 False, count, ev.id, "an event before this one was removed or reordered"
             )
@@ -233,4 +247,5 @@ def verify(events: Iterable[AuditEvent] | None = None) -> ChainReport:
         if expected != ev.hash:
             return ChainReport(False, count, ev.id, "this event was changed after it was written")
         prev = ev.hash
+        resumes = gap_resumes(ev)
     return ChainReport(True, count)

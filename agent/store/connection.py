@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 import filelock
 import peewee
 
-from agent.store import migrations
+from agent.store import migrations, salvage
 from agent.store.errors import DatabaseCorruptError, DatabaseInUseError, translate
 from agent.store.models import database_proxy
+from agent.store.salvage import SalvageReport
 from agent.store.writer import SingleWriter
 
 T = TypeVar("T")
@@ -45,15 +46,21 @@ class RecoveryNotice:
     damaged_path: Path
     moved_to: Path
     reason: str
+    salvage: SalvageReport | None = None  # what was brought over from the kept file
 
     @property
     def message(self) -> str:
-        return (
+        head = (
             f"The local database {self.damaged_path} could not be read ({self.reason}). "
-            f"It was kept, unchanged, as {self.moved_to}, and Field Sync started on a new, empty "
-            "database. Changes that were not yet synced may be in the kept file; support can "
-            "recover them from it."
+            f"It was kept, unchanged, as {self.moved_to}, and Field Sync started on a new "
+            "database."
         )
+        if self.salvage is None:
+            return head + (
+                " Changes that were not yet synced may be in the kept file; support can "
+                "recover them from it."
+            )
+        return f"{head} From the kept file: {self.salvage.summary}"
 
 
 class _TrackedSqlite(peewee.SqliteDatabase):  # type: ignore[misc]
@@ -144,7 +151,9 @@ class Store:
         durability: Durability = Durability.NORMAL,
         busy_timeout_ms: int = 5000,
         migrate_upto: int = migrations.LATEST,
+        salvage_keys: salvage.KeySource | None = None,
     ) -> None:
+        """`salvage_keys`: the profile's data keys, read only if a damaged file is salvaged."""
         self.path = path
         self.durability = durability
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +186,19 @@ class Store:
             self.migrated_from = self._writer.run(
                 lambda: migrations.migrate(self.db, path, upto=migrate_upto), transactional=False
             )
+            if self.recovery is not None:  # bring the unsent work over from the kept file
+                notice = self.recovery
+                report = self._writer.run(
+                    lambda: salvage.salvage(
+                        notice.moved_to,
+                        self.db.connection(),
+                        now=time.time(),
+                        reason=notice.reason,
+                        keys=salvage_keys,
+                    ),
+                    transactional=False,
+                )
+                self.recovery = replace(notice, salvage=report)
         except BaseException:
             self._teardown()
             raise

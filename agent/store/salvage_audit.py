@@ -1,0 +1,152 @@
+"""Bringing a damaged database's audit trail into the new one, so `audit verify` still passes.
+
+Salvaged events are copied as stored (their hashes, and their sealed values, untouched), in their
+original order, at the start of the new trail. Where the chain does not follow on, because events
+were unreadable or failed their own hash, a chained `audit.GAP` event records how many are missing
+and where the chain resumes. The salvage itself is then appended as a normal event after them.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from agent.security.errors import SealedPayloadError
+from agent.security.sealing import SealingCodec, is_sealed
+from agent.store import audit
+from agent.store.codec import JsonCodec
+from agent.store.salvage_read import DamagedFile, TableRead
+from agent.store.salvage_rows import opens, valid_row
+
+HEX64 = re.compile(r"[0-9a-f]{64}")
+COLUMNS = (
+    "id",
+    "at",
+    "action",
+    "entity_type",
+    "entity_id",
+    "op_id",
+    "detail",
+    "values",
+    "prev_hash",
+    "hash",
+)
+
+
+@dataclass(frozen=True)
+class AuditSalvage:
+    recovered: int
+    unreadable: int
+    gaps: int
+
+
+def _own_hash_holds(row: dict[str, Any], opener: SealingCodec | None) -> bool:
+    """Whether the event still matches its hash (not checkable when its values are sealed and
+    the key is not at hand: the copy keeps the ciphertext as it was)."""
+    if not (HEX64.fullmatch(row["hash"] or "") and HEX64.fullmatch(row["prev_hash"] or "")):
+        return False
+    blob = row.get("values")
+    values_text = None
+    if blob is not None:
+        if is_sealed(blob) and opens(opener, blob, audit.VALUES_COLUMN) is None:
+            return True
+        try:
+            codec = opener if is_sealed(blob) and opener is not None else JsonCodec()
+            values_text = audit._detail_json(codec.decode(blob, audit.VALUES_COLUMN))
+        except (SealedPayloadError, ValueError):
+            return False
+    expected = audit._digest(
+        row["prev_hash"],
+        row["at"],
+        row["action"],
+        row["entity_type"],
+        row["entity_id"],
+        row["op_id"],
+        row["detail"],
+        values_text,
+    )
+    return bool(expected == row["hash"])
+
+
+def _read(
+    damaged: DamagedFile, opener: SealingCodec | None
+) -> tuple[list[dict[str, Any]], set[int]]:
+    if "audit_event" not in damaged.tables():
+        return [], set()
+    have = damaged.columns("audit_event")
+    cols = [c for c in COLUMNS if c in have]
+    read: TableRead = damaged.read_table("audit_event", cols)
+    good: list[dict[str, Any]] = []
+    bad = set(read.unreadable)
+    for raw in read.rows:
+        row = dict(zip(["rowid", *cols], raw, strict=True))
+        row.setdefault("values", None)
+        if valid_row("audit_event", row, opener) and _own_hash_holds(row, opener):
+            good.append(row)
+        else:
+            bad.add(int(raw[0]))
+    known = set(damaged.index_rowids("audit_event", "audit_event_action", "action"))
+    if good:  # retention removes only the oldest, so ids between kept ones all existed
+        known |= set(range(good[0]["rowid"], good[-1]["rowid"] + 1))
+    missing = (known | bad) - {r["rowid"] for r in good}
+    return good, missing
+
+
+def _gap(conn: sqlite3.Connection, at: float, missing: int | None, resumes_after: str) -> None:
+    audit.append_many(
+        [
+            audit.Entry(
+                audit.GAP,
+                at=at,
+                detail={
+                    "missing": missing,
+                    "resumes_after": resumes_after,
+                    "why": "salvaged from a damaged database; the events between could not be read",
+                },
+            )
+        ],
+        conn,
+    )
+
+
+_INSERT = (
+    'INSERT INTO audit_event (at, action, entity_type, entity_id, op_id, detail, "values", '
+    "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def salvage_audit(
+    damaged: DamagedFile, conn: sqlite3.Connection, now: float, opener: SealingCodec | None
+) -> AuditSalvage:
+    """Copy every readable event into the (empty) trail of the new database on `conn`."""
+    good, missing = _read(damaged, opener)
+    gaps = 0
+    prev: dict[str, Any] | None = None
+    seen: set[str] = set()
+    for row in good:
+        if row["hash"] in seen:  # a unique column: a damaged duplicate cannot be copied twice
+            missing.add(row["rowid"])
+            continue
+        if prev is not None and row["prev_hash"] != prev["hash"]:
+            between = sum(1 for i in missing if prev["rowid"] < i < row["rowid"])
+            _gap(conn, now, between or None, row["prev_hash"])
+            gaps += 1
+        conn.execute(
+            _INSERT,
+            (
+                row["at"],
+                row["action"],
+                row["entity_type"],
+                row["entity_id"],
+                row["op_id"],
+                row["detail"],
+                row["values"],
+                row["prev_hash"],
+                row["hash"],
+            ),
+        )
+        seen.add(row["hash"])
+        prev = row
+    return AuditSalvage(len(seen), len(missing), gaps)
