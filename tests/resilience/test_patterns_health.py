@@ -27,7 +27,8 @@ def test_an_op_failing_the_same_way_again_and_again_is_found_repeating():
     assert patterns.record_failure(rec("op-1")) is None
     assert patterns.record_failure(rec("op-1")) is None
     finding = patterns.record_failure(rec("op-1"))
-    assert finding is not None and finding.verdict is Verdict.REPEATING and finding.subject == "op-1"
+    assert finding is not None and finding.verdict is Verdict.REPEATING
+    assert finding.subject == "op-1"
     assert "3 times" in finding.reason
 
 

@@ -22,6 +22,21 @@ async def test_a_failing_pull_does_not_hold_back_the_push(tmp_path: Path) -> Non
         assert [o.state for o in await w.ops() if o.state != "done"] == []
 
 
+async def test_a_bad_record_in_the_pull_does_not_hold_back_the_push(tmp_path: Path) -> None:
+    async with world_at(tmp_path) as w:
+        assert (await w.sync()).error is None
+        wanted = await new_title_edits(w, 2)
+        mine = set(await w.my_ticket_ids())
+        note = next(
+            n for n in w.sim.tenant.records["TicketNotes"].values() if n["ticketID"] in mine
+        )
+        note["id"], note["lastActivityDate"] = "not-an-id", "2099-01-01T00:00:00.000Z"
+        report = await w.sync()
+        for ticket, title in wanted.items():
+            assert w.server_ticket(ticket)["title"] == title
+        assert report.pull is None and report.pull_error is not None
+
+
 async def test_critical_mode_refusing_reads_still_lets_the_edits_out(tmp_path: Path) -> None:
     async with world_at(tmp_path) as w:
         assert (await w.sync()).error is None
