@@ -171,9 +171,12 @@ class SyncEngine:
             except Exception as exc:  # a bad record or the like: reported, the next round goes on
                 log.exception("pull failed")
                 error = f"pull failed: {type(exc).__name__}: {exc}"
+            failed_at = self.clock.now().timestamp()
             report.pull_error = error
-            report.pull_retry_at = schedule.fail(now, error, not_before)
-            log.warning("pull failed, retried after %.0f s: %s", schedule.next_at - now, error)
+            report.pull_retry_at = schedule.fail(failed_at, error, not_before)
+            log.warning(
+                "pull failed, tried again in %.0f s: %s", schedule.next_at - failed_at, error
+            )
         if report.error is None:
             report.error = f"pull: {report.pull_error}"
 
