@@ -63,3 +63,17 @@ async def test_a_long_outage_keeps_retrying_ever_more_slowly_and_survives_a_rest
         w.clock.advance(max(stored.values()) - w.clock.now().timestamp() + 1.0)
         await w.sync_until_sent(wanted, step=10.0, rounds=10)
         assert patches.fired == 2  # each edit exactly once after the outage
+
+
+async def test_an_unreadable_answer_to_the_merge_read_does_not_park_the_edits(
+    tmp_path: Path,
+) -> None:
+    async with world_at(tmp_path) as w:
+        assert (await w.sync()).error is None
+        wanted = await new_title_edits(w, 3)
+        garbled = w.sim.faults.malformed_json(route="tickets/query*", count=1)
+        assert w.agent.engine is not None
+        await w.agent.engine.sync_once(pull=False)  # the push's own read gets the garbled answer
+        assert garbled.fired == 1
+        assert not await w.parked_ever()
+        await w.sync_until_sent(wanted, step=5.0, rounds=20)
