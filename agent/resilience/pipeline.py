@@ -211,12 +211,15 @@ class Pipeline:
         return self._refresh_mode()
 
     def _is_probe(self, endpoint: str) -> bool:
-        """A call to a half-open endpoint is its probe: shedding it would keep the circuit open
-        forever when only background work uses the endpoint."""
+        """Whether a call shed for open circuits must go anyway, because it may be what tests
+        them: a call to a half-open endpoint is its probe, and once no circuit is in its break
+        (all are closed or half-open) background work resumes, since it may be the only traffic
+        that reaches a half-open endpoint (the pull's later stages behind its first call)."""
         if self.modes.cause is not Cause.BREAKERS:
             return False
-        breaker = self.breakers.get(self.current_zone(), endpoint)
-        return breaker.state is BreakerState.HALF_OPEN
+        if self.breakers.get(self.current_zone(), endpoint).state is BreakerState.HALF_OPEN:
+            return True
+        return all(b.state is not BreakerState.OPEN for b in self.breakers)
 
     def _admit(
         self, zone: str, endpoint: str, kind: Kind, op_id: str | None

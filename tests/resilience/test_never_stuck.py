@@ -47,3 +47,27 @@ async def test_conserve_mode_is_left_and_the_pull_resumes_without_any_edit(tmp_p
         w.clock.advance(1.0)
         await w.sync()
         assert (await w.agent.ticket(ticket)).fields["title"].value == "Moved on by the dispatcher"
+
+
+async def test_a_circuit_only_the_pull_uses_gets_its_probe_and_conserve_mode_ends(
+    tmp_path: Path,
+) -> None:
+    async with world_at(tmp_path) as w:
+        assert (await w.sync()).error is None
+        fault = w.sim.faults.error(503, route="ticketnotes/query*")
+        assert w.agent.engine is not None and w.agent.pipeline is not None
+        for _ in range(15):  # the network keeps coming back: the pull is tried at once each time
+            w.agent.engine.needs_reconcile()
+            await w.sync()
+            w.clock.advance(0.1)
+        states = w.agent.pipeline.breakers.states().values()
+        assert "open" in {str(s) for s in states}
+        assert w.agent.pipeline.mode.value == "conserve"
+        w.sim.faults.remove(fault)
+        notes_read = w.counter("ticketnotes/query*")
+        for _ in range(15):  # a quarter of an hour, a round a minute, nothing to send
+            w.clock.advance(60.0)
+            report = await w.sync()
+        assert w.agent.pipeline.mode.value == "normal"
+        assert report.pull is not None and report.pull_error is None
+        assert notes_read.fired >= 1
