@@ -131,6 +131,13 @@ class RetrySchedule:
         self.next_at = max(now + wait, not_before if not_before is not None else now)
         return self.next_at
 
+    def postpone(self, now: float, error: str, until: float | None) -> float:
+        """The job was refused before it reached the server (shed, circuit open): try again at
+        the refusal's own time, without widening the wait, since a refusal costs no request."""
+        self.last_error = error
+        self.next_at = max(now, until if until is not None else now)
+        return self.next_at
+
     def succeed(self) -> None:
         self.failures, self.next_at, self.last_error = 0, 0.0, None
 

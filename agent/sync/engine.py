@@ -156,7 +156,7 @@ class SyncEngine:
             report.pull_error = schedule.last_error
             report.pull_retry_at = schedule.next_at
         else:
-            not_before: float | None = None
+            refused_until: float | None = None
             try:
                 # A create this round's push left uncertain is settled first: a pull must never
                 # show a landed create beside its still-unsettled local copy.
@@ -166,17 +166,20 @@ class SyncEngine:
                 return
             except PipelineError as exc:
                 error = f"{exc.category}: {exc}"
-                if exc.retry_at is not None:
-                    not_before = exc.retry_at.timestamp()
+                if not exc.attempted:  # shed or refused here: nothing reached the server
+                    refused_until = exc.retry_at.timestamp() if exc.retry_at else now
             except Exception as exc:  # a bad record or the like: reported, the next round goes on
                 log.exception("pull failed")
                 error = f"pull failed: {type(exc).__name__}: {exc}"
             failed_at = self.clock.now().timestamp()
             report.pull_error = error
-            report.pull_retry_at = schedule.fail(failed_at, error, not_before)
-            log.warning(
-                "pull failed, tried again in %.0f s: %s", schedule.next_at - failed_at, error
-            )
+            if refused_until is not None:
+                report.pull_retry_at = schedule.postpone(failed_at, error, refused_until)
+                log.info("pull postponed: %s", error)
+            else:
+                report.pull_retry_at = schedule.fail(failed_at, error)
+                wait = schedule.next_at - failed_at
+                log.warning("pull failed, tried again in %.0f s: %s", wait, error)
         if report.error is None:
             report.error = f"pull: {report.pull_error}"
 

@@ -32,3 +32,11 @@ def test_reset_runs_at_the_next_chance_but_remembers_the_failures():
     schedule.reset()
     assert schedule.due(0.0) and schedule.failures == 2
     assert schedule.fail(0.0, "c") >= 20.0  # the third failure in a row: 20..40 s
+
+
+def test_a_refusal_postpones_to_its_own_time_without_widening_the_wait():
+    schedule = RetrySchedule(Backoff(base=10.0, cap=300.0), random.Random(3))
+    schedule.fail(0.0, "down")
+    assert schedule.postpone(100.0, "shed", until=130.0) == 130.0
+    assert schedule.postpone(200.0, "dropped", until=None) == 200.0 and schedule.due(200.0)
+    assert schedule.failures == 1 and schedule.last_error == "dropped"
