@@ -101,3 +101,46 @@ def next_attempt_at(
     policy = backoff or Backoff()
     seconds = policy.delay(attempt, rng, classification.retry_after)
     return now + timedelta(seconds=seconds)
+
+
+@dataclass
+class RetrySchedule:
+    """When a recurring background job that failed (the pull) may run again.
+
+    Each failure in a row doubles the wait, with "equal jitter" (between half the ceiling and
+    the ceiling, so the wait really grows, unlike full jitter), up to the cap; a success clears
+    it. `not_before` (e.g. a shed call's own retry time) is a floor. Times are wall seconds,
+    like the outbox's stored next-attempt times.
+    """
+
+    backoff: Backoff = field(default_factory=lambda: Backoff(base=10.0, cap=300.0))
+    rng: random.Random = field(default_factory=random.Random)
+    failures: int = 0
+    next_at: float = 0.0
+    last_error: str | None = None
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at
+
+    def fail(self, now: float, error: str, not_before: float | None = None) -> float:
+        """Record a failure; returns the time the job may run again."""
+        self.failures += 1
+        self.last_error = error
+        ceiling = self.backoff.ceiling(self.failures)
+        wait = ceiling / 2 + self.rng.uniform(0.0, ceiling / 2)
+        self.next_at = max(now + wait, not_before if not_before is not None else now)
+        return self.next_at
+
+    def postpone(self, now: float, error: str, until: float | None) -> float:
+        """The job was refused before it reached the server (shed, circuit open): try again at
+        the refusal's own time, without widening the wait, since a refusal costs no request."""
+        self.last_error = error
+        self.next_at = max(now, until if until is not None else now)
+        return self.next_at
+
+    def succeed(self) -> None:
+        self.failures, self.next_at, self.last_error = 0, 0.0, None
+
+    def reset(self) -> None:
+        """Run at the next chance (the network came back), keeping the failure count."""
+        self.next_at = 0.0

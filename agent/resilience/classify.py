@@ -54,6 +54,8 @@ ACTIONS: dict[Category, Action] = {
     # A record just created can be missing for a moment, but an op cannot tell lag from deletion;
     # parking lets the technician (or the sync engine's reconcile step) decide.
     Category.NOT_FOUND: Action.PARK_NEEDS_ATTENTION,
+    # A refusal of the request's form (405/406/414/415) parks; an answer that could not be read
+    # (truncated, not JSON, odd shape) is retried instead: see `_REFUSED_FORM` in `classify`.
     Category.PROTOCOL: Action.PARK_NEEDS_ATTENTION,
     # Retrying what we do not understand could repeat a harmful write; a person looks first.
     Category.UNKNOWN: Action.PARK_NEEDS_ATTENTION,
@@ -117,6 +119,9 @@ _GENERIC_500 = re.compile(
     r"timeout|timed out|deadlock|temporarily|try again|service unavailable",
     re.I,
 )
+
+# Statuses by which the server refuses the form of a request: asking again cannot help.
+_REFUSED_FORM = frozenset({405, 406, 414, 415})
 
 RULES: tuple[Rule, ...] = (
     # Typed errors from agent.autotask (the client already read the answer).
@@ -188,6 +193,8 @@ def classify(error: BaseException, *, is_write: bool | None = None) -> Classific
     failure = failure_of(error, is_write=is_write)
     category = next((r.category for r in RULES if r.matches(failure)), Category.UNKNOWN)
     action = ACTIONS[category]
+    if category is Category.PROTOCOL and failure.status not in _REFUSED_FORM:
+        action = Action.RETRY_WITH_BACKOFF  # a garbled answer is no refusal; asking again may work
     if failure.is_write and failure.may_have_reached_server:
         action = Action.RECONCILE
     message = MESSAGES[category]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 
 from agent.autotask.errors import AutotaskError, TransportError
 from agent.resilience.bulkhead import Kind
-from agent.resilience.classify import Classification
+from agent.resilience.classify import MESSAGES, Action, Category, Classification
 from agent.resilience.recovery import is_connect_failure
 
 
@@ -58,3 +58,29 @@ def got_answer(error: BaseException) -> bool:
     if isinstance(error, AutotaskError):
         return error.status is not None and not isinstance(error, TransportError)
     return isinstance(error, httpx.HTTPStatusError)
+
+
+def refusal(
+    category: Category,
+    retry_in: float | None,
+    now: datetime,
+    endpoint: str,
+    kind: Kind,
+    op_id: str | None,
+    reason: str = "",
+) -> PipelineError:
+    """The error of a call the pipeline refused before sending it (nothing reached the server)."""
+    action = {
+        Category.AUTHENTICATION: Action.PAUSE_FOR_CREDENTIALS,
+        Category.THROTTLED_QUOTA: Action.SLOW_DOWN,
+    }.get(category, Action.RETRY_WITH_BACKOFF)
+    message = MESSAGES[category] + (f" ({reason})" if reason else "")
+    return PipelineError(
+        Classification(category, action, message),
+        retry_at=None if retry_in is None else now + timedelta(seconds=retry_in),
+        error=None,
+        endpoint=endpoint,
+        kind=kind,
+        op_id=op_id,
+        attempted=False,
+    )

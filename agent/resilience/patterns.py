@@ -1,9 +1,11 @@
 """Failure pattern analysis: a bounded memory of failures that spots repeats and flapping.
 
-Two verdicts come out of it. An operation that fails the same way (same category and message)
-`repeat_limit` times in a row will not fix itself: park it. An endpoint whose recent outcomes
-keep alternating between success and failure is flapping: run it with less concurrency for a
-while. Both are reported in the health data.
+Two findings come out of it. An operation that fails the same way (same category and message)
+`repeat_limit` times in a row is repeating: reported, not parked (a transient failure keeps its
+growing backoff however long it lasts; only a refusal a retry cannot fix parks an operation, and
+`classify` decides that). An endpoint whose recent outcomes keep alternating between success and
+failure is flapping: run it with less concurrency for a while. Both are reported in the health
+data.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ K = TypeVar("K")
 
 
 class Verdict(enum.StrEnum):
-    PARK = "park"
+    REPEATING = "repeating"
     LOWER_CONCURRENCY = "lower_concurrency"
 
 
@@ -63,7 +65,7 @@ class FailurePatterns:
         table.setdefault(key, deque(maxlen=self.history)).append(rec)
 
     def record_failure(self, rec: FailureRecord) -> Finding | None:
-        """Store a failure; returns a PARK finding when its op keeps failing the same way."""
+        """Store a failure; returns a REPEATING finding when its op keeps failing the same way."""
         self._push(self.by_endpoint, rec.endpoint, rec)
         self._push(self.by_category, rec.category, rec)
         self._outcome(rec.endpoint, ok=False)
@@ -89,7 +91,7 @@ class FailurePatterns:
             return None
         last = recent[-1]
         return Finding(
-            Verdict.PARK,
+            Verdict.REPEATING,
             op_id,
             f"failed {len(recent)} times in a row with {last.category}: {last.message}",
         )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -31,14 +30,14 @@ from agent.resilience.breaker import (
     Permit,
 )
 from agent.resilience.bulkhead import Bulkheads, EndpointLimiter, Kind
-from agent.resilience.classify import MESSAGES, Action, Category, Classification, classify
+from agent.resilience.classify import Category, Classification, classify
 from agent.resilience.connectivity import Connectivity
-from agent.resilience.errors import PipelineError, connect_failure, got_answer
+from agent.resilience.errors import PipelineError, connect_failure, got_answer, refusal
 from agent.resilience.events import BreakerChanged, EventHub, Listener, ModeChanged
 from agent.resilience.fleet import FleetLink
 from agent.resilience.health import HealthMonitor, HealthReport, HealthSources
 from agent.resilience.modes import Cause, LoadShedder, Mode, ModeController, Shed
-from agent.resilience.patterns import FailurePatterns, FailureRecord, Verdict
+from agent.resilience.patterns import FailurePatterns, FailureRecord
 from agent.resilience.quota import QuotaPacer, QuotaWaitTooLong
 from agent.resilience.recovery import CredentialsState, ZoneRecovery
 from agent.resilience.timeouts import AdaptiveTimeouts
@@ -175,7 +174,7 @@ class Pipeline:
             raise self._refused(Category.AUTHENTICATION, None, endpoint, kind, op_id)
         if self.fleet is not None:
             await self.fleet.sync(self.breakers)
-        decision = self.shedder.decide(kind, self._refresh_mode())
+        decision = self.shedder.decide(kind, await self.refresh_usage())
         if decision.verdict is not Shed.ADMIT and not self._is_probe(endpoint):
             category = _SHED_CATEGORY[self.modes.cause]
             raise self._refused(category, decision.retry_in, endpoint, kind, op_id, decision.reason)
@@ -202,13 +201,25 @@ class Pipeline:
             self._succeeded(permits, self.clock.monotonic() - started, endpoint, op_id)
             return result
 
+    async def refresh_usage(self) -> Mode:
+        """Read the tenant's usage when its interval has passed, before anything is shed, and
+        return the mode it gives: a mode entered on a high reading is left when usage falls even
+        if every call meanwhile was shed (skipped offline or with refused credentials)."""
+        online = self.connectivity is None or self.connectivity.online
+        if online and not self.credentials.refused:
+            await self.pacer.refresh_if_due()
+        return self._refresh_mode()
+
     def _is_probe(self, endpoint: str) -> bool:
-        """A call to a half-open endpoint is its probe: shedding it would keep the circuit open
-        forever when only background work uses the endpoint."""
+        """Whether a call shed for open circuits must go anyway, because it may be what tests
+        them: a call to a half-open endpoint is its probe, and once no circuit is in its break
+        (all are closed or half-open) background work resumes, since it may be the only traffic
+        that reaches a half-open endpoint (the pull's later stages behind its first call)."""
         if self.modes.cause is not Cause.BREAKERS:
             return False
-        breaker = self.breakers.get(self.current_zone(), endpoint)
-        return breaker.state is BreakerState.HALF_OPEN
+        if self.breakers.get(self.current_zone(), endpoint).state is BreakerState.HALF_OPEN:
+            return True
+        return all(b.state is not BreakerState.OPEN for b in self.breakers)
 
     def _admit(
         self, zone: str, endpoint: str, kind: Kind, op_id: str | None
@@ -278,7 +289,7 @@ class Pipeline:
         network_up = self.connectivity is None or self.connectivity.online
         if self.zone_recovery.note_failure(error, network_up=network_up):
             await self.zone_recovery.rediscover_if_due()
-        found = self._apply_patterns(found, error, endpoint, op_id)
+        self._note_pattern(found, error, endpoint, op_id)
         now = self.clock.monotonic()
         attempt = self.attempts.fail(op_id or endpoint, now)
         retry_at = next_attempt_at(found, attempt, self.clock.now(), self.rng, self.backoff)
@@ -322,20 +333,20 @@ class Pipeline:
         else:
             endpoint.success(endpoint_permit, duration)
 
-    def _apply_patterns(
+    def _note_pattern(
         self, found: Classification, error: Exception, endpoint: str, op_id: str | None
-    ) -> Classification:
+    ) -> None:
+        """Remember the failure: a flapping endpoint runs with less concurrency. An op failing the
+        same way again and again shows in the health report but is not parked for it: a
+        transient failure is retried with growing backoff however long it lasts, and only a
+        refusal a retry cannot fix (classify's park action) waits for the technician."""
         text = error.message if isinstance(error, AutotaskError) else str(error)
-        record = FailureRecord(self.clock.monotonic(), endpoint, found.category, op_id, text)
-        finding = self.patterns.record_failure(record)
-        flapping = self.patterns.flapping(endpoint)
-        if flapping is not None and endpoint not in self._lowered:
+        self.patterns.record_failure(
+            FailureRecord(self.clock.monotonic(), endpoint, found.category, op_id, text)
+        )
+        if self.patterns.flapping(endpoint) is not None and endpoint not in self._lowered:
             self._lowered.add(endpoint)
             self.limiter.set_limit(endpoint, 1)
-        if finding is not None and finding.verdict is Verdict.PARK and found.retryable:
-            message = f"{found.message} It has {finding.reason}."
-            return Classification(found.category, Action.PARK_NEEDS_ATTENTION, message)
-        return found
 
     def _refused(
         self,
@@ -346,21 +357,7 @@ class Pipeline:
         op_id: str | None,
         reason: str = "",
     ) -> PipelineError:
-        action = {
-            Category.AUTHENTICATION: Action.PAUSE_FOR_CREDENTIALS,
-            Category.THROTTLED_QUOTA: Action.SLOW_DOWN,
-        }.get(category, Action.RETRY_WITH_BACKOFF)
-        message = MESSAGES[category] + (f" ({reason})" if reason else "")
-        retry_at = None if retry_in is None else self.clock.now() + timedelta(seconds=retry_in)
-        return PipelineError(
-            Classification(category, action, message),
-            retry_at=retry_at,
-            error=None,
-            endpoint=endpoint,
-            kind=kind,
-            op_id=op_id,
-            attempted=False,
-        )
+        return refusal(category, retry_in, self.clock.now(), endpoint, kind, op_id, reason)
 
     # -- mode and events -------------------------------------------------------------------------
     def _refresh_mode(self) -> Mode:

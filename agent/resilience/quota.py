@@ -8,7 +8,10 @@ the 50 % latency tier, so only technician writes ever push the tenant into the s
 
 ThresholdInformation is read at a cost-aware interval, `max_interval * (1 - usage)**2` clamped to
 [min_interval, max_interval]: every five minutes when idle, every few seconds near the limit. The
-read itself is a request, so it takes a token like any other call.
+read itself is a request, so it takes a token like any other call. It runs on its own schedule
+(`refresh_if_due`, called before any shedding decision and at the start of every sync round), not
+only when a call gets through to `acquire`: a mode entered on a high reading must be left again
+when usage falls, even while every call is being shed.
 
 The bucket is behind the small `Budget` protocol so fleet mode can swap in a Redis-backed one.
 Hand-written rather than aiolimiter or `limits`: neither takes an injected clock, and the rate
@@ -158,8 +161,14 @@ class QuotaPacer:
     # -- pacing ----------------------------------------------------------------------------------
     async def acquire(self, kind: Kind = Kind.READ) -> None:
         """Wait until one request may be sent, or raise `QuotaWaitTooLong`."""
-        await self._maybe_read_threshold(kind)
+        await self._maybe_read_threshold()
         await self._take(kind)
+
+    async def refresh_if_due(self) -> bool:
+        """Read ThresholdInformation if its interval has passed; True when a reading was taken."""
+        before = self.reads
+        await self._maybe_read_threshold()
+        return self.reads > before
 
     async def _take(self, kind: Kind) -> None:
         s = self.settings
@@ -198,7 +207,7 @@ class QuotaPacer:
         self._multiplier_floor = max(0.05, current * self.settings.thread_throttle_factor)
         self._throttled_at = now
 
-    async def _maybe_read_threshold(self, kind: Kind) -> None:
+    async def _maybe_read_threshold(self) -> None:
         if self._read is None or self._reading or self._clock.monotonic() < self._next_read:
             return
         self._reading = True

@@ -47,6 +47,10 @@ class ApiCaller:
             endpoint=endpoint, kind=kind, fn=bounded, op_id=None if op_id is None else str(op_id)
         )
 
+    async def refresh_usage(self) -> None:
+        """Take the tenant's usage reading if it is due (it decides what the pipeline sheds)."""
+        await self.pipeline.refresh_usage()
+
     async def pages(
         self, endpoint: str, kind: Kind, pages: AsyncIterator[list[dict[str, Any]]]
     ) -> AsyncIterator[list[dict[str, Any]]]:

@@ -1,8 +1,13 @@
-"""The sync loop: reconcile what is uncertain, pull what changed, push what is queued, repeat.
+"""The sync loop: reconcile what is uncertain, push what is queued, pull what changed, repeat.
 
 One `SyncEngine` per profile. `sync_once` is a full round (used by `autotask-agent sync` and by
 tests); `run` repeats it every `interval` seconds, at once when woken (an edit, "Sync now", the
 network coming back), and not at all while paused or working offline.
+
+The technician's edits go first in every round and nothing about the pull can hold them back: a
+failed pull (a fault, a bad record, a mode that refuses reads) is reported in the `SyncReport`
+and tried again on its own backoff while every later round still pushes. The push needs no pull:
+its merge reads the server's current state itself (as writes, so shedding leaves them alone).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from agent.clock import Clock
 from agent.queue.batching import BatchSizer, Dispatcher
 from agent.queue.outbox import Outbox
+from agent.resilience.backoff import RetrySchedule
 from agent.resilience.pipeline import PipelineError
 from agent.store.connection import Store
 from agent.sync.calls import ApiCaller
@@ -34,6 +40,8 @@ class SyncReport:
     api_calls: int = 0
     error: str | None = None
     finished_at: float = 0.0
+    pull_error: str | None = None  # the pull failed, or still waits for its retry after failing
+    pull_retry_at: float | None = None  # when the pull may run again (wall seconds)
 
 
 class SyncEngine:
@@ -69,6 +77,7 @@ class SyncEngine:
         self.paused = False
         self.last_report: SyncReport | None = None
         self.last_success_at: float | None = None
+        self.pull_schedule = RetrySchedule()
 
     async def _lookup(self, endpoint: str, filters: list[Any]) -> list[dict[str, Any]]:
         from agent.resilience.bulkhead import Kind
@@ -96,17 +105,21 @@ class SyncEngine:
         return settled
 
     def needs_reconcile(self) -> None:
-        """After a long outage: settle uncertain writes before sending new ones."""
+        """After a long outage: settle uncertain writes before sending new ones, and pull at
+        the next round rather than at the end of a backoff earned while offline."""
         self._reconciled = False
+        self.pull_schedule.reset()
 
     async def sync_once(self, *, pull: bool = True, max_rounds: int = 1000) -> SyncReport:
         async with self._lock:
             report = SyncReport()
             before = self.caller.api_calls
+            # The usage reading has its own schedule: a mode entered on a high reading is left
+            # when usage falls, even if every call since was shed.
+            await self.caller.refresh_usage()
             try:
                 # Every round starts by settling what is uncertain (expired leases, creates whose
-                # answer was lost) *before* pulling: a pull must never show a landed create
-                # beside its still-unsettled local copy.
+                # answer was lost) *before* anything is pushed or pulled.
                 # The first round after start also takes back this agent's own claims from its
                 # previous life: the profile lock guarantees nobody else holds them.
                 report.reconciled = await self.reconciler.run(
@@ -114,12 +127,18 @@ class SyncEngine:
                 )
                 self._reconciled = True
                 self._first_round = False
-                if pull:
-                    report.pull = await self.puller.sync()
+            except PipelineError as exc:
+                # What could not be settled stays outcome-unknown: the push settles each such
+                # create before it could send it, so the other edits may go meanwhile.
+                report.error = f"{exc.category}: {exc}"
+                log.info("reconciliation incomplete: %s", report.error)
+            try:
                 await self._push_all(report.push, max_rounds)
             except PipelineError as exc:
                 report.error = f"{exc.category}: {exc}"
-                log.warning("sync round stopped: %s", report.error)
+                log.warning("push stopped: %s", report.error)
+            if pull:
+                await self._pull(report)
             report.api_calls = self.caller.api_calls - before
             report.finished_at = self.clock.now().timestamp()
             if report.error is None and report.push.failed == 0:
@@ -128,6 +147,46 @@ class SyncEngine:
             if self.on_report is not None:
                 self.on_report(report)
             return report
+
+    async def _pull(self, report: SyncReport) -> None:
+        """Pull when due; a failure is reported and waits for its own backoff, never the push."""
+        schedule = self.pull_schedule
+        now = self.clock.now().timestamp()
+        if not schedule.due(now):
+            report.pull_error = schedule.last_error
+            report.pull_retry_at = schedule.next_at
+        else:
+            refused_until: float | None = None
+            try:
+                # A create this round's push left uncertain is settled first: a pull must never
+                # show a landed create beside its still-unsettled local copy.
+                report.reconciled += await self._settle_uncertain()
+                report.pull = await self.puller.sync()
+                schedule.succeed()
+                return
+            except PipelineError as exc:
+                error = f"{exc.category}: {exc}"
+                if not exc.attempted:  # shed or refused here: nothing reached the server
+                    refused_until = exc.retry_at.timestamp() if exc.retry_at else now
+            except Exception as exc:  # a bad record or the like: reported, the next round goes on
+                log.exception("pull failed")
+                error = f"pull failed: {type(exc).__name__}: {exc}"
+            failed_at = self.clock.now().timestamp()
+            report.pull_error = error
+            if refused_until is not None:
+                report.pull_retry_at = schedule.postpone(failed_at, error, refused_until)
+                log.info("pull postponed: %s", error)
+            else:
+                report.pull_retry_at = schedule.fail(failed_at, error)
+                wait = schedule.next_at - failed_at
+                log.warning("pull failed, tried again in %.0f s: %s", wait, error)
+        if report.error is None:
+            report.error = f"pull: {report.pull_error}"
+
+    async def _settle_uncertain(self) -> int:
+        if not await self.store.aread(self.reconciler.uncertain):
+            return 0
+        return await self.reconciler.run()
 
     async def _push_all(self, report: PushReport, max_rounds: int) -> None:
         for _ in range(max_rounds):

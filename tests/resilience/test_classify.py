@@ -35,7 +35,8 @@ def status_error(status: int, body: object | None = None, headers: dict[str, str
             "retry_with_backoff",
         ),
         (at.ZoneMovedError("moved"), Category.TRANSIENT_NETWORK, "retry_with_backoff"),
-        (at.ProtocolError("html"), Category.PROTOCOL, "park_needs_attention"),
+        (at.ProtocolError("html", status=200), Category.PROTOCOL, "retry_with_backoff"),
+        (at.ProtocolError("no", status=405), Category.PROTOCOL, "park_needs_attention"),
         (RuntimeError("boom"), Category.UNKNOWN, "park_needs_attention"),
     ],
 )

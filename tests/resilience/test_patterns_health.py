@@ -22,16 +22,17 @@ def rec(op: str | None, message: str = "boom", endpoint: str = "Tickets") -> Fai
     return FailureRecord(0.0, endpoint, Category.TRANSIENT_SERVER, op, message)
 
 
-def test_an_op_failing_the_same_way_again_and_again_gets_a_park_verdict():
+def test_an_op_failing_the_same_way_again_and_again_is_found_repeating():
     patterns = FailurePatterns(repeat_limit=3)
     assert patterns.record_failure(rec("op-1")) is None
     assert patterns.record_failure(rec("op-1")) is None
     finding = patterns.record_failure(rec("op-1"))
-    assert finding is not None and finding.verdict is Verdict.PARK and finding.subject == "op-1"
+    assert finding is not None and finding.verdict is Verdict.REPEATING
+    assert finding.subject == "op-1"
     assert "3 times" in finding.reason
 
 
-def test_different_failures_or_a_success_in_between_do_not_park():
+def test_different_failures_or_a_success_in_between_are_not_repeating():
     patterns = FailurePatterns(repeat_limit=3)
     patterns.record_failure(rec("op-1", "a"))
     patterns.record_failure(rec("op-1", "b"))
