@@ -85,7 +85,9 @@ class MainWindow(QMainWindow):
         self.tray_banner = Banner()
         self.banner = Banner()
         self.demo_banner = Banner()
+        self.store_banner = Banner()  # the database's condition (disk full, file kept aside)
         self.stack = QStackedWidget()
+        right.addWidget(self.store_banner)
         right.addWidget(self.demo_banner)
         right.addWidget(self.tray_banner)
         right.addWidget(self.banner)
@@ -246,6 +248,10 @@ class MainWindow(QMainWindow):
         self.connection_label.setText(wording.connection(status))
         self.mode_label.setText(wording.mode(status))
         self.last_sync_label.setText(wording.last_synced(status, now))
+        if status.store_notice:
+            self.store_banner.show_notice("error", status.store_notice)
+        else:
+            self.store_banner.clear()
         notice = notice_for(status)
         if status.demo and notice is None:  # the tour tip yields to anything more urgent
             self.demo_banner.show_notice("info", DEMO_TEXT, "go_offline", "Work offline")

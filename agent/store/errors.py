@@ -57,7 +57,7 @@ class DiskFullError(StoreError):
         what = (
             "so Field Sync cannot open its database. Free some space, then start it again"
             if opening
-            else "so this change was not saved. Free some space and try again"
+            else "so the last change was not saved. Free some space and try again"
         )
         super().__init__(
             f"The disk holding {path} is full, {what}; nothing already saved was lost "

@@ -18,6 +18,7 @@ from agent.queue.batching import BatchSizer, Dispatcher
 from agent.queue.outbox import Outbox
 from agent.resilience.pipeline import PipelineError
 from agent.store.connection import Store
+from agent.store.errors import StoreError
 from agent.sync.calls import ApiCaller
 from agent.sync.pull import Progress, Puller, PullReport
 from agent.sync.push import LEASE_SECONDS, Pusher, PushReport
@@ -34,6 +35,7 @@ class SyncReport:
     api_calls: int = 0
     error: str | None = None
     finished_at: float = 0.0
+    store_condition: str | None = None  # the disk refused a write (full, read-only, ...)
 
 
 class SyncEngine:
@@ -120,6 +122,12 @@ class SyncEngine:
             except PipelineError as exc:
                 report.error = f"{exc.category}: {exc}"
                 log.warning("sync round stopped: %s", report.error)
+            except StoreError as exc:  # the disk refused a write (full, read-only, ...)
+                report.error = report.store_condition = str(exc)
+                log.warning("sync round stopped: %s", report.error)
+                # The next round takes back this round's claims as after a restart: whatever may
+                # have reached the server is settled before anything is sent again.
+                self._first_round = True
             report.api_calls = self.caller.api_calls - before
             report.finished_at = self.clock.now().timestamp()
             if report.error is None and report.push.failed == 0:

@@ -11,8 +11,11 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from agent.store import Store
 
 
 def _refused(what: str, detail: str) -> None:
@@ -90,3 +93,24 @@ def immutable(path: Path) -> Iterator[Path]:
 
 def listing(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
+
+
+def limit_pages(store: Store, extra: int = 0) -> None:
+    """Let the database grow by at most `extra` pages, on every connection, present and future
+    (`PRAGMA max_page_count` is per connection): past it SQLite answers SQLITE_FULL."""
+    pages = store.read(lambda: store.db.execute_sql("PRAGMA page_count").fetchone()[0])
+    _set_max_pages(store, pages + extra)
+
+
+def unlimit_pages(store: Store) -> None:
+    """Space is back."""
+    _set_max_pages(store, 1_073_741_823)
+
+
+def _set_max_pages(store: Store, pages: int) -> None:
+    db: Any = store.db
+    db._pragmas = [(k, v) for k, v in db._pragmas if k != "max_page_count"]
+    db._pragmas.append(("max_page_count", pages))
+    with db._all_lock:
+        for conn in db._all:
+            conn.execute(f"PRAGMA max_page_count = {pages}")
