@@ -75,6 +75,7 @@ class Desktop:
             except _cannot_start_errors() as exc:  # e.g. a full disk: said in the window
                 log.error("Field Sync cannot start: %s", exc)
                 await self.show_startup_error(str(exc))
+                self.instance.close()
                 return 2
             try:
                 await self._start(self.agent)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
+import string
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,3 +116,26 @@ def _set_max_pages(store: Store, pages: int) -> None:
     with db._all_lock:
         for conn in db._all:
             conn.execute(f"PRAGMA max_page_count = {pages}")
+
+
+def fill_pages(store: Store) -> None:
+    """`limit_pages`, then use up the free pages and the room left in them: after this, a write
+    that adds anything but a few bytes fails with SQLITE_FULL."""
+    from agent.store.errors import DiskFullError
+
+    store.write(lambda: store.db.execute_sql("CREATE TABLE IF NOT EXISTS test_fill (b BLOB)"))
+    limit_pages(store)
+    size = 1 << 16
+    while size >= 8:
+        try:
+            store.write(
+                lambda: store.db.execute_sql("INSERT INTO test_fill VALUES (zeroblob(?))", (size,))
+            )
+        except DiskFullError:
+            size //= 2
+
+
+def incompressible(size: int, seed: int = 7) -> str:
+    """Text that does not compress (stored payloads are compressed, so it really takes room)."""
+    rng = random.Random(seed)
+    return "".join(rng.choice(string.ascii_letters + " ") for _ in range(size))

@@ -18,7 +18,7 @@ from agent.store import DiskFullError, Durability, Store
 from agent.store.models import Setting
 from agent.sync.capture import Capture
 from tests.e2e.conftest import World, options
-from tests.store.machine import fill, limit_pages, small_tmpfs, unlimit_pages
+from tests.store.machine import fill, incompressible, limit_pages, small_tmpfs, unlimit_pages
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ async def test_a_capture_refused_for_lack_of_space_says_so_and_keeps_what_came_b
 
     async def until_refused() -> None:
         for n in range(400):
-            text = f"visit note {n} " + "x" * 1500
+            text = f"visit note {n} " + incompressible(1500, seed=n)
             await _note(world, ids[0], text)
             accepted.append(text)
 
