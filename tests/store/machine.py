@@ -129,7 +129,9 @@ def fill_pages(store: Store) -> None:
     while size >= 8:
         try:
             store.write(
-                lambda: store.db.execute_sql("INSERT INTO test_fill VALUES (zeroblob(?))", (size,))
+                lambda n=size: store.db.execute_sql(
+                    "INSERT INTO test_fill VALUES (zeroblob(?))", (n,)
+                )
             )
         except DiskFullError:
             size //= 2
