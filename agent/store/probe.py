@@ -40,6 +40,8 @@ def prepare_folder(path: Path) -> None:
         fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
         os.close(fd)
     except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EPERM, errno.EACCES):
+            raise DatabaseReadOnlyError(path.parent, where="the folder") from exc
         _raise_condition(exc, path.parent)
 
 

@@ -5,8 +5,8 @@ and without metrics recording, for the monitoring overhead.
 
 Also the latency of capturing one edit (validation, overlay, outbox operation and audit event in
 one transaction) committed with a full sync, as every captured edit is, beside the same captures
-committed at the store's NORMAL level, in alternating blocks of the same run (the reference floor: what the
-fsync of the WAL costs). Target: p99 under 10 ms with the full sync.
+committed at the store's NORMAL level in alternating blocks of the same run (the reference floor:
+the difference is what the fsync of the WAL costs). Target: p99 under 10 ms with the full sync.
 
 Writes build/bench/sync.json. The tenant's hourly threshold is raised so that neither side is
 slowed by the 50 %/75 % latency tiers (the naive client alone would use 40 % of a real tenant's

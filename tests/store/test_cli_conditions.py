@@ -14,7 +14,7 @@ from agent.profile import open_profile
 from agent.queue.operation import NewOperation
 from agent.queue.sqlite import SQLiteBackend
 from agent.store.models import OpKind
-from tests.store.machine import fill, immutable, small_tmpfs
+from tests.store.machine import fill, immutable, read_only_view, small_tmpfs
 
 ROOT = Path(__file__).resolve().parents[2]
 EDIT = ["edit", "note", "1", "--text", "On site", "--type", "1", "--publish", "1"]
@@ -94,3 +94,14 @@ def test_a_start_with_the_disk_full_prints_one_line_and_exits_2(tmp_path: Path) 
             assert _state(database.parent) == before
         filler.unlink()
         assert _pending(data) == 3
+
+
+def test_a_read_only_data_folder_prints_one_line_and_exits_2(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    database = _profile_with_edits(data)
+    before = _state(database.parent)
+    with read_only_view(data, tmp_path / "ro") as view:
+        for args in (["status"], EDIT):
+            _one_line(_cli(view, *args), "read-only", str(view))
+        assert _state(database.parent) == before
+    assert _pending(data) == 3
