@@ -194,3 +194,17 @@ async def test_a_sync_round_the_disk_cannot_record_stops_cleanly_and_resumes_wit
             assert sim.dump()["Tickets"][ids[3]]["status"] == new_status
         finally:
             await agent.close()
+
+
+async def test_a_damaged_file_kept_aside_at_start_is_told_in_the_status(tmp_path: Path) -> None:
+    database = tmp_path / "profiles" / "default" / "agent.sqlite3"
+    database.parent.mkdir(parents=True)
+    database.write_bytes(b"not a database at all" * 100)
+    clock = FakeClock()
+    sim = Simulator(seed="store-recovery", tickets=10, clock=clock)
+    agent = await Agent.open(options(sim, clock, tmp_path))
+    try:
+        notice = (await agent.status()).store_notice
+        assert notice is not None and str(database) in notice and ".corrupt-" in notice
+    finally:
+        await agent.close()
