@@ -12,6 +12,7 @@ import errno
 import os
 import sqlite3
 from pathlib import Path
+from typing import NoReturn
 
 from agent.store.errors import (
     DAMAGE_CODES,
@@ -25,7 +26,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 IN_USE_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-def _raise_condition(exc: BaseException, path: Path) -> None:
+def _raise_condition(exc: BaseException, path: Path) -> NoReturn:
     error = translate(exc, path, opening=True)
     if isinstance(error, StoreError):
         raise error from exc
@@ -59,7 +60,6 @@ def check_writable(path: Path) -> None:
         if exc.errno in (errno.EROFS, errno.EPERM, errno.EACCES):
             raise DatabaseReadOnlyError(path) from exc
         _raise_condition(exc, path)
-        return
     os.close(fd)
 
 
