@@ -6,6 +6,7 @@ directory. With an override, logs live in `<data-dir>/logs` so a portable folder
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import platformdirs
 
-from agent.store.errors import StoreError
+from agent.store.errors import DatabaseReadOnlyError, DiskFullError, StoreError
 
 APP_NAME = "FieldSync"
 APP_AUTHOR = "FieldSync"
@@ -33,6 +34,16 @@ class DataDirError(StoreError):
             f"The data folder {folder!r} cannot be used ({reason}). Choose another with "
             f"--data-dir or {ENV_DATA_DIR}."
         )
+
+
+def folder_error(exc: OSError, folder: Path) -> StoreError:
+    """What an OS error on one of the data folders means: a full disk and a read-only folder are
+    said as such (nothing is damaged); anything else, that the folder cannot be used."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(folder, opening=True)
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return DatabaseReadOnlyError(folder, where="the folder")
+    return DataDirError(str(folder), exc.strerror or type(exc).__name__)
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ class AgentPaths:
             try:
                 folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             except OSError as exc:
-                raise DataDirError(str(folder), exc.strerror or type(exc).__name__) from None
+                raise folder_error(exc, folder) from None
         return self
 
 

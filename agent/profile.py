@@ -10,7 +10,7 @@ import keyring
 
 from agent import logs
 from agent.credentials import CredentialStore, is_safe_backend
-from agent.paths import AgentPaths, resolve
+from agent.paths import AgentPaths, folder_error, resolve
 from agent.security.at_rest import AtRest, open_at_rest
 from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, DataKeyVault
 from agent.security.permissions import create_private_file, private_profile
@@ -76,8 +76,14 @@ def open_profile(
     """Open (creating if needed) the profile; raises a StoreError with a clear message if it
     cannot. A damaged database is moved aside and reported through `Profile.recovery`."""
     paths = resolve(data_dir, name).ensure()
-    logs.configure(paths.log_file, console=console_log)
-    create_private_file(paths.database)  # SQLite gives -wal/-shm the database file's mode
+    try:
+        logs.configure(paths.log_file, console=console_log)
+    except OSError as exc:  # a read-only or full folder: said as such, before anything else
+        raise folder_error(exc, paths.log_dir) from None
+    try:
+        create_private_file(paths.database)  # SQLite gives -wal/-shm the database file's mode
+    except OSError as exc:
+        raise folder_error(exc, paths.profile_dir) from None
     store = Store(
         paths.database, busy_timeout_ms=busy_timeout_ms, salvage_keys=lambda: _data_keys(name)
     )

@@ -56,6 +56,7 @@ class Desktop:
         self.tray: Tray | None = None
         self.instance: SingleInstance | None = None
         self.dialogs: list[QDialog] = []
+        self.startup_error: QMessageBox | None = None  # shown when the profile cannot be opened
 
     # -- start ---------------------------------------------------------------------------
     async def run(self) -> int:
@@ -65,11 +66,17 @@ class Desktop:
         collector = heap.GuiThreadCollector(parent=self.app)  # before any worker thread runs
         collector.start()
         try:
-            if self.demo:
-                self.agent = await Agent.open_demo(self.data_dir)
-            else:
-                options = AgentOptions(data_dir=self.data_dir, profile=self.profile)
-                self.agent = await Agent.open(options)
+            try:
+                if self.demo:
+                    self.agent = await Agent.open_demo(self.data_dir)
+                else:
+                    options = AgentOptions(data_dir=self.data_dir, profile=self.profile)
+                    self.agent = await Agent.open(options)
+            except _cannot_start_errors() as exc:  # e.g. a full disk: said in the window
+                log.error("Field Sync cannot start: %s", exc)
+                await self.show_startup_error(str(exc))
+                self.instance.close()
+                return 2
             try:
                 await self._start(self.agent)
                 heap.freeze_startup_objects()  # what startup made stays: later ones skip it
@@ -110,6 +117,30 @@ class Desktop:
             self.open_sign_in()
         if status.demo and tray_available:
             self.open_demo_tour()
+
+    async def show_startup_error(self, message: str) -> None:
+        """Say why the profile cannot be opened (one line naming the condition and what to do),
+        until the technician closes the message or quits."""
+        box = self.startup_error = QMessageBox(
+            QMessageBox.Icon.Critical, "Field Sync cannot start", message
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        closed = asyncio.Event()
+        box.finished.connect(lambda _result: closed.set())
+        box.show()
+        waiters = [
+            asyncio.ensure_future(closed.wait()),
+            asyncio.ensure_future(self.quit_requested.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            box.hide()
+            box.deleteLater()
+            self.startup_error = None
 
     # -- windows and dialogs ---------------------------------------------------------------------
     def show_window(self, page_id: str = "") -> None:
@@ -205,6 +236,16 @@ class Desktop:
                 widget.deleteLater()
         self.window = self.tray = None
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def _cannot_start_errors() -> tuple[type[Exception], ...]:
+    """What keeps the profile from opening and is told to the technician in the window."""
+    from agent.credentials import CredentialError
+    from agent.settings import SettingsError
+    from agent.store.errors import StoreError
+    from agent.store.migrations import MigrationError
+
+    return (StoreError, MigrationError, CredentialError, SettingsError)
 
 
 def _note_ready() -> None:

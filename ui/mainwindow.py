@@ -86,8 +86,10 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.demo_banner = Banner()
         self.recovery_banner = Banner()  # a damaged database was met: what was salvaged
+        self.store_banner = Banner()  # the database's condition (disk full, read-only, ...)
         self.stack = QStackedWidget()
         right.addWidget(self.recovery_banner)
+        right.addWidget(self.store_banner)
         right.addWidget(self.demo_banner)
         right.addWidget(self.tray_banner)
         right.addWidget(self.banner)
@@ -107,8 +109,11 @@ class MainWindow(QMainWindow):
         self.tray_banner.actionTriggered.connect(self.on_banner_action)
         self.demo_banner.actionTriggered.connect(self.on_banner_action)
         self.recovery_banner.actionTriggered.connect(self.on_banner_action)
-        if (recovery := service.agent.recovery) is not None:
-            self.recovery_banner.show_notice("attention", recovery.message, "audit", "Open audit")
+        recovery = service.agent.recovery
+        self._recovery_text = recovery.message if recovery is not None else None
+        if self._recovery_text is not None:
+            text = self._recovery_text
+            self.recovery_banner.show_notice("attention", text, "audit", "Open audit")
         service.statusChanged.connect(self.show_status)
         service.progress.connect(self.show_progress)
         service.syncStarted.connect(self._sync_started)
@@ -251,6 +256,10 @@ class MainWindow(QMainWindow):
         self.connection_label.setText(wording.connection(status))
         self.mode_label.setText(wording.mode(status))
         self.last_sync_label.setText(wording.last_synced(status, now))
+        if status.store_notice and status.store_notice != self._recovery_text:
+            self.store_banner.show_notice("error", status.store_notice)
+        else:
+            self.store_banner.clear()
         notice = notice_for(status)
         if status.demo and notice is None:  # the tour tip yields to anything more urgent
             self.demo_banner.show_notice("info", DEMO_TEXT, "go_offline", "Work offline")

@@ -107,6 +107,7 @@ class Agent:
         self._online = True
         self._syncing = False
         self._last_error: str | None = None
+        self._store_condition: str | None = None  # the last round's, cleared by the next one
         self._refused_seen = False
         self._settings: Settings = profile.settings  # read on the loop: a snapshot, not the db
         self._settings_changes = 0  # changes made through the facade (a reload must not undo one)
@@ -379,6 +380,7 @@ class Agent:
 
     def _on_report(self, report: SyncReport) -> None:
         self._last_error = report.error
+        self._store_condition = report.store_condition
         self._in_background(self._reload_settings())
         categories = [e.split(":", 2)[1].strip() for e in report.push.errors if ":" in e]
         self.observe.record_ops(report.push.succeeded, report.push.failed, categories)
@@ -485,7 +487,12 @@ class Agent:
             demo=self.options.demo,
             first_sync_done=first_sync_done,
             reason=reason,
+            store_notice=self._store_notice(),
         )
+
+    def _store_notice(self) -> str | None:
+        recovery = self.profile.recovery
+        return self._store_condition or (recovery.message if recovery is not None else None)
 
     # -- control ---------------------------------------------------------------------------
     async def sync_now(self) -> SyncReport | None:
@@ -624,14 +631,14 @@ class Agent:
                     op_id, now, op.last_error, op.error_category, outcome_unknown=op.outcome_unknown
                 )
 
-        await self.store.awrite(run)
+        await self.store.awrite(run, durable=True)  # a person's decision: synced to disk
         if self.engine is not None:
             self.engine.wake.set()
         self._emit("queue_changed")
 
     async def set_priority(self, op_id: int, priority: Priority | str) -> None:
         level = Priority[priority.upper()] if isinstance(priority, str) else priority
-        await self.store.awrite(lambda: self.outbox.set_priority(op_id, level))
+        await self.store.awrite(lambda: self.outbox.set_priority(op_id, level), durable=True)
         self._emit("queue_changed")
 
     async def discard(self, op_id: int, reason: str = "discarded by the technician") -> None:
@@ -650,7 +657,7 @@ class Agent:
                 detail={"reason": reason, "fields": op.fields, "kind": op.kind.value},
             )
 
-        await self.store.awrite(run)
+        await self.store.awrite(run, durable=True)  # a person's decision: synced to disk
         self._emit("queue_changed")
         self._emit("status")
 

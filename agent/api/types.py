@@ -34,6 +34,9 @@ class AgentStatus:
     demo: bool
     first_sync_done: bool
     reason: str  # one human sentence explaining `state`
+    # The database's condition, when the technician must know it: the disk refused the last
+    # sync round's writes (full, read-only), or a damaged file was kept aside at start.
+    store_notice: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Opening the profile's SQLite file: pragmas, single-instance lock, corruption recovery, migration.
 
+A full disk, a read-only file or folder, a permission or I/O error is a condition of the machine:
+opening raises its `StoreError` (see `probe`) and leaves every file in place. Only confirmed
+damage moves the file aside (`_move_aside`, reported as `Store.recovery`).
+
 `Store` is the one handle the rest of the agent holds: `write`/`awrite` run a function in a
 transaction on the single writer thread; `read`/`aread` run on the caller's thread or a small read
 pool, each thread with its own connection (WAL lets reads run beside the writer).
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import sqlite3
 import threading
 import time
@@ -16,19 +21,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import filelock
 import peewee
 
 from agent.store import migrations, salvage
-from agent.store.errors import DatabaseCorruptError, DatabaseInUseError, translate
+from agent.store.errors import DatabaseCorruptError, DatabaseInUseError, StoreError, translate
 from agent.store.models import database_proxy
+from agent.store.probe import check_writable, prepare_folder, probe
 from agent.store.salvage import SalvageReport
 from agent.store.writer import SingleWriter
 
 T = TypeVar("T")
-SQLITE_HEADER = b"SQLite format 3\x00"
+log = logging.getLogger(__name__)
+FULL_SYNC = 2
 
 
 class Durability(StrEnum):
@@ -63,6 +70,18 @@ class RecoveryNotice:
         return f"{head} From the kept file: {self.salvage.summary}"
 
 
+class _Durable(Generic[T]):
+    """A write function whose transaction must commit with a full sync (see `Store.write`)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self.fn = fn
+
+    def __call__(self) -> T:
+        return self.fn()
+
+
 class _TrackedSqlite(peewee.SqliteDatabase):  # type: ignore[misc]
     """Remembers every per-thread connection so `close_all` can close them all."""
 
@@ -92,32 +111,6 @@ def _pragmas(durability: Durability, busy_timeout_ms: int) -> dict[str, Any]:
         "synchronous": 2 if durability is Durability.FULL else 1,
         "cache_size": -8000,
     }
-
-
-def _probe(path: Path) -> str | None:
-    """Return why the file cannot be used, or None when it looks like a healthy database."""
-    if not path.exists() or path.stat().st_size == 0:
-        return None
-    try:
-        with path.open("rb") as fh:
-            if fh.read(16) != SQLITE_HEADER:
-                return "not an SQLite database"
-        conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5)
-        try:
-            row = conn.execute("PRAGMA quick_check").fetchone()
-        finally:
-            conn.close()
-    except PermissionError:
-        return "permission denied"
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc):
-            return None  # a lock is not damage; opening will report it properly
-        return str(exc)
-    except sqlite3.DatabaseError as exc:
-        return str(exc)
-    if row is None or row[0] != "ok":
-        return f"integrity check failed: {row[0] if row else 'no answer'}"
-    return None
 
 
 def _move_aside(path: Path, reason: str) -> RecoveryNotice:
@@ -156,7 +149,7 @@ class Store:
         """`salvage_keys`: the profile's data keys, read only if a damaged file is salvaged."""
         self.path = path
         self.durability = durability
-        path.parent.mkdir(parents=True, exist_ok=True)
+        prepare_folder(path)  # a read-only or full folder is said so before anything else
         # Not thread-local: a store opened on one worker thread may be closed on another, and a
         # thread-local lock would then stay held (refusing the next open in this process).
         self._lock = filelock.FileLock(str(path) + ".lock", thread_local=False)
@@ -165,7 +158,8 @@ class Store:
         except filelock.Timeout:
             raise DatabaseInUseError(path) from None
         try:
-            reason = _probe(path)
+            check_writable(path)
+            reason = probe(path)  # raises for a condition of the machine; moves nothing
             self.recovery: RecoveryNotice | None = _move_aside(path, reason) if reason else None
             self.db = _TrackedSqlite(
                 str(path),
@@ -199,9 +193,36 @@ class Store:
                     transactional=False,
                 )
                 self.recovery = replace(notice, salvage=report)
+        except (sqlite3.Error, peewee.DatabaseError, OSError) as exc:
+            self._teardown(self._undo_move_aside)
+            error = translate(exc, path, opening=True)
+            if not isinstance(error, StoreError):
+                raise
+            raise error from exc
         except BaseException:
-            self._teardown()
+            self._teardown(self._undo_move_aside)
             raise
+
+    def _undo_move_aside(self) -> None:
+        """Opening failed after a damaged file was moved aside (the disk filled while the fresh
+        file was made or the salvage was written): put the damaged file back in place, so the
+        next start meets the damage again and salvages it then, rather than finding a healthy,
+        empty database with the unsent work left behind in the kept file."""
+        notice = getattr(self, "recovery", None)
+        if notice is None:
+            return
+        try:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                fresh = self.path.with_name(self.path.name + suffix)
+                if fresh.exists():
+                    fresh.unlink()
+            notice.moved_to.rename(self.path)
+            for suffix in ("-wal", "-shm"):
+                side = notice.moved_to.with_name(notice.moved_to.name + suffix)
+                if side.exists():
+                    side.rename(self.path.with_name(self.path.name + suffix))
+        except OSError:  # it stays kept aside, named in the log; the next start salvages nothing
+            log.exception("could not put the damaged file %s back", notice.moved_to)
 
     def _close_writer_connection(self) -> None:
         self.db.close()
@@ -211,6 +232,8 @@ class Store:
             if self.db.transaction_depth():  # nested: a savepoint
                 with self.db.atomic():
                     return fn()
+            if isinstance(fn, _Durable) and self._sync_level != FULL_SYNC:
+                return self._durable_transaction(fn)  # type: ignore[no-any-return]
             return self._outer_transaction(fn)
         except (sqlite3.Error, peewee.DatabaseError) as exc:
             raise translate(exc, self.path) from exc
@@ -236,6 +259,17 @@ class Store:
             raise
         return result
 
+    def _durable_transaction(self, fn: Callable[[], T]) -> T:
+        """One transaction committed with a full sync (the WAL is fsynced at its commit), then
+        this connection goes back to the store's level. SQLite takes the level only outside a
+        transaction, so it is set before BEGIN and restored after COMMIT or ROLLBACK."""
+        conn: sqlite3.Connection = self.db.connection()
+        conn.execute(f"PRAGMA synchronous={FULL_SYNC}")
+        try:
+            return self._outer_transaction(fn)
+        finally:
+            conn.execute(f"PRAGMA synchronous={self._sync_level}")
+
     def _in_direct_transaction(self, fn: Callable[[], T]) -> T:
         """A write on the caller's own connection (the writer is idle; `SingleWriter.run`)."""
         if getattr(self._direct_level, "level", None) != self._sync_level:
@@ -243,18 +277,24 @@ class Store:
             self._direct_level.level = self._sync_level
         return self._in_transaction(fn)
 
-    def write(self, fn: Callable[[], T], *, large: bool = False) -> T:
+    def write(self, fn: Callable[[], T], *, large: bool = False, durable: bool = False) -> T:
         """Run `fn` in one transaction, one writer at a time, and return its result.
 
         A `large` write (hundreds of rows) always runs on the writer thread: done directly on
         many threads, each would keep the memory of its big transaction in an allocator arena
         of its own (hundreds of MB across a pool's threads), and its hand-off is cheap per row.
         A thread inside its own read transaction also queues its write (its snapshot may be
-        older than the last commit)."""
-        return self._writer.run(fn, direct=not large and not self.db.in_transaction())
+        older than the last commit).
 
-    async def awrite(self, fn: Callable[[], T]) -> T:
-        return await self._writer.run_async(fn)
+        A `durable` write (what a person typed: a captured edit) commits with a full sync
+        whatever the store's durability, so a power cut right after cannot take it back. Inside
+        another write it joins that write's transaction (and its level)."""
+        job = _Durable(fn) if durable else fn
+        return self._writer.run(job, direct=not large and not self.db.in_transaction())
+
+    async def awrite(self, fn: Callable[[], T], *, durable: bool = False) -> T:
+        job: Callable[[], T] = _Durable(fn) if durable else fn
+        return await self._writer.run_async(job)
 
     def read(self, fn: Callable[[], T]) -> T:
         """Run `fn` on this thread's own connection (reads never wait for the writer)."""
@@ -296,7 +336,7 @@ class Store:
         row = self.read(lambda: self.db.execute_sql("PRAGMA integrity_check").fetchone())
         return str(row[0])
 
-    def _teardown(self) -> None:
+    def _teardown(self, before_unlock: Callable[[], None] | None = None) -> None:
         writer = getattr(self, "_writer", None)
         if writer is not None:
             writer.stop()
@@ -306,6 +346,8 @@ class Store:
         db = getattr(self, "db", None)
         if db is not None:
             db.close_all()
+        if before_unlock is not None:
+            before_unlock()
         self._lock.release()
 
     def close(self) -> None:

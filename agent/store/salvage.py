@@ -27,6 +27,7 @@ from typing import Any
 
 from agent.security.sealing import SealingCodec
 from agent.store import audit
+from agent.store.errors import DatabaseReadOnlyError, DiskFullError, translate
 from agent.store.models import ConflictStatus, OpState
 from agent.store.salvage_audit import salvage_audit
 from agent.store.salvage_read import DamagedFile
@@ -266,6 +267,8 @@ def salvage(
                 raise
             conn.commit()
     except Exception as exc:  # any file beyond reading: the agent still starts, the file stays
+        if isinstance(translate(exc, kept), (DiskFullError, DatabaseReadOnlyError)):
+            raise  # a condition of this computer: the store puts the file back, nothing is lost
         log.exception("salvage of %s failed", kept)
         report = SalvageReport(failed=f"{type(exc).__name__}: {exc}")
         with conn:

@@ -1,5 +1,8 @@
 """Capturing a technician's edit: validate, then in one transaction update the overlay, queue the
-operation (only the changed fields, with their base values) and append the audit event."""
+operation (only the changed fields, with their base values) and append the audit event.
+
+Each capture commits with a full sync (`durable=True`), whatever the store's `durability` says for
+bulk work: what a person typed must survive a power cut right after it was saved."""
 
 from __future__ import annotations
 
@@ -153,7 +156,7 @@ class Capture:
                 {"kind": "update", "fields": effective, "base": base},
             )
 
-        return self.store.write(run)
+        return self.store.write(run, durable=True)
 
     def add_note(
         self,
@@ -192,7 +195,7 @@ class Capture:
                 {"kind": "create", "fields": fields},
             )
 
-        return self.store.write(run)
+        return self.store.write(run, durable=True)
 
     def log_time(self, entry: Mapping[str, Any]) -> Captured:
         fields = {k: v for k, v in entry.items() if v is not None}
@@ -218,7 +221,7 @@ class Capture:
                 {"kind": "create", "fields": fields},
             )
 
-        return self.store.write(run)
+        return self.store.write(run, durable=True)
 
     def _time_target(self, key: str) -> tuple[int | None, str | None, dict[str, Any]]:
         current = localview.view(TIME, key)
@@ -264,7 +267,7 @@ class Capture:
                 {"kind": "update", "fields": effective, "base": base},
             )
 
-        return self.store.write(run)
+        return self.store.write(run, durable=True)
 
     def delete_time_entry(self, key: str) -> Captured:
         def run() -> Captured:
@@ -281,4 +284,4 @@ class Capture:
                 new, key, {localview.DELETED: True}, "edit_captured", {"kind": "delete"}
             )
 
-        return self.store.write(run)
+        return self.store.write(run, durable=True)

@@ -24,6 +24,7 @@ from agent.queue.outbox import Outbox
 from agent.resilience.backoff import RetrySchedule
 from agent.resilience.pipeline import PipelineError
 from agent.store.connection import Store
+from agent.store.errors import StoreError
 from agent.sync.calls import ApiCaller
 from agent.sync.pull import Progress, Puller, PullReport
 from agent.sync.push import LEASE_SECONDS, Pusher, PushReport
@@ -42,6 +43,7 @@ class SyncReport:
     finished_at: float = 0.0
     pull_error: str | None = None  # the pull failed, or still waits for its retry after failing
     pull_retry_at: float | None = None  # when the pull may run again (wall seconds)
+    store_condition: str | None = None  # the disk refused a write (full, read-only, ...)
 
 
 class SyncEngine:
@@ -118,27 +120,13 @@ class SyncEngine:
             # when usage falls, even if every call since was shed.
             await self.caller.refresh_usage()
             try:
-                # Every round starts by settling what is uncertain (expired leases, creates whose
-                # answer was lost) *before* anything is pushed or pulled.
-                # The first round after start also takes back this agent's own claims from its
-                # previous life: the profile lock guarantees nobody else holds them.
-                report.reconciled = await self.reconciler.run(
-                    held_by=self.dispatcher.owner if self._first_round else None
-                )
-                self._reconciled = True
-                self._first_round = False
-            except PipelineError as exc:
-                # What could not be settled stays outcome-unknown: the push settles each such
-                # create before it could send it, so the other edits may go meanwhile.
-                report.error = f"{exc.category}: {exc}"
-                log.info("reconciliation incomplete: %s", report.error)
-            try:
-                await self._push_all(report.push, max_rounds)
-            except PipelineError as exc:
-                report.error = f"{exc.category}: {exc}"
-                log.warning("push stopped: %s", report.error)
-            if pull:
-                await self._pull(report)
+                await self._round(report, pull=pull, max_rounds=max_rounds)
+            except StoreError as exc:  # the disk refused a write (full, read-only, ...)
+                report.error = report.store_condition = str(exc)
+                log.warning("sync round stopped: %s", report.error)
+                # The next round takes back this round's claims as after a restart: whatever may
+                # have reached the server is settled before anything is sent again.
+                self._first_round = True
             report.api_calls = self.caller.api_calls - before
             report.finished_at = self.clock.now().timestamp()
             if report.error is None and report.push.failed == 0:
@@ -147,6 +135,31 @@ class SyncEngine:
             if self.on_report is not None:
                 self.on_report(report)
             return report
+
+    async def _round(self, report: SyncReport, *, pull: bool, max_rounds: int) -> None:
+        """Reconcile, push, pull: a failed step is reported and the next one still runs."""
+        try:
+            # Every round starts by settling what is uncertain (expired leases, creates whose
+            # answer was lost) *before* anything is pushed or pulled.
+            # The first round after start also takes back this agent's own claims from its
+            # previous life: the profile lock guarantees nobody else holds them.
+            report.reconciled = await self.reconciler.run(
+                held_by=self.dispatcher.owner if self._first_round else None
+            )
+            self._reconciled = True
+            self._first_round = False
+        except PipelineError as exc:
+            # What could not be settled stays outcome-unknown: the push settles each such
+            # create before it could send it, so the other edits may go meanwhile.
+            report.error = f"{exc.category}: {exc}"
+            log.info("reconciliation incomplete: %s", report.error)
+        try:
+            await self._push_all(report.push, max_rounds)
+        except PipelineError as exc:
+            report.error = f"{exc.category}: {exc}"
+            log.warning("push stopped: %s", report.error)
+        if pull:
+            await self._pull(report)
 
     async def _pull(self, report: SyncReport) -> None:
         """Pull when due; a failure is reported and waits for its own backoff, never the push."""
@@ -168,6 +181,8 @@ class SyncEngine:
                 error = f"{exc.category}: {exc}"
                 if not exc.attempted:  # shed or refused here: nothing reached the server
                     refused_until = exc.retry_at.timestamp() if exc.retry_at else now
+            except StoreError:  # a condition of this computer, not of the pull: the round says so
+                raise
             except Exception as exc:  # a bad record or the like: reported, the next round goes on
                 log.exception("pull failed")
                 error = f"pull failed: {type(exc).__name__}: {exc}"
