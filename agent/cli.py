@@ -9,23 +9,13 @@ import sys
 from collections.abc import Callable, Sequence
 
 from agent import __version__, cli_agent
+from agent.cli_args import OneLineParser, port, text
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _user_errors() -> tuple[type[Exception], ...]:
-    """The errors reported as one line and exit status 2 (imported only when one happened)."""
-    from agent.credentials import CredentialError
-    from agent.paths import InvalidProfileName
-    from agent.settings import SettingsError
-    from agent.store.errors import StoreError
-    from agent.store.migrations import MigrationError
-
-    return (StoreError, MigrationError, CredentialError, SettingsError, InvalidProfileName)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="autotask-agent",
         description="Field Sync for Autotask: offline-first sync of tickets, notes and time.",
     )
@@ -38,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--self-test", action="store_true", help="check this installation works (prints JSON)"
     )
     parser.add_argument(
-        "--metrics-port", type=int, help="with --headless: serve Prometheus metrics on loopback"
+        "--metrics-port", type=port, help="with --headless: serve Prometheus metrics on loopback"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -49,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     settings_sub = settings.add_subparsers(dest="settings_command", required=True)
     settings_sub.add_parser("list", help="show every setting and its value")
     setter = settings_sub.add_parser("set", help="change one setting")
-    setter.add_argument("name")
-    setter.add_argument("value")
+    setter.add_argument("name", type=text)
+    setter.add_argument("value", type=text)
 
     sim = sub.add_parser("simulator", help="serve the Autotask simulator", add_help=False)
     sim.add_argument("args", nargs=argparse.REMAINDER)
@@ -172,7 +162,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        if isinstance(exc, _user_errors()):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
+        return _failed(args, exc)
+
+
+def _failed(args: argparse.Namespace, exc: Exception) -> int:
+    """One line on stderr and exit status 2, whatever failed (see `agent.cli_errors`)."""
+    try:
+        from agent import logs
+        from agent.cli_errors import report
+        from agent.paths import resolve
+
+        try:
+            paths = resolve(args.data_dir, _profile_name(args))
+        except Exception:  # an impossible profile name or data folder: nothing to name
+            paths = None
+        if paths is not None and not logs.configured():
+            logs.configure(paths.log_file)  # the failure came before the log was opened
+        return report(
+            exc,
+            database=paths.database if paths else None,
+            log_file=logs.current_log_file(),
+        )
+    except Exception as inner:  # reporting must not end in a traceback either
+        sys.stderr.write(f"error: {type(exc).__name__}: {exc} (and {inner!r} reporting it)\n")
+        return 2
