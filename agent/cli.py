@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from agent import __version__, cli_agent
-from agent.cli_args import OneLineParser, port, text
+from agent.cli_args import OneLineParser, name, path, port, text
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -22,8 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--headless", action="store_true", help="run the sync agent, no window")
     parser.add_argument("--demo", action="store_true", help="use the built-in demo tenant")
-    parser.add_argument("--data-dir", help="keep data and logs here (also FIELD_SYNC_DATA_DIR)")
-    parser.add_argument("--profile", default=None, help="profile name (default: 'default')")
+    parser.add_argument(
+        "--data-dir", type=path, help="keep data and logs here (also FIELD_SYNC_DATA_DIR)"
+    )
+    parser.add_argument(
+        "--profile", type=name, default=None, help="profile name (default: 'default')"
+    )
     parser.add_argument(
         "--self-test", action="store_true", help="check this installation works (prints JSON)"
     )
@@ -39,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings_sub = settings.add_subparsers(dest="settings_command", required=True)
     settings_sub.add_parser("list", help="show every setting and its value")
     setter = settings_sub.add_parser("set", help="change one setting")
-    setter.add_argument("name", type=text)
+    setter.add_argument("name", type=name)
     setter.add_argument("value", type=text)
 
     sim = sub.add_parser("simulator", help="serve the Autotask simulator", add_help=False)

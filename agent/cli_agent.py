@@ -16,8 +16,10 @@ from agent.cli_args import (
     count,
     day,
     hours,
+    json_or_text,
     list_value,
     moment,
+    path,
     record_id,
     text,
     time_entry_key,
@@ -51,7 +53,7 @@ def add_parsers(sub: Any) -> None:
     how = resolve.add_mutually_exclusive_group(required=True)
     how.add_argument("--mine", action="store_true", help="keep my value")
     how.add_argument("--theirs", action="store_true", help="keep the server's value")
-    how.add_argument("--value", type=text, help="use this value (JSON or text)")
+    how.add_argument("--value", type=json_or_text, help="use this value (JSON or text)")
     resolve.add_argument("--all", action="store_true", help="apply --mine/--theirs to all")
 
     audit = sub.add_parser("audit", help="verify or export the audit trail")
@@ -59,7 +61,7 @@ def add_parsers(sub: Any) -> None:
     asub.add_parser("verify", help="check the hash chain")
     export = asub.add_parser("export", help="write the trail to a file")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
-    export.add_argument("--output", required=True)
+    export.add_argument("--output", type=path, required=True)
 
     edit = sub.add_parser("edit", help="capture a change (queued; sent by the next sync)")
     esub = edit.add_subparsers(dest="edit_command", required=True)
@@ -93,7 +95,7 @@ def add_parsers(sub: Any) -> None:
     tdel.add_argument("key", type=time_entry_key, help="its id, or ~ and a temporary id")
 
     diag = sub.add_parser("diagnostics", help="write a support zip (no secrets)")
-    diag.add_argument("--output", default="field-sync-diagnostics.zip")
+    diag.add_argument("--output", type=path, default="field-sync-diagnostics.zip")
 
 
 def _jsonable(value: Any) -> Any:
@@ -172,13 +174,6 @@ def cmd_queue(args: argparse.Namespace) -> int:
     return _run(args, body)
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def cmd_conflicts(args: argparse.Namespace) -> int:
     async def body(agent: Agent) -> int:
         if args.conflicts_command == "list":
@@ -202,7 +197,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
             print("error: give a conflict id, or --all", file=sys.stderr)
             return 2
         if args.value is not None:
-            await agent.resolve_conflict(args.conflict_id, "value", _parse_value(args.value))
+            await agent.resolve_conflict(args.conflict_id, "value", args.value)
         else:
             await agent.resolve_conflict(args.conflict_id, "mine" if args.mine else "theirs")
         print(f"resolved conflict #{args.conflict_id}")

@@ -8,11 +8,12 @@ lone surrogates (surrogateescape), which must never reach the database, the queu
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import re
 import sys
 from datetime import date, datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 # SQLite's INTEGER is a signed 64-bit number; Autotask's ids are positive and fit in it.
 MAX_ID = 2**63 - 1
@@ -32,11 +33,39 @@ def text(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         raise argparse.ArgumentTypeError(
-            f"{shown!r} is not valid UTF-8 text; check the terminal's encoding"
+            f"{text_for(value)} is not valid UTF-8 text; check the terminal's encoding"
         ) from None
     return value
+
+
+def path(value: str) -> str:
+    """A file or folder name: not empty (an empty one would silently mean another place)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("give a file or folder name (got an empty one)")
+    return value
+
+
+def name(value: str) -> str:
+    """A name (a profile, a setting): not empty, and valid text."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("give a name (got an empty one)")
+    return text(value)
+
+
+def json_or_text(value: str) -> Any:
+    """A value given as JSON (a number, true, null, a list...) or else taken as plain text."""
+    value = text(value)
+    try:
+        return json.loads(value, parse_constant=_no_constant)
+    except json.JSONDecodeError:
+        return value
+    except RecursionError:
+        raise argparse.ArgumentTypeError("the JSON value is nested too deeply") from None
+
+
+def _no_constant(word: str) -> Any:
+    raise argparse.ArgumentTypeError(f"{word} is not a value that can be stored")
 
 
 def _integer(value: str, what: str) -> int:
@@ -119,8 +148,8 @@ def time_entry_key(value: str) -> str:
     """A time entry: its Autotask id, or `~` and the temporary id of one not yet sent."""
     if _TEMP_KEY_RE.fullmatch(value):
         return value
-    if _INT_RE.fullmatch(value) and 1 <= int(value) <= MAX_ID:
-        return str(int(value))
+    if _INT_RE.fullmatch(value):
+        return str(record_id(value))
     raise argparse.ArgumentTypeError(
         f"a time entry is its id (a number) or ~ and its temporary id (got {text_for(value)})"
     )
@@ -129,7 +158,8 @@ def time_entry_key(value: str) -> str:
 def text_for(value: str, limit: int = 40) -> str:
     """`value` quoted for a message: shortened, and printable whatever bytes it came from."""
     shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return repr(shown if len(shown) <= limit else shown[:limit] + "...")
+    shown = shown.encode("unicode_escape").decode("ascii") if not shown.isprintable() else shown
+    return f"'{shown}'" if len(shown) <= limit else f"'{shown[:limit]}...'"
 
 
 def stderr_line(message: str) -> None:

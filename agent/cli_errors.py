@@ -8,6 +8,7 @@ traceback goes to the log file and the line says where that is.
 
 from __future__ import annotations
 
+import errno
 import logging
 import sqlite3
 from pathlib import Path
@@ -85,6 +86,17 @@ def _sqlite_message(error: sqlite3.Error, database: Path | None) -> str | None:
     return None
 
 
+def _os_message(exc: OSError, database: Path | None) -> str:
+    """A file the command needed could not be used (a folder that is not there, no space...)."""
+    if exc.errno == errno.ENOSPC:
+        where = exc.filename or (database.parent if database else None)
+        holding = f" holding {where}" if where else ""
+        return f"The disk{holding} is full ({exc.strerror}); free some space and try again."
+    if exc.filename:
+        return f"cannot use {exc.filename}: {exc.strerror}"
+    return f"{exc.strerror} ({errno.errorcode.get(exc.errno or 0, 'OSError')})"
+
+
 def report(exc: BaseException, *, database: Path | None, log_file: Path | None) -> int:
     """Say what went wrong in one line on stderr (the traceback of a defect to the log)."""
     if isinstance(exc, _people_errors()):
@@ -98,9 +110,8 @@ def report(exc: BaseException, *, database: Path | None, log_file: Path | None) 
         stderr_line(f"error: {message}")
         return EXIT_ERROR
     if isinstance(exc, OSError) and exc.strerror:
-        where = f" {exc.filename}" if exc.filename else ""
-        log.info("command failed on%s: %s", where, exc.strerror, exc_info=exc)
-        stderr_line(f"error: cannot use{where}: {exc.strerror}. Nothing else was changed.")
+        log.info("command failed: %s", exc, exc_info=exc)
+        stderr_line(f"error: {_os_message(exc, database)}")
         return EXIT_ERROR
     log.error("unexpected failure", exc_info=exc)
     detail = f"{type(exc).__name__}: {exc}"
