@@ -83,6 +83,13 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         elif record.levelno >= logging.WARNING:
             fallback.handle(record)
 
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError as exc:  # the last buffered lines could not be written either
+            if self._fallback is None:
+                _warn(f"the log file {self.baseFilename} could not be closed ({exc.strerror})")
+
     def handleError(self, record: logging.LogRecord) -> None:
         if self._fallback is not None:
             return
