@@ -36,8 +36,14 @@ def cli(data: Path, *argv: str | bytes, demo: bool = True, timeout: float = 60) 
     if demo:
         args.append("--demo")
     env = {k: v for k, v in os.environ.items() if k != "FIELD_SYNC_DATA_DIR"}
+    # Should the data folder be ignored, the platform's folders are still under the test's own.
+    env["XDG_DATA_HOME"] = str(data / "xdg-data")
+    env["XDG_STATE_HOME"] = str(data / "xdg-state")
+    # Run from the data folder (a relative output path lands there), importing this checkout.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    data.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run(
-        [*args, *argv], cwd=ROOT, capture_output=True, timeout=timeout, env=env, check=False
+        [*args, *argv], cwd=data, capture_output=True, timeout=timeout, env=env, check=False
     )
     return Ran(
         proc.returncode,
