@@ -162,11 +162,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(run(tokens[at + 1 :]))
     args = build_parser().parse_args(tokens)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, so a reader that went away is noticed below
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as tools do
+        _silence_stdout()
+        return 141
     except Exception as exc:
         return _failed(args, exc)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device so the interpreter's last flush cannot fail too."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (captured, or closed already)
+        pass
 
 
 def _failed(args: argparse.Namespace, exc: Exception) -> int:
@@ -182,11 +199,7 @@ def _failed(args: argparse.Namespace, exc: Exception) -> int:
             paths = None
         if paths is not None and not logs.configured():
             logs.configure(paths.log_file)  # the failure came before the log was opened
-        return report(
-            exc,
-            database=paths.database if paths else None,
-            log_file=logs.current_log_file(),
-        )
+        return report(exc, database=paths.database if paths else None)
     except Exception as inner:  # reporting must not end in a traceback either
         sys.stderr.write(f"error: {type(exc).__name__}: {exc} (and {inner!r} reporting it)\n")
         return 2

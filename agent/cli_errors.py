@@ -97,8 +97,10 @@ def _os_message(exc: OSError, database: Path | None) -> str:
     return f"{exc.strerror} ({errno.errorcode.get(exc.errno or 0, 'OSError')})"
 
 
-def report(exc: BaseException, *, database: Path | None, log_file: Path | None) -> int:
+def report(exc: BaseException, *, database: Path | None) -> int:
     """Say what went wrong in one line on stderr (the traceback of a defect to the log)."""
+    if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        return report(exc.exceptions[0], database=database)
     if isinstance(exc, _people_errors()):
         log.info("command refused: %s", exc)
         stderr_line(f"error: {exc}")

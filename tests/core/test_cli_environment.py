@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sqlite3
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.core.cli_run import chattr, cli, database, rows
+from tests.core.cli_run import ROOT, chattr, cli, database, rows
 
 NOTE = ["edit", "note", "1", "--type", "1", "--publish", "1", "--text"]
 
@@ -146,3 +148,31 @@ def test_a_start_with_the_disk_full_is_one_line_and_deletes_nothing(tmp_path: Pa
         # The saved edit is still on disk (where the store keeps it is the store's business).
         notes = saved_notes(data)
         assert "saved before the disk filled" in notes and "while full" not in notes
+
+
+@pytest.mark.socket
+def test_a_metrics_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ran = cli(tmp_path, "--headless", "--metrics-port", str(port))
+    line = ran.refused_in_one_line()
+    assert f"127.0.0.1:{port}" in line and "--metrics-port" in line
+
+
+@pytest.mark.socket
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    for n in range(3):
+        assert cli(tmp_path, *NOTE, f"note {n}").code == 0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agent", "--data-dir", str(tmp_path), "--demo", "queue", "list"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `| head -0`
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 141 and err == ""
