@@ -197,9 +197,12 @@ def _failed(args: argparse.Namespace, exc: Exception) -> int:
             paths = resolve(args.data_dir, _profile_name(args))
         except Exception:  # an impossible profile name or data folder: nothing to name
             paths = None
-        if paths is not None and not logs.configured():
-            logs.configure(paths.log_file)  # the failure came before the log was opened
-        return report(exc, database=paths.database if paths else None)
+
+        def open_log() -> None:
+            if paths is not None and not logs.configured():
+                logs.configure(paths.log_file)
+
+        return report(exc, database=paths.database if paths else None, open_log=open_log)
     except Exception as inner:  # reporting must not end in a traceback either
         sys.stderr.write(f"error: {type(exc).__name__}: {exc} (and {inner!r} reporting it)\n")
         return 2

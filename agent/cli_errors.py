@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from agent.cli_args import stderr_line
@@ -97,10 +98,13 @@ def _os_message(exc: OSError, database: Path | None) -> str:
     return f"{exc.strerror} ({errno.errorcode.get(exc.errno or 0, 'OSError')})"
 
 
-def report(exc: BaseException, *, database: Path | None) -> int:
-    """Say what went wrong in one line on stderr (the traceback of a defect to the log)."""
+def report(
+    exc: BaseException, *, database: Path | None, open_log: Callable[[], None] = lambda: None
+) -> int:
+    """Say what went wrong in one line on stderr (the traceback of a defect to the log, which
+    `open_log` opens first when the failure came before the command opened it)."""
     if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        return report(exc.exceptions[0], database=database)
+        return report(exc.exceptions[0], database=database, open_log=open_log)
     if isinstance(exc, _people_errors()):
         log.info("command refused: %s", exc)
         stderr_line(f"error: {exc}")
@@ -115,6 +119,7 @@ def report(exc: BaseException, *, database: Path | None) -> int:
         log.info("command failed: %s", exc, exc_info=exc)
         stderr_line(f"error: {_os_message(exc, database)}")
         return EXIT_ERROR
+    open_log()
     log.error("unexpected failure", exc_info=exc)
     detail = f"{type(exc).__name__}: {exc}"
     if len(detail) > 300:

@@ -41,9 +41,11 @@ def cli(data: Path, *argv: str | bytes, demo: bool = True, timeout: float = 60) 
     env["XDG_STATE_HOME"] = str(data / "xdg-state")
     # Run from the data folder (a relative output path lands there), importing this checkout.
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    data.mkdir(parents=True, exist_ok=True)
+    if not data.exists():
+        data.mkdir(parents=True)
+    here = data if data.is_dir() else data.parent
     proc = subprocess.run(
-        [*args, *argv], cwd=data, capture_output=True, timeout=timeout, env=env, check=False
+        [*args, *argv], cwd=here, capture_output=True, timeout=timeout, env=env, check=False
     )
     return Ran(
         proc.returncode,

@@ -172,3 +172,10 @@ def test_an_export_to_a_missing_folder_or_onto_a_folder_is_one_line(
     assert str(missing) in line and "No such file or directory" in line
     line = cli(demo_data, "audit", "export", "--output", str(tmp_path)).refused_in_one_line()
     assert str(tmp_path) in line
+
+
+def test_a_data_folder_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    line = cli(a_file, "settings", "list", demo=False).refused_in_one_line()
+    assert str(a_file) in line and "--data-dir" in line
