@@ -132,9 +132,9 @@ def day(value: str) -> str:
 
 
 def moment(value: str) -> str:
-    """A date and time in ISO 8601, like 2026-01-05T14:30:00Z, checked whole."""
+    """A date and time in ISO 8601, like 2026-01-05T14:30:00Z (or a date alone), checked whole."""
     try:
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.+\-Z]+", value):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.+\-Z]+)?", value):
             raise ValueError(value)
         datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
