@@ -152,15 +152,26 @@ COMMANDS: dict[str | None, Handler] = {
 }
 
 
+def _simulator_args(
+    parser: argparse.ArgumentParser, tokens: list[str]
+) -> argparse.Namespace | None:
+    """`[options] simulator ...`: everything after `simulator` is the simulator's own to parse
+    (argparse's REMAINDER would take none of it when it starts with an option)."""
+    at = 0
+    while at < len(tokens) and tokens[at].startswith("-"):
+        action = parser._option_string_actions.get(tokens[at])
+        at += 2 if action is not None and action.nargs != 0 else 1
+    if at >= len(tokens) or tokens[at] != "simulator":
+        return None
+    args = parser.parse_args(tokens[:at])
+    args.command, args.args = "simulator", tokens[at + 1 :]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     tokens = list(sys.argv[1:] if argv is None else argv)
-    if "simulator" in tokens:  # everything after it belongs to the simulator's own parser
-        at = tokens.index("simulator")
-        if all(t.startswith("-") for t in tokens[:at]):
-            from agent.simulator.cli import run
-
-            return int(run(tokens[at + 1 :]))
-    args = build_parser().parse_args(tokens)
+    parser = build_parser()
+    args = _simulator_args(parser, tokens) or parser.parse_args(tokens)
     try:
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # here, so a reader that went away is noticed below

@@ -106,6 +106,15 @@ def port(value: str) -> int:
     return number
 
 
+def positive_number(value: str) -> float:
+    """A finite number more than 0 (a speed-up factor, a share), written plainly."""
+    if not re.fullmatch(r"\s*[0-9]*\.?[0-9]+\s*", value) or not float(value) > 0:
+        raise argparse.ArgumentTypeError(
+            f"give a number more than 0, like 1.5 (got {text_for(value)})"
+        )
+    return float(value)
+
+
 def hours(value: str) -> float:
     """Hours worked: a finite number more than 0 and at most 24 (no `1.5abc`, NaN or inf)."""
     try:

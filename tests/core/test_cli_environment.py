@@ -176,3 +176,19 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> Non
     err = proc.stderr.read().decode()
     proc.stderr.close()
     assert proc.wait(timeout=60) == 141 and err == ""
+
+
+@pytest.mark.parametrize("argv", [["--port", "99999"], ["--time-scale", "nan"], ["--tickets", "0"]])
+def test_the_simulator_refuses_bad_options_in_one_line(tmp_path: Path, argv: list[str]) -> None:
+    line = cli(tmp_path, "simulator", *argv, demo=False).refused_in_one_line()
+    assert line.startswith("simulator: error: argument")
+
+
+@pytest.mark.socket
+def test_the_simulator_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = cli(tmp_path, "simulator", "--port", str(port), demo=False).refused_in_one_line()
+    assert f"127.0.0.1:{port}" in line
