@@ -33,7 +33,8 @@ async def serve_headless(
             print(agent.profile.recovery.message, flush=True)
         if agent.engine is None:
             print(
-                "Not signed in to Autotask: sign in from the window first, or use --demo.",
+                "error: not signed in to Autotask: sign in from the window first, or use --demo.",
+                file=sys.stderr,
                 flush=True,
             )
             return 2
