@@ -10,36 +10,30 @@ import time
 from collections.abc import Callable, Sequence
 
 from agent import __version__, cli_agent
+from agent.cli_args import OneLineParser, name, path, port, text
 
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _user_errors() -> tuple[type[Exception], ...]:
-    """The errors reported as one line and exit status 2 (imported only when one happened)."""
-    from agent.credentials import CredentialError
-    from agent.paths import InvalidProfileName
-    from agent.settings import SettingsError
-    from agent.store.errors import StoreError
-    from agent.store.migrations import MigrationError
-
-    return (StoreError, MigrationError, CredentialError, SettingsError, InvalidProfileName)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="autotask-agent",
         description="Field Sync for Autotask: offline-first sync of tickets, notes and time.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--headless", action="store_true", help="run the sync agent, no window")
     parser.add_argument("--demo", action="store_true", help="use the built-in demo tenant")
-    parser.add_argument("--data-dir", help="keep data and logs here (also FIELD_SYNC_DATA_DIR)")
-    parser.add_argument("--profile", default=None, help="profile name (default: 'default')")
+    parser.add_argument(
+        "--data-dir", type=path, help="keep data and logs here (also FIELD_SYNC_DATA_DIR)"
+    )
+    parser.add_argument(
+        "--profile", type=name, default=None, help="profile name (default: 'default')"
+    )
     parser.add_argument(
         "--self-test", action="store_true", help="check this installation works (prints JSON)"
     )
     parser.add_argument(
-        "--metrics-port", type=int, help="with --headless: serve Prometheus metrics on loopback"
+        "--metrics-port", type=port, help="with --headless: serve Prometheus metrics on loopback"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -50,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     settings_sub = settings.add_subparsers(dest="settings_command", required=True)
     settings_sub.add_parser("list", help="show every setting and its value")
     setter = settings_sub.add_parser("set", help="change one setting")
-    setter.add_argument("name")
-    setter.add_argument("value")
+    setter.add_argument("name", type=name)
+    setter.add_argument("value", type=text)
 
     sim = sub.add_parser("simulator", help="serve the Autotask simulator", add_help=False)
     sim.add_argument("args", nargs=argparse.REMAINDER)
@@ -164,21 +158,68 @@ COMMANDS: dict[str | None, Handler] = {
 }
 
 
+def _simulator_args(
+    parser: argparse.ArgumentParser, tokens: list[str]
+) -> argparse.Namespace | None:
+    """`[options] simulator ...`: everything after `simulator` is the simulator's own to parse
+    (argparse's REMAINDER would take none of it when it starts with an option)."""
+    at = 0
+    while at < len(tokens) and tokens[at].startswith("-"):
+        action = parser._option_string_actions.get(tokens[at])
+        at += 2 if action is not None and action.nargs != 0 else 1
+    if at >= len(tokens) or tokens[at] != "simulator":
+        return None
+    args = parser.parse_args(tokens[:at])
+    args.command, args.args = "simulator", tokens[at + 1 :]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     tokens = list(sys.argv[1:] if argv is None else argv)
-    if "simulator" in tokens:  # everything after it belongs to the simulator's own parser
-        at = tokens.index("simulator")
-        if all(t.startswith("-") for t in tokens[:at]):
-            from agent.simulator.cli import run
-
-            return int(run(tokens[at + 1 :]))
-    args = build_parser().parse_args(tokens)
+    parser = build_parser()
+    args = _simulator_args(parser, tokens) or parser.parse_args(tokens)
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, so a reader that went away is noticed below
+        return code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as tools do
+        _silence_stdout()
+        return 141
     except Exception as exc:
-        if isinstance(exc, _user_errors()):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
+        return _failed(args, exc)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device so the interpreter's last flush cannot fail too."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (captured, or closed already)
+        pass
+
+
+def _failed(args: argparse.Namespace, exc: Exception) -> int:
+    """One line on stderr and exit status 2, whatever failed (see `agent.cli_errors`)."""
+    try:
+        from agent import logs
+        from agent.cli_errors import report
+        from agent.paths import resolve
+
+        try:
+            paths = resolve(args.data_dir, _profile_name(args))
+        except Exception:  # an impossible profile name or data folder: nothing to name
+            paths = None
+
+        def open_log() -> None:
+            if paths is not None and not logs.configured():
+                logs.configure(paths.log_file)
+
+        return report(exc, database=paths.database if paths else None, open_log=open_log)
+    except Exception as inner:  # reporting must not end in a traceback either
+        sys.stderr.write(f"error: {type(exc).__name__}: {exc} (and {inner!r} reporting it)\n")
+        return 2

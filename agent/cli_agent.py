@@ -12,6 +12,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.cli_args import (
+    count,
+    day,
+    hours,
+    json_or_text,
+    list_value,
+    moment,
+    path,
+    record_id,
+    text,
+    time_entry_key,
+)
 from agent.store.models import OpState
 
 if TYPE_CHECKING:  # imported when a command runs: `--help` and the window need none of it
@@ -26,22 +38,22 @@ def add_parsers(sub: Any) -> None:
     qsub = queue.add_subparsers(dest="queue_command", required=True)
     qlist = qsub.add_parser("list", help="list operations")
     qlist.add_argument("--state", choices=[s.value for s in OpState])
-    qlist.add_argument("--limit", type=int, default=50)
+    qlist.add_argument("--limit", type=count, default=50)
     qlist.add_argument("--json", action="store_true")
     for verb in ("retry", "discard"):
         p = qsub.add_parser(verb, help=f"{verb} one operation")
-        p.add_argument("op_id", type=int)
+        p.add_argument("op_id", type=record_id)
 
     conflicts = sub.add_parser("conflicts", help="list or resolve conflicts")
     csub = conflicts.add_subparsers(dest="conflicts_command", required=True)
     clist = csub.add_parser("list", help="open conflicts with base, mine and theirs")
     clist.add_argument("--json", action="store_true")
     resolve = csub.add_parser("resolve", help="resolve one conflict or all of them")
-    resolve.add_argument("conflict_id", type=int, nargs="?")
+    resolve.add_argument("conflict_id", type=record_id, nargs="?")
     how = resolve.add_mutually_exclusive_group(required=True)
     how.add_argument("--mine", action="store_true", help="keep my value")
     how.add_argument("--theirs", action="store_true", help="keep the server's value")
-    how.add_argument("--value", help="use this value (JSON or text)")
+    how.add_argument("--value", type=json_or_text, help="use this value (JSON or text)")
     resolve.add_argument("--all", action="store_true", help="apply --mine/--theirs to all")
 
     audit = sub.add_parser("audit", help="verify or export the audit trail")
@@ -49,41 +61,41 @@ def add_parsers(sub: Any) -> None:
     asub.add_parser("verify", help="check the hash chain")
     export = asub.add_parser("export", help="write the trail to a file")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
-    export.add_argument("--output", required=True)
+    export.add_argument("--output", type=path, required=True)
 
     edit = sub.add_parser("edit", help="capture a change (queued; sent by the next sync)")
     esub = edit.add_subparsers(dest="edit_command", required=True)
     ticket = esub.add_parser("ticket", help="change ticket fields")
-    ticket.add_argument("ticket_id", type=int)
+    ticket.add_argument("ticket_id", type=record_id)
     for name, kind in (
-        ("status", int),
-        ("priority", int),
-        ("title", str),
-        ("description", str),
-        ("due", str),
-        ("queue", int),
+        ("status", list_value),
+        ("priority", list_value),
+        ("title", text),
+        ("description", text),
+        ("due", moment),
+        ("queue", list_value),
     ):
         ticket.add_argument(f"--{name}", type=kind)
-    ticket.add_argument("--assign", nargs=2, type=int, metavar=("RESOURCE", "ROLE"))
+    ticket.add_argument("--assign", nargs=2, type=record_id, metavar=("RESOURCE", "ROLE"))
     note = esub.add_parser("note", help="add a note to a ticket")
-    note.add_argument("ticket_id", type=int)
-    note.add_argument("--text", required=True)
-    note.add_argument("--title")
-    note.add_argument("--type", type=int, required=True, dest="note_type")
-    note.add_argument("--publish", type=int, required=True)
+    note.add_argument("ticket_id", type=record_id)
+    note.add_argument("--text", type=text, required=True)
+    note.add_argument("--title", type=text)
+    note.add_argument("--type", type=list_value, required=True, dest="note_type")
+    note.add_argument("--publish", type=list_value, required=True)
     time = esub.add_parser("time", help="log time on a ticket")
-    time.add_argument("ticket_id", type=int)
-    time.add_argument("--date", required=True, help="date worked, e.g. 2026-01-05")
-    time.add_argument("--hours", type=float)
-    time.add_argument("--start")
-    time.add_argument("--end")
-    time.add_argument("--summary", required=True)
-    time.add_argument("--role", type=int, required=True)
+    time.add_argument("ticket_id", type=record_id)
+    time.add_argument("--date", type=day, required=True, help="date worked, e.g. 2026-01-05")
+    time.add_argument("--hours", type=hours, help="hours worked, e.g. 1.5")
+    time.add_argument("--start", type=moment, help="e.g. 2026-01-05T09:00:00Z")
+    time.add_argument("--end", type=moment, help="e.g. 2026-01-05T10:30:00Z")
+    time.add_argument("--summary", type=text, required=True)
+    time.add_argument("--role", type=record_id, required=True)
     tdel = esub.add_parser("time-delete", help="delete a time entry")
-    tdel.add_argument("key")
+    tdel.add_argument("key", type=time_entry_key, help="its id, or ~ and a temporary id")
 
     diag = sub.add_parser("diagnostics", help="write a support zip (no secrets)")
-    diag.add_argument("--output", default="field-sync-diagnostics.zip")
+    diag.add_argument("--output", type=path, default="field-sync-diagnostics.zip")
 
 
 def _jsonable(value: Any) -> Any:
@@ -98,8 +110,6 @@ def _jsonable(value: Any) -> Any:
 
 def _run(args: argparse.Namespace, body: Callable[[Agent], Awaitable[int]]) -> int:
     from agent.api.facade import Agent, AgentOptions
-    from agent.api.validation import EditRejected
-    from agent.sync.conflicts import ConflictError
 
     async def main() -> int:
         if args.demo:
@@ -113,15 +123,9 @@ def _run(args: argparse.Namespace, body: Callable[[Agent], Awaitable[int]]) -> i
         finally:
             await agent.close()
 
-    try:
-        return asyncio.run(main())
-    except EditRejected as exc:
-        for p in exc.problems:
-            print(f"error: {p.field}: {p.message}", file=sys.stderr)
-        return 2
-    except ConflictError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # Failures (a refused edit, an unknown conflict, a full disk) reach `cli.main`, which
+    # reports each in one line.
+    return asyncio.run(main())
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -170,13 +174,6 @@ def cmd_queue(args: argparse.Namespace) -> int:
     return _run(args, body)
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def cmd_conflicts(args: argparse.Namespace) -> int:
     async def body(agent: Agent) -> int:
         if args.conflicts_command == "list":
@@ -200,7 +197,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
             print("error: give a conflict id, or --all", file=sys.stderr)
             return 2
         if args.value is not None:
-            await agent.resolve_conflict(args.conflict_id, "value", _parse_value(args.value))
+            await agent.resolve_conflict(args.conflict_id, "value", args.value)
         else:
             await agent.resolve_conflict(args.conflict_id, "mine" if args.mine else "theirs")
         print(f"resolved conflict #{args.conflict_id}")
@@ -255,7 +252,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
         elif c == "time":
             entry = {
                 "ticketID": args.ticket_id,
-                "dateWorked": f"{args.date[:10]}T00:00:00Z",
+                "dateWorked": f"{args.date}T00:00:00Z",
                 "hoursWorked": args.hours,
                 "startDateTime": args.start,
                 "endDateTime": args.end,

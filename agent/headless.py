@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from pathlib import Path
 
 from agent.api.facade import Agent, AgentOptions
@@ -32,14 +33,24 @@ async def serve_headless(
             print(agent.profile.recovery.message, flush=True)
         if agent.engine is None:
             print(
-                "Not signed in to Autotask: sign in from the window first, or use --demo.",
+                "error: not signed in to Autotask: sign in from the window first, or use --demo.",
+                file=sys.stderr,
                 flush=True,
             )
             return 2
         if metrics_port is not None:
             from agent.monitor.prometheus import start_metrics_server
 
-            metrics = start_metrics_server(agent.observe.monitor.registry, metrics_port)
+            try:
+                metrics = start_metrics_server(agent.observe.monitor.registry, metrics_port)
+            except OSError as exc:
+                print(
+                    f"error: metrics cannot be served on 127.0.0.1:{metrics_port} "
+                    f"({exc.strerror or exc}); choose another --metrics-port.",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                return 2
             print(f"Prometheus metrics at {metrics.url}", flush=True)
         agent.start()
         where = f" (demo tenant at {agent.demo_base_url})" if agent.demo_base_url else ""

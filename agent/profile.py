@@ -105,7 +105,10 @@ def open_profile(
     except BaseException:
         store.close()
         raise
-    private_profile(paths.database, [paths.profile_dir.parent, paths.profile_dir, paths.log_dir])
+    # A log folder that cannot be written (logging fell back to stderr) is left as it is.
+    logging_to_file = logs.current_log_file() is not None
+    folders = [paths.profile_dir.parent, paths.profile_dir, *([paths.log_dir] * logging_to_file)]
+    private_profile(paths.database, folders)
     logging.getLogger().setLevel(settings.log_level)
     if store.recovery is not None:
         log.error("%s", store.recovery.message)

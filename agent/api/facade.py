@@ -42,6 +42,7 @@ from agent.credentials import ApiSecretBundle
 from agent.monitor.alerts import AlertChange, AlertEvent
 from agent.profile import Profile, open_profile
 from agent.queue import OpQuery, SQLiteBackend
+from agent.queue.errors import OperationNotFound
 from agent.resilience.connectivity import Connectivity, tcp_probe
 from agent.resilience.events import BreakerChanged, HealthChanged, ModeChanged
 from agent.resilience.pipeline import Pipeline
@@ -623,7 +624,7 @@ class Agent:
         def run() -> None:
             op = self.outbox.get(op_id)
             if op is None:
-                raise KeyError(op_id)
+                raise OperationNotFound(op_id)
             if op.state is OpState.PARKED:
                 self.outbox.requeue(op_id)
             elif op.state is OpState.PENDING:

@@ -5,25 +5,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import socket
+import sys
 
+from agent.cli_args import OneLineParser, count, port, positive_number
 from agent.simulator.seed import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME
 from agent.simulator.server import start, stop
 from agent.simulator.simulator import Simulator
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="simulator", description="Serve a simulated Autotask API.")
-    p.add_argument("--port", type=int, default=8765)
+    p = OneLineParser(prog="simulator", description="Serve a simulated Autotask API.")
+    p.add_argument("--port", type=port, default=8765)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--seed", default="demo")
-    p.add_argument("--tickets", type=int, default=500)
-    p.add_argument("--time-scale", type=float, default=1.0)
-    p.add_argument("--threshold", type=int, default=10_000)
+    p.add_argument("--tickets", type=count, default=500)
+    p.add_argument("--time-scale", type=positive_number, default=1.0)
+    p.add_argument("--threshold", type=count, default=10_000)
     p.add_argument("--no-dispatcher", action="store_true", help="no simulated dispatcher edits")
     p.add_argument("--no-latency", action="store_true", help="no threshold-related latency")
     p.add_argument(
         "--integration-codes",
-        type=int,
+        type=count,
         default=1,
         help="accept N integration codes (DEMO code plus DEMO code with -2, -3, ...)",
     )
@@ -51,15 +54,30 @@ async def _main(args: argparse.Namespace) -> None:
         await stop(sim, server, task)
 
 
+def _bindable(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be served, or None: asked before uvicorn, which would print a
+    traceback of its own instead of one line."""
+    try:
+        with socket.create_server((host, port)):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
 def run(argv: list[str]) -> int:
     """Serve until Ctrl-C; returns the exit status."""
     args = parser().parse_args(argv)
+    problem = _bindable(args.host, args.port)
+    if problem is not None:
+        print(
+            f"simulator: error: cannot serve on {args.host}:{args.port} ({problem})",
+            file=sys.stderr,
+        )
+        return 2
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(args))
     return 0
 
 
 if __name__ == "__main__":
-    import sys
-
     raise SystemExit(run(sys.argv[1:]))
