@@ -25,7 +25,7 @@ from tests.soak.world import World, world
 TIME_POST = "timeentries"  # the fault route of POST /TimeEntries
 NOTE_POST = "tickets/*/notes"  # of POST /Tickets/{id}/Notes
 # The client's whole-call deadline in the late-apply scenario (real seconds: connect + read).
-SHORT = TimeoutSettings(connect=0.4, read_min=0.4, read_default=0.4, read_max=0.4)
+SHORT = TimeoutSettings(connect=0.5, read_min=1.0, read_default=1.0, read_max=1.0)
 
 
 def _sum(cases: dict[str, dict[str, Any]]) -> dict[str, Any]:

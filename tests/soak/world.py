@@ -56,6 +56,12 @@ class SteppedClock:
                 if not done.done():
                     done.set_result(None)
 
+    def release_all(self) -> None:
+        for _, done in self._sleepers:
+            if not done.done():
+                done.set_result(None)
+        self._sleepers.clear()
+
     @property
     def sleeping(self) -> int:
         return len(self._sleepers)
@@ -240,6 +246,4 @@ async def world(
         finally:
             await w.agent.close()
             sim.faults.clear()
-            for _, done in sim_clock._sleepers:
-                if not done.done():
-                    done.set_result(None)
+            sim_clock.release_all()
