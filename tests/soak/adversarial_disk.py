@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.store.connection import Store
+from agent.store.models import OpKind, OpState
 from tests.soak.truth import Typed
 from tests.soak.world import ASGIApp, World, open_agent, world
 
@@ -107,25 +108,35 @@ async def disk_full(workdir: Path, *, before: int = 3, tries: int = 40) -> dict[
             await w.server_idle()
             w.advance(60)
         w.inflight.app = app
-        # Diagnostics: the window was hit when the server holds creates the agent still has
-        # waiting (it could not write down that they landed).
-        landed = sum(
-            1
-            for e in ("TicketNotes", "TimeEntries")
-            for r in w.sim.tenant.records[e].values()
-            if str(r.get("description") or r.get("summaryNotes") or "").startswith("full sync")
-        )
-        waiting = (await w.agent.status()).pending
+        # The window was hit when the server holds creates the agent still has waiting (it
+        # could not write down that they landed).
+        unrecorded = await landed_unrecorded(w)
         limit_pages(store, None)
         await w.settle()
         result = await w.count(typed)
         result.update(
             refused_while_capturing=refused_while_capturing,
             sync_errors=sync_errors,
-            landed_while_full=landed,
-            waiting_while_full=waiting,
+            landed_unrecorded=unrecorded,
         )
         return result
+
+
+async def landed_unrecorded(w: World) -> int:
+    """Creates on the server whose operations still wait in the outbox."""
+    on_server = {
+        (e, r.get("ticketID"), r.get("description") or r.get("summaryNotes"))
+        for e in ("TicketNotes", "TimeEntries")
+        for r in w.sim.tenant.records[e].values()
+    }
+    page = await w.agent.queue_page(states=[OpState.PENDING, OpState.LEASED], limit=10_000)
+    found = 0
+    for item in page.items:
+        op = await w.agent.store.aread(lambda i=item.id: w.agent.outbox.get(i))
+        if op is not None and op.kind is OpKind.CREATE:
+            text = op.fields.get("description") or op.fields.get("summaryNotes")
+            found += (op.entity_type, op.fields.get("ticketID"), text) in on_server
+    return found
 
 
 async def _vacuumed(w: World) -> None:
