@@ -47,15 +47,15 @@ async def identical_creates(workdir: Path, *, pairs: int = 1) -> dict[str, Any]:
     async with world(workdir, seed="adv-identical") as w:
         for case in ("landed", "not_landed"):
             typed = Typed()
-            for i in range(pairs):
+            add = w.sim.faults.drop_response if case == "landed" else w.sim.faults.reset
+            for i in range(pairs):  # a round per pair: one POST of each pair is hit
                 tid = w.mine[i % len(w.mine)]
                 for _ in range(2):
                     await w.time_entry(typed, tid, f"identical {case} time {i}", 1.5)
                     await w.note(typed, tid, f"identical {case} note {i}")
-            add = w.sim.faults.drop_response if case == "landed" else w.sim.faults.reset
-            for route in (TIME_POST, NOTE_POST):
-                add(route=route, verb="POST", count=pairs)
-            await w.agent.sync_now()
+                for route in (TIME_POST, NOTE_POST):
+                    add(route=route, verb="POST", count=1)
+                await w.agent.sync_now()
             await w.settle()
             fired = w.fired()
             w.sim.faults.clear()
