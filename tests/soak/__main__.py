@@ -1,53 +1,95 @@
-"""`make soak`: the full fault soak (5,000 operations) and crash soak (2,000 operations, 100
-SIGKILLs), written to build/bench/soak.json. Exit status 1 when anything was lost, duplicated or
-mismatched."""
+"""`make soak`: the full fault soak (5,000 operations), crash soak (2,000 operations, 100
+SIGKILLs) and the adversarial scenarios (`adversarial`, `adversarial_disk`), written to
+build/bench/soak.json. Exit status 1 when anything was lost, duplicated or mismatched.
+
+`--only fault|crash|adversarial` runs one part (the JSON then holds only that part).
+"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from tests.soak.adversarial import run_adversarial
 from tests.soak.crash_soak import run_crash_soak
 from tests.soak.fault_soak import run_fault_soak
 
 OUT = Path("build/bench/soak.json")
+PARTS = ("fault", "crash", "adversarial")
 
 
-def main() -> int:
-    results = {}
-    with tempfile.TemporaryDirectory() as d:
-        started = time.monotonic()
-        fault = asyncio.run(run_fault_soak(Path(d), ops=5000))
-        fault["wall_s"] = round(time.monotonic() - started, 1)
-        results["fault"] = fault
-        print("fault soak:", json.dumps(fault), flush=True)
-    with tempfile.TemporaryDirectory() as d:
-        crash = run_crash_soak(Path(d), ops=2000, kills=100)
-        results["crash"] = crash
-        print("crash soak:", json.dumps(crash), flush=True)
+def adversarial(workdir: Path) -> dict[str, Any]:
+    """The scenarios on an in-memory keyring (as in the tests; never the user's own)."""
+    import keyring
+
+    from tests.keyring_backend import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        return asyncio.run(run_adversarial(workdir, full=True))
+    finally:
+        keyring.set_keyring(previous)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.soak")
+    parser.add_argument("--only", choices=PARTS, action="append")
+    parts = parser.parse_args(argv).only or list(PARTS)
+    results: dict[str, dict[str, Any]] = {}
+    if "fault" in parts:
+        with tempfile.TemporaryDirectory() as d:
+            started = time.monotonic()
+            fault = asyncio.run(run_fault_soak(Path(d), ops=5000))
+            fault["wall_s"] = round(time.monotonic() - started, 1)
+            results["fault"] = fault
+            print("fault soak:", json.dumps(fault), flush=True)
+    if "crash" in parts:
+        with tempfile.TemporaryDirectory() as d:
+            crash = run_crash_soak(Path(d), ops=2000, kills=100)
+            results["crash"] = crash
+            print("crash soak:", json.dumps(crash), flush=True)
+    if "adversarial" in parts:
+        with tempfile.TemporaryDirectory() as d:
+            started = time.monotonic()
+            adv = adversarial(Path(d))
+            adv["wall_s"] = round(time.monotonic() - started, 1)
+            results["adversarial"] = adv
+            for name, r in adv["scenarios"].items():
+                print(
+                    f"adversarial {name}: lost={r.get('lost')} duplicates={r.get('duplicates')} "
+                    f"mismatched={r.get('mismatched')}"
+                    + (f" error={r['error']}" if "error" in r else ""),
+                    flush=True,
+                )
     summary = {
         key: sum(int(r[key]) for r in results.values())
         for key in ("lost", "duplicates", "mismatched")
     }
+    extra: dict[str, Any] = {"parked": sum(int(r["parked"]) for r in results.values())}
+    if "fault" in results:
+        extra["ops"] = results["fault"]["ops"]
+    if "crash" in results:
+        extra["kills"] = results["crash"]["kills"]
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(
-        json.dumps(
-            {
-                **results,
-                "ops": results["fault"]["ops"],
-                "kills": results["crash"]["kills"],
-                "parked": results["fault"]["parked"] + results["crash"]["parked"],
-                **summary,
-            },
-            indent=2,
-        )
-    )
+    OUT.write_text(json.dumps({**results, **extra, **summary}, indent=2))
     print(f"wrote {OUT}")
-    ok = not any(summary.values()) and all(r["integrity"] == "ok" for r in results.values())
+    errors = [
+        name
+        for name, r in results.get("adversarial", {}).get("scenarios", {}).items()
+        if "error" in r
+    ]
+    ok = (
+        not any(summary.values())
+        and not errors
+        and all(r["integrity"] == "ok" for r in results.values())
+    )
     return 0 if ok else 1
 
 
