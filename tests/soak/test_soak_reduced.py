@@ -32,9 +32,8 @@ def test_killed_agents_lose_nothing_and_send_nothing_twice(tmp_path: Path) -> No
 
 
 # The adversarial scenarios, each at its smallest. Counted from the simulator's records.
-# Marked xfail(strict, raises=Miscounted) where today's program fails them: remove the mark once
-# the fix lands. Only the final count may fail as expected: a scenario whose fault did not fire
-# (or that broke) fails the test outright.
+# A wrong final count raises Miscounted; a scenario whose fault did not fire (or that broke)
+# fails the test with its own error.
 class Miscounted(AssertionError):
     """The server does not hold what the technician typed, exactly once."""
 
@@ -51,12 +50,6 @@ def _clean(result: dict[str, Any]) -> None:
         raise Miscounted(str(result))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Miscounted,
-    reason="an outcome-unknown create that never landed adopts its identical twin's record "
-    "(reconcile matches by natural key only): lost=2",
-)
 async def test_identical_creates_with_a_lost_answer_are_each_on_the_server_once(
     tmp_path: Path,
 ) -> None:
@@ -66,24 +59,12 @@ async def test_identical_creates_with_a_lost_answer_are_each_on_the_server_once(
 
 
 @pytest.mark.socket
-@pytest.mark.xfail(
-    strict=True,
-    raises=Miscounted,
-    reason="a create the server applies after the client's deadline is sent again once the "
-    "20 s grace has passed: duplicates=2",
-)
 async def test_a_create_applied_after_the_deadline_is_on_the_server_once(tmp_path: Path) -> None:
     result = await late_apply(tmp_path)
     assert result["held_by_server"] == result["applied_late"] == 2
     _clean(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Miscounted,
-    reason="the note's natural key searches 7 days after capture; sent 8 days later, its lost "
-    "answer is not found and the note is sent again: duplicates=1",
-)
 async def test_a_note_queued_eight_days_with_a_lost_answer_is_on_the_server_once(
     tmp_path: Path,
 ) -> None:
@@ -102,11 +83,6 @@ async def test_a_full_disk_refuses_captures_clearly_and_loses_nothing_it_accepte
     _clean(result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=Miscounted,
-    reason="a damaged database is moved aside and its unsent operations are abandoned: lost=9",
-)
 async def test_unsent_work_in_a_damaged_database_is_salvaged_and_sent_once(
     tmp_path: Path,
 ) -> None:
