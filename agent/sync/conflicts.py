@@ -93,7 +93,8 @@ class ConflictDesk:
         return self.store.read(lambda: _info(row))
 
     def resolve(self, conflict_id: int, choice: Choice, value: Any = None) -> ConflictInfo:
-        return self.store.write(lambda: self._resolve(conflict_id, choice, value))
+        # A person's decision: committed with a full sync, like a captured edit.
+        return self.store.write(lambda: self._resolve(conflict_id, choice, value), durable=True)
 
     def resolve_all(
         self, choice: Literal["mine", "theirs"], ids: list[int] | None = None
@@ -107,7 +108,7 @@ class ConflictDesk:
             ]
             return [self._resolve(i, choice, None) for i in targets]
 
-        return self.store.write(run)
+        return self.store.write(run, durable=True)
 
     def _resolve(self, conflict_id: int, choice: Choice, value: Any) -> ConflictInfo:
         c = Conflict.get_or_none(Conflict.id == conflict_id)

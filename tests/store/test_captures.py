@@ -17,6 +17,7 @@ from agent.simulator import Simulator
 from agent.store import DiskFullError, Durability, Store
 from agent.store.models import Setting
 from agent.sync.capture import Capture
+from agent.sync.conflicts import ConflictDesk, ConflictError
 from tests.e2e.conftest import World, options
 from tests.store.machine import fill, incompressible, limit_pages, small_tmpfs, unlimit_pages
 
@@ -208,3 +209,26 @@ async def test_a_damaged_file_kept_aside_at_start_is_told_in_the_status(tmp_path
         assert notice is not None and str(database) in notice and ".corrupt-" in notice
     finally:
         await agent.close()
+
+
+async def test_a_conflict_resolution_commits_with_a_full_sync(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resolving is a person's decision too: seen from inside its transaction, FULL, one by one
+    and all at once (the unknown id is refused inside that same transaction)."""
+    store = world.agent.store
+    seen: list[int] = []
+    real: Callable[..., Any] = ConflictDesk._resolve
+
+    def resolve(self: ConflictDesk, *args: Any, **kwargs: Any) -> Any:
+        seen.append(_level(store))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ConflictDesk, "_resolve", resolve)
+    desk = world.agent.conflict_desk
+    with pytest.raises(ConflictError):
+        desk.resolve(987654, "mine")
+    with pytest.raises(ConflictError):
+        desk.resolve_all("theirs", [987654])
+    assert seen == [2, 2]
+    assert store.write(lambda: _level(store)) == 1
