@@ -16,6 +16,7 @@ from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, DataKeyVault
 from agent.security.permissions import create_private_file, private_profile
 from agent.settings import Settings, SettingsRepository
 from agent.store.connection import Durability, RecoveryNotice, Store
+from agent.store.probe import prepare_folder
 
 log = logging.getLogger(__name__)
 # The demo tenant's data is public sample data, and the demo must start on machines without a
@@ -76,14 +77,17 @@ def open_profile(
     """Open (creating if needed) the profile; raises a StoreError with a clear message if it
     cannot. A damaged database is moved aside and reported through `Profile.recovery`."""
     paths = resolve(data_dir, name).ensure()
-    try:
-        logs.configure(paths.log_file, console=console_log)
-    except OSError as exc:  # a read-only or full folder: said as such, before anything else
-        raise folder_error(exc, paths.log_dir) from None
+    # The profile's folder first: when it cannot be written the start fails with that one line
+    # (a log folder that cannot be written only costs the log file: logging goes to stderr).
     try:
         create_private_file(paths.database)  # SQLite gives -wal/-shm the database file's mode
-    except OSError as exc:
+    except OSError as exc:  # a read-only or full folder: said as such, before anything else
         raise folder_error(exc, paths.profile_dir) from None
+    prepare_folder(paths.database)  # the same for the lock, -wal and -shm files beside it
+    try:
+        logs.configure(paths.log_file, console=console_log)
+    except OSError as exc:
+        raise folder_error(exc, paths.log_dir) from None
     store = Store(
         paths.database, busy_timeout_ms=busy_timeout_ms, salvage_keys=lambda: _data_keys(name)
     )
