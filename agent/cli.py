@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from agent import __version__, cli_agent
 from agent.cli_args import OneLineParser, name, path, port, text
@@ -63,6 +64,16 @@ def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return open_profile(args.data_dir, _profile_name(args))
 
 
+def _signed_in(profile: Any) -> bool | str:
+    """Whether credentials are saved; without a keyring `status` still tells everything else."""
+    from agent.credentials import NoKeyringError
+
+    try:
+        return bool(profile.credentials.has_credentials())
+    except NoKeyringError:
+        return "unknown (no system keyring is available)"
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from agent.api.recovery import last_salvage
     from agent.store.models import Conflict, OutboxOp
@@ -88,7 +99,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "open_conflicts": store.read(
                 lambda: Conflict.select().where(Conflict.status == "open").count()
             ),
-            "signed_in": profile.credentials.has_credentials(),
+            "signed_in": _signed_in(profile),
         }
         if profile.recovery is not None:
             info["recovery"] = profile.recovery.message
@@ -107,6 +118,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
+    from agent.logs import mask_url_password
     from agent.settings import describe
 
     profile = _open(args)
@@ -117,6 +129,8 @@ def cmd_settings(args: argparse.Namespace) -> int:
         for name, default, help_text in describe():
             value = getattr(current, name)
             mark = "" if value == default else "  (changed)"
+            if name == "redis_url" and value:
+                value = mask_url_password(value)
             print(f"{name:>22} = {value!r}{mark}   # {help_text}")
         return 0
     finally:

@@ -91,11 +91,16 @@ def list_value(value: str) -> int:
     return number
 
 
+MAX_COUNT = 1_000_000
+
+
 def count(value: str) -> int:
-    """A number of items to show: at least 1."""
+    """A number of items to show: from 1 to a million."""
     number = _integer(value, "a count")
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"a count must be at least 1 (got {number})")
+    if not 1 <= number <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(
+            f"a count is a number from 1 to {MAX_COUNT:,} (got {text_for(str(number))})"
+        )
     return number
 
 
@@ -172,7 +177,10 @@ def text_for(value: str, limit: int = 40) -> str:
 
 
 def stderr_line(message: str) -> None:
-    """One line on stderr, whatever the message holds (newlines folded, undecodable escaped)."""
-    line = " ".join(message.split())
+    """One line on stderr, whatever the message holds (newlines folded, undecodable escaped,
+    known secrets masked as in the log)."""
+    from agent.logs import redact
+
+    line = " ".join(redact(message).split())
     sys.stderr.write(line.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
     sys.stderr.flush()

@@ -3,14 +3,18 @@
 Errors written for people (the store's, settings', credentials', the queue's, conflicts',
 validation's, Autotask's) print their own message. An SQLite failure that reached here untyped
 is named by its result code (disk full, read-only, cannot open). Anything else is a defect: its
-traceback goes to the log file and the line says where that is.
+traceback goes to the log file (or, when there is none, to a private file of its own in the
+temporary folder) and the line says where that is.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import os
 import sqlite3
+import tempfile
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -120,13 +124,30 @@ def report(
         stderr_line(f"error: {_os_message(exc, database)}")
         return EXIT_ERROR
     open_log()
-    log.error("unexpected failure", exc_info=exc)
-    detail = f"{type(exc).__name__}: {exc}"
-    if len(detail) > 300:
-        detail = detail[:300] + "..."
     from agent import logs
 
     written = logs.current_log_file()
-    where = f"the details are in {written}" if written else "the details are above"
+    if written is not None:
+        log.error("unexpected failure", exc_info=exc)
+    else:  # no log file (its folder cannot be written): the traceback goes to a file of its own
+        written = _spill(exc)
+    detail = f"{type(exc).__name__}: {exc}"
+    if len(detail) > 300:
+        detail = detail[:300] + "..."
+    where = f"the details are in {written}" if written else "no details could be written"
     stderr_line(f"error: an unexpected failure ({detail}); {where}")
     return EXIT_ERROR
+
+
+def _spill(exc: BaseException) -> Path | None:
+    """Write the traceback to a new private file in the temporary folder (None if impossible)."""
+    from agent.logs import redact
+
+    text = redact("".join(traceback.format_exception(exc)))  # as the log file would have it
+    try:
+        fd, name = tempfile.mkstemp(prefix="field-sync-error-", suffix=".txt")  # mode 0600
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(text)
+    except OSError:
+        return None
+    return Path(name)

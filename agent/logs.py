@@ -14,6 +14,7 @@ import re
 import sys
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
 _SENSITIVE_NAMES = (
@@ -41,6 +42,19 @@ def redact(text: str) -> str:
         if value in text:
             text = text.replace(value, MASK)
     return _HEADER_RE.sub(lambda m: f"{m.group('key')}{m.group('q')}{MASK}", text)
+
+
+def mask_url_password(url: str) -> str:
+    """`url` with the password of its user part (redis://user:secret@host) masked."""
+    try:
+        parts = urlsplit(url)
+        if not parts.password:
+            return url
+    except ValueError:  # not a valid address: show none of what may be in it
+        return MASK
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:" if parts.username else ":"
+    return urlunsplit(parts._replace(netloc=f"{user}{MASK}@{netloc}"))
 
 
 class RedactingFilter(logging.Filter):

@@ -10,6 +10,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 from agent.security.errors import InsecureUrlError
 from agent.security.transit import require_secure_url
@@ -87,6 +88,25 @@ _TYPES: dict[str, type] = {
 _URL_SETTINGS = frozenset({"api_directory_url"})
 
 
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def redis_url_problem(url: str) -> str | None:
+    """Why `url` is not a usable Redis URL, or None if it is (empty means "no fleet mode")."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        if parts.scheme not in REDIS_SCHEMES:
+            return "The Redis URL must start with redis://, rediss:// or unix://."
+        if parts.scheme != "unix" and not parts.hostname:
+            return "The Redis URL needs a host, e.g. redis://server:6379/0."
+        _ = parts.port
+    except ValueError:
+        return "The Redis URL is not a valid address (check its host and port)."
+    return None
+
+
 def validate(name: str, value: Any) -> Any:
     """Return `value` converted to the setting's type, or raise SettingsError saying why not."""
     if name not in _FIELDS:
@@ -131,6 +151,8 @@ def validate(name: str, value: Any) -> Any:
     choices = f.metadata["choices"]
     if choices and value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+    if name == "redis_url" and (problem := redis_url_problem(value)) is not None:
+        raise SettingsError(problem)
     if name in _URL_SETTINGS and value:
         try:
             require_secure_url(value, what=name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -24,29 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent.settings import Settings
+from agent.settings import Settings, redis_url_problem
 from ui import icons, style
 from ui.autostart import Autostart, set_enabled
 from ui.service import AgentService
 
-REDIS_SCHEMES = ("redis", "rediss", "unix")
 DURABILITY = (("normal", "Fast (safe after a crash of the app)"), ("full", "Safest (slower)"))
-
-
-def redis_url_problem(url: str) -> str | None:
-    """Why `url` is not a usable Redis URL, or None if it is (empty means "no fleet mode")."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in REDIS_SCHEMES:
-        return "The Redis URL must start with redis://, rediss:// or unix://."
-    if parts.scheme != "unix" and not parts.hostname:
-        return "The Redis URL needs a host, e.g. redis://server:6379/0."
-    try:
-        _ = parts.port
-    except ValueError:
-        return "The Redis URL has an invalid port."
-    return None
 
 
 class SignOutDialog(QDialog):

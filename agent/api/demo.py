@@ -4,6 +4,7 @@ and queue always describe the same tenant across runs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -36,7 +37,14 @@ def restore(tenant: Any, folder: Path) -> bool:
 
 
 def save(tenant: Any, folder: Path) -> None:
+    """Save the tenant; a folder that cannot take it (read-only, full) is logged, never raised:
+    it runs as the demo closes, often while another error (the real one) is being reported."""
     data = {"records": tenant.dump(), "next_ids": dict(tenant.next_ids)}
     tmp = folder / (FILE + ".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, folder / FILE)
+    try:
+        tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, folder / FILE)
+    except OSError as exc:
+        log.warning("the demo tenant could not be saved in %s (%s)", folder, exc.strerror or exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)

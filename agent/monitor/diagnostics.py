@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from agent import __version__, logs
 from agent.clock import SYSTEM_CLOCK, Clock
@@ -116,11 +115,7 @@ def _settings(settings: Settings | None) -> dict[str, Any]:
     values = asdict(settings)
     url = values.get("redis_url")
     if url:
-        parts = urlsplit(url)
-        if parts.password:
-            netloc = parts.netloc.rsplit("@", 1)[1]
-            user = f"{parts.username}:" if parts.username else ":"
-            values["redis_url"] = urlunsplit(parts._replace(netloc=f"{user}{logs.MASK}@{netloc}"))
+        values["redis_url"] = logs.mask_url_password(url)
     return values
 
 

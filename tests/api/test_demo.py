@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from agent.api.facade import Agent
 
 
@@ -31,3 +33,17 @@ async def test_without_the_dispatcher_nothing_starts_it(tmp_path: Path) -> None:
         assert not await _dispatcher_running(agent)
     finally:
         await agent.close()
+
+
+def test_saving_the_demo_tenant_where_it_cannot_be_written_is_logged_not_raised(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It runs while the demo closes, often because opening failed: the real error must stay
+    the one reported."""
+    from agent.api import demo
+    from agent.simulator import Simulator
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    demo.save(Simulator(seed="demo").tenant, blocked)
+    assert "could not be saved" in caplog.text

@@ -145,7 +145,8 @@ def test_a_start_with_the_disk_full_is_one_line_and_deletes_nothing(tmp_path: Pa
         ran = cli(disk / "fresh", "settings", "list", demo=False)  # a first start: no files yet
         assert_full_disk_refusal(ran.err, ran.code)
         filler.unlink()
-        # The saved edit is still on disk (where the store keeps it is the store's business).
+        # The saved edit is still in the database, where it was: nothing was moved aside.
+        assert not [p for p in database(data).parent.iterdir() if ".corrupt-" in p.name]
         notes = saved_notes(data)
         assert "saved before the disk filled" in notes and "while full" not in notes
 
@@ -192,3 +193,20 @@ def test_the_simulator_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         line = cli(tmp_path, "simulator", "--port", str(port), demo=False).refused_in_one_line()
     assert f"127.0.0.1:{port}" in line
+
+
+def test_status_without_a_keyring_still_tells_the_profile_and_what_was_salvaged(
+    tmp_path: Path,
+) -> None:
+    """The child has no system keyring (nothing is configured for it): `status` cannot say
+    whether credentials are saved, but says everything else, a salvage included."""
+    data = tmp_path / "data"
+    for n in range(3):
+        assert cli(data, *NOTE, f"unsent note {n}").code == 0
+    db = database(data)
+    raw = db.read_bytes()
+    db.write_bytes(raw[: len(raw) // 2])  # damaged: the file ends half way
+    ran = cli(data, "status")
+    assert ran.code == 0, ran.err
+    assert "no system keyring" in ran.out
+    assert "salvaged" in ran.out or "recovered" in ran.out, ran.out
