@@ -47,28 +47,28 @@ SKEW_SLACK = timedelta(minutes=2)
 UNMEASURED_SKEW_SLACK = timedelta(minutes=30)
 
 
+# Creates looked up by what they sent when their answer was lost.
+FOUND_BY_FIELDS = frozenset({"TimeEntries", "TicketNotes"})
+
+
 def identity(op: Operation, technician_resource_id: int | None) -> dict[str, Any] | None:
-    """The fields that find a create's record on the server without knowing its id."""
-    f = op.fields
-    if op.entity_type == "TimeEntries":
-        key: dict[str, Any] = {"resourceID": f["resourceID"]}
-        if f.get("ticketID") is not None:
-            key["ticketID"] = f["ticketID"]
-        key["dateWorked"] = f["dateWorked"]
-        if f.get("startDateTime") and f.get("endDateTime"):
-            key.update(startDateTime=f["startDateTime"], endDateTime=f["endDateTime"])
-        else:
-            key["hoursWorked"] = f["hoursWorked"]
-        key["summaryNotes"] = f["summaryNotes"]
-        return key
-    if op.entity_type == "TicketNotes":
-        key = {"ticketID": f["ticketID"], "description": f["description"]}
-        if f.get("title"):
-            key["title"] = f["title"]
-        if technician_resource_id is not None:
-            key["creatorResourceID"] = technician_resource_id
-        return key
-    return None
+    """The fields that find a create's record on the server without knowing its id: every
+    value the create sent (two entries that differ in one field only, a role or the note's
+    visibility, must never be taken for each other), less what the server derives from the
+    others (a time entry's hours, given its start and end) and empty text (which the server
+    may keep as null). A note's creator is the technician."""
+    if op.entity_type not in FOUND_BY_FIELDS:
+        return None
+    key = {
+        name: value
+        for name, value in op.fields.items()
+        if isinstance(value, str | int | float) and value != ""
+    }
+    if op.entity_type == "TimeEntries" and key.get("startDateTime") and key.get("endDateTime"):
+        key.pop("hoursWorked", None)
+    if op.entity_type == "TicketNotes" and technician_resource_id is not None:
+        key["creatorResourceID"] = technician_resource_id
+    return key
 
 
 def natural_key(

@@ -9,6 +9,7 @@ applies the write anyway.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,91 @@ async def test_the_note_window_follows_the_servers_clock(tmp_path: Path) -> None
         notes = world.records("TicketNotes", **match)
         assert len(notes) == 1
         assert op(world, op_id).target_id == notes[0]["id"]
+
+
+async def _lost_then_landed(
+    world: World,
+    route: str,
+    capture_a: Callable[[], Awaitable[int]],
+    capture_b: Callable[[], Awaitable[int]],
+) -> tuple[int, int]:
+    """A's POST never lands; then B's lands with its answer lost; then, past every deadline,
+    A is settled before B (the order in which A would take B's record if it could)."""
+    engine = world.agent.engine
+    assert engine is not None
+    ids = []
+    for capture, fault in (
+        (capture_a, world.sim.faults.reset),
+        (capture_b, world.sim.faults.drop_response),
+    ):
+        op_id = await capture()
+        fault(route=route, verb="POST", count=1)
+        batches = await world.agent.store.awrite(engine.dispatcher.next_batches)
+        ops = [o for batch in batches for o in batch.ops]
+        others = [o for o in ops if o.id != op_id]  # A, when B is sent: left as it was
+        later = world.clock.now().timestamp() + HOUR
+        for o in others:
+            world.agent.store.write(
+                lambda o=o, later=later: world.agent.outbox.release(
+                    o.id, later, o.last_error, o.error_category, outcome_unknown=True
+                )
+            )
+        await engine.pusher.push_batch([o for o in ops if o.id == op_id], PushReport())
+        ids.append(op_id)
+    world.clock.advance(HOUR)
+    for op_id in ids:
+        await engine.reconciler.settle(op(world, op_id))
+    for _ in range(2):
+        await synced(world)
+    return ids[0], ids[1]
+
+
+async def test_entries_that_differ_only_in_role_are_never_taken_for_each_other(
+    tmp_path: Path,
+) -> None:
+    """B differs from A in its role only: A must not adopt B's record (B would then be sent
+    again, and A's role lost)."""
+    async with socket_world(tmp_path) as world:
+        ticket, _ = await ticket_and_role(world)
+        roles = (await world.agent.resources())[world.sim.technician_resource_id][1]
+        assert len(roles) >= 2
+        a, b = await _lost_then_landed(
+            world,
+            "timeentries",
+            lambda: log_time(world, ticket, roles[0], "Replaced fan"),
+            lambda: log_time(world, ticket, roles[1], "Replaced fan"),
+        )
+        landed = entries(world, "Replaced fan")
+        assert sorted(e["roleID"] for e in landed) == sorted(roles[:2])
+        by_role = {e["roleID"]: e["id"] for e in landed}
+        assert op(world, a).target_id == by_role[roles[0]]
+        assert op(world, b).target_id == by_role[roles[1]]
+
+
+async def test_notes_that_differ_only_in_visibility_are_never_taken_for_each_other(
+    tmp_path: Path,
+) -> None:
+    async with socket_world(tmp_path) as world:
+        ticket, _ = await ticket_and_role(world)
+        lists = await world.agent.picklists("TicketNotes")
+        publish = sorted(lists["publish"])
+        assert len(publish) >= 2
+
+        async def note(level: int) -> int:
+            result = await world.agent.add_note(
+                ticket,
+                "Same words",
+                title="On site",
+                note_type=min(lists["noteType"]),
+                publish=level,
+            )
+            assert result.op_id is not None
+            return result.op_id
+
+        ids = await _lost_then_landed(
+            world, "tickets/*/notes", lambda: note(publish[0]), lambda: note(publish[1])
+        )
+        notes = world.records("TicketNotes", description="Same words")
+        assert sorted(n["publish"] for n in notes) == publish[:2]
+        by_level = {n["publish"]: n["id"] for n in notes}
+        assert [op(world, i).target_id for i in ids] == [by_level[p] for p in publish[:2]]
