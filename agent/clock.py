@@ -52,6 +52,10 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self._mono += seconds
 
+    def step_wall(self, seconds: float) -> None:
+        """The wall clock jumps (set by hand, a time sync); monotonic time does not."""
+        self._wall += timedelta(seconds=seconds)
+
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.advance(max(0.0, seconds))

@@ -52,6 +52,9 @@ class SendInfo:
 
     deadline: float | None
     skew: float | None
+    # How far the true skew may be from `skew` either way: our wall clock moved apart from our
+    # monotonic clock since it was measured (a step, or a sleep that monotonic time skipped).
+    skew_spread: float = 0.0
 
 
 SendHook = Callable[[SendInfo], Awaitable[None]]
@@ -87,7 +90,8 @@ class ApiSession:
         self._http = http
         self._credentials = credentials
         self._options = options or ClientOptions()
-        self.clock_skew: float | None = None
+        # The last skew measured, with our wall and monotonic clocks at that moment.
+        self._skew: tuple[float, float, float] | None = None
         self._zones = ZoneDirectory(
             http,
             credentials.username,
@@ -149,7 +153,29 @@ class ApiSession:
             return
         if served.tzinfo is None:
             return
-        self.clock_skew = (served - self._options.clock.now()).total_seconds()
+        clock = self._options.clock
+        wall = clock.now()
+        self._skew = ((served - wall).total_seconds(), wall.timestamp(), clock.monotonic())
+
+    @property
+    def clock_skew(self) -> float | None:
+        """The server's clock minus ours, as last measured."""
+        return None if self._skew is None else self._skew[0]
+
+    def skew_now(self) -> tuple[float, float] | None:
+        """The server's clock minus ours now, and how far it may be off either way. Since the
+        measurement our wall clock may have moved apart from our monotonic clock by `d`: a step
+        (set by hand, a time sync; the skew is then the measurement less `d`) or a sleep that
+        monotonic time skipped (the skew is then unchanged). Which one cannot be told, so the
+        answer covers both."""
+        if self._skew is None:
+            return None
+        measured, wall_then, mono_then = self._skew
+        clock = self._options.clock
+        moved = (clock.now().timestamp() - wall_then) - (clock.monotonic() - mono_then)
+        if abs(moved) < 1.0:
+            return measured, 0.0
+        return measured - moved / 2, abs(moved) / 2
 
     # The one request path -------------------------------------------------------------------
 
@@ -196,7 +222,12 @@ class ApiSession:
         )
         hook = _send_hook.get() if ctx.is_write else None
         if hook is not None:
-            await hook(SendInfo(limits.deadline, self.clock_skew))
+            skew = self.skew_now()
+            await hook(
+                SendInfo(limits.deadline, None)
+                if skew is None
+                else SendInfo(limits.deadline, skew[0], skew[1])
+            )
         try:
             answer = await send(self._http, request, ctx, limits)
         except (NetworkError, RequestTimeoutError) as exc:

@@ -128,6 +128,10 @@ def _step5_create_attempts(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _step6_skew_spread(db: peewee.SqliteDatabase) -> None:
+    db.execute_sql('ALTER TABLE "create_attempt" ADD COLUMN "skew_spread" REAL NOT NULL DEFAULT 0')
+
+
 Step = Callable[[peewee.SqliteDatabase], None]
 LADDER: list[tuple[int, str, Step]] = [
     (1, "initial schema", _step1_initial),
@@ -135,6 +139,7 @@ LADDER: list[tuple[int, str, Step]] = [
     (3, "outbox and audit indexes", _step3_outbox_and_audit_indexes),
     (4, "sealed audit values", _step4_sealed_audit_values),
     (5, "create attempts: send times and owned server ids", _step5_create_attempts),
+    (6, "create attempts: how far the clock skew may be off", _step6_skew_spread),
 ]
 LATEST = LADDER[-1][0]
 

@@ -263,6 +263,8 @@ class CreateAttempt(BaseModel):
     in_flight_until = peewee.DoubleField()
     # The server's clock minus ours (seconds) when the last attempt went out; None if unknown.
     skew = peewee.DoubleField(null=True)
+    # How far the true skew may be from `skew` either way (schema step 6).
+    skew_spread = peewee.DoubleField(default=0.0, constraints=[peewee.SQL("DEFAULT 0")])
     server_id = peewee.BigIntegerField(null=True)
     settled_at = peewee.DoubleField(null=True)
 

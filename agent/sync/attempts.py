@@ -37,6 +37,7 @@ class Attempts:
     last_sent_at: float
     in_flight_until: float
     skew: float | None
+    skew_spread: float = 0.0  # how far the true skew may be from `skew` either way
 
 
 def sent(op: Operation, now: float, info: SendInfo) -> None:
@@ -51,13 +52,19 @@ def sent(op: Operation, now: float, info: SendInfo) -> None:
             last_sent_at=now,
             in_flight_until=now + deadline,
             skew=info.skew,
+            skew_spread=info.skew_spread,
         )
         return
     row.last_sent_at = now
     row.settled_at = None  # sent again after "not found": in flight once more
     row.in_flight_until = max(row.in_flight_until, now + deadline)
-    if info.skew is not None:
-        row.skew = info.skew
+    if info.skew is not None:  # a window that covers every attempt's skew
+        if row.skew is None:
+            row.skew, row.skew_spread = info.skew, info.skew_spread
+        else:
+            low = min(row.skew - row.skew_spread, info.skew - info.skew_spread)
+            high = max(row.skew + row.skew_spread, info.skew + info.skew_spread)
+            row.skew, row.skew_spread = (low + high) / 2, (high - low) / 2
     row.save()
 
 
@@ -65,7 +72,9 @@ def of(op_id: int) -> Attempts | None:
     row = CreateAttempt.get_or_none(CreateAttempt.op_id == op_id)
     if row is None:
         return None
-    return Attempts(row.first_sent_at, row.last_sent_at, row.in_flight_until, row.skew)
+    return Attempts(
+        row.first_sent_at, row.last_sent_at, row.in_flight_until, row.skew, row.skew_spread
+    )
 
 
 def owner_of(entity_type: str, server_id: int) -> int | None:

@@ -149,11 +149,17 @@ class Reconciler:
 
     def window(self, sends: Attempts) -> tuple[datetime, datetime]:
         """When, on the server's clock, one of the attempts can have made the record."""
-        slack = UNMEASURED_SKEW_SLACK if sends.skew is None else SKEW_SLACK
+        slack = self._slack(sends)
         shift = timedelta(seconds=sends.skew or 0.0)
         start = _at(sends.first_sent_at) + shift - slack
         end = _at(sends.in_flight_until + self.margin_seconds) + shift + slack
         return start, end
+
+    @staticmethod
+    def _slack(sends: Attempts) -> timedelta:
+        if sends.skew is None:
+            return UNMEASURED_SKEW_SLACK
+        return SKEW_SLACK + timedelta(seconds=sends.skew_spread)
 
     def _decide(
         self, op: Operation, sends: Attempts, matches: list[dict[str, Any]], now: float
@@ -181,7 +187,7 @@ class Reconciler:
     ) -> dict[int, Mapping[str, Any]]:
         """The matches that can be this create's: not owned by another, not known before."""
         earliest = _at(sends.first_sent_at) + timedelta(seconds=sends.skew or 0.0)
-        earliest -= SKEW_SLACK if sends.skew is not None else UNMEASURED_SKEW_SLACK
+        earliest -= self._slack(sends)
         out: dict[int, Mapping[str, Any]] = {}
         for match in matches:
             server_id = int(match["id"])

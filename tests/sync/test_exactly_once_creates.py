@@ -308,3 +308,29 @@ async def test_notes_that_differ_only_in_visibility_are_never_taken_for_each_oth
         assert sorted(n["publish"] for n in notes) == publish[:2]
         by_level = {n["publish"]: n["id"] for n in notes}
         assert [op(world, i).target_id for i in ids] == [by_level[p] for p in publish[:2]]
+
+
+@pytest.mark.parametrize(
+    ("step", "asleep"), [(600.0, False), (-600.0, False), (7200.0, False), (7200.0, True)]
+)
+async def test_a_step_of_our_wall_clock_before_a_lost_create_does_not_send_it_twice(
+    tmp_path: Path, step: float, asleep: bool
+) -> None:
+    """Our wall clock moves apart from our monotonic clock after the last answer measured the
+    server's clock and before a note's answer is lost: a step (set by hand, a time sync; the
+    server's clock did not move) or a sleep that monotonic time skipped (the server's clock
+    moved as ours did). Either way the note is found, not sent again."""
+    async with socket_world(tmp_path) as world:
+        ticket, _ = await ticket_and_role(world)
+        op_id = await add_note(world, ticket, "After the clock jumped")
+        world.clock.step_wall(step)
+        if not asleep:
+            world.sim.clock.skew -= step  # the server's clock did not jump
+        world.sim.faults.drop_response(route="tickets/*/notes", verb="POST", count=1)
+        await synced(world)
+        for _ in range(3):
+            world.clock.advance(HOUR)
+            await synced(world)
+        notes = world.records("TicketNotes", description="After the clock jumped")
+        assert len(notes) == 1
+        assert op(world, op_id).target_id == notes[0]["id"]
