@@ -34,6 +34,8 @@ from agent.sync.merge import FieldDecision, three_way_merge
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 LEASE_SECONDS = 300.0
+# A target the merge's query left out but a GET found: waits that grow, never a tight loop.
+MISSING_WAIT, MISSING_WAIT_CAP = 5.0, 600.0
 
 
 @dataclass
@@ -256,9 +258,14 @@ class Pusher:
             if not isinstance(exc.error, NotFoundError):
                 await self._failed(op, exc, report, attempted=False)
                 return
-        else:  # it exists after all (read lag): try again next round
-            now = self._now()
-            await self.store.awrite(lambda: self.outbox.release(op.id, now))
+        else:  # it exists after all (read lag, or a record the query answered unreadably)
+            wait = min(MISSING_WAIT_CAP, MISSING_WAIT * 2 ** min(op.attempts, 10))
+            retry_at = self._now() + wait
+            await self.store.awrite(
+                lambda: self.outbox.release(
+                    op.id, retry_at, "Autotask's list left this record out; tried again later"
+                )
+            )
             return
         report.conflicts += 1
         await self.store.awrite(

@@ -113,3 +113,23 @@ async def test_a_create_whose_answer_was_lost_is_settled_before_the_pull_shows_i
         assert detail is not None
         shown = [n for n in detail.notes if n.description == "Replaced the fuser unit"]
         assert len(shown) == 1, shown  # never the landed copy beside the unsettled local one
+
+
+async def test_a_target_the_query_answers_unreadably_waits_and_never_spins(
+    tmp_path: Path,
+) -> None:
+    """The server answers one edited ticket's id as text in the merge's query, yet a GET by id
+    finds it: that edit waits (longer each time) while the others go, and the round ends."""
+    async with world_at(tmp_path) as w:
+        assert (await w.sync()).error is None
+        wanted = await new_title_edits(w, 3)
+        bad, *good = list(wanted)
+        w.sim.tenant.records["Tickets"][bad]["id"] = "abc"
+        queries = w.counter("tickets/query*")
+        report = await w.sync()
+        for ticket in good:
+            assert w.server_ticket(ticket)["title"] == wanted[ticket]
+        assert queries.fired <= 3, queries.fired  # not one query per push loop turn
+        waiting = [o for o in await w.ops() if o.state == "pending"]
+        assert len(waiting) == 1 and waiting[0].next_attempt_at > w.clock.now().timestamp()
+        assert report.push.succeeded == 2
