@@ -19,6 +19,7 @@ the message text.
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -126,6 +127,22 @@ def disk_is_full(path: Path | str) -> bool:
         return False
 
 
+def refuses_writes(path: Path | str) -> bool:
+    """Whether the database file (or its -wal) exists and cannot be opened for writing: made
+    read-only or immutable, or its disk remounted read-only, while the program ran."""
+    for name in (str(path), f"{path}-wal"):
+        try:
+            fd = os.open(name, os.O_RDWR)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            if exc.errno in (errno.EROFS, errno.EPERM, errno.EACCES):
+                return True
+            continue
+        os.close(fd)
+    return False
+
+
 def translate(exc: BaseException, path: Path | str, *, opening: bool = False) -> BaseException:
     """Map an sqlite3/peewee error to the store error its result code means (else return it)."""
     if isinstance(exc, StoreError):
@@ -136,7 +153,11 @@ def translate(exc: BaseException, path: Path | str, *, opening: bool = False) ->
     if code == sqlite3.SQLITE_FULL:
         return DiskFullError(path, opening=opening)
     if code == sqlite3.SQLITE_IOERR:
-        return DiskFullError(path, opening=opening) if disk_is_full(path) else DiskIOError(path)
+        if disk_is_full(path):
+            return DiskFullError(path, opening=opening)
+        if refuses_writes(path):
+            return DatabaseReadOnlyError(path)
+        return DiskIOError(path)
     if code == sqlite3.SQLITE_READONLY:
         return DatabaseReadOnlyError(path)
     if code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH):

@@ -177,3 +177,17 @@ def test_a_write_refused_as_read_only_says_read_only(store: Store) -> None:
         store.write(write)
     assert "read-only" in str(err.value)
     assert store.read(lambda: Setting.select().count()) == 0
+
+
+def test_a_database_made_immutable_while_open_is_said_to_be_read_only(tmp_path: Path) -> None:
+    """Made immutable (or remounted read-only) behind the program's back: the write it refuses
+    is named read-only, not an I/O error, and what was saved before stays."""
+    path = tmp_path / "agent.sqlite3"
+    with Store(path) as store:
+        store.write(lambda: Setting.create(key="before", value="kept"))
+        wal = Path(f"{path}-wal")
+        with immutable(path), immutable(wal):
+            with pytest.raises(DatabaseReadOnlyError) as err:
+                store.write(lambda: Setting.create(key="after", value="refused"))
+            assert "read-only" in str(err.value)
+        assert store.read(lambda: [s.key for s in Setting.select()]) == ["before"]
