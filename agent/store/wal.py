@@ -23,8 +23,9 @@ The rule (damage vs. a torn last write after a crash, which is normal):
   with no sound commit after them are the torn last write: not damage.
 
 `committed_pages` rebuilds what the WAL committed, as far as it can be read: every frame of the
-current generation up to the last commit frame, skipping frames whose checksum fails; with a
-broken header, the page size and salts are inferred from the frames themselves.
+current generation up to the last commit frame; a frame whose checksum fails leaves its page
+unreadable (see there); with a broken header, the page size and salts are inferred from the
+frames themselves.
 
 Written by hand: no maintained Python library parses SQLite WAL files.
 """
@@ -173,16 +174,25 @@ def holds_commits(db: Path) -> bool:
 
 def committed_pages(wal: Wal) -> tuple[dict[int, bytes], int]:
     """Page number -> its last committed content, and the database size in pages at the last
-    commit (0 when nothing was committed). Frames that fail their checksum are skipped."""
+    commit (0 when nothing was committed). A page whose last frame fails its checksum becomes
+    zeros (so reading it fails and its rows count as unreadable), never an older version, which
+    could show a finished operation as still to send; page 1 (the schema) is the exception."""
     frames = list(wal.current())
     last = max((i for i, f in enumerate(frames) if f.commit and f.sound), default=-1)
     if last < 0:  # no sound commit frame: a commit frame with its salts intact still ends one
         last = max((i for i, f in enumerate(frames) if f.commit and f.pgno), default=-1)
+    if last < 0:
+        return {}, 0
+    size = frames[last].commit
     pages: dict[int, bytes] = {}
     for f in frames[: last + 1]:
-        if f.sound and f.pgno:
+        if not 0 < f.pgno <= size:
+            continue
+        if f.sound:
             pages[f.pgno] = f.data
-    return pages, (frames[last].commit if last >= 0 else 0)
+        elif f.pgno != 1:
+            pages[f.pgno] = bytes(wal.page_size)
+    return pages, size
 
 
 def apply(wal: Wal, target: Path) -> bool:
@@ -195,5 +205,5 @@ def apply(wal: Wal, target: Path) -> bool:
         for pgno, data in sorted(pages.items()):
             fh.seek((pgno - 1) * wal.page_size)
             fh.write(data)
-        fh.truncate(max(size, max(pages)) * wal.page_size)
+        fh.truncate(size * wal.page_size)
     return True
