@@ -17,10 +17,12 @@ The rule (damage vs. a torn last write after a crash, which is normal):
 - an empty WAL, or one too short to hold a frame, is never damage;
 - a WAL long enough to hold a frame whose header magic or header checksum is wrong is damage
   unless it holds nothing but zeros (a file extended by a crash before its bytes were written);
-- a frame of the current generation whose checksum fails is damage when it is followed by a
-  locally sound commit frame of the current generation (a later commit was fully written, so the
-  failure is not the torn tail of the last transaction); incomplete trailing frames and failures
-  with no sound commit after them are the torn last write: not damage.
+- a frame of the current generation whose checksum fails is damage when a later transaction
+  (after the commit frame that ends the failed frame's own one) ends in a locally sound commit
+  frame: a later commit was fully written, so the failure is not the torn tail of the last write.
+  Incomplete trailing frames, and failures inside the last transaction (even when its commit
+  frame happens to be whole: unsynced frames may reach the disk in any order), are the torn last
+  write: not damage, and SQLite rightly drops that transaction.
 
 `committed_pages` rebuilds what the WAL committed, as far as it can be read: every frame of the
 current generation up to the last commit frame; a frame whose checksum fails leaves its page
@@ -157,12 +159,19 @@ def damage(db: Path) -> str | None:
         if raw.count(0) == len(raw):
             return None
         return "the write-ahead log's header is invalid (its committed changes would be ignored)"
-    failed = False
+    failed: Frame | None = None
+    ended = False  # the transaction holding the failed frame has reached its commit frame
     for frame in wal.current():
-        if not frame.sound:
-            failed = True
-        elif failed and frame.commit:
-            return f"the write-ahead log is damaged before frame {frame.index + 1}, a later commit"
+        if failed is None:
+            failed = None if frame.sound else frame
+            ended = failed is not None and bool(frame.commit)
+        elif frame.commit and ended and frame.sound:
+            return (
+                f"frame {failed.index + 1} of the write-ahead log is damaged, and a later "
+                f"commit (frame {frame.index + 1}) was written after it"
+            )
+        elif frame.commit:
+            ended = True
     return None
 
 
