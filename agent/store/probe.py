@@ -3,7 +3,9 @@
 A machine condition (full disk, read-only file or folder, no permission, an I/O error) raises the
 matching `StoreError` and leaves every file where it is. Only damage confirmed by SQLite itself
 (CORRUPT or NOTADB while reading, or a failed `PRAGMA quick_check`, on a read-only connection
-that cannot change the file) is returned as a reason, for the caller to move the file aside.
+that cannot change the file) is returned as a reason, for the caller to move the file aside; so
+is damage to the write-ahead log that SQLite would silently skip (see `wal`), and an empty main
+file beside a write-ahead log holding committed transactions.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sqlite3
 from pathlib import Path
 from typing import NoReturn
 
+from agent.store import wal
 from agent.store.errors import (
     DAMAGE_CODES,
     DatabaseReadOnlyError,
@@ -74,7 +77,16 @@ def probe(path: Path) -> str | None:
     Raises a `StoreError` for a condition of the machine; a file locked by another program is
     not damage either (None: opening reports the lock properly)."""
     try:
-        if not path.exists() or path.stat().st_size == 0:
+        if not path.exists():
+            return None
+        damaged_log = wal.damage(path)  # before SQLite, which would drop it without a word
+        if damaged_log:
+            return damaged_log
+        if path.stat().st_size == 0:
+            # WAL mode writes the header into the main file first: an empty one beside a
+            # write-ahead log that committed transactions lost its content.
+            if wal.holds_commits(path):
+                return "the database file is empty but its write-ahead log holds committed data"
             return None
         with path.open("rb") as fh:
             header = fh.read(16)

@@ -12,7 +12,10 @@ users' machines do not have, and no maintained Python package wraps it.
 
 A scan in rowid order that stops on a page error resumes past the damage: a seek that lands in a
 bad leaf fails, so the first readable rowid after it is found by probing forward in growing steps,
-then bisecting back; a row whose own cell cannot be read is named unreadable (its rowid is known).
+then bisecting back. Once damage is met, every rowid up to the largest known is then looked up on
+its own (`WHERE rowid = ?` descends from the root, so only the rows of a damaged leaf fail), so
+exactly the rows on damaged pages are lost; they count as unreadable when an intact index lists
+them (every failed rowid when no index survives whole).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from agent.store import wal
 
 MAGIC = b"SQLite format 3\x00"
 MIN_ROWID, MAX_ROWID = -(2**63), 2**63 - 1
@@ -91,6 +96,7 @@ class DamagedFile:
         wal = kept.with_name(kept.name + "-wal")
         self.has_wal = wal.exists() and wal.stat().st_size > 0
         self.header_rebuilt = False
+        self.wal_applied = False
         self.conn = self._open()
 
     @staticmethod
@@ -108,6 +114,21 @@ class DamagedFile:
                 return False
             raise
 
+    def _copy(self) -> int | None:
+        """Copy the kept file into the scratch folder with what its WAL committed written in
+        (read by `wal`, which goes past damage SQLite would stop at); the WAL's page size."""
+        shutil.copyfile(self.kept, self.copy)
+        if not self.has_wal:
+            return None
+        kept_wal = wal.wal_path(self.kept)
+        log = wal.read(self.kept)
+        if log is not None:
+            if wal.apply(log, self.copy):
+                self.wal_applied = True
+            return log.page_size
+        shutil.copyfile(kept_wal, wal.wal_path(self.copy))  # unrecognised: let SQLite judge
+        return _wal_page_size(kept_wal)
+
     def _open(self) -> sqlite3.Connection:
         with self.kept.open("rb") as fh:
             intact_header = fh.read(16) == MAGIC
@@ -117,21 +138,20 @@ class DamagedFile:
             if self._schema_readable(conn):
                 return conn
             conn.close()
-        # A copy (with its WAL, which a read-only open could not replay), header rebuilt if gone.
-        shutil.copyfile(self.kept, self.copy)
-        if self.has_wal:
-            wal = self.kept.with_name(self.kept.name + "-wal")
-            shutil.copyfile(wal, self.copy.with_name(self.copy.name + "-wal"))
+        # A copy (with its WAL written in), header rebuilt if gone.
+        hint = self._copy()
+        with self.copy.open("rb") as fh:
+            intact_header = fh.read(16) == MAGIC
         if intact_header:
             conn = self._connect(str(self.copy))
             if self._schema_readable(conn):
                 return conn
             conn.close()
         size = self.copy.stat().st_size
-        hint = _wal_page_size(self.copy.with_name(self.copy.name + "-wal"))
         body = bytearray(self.copy.read_bytes())
+        in_wal = self.has_wal and not self.wal_applied
         for page_size in ([hint] if hint else []) + [p for p in PAGE_SIZES if p != hint]:
-            body[:100] = _header(page_size, max(1, size // page_size), self.has_wal)
+            body[:100] = _header(page_size, max(1, size // page_size), in_wal)
             self.copy.write_bytes(bytes(body))
             conn = self._connect(str(self.copy))
             if self._schema_readable(conn):
@@ -200,12 +220,8 @@ class DamagedFile:
                 hi = mid
         return hi
 
-    def read_table(self, table: str, columns: Iterable[str]) -> TableRead:
-        cols = list(columns)
-        result = TableRead(cols)
-        listed = ", ".join(f'"{c}"' for c in cols)
-        scan = f'SELECT rowid, {listed} FROM "{table}" WHERE rowid >= ? ORDER BY rowid'
-        one = f'SELECT rowid, {listed} FROM "{table}" WHERE rowid = ?'
+    def _scan(self, table: str, scan: str, one: str, result: TableRead) -> None:
+        """Rows in rowid order, resuming past each page error (a first, quick pass)."""
         pos: int | None = MIN_ROWID
         while pos is not None:
             got, broke = self._rows(scan, (pos,))
@@ -222,11 +238,72 @@ class DamagedFile:
                 pos = None
             else:
                 single, _ = self._rows(one, (found,))
-                if single:
-                    result.rows.extend(single)
-                else:
-                    result.unreadable.add(found)
+                result.rows.extend(single)
                 pos = found + 1
+
+    def _one(self, sql: str, rowid: int) -> tuple[Any, ...] | _Damaged | None:
+        rows, broke = self._rows(sql, (rowid,))
+        if rows:
+            return rows[0]
+        return DAMAGED if broke else None
+
+    def _sequence(self, table: str) -> int | None:
+        if "sqlite_sequence" not in self.tables():
+            return None
+        rows, _ = self._rows("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,))
+        return int(rows[0][0]) if rows and isinstance(rows[0][0], int) else None
+
+    def existing_rowids(self, table: str) -> set[int] | None:
+        """Every rowid of `table`, from an index that lists every row (not a partial one) and
+        reads whole; None when no such index survives."""
+        found = self.conn.execute(
+            "SELECT name, sql FROM sqlite_schema WHERE type='index' AND tbl_name=?", (table,)
+        ).fetchall()
+        for name, sql in found:
+            if sql is not None and " WHERE " in str(sql).upper():
+                continue
+            cols = [r[2] for r in self.conn.execute(f'PRAGMA index_info("{name}")')]
+            if not cols or cols[0] is None:
+                continue
+            rows, broke = self._rows(
+                f'SELECT rowid FROM "{table}" INDEXED BY "{name}" '
+                f'WHERE "{cols[0]}" IS NOT NULL OR "{cols[0]}" IS NULL',
+                (),
+            )
+            if not broke:
+                return {int(r[0]) for r in rows}
+        return None
+
+    def read_table(self, table: str, columns: Iterable[str]) -> TableRead:
+        """Every row of `table` that can be read. Once a page error is met, each rowid up to the
+        largest one known (the scan's, `sqlite_sequence`'s, an index's) is looked up on its own:
+        a lookup descends from the root, so only the rows on damaged pages fail, and exactly
+        those count as unreadable (those an intact index lists, when one survives)."""
+        cols = list(columns)
+        result = TableRead(cols)
+        listed = ", ".join(f'"{c}"' for c in cols)
+        scan = f'SELECT rowid, {listed} FROM "{table}" WHERE rowid >= ? ORDER BY rowid'
+        one = f'SELECT rowid, {listed} FROM "{table}" WHERE rowid = ?'
+        self._scan(table, scan, one, result)
+        if not result.damaged:
+            return result
+        # A damaged leaf can yield cells with made-up rowids: only what a lookup confirms counts.
+        confirmed = [int(r[0]) for r in result.rows if self._one(one, int(r[0])) == r]
+        exists = self.existing_rowids(table)
+        sequence = self._sequence(table)
+        listed_ids = set(exists or ())
+        if sequence is not None:
+            listed_ids = {i for i in listed_ids if i <= sequence}
+        top = max([*confirmed, *listed_ids, sequence or 0])
+        low = min([1, *confirmed, *listed_ids])
+        result.rows, failed = [], set()
+        for rowid in range(low, top + 1):
+            row = self._one(one, rowid)
+            if isinstance(row, _Damaged):
+                failed.add(rowid)
+            elif row is not None:
+                result.rows.append(row)
+        result.unreadable = failed if exists is None else failed & exists
         return result
 
     def index_keys(
