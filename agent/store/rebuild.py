@@ -152,6 +152,9 @@ def build(path: Path, reason: str, *, upto: int, keys: salvage.KeySource | None)
     temp = temp_path(path)
     kept = kept_name(path)
     try:
+        os.close(
+            os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        )  # private from the start
         with _database(temp) as db:
             migrations.migrate(db, None, upto=upto)
             report = salvage.salvage(
@@ -165,12 +168,27 @@ def build(path: Path, reason: str, *, upto: int, keys: salvage.KeySource | None)
     return Swapped(kept, reason, report)
 
 
+def _keep(piece: Path, kept: Path) -> None:
+    """Move `piece` to `kept`, never over a file already kept there: then the piece is something
+    made since (e.g. the empty file a start creates where the database was): deleted when empty,
+    else kept under a name of its own."""
+    if not piece.exists():
+        return
+    if kept.exists():
+        if piece.stat().st_size == 0:
+            piece.unlink()
+            return
+        n = 2
+        while (other := kept.with_name(f"{kept.name}.{n}")).exists():
+            n += 1
+        kept = other
+    piece.rename(kept)
+
+
 def finish(path: Path, done: Swapped) -> None:
     """Step 3, from wherever it stopped: the damaged file (and its side files) to the kept name,
     then the completed new file to `path`. Raises OSError when a rename fails."""
     for suffix in ("", *SIDES):
-        side = _side(path, suffix)
-        if side.exists():
-            side.rename(_side(done.moved_to, suffix))
+        _keep(_side(path, suffix), _side(done.moved_to, suffix))
     temp_path(path).rename(path)
     fsync_path(path.parent)
