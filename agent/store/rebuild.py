@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,6 +70,9 @@ def _side(path: Path, suffix: str) -> Path:
 
 
 def fsync_path(path: Path) -> None:
+    """Flush a file, or a folder's entries (renames, deletions), to the disk."""
+    if path.is_dir() and sys.platform == "win32":
+        return  # a folder cannot be opened there; NTFS journals its entries itself
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -105,7 +109,8 @@ def completed(path: Path) -> Swapped | None:
     if row is None:
         return None
     detail = json.loads(row[0])
-    return Swapped(Path(detail["kept_as"]), str(detail.get("reason", "")), report_of(detail))
+    kept = path.with_name(Path(detail["kept_as"]).name)  # beside it, even if the folder moved
+    return Swapped(kept, str(detail.get("reason", "")), report_of(detail))
 
 
 def report_of(detail: dict[str, object]) -> SalvageReport:

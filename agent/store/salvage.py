@@ -276,7 +276,7 @@ def salvage(
         report = SalvageReport(failed=f"{type(exc).__name__}: {exc}")
         with conn:
             _record(conn, named, reason, report, now)
-    log.warning("salvaged from %s: %s", kept, report.summary)
+    log.warning("salvaged from %s (kept as %s): %s", kept, named, report.summary)
     return report
 
 
