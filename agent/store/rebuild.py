@@ -157,9 +157,8 @@ def build(path: Path, reason: str, *, upto: int, keys: salvage.KeySource | None)
     temp = temp_path(path)
     kept = kept_name(path)
     try:
-        os.close(
-            os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        )  # private from the start
+        # Private from the start (SQLite gives its journal the same mode).
+        os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         with _database(temp) as db:
             migrations.migrate(db, None, upto=upto)
             report = salvage.salvage(
