@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 QT_DEBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-randr0 libxcb-render-util0 \
 	libxcb-image0 libxcb-xinerama0 libxcb-xkb1
+# For the tests: strace kills a start at a chosen system call (tests/store/test_salvage_kill.py).
+TEST_DEBS := strace
 export QT_QPA_PLATFORM ?= offscreen
 
 .PHONY: test demo bench soak lint typecheck pytest system-deps venv screenshots package clean
@@ -23,11 +25,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 system-deps:
-	@missing=""; for p in $(QT_DEBS); do \
+	@missing=""; for p in $(QT_DEBS) $(TEST_DEBS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ] && command -v apt-get >/dev/null; then \
-		echo "installing Qt runtime libraries:$$missing"; \
+		echo "installing system packages (Qt runtime, test tools):$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi

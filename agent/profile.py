@@ -75,7 +75,8 @@ def open_profile(
     busy_timeout_ms: int = 5000,
 ) -> Profile:
     """Open (creating if needed) the profile; raises a StoreError with a clear message if it
-    cannot. A damaged database is moved aside and reported through `Profile.recovery`."""
+    cannot. A damaged database is replaced by its salvage (the damaged file kept aside,
+    unchanged) and reported through `Profile.recovery`."""
     paths = resolve(data_dir, name).ensure()
     # The profile's folder first: when it cannot be written the start fails with that one line
     # (a log folder that cannot be written only costs the log file: logging goes to stderr).

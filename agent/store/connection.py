@@ -2,7 +2,8 @@
 
 A full disk, a read-only file or folder, a permission or I/O error is a condition of the machine:
 opening raises its `StoreError` (see `probe`) and leaves every file in place. Only confirmed
-damage moves the file aside (`_move_aside`, reported as `Store.recovery`).
+damage replaces the file by its salvage (`rebuild`; reported as `Store.recovery`), the damaged
+file kept aside, unchanged.
 
 `Store` is the one handle the rest of the agent holds: `write`/`awrite` run a function in a
 transaction on the single writer thread; `read`/`aread` run on the caller's thread or a small read
@@ -16,9 +17,8 @@ import concurrent.futures
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 import filelock
 import peewee
 
-from agent.store import migrations, salvage
+from agent.store import migrations, rebuild, salvage
 from agent.store.errors import DatabaseCorruptError, DatabaseInUseError, StoreError, translate
 from agent.store.models import database_proxy
 from agent.store.probe import check_writable, prepare_folder, probe
@@ -113,25 +113,29 @@ def _pragmas(durability: Durability, busy_timeout_ms: int) -> dict[str, Any]:
     }
 
 
-def _move_aside(path: Path, reason: str) -> RecoveryNotice:
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists():
-        n += 1
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+def _replace_damaged(
+    path: Path, reason: str | None, *, upto: int, keys: salvage.KeySource | None
+) -> RecoveryNotice | None:
+    """Finish a replacement an earlier start left unfinished, or replace the damaged file at
+    `path` (`reason` says why) with its salvage; see `rebuild` for the order that makes every
+    step safe to interrupt. None when the file at `path` is sound."""
+    done = rebuild.completed(path)
+    if done is None:
+        rebuild.discard(path)  # an attempt that never completed: the damaged file is in place
+        if not reason:
+            return None
+        done = rebuild.build(path, reason, upto=upto, keys=keys)
+    else:
+        log.warning("finishing the replacement of the damaged database %s", path)
     try:
-        path.rename(target)
-        for suffix in ("-wal", "-shm"):
-            side = path.with_name(path.name + suffix)
-            if side.exists():
-                side.rename(target.with_name(target.name + suffix))
-    except OSError as exc:
+        rebuild.finish(path, done)
+    except OSError as exc:  # the completed salvage stays beside it; the next start finishes
         raise DatabaseCorruptError(
-            f"The local database {path} is damaged ({reason}) and could not be moved aside to "
-            f"{target} ({exc.strerror}). Move or rename it yourself, then start Field Sync again."
+            f"The local database {path} is damaged ({done.reason}) and could not be moved aside "
+            f"to {done.moved_to} ({exc.strerror}). Move or rename it yourself, then start Field "
+            "Sync again."
         ) from exc
-    return RecoveryNotice(damaged_path=path, moved_to=target, reason=reason)
+    return RecoveryNotice(path, done.moved_to, done.reason, done.salvage)
 
 
 class Store:
@@ -159,8 +163,11 @@ class Store:
             raise DatabaseInUseError(path) from None
         try:
             check_writable(path)
-            reason = probe(path)  # raises for a condition of the machine; moves nothing
-            self.recovery: RecoveryNotice | None = _move_aside(path, reason) if reason else None
+            # Raises for a condition of the machine (moving nothing); a damaged file is replaced
+            # by its salvage, the damaged one kept aside only once the salvage is on disk.
+            self.recovery: RecoveryNotice | None = _replace_damaged(
+                path, probe(path), upto=migrate_upto, keys=salvage_keys
+            )
             self.db = _TrackedSqlite(
                 str(path),
                 pragmas=_pragmas(durability, busy_timeout_ms),
@@ -180,49 +187,15 @@ class Store:
             self.migrated_from = self._writer.run(
                 lambda: migrations.migrate(self.db, path, upto=migrate_upto), transactional=False
             )
-            if self.recovery is not None:  # bring the unsent work over from the kept file
-                notice = self.recovery
-                report = self._writer.run(
-                    lambda: salvage.salvage(
-                        notice.moved_to,
-                        self.db.connection(),
-                        now=time.time(),
-                        reason=notice.reason,
-                        keys=salvage_keys,
-                    ),
-                    transactional=False,
-                )
-                self.recovery = replace(notice, salvage=report)
         except (sqlite3.Error, peewee.DatabaseError, OSError) as exc:
-            self._teardown(self._undo_move_aside)
+            self._teardown()
             error = translate(exc, path, opening=True)
             if not isinstance(error, StoreError):
                 raise
             raise error from exc
         except BaseException:
-            self._teardown(self._undo_move_aside)
+            self._teardown()
             raise
-
-    def _undo_move_aside(self) -> None:
-        """Opening failed after a damaged file was moved aside (the disk filled while the fresh
-        file was made or the salvage was written): put the damaged file back in place, so the
-        next start meets the damage again and salvages it then, rather than finding a healthy,
-        empty database with the unsent work left behind in the kept file."""
-        notice = getattr(self, "recovery", None)
-        if notice is None:
-            return
-        try:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                fresh = self.path.with_name(self.path.name + suffix)
-                if fresh.exists():
-                    fresh.unlink()
-            notice.moved_to.rename(self.path)
-            for suffix in ("-wal", "-shm"):
-                side = notice.moved_to.with_name(notice.moved_to.name + suffix)
-                if side.exists():
-                    side.rename(self.path.with_name(self.path.name + suffix))
-        except OSError:  # it stays kept aside, named in the log; the next start salvages nothing
-            log.exception("could not put the damaged file %s back", notice.moved_to)
 
     def _close_writer_connection(self) -> None:
         self.db.close()

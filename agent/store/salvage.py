@@ -1,4 +1,4 @@
-"""Salvage: bring the unsent work of a damaged database (moved aside) into the fresh one.
+"""Salvage: bring the unsent work of a damaged database into a fresh one (see `rebuild`).
 
 What comes over, each row copied as stored (sealed values stay sealed with the same data key):
 the outbox operations not yet done and their dependencies (done and cancelled ones too, as the
@@ -247,11 +247,14 @@ def salvage(
     now: float,
     reason: str,
     keys: KeySource | None = None,
+    kept_as: Path | None = None,
 ) -> SalvageReport:
-    """Copy what can be read from `kept` into the new, migrated database on `conn` (the store's
-    writer connection), in one transaction, and record it in the audit trail. Never raises for
-    a file beyond reading: the report says why nothing came back. `keys` gives the profile's
-    data keys, when it can, so sealed values are checked before they are copied."""
+    """Copy what can be read from `kept` into the new, migrated database on `conn`, in one
+    transaction, and record it in the audit trail (its event, naming `kept_as` or else `kept`,
+    commits with the rows: its presence marks the salvage complete). Never raises for a file
+    beyond reading: the report says why nothing came back. `keys` gives the profile's data keys,
+    when it can, so sealed values are checked before they are copied. `kept` is only read."""
+    named = kept if kept_as is None else kept_as
     try:
         opener = _opener(keys)
         with (
@@ -261,7 +264,7 @@ def salvage(
             conn.execute("BEGIN IMMEDIATE")
             try:
                 report = _salvage(damaged, conn, now, opener)
-                _record(conn, kept, reason, report, now)
+                _record(conn, named, reason, report, now)
             except BaseException:
                 conn.rollback()
                 raise
@@ -272,8 +275,8 @@ def salvage(
         log.exception("salvage of %s failed", kept)
         report = SalvageReport(failed=f"{type(exc).__name__}: {exc}")
         with conn:
-            _record(conn, kept, reason, report, now)
-    log.warning("salvaged from %s: %s", kept, report.summary)
+            _record(conn, named, reason, report, now)
+    log.warning("salvaged from %s (kept as %s): %s", kept, named, report.summary)
     return report
 
 

@@ -1,0 +1,147 @@
+"""A start killed (SIGKILL, as a power cut would stop it) at any step of a salvage loses nothing:
+the next start finds the unsent work in the outbox, says what was salvaged, and each change
+reaches Autotask exactly once.
+
+The kill is real: the start runs in a child process under `strace`, which delivers SIGKILL at the
+N-th fsync/fdatasync or the N-th rename, for every N the salvage reaches. The program carries no
+hook for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from agent.api.recovery import last_salvage
+from agent.store import rebuild
+from tests.store.salvage_world import (
+    World,
+    leaf_rowids,
+    new_world,
+    profile_with_unsent_notes,
+    scribble,
+)
+
+NOTES = 6
+STRACE = shutil.which("strace")
+# One kind of call per sweep: strace counts each call on its own, so a sweep of "fsync,fdatasync"
+# would never reach the second fsync (the second fdatasync comes first).
+CALLS = ["fdatasync", "fsync", "rename,renameat,renameat2"]
+CHILD = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from agent.store import Store\n"
+    "Store(Path(sys.argv[1])).close()\n"
+)
+
+if STRACE is None and os.environ.get("CI") == "true":
+    raise RuntimeError("strace is needed for the kill tests (make system-deps installs it)")
+pytestmark = pytest.mark.skipif(STRACE is None, reason="strace is not installed")
+
+
+def _start(
+    database: Path, *trace: str, log: str = os.devnull
+) -> subprocess.CompletedProcess[bytes]:
+    """A start of the store in a child process, traced by `strace` with `trace` options."""
+    assert STRACE is not None
+    root = Path(__file__).resolve().parents[2]
+    cmd = [STRACE, "-f", "-qq", "-o", log, *trace, sys.executable, "-c", CHILD]
+    return subprocess.run(
+        [*cmd, str(database)], cwd=root, capture_output=True, timeout=60, check=False
+    )
+
+
+def _count(database: Path, calls: str) -> int:
+    """How many of `calls` a whole, undisturbed start makes (from strace's own summary)."""
+    trial = database.parent.with_name("count")
+    shutil.copytree(database.parent, trial)
+    log = trial.with_name("count.strace")
+    done = _start(trial / database.name, "-e", f"trace={calls}", log=str(log))
+    assert done.returncode == 0, done.stderr.decode()
+    names = tuple(f"{name}(" for name in calls.split(","))
+    total = sum(1 for line in log.read_text().splitlines() if line.split()[1].startswith(names))
+    shutil.rmtree(trial)
+    return total
+
+
+def _unsent(database: Path) -> int:
+    with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as conn:
+        row = conn.execute("SELECT COUNT(*) FROM outbox_op WHERE state <> 'done'").fetchone()
+    return int(row[0])
+
+
+def _state_is_safe(database: Path, damaged: bytes) -> None:
+    """What a start would find: the damaged file still in place, or a completed salvage waiting
+    to be swapped in, or the new database holding the work; never an empty healthy database."""
+    if database.exists() and database.read_bytes() == damaged:
+        return
+    if rebuild.completed(database) is not None:
+        return
+    assert database.exists(), "neither the damaged file nor a completed salvage"
+    assert _unsent(database) == NOTES, "the database at its name holds the unsent work"
+
+
+@pytest.fixture
+async def damaged_world(tmp_path: Path) -> tuple[World, dict[int, int], bytes]:
+    world = new_world(tmp_path)
+    ops = await profile_with_unsent_notes(world, NOTES)
+    pages = leaf_rowids(world.database, "cached_entity")
+    scribble(world.database, [sorted(pages)[len(pages) // 2]])  # damage the cache, not the outbox
+    return world, ops, world.database.read_bytes()
+
+
+async def _killed_then_started(
+    world: World, ops: dict[int, int], damaged: bytes, case: Path, inject: str
+) -> None:
+    shutil.copytree(world.data_dir, case)
+    here = replace(world, data_dir=case)
+    killed = _start(here.database, "-e", inject)
+    assert killed.returncode in (0, -signal.SIGKILL), killed.stderr.decode()
+    _state_is_safe(here.database, damaged)
+
+    before = {n: world.notes_on_server(n) for n in ops.values()}
+    agent = await here.open()
+    try:
+        notice = agent.profile.recovery
+        told = notice.salvage if notice is not None else None
+        if told is not None:  # this start salvaged, or finished the interrupted swap
+            assert told.operations.recovered == NOTES, notice
+            assert notice is not None and notice.moved_to.exists()
+        else:  # the killed start had swapped the files in; its salvage is in the audit trail
+            recorded = last_salvage(agent.store)
+            assert recorded is not None and recorded.operations_recovered == NOTES
+        assert (await agent.status()).pending == NOTES
+        assert (await agent.verify_audit()).ok
+        await agent.sync_now()
+        await agent.sync_now()
+        assert (await agent.status()).pending == 0
+    finally:
+        await agent.close()
+    for n in ops.values():  # the simulator's own records: each note arrived once more
+        assert world.notes_on_server(n) == before[n] + 1, (inject, n)
+    assert not rebuild.temp_path(here.database).exists()
+    kept = [p for p in here.database.parent.iterdir() if ".corrupt-" in p.name]
+    assert kept and all(
+        "-wal" in p.name or "-shm" in p.name or p.read_bytes() == damaged for p in kept
+    )
+
+
+@pytest.mark.parametrize("calls", CALLS)
+async def test_a_kill_at_any_step_of_the_salvage_loses_no_unsent_work(
+    tmp_path: Path, damaged_world: tuple[World, dict[int, int], bytes], calls: str
+) -> None:
+    world, ops, damaged = damaged_world
+    steps = _count(world.database, calls)
+    assert steps >= 2, "the salvage makes them"
+    for n in range(1, steps + 1):
+        inject = f"inject={calls}:signal=SIGKILL:when={n}"
+        await _killed_then_started(world, ops, damaged, tmp_path / f"case-{n}", inject)
