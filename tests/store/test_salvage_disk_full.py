@@ -1,5 +1,5 @@
 """A disk that fills while a damaged database is being salvaged loses nothing: the damaged file
-is put back where it was, the start says the disk is full, and the next start (with space back)
+stays where it was, the start says the disk is full, and the next start (with space back)
 salvages it."""
 
 from __future__ import annotations
