@@ -274,7 +274,8 @@ class Pusher:
 
     async def _push_one(self, op: Operation, report: PushReport) -> None:
         try:
-            await self.store.awrite(lambda: self._mark_sent(op, op.fields))
+            if op.kind is not OpKind.CREATE:  # a create is marked as it leaves (`_create`)
+                await self.store.awrite(lambda: self._mark_sent(op, op.fields))
             server_id: int | None = None
             if op.kind is OpKind.CREATE:
                 server_id = await self._call(
@@ -322,12 +323,19 @@ class Pusher:
         report.succeeded += 1
 
     async def _create(self, op: Operation) -> int:
-        """POST a create; each attempt is written to the create ledger just before it leaves
-        (with its deadline), so a lost answer is looked for where and as long as it can be."""
+        """POST a create; each attempt is marked sent and written to the create ledger (with
+        its deadline) in one transaction just before it leaves, after every wait of the
+        pipeline, so a lost answer is looked for where and as long as it can be, and a create
+        that never left (its marking refused by a full disk, say) is never thought sent."""
 
         async def leaving(info: SendInfo) -> None:
             now = self._now()
-            await self.store.awrite(lambda: attempts.sent(op, now, info))
+
+            def mark() -> None:
+                self._mark_sent(op, op.fields)
+                attempts.sent(op, now, info)
+
+            await self.store.awrite(mark)
 
         with self.client.sending(leaving):
             return await self.client.create(op.entity_type, op.fields, parent_id=op.parent_id)
