@@ -152,7 +152,7 @@ def validate(name: str, value: Any) -> Any:
     if choices and value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
     if name == "redis_url" and (problem := redis_url_problem(value)) is not None:
-        raise SettingsError(problem)
+        raise SettingsError(f"{name}: {problem}")
     if name in _URL_SETTINGS and value:
         try:
             require_secure_url(value, what=name)
