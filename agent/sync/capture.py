@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from agent.api.validation import (
+    NOTHING_KNOWN,
     EditRejected,
     Known,
     Problem,
@@ -128,7 +129,9 @@ class Capture:
 
     def update_ticket(self, ticket_id: int, changes: Mapping[str, Any]) -> Captured:
         def run() -> Captured:
-            roles, known = _references()
+            # The cache's resources are read only for an edit that names one (the assignee).
+            assigns = "assignedResourceID" in changes or "assignedResourceRoleID" in changes
+            roles, known = _references() if assigns else (None, NOTHING_KNOWN)
             validate_ticket_update(changes, localview.picklists(TICKETS), roles, known)
             key = str(ticket_id)
             current = localview.view(TICKETS, key)
