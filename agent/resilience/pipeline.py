@@ -41,6 +41,7 @@ from agent.resilience.patterns import FailurePatterns, FailureRecord
 from agent.resilience.quota import QuotaPacer, QuotaWaitTooLong
 from agent.resilience.recovery import CredentialsState, ZoneRecovery
 from agent.resilience.timeouts import AdaptiveTimeouts
+from agent.store.errors import StoreError
 
 __all__ = ["Pipeline", "PipelineError"]
 
@@ -191,7 +192,9 @@ class Pipeline:
             started = self.clock.monotonic()
             try:
                 result = await fn(timeout)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, StoreError):
+                # Cancelled, or this computer's disk refused a write made on the way out (a
+                # create's send marking): not the server's doing, nothing to classify or retry.
                 for breaker, permit in permits:
                     breaker.release(permit)
                 raise

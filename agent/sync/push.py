@@ -49,6 +49,17 @@ class PushReport:
     errors: list[str] = field(default_factory=list)
 
 
+async def _all(*calls: Awaitable[Any]) -> None:
+    """Run `calls` side by side and return only once every one has ended, then raise the first
+    failure, if any. (`asyncio.gather` raises at the first failure and leaves the others
+    running: one of them could then send a create the next round also sends, after a write
+    refused by a full disk ended this one.)"""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
 class Pusher:
     def __init__(
         self,
@@ -91,7 +102,7 @@ class Pusher:
         others = [o for o in ops if o not in updates]
         # Calls run side by side; the pipeline's per-endpoint limit keeps them within Autotask's
         # three concurrent requests per endpoint.
-        await asyncio.gather(
+        await _all(
             *(
                 self._push_updates([o for o in updates if o.endpoint == endpoint], report)
                 for endpoint in sorted({o.endpoint for o in updates})
@@ -122,7 +133,7 @@ class Pusher:
             for op in ops:
                 await self._failed(op, exc, report, attempted=False)
             return
-        await asyncio.gather(
+        await _all(
             *(
                 self._merge_and_send(op, current.get(int(op.target_id or 0)), read_at, report)
                 for op in ops
