@@ -61,7 +61,14 @@ class SyncEngine:
         on_report: Callable[[SyncReport], None] | None = None,
     ) -> None:
         self.store, self.outbox, self.caller, self.clock = store, outbox, caller, clock
-        self.reconciler = Reconciler(store, outbox, clock, self._lookup, technician_resource_id)
+        self.reconciler = Reconciler(
+            store,
+            outbox,
+            clock,
+            self._lookup,
+            technician_resource_id,
+            current_skew=caller.client.session.skew_now,
+        )
         self.pusher = Pusher(store, outbox, caller, clock, settle=self._settle)
         self.puller = Puller(store, outbox, caller, clock, technician_resource_id, progress)
         self.dispatcher = Dispatcher(

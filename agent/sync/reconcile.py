@@ -110,11 +110,15 @@ class Reconciler:
         lookup: Lookup,
         technician_resource_id: int | None,
         margin_seconds: float = SERVER_EXECUTION_LIMIT_S,
+        current_skew: Callable[[], tuple[float, float] | None] | None = None,
     ) -> None:
         self.store, self.outbox, self.clock = store, outbox, clock
         self.lookup = lookup
         self.technician_resource_id = technician_resource_id
         self.margin_seconds = margin_seconds
+        # The server's clock minus ours now, and how far it may be off (the client's latest
+        # measurement): the server's clock may have stepped since a create was sent.
+        self.current_skew = current_skew
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -144,16 +148,35 @@ class Reconciler:
         key = natural_key(op, self.technician_resource_id, self.window(sends))
         if key is None:
             return False
+        used = self._skews(sends)
         matches = await self.lookup(op.endpoint, [and_(*key)])
+        if not matches and self._skews(sends) != used:
+            # The lookup's own answer showed the server's clock elsewhere than the window
+            # assumed (it stepped since our last measurement): look again with both.
+            key = natural_key(op, self.technician_resource_id, self.window(sends)) or key
+            matches = await self.lookup(op.endpoint, [and_(*key)])
         return bool(await self.store.awrite(lambda: self._decide(op, sends, matches, now)))
 
     def window(self, sends: Attempts) -> tuple[datetime, datetime]:
         """When, on the server's clock, one of the attempts can have made the record."""
-        slack = self._slack(sends)
-        shift = timedelta(seconds=sends.skew or 0.0)
-        start = _at(sends.first_sent_at) + shift - slack
-        end = _at(sends.in_flight_until + self.margin_seconds) + shift + slack
+        low, high = self._skews(sends)
+        start = _at(sends.first_sent_at + low)
+        end = _at(sends.in_flight_until + self.margin_seconds + high)
         return start, end
+
+    def _skews(self, sends: Attempts) -> tuple[float, float]:
+        """The lowest and highest server-minus-ours skew an attempt can have met, slack
+        included: the one measured as it was sent and, since the server's clock may have
+        stepped after that measurement (before the send), the one measured now."""
+        slack = self._slack(sends).total_seconds()
+        skew = sends.skew or 0.0
+        low, high = skew - slack, skew + slack
+        now = self.current_skew() if self.current_skew is not None else None
+        if now is not None and sends.skew is not None:
+            measured, spread = now
+            low = min(low, measured - spread - SKEW_SLACK.total_seconds())
+            high = max(high, measured + spread + SKEW_SLACK.total_seconds())
+        return low, high
 
     @staticmethod
     def _slack(sends: Attempts) -> timedelta:
@@ -186,8 +209,7 @@ class Reconciler:
         self, op: Operation, sends: Attempts, matches: list[dict[str, Any]]
     ) -> dict[int, Mapping[str, Any]]:
         """The matches that can be this create's: not owned by another, not known before."""
-        earliest = _at(sends.first_sent_at) + timedelta(seconds=sends.skew or 0.0)
-        earliest -= self._slack(sends)
+        earliest = _at(sends.first_sent_at + self._skews(sends)[0])
         out: dict[int, Mapping[str, Any]] = {}
         for match in matches:
             server_id = int(match["id"])

@@ -334,3 +334,23 @@ async def test_a_step_of_our_wall_clock_before_a_lost_create_does_not_send_it_tw
         notes = world.records("TicketNotes", description="After the clock jumped")
         assert len(notes) == 1
         assert op(world, op_id).target_id == notes[0]["id"]
+
+
+@pytest.mark.parametrize("step", [-300.0, 900.0, -7200.0, 2 * DAY])
+async def test_a_step_of_the_servers_clock_before_a_lost_create_does_not_send_it_twice(
+    tmp_path: Path, step: float
+) -> None:
+    """The server's clock steps after its last answer measured it and before a note's answer
+    is lost: the record is stamped on the stepped clock, and is still found."""
+    async with socket_world(tmp_path) as world:
+        ticket, _ = await ticket_and_role(world)
+        op_id = await add_note(world, ticket, "After the server's clock jumped")
+        world.sim.clock.skew += step
+        world.sim.faults.drop_response(route="tickets/*/notes", verb="POST", count=1)
+        await synced(world)
+        for _ in range(3):
+            world.clock.advance(HOUR)
+            await synced(world)
+        notes = world.records("TicketNotes", description="After the server's clock jumped")
+        assert len(notes) == 1
+        assert op(world, op_id).target_id == notes[0]["id"]
