@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ async def apply(agent: Agent, edit: dict[str, Any]) -> None:
         )
 
 
+DRAIN_S = 480.0
+
+
 async def main(
     data_dir: str, base: str, plan: list[dict[str, Any]], start: int, technician: int
 ) -> int:
@@ -60,12 +64,17 @@ async def main(
             if not await already_captured(agent, plan[i]):
                 await apply(agent, plan[i])
             print(f"captured {i}", flush=True)
-        for _ in range(200):
+        # Drain. A create whose sending was cut by a kill is sent again only once no attempt
+        # of it can still land (its deadline plus the server's execution limit): minutes.
+        drain_until = time.monotonic() + DRAIN_S
+        while True:
             await agent.sync_now()
             status = await agent.status()
             if status.pending == 0 and status.conflicts == 0:
                 break
-            await asyncio.sleep(0.2)
+            if time.monotonic() > drain_until:
+                break
+            await asyncio.sleep(0.5)
         print("done", flush=True)
         return 0
     finally:
