@@ -9,25 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from agent.api.facade import Agent
 from agent.api.validation import EditRejected
-from agent.clock import FakeClock
-from agent.simulator import Simulator
-from tests.e2e.conftest import World, options
+from tests.e2e.conftest import World, open_world
 
 MISSING = 1  # no resource, role or ticket of the simulated tenant has this id
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    clock = FakeClock()
-    sim = Simulator(seed="references", tickets=60, clock=clock)
-    sim.limits.latency_enabled = False
-    agent = await Agent.open(options(sim, clock, tmp_path))
-    try:
-        yield World(sim, agent, clock, tmp_path)
-    finally:
-        await agent.close()
+    async with open_world(tmp_path, "references", 60) as opened:
+        yield opened
 
 
 async def first_sync(world: World) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,13 +43,20 @@ def options(sim: Simulator, clock: FakeClock, data_dir: Path) -> AgentOptions:
     )
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
+@contextlib.asynccontextmanager
+async def open_world(tmp_path: Path, seed: str, tickets: int) -> AsyncIterator[World]:
+    """An agent on a fake clock against an in-process simulator without latency."""
     clock = FakeClock()
-    sim = Simulator(seed="e2e", tickets=120, clock=clock)
+    sim = Simulator(seed=seed, tickets=tickets, clock=clock)
     sim.limits.latency_enabled = False
     agent = await Agent.open(options(sim, clock, tmp_path))
     try:
         yield World(sim, agent, clock, tmp_path)
     finally:
         await agent.close()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with open_world(tmp_path, "e2e", 120) as opened:
+        yield opened

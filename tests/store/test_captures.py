@@ -18,20 +18,14 @@ from agent.store import DiskFullError, Durability, Store
 from agent.store.models import Setting
 from agent.sync.capture import Capture
 from agent.sync.conflicts import ConflictDesk, ConflictError
-from tests.e2e.conftest import World, options
+from tests.e2e.conftest import World, open_world, options
 from tests.store.machine import fill, incompressible, limit_pages, small_tmpfs, unlimit_pages
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    clock = FakeClock()
-    sim = Simulator(seed="store-captures", tickets=40, clock=clock)
-    sim.limits.latency_enabled = False
-    agent = await Agent.open(options(sim, clock, tmp_path))
-    try:
-        yield World(sim, agent, clock, tmp_path)
-    finally:
-        await agent.close()
+    async with open_world(tmp_path, "store-captures", 40) as opened:
+        yield opened
 
 
 async def _synced(world: World) -> list[int]:
