@@ -135,12 +135,24 @@ class Agent:
             agent.observe.start()
         agent.observe.monitor.alerts.subscribe(agent._on_alert)
         try:
+            await agent.check_pending_values("start")
             await agent.run_retention()
             await agent.connect()
         except BaseException:
             await agent.close()
             raise
         return agent
+
+    async def check_pending_values(self, when: str) -> int:
+        """Repair pending values no live operation owns (each repair is logged and audited);
+        returns how many were repaired."""
+        from agent.sync import overlays
+
+        now = self.clock.now().timestamp()
+        repaired = await self.store.awrite(lambda: overlays.repair(self.outbox, now, when=when))
+        if repaired:
+            self._emit("queue_changed")
+        return len(repaired)
 
     @classmethod
     async def open_demo(
@@ -644,11 +656,11 @@ class Agent:
 
     async def discard(self, op_id: int, reason: str = "discarded by the technician") -> None:
         """Cancel an operation (audited; its pending values disappear from the local view)."""
-        from agent.sync import localview
+        from agent.sync import overlays
 
         def run() -> None:
             op = self.outbox.cancel(op_id, reason)
-            localview.clear_overlay(op.entity_type, op.entity_key, op_id=op_id)
+            overlays.clear_ended(self.outbox)  # its own and its dependents' pending values
             audit.append(
                 "discarded",
                 at=self.clock.now().timestamp(),

@@ -63,6 +63,13 @@ class TicketSummary:
     last_activity: str | None
     pending_fields: tuple[str, ...] = ()
     conflicts: int = 0
+    pending_notes: int = 0  # notes of this ticket added or changed here, not yet sent
+    pending_time_entries: int = 0
+
+    @property
+    def has_pending(self) -> bool:
+        """Anything of this ticket left to send: its own fields or any note or time entry."""
+        return bool(self.pending_fields or self.pending_notes or self.pending_time_entries)
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,34 @@ def _names(entity_type: str) -> dict[int, str]:
     return out
 
 
+CHILD_TYPES = ("TicketNotes", "TimeEntries")
+
+
+def pending_children() -> dict[int, dict[str, int]]:
+    """Per ticket id, how many of its notes and time entries have something left to send."""
+    tickets: dict[tuple[str, str], Any] = {}
+    for entity_type, key, name, value in (
+        OverlayValue.select(
+            OverlayValue.entity_type,
+            OverlayValue.entity_key,
+            OverlayValue.field,
+            OverlayValue.value,
+        )
+        .where(OverlayValue.entity_type.in_(CHILD_TYPES))
+        .tuples()
+    ):
+        if name == "ticketID" or (entity_type, key) not in tickets:
+            tickets[(entity_type, key)] = value if name == "ticketID" else None
+    out: dict[int, dict[str, int]] = {}
+    for (entity_type, key), ticket in tickets.items():
+        if ticket is None and key.isdigit():  # a server record changed here: its cached parent
+            ticket = (localview.cached(entity_type, int(key)) or {}).get("ticketID")
+        if isinstance(ticket, int) and not isinstance(ticket, bool):
+            per = out.setdefault(ticket, {})
+            per[entity_type] = per.get(entity_type, 0) + 1
+    return out
+
+
 def ticket_summaries() -> list[TicketSummary]:
     lists = localview.picklists("Tickets")
     companies = _names("Companies")
@@ -67,6 +95,7 @@ def ticket_summaries() -> list[TicketSummary]:
         OverlayValue.entity_type == "Tickets"
     ):
         pending.setdefault(o.entity_key, []).append(o.field)
+    children = pending_children()
     out = []
     for row in CachedEntity.select().where(CachedEntity.entity_type == "Tickets"):
         v = localview.view("Tickets", str(row.entity_id))
@@ -88,6 +117,8 @@ def ticket_summaries() -> list[TicketSummary]:
                 last_activity=d.get("lastActivityDate"),
                 pending_fields=tuple(sorted(pending.get(str(row.entity_id), []))),
                 conflicts=len(v.conflicts),
+                pending_notes=children.get(int(row.entity_id), {}).get("TicketNotes", 0),
+                pending_time_entries=children.get(int(row.entity_id), {}).get("TimeEntries", 0),
             )
         )
     return out

@@ -18,7 +18,7 @@ from agent.queue.outbox import Outbox
 from agent.store import audit
 from agent.store.connection import Store
 from agent.store.models import CachedEntity, Conflict, ConflictStatus, OpKind, OpState
-from agent.sync import localview
+from agent.sync import localview, overlays
 from agent.sync.policy import SERVER_OWNED_FIELDS
 
 Choice = Literal["mine", "theirs", "value"]
@@ -131,6 +131,7 @@ class ConflictDesk:
             now,
         )
         c.save()
+        overlays.clear_ended(self.outbox)  # a cancel above ends the op and its dependents
         losing = c.theirs if choice != "theirs" else c.mine
         audit.append(
             "conflict_resolved",

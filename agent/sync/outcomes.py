@@ -74,6 +74,26 @@ def succeeded(
     )
 
 
+def sent_part(
+    op: Operation, theirs: Mapping[str, Any], sent: Mapping[str, Any], now: float, reason: str
+) -> None:
+    """Part of an update reached the server while the rest stays queued (refused or in
+    conflict): cache what was sent, drop the pending values of the sent fields, audit it."""
+    if not sent or op.target_id is None:
+        return
+    data = {**theirs, **sent, "id": int(op.target_id)}
+    localview.cache_put(op.entity_type, data, now, MARKERS.get(op.entity_type), stale=True)
+    localview.clear_overlay(op.entity_type, op.entity_key, fields=list(sent), op_id=op.id)
+    audit.append(
+        "succeeded",
+        at=now,
+        entity_type=op.entity_type,
+        entity_id=op.entity_key,
+        op_id=op.id,
+        detail={"kind": op.kind.value, "sent": dict(sent), "reason": reason},
+    )
+
+
 def settle_stale_conflicts(op: Operation, now: float) -> None:
     """Conflicts flagged early (by a pull) that the push then found settled close by themselves:
     the server and the technician ended up agreeing, or only one side had changed."""

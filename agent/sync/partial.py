@@ -40,7 +40,7 @@ from agent.queue.outbox import Outbox
 from agent.resilience.classify import Category
 from agent.resilience.pipeline import PipelineError
 from agent.store import audit
-from agent.sync import localview, outcomes
+from agent.sync import outcomes
 from agent.sync.merge import FieldDecision
 
 MAX_EXTRA_CALLS = 8
@@ -187,29 +187,13 @@ def settle(
         )
         return True
     key = op.entity_key
-    if split.sent and op.target_id is not None:
-        data = {**theirs, **split.sent, "id": int(op.target_id)}
-        localview.cache_put(
-            op.entity_type, data, now, outcomes.MARKERS.get(op.entity_type), stale=True
-        )
-        localview.clear_overlay(op.entity_type, key, fields=list(split.sent), op_id=op.id)
+    outcomes.sent_part(
+        op, theirs, split.sent, now, "part of the change; the rest was refused or not sent yet"
+    )
     keep = set(split.refused) | set(split.unsent) | {c.field for c in conflicts}
     fields = {f: v for f, v in op.fields.items() if f in keep}
     base = {f: op.base.get(f) for f in fields}
     refused = reason_for(split.refused)
-    if split.sent:
-        audit.append(
-            "succeeded",
-            at=now,
-            entity_type=op.entity_type,
-            entity_id=key,
-            op_id=op.id,
-            detail={
-                "kind": op.kind.value,
-                "sent": dict(split.sent),
-                "reason": "part of the change; the rest was refused or not sent yet",
-            },
-        )
     if split.refused:
         audit.append(
             "failed",

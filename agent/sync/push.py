@@ -169,11 +169,15 @@ class Pusher:
             report.conflicts += 1
 
             def park() -> None:
+                now = self._now()
+                outcomes.sent_part(
+                    op, theirs, to_send, now, "part of the change; the rest is in conflict"
+                )
                 outcomes.record_conflicts(
                     self.outbox,
                     op,
                     result.conflicts,
-                    now=self._now(),
+                    now=now,
                     theirs_read_at=read_at,
                     remaining={c.field: c.mine for c in result.conflicts},
                     remaining_base={c.field: op.base.get(c.field) for c in result.conflicts},

@@ -18,6 +18,7 @@ from agent.simulator import Simulator
 from agent.store.models import OpState
 from tests.e2e.conftest import options
 from tests.soak.model import SoakModel
+from tests.soak.world import agent_integrity
 
 TECH_FIELDS = ("status", "priority", "title")
 
@@ -80,7 +81,7 @@ async def run_fault_soak(
         await drain(agent, clock)
         parked = await parked_ops(agent)
         result = model.check(sim.dump(), parked)
-        result["integrity"] = agent.store.integrity_check()
+        result["integrity"] = agent_integrity(agent)
         result["audit_ok"] = (await agent.verify_audit()).ok
         return result
     finally:

@@ -193,8 +193,24 @@ class World:
     async def count(self, typed: Typed) -> dict[str, Any]:
         result = count(typed, self.sim.dump(), await self.parked())
         result["pending"] = (await self.agent.status()).pending
-        result["integrity"] = self.agent.store.integrity_check()
+        result["integrity"] = agent_integrity(self.agent)
         return result
+
+
+def agent_integrity(agent: Agent) -> str:
+    """`PRAGMA integrity_check`, then the pending-values invariant: every value shown as
+    pending is owned by a live operation that still sends it ("ok" when both hold)."""
+    from agent.sync import overlays
+
+    found = agent.store.integrity_check()
+    if found != "ok":
+        return found
+    orphans = agent.store.read(lambda: overlays.find(agent.outbox))
+    if orphans:
+        return f"{len(orphans)} pending values no operation owns: " + "; ".join(
+            f"{o.entity_type} {o.entity_key} {o.field} ({o.why})" for o in orphans[:5]
+        )
+    return "ok"
 
 
 async def _always_online() -> bool:

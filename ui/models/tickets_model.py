@@ -62,7 +62,7 @@ class TicketTableModel(ListTableModel):
         if role == Qt.ItemDataRole.DecorationRole and col == NUMBER:
             if t.conflicts:
                 return dot_icon("conflict")
-            if t.pending_fields:
+            if t.has_pending:
                 return dot_icon("pending")
             return None  # synced rows stay quiet so the marked ones stand out
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -103,9 +103,14 @@ class TicketTableModel(ListTableModel):
         lines = [f"{t.number}: {t.title}"]
         if t.conflicts:
             lines.append(f"{t.conflicts} conflict(s) to resolve: see the Conflicts page.")
-        if t.pending_fields:
-            names = ", ".join(field_label(f) for f in t.pending_fields)
-            lines.append(f"Waiting to be sent: {names}")
+        waiting = [field_label(f) for f in t.pending_fields]
+        if t.pending_notes:
+            waiting.append(f"{t.pending_notes} note" + "s" * (t.pending_notes > 1))
+        if t.pending_time_entries:
+            n = t.pending_time_entries
+            waiting.append(f"{n} time entr" + ("ies" if n > 1 else "y"))
+        if waiting:
+            lines.append(f"Waiting to be sent: {', '.join(waiting)}")
         elif not t.conflicts:
             lines.append("Synced with Autotask.")
         return "\n".join(lines)

@@ -142,7 +142,7 @@ class MyWorkPage(QWidget):
         self._apply_filter()
         if chosen is not None:
             self.select_ticket(chosen)
-        self.countChanged.emit(sum(1 for t in tickets if t.pending_fields))
+        self.countChanged.emit(sum(1 for t in tickets if t.has_pending))
 
     def _fill_filters(self, tickets: list[TicketSummary], catalog: Catalog) -> None:
         lists = catalog.tickets

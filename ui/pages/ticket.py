@@ -158,6 +158,8 @@ class TicketPanel(QWidget):
         where = " · ".join(x for x in (detail.company, detail.contact) if x)
         self.where.setText(where)
         pending = [v.name for v in f.values() if v.pending]
+        pending += [n.key for n in detail.notes if n.pending]
+        pending += [t.key for t in detail.time_entries if t.pending]
         conflicts = [v.name for v in f.values() if v.conflict_id is not None]
         if conflicts:
             self.state_chip.setText(f"{len(conflicts)} conflict(s)")

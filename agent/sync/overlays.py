@@ -1,0 +1,107 @@
+"""The invariant behind every "pending" the technician sees: each overlay value is owned by a live
+operation that still carries that field (or, for a local delete, is that delete).
+
+An overlay value that outlives its operation (finished, cancelled, absent from the outbox, or
+rewritten so it no longer sends that field) would show "pending" forever with nothing left to
+send. The write paths clear overlays as operations end; `repair` is the check that runs at start
+and in the soaks, and after bulk cancellations whose cascade the caller does not see. It removes
+each orphan, logs it and records it in the audit trail. Runs inside a store write.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from agent.queue.operation import Operation
+from agent.queue.outbox import Outbox
+from agent.store import audit
+from agent.store.models import OpKind, OverlayValue
+from agent.sync import localview
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Orphan:
+    entity_type: str
+    entity_key: str
+    field: str
+    op_id: int | None
+    why: str
+    ended: bool = False  # its operation finished or was cancelled (the normal way to end)
+
+
+def _why(op: Operation | None, field: str, op_id: int | None) -> str | None:
+    """Why an overlay value on `field` has no owner (None when `op` owns it)."""
+    if op_id is None:
+        return "no operation owns it"
+    if op is None:
+        return f"operation #{op_id} no longer exists"
+    if not op.is_live:
+        return f"operation #{op_id} has ended ({op.state.value})"
+    if field == localview.DELETED:
+        return None if op.kind is OpKind.DELETE else f"operation #{op_id} is not a delete"
+    if field not in op.fields:
+        return f"operation #{op_id} no longer sends {field}"
+    return None
+
+
+def find(outbox: Outbox) -> list[Orphan]:
+    """Every overlay value no live operation owns (reads only)."""
+    rows = list(
+        OverlayValue.select(
+            OverlayValue.entity_type,
+            OverlayValue.entity_key,
+            OverlayValue.field,
+            OverlayValue.op_id,
+        ).tuples()
+    )
+    ops: dict[int, Operation | None] = {}
+    out = []
+    for entity_type, key, field, op_id in rows:
+        if op_id is not None and op_id not in ops:
+            ops[op_id] = outbox.get(op_id)
+        op = ops.get(op_id) if op_id is not None else None
+        why = _why(op, field, op_id)
+        if why is not None:
+            ended = op is not None and not op.is_live
+            out.append(Orphan(entity_type, key, field, op_id, why, ended))
+    return out
+
+
+def clear_ended(outbox: Outbox) -> int:
+    """After cancelling (which cascades to dependents the caller does not see): drop the
+    pending values of every operation that has ended. Returns how many were dropped."""
+    ended = [o for o in find(outbox) if o.ended]
+    for o in ended:
+        localview.clear_overlay(o.entity_type, o.entity_key, fields=[o.field], op_id=o.op_id)
+    return len(ended)
+
+
+def repair(outbox: Outbox, now: float, *, when: str) -> list[Orphan]:
+    """Remove every orphaned overlay value; each removal is logged and audited."""
+    orphans = find(outbox)
+    for o in orphans:
+        OverlayValue.delete().where(
+            (OverlayValue.entity_type == o.entity_type)
+            & (OverlayValue.entity_key == o.entity_key)
+            & (OverlayValue.field == o.field)
+        ).execute()
+        log.warning(
+            "pending value repaired (%s): %s %s field %s: %s",
+            when,
+            o.entity_type,
+            o.entity_key,
+            o.field,
+            o.why,
+        )
+        audit.append(
+            "overlay_repaired",
+            at=now,
+            entity_type=o.entity_type,
+            entity_id=o.entity_key,
+            op_id=o.op_id,
+            detail={"field": o.field, "why": o.why, "when": when},
+        )
+    return orphans
