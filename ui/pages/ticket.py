@@ -258,12 +258,15 @@ class DetailsTab(QScrollArea):
             signal.connect(self._edited)
         self.save.clicked.connect(self.submit)
         self.revert.clicked.connect(self._revert)
+        self._note_for: int | None = None  # the ticket `saved_note` speaks of
         self.detail: TicketDetail | None = None
         self.catalog: Catalog | None = None
         self._loading = False
 
     # -- showing ---------------------------------------------------------------------------
     def show_detail(self, detail: TicketDetail, catalog: Catalog) -> None:
+        if detail.id != self._note_for:
+            self._note(None, "")  # a message about another ticket is not about this one
         self.detail, self.catalog = detail, catalog
         self._loading = True
         f = detail.fields
@@ -348,7 +351,13 @@ class DetailsTab(QScrollArea):
         self.revert.setEnabled(dirty)
         if dirty:
             names = ", ".join(field_label(n) for n in self.changes())
-            self.saved_note.setText(f"Unsaved: {names}")
+            self._note(self.detail.id if self.detail else None, f"Unsaved: {names}")
+        elif self.saved_note.text().startswith(UNSAVED):
+            self._note(None, "")
+
+    def _note(self, ticket_id: int | None, text: str) -> None:
+        self._note_for = ticket_id
+        self.saved_note.setText(text)
 
     def _revert(self) -> None:
         if self.detail is not None and self.catalog is not None:
@@ -366,27 +375,41 @@ class DetailsTab(QScrollArea):
         service = self.panel.service
         service.run(
             service.agent.update_ticket(ticket_id, **changes),
-            lambda _: self._saved(changes),
-            self._refused,
+            lambda _: self._saved(ticket_id, changes),
+            lambda exc: self._refused(ticket_id, exc),
         )
 
-    def _saved(self, changes: dict[str, Any]) -> None:
+    def _showing(self, ticket_id: int) -> bool:
+        return self.detail is not None and self.detail.id == ticket_id
+
+    def _saved(self, ticket_id: int, changes: dict[str, Any]) -> None:
+        self.captured.emit()
+        if not self._showing(ticket_id):
+            return  # the technician moved on: the ticket list shows it as pending
         self.form.clear_problems()
         show_error(self.general_error, None)
         names = ", ".join(field_label(n) for n in changes)
-        self.saved_note.setText(
-            f"Saved on this laptop ({names}). It is sent to Autotask as soon as it can be."
+        self._note(
+            ticket_id,
+            f"Saved on this laptop ({names}). It is sent to Autotask as soon as it can be.",
         )
-        self.captured.emit()
 
-    def _refused(self, exc: BaseException) -> None:
+    def _refused(self, ticket_id: int, exc: BaseException) -> None:
+        if not self._showing(ticket_id):  # said here, naming the ticket it was for
+            show_error(
+                self.general_error, f"Your change to ticket {ticket_id} was not saved: {exc}"
+            )
+            return
         self.save.setEnabled(True)
         if isinstance(exc, EditRejected):
             rest = self.form.show_problems(list(exc.problems))
             show_error(self.general_error, "\n".join(rest) or None)
-            self.saved_note.setText("Not saved: correct the fields marked in red.")
+            self._note(ticket_id, "Not saved: correct the fields marked in red.")
         else:
             show_error(self.general_error, f"Not saved: {exc}")
+
+
+UNSAVED = "Unsaved: "
 
 
 def value(detail: TicketDetail, name: str) -> Any:

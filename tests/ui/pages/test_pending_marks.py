@@ -1,0 +1,47 @@
+"""What the window says is pending is true: per ticket, for its notes too, and editor messages
+stay with the ticket they are about."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from tests.ui.pages.conftest import Desk
+from tests.ui.pages.test_mywork import choose, open_page
+from ui.models.tickets_model import NUMBER
+
+
+def test_unsent_notes_mark_their_ticket_and_count_in_the_badge(synced: Desk, qtbot: QtBot) -> None:
+    synced.run(synced.agent.set_work_offline(True))
+    page = open_page(synced, qtbot)
+    counts: list[int] = []
+    page.countChanged.connect(counts.append)
+    ticket = synced.run(synced.agent.my_tickets())[2]
+    for n in range(3):
+        synced.run(synced.agent.add_note(ticket.id, f"n{n}", title="t", publish=1, note_type=1))
+    page.refresh()
+    synced.settle(lambda: counts and counts[-1] == 1)
+    index = page.model.index(page.model.row_of(ticket.id) or 0, NUMBER)
+    assert index.data(Qt.ItemDataRole.DecorationRole) is not None
+    assert "3 notes" in index.data(Qt.ItemDataRole.ToolTipRole)
+    choose(synced, page, ticket.id)
+    assert page.panel.state_chip.text() == "Changes waiting to be sent"
+
+
+def test_editor_messages_stay_with_their_ticket(synced: Desk, qtbot: QtBot) -> None:
+    synced.run(synced.agent.set_work_offline(True))
+    page = open_page(synced, qtbot)
+    first, second = synced.run(synced.agent.my_tickets())[:2]
+    choose(synced, page, first.id)
+    details = page.panel.details
+    details.description.setPlainText("Typed, then taken back")
+    assert details.saved_note.text() == "Unsaved: Description"
+    qtbot.mouseClick(details.revert, Qt.MouseButton.LeftButton)
+    assert details.saved_note.text() == ""  # nothing is unsaved any more
+    details.title.setText("Saved here")
+    qtbot.mouseClick(details.save, Qt.MouseButton.LeftButton)
+    synced.settle(lambda: details.saved_note.text().startswith("Saved on this laptop (Title)"))
+    choose(synced, page, second.id)
+    assert details.saved_note.text() == ""  # the message was about the first ticket
+    choose(synced, page, first.id)
+    assert not details.saved_note.text().startswith("Unsaved")
