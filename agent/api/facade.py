@@ -93,7 +93,9 @@ class Agent:
             capacity=settings.background_capacity,
         )
         self.conflict_desk = ConflictDesk(self.store, self.outbox, self.clock)
-        self.observe = Observability(self.store, self.clock)
+        self.observe = Observability(
+            self.store, self.clock, retention_days=settings.metrics_retention_days
+        )
         self.demo_base_url: str | None = None
         self._demo_stack: contextlib.ExitStack | None = None
         self._listeners: list[Listener] = []
@@ -257,6 +259,7 @@ class Agent:
         )
         self.pipeline.subscribe(self._on_pipeline_event)
         await self.pipeline.__aenter__()
+        self._publish_online()
         caller = ApiCaller(self.client, self.pipeline, on_call=self.observe.record_call)
         self.capture.technician_resource_id = me
         self.engine = SyncEngine(
@@ -383,12 +386,17 @@ class Agent:
         changes = self._settings_changes
         settings = await asyncio.to_thread(lambda: self.profile.settings)
         if changes == self._settings_changes:  # else it was read before a change: stale
-            self._settings = settings
+            self._apply_settings(settings)
+
+    def _apply_settings(self, settings: Settings) -> None:
+        """Take a settings snapshot and act on what the running agent reads from it."""
+        self._settings = settings
+        self.observe.set_retention_days(settings.metrics_retention_days)
 
     def _settings_changed(self, settings: Settings) -> Settings:
         """A change made through the facade: the snapshot now, and no older reload after it."""
         self._settings_changes += 1
-        self._settings = settings
+        self._apply_settings(settings)
         return settings
 
     def _on_report(self, report: SyncReport) -> None:
@@ -424,6 +432,7 @@ class Agent:
             self._emit("mode_changed", mode=str(getattr(event, "new", "")))
         elif isinstance(event, HealthChanged):
             self._emit("status")
+        self._publish_online()
         online = self.pipeline is not None and self.pipeline.mode.value != "offline"
         if online != self._online:
             self._online = online
@@ -431,6 +440,10 @@ class Agent:
             if online and self.engine is not None:
                 self.engine.needs_reconcile()
                 self.engine.wake.set()
+
+    def _publish_online(self) -> None:
+        reachable = self.pipeline is not None and self.pipeline.mode.value != "offline"
+        self.observe.set_online(reachable and not self._settings.work_offline)
 
     # -- status ----------------------------------------------------------------------------
     @property
@@ -536,6 +549,7 @@ class Agent:
         )
         if not offline and self.engine is not None:
             self.engine.wake.set()
+        self._publish_online()
         self._emit("status")
 
     def network_changed(self) -> None:
@@ -671,6 +685,8 @@ class Agent:
             )
 
         await self.store.awrite(run, durable=True)  # a person's decision: synced to disk
+        if self.pipeline is not None:  # its failures no longer say anything about health
+            self.pipeline.patterns.forget_ops(lambda op: op == str(op_id))
         self._emit("queue_changed")
         self._emit("status")
 

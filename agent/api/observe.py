@@ -53,9 +53,9 @@ class AlertView:
 
 
 class Observability:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, retention_days: float = 30.0) -> None:
         self.clock = clock
-        self.monitor = Monitor(store, clock)
+        self.monitor = Monitor(store, clock, retention_days=retention_days)
         reg = self.monitor.registry
         self._calls = names.API_REQUESTS.on(reg)
         self._latency = names.API_LATENCY.on(reg)
@@ -68,6 +68,15 @@ class Observability:
 
     def start(self) -> None:
         self.monitor.start()
+
+    def set_online(self, online: bool) -> None:
+        """Whether changes can be sent now (Autotask reachable, not working offline): alert
+        rules such as a growing queue only mean something while it is 1."""
+        names.ONLINE.on(self.monitor.registry).labels().set(1 if online else 0)
+
+    def set_retention_days(self, days: float) -> None:
+        """How long the hourly rollups are kept (the `metrics_retention_days` setting)."""
+        self.monitor.series.rollup_retention_s = days * 86400.0
 
     async def stop(self) -> None:
         await self.monitor.stop()

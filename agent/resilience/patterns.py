@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import itertools
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -78,6 +79,18 @@ class FailurePatterns:
         self._outcome(endpoint, ok=True)
         if op_id is not None:
             self.by_op.pop(op_id, None)
+
+    def op_ids(self) -> Iterable[str]:
+        """The operations with remembered failures."""
+        return list(self.by_op)
+
+    def forget_ops(self, ended: Callable[[str], bool]) -> int:
+        """Forget the failures of operations that have ended (sent by another path, cancelled,
+        gone): a finding about them would keep the health report degraded for nothing."""
+        gone = [op for op in list(self.by_op) if ended(op)]
+        for op in gone:
+            self.by_op.pop(op, None)
+        return len(gone)
 
     def _outcome(self, endpoint: str, ok: bool) -> None:
         self._outcomes.setdefault(endpoint, deque(maxlen=self.flap_window)).append(ok)

@@ -134,6 +134,7 @@ class SyncEngine:
                 # The next round takes back this round's claims as after a restart: whatever may
                 # have reached the server is settled before anything is sent again.
                 self._first_round = True
+            await self._forget_ended_failures()
             report.api_calls = self.caller.api_calls - before
             report.finished_at = self.clock.now().timestamp()
             if report.error is None and report.push.failed == 0:
@@ -142,6 +143,22 @@ class SyncEngine:
             if self.on_report is not None:
                 self.on_report(report)
             return report
+
+    async def _forget_ended_failures(self) -> None:
+        """Failure findings about operations that have since ended are dropped."""
+        patterns = self.caller.pipeline.patterns
+        ids = [int(i) for i in patterns.op_ids() if i.isdigit()]
+        if not ids:
+            return
+
+        def live() -> set[str]:
+            return {str(i) for i in ids if (op := self.outbox.get(i)) is not None and op.is_live}
+
+        try:
+            still = await self.store.aread(live)
+        except StoreError:
+            return
+        patterns.forget_ops(lambda op: op not in still)
 
     async def _round(self, report: SyncReport, *, pull: bool, max_rounds: int) -> None:
         """Reconcile, push, pull: a failed step is reported and the next one still runs."""
