@@ -23,9 +23,11 @@ from agent.store.connection import Store
 # Chart name -> the stored series it draws.
 CHARTS = {
     "queue_depth": series_key(names.QUEUE_DEPTH.name, {"state": "pending"}),
-    "throughput": series_key(names.SYNC_OPS.name, {"category": "all", "outcome": "success"})
-    + names.RATE,
-    "api_latency_p95": series_key(names.API_LATENCY.name, {"endpoint": "all"}) + names.P95,
+    # Derived series carry their suffix on the name, before the labels (as the sampler stores).
+    "throughput": series_key(
+        names.SYNC_OPS.name + names.RATE, {"category": "all", "outcome": "success"}
+    ),
+    "api_latency_p95": series_key(names.API_LATENCY.name + names.P95, {"endpoint": "all"}),
     "error_rate": names.SYNC_ERROR_RATIO.name,
     "quota_use": names.QUOTA_SHARE_USED.name,
 }
@@ -65,6 +67,8 @@ class Observability:
         self._ok = self._ops.labels(category="all", outcome="success")
         self._bad = self._ops.labels(category="all", outcome="failure")
         self.last_condition: threading.Thread | None = None
+        self._quota: tuple[int, int, float] | None = None  # the last reading
+        self._calls_since_reading = 0
 
     def start(self) -> None:
         self.monitor.start()
@@ -83,6 +87,9 @@ class Observability:
 
     def record_call(self, endpoint: str, seconds: float) -> None:
         self._calls.labels(endpoint=endpoint).inc()
+        if self._quota is not None:  # between two readings, this agent's own calls count
+            self._calls_since_reading += 1
+            self._publish_quota()
         self._latency.labels(endpoint=endpoint).observe(seconds)
         self._all_latency.observe(seconds)
 
@@ -105,6 +112,17 @@ class Observability:
             self._condition(OFFLINE, offline, "", event.reason)
 
     def record_quota(self, used: int, threshold: int, share: float) -> None:
+        """A ThresholdInformation reading; until the next one, each call this agent makes adds
+        to it (the reading is refreshed only every few minutes)."""
+        self._quota = (used, threshold, share)
+        self._calls_since_reading = 0
+        self._publish_quota()
+
+    def _publish_quota(self) -> None:
+        if self._quota is None:
+            return
+        reading, threshold, share = self._quota
+        used = reading + self._calls_since_reading
         reg = self.monitor.registry
         names.QUOTA_USED.on(reg).labels().set(used)
         names.QUOTA_THRESHOLD.on(reg).labels().set(threshold)

@@ -20,6 +20,13 @@ class Page:
     next_url: str | None
 
 
+class PageItems(list[JsonObject]):
+    """One page's records; `last` says no request follows it (so a caller that paces each
+    request does not pace, nor count, the step that only finds the end)."""
+
+    last: bool = False
+
+
 def page_from_wire(payload: object, ctx: RequestContext) -> Page:
     """Reads `{"items": [...], "pageDetails": {"nextPageUrl": ...}}`."""
     if not isinstance(payload, dict):
@@ -76,7 +83,9 @@ async def pages_by_id(
         largest = max(_record_id(item, ctx) for item in page.items)
         if last_id is not None and largest <= last_id:
             raise unexpected_answer(ctx, "the server returned records it had already sent")
-        yield page.items
-        if page.next_url is None:
+        items = PageItems(page.items)
+        items.last = page.next_url is None
+        yield items
+        if items.last:
             return
         last_id = largest

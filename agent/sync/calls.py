@@ -67,6 +67,8 @@ class ApiCaller:
             if page is _END:
                 return
             yield page
+            if getattr(page, "last", False):
+                return  # the end is known: asking for it would cost a paced call
 
     async def query_all(
         self, endpoint: str, kind: Kind, filter: FilterItem | list[FilterItem]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from PySide6.QtCharts import QChart, QChartView, QDateTimeAxis, QLineSeries, QValueAxis
@@ -43,11 +44,10 @@ class MetricChart(QChartView):
         title_font.setPointSize(10)
         title_font.setBold(True)
         chart.setTitleFont(title_font)
-        self.series = QLineSeries()
-        pen = QPen(QColor(metric.colour))
-        pen.setWidthF(2.0)
-        self.series.setPen(pen)
-        chart.addSeries(self.series)
+        self.pen = QPen(QColor(metric.colour))
+        self.pen.setWidthF(2.0)
+        self.series = self._new_segment(chart)
+        self.segments = [self.series]  # one line per stretch of time the agent was running
         self.x_axis = QDateTimeAxis()
         self.x_axis.setTickCount(5)
         self.y_axis = QValueAxis()
@@ -64,12 +64,29 @@ class MetricChart(QChartView):
         self.series.attachAxis(self.y_axis)
         self.empty_note = chart.title()
 
+    def _new_segment(self, chart: QChart) -> QLineSeries:
+        line = QLineSeries()
+        line.setPen(self.pen)
+        chart.addSeries(line)
+        return line
+
     def show_points(self, points: list[tuple[float, float]], start: float, end: float) -> None:
         m = self.metric
         shown = [(t * 1000.0, v * m.scale) for t, v in points]
+        chart = self.chart()
+        for extra in self.segments[1:]:
+            chart.removeSeries(extra)
+        self.segments = [self.series]
         self.series.clear()
-        for x, y in shown:
-            self.series.append(x, y)
+        line = self.series
+        for i, run in enumerate(split_at_gaps(points)):
+            if i:
+                line = self._new_segment(chart)
+                line.attachAxis(self.x_axis)
+                line.attachAxis(self.y_axis)
+                self.segments.append(line)
+            for t, v in run:
+                line.append(t * 1000.0, v * m.scale)
         self.x_axis.setRange(
             QDateTime.fromMSecsSinceEpoch(int(start * 1000)),
             QDateTime.fromMSecsSinceEpoch(int(end * 1000)),
@@ -80,8 +97,35 @@ class MetricChart(QChartView):
         self.y_axis.setRange(0.0, top * 1.1)
         self.y_axis.applyNiceNumbers()
         self.y_axis.setLabelFormat("%.1f" if top < 5 else "%.0f")
-        last = f" · now {shown[-1][1]:.1f}" if shown else " · no data yet"
+        last = f" · now {figure(shown[-1][1])}" if shown else " · no data yet"
         self.chart().setTitle(f"{m.title} ({m.unit}){last}")
 
     def point_count(self) -> int:
-        return self.series.count()
+        return sum(line.count() for line in self.segments)
+
+    def segment_count(self) -> int:
+        """How many separate lines are drawn (a gap where the agent was not running)."""
+        return sum(1 for line in self.segments if line.count())
+
+
+def figure(value: float) -> str:
+    """A reading with the digits that say something: 0.04 % is not "0.0"."""
+    if value == 0 or abs(value) >= 10:
+        return f"{value:.0f}"
+    return f"{value:.1f}" if abs(value) >= 1 else f"{value:.2g}"
+
+
+def split_at_gaps(points: list[tuple[float, float]]) -> list[list[tuple[float, float]]]:
+    """Runs of points without a hole: a step more than five times the usual one (and over a
+    minute) is time when nothing was sampled (the program was closed), drawn as a gap."""
+    if len(points) < 2:
+        return [points] if points else []
+    steps = sorted(b[0] - a[0] for a, b in itertools.pairwise(points))
+    usual = steps[len(steps) // 2]
+    limit = max(60.0, 5 * usual)
+    runs = [[points[0]]]
+    for a, b in itertools.pairwise(points):
+        if b[0] - a[0] > limit:
+            runs.append([])
+        runs[-1].append(b)
+    return runs

@@ -123,3 +123,22 @@ def test_audit_exports_csv(synced: Desk, qtbot: QtBot, tmp_path: Path) -> None:
     synced.idle()
     assert target.exists() and "Exported" in target.read_text(encoding="utf-8")
     assert "Exported" in page.verdict_text.text()
+
+
+def test_a_chart_leaves_a_gap_where_the_agent_was_closed(qtbot: QtBot) -> None:
+    from ui.pages.health_chart import MetricChart
+
+    chart = MetricChart(METRICS[0])
+    qtbot.addWidget(chart)
+    before = [(1000.0 + 10 * i, 3.0) for i in range(10)]
+    after = [(9000.0 + 10 * i, 0.0) for i in range(10)]  # two hours closed in between
+    chart.show_points(before + after, 900.0, 9200.0)
+    assert chart.segment_count() == 2 and chart.point_count() == 20
+    chart.show_points(before, 900.0, 9200.0)
+    assert chart.segment_count() == 1 and chart.point_count() == 10
+
+
+def test_small_readings_keep_their_digits() -> None:
+    from ui.pages.health_chart import figure
+
+    assert [figure(v) for v in (0.0, 0.048, 4.82, 48.2)] == ["0", "0.048", "4.8", "48"]
