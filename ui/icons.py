@@ -12,7 +12,7 @@ import functools
 import re
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
-from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QIcon, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 from agent.api.types import SyncState
@@ -77,15 +77,40 @@ def icon(name: str, color: str | None = None, sizes: tuple[int, ...] = (16, 20, 
     return result
 
 
-def tray_icon(state: SyncState | str, frame: int = 0) -> QIcon:
-    """The tray icon of `state`; `frame` turns the syncing arrows (0..SPIN_FRAMES-1)."""
+def tray_icon(state: SyncState | str, frame: int = 0, pending: int = 0) -> QIcon:
+    """The tray icon of `state`; `frame` turns the syncing arrows (0..SPIN_FRAMES-1); a
+    `pending` count above zero is shown as a badge in the corner ("99+" beyond 99)."""
     name = state_icon_name(state)
     angle = (frame % SPIN_FRAMES) * (180.0 / SPIN_FRAMES) if name == "state-syncing" else 0.0
     dpr = device_pixel_ratio()
     result = QIcon()
     for size in TRAY_SIZES:
-        result.addPixmap(pixmap(name, size, None, angle, dpr))
+        image = pixmap(name, size, None, angle, dpr)
+        if pending > 0:
+            image = image.copy()  # the rendered icon is cached: draw on a copy
+            _badge(image, "99+" if pending > 99 else str(pending))
+        result.addPixmap(image)
     return result
+
+
+def _badge(image: QPixmap, text: str) -> None:
+    """A count in a small rounded label at the lower right of `image`."""
+    side = image.width() / image.devicePixelRatio()  # logical pixels, as the painter draws
+    height = max(8, int(side * 0.5))
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(max(6, int(height * 0.8)))
+    width = min(side, max(height, QFontMetrics(font).horizontalAdvance(text) + height // 2))
+    box = QRectF(side - width, side - height, width, height)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("#1d4ed8"))
+    painter.drawRoundedRect(box, height / 2, height / 2)
+    painter.setPen(QColor("white"))
+    painter.setFont(font)
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+    painter.end()
 
 
 def app_icon() -> QIcon:

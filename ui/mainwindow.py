@@ -281,14 +281,17 @@ class MainWindow(QMainWindow):
             self.sidebar.card.detail.setText(wording.last_synced(self.status, now))
 
     def show_progress(self, stage: str, done: int, total: int) -> None:
-        """The first download's progress (the agent reports stages of its first full sync)."""
-        if total <= 0 or done >= total or stage == "done":
+        """The first download's stages, and the changes a sync is sending ("Sending 12 of
+        241"), in the status bar."""
+        if total <= 0 or done >= total or stage in ("done", "send_done"):
             self._hide_progress()
             return
         self.progress_bar.setRange(0, total)
         self.progress_bar.setValue(done)
         self.progress_label.setText(
-            f"Downloading your work: {STAGE_WORDS.get(stage, stage)} ({done + 1} of {total})"
+            wording.sending(done, total)
+            if stage == "send"
+            else f"Downloading your work: {STAGE_WORDS.get(stage, stage)} ({done + 1} of {total})"
         )
         self.progress_bar.show()
         self.progress_label.show()

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from agent.api.facade import Agent
 from agent.api.types import AgentEvent, AgentStatus
@@ -21,6 +21,7 @@ from agent.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+QUEUE_REFRESH_MS = 250
 
 
 class AgentService(QObject):
@@ -46,6 +47,11 @@ class AgentService(QObject):
         self.last_status: AgentStatus | None = None
         self.settings: Settings | None = None  # last loaded; reading it never touches the disk
         self._unsubscribe = agent.subscribe(self._on_event)
+        # Queue changes arrive once per operation during a large sync: the pages, badges and
+        # status follow them at most QUEUE_REFRESH_MS apart (the first at once, the last kept).
+        self._queue_timer = QTimer(self, singleShot=True, interval=QUEUE_REFRESH_MS)
+        self._queue_timer.timeout.connect(self._queue_settled)
+        self._queue_waiting = False
 
     # -- running facade calls -------------------------------------------------------------
     def run(
@@ -95,6 +101,16 @@ class AgentService(QObject):
         """Run one sync round now (the "Sync now" buttons)."""
         self.run(self.agent.sync_now())
 
+    def _announce_queue(self) -> None:
+        self._queue_waiting = False
+        self.queueChanged.emit()
+        self.refresh_status()
+        self._queue_timer.start()
+
+    def _queue_settled(self) -> None:
+        if self._queue_waiting:
+            self._announce_queue()
+
     def refresh_status(self) -> None:
         self.run(self.agent.status(), self._publish_status)
 
@@ -132,8 +148,10 @@ class AgentService(QObject):
         if kind == "status":
             self.refresh_status()
         elif kind == "queue_changed":
-            self.queueChanged.emit()
-            self.refresh_status()
+            if self._queue_timer.isActive():
+                self._queue_waiting = True
+            else:
+                self._announce_queue()
         elif kind == "conflict_detected":
             self.conflictsChanged.emit()
             self.notify.emit(
@@ -178,6 +196,8 @@ class AgentService(QObject):
     async def settle(self, rounds: int = 50) -> None:
         """Wait until no call is in flight (callbacks may start more: a few rounds)."""
         for _ in range(rounds):
+            if self._queue_waiting:  # a change held back to coalesce counts as in flight
+                self._announce_queue()
             if not self._tasks:
                 await asyncio.sleep(0)
                 if not self._tasks:
@@ -186,6 +206,8 @@ class AgentService(QObject):
 
     async def shutdown(self) -> None:
         self._unsubscribe()
+        self._queue_timer.stop()
+        self._queue_waiting = False
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:

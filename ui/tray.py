@@ -151,11 +151,16 @@ class Tray(QObject):
             self._spinner.stop()
             self.frame = 0
         shown = SyncState.SYNCING if spinning else self.state
-        self.icon.setIcon(icons.tray_icon(shown, self.frame))
+        self.icon.setIcon(icons.tray_icon(shown, self.frame, self.pending))
+
+    @property
+    def pending(self) -> int:
+        """The count the icon's badge shows: changes still to send."""
+        return self.status.pending if self.status is not None else 0
 
     def _next_frame(self) -> None:
         self.frame = (self.frame + 1) % icons.SPIN_FRAMES
-        self.icon.setIcon(icons.tray_icon(SyncState.SYNCING, self.frame))
+        self.icon.setIcon(icons.tray_icon(SyncState.SYNCING, self.frame, self.pending))
 
     @property
     def spinning(self) -> bool:

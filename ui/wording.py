@@ -64,12 +64,19 @@ def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
+def sending(done: int, total: int) -> str:
+    """Where a sync is: "Sending 12 of 241"."""
+    return f"Sending {min(done + 1, total)} of {total}"
+
+
 def tooltip(status: AgentStatus | None, now: float | None = None) -> str:
     """The tray tooltip: state, pending changes, conflicts and the last good sync."""
     if status is None:
         return "Field Sync: starting…"
     demo = " (demo tenant)" if status.demo else ""
     lines = [f"Field Sync: {STATE_TITLES[status.state]}{demo}"]
+    if status.sending is not None:
+        lines.append(sending(*status.sending))
     lines.append(f"{plural(status.pending, 'change')} waiting")
     if status.conflicts:
         lines.append(plural(status.conflicts, "conflict"))

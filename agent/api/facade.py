@@ -372,6 +372,8 @@ class Agent:
     def _on_progress(self, stage: str, done: int, total: int) -> None:
         self._progress = (stage, done, total)
         self._emit("progress", stage=stage, done=done, total=total)
+        if stage.startswith("send"):  # an operation left the queue: counts and badges move
+            self._emit("queue_changed")
 
     def _on_alert(self, event: AlertEvent) -> None:
         # Alerts are evaluated on the sampler's thread: hop to the event loop first.
@@ -514,7 +516,14 @@ class Agent:
             first_sync_done=first_sync_done,
             reason=reason,
             store_notice=self._store_notice(),
+            sending=self._sending(),
         )
+
+    def _sending(self) -> tuple[int, int] | None:
+        p = self._progress
+        if p is None or p[0] != "send" or p[1] >= p[2]:
+            return None
+        return p[1], p[2]
 
     def _store_notice(self) -> str | None:
         recovery = self.profile.recovery

@@ -37,6 +37,8 @@ class AgentStatus:
     # The database's condition, when the technician must know it: the disk refused the last
     # sync round's writes (full, read-only), or a damaged file was kept aside at start.
     store_notice: str | None = None
+    # While a sync sends: operations handled so far and to handle in this round.
+    sending: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from agent.api.types import (
 )
 from agent.queue.operation import Operation
 from agent.store import audit
-from agent.store.models import AuditEvent, CachedEntity, OverlayValue, Priority
+from agent.store.models import AuditEvent, CachedEntity, OpState, OverlayValue, Priority
 from agent.sync import localview
 
 ERROR_WORDS = {
@@ -228,6 +228,13 @@ def describe(op: Operation) -> str:
     return f"Change {what}{where}: {changes}"
 
 
+def uncertain(op: Operation) -> bool:
+    """Whether an earlier attempt's answer was lost, so it is checked before anything is sent
+    again. An operation being sent right now is outcome-unknown too, until its answer comes:
+    that is normal sending, not a problem to show."""
+    return op.outcome_unknown and op.state is not OpState.LEASED
+
+
 def plain_error(op: Operation) -> str | None:
     if op.state.value == "conflict":
         return "Waiting for you: the same field was changed in Autotask. Resolve the conflict."
@@ -236,7 +243,7 @@ def plain_error(op: Operation) -> str | None:
         if op.error_category == "validation" and detail:
             return f"{ERROR_WORDS['validation']}: {detail}"
         return detail or ERROR_WORDS.get(op.error_category or "") or None
-    if op.outcome_unknown:
+    if uncertain(op):
         return ERROR_WORDS["reconcile"]
     if not op.last_error and not op.error_category:
         return None
@@ -259,7 +266,7 @@ def queue_item(op: Operation) -> QueueItem:
         next_attempt_at=op.next_attempt_at or None,
         last_error=plain_error(op),
         created_at=op.created_at,
-        outcome_unknown=op.outcome_unknown,
+        outcome_unknown=uncertain(op),
     )
 
 

@@ -25,6 +25,7 @@ from agent.resilience.backoff import RetrySchedule
 from agent.resilience.pipeline import PipelineError
 from agent.store.connection import Store
 from agent.store.errors import StoreError
+from agent.store.models import OpState
 from agent.sync.calls import ApiCaller
 from agent.sync.pull import Progress, Puller, PullReport
 from agent.sync.push import LEASE_SECONDS, Pusher, PushReport
@@ -79,6 +80,9 @@ class SyncEngine:
             strategy=strategy,
         )
         self.on_report = on_report
+        self.progress = progress
+        self.pusher.on_done = self._sent_one
+        self._sending = (0, 0)  # operations handled and to handle in this round's push
         self._reconciled = False
         self._first_round = True
         self._lock = asyncio.Lock()
@@ -227,7 +231,23 @@ class SyncEngine:
             return 0
         return await self.reconciler.run()
 
+    def _sent_one(self) -> None:
+        done, total = self._sending
+        done += 1
+        self._sending = (done, max(total, done))
+        if self.progress is not None:
+            self.progress("send", *self._sending)
+
     async def _push_all(self, report: PushReport, max_rounds: int) -> None:
+        waiting = await self.store.aread(self.outbox.counts_by_state)
+        self._sending = (0, sum(waiting.get(s, 0) for s in (OpState.PENDING, OpState.LEASED)))
+        try:
+            await self._push_batches(report, max_rounds)
+        finally:
+            if self.progress is not None and self._sending[0]:
+                self.progress("send_done", *self._sending)
+
+    async def _push_batches(self, report: PushReport, max_rounds: int) -> None:
         for _ in range(max_rounds):
             batches = await self.store.awrite(self.dispatcher.next_batches)
             if not batches:

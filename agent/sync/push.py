@@ -73,6 +73,7 @@ class Pusher:
         self.client = caller.client
         # Settles a create whose earlier attempt may have landed (never sent again blindly).
         self.settle = settle
+        self.on_done: Callable[[], None] = lambda: None  # each claimed operation, once handled
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -96,7 +97,10 @@ class Pusher:
             if self.settle is None:
                 raise RuntimeError("an outcome-unknown create needs a reconciler")
             for op in uncertain:
-                await self.settle(op)
+                try:
+                    await self.settle(op)
+                finally:
+                    self.on_done()
             ops = [o for o in ops if o not in uncertain]
         updates = [o for o in ops if o.kind is OpKind.UPDATE and o.target_id is not None]
         others = [o for o in ops if o not in updates]
@@ -107,8 +111,14 @@ class Pusher:
                 self._push_updates([o for o in updates if o.endpoint == endpoint], report)
                 for endpoint in sorted({o.endpoint for o in updates})
             ),
-            *(self._push_one(op, report) for op in others),
+            *(self._handled(self._push_one(op, report)) for op in others),
         )
+
+    async def _handled(self, step: Awaitable[None]) -> None:
+        try:
+            await step
+        finally:
+            self.on_done()
 
     async def _read_current(
         self, endpoint: str, ops: list[Operation], report: PushReport
@@ -131,11 +141,13 @@ class Pusher:
             current = await self._read_current(endpoint, ops, report)
         except PipelineError as exc:
             for op in ops:
-                await self._failed(op, exc, report, attempted=False)
+                await self._handled(self._failed(op, exc, report, attempted=False))
             return
         await _all(
             *(
-                self._merge_and_send(op, current.get(int(op.target_id or 0)), read_at, report)
+                self._handled(
+                    self._merge_and_send(op, current.get(int(op.target_id or 0)), read_at, report)
+                )
                 for op in ops
             )
         )

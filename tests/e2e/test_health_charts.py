@@ -25,3 +25,34 @@ async def test_throughput_latency_and_quota_show_the_work_just_done(world: World
     assert quota[-1][1] > quota[0][1]  # this agent's own calls count before the next reading
     # Against the tenant's own count of requests in its window (the simulator's ledger).
     assert sampler.latest["quota_used_requests"] == world.sim.limits.usage(world.sim.tenant.name)
+
+
+async def test_a_sync_reports_each_operation_it_sends(world: World) -> None:
+    ids = await first_sync(world)
+    for i in range(7):
+        await world.agent.add_note(ids[i % 3], f"n{i}", title="t", publish=1, note_type=1)
+    seen: list[tuple[str, int, int]] = []
+    statuses: list[tuple[int, int] | None] = []
+    queue_events = []
+
+    def listen(event) -> None:
+        if event.kind == "progress" and event.data["stage"].startswith("send"):
+            seen.append((event.data["stage"], event.data["done"], event.data["total"]))
+        if event.kind == "queue_changed":
+            queue_events.append(event)
+
+    world.agent.subscribe(listen)
+    real = world.agent._on_progress
+
+    def watch(stage: str, done: int, total: int) -> None:
+        real(stage, done, total)
+        if stage == "send":
+            statuses.append(world.agent._sending())
+
+    world.agent.engine.progress = watch
+    await world.agent.sync_now()
+    assert [s for s in seen if s[0] == "send"] == [("send", n, 7) for n in range(1, 8)]
+    assert seen[-1] == ("send_done", 7, 7)
+    assert statuses[:3] == [(1, 7), (2, 7), (3, 7)] and statuses[-1] is None
+    assert len(queue_events) >= 7  # the window's counts move with each one
+    assert (await world.agent.status()).sending is None

@@ -143,6 +143,29 @@ def test_the_first_download_shows_progress_then_hides_it(shell: Shell, window: M
     assert window.last_sync_label.text().startswith("Last synced")
 
 
+def test_a_sync_says_how_many_it_is_sending_and_the_counts_move_live(
+    shell: Shell, window: MainWindow
+):
+    shell.loop.run(shell.agent.sync_now())
+    tickets = shell.loop.run(shell.agent.my_tickets())
+    for n in range(6):
+        shell.loop.run(
+            shell.agent.add_note(tickets[0].id, f"n{n}", title="t", publish=1, note_type=1)
+        )
+    shell.settle()
+    texts: list[str] = []
+    announced: list[int] = []
+    shell.service.progress.connect(lambda *_: texts.append(window.progress_label.text()))
+    shell.service.queueChanged.connect(lambda: announced.append(1))
+    shell.loop.run(shell.agent.sync_now())
+    assert texts[:3] == ["Sending 2 of 6", "Sending 3 of 6", "Sending 4 of 6"]
+    assert window.progress_label.isHidden()
+    # Six operations left the queue within moments: the window re-read it once at once and
+    # once for the rest (a few times a second at most), not six times.
+    shell.settle()
+    assert 1 <= len(announced) <= 2
+
+
 def test_the_demo_tenant_is_unmistakable(window: MainWindow):
     window.show_status(status(demo=True))
     assert not window.sidebar.demo_badge.isHidden()

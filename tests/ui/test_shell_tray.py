@@ -36,8 +36,8 @@ def status(state: SyncState, **changes: object) -> AgentStatus:
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
-def image(icon_state: SyncState, frame: int = 0) -> QImage:
-    return icons.tray_icon(icon_state, frame).pixmap(32, 32).toImage()
+def image(icon_state: SyncState, frame: int = 0, pending: int = 3) -> QImage:
+    return icons.tray_icon(icon_state, frame, pending).pixmap(32, 32).toImage()
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_tray_shows_each_state_with_its_icon_title_and_tooltip(tray: Tray, state
 
 
 def test_every_state_has_a_distinct_icon():
-    images = [image(s) for s in SyncState]
+    images = [image(s, pending=0) for s in SyncState]
     assert all(a != b for i, a in enumerate(images) for b in images[i + 1 :])
 
 
@@ -146,3 +146,18 @@ def test_tooltip_counts_a_change_made_offline(shell: Shell, tray: Tray):
     shell.loop.run(shell.agent.update_ticket(ticket.id, title=ticket.title + " (on site)"))
     shell.settle()
     assert "1 change waiting" in tray.icon.toolTip()
+
+
+def test_the_icon_carries_the_pending_count(tray: Tray):
+    tray.show_status(status(SyncState.OFFLINE, pending=0))
+    plain = tray.icon.icon().pixmap(32, 32).toImage()
+    tray.show_status(status(SyncState.OFFLINE, pending=7))
+    seven = tray.icon.icon().pixmap(32, 32).toImage()
+    assert seven != plain and seven == image(SyncState.OFFLINE, pending=7)
+    assert seven != image(SyncState.OFFLINE, pending=8)
+    assert image(SyncState.OFFLINE, pending=0) == plain  # the cached icon was not painted on
+
+
+def test_the_tooltip_says_how_far_a_sync_has_come(tray: Tray):
+    tray.show_status(status(SyncState.SYNCING, pending=230, sending=(11, 241)))
+    assert "Sending 12 of 241" in tray.icon.toolTip()

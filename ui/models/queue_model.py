@@ -138,7 +138,8 @@ class QueueModel(ListTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.tooltip(item)
         if role == Qt.ItemDataRole.ForegroundRole and col == PROBLEM and item.last_error:
-            return QColor(TONES["error"][0])
+            # A lost answer being checked is not a failure: said, but not in red.
+            return QColor(TONES["pending" if item.outcome_unknown else "error"][0])
         if role == Qt.ItemDataRole.TextAlignmentRole and col == ATTEMPTS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

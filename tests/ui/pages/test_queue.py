@@ -127,3 +127,35 @@ def test_export_writes_every_operation_as_csv(synced: Desk, qtbot: QtBot, tmp_pa
         rows = list(csv.DictReader(f))
     assert len(rows) == 5
     assert "Exported" in page.done_note.text()
+
+
+def test_sending_is_not_shown_as_a_problem_but_a_lost_answer_is_said_calmly(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor
+
+    from ui.models.look import TONES
+    from ui.models.queue_model import PROBLEM, STATE
+
+    fill_queue(synced, 2)
+    outbox, clock = synced.agent.outbox, synced.clock
+    now = clock.now().timestamp()
+
+    def in_flight_and_lost() -> None:
+        first, second = outbox.claim("w", 60, limit=2)
+        outbox.mark_sent(first.id)  # on the wire right now
+        outbox.mark_sent(second.id)
+        outbox.release(second.id, now, "answer lost", "reconcile", outcome_unknown=True)
+
+    synced.agent.store.write(in_flight_and_lost)
+    page = open_page(synced, qtbot)
+    model = page.model
+    by_state = {model.item_at(r).state: r for r in range(model.rowCount())}
+    sending, lost = by_state["leased"], by_state["pending"]
+    assert model.index(sending, STATE).data() == "Sending"
+    assert model.index(sending, PROBLEM).data() == ""
+    assert model.index(lost, STATE).data().endswith("(outcome unknown)")
+    assert "earlier attempt" in model.index(lost, PROBLEM).data()
+    colour = model.index(lost, PROBLEM).data(Qt.ItemDataRole.ForegroundRole)
+    assert colour == QColor(TONES["pending"][0]) != QColor(TONES["error"][0])
