@@ -37,6 +37,9 @@ class AgentStatus:
     # The database's condition, when the technician must know it: the disk refused the last
     # sync round's writes (full, read-only), or a damaged file was kept aside at start.
     store_notice: str | None = None
+    # Why Autotask is refused rather than merely unreachable: the server's certificate is not
+    # trusted (an intercepting network). Shown instead of "cannot be reached".
+    connection_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,9 @@ class AuditEntry:
 class ConnectionTest:
     ok: bool
     message: str
-    kind: str  # ok | unknown_user | wrong_secret | bad_integration_code | no_network | other
+    # ok | unknown_user | wrong_secret | bad_integration_code | no_network | untrusted_certificate
+    # | untrusted_zone | other
+    kind: str
 
 
 @dataclass(frozen=True)
