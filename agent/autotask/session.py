@@ -100,20 +100,16 @@ class ApiSession:
         self._options = options or ClientOptions()
         # The last skew measured, with our wall and monotonic clocks at that moment.
         self._skew: tuple[float, float, float] | None = None
+        lookup_deadline = self._options.zone_lookup_deadline
+        if self._options.deadline is not None:
+            lookup_deadline = min(lookup_deadline, self._options.deadline)
         self._zones = ZoneDirectory(
             http,
             credentials.username,
             directory_url=self._options.directory_url,
             zone=zone,
             on_change=on_zone_change,
-            limits=SendLimits(
-                min(
-                    d
-                    for d in (self._options.zone_lookup_deadline, self._options.deadline)
-                    if d is not None
-                ),
-                self._options.max_response_bytes,
-            ),
+            limits=SendLimits(lookup_deadline, self._options.max_response_bytes),
         )
 
     def __repr__(self) -> str:

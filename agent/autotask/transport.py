@@ -73,7 +73,7 @@ async def _send(
 
 
 def _redirected(ctx: RequestContext, response: httpx.Response) -> ProtocolError:
-    where = shown_url(response.headers.get("location", "")) or "another address"
+    where = ctx.scrub(shown_url(response.headers.get("location", ""))) or "another address"
     return ProtocolError(
         f"Autotask's answer is a redirect to {where}, which Field Sync does not follow "
         f"({ctx.where})",

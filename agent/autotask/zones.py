@@ -84,7 +84,7 @@ def zone_from_wire(
     url = lookup(payload, "url")
     if not isinstance(url, str) or not url.strip():
         raise unexpected_answer(ctx, "the zone lookup answer has no usable url")
-    untrusted(url, directory_url, ctx)
+    check_zone_url(url, directory_url, ctx)
     name = lookup(payload, "zoneName")
     web_url = lookup(payload, "webUrl")
     ci = lookup(payload, "ci")
@@ -96,7 +96,7 @@ def zone_from_wire(
     )
 
 
-def untrusted(url: str, directory_url: str, ctx: RequestContext) -> None:
+def check_zone_url(url: str, directory_url: str, ctx: RequestContext) -> None:
     """Raises `UntrustedZoneError` when the credentials may not go to the zone `url`."""
     problem = zone_url_problem(url, directory_url)
     if problem is not None:

@@ -17,6 +17,7 @@ from agent.autotask.errors import NetworkError, UntrustedCertificateError
 from agent.clock import FakeClock
 from agent.credentials import ApiSecretBundle
 from agent.resilience.classify import Category, classify
+from agent.resilience.connectivity import Connectivity
 from tests.security.tls_server import make_certificate, tls_server
 
 UNTRUSTED = "certificate is not trusted"
@@ -105,6 +106,18 @@ async def test_sync_status_and_health_say_the_certificate_is_not_trusted(
     connectivity = next(c for c in health.checks if c[0] == "connectivity")
     assert UNTRUSTED in connectivity[2].lower()
     assert UNTRUSTED in health.reason.lower()
+
+
+async def test_a_probe_that_connects_does_not_clear_the_certificate_problem() -> None:
+    # The prober only opens a TCP connection, which an intercepting network accepts: only a
+    # call that got an answer through TLS shows the certificate is trusted again.
+    connectivity = Connectivity(_online, clock=FakeClock(), failures_to_offline=1)
+    connectivity.report_network_failure("The server's certificate is not trusted: ...")
+    assert not connectivity.online
+    assert await connectivity.probe_now()
+    assert connectivity.online and connectivity.untrusted_certificate is not None
+    connectivity.report_success()
+    assert connectivity.untrusted_certificate is None
 
 
 def test_the_sync_command_says_the_certificate_is_not_trusted(
