@@ -90,6 +90,8 @@ def notice_for(status: object) -> Notice | None:
             "go_online",
             "Go online",
         )
+    if status.connection_problem:  # reached, but refused: the certificate is not trusted
+        return ("offline", status.connection_problem, "retry", "Try now")
     if not status.online:
         return (
             "offline",

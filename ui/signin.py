@@ -44,12 +44,8 @@ class SignInDialog(QDialog):
         super().__init__(parent)
         self.service = service
         options = service.agent.options
-        settings = service.settings
-        self.directory_url = (
-            directory_url
-            or options.directory_url
-            or (settings.api_directory_url if settings else None)
-        )
+        # The agent decides where the zone is looked up, as it does for syncing.
+        self.directory_url = directory_url or service.agent.directory_url(service.settings)
         self.transport = transport if transport is not None else options.transport
         self.result_kind = ""
         self.setWindowTitle("Sign in to Autotask")

@@ -13,6 +13,8 @@ from agent.autotask import (
     NetworkError,
     RequestTimeoutError,
     UnknownUserError,
+    UntrustedCertificateError,
+    UntrustedZoneError,
     WrongSecretError,
 )
 from agent.autotask.credentials import ApiCredentials
@@ -32,7 +34,17 @@ MESSAGES = {
 }
 
 
+# Failures whose own message is the one to show (it names the server and what to do).
+SELF_EXPLAINED = {
+    UntrustedCertificateError: "untrusted_certificate",
+    UntrustedZoneError: "untrusted_zone",
+}
+
+
 def _kind(exc: AutotaskError) -> str:
+    for kind, name in SELF_EXPLAINED.items():
+        if isinstance(exc, kind):
+            return name
     if isinstance(exc, UnknownUserError):
         return "unknown_user"
     if isinstance(exc, WrongSecretError):

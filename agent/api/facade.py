@@ -34,7 +34,7 @@ from agent.api.types import (
     TicketDetail,
     TicketSummary,
 )
-from agent.autotask import AutotaskClient
+from agent.autotask import DEFAULT_DIRECTORY_URL, AutotaskClient
 from agent.autotask.credentials import ApiCredentials
 from agent.autotask.session import ClientOptions
 from agent.clock import SYSTEM_CLOCK, Clock
@@ -69,7 +69,9 @@ class AgentOptions:
     data_dir: str | Path | None = None
     profile: str = "default"
     demo: bool = False
-    directory_url: str | None = None  # where ZoneInformation is asked (None: Autotask's own)
+    # Where ZoneInformation is asked; None: the profile's `api_directory_url`, else Autotask's own
+    # (`Agent.directory_url` is the one place that decides).
+    directory_url: str | None = None
     transport: httpx.AsyncBaseTransport | None = None  # tests: in-process ASGI transport
     clock: Clock = SYSTEM_CLOCK
     credentials: ApiSecretBundle | None = None  # else read from the keyring
@@ -226,15 +228,10 @@ class Agent:
         me = self.options.technician_resource_id or self.profile.settings.technician_resource_id
         if me is None:
             return False
-        if self.options.directory_url and self.options.transport is None:
-            require_secure_url(self.options.directory_url)
+        directory = self._checked_directory()
         await self._close_client()
         self._http = httpx.AsyncClient(transport=self.options.transport, timeout=30.0)
-        opts = (
-            ClientOptions(directory_url=self.options.directory_url, clock=self.clock)
-            if self.options.directory_url
-            else ClientOptions(clock=self.clock)
-        )
+        opts = ClientOptions(directory_url=directory, clock=self.clock)
         creds = ApiCredentials(
             bundle.username, bundle.secret, bundle.integration_code, impersonation_resource_id=me
         )
@@ -275,18 +272,28 @@ class Agent:
         )
         return True
 
+    def directory_url(self, settings: Settings | None = None) -> str:
+        """Where the zone is looked up, for every path (sign-in, the connection test, syncing,
+        the window, `--headless`, the command line): the caller's option, else the profile's
+        `api_directory_url` (of `settings`, else of the snapshot), else Autotask's own."""
+        settings = settings or self._settings
+        return self.options.directory_url or settings.api_directory_url or DEFAULT_DIRECTORY_URL
+
+    def _checked_directory(self) -> str:
+        """`directory_url()` as the database has it now, refused (`InsecureUrlError`) unless
+        it is https or on this computer; an in-process transport (tests) reaches no network."""
+        directory = self.directory_url(self.profile.settings)
+        if self.options.transport is None:
+            require_secure_url(directory, what="The Autotask directory address")
+        return directory
+
     def _zone_name(self) -> str:
         zone = self.client.zone if self.client is not None else None
         return zone.name if zone is not None else "unknown"
 
     async def _probe(self) -> bool:
         zone = self.client.zone if self.client is not None else None
-        url = (
-            zone.url
-            if zone is not None
-            else (self.options.directory_url or "https://webservices.autotask.net/")
-        )
-        parts = urlsplit(url)
+        parts = urlsplit(zone.url if zone is not None else self.directory_url())
         port = parts.port or (443 if parts.scheme == "https" else 80)
         return await tcp_probe(parts.hostname or "localhost", port)
 
@@ -465,6 +472,8 @@ class Agent:
         attention = counts.get(OpState.PARKED, 0)
         signed_in = self.engine is not None
         paused = bool(self.engine and self.engine.paused)
+        connectivity = self.pipeline.connectivity if self.pipeline is not None else None
+        untrusted = connectivity.untrusted_certificate if connectivity is not None else None
         refused = self.pipeline is not None and self.pipeline.credentials.refused
         if refused != self._refused_seen:
             self._refused_seen = refused
@@ -482,14 +491,14 @@ class Agent:
             )
         elif paused:
             state, reason = SyncState.PAUSED, "Syncing is paused."
-        elif settings.work_offline or not self._online:
+        elif settings.work_offline:
+            state, reason = SyncState.OFFLINE, "Working offline: changes are kept and sent later."
+        elif untrusted is not None:
+            state, reason = SyncState.OFFLINE, untrusted
+        elif not self._online:
             state, reason = (
                 SyncState.OFFLINE,
-                (
-                    "Working offline: changes are kept and sent later."
-                    if settings.work_offline
-                    else "Autotask cannot be reached; changes are kept and sent when it can."
-                ),
+                "Autotask cannot be reached; changes are kept and sent when it can.",
             )
         elif conflicts or attention:
             state, reason = (
@@ -517,6 +526,7 @@ class Agent:
             reason=reason,
             store_notice=self._store_notice(),
             sending=self._sending(),
+            connection_problem=untrusted,
         )
 
     def _sending(self) -> tuple[int, int] | None:
@@ -768,12 +778,10 @@ class Agent:
         self, username: str, secret: str, integration_code: str, resource_email: str
     ) -> ConnectionTest:
         """Check the credentials, find the technician's resource, save both, start syncing."""
-        directory = self.options.directory_url or self.profile.settings.api_directory_url
-        if directory and self.options.transport is None:
-            try:
-                require_secure_url(directory)
-            except InsecureUrlError as exc:
-                return ConnectionTest(False, str(exc), "other")
+        try:
+            directory = self._checked_directory()
+        except InsecureUrlError as exc:
+            return ConnectionTest(False, str(exc), "other")
         result, resource_id = await check_connection(
             username,
             secret,

@@ -39,6 +39,9 @@ class AgentStatus:
     store_notice: str | None = None
     # While a sync sends: operations handled so far and to handle in this round.
     sending: tuple[int, int] | None = None
+    # Why Autotask is refused rather than merely unreachable: the server's certificate is not
+    # trusted (an intercepting network). Shown instead of "cannot be reached".
+    connection_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,9 @@ class AuditEntry:
 class ConnectionTest:
     ok: bool
     message: str
-    kind: str  # ok | unknown_user | wrong_secret | bad_integration_code | no_network | other
+    # ok | unknown_user | wrong_secret | bad_integration_code | no_network | untrusted_certificate
+    # | untrusted_zone | other
+    kind: str
 
 
 @dataclass(frozen=True)

@@ -31,10 +31,12 @@ from agent.autotask.errors import (
     ThreadLimitedError,
     TimeoutPhase,
     UnknownUserError,
+    UntrustedCertificateError,
     ValidationError,
     WrongSecretError,
     ZoneMovedError,
 )
+from agent.security.trust import certificate_problem
 
 MAX_JSON_DEPTH = 64
 _MAX_SERVER_MESSAGE_CHARS = 500
@@ -142,6 +144,11 @@ def transport_error(exc: httpx.HTTPError, ctx: RequestContext) -> AutotaskError:
     if isinstance(exc, httpx.TimeoutException):
         return timeout_error(ctx, "read")
     if isinstance(exc, httpx.ConnectError):
+        untrusted = certificate_problem(exc, _host_of(exc))
+        if untrusted is not None:
+            return UntrustedCertificateError(
+                untrusted, phase="connect", **ctx.fields(None, may_have_reached_server=False)
+            )
         return NetworkError(
             f"could not connect to Autotask ({ctx.where})",
             phase="connect",
@@ -163,6 +170,13 @@ def transport_error(exc: httpx.HTTPError, ctx: RequestContext) -> AutotaskError:
         f"the connection to Autotask broke ({ctx.where})",
         **ctx.fields(None, may_have_reached_server=ctx.is_write),
     )
+
+
+def _host_of(exc: httpx.RequestError) -> str | None:
+    try:
+        return exc.request.url.host or None
+    except RuntimeError:  # raised without its request (a test transport, a library's own)
+        return None
 
 
 @contextmanager

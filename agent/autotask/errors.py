@@ -17,9 +17,11 @@ HTTP answers onto this tree:
      ├── TransportError                 no usable HTTP answer arrived
      │    ├── RequestTimeoutError       connect/read/write/pool timeout (.phase)
      │    └── NetworkError              refused or unreachable (.phase "connect"), reset or
-     │                                  closed mid-answer (.phase "exchange")
+     │         │                        closed mid-answer (.phase "exchange")
+     │         └── UntrustedCertificateError   the server's certificate failed the check
      ├── ZoneMovedError                 the cached zone no longer hosts the tenant
      └── ProtocolError                  an answer we cannot read: not JSON, wrong shape or types
+          └── UntrustedZoneError        the directory named a zone the credentials may not go to
 
 Every error carries where it happened (`method`, `endpoint` without ids, `is_write`), the HTTP
 `status` when one arrived, and `may_have_reached_server`: True only when a *write* may have taken
@@ -166,9 +168,22 @@ class NetworkError(TransportError):
         self.phase: NetworkPhase = phase
 
 
+class UntrustedCertificateError(NetworkError):
+    """The server's TLS certificate failed the check (`phase` "connect"): nothing was sent.
+
+    Something between us and the server may be intercepting the connection; `str()` says so in
+    plain words. To retries, breakers and connectivity it is a connection that failed.
+    """
+
+
 class ZoneMovedError(AutotaskError):
     """The cached zone no longer hosts the tenant; the next call looks the zone up again."""
 
 
 class ProtocolError(AutotaskError):
     """The server answered something we cannot read: not JSON, or not the shape we expect."""
+
+
+class UntrustedZoneError(ProtocolError):
+    """The directory named a zone the credentials may not go to (not https, or not Autotask's
+    when Autotask's own directory answered); nothing was sent there."""

@@ -28,7 +28,13 @@ from agent.autotask.convert import RequestContext, decode_json, error_for_respon
 from agent.autotask.credentials import ApiCredentials
 from agent.autotask.errors import NetworkError, ProtocolError, RequestTimeoutError, ZoneMovedError
 from agent.autotask.transport import DEFAULT_MAX_RESPONSE_BYTES, SendLimits, send
-from agent.autotask.zones import DEFAULT_DIRECTORY_URL, Zone, ZoneDirectory, ZoneListener
+from agent.autotask.zones import (
+    DEFAULT_DIRECTORY_URL,
+    ZONE_LOOKUP_DEADLINE,
+    Zone,
+    ZoneDirectory,
+    ZoneListener,
+)
 from agent.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger("agent.autotask")
@@ -69,6 +75,8 @@ class ClientOptions:
 
     directory_url: str = DEFAULT_DIRECTORY_URL
     deadline: float | None = None
+    # The whole zone lookup (connect to last byte), however slowly its answer drips in.
+    zone_lookup_deadline: float = ZONE_LOOKUP_DEADLINE
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     max_get_url_chars: int = MAX_GET_URL_CHARS
     # The clock the caller stamps its own times with (the skew is measured against it).
@@ -92,13 +100,16 @@ class ApiSession:
         self._options = options or ClientOptions()
         # The last skew measured, with our wall and monotonic clocks at that moment.
         self._skew: tuple[float, float, float] | None = None
+        lookup_deadline = self._options.zone_lookup_deadline
+        if self._options.deadline is not None:
+            lookup_deadline = min(lookup_deadline, self._options.deadline)
         self._zones = ZoneDirectory(
             http,
             credentials.username,
             directory_url=self._options.directory_url,
             zone=zone,
             on_change=on_zone_change,
-            limits=SendLimits(self._options.deadline, self._options.max_response_bytes),
+            limits=SendLimits(lookup_deadline, self._options.max_response_bytes),
         )
 
     def __repr__(self) -> str:
@@ -198,16 +209,16 @@ class ApiSession:
         ctx = RequestContext.for_call(
             method, endpoint, is_write=is_write, secrets=self._credentials.secret_values()
         )
-        zone = await self._zones.current()
+        deadline = _call_deadline.get()
+        if deadline is None:
+            deadline = self._options.deadline
+        zone = await self._zones.current(deadline)
         url = self._resolve(zone, path, absolute_url, ctx)
         headers = {"Accept": "application/json", **self._credentials.headers()}
         content: bytes | None = None
         if body is not None:
             content = json.dumps(body, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
-        deadline = _call_deadline.get()
-        if deadline is None:
-            deadline = self._options.deadline
         request = self._http.build_request(
             ctx.method,
             url,

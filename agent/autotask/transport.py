@@ -14,6 +14,7 @@ import httpx
 
 from agent.autotask.convert import RequestContext, converting_transport_errors, timeout_error
 from agent.autotask.errors import ProtocolError
+from agent.security.trust import shown_url
 
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
@@ -51,8 +52,11 @@ async def _send(
     http: httpx.AsyncClient, request: httpx.Request, ctx: RequestContext, max_bytes: int
 ) -> Answer:
     with converting_transport_errors(ctx):
-        response = await http.send(request, stream=True)
+        # Never followed, whatever the client says: the credentials would go along with it.
+        response = await http.send(request, stream=True, follow_redirects=False)
         try:
+            if response.is_redirect:
+                raise _redirected(ctx, response)
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise _too_large(ctx, response.status_code)
@@ -66,6 +70,15 @@ async def _send(
         finally:
             await response.aclose()
     return Answer(response.status_code, response.headers, b"".join(chunks))
+
+
+def _redirected(ctx: RequestContext, response: httpx.Response) -> ProtocolError:
+    where = ctx.scrub(shown_url(response.headers.get("location", ""))) or "another address"
+    return ProtocolError(
+        f"Autotask's answer is a redirect to {where}, which Field Sync does not follow "
+        f"({ctx.where})",
+        **ctx.fields(response.status_code, may_have_reached_server=ctx.is_write),
+    )
 
 
 def _too_large(ctx: RequestContext, status: int) -> ProtocolError:

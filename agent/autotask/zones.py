@@ -1,12 +1,16 @@
 """Finding the Autotask zone (data centre) that hosts a tenant, and forgetting it when it moves.
 
-The lookup needs no credentials, so none are sent: the secret only ever travels to the zone the
-vendor's own directory names.
+The lookup needs no credentials, so none are sent. The zone it answers is where the credentials
+go next, so the answer is checked before it is used (`agent.security.trust.zone_url_problem`):
+https only (this computer excepted), and a host under `autotask.net` when Autotask's own directory
+answered. A zone handed in from storage is checked the same way, and looked up again if it fails.
+The whole lookup, however slowly the answer trickles in, ends at one deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +24,22 @@ from agent.autotask.convert import (
     error_for_response,
     unexpected_answer,
 )
-from agent.autotask.errors import UnknownUserError, ValidationError
+from agent.autotask.errors import (
+    RequestTimeoutError,
+    UnknownUserError,
+    UntrustedZoneError,
+    ValidationError,
+)
 from agent.autotask.transport import SendLimits, send
 from agent.autotask.wire import lookup
+from agent.security.trust import shown_url, zone_url_problem
+
+log = logging.getLogger("agent.autotask")
 
 DEFAULT_DIRECTORY_URL = "https://webservices.autotask.net/ATServicesRest/"
 ZONE_LOOKUP_ENDPOINT = "ZoneInformation"
+# The whole lookup, from connecting to the last byte of the answer, in seconds.
+ZONE_LOOKUP_DEADLINE = 30.0
 
 ZoneListener = Callable[["Zone | None"], None]
 
@@ -60,13 +74,17 @@ class Zone:
         )
 
 
-def zone_from_wire(payload: Any, ctx: RequestContext) -> Zone:
-    """Reads a ZoneInformation answer; a usable zone needs an absolute http(s) `url`."""
+def zone_from_wire(
+    payload: Any, ctx: RequestContext, directory_url: str = DEFAULT_DIRECTORY_URL
+) -> Zone:
+    """Reads a ZoneInformation answer of `directory_url`; its `url` must be one the credentials
+    may be sent to (`UntrustedZoneError` otherwise)."""
     if not isinstance(payload, dict):
         raise unexpected_answer(ctx, "the zone lookup answer is not an object")
     url = lookup(payload, "url")
-    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+    if not isinstance(url, str) or not url.strip():
         raise unexpected_answer(ctx, "the zone lookup answer has no usable url")
+    check_zone_url(url, directory_url, ctx)
     name = lookup(payload, "zoneName")
     web_url = lookup(payload, "webUrl")
     ci = lookup(payload, "ci")
@@ -76,6 +94,18 @@ def zone_from_wire(payload: Any, ctx: RequestContext) -> Zone:
         web_url=web_url if isinstance(web_url, str) else "",
         ci=ci if isinstance(ci, int) and not isinstance(ci, bool) else None,
     )
+
+
+def check_zone_url(url: str, directory_url: str, ctx: RequestContext) -> None:
+    """Raises `UntrustedZoneError` when the credentials may not go to the zone `url`."""
+    problem = zone_url_problem(url, directory_url)
+    if problem is not None:
+        raise UntrustedZoneError(
+            f"The Autotask directory named {shown_url(url)!r} as the zone of this user, and "
+            f"{problem}; nothing was sent there (your credentials were not sent). Check the "
+            "directory address in the settings, or the network you are on.",
+            **ctx.fields(200, may_have_reached_server=False),
+        )
 
 
 class ZoneDirectory:
@@ -98,23 +128,32 @@ class ZoneDirectory:
         self._http = http
         self._username = username
         self._directory_url = directory_url.rstrip("/") + "/"
+        if zone is not None and zone_url_problem(zone.url, self._directory_url) is not None:
+            # Kept by an older version, or edited in the database: looked up again instead.
+            log.warning("stored zone %s is not trusted; looking it up again", shown_url(zone.url))
+            zone = None
         self._zone = zone
         self._on_change = on_change
-        self._limits = limits or SendLimits()
+        limits = limits or SendLimits()
+        deadline = limits.deadline
+        self._limits = SendLimits(
+            ZONE_LOOKUP_DEADLINE if deadline is None else deadline, limits.max_response_bytes
+        )
         self._lock = asyncio.Lock()
 
     @property
     def cached(self) -> Zone | None:
         return self._zone
 
-    async def current(self) -> Zone:
-        """The cached zone, looked up first when none is (one lookup for concurrent callers)."""
+    async def current(self, deadline: float | None = None) -> Zone:
+        """The cached zone, looked up first when none is (one lookup for concurrent callers);
+        `deadline` shortens the lookup's own (the caller's whole call has no more time)."""
         zone = self._zone
         if zone is not None:
             return zone
         async with self._lock:
             if self._zone is None:
-                self._set(await self.lookup())
+                self._set(await self.lookup(deadline))
             assert self._zone is not None
             return self._zone
 
@@ -130,12 +169,25 @@ class ZoneDirectory:
         if self._zone is not None and (stale is None or stale == self._zone):
             self._set(None)
 
-    async def lookup(self) -> Zone:
-        """Asks the zone directory where this user's tenant lives."""
+    async def lookup(self, deadline: float | None = None) -> Zone:
+        """Asks the zone directory where this user's tenant lives, within the lookup's deadline
+        (or `deadline`, when shorter)."""
         ctx = RequestContext.for_call("GET", ZONE_LOOKUP_ENDPOINT, is_write=False)
         url = self._directory_url + "V1.0/ZoneInformation"
-        request = self._http.build_request("GET", url, params={"user": self._username})
-        answer = await send(self._http, request, ctx, self._limits)
+        limits = self._limits
+        if deadline is not None and limits.deadline is not None and deadline < limits.deadline:
+            limits = SendLimits(deadline, limits.max_response_bytes)
+        request = self._http.build_request(
+            "GET", url, params={"user": self._username}, timeout=limits.deadline
+        )
+        try:
+            answer = await send(self._http, request, ctx, limits)
+        except RequestTimeoutError as exc:
+            raise RequestTimeoutError(
+                f"the Autotask zone directory did not answer in time ({ctx.where})",
+                phase=exc.phase,
+                **ctx.fields(None, may_have_reached_server=False),
+            ) from None
         if answer.status != 200:
             error = error_for_response(answer.status, answer.headers, answer.body, ctx)
             if isinstance(error, ValidationError):
@@ -146,7 +198,7 @@ class ZoneDirectory:
                     **ctx.fields(answer.status, may_have_reached_server=False),
                 )
             raise error
-        return zone_from_wire(decode_json(answer.body, ctx), ctx)
+        return zone_from_wire(decode_json(answer.body, ctx), ctx, self._directory_url)
 
     def _set(self, zone: Zone | None) -> None:
         if zone == self._zone:

@@ -120,6 +120,10 @@ _GENERIC_500 = re.compile(
     re.I,
 )
 
+# Failures whose own message says more than their category's: an untrusted certificate (where
+# "cannot be reached" would send a person looking for a network fault) and an untrusted zone.
+_SELF_EXPLAINED = (at.UntrustedCertificateError, at.UntrustedZoneError)
+
 # Statuses by which the server refuses the form of a request: asking again cannot help.
 _REFUSED_FORM = frozenset({405, 406, 414, 415})
 
@@ -198,7 +202,10 @@ def classify(error: BaseException, *, is_write: bool | None = None) -> Classific
     if failure.is_write and failure.may_have_reached_server:
         action = Action.RECONCILE
     message = MESSAGES[category]
-    if category is Category.VALIDATION:
+    if isinstance(error, _SELF_EXPLAINED):
+        # Not "cannot be reached" or "does not understand": what happened, and what to do.
+        message = error.message
+    elif category is Category.VALIDATION:
         detail = "; ".join(_validation_messages(error)) or failure.message
         message = f"{message} {detail}".strip()
     return Classification(category, action, message, _retry_after(error))

@@ -50,6 +50,9 @@ class Connectivity:
         self.first_interval = first_interval
         self.max_interval = max_interval
         self.online = True
+        # Why calls fail when the network is up but the server's certificate is not trusted (an
+        # intercepting network): cleared only by a call that got through, never by a probe.
+        self.untrusted_certificate: str | None = None
         self.probes = 0
         self.changed_at = clock.monotonic()
         self._failures = 0
@@ -63,10 +66,18 @@ class Connectivity:
         self._listeners.append(listener)
 
     def report_success(self) -> None:
+        """A call got an answer (so a trusted connection was made)."""
+        self.untrusted_certificate = None
+        self._reachable()
+
+    def _reachable(self) -> None:
         self._failures = 0
         self._set(True)
 
-    def report_network_failure(self) -> None:
+    def report_network_failure(self, untrusted_certificate: str | None = None) -> None:
+        """A call could not get through; `untrusted_certificate` says why, when that was it."""
+        if untrusted_certificate is not None:
+            self.untrusted_certificate = untrusted_certificate
         self._failures += 1
         if self._failures >= self.failures_to_offline:
             self._set(False)
@@ -90,8 +101,8 @@ class Connectivity:
         except Exception as error:  # a probe that crashes says "not reachable"
             log.debug("probe failed: %s", error)
             ok = False
-        if ok:
-            self.report_success()
+        if ok:  # the host answers; whether its certificate is trusted only a call can tell
+            self._reachable()
         return ok
 
     async def run(self) -> None:

@@ -106,6 +106,8 @@ class HealthMonitor:
 
     def _connectivity(self) -> CheckResult:
         c = self.sources.connectivity
+        if c is not None and c.untrusted_certificate:
+            return CheckResult("connectivity", Status.FAILING, c.untrusted_certificate)
         if c is None or c.online:
             return CheckResult("connectivity", Status.OK, "online")
         return CheckResult("connectivity", Status.DEGRADED, "offline; changes are queued")

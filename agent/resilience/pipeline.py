@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from agent.autotask.errors import AutotaskError
+from agent.autotask.errors import AutotaskError, UntrustedCertificateError
 from agent.clock import SYSTEM_CLOCK, Clock
 from agent.resilience.backoff import AttemptCounts, Backoff, next_attempt_at
 from agent.resilience.breaker import (
@@ -288,7 +288,8 @@ class Pipeline:
             if answered:
                 self.connectivity.report_success()
             elif category is Category.TRANSIENT_NETWORK:
-                self.connectivity.report_network_failure()
+                untrusted = error.message if isinstance(error, UntrustedCertificateError) else None
+                self.connectivity.report_network_failure(untrusted)
         network_up = self.connectivity is None or self.connectivity.online
         if self.zone_recovery.note_failure(error, network_up=network_up):
             await self.zone_recovery.rediscover_if_due()

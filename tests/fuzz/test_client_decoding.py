@@ -25,7 +25,7 @@ from agent.autotask.entities import Ticket, TicketNote, TimeEntry
 from agent.autotask.queries import eq
 from tests.autotask.mock_api import CREDENTIALS
 
-ZONE = Zone("Zone 5", "https://zone5.test/ATServicesRest/", "", 5)
+ZONE = Zone("Zone 5", "https://webservices5.autotask.net/ATServicesRest/", "", 5)
 MAX_BYTES = 64 * 1024
 
 keys = st.sampled_from(
