@@ -172,3 +172,8 @@ class ZoneMovedError(AutotaskError):
 
 class ProtocolError(AutotaskError):
     """The server answered something we cannot read: not JSON, or not the shape we expect."""
+
+
+class UnreadableRecordError(ProtocolError):
+    """The server answered a record by its id, but the record failed the client's screening
+    (`agent.autotask.screening`): it exists, yet cannot be used."""
