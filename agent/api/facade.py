@@ -52,7 +52,7 @@ from agent.security.retention import DAY, RetentionReport, RetentionService
 from agent.security.signout import sign_out_and_wipe
 from agent.security.transit import require_secure_url
 from agent.settings import Settings
-from agent.store import audit
+from agent.store import audit, screened
 from agent.store.models import OpState, Priority
 from agent.sync.calls import ApiCaller
 from agent.sync.capture import Capture, Captured
@@ -244,6 +244,8 @@ class Agent:
             zone=self._zone_name, clock=self.clock, connectivity=connectivity, pacer=pacer
         )
         self.pipeline.subscribe(self._on_pipeline_event)
+        self.observe.load_screened(await self.store.aread(screened.summary))
+        self.pipeline.monitor.sources.server_records = lambda: self.observe.server_records
         await self.pipeline.__aenter__()
         caller = ApiCaller(self.client, self.pipeline, on_call=self.observe.record_call)
         self.capture.technician_resource_id = me
@@ -385,6 +387,7 @@ class Agent:
         self._in_background(self._reload_settings())
         categories = [e.split(":", 2)[1].strip() for e in report.push.errors if ":" in e]
         self.observe.record_ops(report.push.succeeded, report.push.failed, categories)
+        self.observe.record_screened(report.screened)
         self._emit(
             "sync_finished",
             api_calls=report.api_calls,
