@@ -29,7 +29,7 @@ from agent.autotask.metadata import (
 from agent.autotask.paging import Page, follow_next_pages, page_from_wire, pages_by_id
 from agent.autotask.queries import MAX_RECORDS, FilterItem, Query
 from agent.autotask.records import Record
-from agent.autotask.screening import BadRecord, Screening, screen, server_time
+from agent.autotask.screening import MAX_ID, BadRecord, Screening, screen, server_time
 from agent.autotask.session import ApiSession, ClientOptions, SendHook
 from agent.autotask.wire import JsonObject, WireTypeError, format_datetime, lookup
 from agent.autotask.zones import Zone, ZoneListener
@@ -304,6 +304,11 @@ class AutotaskClient:
             ctx = RequestContext.for_call(method, route.endpoint)
             raise unexpected_answer(
                 ctx, "the change was accepted without an itemId", write_landed=True
+            )
+        if not 0 < item_id <= MAX_ID:  # the record exists; reconciliation finds its real id
+            ctx = RequestContext.for_call(method, route.endpoint)
+            raise unexpected_answer(
+                ctx, "the change was accepted with an itemId out of range", write_landed=True
             )
         return item_id
 

@@ -248,3 +248,13 @@ async def test_what_is_noted_holds_no_value_of_the_record(
     reasons = [p.reason for p in client.screening.take()]
     assert reasons == ["Tickets.title: wrong type", "Tickets.id: not positive"]
     assert not any(secret_text in r or "99999" in r for r in reasons)
+
+
+@pytest.mark.parametrize("item_id", [2**64 + 9, MAX_ID + 1, 0, -5])
+async def test_a_write_answered_with_an_id_out_of_range_landed_but_is_unusable(
+    api: MockApi, client: AutotaskClient, item_id: int
+) -> None:
+    api.on("POST", "Tickets/1/Notes", json_response(200, {"itemId": item_id}))
+    with pytest.raises(ProtocolError) as caught:
+        await client.create("TicketNotes", {"ticketID": 1, "description": "d"})
+    assert caught.value.may_have_reached_server  # it landed: reconciliation finds its real id

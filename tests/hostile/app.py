@@ -6,6 +6,7 @@ a `Mode` is set, the answers it aims at are spoiled on the way back:
 - record modes add bad records to (or spoil one record of) each query answer of the chosen
   entities: an id beyond 64 bits, a negative id, a change marker in the year 9999, wrong types
   (text or null or an object where an id belongs, a list where a record belongs);
+- `HUGE_ITEM_ID` answers every create and update with an `itemId` beyond 64 bits;
 - answer modes spoil the pull's own queries (those whose filter names `only_if`): JSON nested
   100,000 levels, an answer cut in half, one beyond the client's size cap, or the right answer
   dripped a few bytes at a time;
@@ -41,6 +42,7 @@ class Mode(enum.StrEnum):
     NEGATIVE_ID = "negative_id"
     FAR_FUTURE = "far_future"
     WRONG_TYPES = "wrong_types"
+    HUGE_ITEM_ID = "huge_item_id"
     DEEP_NESTING = "deep_nesting"
     TRUNCATED = "truncated"
     HUGE_BODY = "huge_body"
@@ -118,6 +120,9 @@ class HostileApp:
         parts = [p for p in scope["path"].lower().split("/") if p]
         if parts[-1:] == ["zoneinformation"]:
             return "zone" if self.mode in ZONE_MODES else None
+        if self.mode is Mode.HUGE_ITEM_ID:
+            writes = scope["method"] in ("POST", "PUT", "PATCH") and "query" not in parts
+            return "write" if writes else None
         if len(parts) < 2 or parts[-1] != "query":
             return None
         entity = parts[-2]
@@ -137,6 +142,10 @@ class HostileApp:
                 payload["url"] = FOREIGN_ZONE_URL
                 return json.dumps(payload).encode()
             return answer
+        if target == "write":
+            payload = json.loads(answer)
+            payload["itemId"] = HUGE_ID
+            return json.dumps(payload).encode()
         if target == "records":
             payload = json.loads(answer)
             entity = [p for p in path.lower().split("/") if p][-2]

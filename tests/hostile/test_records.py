@@ -141,3 +141,36 @@ async def test_skipped_records_are_counted_on_the_health_page_and_in_diagnostics
         await w.sync()
         status, why = {n: (s, r) for n, s, r in w.agent.health().checks}["server_records"]
         assert status == "ok" and f"{skipped} record(s) from Autotask skipped" in why
+
+
+async def test_a_create_answered_with_an_id_beyond_64_bits_is_settled_once(tmp_path: Path) -> None:
+    """The note landed but its answer names no usable id: reconciliation finds the real record
+    (and its real id) instead of the round failing on the number."""
+    async with hostile_world(tmp_path) as w:
+        assert (await w.sync()).error is None
+        tid = sorted(await shown_ids(w))[0]
+        lists = await w.agent.picklists("TicketNotes")
+        await w.agent.add_note(
+            tid,
+            "Replaced the fuser unit",
+            title="Parts",
+            note_type=min(lists["noteType"]),
+            publish=min(lists["publish"]),
+        )
+        w.app.mode = Mode.HUGE_ITEM_ID
+        await w.sync()
+        w.app.mode = None
+        for _ in range(5):
+            w.clock.advance(60.0)
+            await w.sync()
+        landed = [
+            nid
+            for nid, n in w.sim.dump()["TicketNotes"].items()
+            if n["description"] == "Replaced the fuser unit"
+        ]
+        assert len(landed) == 1  # once, never sent again
+        assert [o.state for o in await w.ops()] == ["done"]
+        detail = await w.agent.ticket(tid)
+        assert detail is not None
+        shown = [n for n in detail.notes if n.description == "Replaced the fuser unit"]
+        assert [n.key for n in shown] == [str(nid) for nid in landed]
