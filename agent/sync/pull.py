@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.autotask.metadata import PicklistValue
 from agent.autotask.queries import FilterItem, and_, chunked_in, eq, gt, noteq
+from agent.autotask.screening import MAX_ID
 from agent.autotask.wire import WireTypeError, parse_datetime
 from agent.clock import Clock
 from agent.queue.operation import OpQuery
@@ -35,6 +36,10 @@ STAGES = ("picklists", "resources", "tickets", "notes", "time entries", "compani
 
 # A stored watermark later than the server's clock plus this was never a sound one.
 WATERMARK_MARGIN = timedelta(days=1)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_ID
 
 
 def _mark(value: Any) -> datetime | None:
@@ -159,8 +164,9 @@ class Puller:
             return await self.caller.client.picklists(entity)
 
         lists = await self.caller.call(entity, Kind.METADATA, fetch)
+        # Autotask's picklist values are whole numbers; any other value is left out.
         simple = {
-            name: {int(v.value): v.label for v in values if v.is_active}
+            name: {int(v.value): v.label for v in values if v.is_active and _is_whole(v.value)}
             for name, values in lists.items()
         }
         now = self._now()

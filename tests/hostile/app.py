@@ -7,6 +7,7 @@ a `Mode` is set, the answers it aims at are spoiled on the way back:
   entities: an id beyond 64 bits, a negative id, a change marker in the year 9999, wrong types
   (text or null or an object where an id belongs, a list where a record belongs);
 - `HUGE_ITEM_ID` answers every create and update with an `itemId` beyond 64 bits;
+- `PICKLIST_TEXT` adds values that are text, not numbers, to every picklist field's values;
 - answer modes spoil the pull's own queries (those whose filter names `only_if`): JSON nested
   100,000 levels, an answer cut in half, one beyond the client's size cap, or the right answer
   dripped a few bytes at a time;
@@ -43,6 +44,7 @@ class Mode(enum.StrEnum):
     FAR_FUTURE = "far_future"
     WRONG_TYPES = "wrong_types"
     HUGE_ITEM_ID = "huge_item_id"
+    PICKLIST_TEXT = "picklist_text"
     DEEP_NESTING = "deep_nesting"
     TRUNCATED = "truncated"
     HUGE_BODY = "huge_body"
@@ -120,6 +122,8 @@ class HostileApp:
         parts = [p for p in scope["path"].lower().split("/") if p]
         if parts[-1:] == ["zoneinformation"]:
             return "zone" if self.mode in ZONE_MODES else None
+        if self.mode is Mode.PICKLIST_TEXT:
+            return "fields" if parts[-2:] == ["entityinformation", "fields"] else None
         if self.mode is Mode.HUGE_ITEM_ID:
             writes = scope["method"] in ("POST", "PUT", "PATCH") and "query" not in parts
             return "write" if writes else None
@@ -142,6 +146,16 @@ class HostileApp:
                 payload["url"] = FOREIGN_ZONE_URL
                 return json.dumps(payload).encode()
             return answer
+        if target == "fields":
+            payload = json.loads(answer)
+            for f in payload.get("fields", []):
+                if f.get("isPickList"):
+                    f["picklistValues"] = [
+                        *f.get("picklistValues", []),
+                        {"value": "not-a-number", "label": "Bogus", "isActive": True},
+                        {"value": "12abc", "label": "Bogus too", "isActive": True},
+                    ]
+            return json.dumps(payload).encode()
         if target == "write":
             payload = json.loads(answer)
             payload["itemId"] = HUGE_ID

@@ -174,3 +174,14 @@ async def test_a_create_answered_with_an_id_beyond_64_bits_is_settled_once(tmp_p
         assert detail is not None
         shown = [n for n in detail.notes if n.description == "Replaced the fuser unit"]
         assert [n.key for n in shown] == [str(nid) for nid in landed]
+
+
+async def test_picklist_values_that_are_not_numbers_are_left_out(tmp_path: Path) -> None:
+    async with hostile_world(tmp_path) as w:
+        w.app.mode = Mode.PICKLIST_TEXT
+        report = await w.sync()
+        assert w.app.spoiled >= 1
+        assert report.error is None and report.pull is not None and report.pull.first_sync
+        statuses = (await w.agent.picklists("Tickets"))["status"]
+        assert statuses and "Bogus" not in statuses.values()
+        assert await shown_ids(w)
