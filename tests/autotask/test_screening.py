@@ -20,6 +20,7 @@ from tests.autotask.mock_api import API, MockApi, json_response, make_client
 # The server's clock, one hour after ours (the FakeClock starts at 2026-01-05 09:00 UTC).
 SERVER_DATE = "Mon, 05 Jan 2026 10:00:00 GMT"
 MARK = "2026-01-05T09:30:00.250Z"
+FAR = "9999-12-31T23:59:59.999Z"
 TICKET = {
     "id": 10,
     "title": "Printer jams (customer text)",
@@ -258,3 +259,13 @@ async def test_a_write_answered_with_an_id_out_of_range_landed_but_is_unusable(
     with pytest.raises(ProtocolError) as caught:
         await client.create("TicketNotes", {"ticketID": 1, "description": "d"})
     assert caught.value.may_have_reached_server  # it landed: reconciliation finds its real id
+
+
+async def test_a_date_header_far_ahead_of_our_clock_is_believed_one_day_at_most(
+    api: MockApi, client: AutotaskClient
+) -> None:
+    future = {**TICKET, "lastTrackedModificationDateTime": FAR}
+    answer = json_response(200, {"items": [future]}, date="Fri, 31 Dec 9999 23:59:59 GMT")
+    api.on("GET", "Tickets/query", answer)
+    (got,) = [r async for r in client.query("Tickets")]
+    assert got["lastTrackedModificationDateTime"] == "2026-01-06T09:00:00Z"  # ours + 1 day
