@@ -52,7 +52,7 @@ from agent.security.retention import DAY, RetentionReport, RetentionService
 from agent.security.signout import sign_out_and_wipe
 from agent.security.transit import require_secure_url
 from agent.settings import Settings
-from agent.store import audit
+from agent.store import audit, screened
 from agent.store.models import OpState, Priority
 from agent.sync.calls import ApiCaller
 from agent.sync.capture import Capture, Captured
@@ -242,7 +242,13 @@ class Agent:
         share = self.profile.settings.quota_share
 
         async def read_threshold() -> ThresholdInfo:
-            t = await client.threshold()
+            # Bounded like every other call (a zone lookup it starts included): a server that
+            # drips its answer must not hold the round that wanted the reading.
+            pipeline = self.pipeline
+            limits = pipeline.timeouts.for_endpoint("ThresholdInformation") if pipeline else None
+            seconds = (limits.connect or 10.0) + (limits.read or 30.0) if limits else None
+            with client.deadline(seconds):
+                t = await client.threshold()
             self.observe.record_quota(t.used, t.limit, share)
             return ThresholdInfo(
                 threshold=t.limit, timeframe_minutes=t.timeframe_minutes, current=t.used
@@ -255,6 +261,8 @@ class Agent:
             zone=self._zone_name, clock=self.clock, connectivity=connectivity, pacer=pacer
         )
         self.pipeline.subscribe(self._on_pipeline_event)
+        self.observe.load_screened(await self.store.aread(screened.summary))
+        self.pipeline.monitor.sources.server_records = lambda: self.observe.server_records
         await self.pipeline.__aenter__()
         self._publish_online()
         caller = ApiCaller(self.client, self.pipeline, on_call=self.observe.record_call)
@@ -414,6 +422,7 @@ class Agent:
         self._in_background(self._reload_settings())
         categories = [e.split(":", 2)[1].strip() for e in report.push.errors if ":" in e]
         self.observe.record_ops(report.push.succeeded, report.push.failed, categories)
+        self.observe.record_screened(report.screened)
         self._emit(
             "sync_finished",
             api_calls=report.api_calls,

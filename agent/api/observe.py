@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from agent.autotask.screening import RecordProblem
 from agent.clock import Clock
 from agent.monitor import forecast, names
 from agent.monitor.alerts import AlertInfo
@@ -17,8 +19,10 @@ from agent.monitor.series import Point, series_key
 from agent.monitor.service import Monitor
 from agent.monitor.standard_rules import BREAKER_OPEN, CREDENTIALS_REJECTED, OFFLINE
 from agent.resilience.events import BreakerChanged, ModeChanged
+from agent.resilience.health import ServerRecords
 from agent.resilience.pipeline import Pipeline
 from agent.store.connection import Store
+from agent.store.screened import ScreenedSummary
 
 # Chart name -> the stored series it draws.
 CHARTS = {
@@ -63,6 +67,8 @@ class Observability:
         self._latency = names.API_LATENCY.on(reg)
         self._ops = names.SYNC_OPS.on(reg)
         self._errors = names.SYNC_ERRORS.on(reg)
+        self._screened = names.SERVER_RECORDS_SCREENED.on(reg)
+        self.server_records = ServerRecords()  # read by the pipeline's health check
         self._all_latency = self._latency.labels(endpoint="all")
         self._ok = self._ops.labels(category="all", outcome="success")
         self._bad = self._ops.labels(category="all", outcome="failure")
@@ -150,6 +156,24 @@ class Observability:
             self._bad.inc(failed)
         for category in categories:
             self._errors.labels(error=category).inc()
+
+    def load_screened(self, tally: ScreenedSummary) -> None:
+        """The stored tally of records from Autotask that failed the screening (at start)."""
+        self.server_records = ServerRecords(tally.skipped, tally.clamped, tally.last_reason)
+
+    def record_screened(self, problems: Sequence[RecordProblem]) -> None:
+        """One round's records that failed the screening (the engine stored them already)."""
+        before = self.server_records
+        skipped = sum(p.skipped for p in problems)
+        for p in problems:
+            action = "skipped" if p.skipped else "clamped"
+            self._screened.labels(entity=p.entity, field=p.field, action=action).inc()
+        self.server_records = ServerRecords(
+            skipped=before.skipped + skipped,
+            clamped=before.clamped + len(problems) - skipped,
+            last_reason=problems[-1].reason if problems else before.last_reason,
+            skipped_last_round=skipped,
+        )
 
     def series(
         self, name: str, start: float, end: float, resolution: float | None = None

@@ -18,7 +18,7 @@ import httpx
 from agent.autotask import routes
 from agent.autotask.convert import RequestContext, unexpected_answer
 from agent.autotask.credentials import ApiCredentials
-from agent.autotask.errors import NotFoundError
+from agent.autotask.errors import NotFoundError, UnreadableRecordError
 from agent.autotask.metadata import (
     FieldInfo,
     PicklistValue,
@@ -29,6 +29,7 @@ from agent.autotask.metadata import (
 from agent.autotask.paging import Page, follow_next_pages, page_from_wire, pages_by_id
 from agent.autotask.queries import MAX_RECORDS, FilterItem, Query
 from agent.autotask.records import Record
+from agent.autotask.screening import MAX_ID, BadRecord, Screening, screen, server_time
 from agent.autotask.session import ApiSession, ClientOptions, SendHook
 from agent.autotask.wire import JsonObject, WireTypeError, format_datetime, lookup
 from agent.autotask.zones import Zone, ZoneListener
@@ -53,6 +54,10 @@ class AutotaskClient:
             http, credentials, options=options, zone=zone, on_zone_change=on_zone_change
         )
         self.call = self.session.call
+        self._clock = (options or ClientOptions()).clock
+        # Every record read is screened (`agent.autotask.screening`); what was skipped or
+        # corrected waits here for the caller to take.
+        self.screening = Screening()
 
     def __repr__(self) -> str:
         return f"AutotaskClient({self.session!r})"
@@ -107,7 +112,17 @@ class AutotaskClient:
             )
         if not isinstance(item, dict):
             raise unexpected_answer(ctx, "the item is not an object")
-        return _typed(entity, item, ctx)
+        try:
+            record, problem = screen(name, item, self.server_now())
+        except BadRecord as bad:
+            self.screening.note(bad.problem)
+            raise UnreadableRecordError(
+                f"Autotask's record cannot be used: {bad.problem.reason} ({ctx.where})",
+                **ctx.fields(200, may_have_reached_server=False),
+            ) from None
+        if problem is not None:
+            self.screening.note(problem)
+        return _typed(entity, record, ctx)
 
     @overload
     def query(
@@ -147,23 +162,31 @@ class AutotaskClient:
             lambda url: self._next_page(route, query, url),
             ctx,
         ):
-            for item in page:
+            for item in self.screening.records(name, page, self.server_now()):
                 yield _typed(entity, item, ctx)
 
-    def query_by_id_pages(
+    async def query_by_id_pages(
         self,
         entity: str | type[Record],
         filter: Filter = None,
         include_fields: Sequence[str] | None = None,
         max_records: int = MAX_RECORDS,
     ) -> AsyncIterator[list[JsonObject]]:
-        """Pages of raw records, each fetched as `filter and id gt <largest id so far>`."""
+        """Pages of raw (screened) records, each fetched as `filter and id gt <largest id so
+        far>`; a page may come out empty when the screening skipped all of it."""
         if include_fields is not None and not any(f.casefold() == "id" for f in include_fields):
             include_fields = ["id", *include_fields]  # the loop steers by id
+        name = _entity_of(entity)
         query = Query.of(filter, include_fields, max_records)
-        route = routes.query_route(_entity_of(entity))
+        route = routes.query_route(name)
         ctx = RequestContext.for_call("GET", route.endpoint, is_write=False)
-        return pages_by_id(lambda q: self._query_page(route, q), query, ctx)
+        async for page in pages_by_id(lambda q: self._query_page(route, q), query, ctx):
+            yield self.screening.records(name, page, self.server_now())
+
+    def server_now(self) -> datetime:
+        """The server's clock as its last answer's `Date` showed it (ours when none did)."""
+        skew = self.session.skew_now()
+        return server_time(self._clock.now(), None if skew is None else skew[0])
 
     async def count(self, entity: str | type[Record], filter: Filter = None) -> int:
         route = routes.query_route(_entity_of(entity), count=True)
@@ -281,6 +304,11 @@ class AutotaskClient:
             ctx = RequestContext.for_call(method, route.endpoint)
             raise unexpected_answer(
                 ctx, "the change was accepted without an itemId", write_landed=True
+            )
+        if not 0 < item_id <= MAX_ID:  # the record exists; reconciliation finds its real id
+            ctx = RequestContext.for_call(method, route.endpoint)
+            raise unexpected_answer(
+                ctx, "the change was accepted with an itemId out of range", write_landed=True
             )
         return item_id
 

@@ -172,4 +172,17 @@ class Resource(Record):
     is_active: bool | None = wire_field("isActive", "bool")
 
 
+@dataclass(frozen=True)
+class ResourceRole(Record):
+    """Which role a resource may work in (and in which department): read at the first sync."""
+
+    ENTITY: ClassVar[str] = "ResourceRoles"
+
+    id: int | None = wire_field("id", "int")
+    resource_id: int | None = wire_field("resourceID", "int")
+    role_id: int | None = wire_field("roleID", "int")
+    department_id: int | None = wire_field("departmentID", "int")
+    is_active: bool | None = wire_field("isActive", "bool")
+
+
 ENTITY_TYPES: tuple[type[Record], ...] = (Ticket, TicketNote, TimeEntry, Company, Contact, Resource)

@@ -187,3 +187,8 @@ class ProtocolError(AutotaskError):
 class UntrustedZoneError(ProtocolError):
     """The directory named a zone the credentials may not go to (not https, or not Autotask's
     when Autotask's own directory answered); nothing was sent there."""
+
+
+class UnreadableRecordError(ProtocolError):
+    """The server answered a record by its id, but the record failed the client's screening
+    (`agent.autotask.screening`): it exists, yet cannot be used."""

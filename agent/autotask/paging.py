@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from agent.autotask.convert import RequestContext, unexpected_answer
 from agent.autotask.queries import Query, gt
-from agent.autotask.wire import JsonObject, lookup
+from agent.autotask.wire import lookup
 
 
 @dataclass(frozen=True)
 class Page:
-    items: list[JsonObject]
+    items: list[Any]
     next_url: str | None
 
 
-class PageItems(list[JsonObject]):
+class PageItems(list[Any]):
     """One page's records; `last` says no request follows it (so a caller that paces each
     request does not pace, nor count, the step that only finds the end)."""
 
@@ -32,8 +33,9 @@ def page_from_wire(payload: object, ctx: RequestContext) -> Page:
     if not isinstance(payload, dict):
         raise unexpected_answer(ctx, "a query answer should be an object")
     items = lookup(payload, "items")
-    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+    if not isinstance(items, list):
         raise unexpected_answer(ctx, "a query answer should hold a list of records")
+    # A single item that is no record is the screening's to skip (`agent.autotask.screening`).
     details = lookup(payload, "pageDetails")
     next_url = lookup(details, "nextPageUrl") if isinstance(details, dict) else None
     if next_url is not None and not isinstance(next_url, str):
@@ -45,7 +47,7 @@ async def follow_next_pages(
     first: Callable[[], Awaitable[Page]],
     next_page: Callable[[str], Awaitable[Page]],
     ctx: RequestContext,
-) -> AsyncIterator[list[JsonObject]]:
+) -> AsyncIterator[list[Any]]:
     """Yields each page's records, following `nextPageUrl` until the server gives none."""
     page = await first()
     seen: set[str] = set()
@@ -60,16 +62,15 @@ async def follow_next_pages(
         page = await next_page(page.next_url)
 
 
-def _record_id(item: JsonObject, ctx: RequestContext) -> int:
-    value = lookup(item, "id")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise unexpected_answer(ctx, "a record without a numeric id")
-    return value
+def _largest_id(items: list[Any]) -> int | None:
+    """The largest whole-number id of a page (records without one are left to the screening)."""
+    ids = [lookup(item, "id") for item in items if isinstance(item, dict)]
+    return max((i for i in ids if isinstance(i, int) and not isinstance(i, bool)), default=None)
 
 
 async def pages_by_id(
     fetch: Callable[[Query], Awaitable[Page]], query: Query, ctx: RequestContext
-) -> AsyncIterator[list[JsonObject]]:
+) -> AsyncIterator[list[Any]]:
     """Yields pages by re-querying for ids above the largest seen (results come sorted by id).
 
     Unlike next-page URLs, this survives a restart between pages (the caller keeps the id) and
@@ -80,11 +81,13 @@ async def pages_by_id(
         page = await fetch(query if last_id is None else query.with_filter(gt("id", last_id)))
         if not page.items:
             return
-        largest = max(_record_id(item, ctx) for item in page.items)
-        if last_id is not None and largest <= last_id:
+        largest = _largest_id(page.items)
+        if largest is None and page.next_url is not None:
+            raise unexpected_answer(ctx, "a page without a numeric id to go on from")
+        if last_id is not None and largest is not None and largest <= last_id:
             raise unexpected_answer(ctx, "the server returned records it had already sent")
         items = PageItems(page.items)
-        items.last = page.next_url is None
+        items.last = page.next_url is None or largest is None
         yield items
         if items.last:
             return

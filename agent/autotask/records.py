@@ -59,6 +59,11 @@ _READERS: dict[FieldKind, Callable[[Any, str], Any]] = {
 }
 
 
+def read_wire_value(kind: FieldKind, value: Any, name: str) -> Any:
+    """One wire value read as a field of `kind`; raises `WireTypeError` when it has another type."""
+    return _READERS[kind](value, name)
+
+
 def _write(kind: FieldKind, value: Any) -> Any:
     if kind == "datetime" and isinstance(value, datetime):
         return format_datetime(value)
@@ -84,6 +89,11 @@ class Record:
             for f in dataclasses.fields(cls)
             if "wire" in f.metadata
         ]
+
+    @classmethod
+    def wire_kinds(cls) -> dict[str, FieldKind]:
+        """Wire property name -> the kind of value it carries."""
+        return {wire: kind for _, wire, kind in cls._wire_fields()}
 
     @classmethod
     def wire_names(cls) -> dict[str, str]:

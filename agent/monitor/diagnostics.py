@@ -1,7 +1,8 @@
 """The diagnostics bundle: one zip a support engineer can read, with no secret in it.
 
 It holds recent logs, metric series, health, alerts, settings, queue and conflict summaries
-(counts only: no field values of tickets), the database's integrity result and versions. Every
+(counts only: no field values of tickets), the tally of records from Autotask that were skipped
+(entity, field and fault: no values), the database's integrity result and versions. Every
 file passes through one cleaning step on its way into the zip: the profile's own secret and
 integration code are masked by value, then `agent.logs.redact` masks every known secret and the
 values of authentication headers, so a log written before redaction existed is cleaned too.
@@ -34,6 +35,7 @@ from agent.monitor.registry import MetricsRegistry
 from agent.monitor.series import ROLLUP, SeriesStore
 from agent.profile import Profile
 from agent.settings import Settings
+from agent.store import screened
 from agent.store.connection import Store
 from agent.store.models import Alert, Conflict, OpState, OutboxOp, Priority
 
@@ -258,6 +260,7 @@ def build_diagnostics(source: Profile | DiagnosticsParts, out_path: Path) -> Pat
         "settings.json": _json(_settings(parts.settings)),
         "queue.json": _json(queue_summary(parts.store, now)),
         "conflicts.json": _json(conflict_summary(parts.store)),
+        "server_records.json": _json(parts.store.read(screened.summary).to_dict()),
         "metrics/series.csv": _metrics_csv(parts.store, parts.clock),
     }
     if parts.registry is not None:
@@ -305,7 +308,7 @@ def _readme(profile: str, stamp: str, names: list[str]) -> str:
     return (
         f"Field Sync for Autotask {__version__} diagnostics, profile '{profile}', {stamp}\n\n"
         "Secrets, integration codes and authentication headers are masked as ***.\n"
-        "Queue and conflict files hold counts only, never ticket contents.\n"
+        "Queue, conflict and server record files hold counts only, never ticket contents.\n"
         "Times are UTC seconds since the epoch.\n\nFiles:\n" + listing + "\n"
     )
 

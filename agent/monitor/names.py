@@ -16,6 +16,8 @@ Label vocabularies:
 - outcome: success, failure
 - error: the error category of `agent.resilience.classify` (transient_network, validation, ...)
 - endpoint: the REST entity path the call went to (Tickets, TicketNotes, ...)
+- entity, field: the entity and field of a record from Autotask that failed the screening
+- action: skipped (the record was left out) or clamped (kept, its change marker clamped)
 """
 
 from __future__ import annotations
@@ -75,6 +77,11 @@ SYNC_ERROR_RATIO = GaugeSpec(
     "Failures / (successes + failures) over the last interval (derived by the sampler)",
 )
 CONFLICTS_OPEN = GaugeSpec("conflicts_open", "Conflicts waiting for the technician")
+SERVER_RECORDS_SCREENED = CounterSpec(
+    "server_records_screened_total",
+    "Records from Autotask skipped, or kept with their change marker clamped, by what was wrong",
+    ("entity", "field", "action"),
+)
 
 # Autotask API and the resilience pipeline.
 API_REQUESTS = CounterSpec("api_requests_total", "Calls made to the Autotask API", ("endpoint",))
@@ -110,6 +117,7 @@ ALL_SPECS: tuple[CounterSpec | GaugeSpec | HistogramSpec, ...] = (
     SYNC_ERRORS,
     SYNC_ERROR_RATIO,
     CONFLICTS_OPEN,
+    SERVER_RECORDS_SCREENED,
     API_REQUESTS,
     API_LATENCY,
     BREAKER_STATE,

@@ -1,9 +1,9 @@
 """Health checks of everything the sync depends on, rolled up into one status and a reason.
 
 Checks: store (integrity and free disk space, through callables), connectivity, credentials,
-zone, breakers, quota, and the findings of failure pattern analysis. The overall status is the
-worst check; its reason names every check that is not OK. A change of overall status is
-published as a `HealthChanged` event.
+zone, breakers, quota, records from Autotask that the client skipped, and the findings of failure
+pattern analysis. The overall status is the worst check; its reason names every check that is not
+OK. A change of overall status is published as a `HealthChanged` event.
 """
 
 from __future__ import annotations
@@ -44,6 +44,16 @@ class HealthReport:
     findings: list[Finding] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ServerRecords:
+    """Records from Autotask that failed the client's screening: in all, and in the last round."""
+
+    skipped: int = 0
+    clamped: int = 0  # kept, with a change marker past the server's clock clamped to it
+    last_reason: str | None = None  # entity, field and fault; never a value
+    skipped_last_round: int = 0
+
+
 @dataclass
 class HealthSources:
     """What the monitor looks at; every part is optional so a partial agent can be checked."""
@@ -57,6 +67,7 @@ class HealthSources:
     breakers: BreakerRegistry | None = None
     pacer: QuotaPacer | None = None
     patterns: FailurePatterns | None = None
+    server_records: Callable[[], ServerRecords] | None = None
 
 
 class HealthMonitor:
@@ -75,6 +86,7 @@ class HealthMonitor:
             self._zone(),
             self._breakers(),
             self._quota(),
+            self._server_records(),
         ]
         findings = self.sources.patterns.findings() if self.sources.patterns else []
         if findings:
@@ -149,3 +161,17 @@ class HealthMonitor:
         if usage >= 0.75:
             return CheckResult("quota", Status.DEGRADED, f"{usage:.0%} of the hourly limit used")
         return CheckResult("quota", Status.OK, f"{usage:.0%} of the hourly limit used")
+
+    def _server_records(self) -> CheckResult:
+        source = self.sources.server_records
+        r = source() if source is not None else ServerRecords()
+        if not r.skipped and not r.clamped:
+            return CheckResult("server_records", Status.OK, "every record from Autotask was usable")
+        reason = (
+            f"{r.skipped} record(s) from Autotask skipped, {r.clamped} with a change time past "
+            f"the server's clock (last: {r.last_reason})"
+        )
+        # Degraded while records are being left out; a past fault stays visible as a count.
+        return CheckResult(
+            "server_records", Status.DEGRADED if r.skipped_last_round else Status.OK, reason
+        )

@@ -132,6 +132,15 @@ def _step6_skew_spread(db: peewee.SqliteDatabase) -> None:
     db.execute_sql('ALTER TABLE "create_attempt" ADD COLUMN "skew_spread" REAL NOT NULL DEFAULT 0')
 
 
+def _step7_screened_records(db: peewee.SqliteDatabase) -> None:
+    db.execute_sql(
+        'CREATE TABLE "screened_record" ("entity_type" VARCHAR(40) NOT NULL, '
+        '"field" VARCHAR(80) NOT NULL, "problem" VARCHAR(40) NOT NULL, '
+        '"skipped" INTEGER NOT NULL, "count" INTEGER NOT NULL, "last_at" REAL NOT NULL, '
+        'PRIMARY KEY ("entity_type", "field", "problem"))'
+    )
+
+
 Step = Callable[[peewee.SqliteDatabase], None]
 LADDER: list[tuple[int, str, Step]] = [
     (1, "initial schema", _step1_initial),
@@ -140,6 +149,7 @@ LADDER: list[tuple[int, str, Step]] = [
     (4, "sealed audit values", _step4_sealed_audit_values),
     (5, "create attempts: send times and owned server ids", _step5_create_attempts),
     (6, "create attempts: how far the clock skew may be off", _step6_skew_spread),
+    (7, "records from Autotask that were skipped or corrected", _step7_screened_records),
 ]
 LATEST = LADDER[-1][0]
 

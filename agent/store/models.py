@@ -272,6 +272,21 @@ class CreateAttempt(BaseModel):
         indexes = ((("entity_type", "server_id"), True),)
 
 
+class ScreenedRecord(BaseModel):
+    """How often Autotask sent a record the agent skipped, or kept with its change marker
+    clamped, by entity, field and fault (schema step 10). Names only: never a value."""
+
+    entity_type = peewee.CharField(max_length=40)
+    field = peewee.CharField(max_length=80)
+    problem = peewee.CharField(max_length=40)
+    skipped = peewee.BooleanField()
+    count = peewee.BigIntegerField()
+    last_at = peewee.DoubleField()
+
+    class Meta:
+        primary_key = peewee.CompositeKey("entity_type", "field", "problem")
+
+
 class SchemaMigration(BaseModel):
     """One applied step of the migration ladder; the highest version is the schema's version."""
 
@@ -292,5 +307,6 @@ ALL_MODELS: list[type[Any]] = [
     Setting,
     SyncCursor,
     CreateAttempt,
+    ScreenedRecord,
     SchemaMigration,
 ]

@@ -18,11 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.autotask.screening import RecordProblem
 from agent.clock import Clock
 from agent.queue.batching import BatchSizer, Dispatcher
 from agent.queue.outbox import Outbox
 from agent.resilience.backoff import RetrySchedule
 from agent.resilience.pipeline import PipelineError
+from agent.store import screened
 from agent.store.connection import Store
 from agent.store.errors import StoreError
 from agent.store.models import OpState
@@ -45,6 +47,8 @@ class SyncReport:
     pull_error: str | None = None  # the pull failed, or still waits for its retry after failing
     pull_retry_at: float | None = None  # when the pull may run again (wall seconds)
     store_condition: str | None = None  # the disk refused a write (full, read-only, ...)
+    # Records from Autotask the client skipped (or kept with a clamped marker) in this round.
+    screened: list[RecordProblem] = field(default_factory=list)
 
 
 class SyncEngine:
@@ -139,6 +143,7 @@ class SyncEngine:
                 # have reached the server is settled before anything is sent again.
                 self._first_round = True
             await self._forget_ended_failures()
+            report.screened = await self._tally_screened()
             report.api_calls = self.caller.api_calls - before
             report.finished_at = self.clock.now().timestamp()
             if report.error is None and report.push.failed == 0:
@@ -225,6 +230,25 @@ class SyncEngine:
                 log.warning("pull failed, tried again in %.0f s: %s", wait, error)
         if report.error is None:
             report.error = f"pull: {report.pull_error}"
+
+    async def _tally_screened(self) -> list[RecordProblem]:
+        """Count the records the client's screening noted in this round (it never stops one)."""
+        problems = self.caller.client.screening.take()
+        if problems:
+            skipped = sum(p.skipped for p in problems)
+            log.warning(
+                "Autotask sent %d record(s) that were skipped and %d kept with a clamped change "
+                "marker (last: %s)",
+                skipped,
+                len(problems) - skipped,
+                problems[-1].reason,
+            )
+            at = self.clock.now().timestamp()
+            try:
+                await self.store.awrite(lambda: screened.record(problems, at))
+            except StoreError as exc:  # the round reports the disk's condition already
+                log.warning("could not count the skipped records: %s", exc)
+        return problems
 
     async def _settle_uncertain(self) -> int:
         if not await self.store.aread(self.reconciler.uncertain):

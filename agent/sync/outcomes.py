@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from agent.autotask.screening import CHANGE_MARKERS
 from agent.queue.operation import Operation
 from agent.queue.outbox import Outbox
 from agent.store import audit
@@ -16,13 +17,8 @@ from agent.store.models import CachedEntity, Conflict, ConflictStatus, OpKind
 from agent.sync import attempts, localview
 from agent.sync.merge import FieldDecision
 
-MARKERS = {
-    "Tickets": "lastTrackedModificationDateTime",
-    "TimeEntries": "lastModifiedDateTime",
-    "Companies": "lastTrackedModifiedDateTime",
-    "Contacts": "lastModifiedDate",
-    "TicketNotes": "lastActivityDate",
-}
+# The change marker of each entity (the client's screening clamps them to the server's clock).
+MARKERS = CHANGE_MARKERS
 
 
 def succeeded(

@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from agent.autotask.metadata import PicklistValue
 from agent.autotask.queries import FilterItem, and_, chunked_in, eq, gt, noteq
+from agent.autotask.screening import MAX_ID
+from agent.autotask.wire import WireTypeError, parse_datetime
 from agent.clock import Clock
 from agent.queue.operation import OpQuery
 from agent.queue.outbox import Outbox
@@ -29,6 +32,34 @@ from agent.sync.merge import three_way_merge
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 STAGES = ("picklists", "resources", "tickets", "notes", "time entries", "companies", "contacts")
+
+
+# A stored watermark later than the server's clock plus this was never a sound one.
+WATERMARK_MARGIN = timedelta(days=1)
+
+
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_ID
+
+
+def _mark(value: Any) -> datetime | None:
+    try:
+        return parse_datetime(value, "marker")
+    except WireTypeError:
+        return None
+
+
+def _usable_mark(value: Any, credible: datetime) -> datetime | None:
+    when = _mark(value)
+    return when if when is not None and when <= credible else None
+
+
+def _latest_mark(items: list[dict[str, Any]], marker: str) -> tuple[datetime, str] | None:
+    """The latest change marker of `items` (compared as times, not as text), with its text.
+
+    The client's screening has parsed each one and clamped it to the server's clock."""
+    marks = [(when, str(i[marker])) for i in items if (when := _mark(i.get(marker))) is not None]
+    return max(marks, key=lambda m: m[0]) if marks else None
 
 
 @dataclass
@@ -133,8 +164,9 @@ class Puller:
             return await self.caller.client.picklists(entity)
 
         lists = await self.caller.call(entity, Kind.METADATA, fetch)
+        # Autotask's picklist values are whole numbers; any other value is left out.
         simple = {
-            name: {int(v.value): v.label for v in values if v.is_active}
+            name: {int(v.value): v.label for v in values if v.is_active and _is_whole(v.value)}
             for name, values in lists.items()
         }
         now = self._now()
@@ -165,7 +197,20 @@ class Puller:
 
     def _watermark(self, entity: str) -> str | None:
         row = self.store.read(lambda: SyncCursor.get_or_none(SyncCursor.entity_type == entity))
-        return None if row is None else str(row.watermark)
+        if row is None or row.watermark is None:
+            return None
+        if _usable_mark(row.watermark, self._latest_credible()) is None:
+            # Written by a version that took a server's far-future marker as it came: drop it,
+            # so this refresh reads everything again and the next one pages from a sound mark.
+            log.warning(
+                "the stored %s watermark is past the server's clock; refreshing all", entity
+            )
+            return None
+        return str(row.watermark)
+
+    def _latest_credible(self) -> datetime:
+        """No stored watermark can be later than this (the server's clock, with a margin)."""
+        return self.caller.client.server_now() + WATERMARK_MARGIN
 
     def _cached_ids(self) -> list[int]:
         from agent.store.models import CachedEntity
@@ -181,6 +226,7 @@ class Puller:
             return
         now = self._now()
         marker = outcomes.MARKERS.get(entity)
+        credible = self._latest_credible()
 
         def save() -> int:
             conflicts = 0
@@ -188,11 +234,12 @@ class Puller:
                 localview.cache_put(entity, item, now, marker)
                 conflicts += self._early_conflicts(entity, item, now)
             if marker:
-                marks = [str(i[marker]) for i in items if i.get(marker)]
-                if marks:
-                    top = max(marks)
+                latest = _latest_mark(items, marker)
+                if latest is not None:
                     row = SyncCursor.get_or_none(SyncCursor.entity_type == entity)
-                    if row is None or (row.watermark or "") < top:
+                    stored = None if row is None else _usable_mark(row.watermark, credible)
+                    if stored is None or stored < latest[0]:
+                        top = latest[1]
                         SyncCursor.insert(
                             entity_type=entity, watermark=top, last_refresh_at=now
                         ).on_conflict(

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from agent.autotask import NotFoundError
+from agent.autotask.errors import UnreadableRecordError
 from agent.autotask.queries import chunked_in
 from agent.autotask.session import SendInfo
 from agent.clock import Clock
@@ -282,21 +283,23 @@ class Pusher:
                 lambda: self.client.get(op.entity_type, int(op.target_id or 0)),
             )
         except PipelineError as exc:
-            if not isinstance(exc.error, NotFoundError):
+            if isinstance(exc.error, NotFoundError):
+                report.conflicts += 1
+                await self.store.awrite(
+                    lambda: outcomes.record_deleted_on_server(self.outbox, op, now=self._now())
+                )
+                return
+            if not isinstance(exc.error, UnreadableRecordError):
                 await self._failed(op, exc, report, attempted=False)
                 return
-        else:  # it exists after all (read lag, or a record the query answered unreadably)
-            wait = min(MISSING_WAIT_CAP, MISSING_WAIT * 2 ** min(op.attempts, 10))
-            retry_at = self._now() + wait
-            await self.store.awrite(
-                lambda: self.outbox.release(
-                    op.id, retry_at, "Autotask's list left this record out; tried again later"
-                )
-            )
-            return
-        report.conflicts += 1
+        # It exists after all: read lag, or a record the server answers unreadably (the
+        # client's screening leaves it out of the query too).
+        wait = min(MISSING_WAIT_CAP, MISSING_WAIT * 2 ** min(op.attempts, 10))
+        retry_at = self._now() + wait
         await self.store.awrite(
-            lambda: outcomes.record_deleted_on_server(self.outbox, op, now=self._now())
+            lambda: self.outbox.release(
+                op.id, retry_at, "Autotask's list left this record out; tried again later"
+            )
         )
 
     async def _push_one(self, op: Operation, report: PushReport) -> None:
