@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the status only carries it; importing it here would start the store first
+    from agent.security.encryption import EncryptionState
 
 
 class SyncState(enum.StrEnum):
@@ -37,6 +40,9 @@ class AgentStatus:
     # The database's condition, when the technician must know it: the disk refused the last
     # sync round's writes (full, read-only), or a damaged file was kept aside at start.
     store_notice: str | None = None
+    # How local data is kept (encrypted, off by the user's choice, no keyring): the window
+    # shows `encryption.describe()` when it is not `encrypted`.
+    encryption: EncryptionState | None = None
 
 
 @dataclass(frozen=True)
