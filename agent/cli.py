@@ -188,7 +188,14 @@ def cmd_default(args: argparse.Namespace) -> int:
     except ImportError as exc:  # the window needs PySide6 and Qt's libraries
         print(f"The window cannot start ({exc}); use --headless.", file=sys.stderr)
         return 2
-    return int(ui_app.run_app(args.data_dir, _profile_name(args), demo=args.demo))
+    return int(
+        ui_app.run_app(
+            args.data_dir,
+            _profile_name(args),
+            demo=args.demo,
+            allow_unencrypted=args.allow_unencrypted,
+        )
+    )
 
 
 COMMANDS: dict[str | None, Handler] = {

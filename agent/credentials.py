@@ -44,7 +44,9 @@ class NoKeyringError(CredentialError):
         super().__init__(
             "No system keyring is available to keep your Autotask credentials safely. "
             "Install or unlock one (Windows Credential Manager, macOS Keychain, or on Linux "
-            "GNOME Keyring / KWallet through Secret Service) and try again."
+            "GNOME Keyring / KWallet through Secret Service) and try again. A keyring that "
+            "keeps secrets in a plain file, or a chain of keyrings that includes one, does "
+            "not count."
         )
 
 

@@ -7,6 +7,7 @@ whether its data is encrypted is decided from the keyring (`agent.security.encry
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,12 +73,12 @@ def keyring_available() -> bool:
         return False
 
 
-def _data_keys(database: Path, name: str) -> list[bytes | None]:
-    """The data keys of the database being salvaged, from the keyring (to check the sealed values
-    it copies): under the id the damaged file records, or an earlier version's legacy ones."""
+def _data_keys(name: str, settings: Mapping[str, str]) -> list[bytes | None]:
+    """The data keys of a database being salvaged, from the keyring (to check the sealed values
+    it copies): under the id its settings record, or an earlier version's legacy ones."""
     if not keyring_available():
         return []
-    found = identity.peek_keyring_id(database)
+    found = identity.recorded_keyring_id(settings)
     if found is None:
         return identity.legacy_keys(name)
     vault = DataKeyVault(name, found)
@@ -137,7 +138,7 @@ def open_profile(
     store = Store(
         paths.database,
         busy_timeout_ms=busy_timeout_ms,
-        salvage_keys=lambda: _data_keys(paths.database, name),
+        salvage_keys=lambda settings: _data_keys(name, settings),
     )
     try:
         repo = SettingsRepository(store)

@@ -38,7 +38,7 @@ from agent.autotask import AutotaskClient
 from agent.autotask.credentials import ApiCredentials
 from agent.autotask.session import ClientOptions
 from agent.clock import SYSTEM_CLOCK, Clock
-from agent.credentials import ApiSecretBundle, CredentialError
+from agent.credentials import ApiSecretBundle, CredentialError, NoKeyringError
 from agent.monitor.alerts import AlertChange, AlertEvent
 from agent.profile import Profile, open_profile
 from agent.queue import OpQuery, SQLiteBackend
@@ -799,8 +799,12 @@ class Agent:
             # The caller asked the technician first; this also replaces the data key.
             await asyncio.to_thread(sign_out_and_wipe, self.profile, confirmed=True)
         else:
-            await asyncio.to_thread(self.profile.credentials.clear)
+            await asyncio.to_thread(self._forget_credentials)
         self._emit("status")
+
+    def _forget_credentials(self) -> None:
+        with contextlib.suppress(NoKeyringError):  # without a keyring, none were kept
+            self.profile.credentials.clear()
 
     @property
     def settings(self) -> Settings:

@@ -49,6 +49,7 @@ def set_encryption(profile: Profile, on: bool, *, store_in_clear: bool = False) 
             changed,
         )
     profile.protection = Protection.ENCRYPTED if on else Protection.OFF
+    profile.vault.created()  # read here, off the caller's loop, for `Profile.encryption`
     return changed
 
 

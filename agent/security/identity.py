@@ -34,10 +34,7 @@ import binascii
 import json
 import logging
 import secrets
-import sqlite3
-from collections.abc import Callable
-from pathlib import Path
-from urllib.request import pathname2url
+from collections.abc import Callable, Mapping
 
 from agent.credentials import (
     CREDENTIAL_ENTRIES,
@@ -80,19 +77,12 @@ def read_keyring_id(store: Store, profile: str) -> str | None:
     return _parse(profile, raw)
 
 
-def peek_keyring_id(database: Path) -> str | None:
-    """The id recorded in a database file not opened as a store (a damaged one being salvaged),
-    read only; None when it cannot be read."""
+def recorded_keyring_id(settings: Mapping[str, str]) -> str | None:
+    """The id among a damaged file's settings rows (as a salvage reads them); None when absent
+    or unreadable."""
     try:
-        conn = sqlite3.connect(f"file:{pathname2url(str(database))}?mode=ro", uri=True)
-        try:
-            row = conn.execute(
-                "SELECT value FROM setting WHERE key = ?", (KEYRING_ID_ROW,)
-            ).fetchone()
-        finally:
-            conn.close()
-        return _parse(database.parent.name, None if row is None else str(row[0]))
-    except (sqlite3.Error, DataKeyUnavailableError):
+        return _parse("", settings.get(KEYRING_ID_ROW))
+    except DataKeyUnavailableError:
         return None
 
 

@@ -164,6 +164,8 @@ async def test_without_a_keyring_the_agent_opens_and_says_why_it_cannot_sync(
         assert status.encryption is not None
         assert status.encryption.protection is Protection.NO_KEYRING
         assert await agent.queue_page() is not None  # local reads work
+        await agent.sign_out()  # nothing kept in a keyring: nothing to forget, no error
+        await agent.sign_out(wipe_local_data=True)
     finally:
         await agent.close()
 

@@ -207,3 +207,44 @@ def test_the_vault_needs_a_keyring_id() -> None:
     assert vault.service == "field-sync-autotask/id/" + "0" * 32
     with pytest.raises(ValueError):
         DataKeyVault("default", "default")
+
+
+def test_without_a_keyring_an_earlier_database_waits_for_one_to_adopt_its_entries(
+    tmp_path: Path,
+) -> None:
+    from keyring.backends import fail
+
+    p = open_profile(tmp_path, "default")
+    p.credentials.save(DEMO_BUNDLE)
+    p.close()
+    make_legacy(tmp_path)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        open_profile(tmp_path, "default", allow_unencrypted=True).close()
+    finally:
+        keyring.set_keyring(previous)
+    assert keyring_id(tmp_path) is None  # no id recorded: nothing could be copied to it
+    p = open_profile(tmp_path, "default")
+    try:
+        assert p.credentials.load() == DEMO_BUNDLE
+    finally:
+        p.close()
+
+
+def test_the_vault_keeps_text_entries_and_forgets_every_entry_it_owns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.security import keys
+
+    p = open_profile(tmp_path, "default")
+    try:
+        vault = p.vault
+        vault.save_entry("audit_anchor", "17:abc")
+        assert vault.load_entry("audit_anchor") == "17:abc"
+        monkeypatch.setattr(keys, "OWNED_ENTRIES", (*keys.OWNED_ENTRIES, "audit_anchor"))
+        vault.record_encryption(True)
+        vault.forget_all()
+        assert {e for (s, e) in keyring.get_keyring()._values if s == vault.service} == set()
+    finally:
+        p.close()
