@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent import __version__, cli_agent
+from agent import __version__, cli_agent, cli_keys
 from agent.cli_args import OneLineParser, name, path, port, text
 
 Handler = Callable[[argparse.Namespace], int]
@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--metrics-port", type=port, help="with --headless: serve Prometheus metrics on loopback"
     )
+    parser.add_argument(
+        "--allow-unencrypted",
+        action="store_true",
+        help="where no system keyring is available, keep this profile's data unencrypted "
+        "(without it nothing new is saved)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     status = sub.add_parser("status", help="show the profile, database and queue state")
@@ -51,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulator", help="serve the Autotask simulator", add_help=False)
     sim.add_argument("args", nargs=argparse.REMAINDER)
     cli_agent.add_parsers(sub)
+    cli_keys.add_parsers(sub)
     return parser
 
 
@@ -61,7 +68,9 @@ def _profile_name(args: argparse.Namespace) -> str:
 def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from agent.profile import open_profile
 
-    return open_profile(args.data_dir, _profile_name(args))
+    return open_profile(
+        args.data_dir, _profile_name(args), allow_unencrypted=args.allow_unencrypted
+    )
 
 
 def _signed_in(profile: Any) -> bool | str:
@@ -72,6 +81,20 @@ def _signed_in(profile: Any) -> bool | str:
         return bool(profile.credentials.has_credentials())
     except NoKeyringError:
         return "unknown (no system keyring is available)"
+
+
+def _encryption(profile: Any) -> dict[str, Any]:
+    """How the data is kept, and when its key was made (kept beside it in the keyring)."""
+    state = profile.encryption
+    info: dict[str, Any] = {
+        "encryption": state.protection.value,
+        "encryption_detail": state.describe(),
+    }
+    if state.key_created_at is not None:
+        made = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(state.key_created_at))
+        info["data_key_created"] = made
+        info["data_key_age_days"] = state.key_age_days()
+    return info
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -100,6 +123,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 lambda: Conflict.select().where(Conflict.status == "open").count()
             ),
             "signed_in": _signed_in(profile),
+            **_encryption(profile),
         }
         if profile.recovery is not None:
             info["recovery"] = profile.recovery.message
@@ -152,7 +176,11 @@ def cmd_default(args: argparse.Namespace) -> int:
         from agent.headless import run_headless
 
         return run_headless(
-            args.data_dir, _profile_name(args), demo=args.demo, metrics_port=args.metrics_port
+            args.data_dir,
+            _profile_name(args),
+            demo=args.demo,
+            metrics_port=args.metrics_port,
+            allow_unencrypted=args.allow_unencrypted,
         )
     try:
         # Imported by name: the core never depends on the window at import time.
@@ -160,7 +188,14 @@ def cmd_default(args: argparse.Namespace) -> int:
     except ImportError as exc:  # the window needs PySide6 and Qt's libraries
         print(f"The window cannot start ({exc}); use --headless.", file=sys.stderr)
         return 2
-    return int(ui_app.run_app(args.data_dir, _profile_name(args), demo=args.demo))
+    return int(
+        ui_app.run_app(
+            args.data_dir,
+            _profile_name(args),
+            demo=args.demo,
+            allow_unencrypted=args.allow_unencrypted,
+        )
+    )
 
 
 COMMANDS: dict[str | None, Handler] = {
@@ -169,6 +204,7 @@ COMMANDS: dict[str | None, Handler] = {
     "settings": cmd_settings,
     "simulator": cmd_simulator,
     **cli_agent.COMMANDS,
+    **cli_keys.COMMANDS,
 }
 
 

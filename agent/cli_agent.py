@@ -108,7 +108,8 @@ def _jsonable(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
 
 
-def _run(args: argparse.Namespace, body: Callable[[Agent], Awaitable[int]]) -> int:
+def run_agent(args: argparse.Namespace, body: Callable[[Agent], Awaitable[int]]) -> int:
+    """Open the agent on the command line's profile, run `body` with it, and close it."""
     from agent.api.facade import Agent, AgentOptions
 
     async def main() -> int:
@@ -116,7 +117,11 @@ def _run(args: argparse.Namespace, body: Callable[[Agent], Awaitable[int]]) -> i
             agent = await Agent.open_demo(args.data_dir, dispatcher=False)
         else:
             agent = await Agent.open(
-                AgentOptions(data_dir=args.data_dir, profile=args.profile or "default")
+                AgentOptions(
+                    data_dir=args.data_dir,
+                    profile=args.profile or "default",
+                    allow_unencrypted=args.allow_unencrypted,
+                )
             )
         try:
             return await body(agent)
@@ -131,7 +136,8 @@ def _run(args: argparse.Namespace, body: Callable[[Agent], Awaitable[int]]) -> i
 def cmd_sync(args: argparse.Namespace) -> int:
     async def body(agent: Agent) -> int:
         if agent.engine is None:
-            print("error: not signed in to Autotask (use the window, or --demo)", file=sys.stderr)
+            why = agent.sign_in_problem or "not signed in to Autotask (use the window, or --demo)"
+            print(f"error: {why}", file=sys.stderr)
             return 2
         report = await agent.sync_now()
         if report is None:
@@ -149,7 +155,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             )
         return 1 if report.error else 0
 
-    return _run(args, body)
+    return run_agent(args, body)
 
 
 def cmd_queue(args: argparse.Namespace) -> int:
@@ -171,7 +177,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
             print(f"#{item.id:<6} {item.state:<9} {item.priority:<10} {item.description}{error}")
         return 0
 
-    return _run(args, body)
+    return run_agent(args, body)
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
@@ -203,7 +209,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         print(f"resolved conflict #{args.conflict_id}")
         return 0
 
-    return _run(args, body)
+    return run_agent(args, body)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -219,7 +225,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(f"wrote {count} event(s) to {args.output}")
         return 0
 
-    return _run(args, body)
+    return run_agent(args, body)
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
@@ -268,14 +274,18 @@ def cmd_edit(args: argparse.Namespace) -> int:
             print(f"queued as operation #{result.op_id} ({result.key})")
         return 0
 
-    return _run(args, body)
+    return run_agent(args, body)
 
 
 def cmd_diagnostics(args: argparse.Namespace) -> int:
     from agent.monitor.diagnostics import run_cli
     from agent.profile import open_profile
 
-    profile = open_profile(args.data_dir, args.profile or ("demo" if args.demo else "default"))
+    profile = open_profile(
+        args.data_dir,
+        args.profile or ("demo" if args.demo else "default"),
+        allow_unencrypted=args.allow_unencrypted,
+    )
     try:
         path = run_cli(profile, Path(args.output))
     finally:

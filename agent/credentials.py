@@ -2,6 +2,10 @@
 
 There is no plaintext fallback: without a usable keyring the agent says so and stops asking.
 `ApiSecretBundle.__repr__` and every error message leave the secret and integration code out.
+
+A profile's entries live under the service `field-sync-autotask/id/<keyring id>`, the id being a
+random one its database keeps (`agent.security.identity`), so two data folders with the same
+profile name never share entries. `legacy_service` names where earlier versions kept them.
 """
 
 from __future__ import annotations
@@ -16,7 +20,19 @@ from keyring.backend import KeyringBackend
 from agent.logs import register_secret
 
 SERVICE_PREFIX = "field-sync-autotask"
-_ENTRIES = ("username", "secret", "integration_code")
+CREDENTIAL_ENTRIES = ("username", "secret", "integration_code")
+_ENTRIES = CREDENTIAL_ENTRIES
+
+
+def keyring_service(keyring_id: str) -> str:
+    """The service holding the entries of the database whose keyring id is `keyring_id`."""
+    return f"{SERVICE_PREFIX}/id/{keyring_id}"
+
+
+def legacy_service(profile: str) -> str:
+    """Where versions before keyring ids kept a profile's entries (shared by every data folder
+    with that profile name). Profile names hold no '/', so it never equals an id's service."""
+    return f"{SERVICE_PREFIX}/{profile}"
 
 
 class CredentialError(Exception):
@@ -28,7 +44,9 @@ class NoKeyringError(CredentialError):
         super().__init__(
             "No system keyring is available to keep your Autotask credentials safely. "
             "Install or unlock one (Windows Credential Manager, macOS Keychain, or on Linux "
-            "GNOME Keyring / KWallet through Secret Service) and try again."
+            "GNOME Keyring / KWallet through Secret Service) and try again. A keyring that "
+            "keeps secrets in a plain file, or a chain of keyrings that includes one, does "
+            "not count."
         )
 
 
@@ -60,10 +78,13 @@ class ApiSecretBundle:
 
 
 class CredentialStore:
-    """Reads and writes one profile's credentials in the keyring."""
+    """Reads and writes one profile's credentials in the keyring, under `service` (the profile's
+    own, from `keyring_service`; `legacy_service(profile)` when not given)."""
 
-    def __init__(self, profile: str, backend: KeyringBackend | None = None) -> None:
-        self.service = f"{SERVICE_PREFIX}/{profile}"
+    def __init__(
+        self, profile: str, backend: KeyringBackend | None = None, *, service: str | None = None
+    ) -> None:
+        self.service = service or legacy_service(profile)
         self.profile = profile
         self._backend = backend
 
@@ -122,12 +143,16 @@ _REFUSED = ("keyring.backends.fail.", "keyring.backends.null.", "keyrings.alt.fi
 
 
 def is_safe_backend(backend: KeyringBackend) -> bool:
+    """Whether `backend` keeps secrets safely. A chain writes to its first member that takes a
+    value and reads from whichever answers first, so it is safe only if every member is (and an
+    empty chain keeps nothing)."""
     name = f"{type(backend).__module__}.{type(backend).__name__}"
     if name.startswith(_REFUSED):
         return False
     chained = getattr(backend, "backends", None)
     if chained is not None:
-        return any(is_safe_backend(b) for b in chained)
+        members = list(chained)
+        return bool(members) and all(is_safe_backend(b) for b in members)
     return True
 
 

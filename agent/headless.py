@@ -22,18 +22,27 @@ async def serve_headless(
     demo: bool,
     stop: asyncio.Event,
     metrics_port: int | None = None,
+    allow_unencrypted: bool = False,
 ) -> int:
     if demo:
         agent = await Agent.open_demo(data_dir)
     else:
-        agent = await Agent.open(AgentOptions(data_dir=data_dir, profile=profile_name))
+        agent = await Agent.open(
+            AgentOptions(
+                data_dir=data_dir, profile=profile_name, allow_unencrypted=allow_unencrypted
+            )
+        )
     metrics = None
     try:
         if agent.profile.recovery is not None:
             print(agent.profile.recovery.message, flush=True)
         if agent.engine is None:
+            why = agent.sign_in_problem
             print(
-                "error: not signed in to Autotask: sign in from the window first, or use --demo.",
+                f"error: {why}"
+                if why
+                else "error: not signed in to Autotask: sign in from the window first, "
+                "or use --demo.",
                 file=sys.stderr,
                 flush=True,
             )
@@ -73,6 +82,7 @@ def run_headless(
     *,
     demo: bool = False,
     metrics_port: int | None = None,
+    allow_unencrypted: bool = False,
 ) -> int:
     async def main() -> int:
         stop = asyncio.Event()
@@ -81,7 +91,12 @@ def run_headless(
             with contextlib.suppress(NotImplementedError):  # Windows has no add_signal_handler
                 loop.add_signal_handler(sig, stop.set)
         return await serve_headless(
-            data_dir, profile_name, demo=demo, stop=stop, metrics_port=metrics_port
+            data_dir,
+            profile_name,
+            demo=demo,
+            stop=stop,
+            metrics_port=metrics_port,
+            allow_unencrypted=allow_unencrypted,
         )
 
     return asyncio.run(main())

@@ -1,17 +1,25 @@
-"""Opening one profile: its folders, log file, database, settings and credential store together."""
+"""Opening one profile: its folders, log file, database, settings and credential store together.
+
+Its keyring entries are named by the keyring id its database keeps (`agent.security.identity`);
+whether its data is encrypted is decided from the keyring (`agent.security.encryption`).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import keyring
 
 from agent import logs
-from agent.credentials import CredentialStore, is_safe_backend
+from agent.credentials import CredentialStore, NoKeyringError, is_safe_backend
 from agent.paths import AgentPaths, folder_error, resolve
-from agent.security.at_rest import AtRest, open_at_rest
+from agent.security import identity
+from agent.security.at_rest import AtRest, open_at_rest, scan
+from agent.security.encryption import EncryptionState, KeylessCodec, Protection, decide
+from agent.security.errors import DataKeyUnavailableError
 from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, DataKeyVault
 from agent.security.permissions import create_private_file, private_profile
 from agent.settings import Settings, SettingsRepository
@@ -30,7 +38,9 @@ class Profile:
     store: Store
     settings_repo: SettingsRepository
     credentials: CredentialStore
-    at_rest: AtRest | None = None
+    vault: DataKeyVault
+    at_rest: AtRest
+    protection: Protection
 
     @property
     def settings(self) -> Settings:
@@ -40,15 +50,19 @@ class Profile:
     def recovery(self) -> RecoveryNotice | None:
         return self.store.recovery
 
+    @property
+    def encryption(self) -> EncryptionState:
+        """How the data is kept now (no keyring call: the key's age was read at open or when
+        the key was last made)."""
+        if self.protection in (Protection.ENCRYPTED, Protection.OFF):
+            if not self.at_rest.enabled:
+                return EncryptionState(Protection.OFF)
+            return EncryptionState(Protection.ENCRYPTED, self.vault.created(DATA_KEY))
+        return EncryptionState(self.protection)
+
     def close(self) -> None:
         self.store.close()
-        if self.at_rest is not None:
-            self.at_rest.close()
-
-
-def encrypts_at_rest(name: str, settings: Settings) -> bool:
-    """Whether this profile's payloads are sealed (never for the public demo data)."""
-    return settings.encrypt_at_rest and name != DEMO_PROFILE and not settings.demo_mode
+        self.at_rest.close()
 
 
 def keyring_available() -> bool:
@@ -59,12 +73,42 @@ def keyring_available() -> bool:
         return False
 
 
-def _data_keys(name: str) -> list[bytes | None]:
-    """The profile's data keys from the keyring (to check sealed values a salvage copies)."""
+def _data_keys(name: str, settings: Mapping[str, str]) -> list[bytes | None]:
+    """The data keys of a database being salvaged, from the keyring (to check the sealed values
+    it copies): under the id its settings record, or an earlier version's legacy ones."""
     if not keyring_available():
         return []
-    vault = DataKeyVault(name)
+    found = identity.recorded_keyring_id(settings)
+    if found is None:
+        return identity.legacy_keys(name)
+    vault = DataKeyVault(name, found)
     return [vault.load(DATA_KEY), vault.load(NEXT_DATA_KEY)]
+
+
+def _open_at_rest(store: Store, vault: DataKeyVault, protection: Protection) -> AtRest:
+    if protection is Protection.NO_KEYRING:
+        if scan(store).sealed_rows:  # encrypted data needs its key, which only a keyring holds
+            raise DataKeyUnavailableError(vault.profile, str(NoKeyringError()))
+        return AtRest(store, vault, KeylessCodec())
+    enabled = protection is Protection.ENCRYPTED
+    at_rest = open_at_rest(store, vault, enabled=enabled)
+    if enabled and vault.created(DATA_KEY) is None:
+        # A key from an earlier version, which every data folder of this profile name shared:
+        # re-encrypt under a key of this folder's own (the next open tries again if this fails).
+        try:
+            changed = at_rest.rotate()
+            log.info(
+                "profile %s: data key replaced by one of its own (%d values)",
+                vault.profile,
+                changed,
+            )
+        except Exception:
+            log.warning(
+                "profile %s: the shared data key could not be replaced yet",
+                vault.profile,
+                exc_info=True,
+            )
+    return at_rest
 
 
 def open_profile(
@@ -73,10 +117,12 @@ def open_profile(
     *,
     console_log: bool = False,
     busy_timeout_ms: int = 5000,
+    allow_unencrypted: bool = False,
 ) -> Profile:
     """Open (creating if needed) the profile; raises a StoreError with a clear message if it
     cannot. A damaged database is replaced by its salvage (the damaged file kept aside,
-    unchanged) and reported through `Profile.recovery`."""
+    unchanged) and reported through `Profile.recovery`. `allow_unencrypted`: the user's consent,
+    for this open, to keep the data in clear where no keyring is available."""
     paths = resolve(data_dir, name).ensure()
     # The profile's folder first: when it cannot be written the start fails with that one line
     # (a log folder that cannot be written only costs the log file: logging goes to stderr).
@@ -90,23 +136,32 @@ def open_profile(
     except OSError as exc:
         raise folder_error(exc, paths.log_dir) from None
     store = Store(
-        paths.database, busy_timeout_ms=busy_timeout_ms, salvage_keys=lambda: _data_keys(name)
+        paths.database,
+        busy_timeout_ms=busy_timeout_ms,
+        salvage_keys=lambda settings: _data_keys(name, settings),
     )
     try:
         repo = SettingsRepository(store)
         settings = repo.load()
         store.set_durability(Durability(settings.durability))
-        wanted = encrypts_at_rest(name, settings)
-        enabled = wanted and keyring_available()
-        if wanted and not enabled:
-            # No keyring to hold a data key: run unencrypted and say so (status and log). Data
-            # already sealed still needs its key: open_at_rest refuses it with a clear error.
-            log.warning(
-                "profile %s: no system keyring is available, so local data is not "
-                "encrypted at rest",
-                name,
-            )
-        at_rest = open_at_rest(store, DataKeyVault(name), enabled=enabled)
+        demo, usable = name == DEMO_PROFILE, keyring_available()
+        keyring_id = identity.establish(
+            store,
+            name,
+            keyring=usable,
+            adopt=not demo,
+            sealed=lambda: scan(store).sealed_rows > 0,
+        )
+        vault = DataKeyVault(name, keyring_id)
+        protection = decide(
+            demo=demo,
+            keyring=usable,
+            chosen=vault.encryption_chosen() if usable and not demo else None,
+            allow_unencrypted=allow_unencrypted,
+        )
+        if protection in (Protection.NO_KEYRING, Protection.CLEAR_NO_KEYRING):
+            log.warning("profile %s: %s", name, EncryptionState(protection).describe())
+        at_rest = _open_at_rest(store, vault, protection)
     except BaseException:
         store.close()
         raise
@@ -118,4 +173,5 @@ def open_profile(
     if store.recovery is not None:
         log.error("%s", store.recovery.message)
     log.info("profile %s opened at %s (schema %s)", name, paths.database, store.schema_version())
-    return Profile(paths, store, repo, CredentialStore(name), at_rest)
+    credentials = CredentialStore(name, service=vault.service)
+    return Profile(paths, store, repo, credentials, vault, at_rest, protection)

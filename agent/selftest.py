@@ -1,7 +1,10 @@
 """`--self-test`: prove an installed or frozen build works, without touching the user's data.
 
 In a temporary folder it opens a database, serves the embedded simulator on a loopback socket,
-runs a first sync, captures one ticket edit, sends it and reads it back from the server. It then
+runs a first sync, captures one ticket edit, sends it and reads it back from the server. Its
+profile's data key and credentials go to a keyring that lives in this process only, installed for
+the check and removed after it whatever happens, so nothing is left in the user's keyring (and
+the check runs, encrypted, on machines without one). It then
 checks that the keyring interface and its backends load (a usable backend is not required: CI
 machines have none) and, when PySide6 is bundled, that Qt's platform, SVG image and SVG icon
 plugins are present and draw the application icon offscreen (no window is opened). It prints one
@@ -13,6 +16,7 @@ Qt is imported by name here, as in `agent.cli`, so the core still loads without 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -22,7 +26,7 @@ import pkgutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,8 +69,28 @@ def _require(condition: bool, message: str) -> None:
         raise CheckFailed(message)
 
 
+@contextlib.contextmanager
+def private_keyring() -> Iterator[None]:
+    """Install a keyring of this process only for the duration, then put the user's back."""
+    import keyring
+
+    from agent.credentials import InProcessKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(InProcessKeyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
+
+
 async def check_sync(data_dir: Path) -> dict[str, Any]:
     """First sync, one captured edit, its push, and the server holding the edited value."""
+    with private_keyring():
+        return await _check_sync(data_dir)
+
+
+async def _check_sync(data_dir: Path) -> dict[str, Any]:
     import httpx
 
     from agent.api.facade import Agent, AgentOptions

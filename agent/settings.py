@@ -53,8 +53,6 @@ class Settings:
     audit_retention_days: int = _spec(730, lo=30, hi=36500, help="Keep audit events this long")
     log_retention_days: int = _spec(30, lo=1, hi=3650, help="Keep rotated log files this long")
     log_level: str = _spec("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="Log level")
-    encrypt_at_rest: bool = _spec(True, help="Encrypt cached data and queued changes")
-    demo_mode: bool = _spec(False, help="Use the built-in demo tenant")
     technician_resource_id: int | None = _spec(
         None, lo=1, hi=2**53, help="Your Autotask resource id (found at sign-in)"
     )
@@ -63,6 +61,8 @@ class Settings:
     )
 
     def with_changes(self, **changes: Any) -> Settings:
+        for name in set(changes) & MOVED.keys():
+            raise SettingsError(MOVED[name])
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
             raise SettingsError(f"Unknown setting(s): {', '.join(sorted(unknown))}")
@@ -107,8 +107,21 @@ def redis_url_problem(url: str) -> str | None:
     return None
 
 
+# Settings of earlier versions, and where their effect went. Rows of them in a database are
+# ignored: neither may switch encryption off (see `agent.security.encryption`).
+MOVED = {
+    "encrypt_at_rest": (
+        "encrypt_at_rest is no longer a setting: encryption is switched with "
+        "'autotask-agent keys encrypt' or 'keys decrypt --yes-store-in-clear'"
+    ),
+    "demo_mode": "demo_mode is no longer a setting: start the demo tenant with --demo",
+}
+
+
 def validate(name: str, value: Any) -> Any:
     """Return `value` converted to the setting's type, or raise SettingsError saying why not."""
+    if name in MOVED:
+        raise SettingsError(MOVED[name])
     if name not in _FIELDS:
         raise SettingsError(f"Unknown setting: {name}")
     f, kind = _FIELDS[name], _TYPES[name]

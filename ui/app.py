@@ -44,11 +44,19 @@ DEMO_TOUR = (
 class Desktop:
     """Everything the running program holds: agent, service, tray, window and dialogs."""
 
-    def __init__(self, app: QApplication, data_dir: str | None, profile: str, demo: bool) -> None:
+    def __init__(
+        self,
+        app: QApplication,
+        data_dir: str | None,
+        profile: str,
+        demo: bool,
+        allow_unencrypted: bool = False,
+    ) -> None:
         self.app = app
         self.data_dir = data_dir
         self.profile = profile
         self.demo = demo
+        self.allow_unencrypted = allow_unencrypted  # --allow-unencrypted: see AgentOptions
         self.quit_requested = asyncio.Event()
         self.agent: Agent | None = None
         self.service: AgentService | None = None
@@ -70,7 +78,11 @@ class Desktop:
                 if self.demo:
                     self.agent = await Agent.open_demo(self.data_dir)
                 else:
-                    options = AgentOptions(data_dir=self.data_dir, profile=self.profile)
+                    options = AgentOptions(
+                        data_dir=self.data_dir,
+                        profile=self.profile,
+                        allow_unencrypted=self.allow_unencrypted,
+                    )
                     self.agent = await Agent.open(options)
             except _cannot_start_errors() as exc:  # e.g. a full disk: said in the window
                 log.error("Field Sync cannot start: %s", exc)
@@ -278,7 +290,9 @@ def make_application() -> QApplication:
     return app
 
 
-def run_app(data_dir: str | None, profile: str, demo: bool = False) -> int:
+def run_app(
+    data_dir: str | None, profile: str, demo: bool = False, allow_unencrypted: bool = False
+) -> int:
     """Start the desktop program; returns the exit code (0 when another instance took over)."""
     app = make_application()
     if ask_running_instance(server_name(data_dir, profile)):
@@ -286,7 +300,7 @@ def run_app(data_dir: str | None, profile: str, demo: bool = False) -> int:
         return 0
     loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
-    desktop = Desktop(app, data_dir, profile, demo)
+    desktop = Desktop(app, data_dir, profile, demo, allow_unencrypted)
     _quit_on_signals(desktop)
     try:
         return loop.run_until_complete(desktop.run())

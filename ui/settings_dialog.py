@@ -1,5 +1,6 @@
 """The settings dialog: offline work, sync interval, notifications, start at login, quota share,
-fleet mode (Redis), demo mode and durability, plus signing out (optionally wiping local data)."""
+fleet mode (Redis) and durability, plus signing out (optionally wiping local data). The demo
+tenant is started with --demo, not from here."""
 
 from __future__ import annotations
 
@@ -107,10 +108,8 @@ class SettingsDialog(QDialog):
         self.quota_share.setFixedWidth(110)
         self.quota_share.setToolTip("The share of your tenant's hourly API limit Field Sync uses.")
         self.redis_url = QLineEdit(placeholderText="redis://server:6379/0 (empty: this PC only)")
-        self.demo_mode = QCheckBox("Use the built-in demo tenant (applies at next start)")
         link.addRow("Share of hourly limit", self.quota_share)
         link.addRow("Fleet Redis URL", self.redis_url)
-        link.addRow(self.demo_mode)
 
         storage = self._group(box, "Storage")
         self.durability = QComboBox()
@@ -159,7 +158,6 @@ class SettingsDialog(QDialog):
         self.start_at_login.setChecked(s.start_at_login)
         self.quota_share.setValue(round(s.quota_share * 100))
         self.redis_url.setText(s.redis_url or "")
-        self.demo_mode.setChecked(s.demo_mode)
         self.durability.setCurrentIndex(max(0, self.durability.findData(s.durability)))
 
     def values(self) -> dict[str, Any]:
@@ -170,7 +168,6 @@ class SettingsDialog(QDialog):
             "start_at_login": self.start_at_login.isChecked(),
             "quota_share": round(self.quota_share.value() / 100, 2),
             "redis_url": self.redis_url.text().strip() or None,
-            "demo_mode": self.demo_mode.isChecked(),
             "durability": str(self.durability.currentData()),
         }
 

@@ -38,7 +38,7 @@ from agent.autotask import DEFAULT_DIRECTORY_URL, AutotaskClient
 from agent.autotask.credentials import ApiCredentials
 from agent.autotask.session import ClientOptions
 from agent.clock import SYSTEM_CLOCK, Clock
-from agent.credentials import ApiSecretBundle
+from agent.credentials import ApiSecretBundle, CredentialError, NoKeyringError
 from agent.monitor.alerts import AlertChange, AlertEvent
 from agent.profile import Profile, open_profile
 from agent.queue import OpQuery, SQLiteBackend
@@ -47,7 +47,9 @@ from agent.resilience.connectivity import Connectivity, tcp_probe
 from agent.resilience.events import BreakerChanged, HealthChanged, ModeChanged
 from agent.resilience.pipeline import Pipeline
 from agent.resilience.quota import QuotaPacer, QuotaSettings, ThresholdInfo
-from agent.security.errors import InsecureUrlError, SecurityError
+from agent.security import control
+from agent.security.encryption import EncryptionState
+from agent.security.errors import InsecureUrlError
 from agent.security.retention import DAY, RetentionReport, RetentionService
 from agent.security.signout import sign_out_and_wipe
 from agent.security.transit import require_secure_url
@@ -79,6 +81,9 @@ class AgentOptions:
     owner: str = "agent"
     probe: Callable[[], Any] | None = None  # connectivity probe (default: TCP to the zone host)
     sample_metrics: bool = True  # the 10 s metrics sampler (tests on a fake clock turn it off)
+    # The user's consent, for this start, to keep the data unencrypted where there is no
+    # keyring (see `agent.security.encryption`); without it nothing is written in clear.
+    allow_unencrypted: bool = False
 
 
 class Agent:
@@ -112,6 +117,7 @@ class Agent:
         self._online = True
         self._syncing = False
         self._last_error: str | None = None
+        self._sign_in_problem: str | None = None  # why saved credentials cannot be read
         self._store_condition: str | None = None  # the last round's, cleared by the next one
         self._refused_seen = False
         self._settings: Settings = profile.settings  # read on the loop: a snapshot, not the db
@@ -132,7 +138,11 @@ class Agent:
     @classmethod
     async def open(cls, options: AgentOptions | None = None) -> Agent:
         options = options or AgentOptions()
-        profile = await asyncio.to_thread(open_profile, options.data_dir, options.profile)
+        profile = await asyncio.to_thread(
+            lambda: open_profile(
+                options.data_dir, options.profile, allow_unencrypted=options.allow_unencrypted
+            )
+        )
         agent = cls(profile, options)
         agent._loop = asyncio.get_running_loop()
         if options.sample_metrics:
@@ -221,10 +231,15 @@ class Agent:
     async def connect(self) -> bool:
         """Build the client, pipeline and engine if credentials exist; False if not signed in."""
         bundle = self.options.credentials
+        self._sign_in_problem = None
         if bundle is None:
-            if not await asyncio.to_thread(self.profile.credentials.has_credentials):
+            try:
+                if not await asyncio.to_thread(self.profile.credentials.has_credentials):
+                    return False
+                bundle = await asyncio.to_thread(self.profile.credentials.load)
+            except CredentialError as exc:  # no keyring, or a locked one: not signed in
+                self._sign_in_problem = str(exc)
                 return False
-            bundle = await asyncio.to_thread(self.profile.credentials.load)
         me = self.options.technician_resource_id or self.profile.settings.technician_resource_id
         if me is None:
             return False
@@ -495,7 +510,7 @@ class Agent:
                 (
                     "Autotask rejected the credentials; sign in again."
                     if refused
-                    else "Not signed in to Autotask."
+                    else self.sign_in_problem or "Not signed in to Autotask."
                 ),
             )
         elif paused:
@@ -536,6 +551,7 @@ class Agent:
             store_notice=self._store_notice(),
             sending=self._sending(),
             connection_problem=untrusted,
+            encryption=self.profile.encryption,
         )
 
     def _sending(self) -> tuple[int, int] | None:
@@ -543,6 +559,11 @@ class Agent:
         if p is None or p[0] != "send" or p[1] >= p[2]:
             return None
         return p[1], p[2]
+
+    @property
+    def sign_in_problem(self) -> str | None:
+        """Why saved credentials could not be read (no keyring, a locked one), if so."""
+        return self._sign_in_problem
 
     def _store_notice(self) -> str | None:
         recovery = self.profile.recovery
@@ -832,34 +853,54 @@ class Agent:
             # The caller asked the technician first; this also replaces the data key.
             await asyncio.to_thread(sign_out_and_wipe, self.profile, confirmed=True)
         else:
-            await asyncio.to_thread(self.profile.credentials.clear)
+            await asyncio.to_thread(self._forget_credentials)
         self._emit("status")
+
+    def _forget_credentials(self) -> None:
+        with contextlib.suppress(NoKeyringError):  # without a keyring, none were kept
+            self.profile.credentials.clear()
 
     @property
     def settings(self) -> Settings:
         return self.profile.settings
 
     async def update_settings(self, **changes: Any) -> Settings:
-        """Save `changes`; switching `encrypt_at_rest` re-encrypts (or decrypts) the stored
-        values in place, in the transaction that saves the setting."""
-        at_rest = self.profile.at_rest
-        wanted = changes.get("encrypt_at_rest")
-        if wanted is not None and at_rest is not None and bool(wanted) != at_rest.enabled:
-            await asyncio.to_thread(at_rest.set_enabled, bool(wanted))
-            del changes["encrypt_at_rest"]  # saved by `set_enabled` with the values
+        """Save `changes` (encryption is not a setting: see `set_encryption`)."""
         new = self._settings_changed(
             await asyncio.to_thread(self.profile.settings_repo.update, **changes)
         )
         self._emit("status")
         return new
 
+    @property
+    def encryption(self) -> EncryptionState:
+        """How local data is kept: encrypted (and the key's age), off by the user's choice, or
+        not encrypted for want of a keyring (see `agent.security.encryption`)."""
+        return self.profile.encryption
+
+    async def set_encryption(self, on: bool, *, store_in_clear: bool = False) -> EncryptionState:
+        """Encrypt every stored value in place, or decrypt it: only with `store_in_clear=True`,
+        the user's explicit consent. The choice is kept in the keyring, beside the key. Raises
+        `SecurityError` for the demo profile, without a keyring, or without the consent."""
+        await asyncio.to_thread(
+            lambda: control.set_encryption(self.profile, on, store_in_clear=store_in_clear)
+        )
+        self._emit("status")
+        return self.profile.encryption
+
     async def rotate_data_key(self) -> int:
         """Re-encrypt every stored value under a new data key; returns the values rewritten.
-        Raises `SecurityError` when encryption at rest is off."""
-        at_rest = self.profile.at_rest
-        if at_rest is None:
-            raise SecurityError("Encryption at rest is off for this profile; there is no key.")
-        return await asyncio.to_thread(at_rest.rotate)
+        Raises `SecurityError` when encryption at rest is off, without a keyring, or on the
+        demo profile."""
+        changed = await asyncio.to_thread(control.rotate_key, self.profile)
+        self._emit("status")
+        return changed
+
+    async def forget_legacy_keyring_entries(self) -> list[str]:
+        """Delete the keyring entries an earlier version named after this profile (the caller
+        has asked the user: another data folder of this name not opened since the update would
+        lose its key). Returns the entries deleted."""
+        return await asyncio.to_thread(control.forget_legacy_entries, self.profile)
 
     # -- exports ---------------------------------------------------------------------------
     async def export_audit(self, path: str | Path, fmt: Literal["csv", "json"] = "csv") -> int:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the status only carries it; importing it here would start the store first
+    from agent.security.encryption import EncryptionState
 
 
 class SyncState(enum.StrEnum):
@@ -42,6 +45,9 @@ class AgentStatus:
     # Why Autotask is refused rather than merely unreachable: the server's certificate is not
     # trusted (an intercepting network). Shown instead of "cannot be reached".
     connection_problem: str | None = None
+    # How local data is kept (encrypted, off by the user's choice, no keyring): the window
+    # shows `encryption.describe()` when it is not `encrypted`.
+    encryption: EncryptionState | None = None
 
 
 @dataclass(frozen=True)

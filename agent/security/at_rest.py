@@ -8,7 +8,6 @@ raises before anything is written.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from dataclasses import dataclass
@@ -29,6 +28,8 @@ from agent.store.models import ALL_MODELS, Setting
 
 log = logging.getLogger(__name__)
 SLICE = 500
+# Settings rows earlier versions read to decide encryption (see `agent.security.encryption`).
+OBSOLETE_ROWS = ("encrypt_at_rest", "demo_mode")
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,10 @@ class AtRest:
         return changed
 
     def set_enabled(self, on: bool) -> int:
-        """Switch sealing on (encrypting every value in place) or off (decrypting in place);
-        the `encrypt_at_rest` setting changes in the same transaction. Returns values rewritten."""
+        """Switch sealing on (encrypting every value in place) or off (decrypting in place), and
+        record the choice in the keyring beside the key (`agent.security.encryption`): "on"
+        before the pass, "off" only after it committed, so a crash leaves the data encrypted
+        at the next open rather than decrypted against the choice. Returns values rewritten."""
         target = None
         if on:
             target = self.vault.load(DATA_KEY)
@@ -146,7 +149,11 @@ class AtRest:
                 target = new_data_key()
                 self.vault.save(target)
             self.codec.add_key(target)
-        return self._reseal(target, setting=on)
+            self.vault.record_encryption(True)
+        changed = self._reseal(target, setting=on)
+        if not on:
+            self.vault.record_encryption(False)
+        return changed
 
     def rotate(self) -> int:
         """Seal every value with a new key; the old key stays in the keyring until the pass has
@@ -198,11 +205,9 @@ def _rewrite_all(conn: sqlite3.Connection, codec: SealingCodec) -> int:
 
 
 def _save_setting(on: bool) -> None:
-    # Same rule as SettingsRepository: only values that differ from the default are stored.
-    if on:
-        Setting.delete().where(Setting.key == "encrypt_at_rest").execute()
-    else:
-        Setting.replace(key="encrypt_at_rest", value=json.dumps(False)).execute()
+    """The choice is kept in the keyring, where no edit of the file can change it; the row an
+    earlier version kept in the settings table (read by nothing now) goes with the pass."""
+    Setting.delete().where(Setting.key << OBSOLETE_ROWS).execute()
 
 
 def open_at_rest(store: Store, vault: DataKeyVault, *, enabled: bool) -> AtRest:

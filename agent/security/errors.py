@@ -5,6 +5,7 @@ SecurityError
 │   ├── DataKeyMissingError      the database is encrypted but the keyring has no key for it
 │   ├── WrongDataKeyError        the keyring's key does not open this database
 │   └── DataKeyUnavailableError  the keyring cannot be reached to read or keep the key
+├── ClearStorageRefusedError (StoreError) no keyring, and no consent to write customer data in clear
 ├── SealedPayloadError (StoreError) one stored value cannot be opened (changed, moved, unknown form)
 ├── InsecureUrlError             a URL that would send data without TLS (also a ValueError)
 └── WipeNotConfirmedError        a wipe was asked for without the explicit confirmation
@@ -58,6 +59,20 @@ class DataKeyUnavailableError(DataKeyError):
             f"keyring, and the keyring cannot be used: {reason}"
         )
         self.profile = profile
+
+
+class ClearStorageRefusedError(SecurityError, StoreError):
+    """A write of customer data on a profile without a keyring, whose user has not allowed
+    unencrypted storage; the transaction it was part of is rolled back."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Nothing was saved: no system keyring is available to hold the key that encrypts "
+            "this profile's data, and Field Sync does not store your tickets and changes "
+            "unencrypted unless you allow it. Install or unlock a keyring (Windows Credential "
+            "Manager, macOS Keychain, or on Linux GNOME Keyring / KWallet), or start with "
+            "--allow-unencrypted to keep this profile's data unencrypted on this computer."
+        )
 
 
 class SealedPayloadError(SecurityError, StoreError):

@@ -1,34 +1,72 @@
 """The profile's data key in the OS keyring, beside its credentials, with no plaintext fallback.
 
-Entry `data_key` holds the key in use; `data_key_next` exists only while a rotation is under way,
-so a crash leaves both keys where the next start can find whichever the database uses.
+Entries live under the service of the database's keyring id (`keyring_service`), never under the
+profile's name, so a data folder only ever reads, rotates or forgets its own:
+
+- `data_key`: the key in use; `data_key_next` exists only while a rotation is under way, so a
+  crash leaves both keys where the next start can find whichever the database uses;
+- `data_key_created` / `data_key_next_created`: when each key was made (seconds since the epoch),
+  written by `save`. A key without one came from an earlier version, whose keys were shared by
+  every data folder of the same profile name: the profile replaces it at its next open;
+- `encryption`: "off" once the user has explicitly chosen to keep the data in clear ("on", or no
+  entry: encrypted). It is kept here, not in the database, so no edit of the file can decide it.
+
+`OWNED_ENTRIES` lists every entry the vault keeps; other parts keeping text entries here (through
+`load_entry` / `save_entry`) add theirs to it, so `forget_all` covers them too.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
+import re
+import time
 
 from keyring.backend import KeyringBackend
 
-from agent.credentials import CredentialError, CredentialStore
+from agent.credentials import CredentialError, CredentialStore, keyring_service
 from agent.security.errors import DataKeyUnavailableError
 from agent.security.sealing import KEY_BYTES
 
 DATA_KEY = "data_key"
 NEXT_DATA_KEY = "data_key_next"
+CREATED_SUFFIX = "_created"
+ENCRYPTION = "encryption"
+ENCRYPTION_ON, ENCRYPTION_OFF = "on", "off"
+OWNED_ENTRIES: tuple[str, ...] = (
+    NEXT_DATA_KEY,
+    NEXT_DATA_KEY + CREATED_SUFFIX,
+    DATA_KEY,
+    DATA_KEY + CREATED_SUFFIX,
+    ENCRYPTION,
+)
+_KEY_ENTRIES = (DATA_KEY, NEXT_DATA_KEY)
+_KEYRING_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_keyring_id(text: str) -> bool:
+    """Whether `text` has the form of a keyring id (32 lowercase hex digits)."""
+    return bool(_KEYRING_ID.fullmatch(text))
 
 
 class DataKeyVault:
-    """Reads, keeps and forgets one profile's data keys (service `field-sync-autotask/<profile>`).
+    """Reads, keeps and forgets the data keys of the database whose keyring id is `keyring_id`
+    (for messages, `profile` names the profile).
 
     Goes through `CredentialStore` so the keyring's errors and its refusal of unsafe backends
     are handled in one place for credentials and keys alike.
     """
 
-    def __init__(self, profile: str, backend: KeyringBackend | None = None) -> None:
+    def __init__(
+        self, profile: str, keyring_id: str, backend: KeyringBackend | None = None
+    ) -> None:
+        if not is_keyring_id(keyring_id):
+            raise ValueError("a keyring id is 32 hex digits")
         self.profile = profile
-        self._entries = CredentialStore(profile, backend)
+        self.keyring_id = keyring_id
+        self._entries = CredentialStore(profile, backend, service=keyring_service(keyring_id))
+        self._created: dict[str, float | None] = {}  # read or written by this process
 
     @property
     def service(self) -> str:
@@ -57,13 +95,50 @@ class DataKeyVault:
         return key
 
     def save(self, key: bytes, entry: str = DATA_KEY) -> None:
+        """Keep `key` as `entry`, and the time it was made (now) beside it."""
         if len(key) != KEY_BYTES:
             raise ValueError("a data key is 32 bytes")
         self._call("set_password", entry, base64.b64encode(key).decode())
+        now = time.time()
+        self._call("set_password", entry + CREATED_SUFFIX, repr(now))
+        self._created[entry] = now
 
     def delete(self, entry: str = DATA_KEY) -> None:
         self._call("delete_password", entry)
+        if entry in _KEY_ENTRIES:
+            self._call("delete_password", entry + CREATED_SUFFIX)
+            self._created[entry] = None
+
+    def created(self, entry: str = DATA_KEY) -> float | None:
+        """When the key in `entry` was made; None when not recorded (a key from an earlier
+        version) or unreadable."""
+        if entry not in self._created:
+            text = self._call("get_password", entry + CREATED_SUFFIX)
+            try:
+                value = float(text) if text else math.nan
+            except ValueError:
+                value = math.nan
+            self._created[entry] = value if math.isfinite(value) and value > 0 else None
+        return self._created[entry]
+
+    def encryption_chosen(self) -> bool | None:
+        """The user's recorded choice: True (encrypt), False (keep in clear), None (none made,
+        which means encrypt)."""
+        text = self._call("get_password", ENCRYPTION)
+        return None if text is None else text != ENCRYPTION_OFF
+
+    def record_encryption(self, on: bool) -> None:
+        self._call("set_password", ENCRYPTION, ENCRYPTION_ON if on else ENCRYPTION_OFF)
 
     def forget_all(self) -> None:
-        for entry in (NEXT_DATA_KEY, DATA_KEY):
-            self.delete(entry)
+        """Delete every entry the vault owns (`OWNED_ENTRIES`); missing ones are skipped."""
+        for entry in OWNED_ENTRIES:
+            self._call("delete_password", entry)
+        self._created.clear()
+
+    # -- text entries kept beside the data key --------------------------------------------------
+    def load_entry(self, entry: str) -> str | None:
+        return self._call("get_password", entry)
+
+    def save_entry(self, entry: str, text: str) -> None:
+        self._call("set_password", entry, text)

@@ -4,15 +4,23 @@ backups and corrupt copies kept beside the database. Only with an explicit confi
 The data key is not merely deleted but replaced: the profile stays open and usable, and every
 copy of the old ciphertext (free pages, the WAL, backups, copies someone made) can no longer be
 opened by anyone, because the only key that opened it is gone.
+
+Only this database's own keyring entries (those of its keyring id) are cleared or replaced:
+another data folder with the same profile name keeps its key and credentials. Entries an earlier
+version named after the profile are left for the folders that may still need them (see
+`agent.security.identity`). Without a keyring there is nothing in it to forget.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.credentials import NoKeyringError
 from agent.profile import Profile
+from agent.security.encryption import Protection
 from agent.security.errors import WipeNotConfirmedError
 from agent.store.models import AuditEvent
 from agent.store.wipe import wipe_local_data
@@ -58,18 +66,20 @@ def sign_out_and_wipe(
     if not confirmed:
         raise WipeNotConfirmedError()
     report = WipeReport()
-    profile.credentials.clear()
+    with contextlib.suppress(NoKeyringError):  # without a keyring, none were kept
+        profile.credentials.clear()
     report.credentials_removed = True
     wipe_local_data(profile.store)
     if not keep_audit:
         profile.store.write(lambda: AuditEvent.delete().execute())
         report.audit_removed = True
     at_rest = profile.at_rest
-    if at_rest is not None and at_rest.enabled:
+    if at_rest.enabled:
         at_rest.rotate()  # rewrites what is left (nothing sealed, normally) under a new key
         report.data_key_replaced = True
-    elif at_rest is not None:
+    elif profile.protection is Protection.OFF:  # a usable keyring may hold an old key
         at_rest.vault.forget_all()
+        at_rest.vault.record_encryption(False)  # the user's choice outlives the old key
         report.data_key_replaced = True
     profile.store.vacuum()
     if remove_backups:

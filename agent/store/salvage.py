@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +37,9 @@ log = logging.getLogger(__name__)
 UNSENT = frozenset({OpState.PENDING, OpState.LEASED, OpState.PARKED, OpState.CONFLICT})
 FINISHED = frozenset({OpState.DONE, OpState.CANCELLED})
 SALVAGED = "database_salvaged"
-# The profile's data keys (None entries ignored), read only when a salvage needs them.
-KeySource = Callable[[], Iterable[bytes | None]]
+# The profile's data keys (None entries ignored), read only when a salvage needs them, given the
+# damaged file's settings rows (key -> stored value), where the keyring id naming them is kept.
+KeySource = Callable[[Mapping[str, str]], Iterable[bytes | None]]
 
 
 @dataclass(frozen=True)
@@ -256,11 +257,11 @@ def salvage(
     when it can, so sealed values are checked before they are copied. `kept` is only read."""
     named = kept if kept_as is None else kept_as
     try:
-        opener = _opener(keys)
         with (
             tempfile.TemporaryDirectory(prefix=".salvage-", dir=kept.parent) as scratch,
             DamagedFile(kept, Path(scratch)) as damaged,
         ):
+            opener = _opener(keys, damaged)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 report = _salvage(damaged, conn, now, opener)
@@ -280,11 +281,13 @@ def salvage(
     return report
 
 
-def _opener(keys: KeySource | None) -> SealingCodec | None:
+def _opener(keys: KeySource | None, damaged: DamagedFile) -> SealingCodec | None:
     if keys is None:
         return None
     try:
-        held = [k for k in keys() if k is not None]
+        rows, _ = _read(damaged, "setting")
+        settings = {str(r["key"]): str(r["value"]) for r in rows.values()}
+        held = [k for k in keys(settings) if k is not None]
     except Exception:  # no keyring, or a locked one: the values are copied unchecked
         log.warning("the data key could not be read; salvaged values are copied unchecked")
         return None

@@ -84,3 +84,41 @@ def test_a_locked_keyring_is_a_typed_error_whose_message_holds_no_secret() -> No
     with pytest.raises(KeyringLockedError) as err:
         CredentialStore("p", backend=LockedKeyring()).save(bundle())
     assert SECRET not in str(err.value) and err.value.__cause__ is None
+
+
+class ChainedKeyring(KeyringBackend):
+    """A chainer as keyring builds one: writes go to the first member."""
+
+    priority = 10
+
+    def __init__(self, *members: KeyringBackend) -> None:
+        super().__init__()
+        self.backends = list(members)
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.backends[0].set_password(service, username, password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        pass
+
+
+ChainedKeyring.__module__ = "keyring.backends.chainer"
+
+
+def test_a_chain_counts_as_safe_only_if_every_member_is_safe() -> None:
+    from agent.credentials import InProcessKeyring, is_safe_backend
+
+    safe = InProcessKeyring()
+    assert is_safe_backend(ChainedKeyring(safe, InProcessKeyring()))
+    for chain in (
+        ChainedKeyring(PlaintextKeyring(), safe),
+        ChainedKeyring(safe, PlaintextKeyring()),
+        ChainedKeyring(fail.Keyring(), safe),
+        ChainedKeyring(),
+    ):
+        assert not is_safe_backend(chain)
+    with pytest.raises(NoKeyringError):
+        CredentialStore("p", backend=ChainedKeyring(PlaintextKeyring(), safe)).save(bundle())

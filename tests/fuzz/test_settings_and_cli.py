@@ -184,6 +184,6 @@ def test_a_missing_data_key_is_a_message_not_a_traceback(
         lambda: CachedEntity.create(entity_type="Tickets", entity_id=1, data={}, fetched_at=1)
     )
     p.close()
-    keyring.delete_password("field-sync-autotask/default", "data_key")
+    keyring.delete_password(p.vault.service, "data_key")
     assert main(["status"]) == 2
     assert "no longer holds its key" in capsys.readouterr().err

@@ -79,3 +79,31 @@ async def test_hurried_clock_skips_waits_but_keeps_real_time() -> None:
     assert time.perf_counter() - started < 0.5
     assert clock.monotonic() - mono >= 3600
     assert (clock.now() - wall).total_seconds() >= 3600
+
+
+def _keyring_entries() -> dict[tuple[str, str], str]:
+    import keyring
+
+    return dict(keyring.get_keyring()._values)  # the test's in-memory keyring
+
+
+def test_the_sync_check_leaves_nothing_in_the_keyring(capsys: pytest.CaptureFixture[str]) -> None:
+    from agent.selftest import CHECKS
+
+    assert run_self_test([c for c in CHECKS if c[0] == "sync"]) == 0, capsys.readouterr().err
+    assert _keyring_entries() == {}
+
+
+def test_a_failing_sync_check_leaves_nothing_in_the_keyring(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.api.facade import Agent
+    from agent.selftest import CHECKS
+
+    async def broken(self: Agent) -> None:
+        raise RuntimeError("the network went away")
+
+    monkeypatch.setattr(Agent, "sync_now", broken)
+    assert run_self_test([c for c in CHECKS if c[0] == "sync"]) == 1
+    assert "the network went away" in capsys.readouterr().err
+    assert _keyring_entries() == {}

@@ -18,8 +18,7 @@ from agent.security.sealing import SEALED_V1, key_id, new_data_key
 from agent.store.codec import JsonCodec, get_codec
 from agent.store.models import CachedEntity
 from tests.security.helpers import NOTE, TITLE, file_digests, fill, raw_blobs, snapshot
-
-SERVICE = "field-sync-autotask/default"
+from tests.security.keyring_helpers import service
 
 
 @pytest.fixture
@@ -35,16 +34,18 @@ def reopen(tmp_path: Path, name: str = "default") -> Profile:
     return open_profile(tmp_path, name)
 
 
-def stored_key() -> bytes | None:
-    text = keyring.get_password(SERVICE, DATA_KEY)
+def stored_key(data_dir: Path) -> bytes | None:
+    text = keyring.get_password(service(data_dir), DATA_KEY)
     return None if text is None else base64.b64decode(text)
 
 
-def test_first_open_creates_a_random_256_bit_key_in_the_keyring(opened: Profile) -> None:
-    key = stored_key()
+def test_first_open_creates_a_random_256_bit_key_in_the_keyring(
+    opened: Profile, tmp_path: Path
+) -> None:
+    key = stored_key(tmp_path)
     assert key is not None and len(key) == 32
     assert opened.at_rest is not None and opened.at_rest.enabled
-    assert keyring.get_password("field-sync-autotask/other", DATA_KEY) is None
+    assert keyring.get_password("field-sync-autotask/default", DATA_KEY) is None
 
 
 def test_every_payload_column_is_sealed_on_disk(opened: Profile, tmp_path: Path) -> None:
@@ -76,7 +77,7 @@ def test_a_different_key_is_refused_and_the_database_is_untouched(tmp_path: Path
     folder = profile.paths.profile_dir
     profile.close()
     before = file_digests(folder)
-    keyring.set_password(SERVICE, DATA_KEY, base64.b64encode(new_data_key()).decode())
+    keyring.set_password(service(tmp_path), DATA_KEY, base64.b64encode(new_data_key()).decode())
     with pytest.raises(WrongDataKeyError, match="does not open") as caught:
         reopen(tmp_path)
     assert "Nothing was changed" in str(caught.value)
@@ -89,19 +90,19 @@ def test_a_missing_key_is_refused_and_the_database_is_untouched(tmp_path: Path) 
     folder = profile.paths.profile_dir
     profile.close()
     before = file_digests(folder)
-    keyring.delete_password(SERVICE, DATA_KEY)
+    keyring.delete_password(service(tmp_path), DATA_KEY)
     with pytest.raises(DataKeyMissingError, match="no longer holds its key"):
         reopen(tmp_path)
     assert file_digests(folder) == before
-    assert keyring.get_password(SERVICE, DATA_KEY) is None  # no new key was slipped in
+    assert keyring.get_password(service(tmp_path), DATA_KEY) is None  # no new key slipped in
 
 
 def test_a_damaged_keyring_entry_is_reported_not_replaced(tmp_path: Path) -> None:
     reopen(tmp_path).close()
-    keyring.set_password(SERVICE, DATA_KEY, "not base64!")
+    keyring.set_password(service(tmp_path), DATA_KEY, "not base64!")
     with pytest.raises(DataKeyUnavailableError, match="damaged"):
         reopen(tmp_path)
-    assert keyring.get_password(SERVICE, DATA_KEY) == "not base64!"
+    assert keyring.get_password(service(tmp_path), DATA_KEY) == "not base64!"
 
 
 def test_turning_encryption_off_decrypts_in_place_and_on_encrypts(opened: Profile) -> None:
@@ -110,19 +111,19 @@ def test_turning_encryption_off_decrypts_in_place_and_on_encrypts(opened: Profil
     assert opened.at_rest is not None
     changed = opened.at_rest.set_enabled(False)
     assert changed >= 9
-    assert not opened.settings.encrypt_at_rest
+    assert opened.vault.encryption_chosen() is False
     assert all(b[0] != SEALED_V1 for b in raw_blobs(opened.paths.database))
     assert snapshot(opened) == before
     opened.at_rest.set_enabled(True)
-    assert opened.settings.encrypt_at_rest
+    assert opened.vault.encryption_chosen() is True
     assert all(b[0] == SEALED_V1 for b in raw_blobs(opened.paths.database))
     assert snapshot(opened) == before
 
 
-def test_a_setting_changed_while_closed_takes_effect_at_the_next_open(tmp_path: Path) -> None:
+def test_a_choice_recorded_in_the_keyring_takes_effect_at_the_next_open(tmp_path: Path) -> None:
     profile = reopen(tmp_path)
     fill(profile)
-    profile.settings_repo.update(encrypt_at_rest=False)
+    profile.vault.record_encryption(False)
     before = snapshot(profile)
     profile.close()
     profile = reopen(tmp_path)
@@ -139,7 +140,7 @@ def test_plain_data_from_before_encryption_is_encrypted_at_open(tmp_path: Path) 
     profile.at_rest.set_enabled(False)
     fill(profile)
     before = snapshot(profile)
-    profile.settings_repo.update(encrypt_at_rest=True)
+    profile.vault.record_encryption(True)
     profile.close()
     profile = reopen(tmp_path)
     try:
@@ -150,15 +151,17 @@ def test_plain_data_from_before_encryption_is_encrypted_at_open(tmp_path: Path) 
         profile.close()
 
 
-def test_rotation_reencrypts_everything_and_forgets_the_old_key(opened: Profile) -> None:
+def test_rotation_reencrypts_everything_and_forgets_the_old_key(
+    opened: Profile, tmp_path: Path
+) -> None:
     fill(opened)
     before = snapshot(opened)
-    old = stored_key()
+    old = stored_key(tmp_path)
     assert old is not None
-    changed = rotate_data_key(opened.store, DataKeyVault("default"))
-    new = stored_key()
+    changed = rotate_data_key(opened.store, opened.vault)
+    new = stored_key(tmp_path)
     assert new is not None and new != old and changed >= 9
-    assert keyring.get_password(SERVICE, NEXT_DATA_KEY) is None
+    assert keyring.get_password(service(tmp_path), NEXT_DATA_KEY) is None
     assert scan(opened.store).key_ids == {key_id(new)}
     assert snapshot(opened) == before
 
@@ -168,7 +171,7 @@ def test_a_rotation_that_fails_midway_leaves_everything_on_the_old_key(
 ) -> None:
     fill(opened)
     before = snapshot(opened)
-    old = stored_key()
+    old = stored_key(tmp_path)
     real = at_rest._rewrite_all
 
     def crash(conn, codec):  # type: ignore[no-untyped-def]
@@ -177,9 +180,9 @@ def test_a_rotation_that_fails_midway_leaves_everything_on_the_old_key(
 
     monkeypatch.setattr(at_rest, "_rewrite_all", crash)
     with pytest.raises(OSError):
-        rotate_data_key(opened.store, DataKeyVault("default"))
+        rotate_data_key(opened.store, opened.vault)
     monkeypatch.undo()
-    assert stored_key() == old
+    assert stored_key(tmp_path) == old
     assert old is not None and scan(opened.store).key_ids == {key_id(old)}
     assert snapshot(opened) == before
     opened.store.write(  # later writes still use the old key
@@ -189,8 +192,9 @@ def test_a_rotation_that_fails_midway_leaves_everything_on_the_old_key(
     opened.close()
     profile = reopen(tmp_path)
     try:
-        assert keyring.get_password(SERVICE, NEXT_DATA_KEY) is None  # the unused key is dropped
-        assert stored_key() == old
+        # the unused key is dropped
+        assert keyring.get_password(service(tmp_path), NEXT_DATA_KEY) is None
+        assert stored_key(tmp_path) == old
     finally:
         profile.close()
 
@@ -201,7 +205,7 @@ def test_a_crash_after_the_rotation_committed_adopts_the_new_key(
     profile = reopen(tmp_path)
     fill(profile)
     before = snapshot(profile)
-    old = stored_key()
+    old = stored_key(tmp_path)
     real_save = DataKeyVault.save
 
     def save(self: DataKeyVault, key: bytes, entry: str = DATA_KEY) -> None:
@@ -211,14 +215,16 @@ def test_a_crash_after_the_rotation_committed_adopts_the_new_key(
 
     monkeypatch.setattr(DataKeyVault, "save", save)
     with pytest.raises(SystemExit):
-        rotate_data_key(profile.store, DataKeyVault("default"))
+        rotate_data_key(profile.store, profile.vault)
     monkeypatch.undo()
     profile.close()
-    assert stored_key() == old and keyring.get_password(SERVICE, NEXT_DATA_KEY)
+    assert stored_key(tmp_path) == old
+    assert keyring.get_password(service(tmp_path), NEXT_DATA_KEY)
     profile = reopen(tmp_path)
     try:
-        new = stored_key()
-        assert new != old and keyring.get_password(SERVICE, NEXT_DATA_KEY) is None
+        new = stored_key(tmp_path)
+        assert new != old
+        assert keyring.get_password(service(tmp_path), NEXT_DATA_KEY) is None
         assert new is not None and scan(profile.store).key_ids == {key_id(new)}
         assert snapshot(profile) == before
     finally:
@@ -231,6 +237,6 @@ def test_the_demo_profile_runs_without_encryption(tmp_path: Path) -> None:
         fill(profile)
         assert profile.at_rest is not None and not profile.at_rest.enabled
         assert all(b[0] != SEALED_V1 for b in raw_blobs(profile.paths.database))
-        assert keyring.get_password("field-sync-autotask/demo", DATA_KEY) is None
+        assert keyring.get_password(profile.vault.service, DATA_KEY) is None
     finally:
         profile.close()

@@ -11,7 +11,6 @@ import pytest
 
 from agent.profile import Profile, open_profile
 from agent.security.at_rest import rotate_data_key
-from agent.security.keys import DataKeyVault
 from agent.security.sealing import SEALED_V1
 from agent.store import audit
 from agent.store.models import AuditEvent
@@ -98,7 +97,7 @@ def test_removed_values_are_detected(profile: Profile) -> None:
 def test_rotating_the_key_and_switching_encryption_keep_the_chain(profile: Profile) -> None:
     _append(profile)
     before = _raw(profile, 'SELECT "values" FROM audit_event ORDER BY id')
-    assert rotate_data_key(profile.store, DataKeyVault("default")) > 0
+    assert rotate_data_key(profile.store, profile.vault) > 0
     after = _raw(profile, 'SELECT "values" FROM audit_event ORDER BY id')
     assert before != after
     assert profile.store.read(audit.verify).ok

@@ -22,13 +22,13 @@ from agent.simulator import Simulator
 from agent.store.models import AuditEvent, CachedEntity, MetricSample
 from tests.e2e.conftest import options
 from tests.security.helpers import raw_blobs
+from tests.security.keyring_helpers import service
 
-SERVICE = "field-sync-autotask/default"
 PLAIN_HOST = "http://autotask.example.com/ATServicesRest/"
 
 
-def stored_key() -> bytes | None:
-    text = keyring.get_password(SERVICE, DATA_KEY)
+def stored_key(data_dir: Path) -> bytes | None:
+    text = keyring.get_password(service(data_dir), DATA_KEY)
     return None if text is None else base64.b64decode(text)
 
 
@@ -64,40 +64,40 @@ def _raw(s: Synced) -> bytes:
 
 
 async def test_signing_out_with_wipe_forgets_records_audit_and_the_data_key(s: Synced) -> None:
-    key = stored_key()
+    key = stored_key(s.data_dir)
     assert key is not None
     await s.agent.sign_out(wipe_local_data=True)
     cached = s.agent.store.read(lambda: CachedEntity.select().count())
     events = s.agent.store.read(lambda: AuditEvent.select().count())
     assert (cached, events) == (0, 0)
-    assert stored_key() not in (None, key)
+    assert stored_key(s.data_dir) not in (None, key)
     assert s.agent.engine is None
 
 
 async def test_signing_out_without_wipe_keeps_the_records(s: Synced) -> None:
-    key = stored_key()
+    key = stored_key(s.data_dir)
     await s.agent.sign_out()
     assert s.agent.store.read(lambda: CachedEntity.select().count()) > 0
-    assert stored_key() == key
+    assert stored_key(s.data_dir) == key
 
 
 async def test_switching_encryption_decrypts_and_reencrypts_the_stored_values(s: Synced) -> None:
     assert s.title.encode() not in _raw(s)
-    settings = await s.agent.update_settings(encrypt_at_rest=False)
+    state = await s.agent.set_encryption(False, store_in_clear=True)
     at_rest = s.agent.profile.at_rest
-    assert at_rest is not None and not at_rest.enabled and not settings.encrypt_at_rest
+    assert at_rest is not None and not at_rest.enabled and not state.encrypted
     assert s.title.encode() in _raw(s)
-    assert not s.agent.profile.settings.encrypt_at_rest
-    settings = await s.agent.update_settings(encrypt_at_rest=True)
-    assert settings.encrypt_at_rest and s.title.encode() not in _raw(s)
+    assert not s.agent.encryption.encrypted
+    state = await s.agent.set_encryption(True)
+    assert state.encrypted and s.title.encode() not in _raw(s)
     assert [t.id for t in await s.agent.my_tickets()]
 
 
 async def test_rotating_the_data_key_replaces_it_and_keeps_everything_readable(s: Synced) -> None:
-    key = stored_key()
+    key = stored_key(s.data_dir)
     before = [(t.id, t.title) for t in await s.agent.my_tickets()]
     assert await s.agent.rotate_data_key() > 0
-    assert stored_key() not in (None, key)
+    assert stored_key(s.data_dir) not in (None, key)
     assert [(t.id, t.title) for t in await s.agent.my_tickets()] == before
     assert (await s.agent.verify_audit()).ok
 
@@ -105,7 +105,7 @@ async def test_rotating_the_data_key_replaces_it_and_keeps_everything_readable(s
 async def test_rotating_with_encryption_off_is_refused(s: Synced) -> None:
     from agent.security.errors import SecurityError
 
-    await s.agent.update_settings(encrypt_at_rest=False)
+    await s.agent.set_encryption(False, store_in_clear=True)
     with pytest.raises(SecurityError, match="off"):
         await s.agent.rotate_data_key()
 

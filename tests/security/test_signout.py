@@ -18,8 +18,7 @@ from agent.security.signout import sign_out_and_wipe
 from agent.store import audit
 from agent.store.models import AuditEvent, CachedEntity
 from tests.security.helpers import fill, raw_blobs, snapshot
-
-SERVICE = "field-sync-autotask/default"
+from tests.security.keyring_helpers import service
 
 
 @pytest.fixture
@@ -43,14 +42,14 @@ def test_without_confirmation_nothing_is_touched(profile: Profile) -> None:
 def test_a_confirmed_wipe_removes_credentials_records_audit_and_the_old_key(
     profile: Profile, tmp_path: Path
 ) -> None:
-    old_key = base64.b64decode(keyring.get_password(SERVICE, DATA_KEY) or "")
+    old_key = base64.b64decode(keyring.get_password(service(tmp_path), DATA_KEY) or "")
     stolen = raw_blobs(profile.paths.database)  # a copy someone took before the wipe
     report = sign_out_and_wipe(profile, confirmed=True)
     assert report.credentials_removed and report.audit_removed and report.data_key_replaced
     assert not profile.credentials.has_credentials()
     assert snapshot(profile) == {"cached": [], "overlay": [], "conflict": []}
     assert profile.store.read(lambda: AuditEvent.select().count()) == 0
-    new_key = base64.b64decode(keyring.get_password(SERVICE, DATA_KEY) or "")
+    new_key = base64.b64decode(keyring.get_password(service(tmp_path), DATA_KEY) or "")
     assert len(new_key) == 32 and new_key != old_key
     with pytest.raises(SealedPayloadError):
         SealingCodec([new_key]).decode(stolen[0], "cached_entity.data")

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QCheckBox
 
 from agent.settings import Settings
 from tests.ui.conftest import Shell
@@ -135,3 +136,12 @@ def test_cancelling_sign_out_keeps_the_session(shell: Shell, dialog: SettingsDia
     dialog.sign_out_dialog.reject()
     shell.settle()
     assert shell.status().signed_in
+
+
+def test_the_dialog_offers_no_setting_that_nothing_acts_on(dialog: SettingsDialog):
+    """The demo tenant is started with --demo; a checkbox saving `demo_mode` onto a real profile
+    only ever switched off its encryption."""
+    assert not hasattr(dialog, "demo_mode")
+    assert "demo_mode" not in dialog.values()
+    texts = [w.text() for w in dialog.findChildren(QCheckBox)]
+    assert not any("demo" in t.lower() for t in texts)
