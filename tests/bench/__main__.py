@@ -7,13 +7,19 @@ import pkgutil
 import sys
 from pathlib import Path
 
+import keyring
+
 import tests.bench as package
+from agent.credentials import InProcessKeyring
 
 OUT = Path("build/bench")
 
 
 def main(argv: list[str]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
+    # Profiles here are real ones, encrypted at rest: their data key lives in a keyring of this
+    # process (the machine running them may have none).
+    keyring.set_keyring(InProcessKeyring())
     names = [m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("bench_")]
     chosen = [n for n in sorted(names) if not argv or any(a in n for a in argv)]
     if not chosen:

@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import keyring
+
+from agent.credentials import InProcessKeyring
 from tests.soak.adversarial import run_adversarial
 from tests.soak.crash_soak import run_crash_soak
 from tests.soak.fault_soak import run_fault_soak
@@ -42,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.soak")
     parser.add_argument("--only", choices=PARTS, action="append")
     parts = parser.parse_args(argv).only or list(PARTS)
+    # Profiles here are real ones, encrypted at rest: their data key lives in a keyring of this
+    # process (the machine running them may have none).
+    keyring.set_keyring(InProcessKeyring())
     results: dict[str, dict[str, Any]] = {}
     if "fault" in parts:
         with tempfile.TemporaryDirectory() as d:
