@@ -17,6 +17,11 @@ from agent.security.sealing import KEY_BYTES
 
 DATA_KEY = "data_key"
 NEXT_DATA_KEY = "data_key_next"
+# The audit trail's chain key and its anchor (see `agent.security.audit_anchor`).
+AUDIT_KEY = "audit_key"
+AUDIT_ANCHOR = "audit_anchor"
+# Every entry of a profile's that `DataKeyVault.forget_all` deletes.
+OWNED_ENTRIES: tuple[str, ...] = (NEXT_DATA_KEY, DATA_KEY, AUDIT_ANCHOR, AUDIT_KEY)
 
 
 class DataKeyVault:
@@ -65,5 +70,12 @@ class DataKeyVault:
         self._call("delete_password", entry)
 
     def forget_all(self) -> None:
-        for entry in (NEXT_DATA_KEY, DATA_KEY):
+        for entry in OWNED_ENTRIES:
             self.delete(entry)
+
+    def load_entry(self, entry: str) -> str | None:
+        """The text of one of the profile's entries (None when there is none)."""
+        return self._call("get_password", entry)
+
+    def save_entry(self, entry: str, text: str) -> None:
+        self._call("set_password", entry, text)
