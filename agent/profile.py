@@ -12,6 +12,7 @@ from agent import logs
 from agent.credentials import CredentialStore, is_safe_backend
 from agent.paths import AgentPaths, folder_error, resolve
 from agent.security.at_rest import AtRest, open_at_rest
+from agent.security.audit_anchor import AuditChain, load_audit_key, open_audit_chain
 from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, DataKeyVault
 from agent.security.permissions import create_private_file, private_profile
 from agent.settings import Settings, SettingsRepository
@@ -31,6 +32,7 @@ class Profile:
     settings_repo: SettingsRepository
     credentials: CredentialStore
     at_rest: AtRest | None = None
+    audit_chain: AuditChain | None = None  # None: the trail is not keyed (no keyring; the demo)
 
     @property
     def settings(self) -> Settings:
@@ -41,6 +43,8 @@ class Profile:
         return self.store.recovery
 
     def close(self) -> None:
+        if self.audit_chain is not None:  # anchors what was committed, so before the store
+            self.audit_chain.close()
         self.store.close()
         if self.at_rest is not None:
             self.at_rest.close()
@@ -67,6 +71,12 @@ def _data_keys(name: str) -> list[bytes | None]:
     return [vault.load(DATA_KEY), vault.load(NEXT_DATA_KEY)]
 
 
+def keys_audit_trail(name: str) -> bool:
+    """Whether this profile's audit trail is keyed and anchored in the keyring (every profile
+    with a safe keyring but the public demo)."""
+    return name != DEMO_PROFILE and keyring_available()
+
+
 def open_profile(
     data_dir: str | Path | None = None,
     name: str = "default",
@@ -89,8 +99,12 @@ def open_profile(
         logs.configure(paths.log_file, console=console_log)
     except OSError as exc:
         raise folder_error(exc, paths.log_dir) from None
+    keyed_trail = keys_audit_trail(name)
     store = Store(
-        paths.database, busy_timeout_ms=busy_timeout_ms, salvage_keys=lambda: _data_keys(name)
+        paths.database,
+        busy_timeout_ms=busy_timeout_ms,
+        salvage_keys=lambda: _data_keys(name),
+        salvage_audit_key=(lambda: load_audit_key(DataKeyVault(name))) if keyed_trail else None,
     )
     try:
         repo = SettingsRepository(store)
@@ -107,6 +121,11 @@ def open_profile(
                 name,
             )
         at_rest = open_at_rest(store, DataKeyVault(name), enabled=enabled)
+        try:
+            chain = open_audit_chain(store, DataKeyVault(name)) if keyed_trail else None
+        except BaseException:
+            at_rest.close()
+            raise
     except BaseException:
         store.close()
         raise
@@ -118,4 +137,4 @@ def open_profile(
     if store.recovery is not None:
         log.error("%s", store.recovery.message)
     log.info("profile %s opened at %s (schema %s)", name, paths.database, store.schema_version())
-    return Profile(paths, store, repo, CredentialStore(name), at_rest)
+    return Profile(paths, store, repo, CredentialStore(name), at_rest, chain)

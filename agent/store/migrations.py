@@ -132,6 +132,18 @@ def _step6_skew_spread(db: peewee.SqliteDatabase) -> None:
     db.execute_sql('ALTER TABLE "create_attempt" ADD COLUMN "skew_spread" REAL NOT NULL DEFAULT 0')
 
 
+# Written out like step 3 (`AuditAnchor` matches).
+V9_AUDIT_ANCHOR = (
+    'CREATE TABLE "audit_anchor" ("id" INTEGER NOT NULL PRIMARY KEY, "count" INTEGER NOT NULL, '
+    '"head" CHAR(64) NOT NULL, "pruned" INTEGER NOT NULL, "at" REAL NOT NULL)',
+)
+
+
+def _step9_audit_anchor(db: peewee.SqliteDatabase) -> None:
+    for statement in V9_AUDIT_ANCHOR:
+        db.execute_sql(statement)
+
+
 Step = Callable[[peewee.SqliteDatabase], None]
 LADDER: list[tuple[int, str, Step]] = [
     (1, "initial schema", _step1_initial),
@@ -140,6 +152,7 @@ LADDER: list[tuple[int, str, Step]] = [
     (4, "sealed audit values", _step4_sealed_audit_values),
     (5, "create attempts: send times and owned server ids", _step5_create_attempts),
     (6, "create attempts: how far the clock skew may be off", _step6_skew_spread),
+    (9, "audit trail: the database's copy of its anchor", _step9_audit_anchor),
 ]
 LATEST = LADDER[-1][0]
 

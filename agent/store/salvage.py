@@ -29,7 +29,7 @@ from agent.security.sealing import SealingCodec
 from agent.store import audit
 from agent.store.errors import DatabaseReadOnlyError, DiskFullError, translate
 from agent.store.models import ConflictStatus, OpState
-from agent.store.salvage_audit import salvage_audit
+from agent.store.salvage_audit import ChainCheck, salvage_audit
 from agent.store.salvage_read import DamagedFile
 from agent.store.salvage_rows import MODELS, valid_row
 
@@ -39,6 +39,8 @@ FINISHED = frozenset({OpState.DONE, OpState.CANCELLED})
 SALVAGED = "database_salvaged"
 # The profile's data keys (None entries ignored), read only when a salvage needs them.
 KeySource = Callable[[], Iterable[bytes | None]]
+# The profile's audit key (None for an unkeyed trail), read only when a salvage needs it.
+AuditKeySource = Callable[[], bytes | None]
 
 
 @dataclass(frozen=True)
@@ -214,11 +216,15 @@ class _Salvage:
 
 
 def _salvage(
-    damaged: DamagedFile, conn: sqlite3.Connection, now: float, opener: SealingCodec | None
+    damaged: DamagedFile,
+    conn: sqlite3.Connection,
+    now: float,
+    opener: SealingCodec | None,
+    chain: ChainCheck,
 ) -> SalvageReport:
     s = _Salvage(damaged, conn, opener)
     # The audit trail first: it is empty in the new file, so the salvaged events keep their place.
-    trail = salvage_audit(damaged, conn, now, opener)
+    trail = salvage_audit(damaged, conn, now, opener, chain)
     ops, op_counts, unknown = s.operations()
     waits = s.dependencies(ops)
     open_conflicts, conflicts = s.conflicts(ops)
@@ -247,14 +253,17 @@ def salvage(
     now: float,
     reason: str,
     keys: KeySource | None = None,
+    audit_key: AuditKeySource | None = None,
     kept_as: Path | None = None,
 ) -> SalvageReport:
     """Copy what can be read from `kept` into the new, migrated database on `conn`, in one
     transaction, and record it in the audit trail (its event, naming `kept_as` or else `kept`,
     commits with the rows: its presence marks the salvage complete). Never raises for a file
     beyond reading: the report says why nothing came back. `keys` gives the profile's data keys,
-    when it can, so sealed values are checked before they are copied. `kept` is only read."""
+    when it can, so sealed values are checked before they are copied; `audit_key` the audit
+    key, which checks the salvaged events and chains the new ones. `kept` is only read."""
     named = kept if kept_as is None else kept_as
+    chain = _chain_check(audit_key)
     try:
         opener = _opener(keys)
         with (
@@ -263,8 +272,8 @@ def salvage(
         ):
             conn.execute("BEGIN IMMEDIATE")
             try:
-                report = _salvage(damaged, conn, now, opener)
-                _record(conn, named, reason, report, now)
+                report = _salvage(damaged, conn, now, opener, chain)
+                _record(conn, named, reason, report, now, chain)
             except BaseException:
                 conn.rollback()
                 raise
@@ -275,7 +284,7 @@ def salvage(
         log.exception("salvage of %s failed", kept)
         report = SalvageReport(failed=f"{type(exc).__name__}: {exc}")
         with conn:
-            _record(conn, named, reason, report, now)
+            _record(conn, named, reason, report, now, chain)
     log.warning("salvaged from %s (kept as %s): %s", kept, named, report.summary)
     return report
 
@@ -291,8 +300,23 @@ def _opener(keys: KeySource | None) -> SealingCodec | None:
     return SealingCodec(held) if held else None
 
 
+def _chain_check(audit_key: AuditKeySource | None) -> ChainCheck:
+    if audit_key is None:
+        return ChainCheck(None)
+    try:
+        return ChainCheck(audit_key())
+    except Exception:  # no keyring, or a locked one: the events are copied unchecked
+        log.warning("the audit key could not be read; salvaged audit events are copied unchecked")
+        return ChainCheck(None, checkable=False)
+
+
 def _record(
-    conn: sqlite3.Connection, kept: Path, reason: str, report: SalvageReport, now: float
+    conn: sqlite3.Connection,
+    kept: Path,
+    reason: str,
+    report: SalvageReport,
+    now: float,
+    chain: ChainCheck,
 ) -> None:
     detail: dict[str, Any] = {
         "kept_as": str(kept),
@@ -305,4 +329,4 @@ def _record(
     detail["outcome_unknown"] = report.outcome_unknown
     if report.failed:
         detail["failed"] = report.failed
-    audit.append_many([audit.Entry(SALVAGED, at=now, detail=detail)], conn)
+    audit.append_many([audit.Entry(SALVAGED, at=now, detail=detail)], conn, chain.keying)
