@@ -55,7 +55,7 @@ def last_salvage(store: Store) -> DatabaseRecovery | None:
     summary = str(detail.get("summary", ""))
     return DatabaseRecovery(
         kept_as=str(detail.get("kept_as", "")),
-        reason=str(detail.get("reason", "")),
+        reason=str(detail.get("damage", detail.get("reason", ""))),
         summary=summary,
         message=f"A damaged database was kept as {detail.get('kept_as')}. {summary}",
         operations_recovered=int(ops.get("recovered", 0)),

@@ -7,7 +7,8 @@ either end or the middle, reordered, or the whole file put back to an older copy
 records). Events salvaged from a damaged database keep their own hashes; where some could not be
 read, a chained `GAP` event records the hole (see `agent.store.salvage_audit`).
 
-Values a customer typed or the server holds (sent fields, conflict sides, chosen values) are kept apart from the rest of the detail in
+Values a customer typed or the server holds (sent fields, conflict sides, chosen values, and the
+server's messages and reasons, which repeat them) are kept apart from the rest of the detail in
 the `values` payload column, sealed like every other payload; the hash covers them in plaintext,
 so re-sealing them (a key rotation) leaves the chain intact. `detail_of` gives readers the detail
 as it was appended.
@@ -55,8 +56,12 @@ __all__ = [
     "verify",
 ]
 
-# Detail keys whose values may carry a customer's text; `append` moves them to `values`.
-VALUE_KEYS = frozenset({"fields", "base", "sent", "mine", "theirs", "losing", "chosen", "value"})
+# Detail keys whose values may carry a customer's text; `append` moves them to `values`. A
+# server's error message (`message`) and the reasons given for parking or dropping a change
+# (`reason`) often quote the values that were refused.
+VALUE_KEYS = frozenset(
+    {"fields", "base", "sent", "mine", "theirs", "losing", "chosen", "value", "message", "reason"}
+)
 
 # Raw SQL on the writer's connection: appending sits inside hot writes (every queued operation),
 # where peewee's query building costs several times the statements themselves.

@@ -110,7 +110,8 @@ def completed(path: Path) -> Swapped | None:
         return None
     detail = json.loads(row[0])
     kept = path.with_name(Path(detail["kept_as"]).name)  # beside it, even if the folder moved
-    return Swapped(kept, str(detail.get("reason", "")), report_of(detail))
+    # `damage` since the reason joined the sealed values (older salvages wrote `reason`).
+    return Swapped(kept, str(detail.get("damage", detail.get("reason", ""))), report_of(detail))
 
 
 def report_of(detail: dict[str, object]) -> SalvageReport:

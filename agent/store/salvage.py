@@ -320,7 +320,7 @@ def _record(
 ) -> None:
     detail: dict[str, Any] = {
         "kept_as": str(kept),
-        "reason": reason,
+        "damage": reason,
         "summary": report.summary,
     }
     for name in ("operations", "overlays", "conflicts", "audit_events"):
