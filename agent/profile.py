@@ -12,7 +12,7 @@ from agent import logs
 from agent.credentials import CredentialStore, is_safe_backend
 from agent.paths import AgentPaths, folder_error, resolve
 from agent.security.at_rest import AtRest, open_at_rest
-from agent.security.audit_anchor import AuditChain, load_audit_key, open_audit_chain
+from agent.security.audit_anchor import AuditChain, load_audit_key, try_open_audit_chain
 from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, DataKeyVault
 from agent.security.permissions import create_private_file, private_profile
 from agent.settings import Settings, SettingsRepository
@@ -122,7 +122,7 @@ def open_profile(
             )
         at_rest = open_at_rest(store, DataKeyVault(name), enabled=enabled)
         try:
-            chain = open_audit_chain(store, DataKeyVault(name)) if keyed_trail else None
+            chain = try_open_audit_chain(store, DataKeyVault(name)) if keyed_trail else None
         except BaseException:
             at_rest.close()
             raise

@@ -337,4 +337,16 @@ def open_audit_chain(store: Store, vault: DataKeyVault, *, now: float | None = N
     return chain
 
 
-__all__ = ["GENESIS", "AuditChain", "load_audit_key", "open_audit_chain"]
+def try_open_audit_chain(store: Store, vault: DataKeyVault) -> AuditChain | None:
+    """`open_audit_chain`, or None (the trail unkeyed this time, and said so in the log) when
+    the keyring cannot give the audit key: the work of the day never waits on the audit key.
+    What is appended meanwhile is admitted by the next start that has the key, if the anchor
+    still matches then."""
+    try:
+        return open_audit_chain(store, vault)
+    except DataKeyUnavailableError as exc:
+        log.warning("the audit trail is not keyed for this run: %s", exc)
+        return None
+
+
+__all__ = ["GENESIS", "AuditChain", "load_audit_key", "open_audit_chain", "try_open_audit_chain"]

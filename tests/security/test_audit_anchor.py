@@ -15,12 +15,14 @@ import pytest
 
 from agent.profile import Profile, open_profile
 from agent.security.audit_anchor import load_audit_key
+from agent.security.errors import DataKeyUnavailableError
 from agent.security.keys import AUDIT_ANCHOR, AUDIT_KEY, DataKeyVault
 from agent.security.retention import prune_audit
 from agent.security.signout import sign_out_and_wipe
 from agent.store import Store, audit
 from agent.store.audit_chain import Anchor, uninstall
 from agent.store.audit_verify import (
+    NO_KEY,
     REORDERED,
     REWRITTEN,
     ROLLED_BACK,
@@ -259,3 +261,29 @@ async def test_a_salvage_that_lost_events_verifies_and_anchors_the_new_trail(
         assert not report.ok and report.kind == TRUNCATED_END
     finally:
         await agent.close()
+
+
+def test_a_start_without_the_audit_key_keeps_working_and_is_admitted_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile = open_profile(tmp_path, "default")
+    _fill(profile, 2)
+    profile.close()
+
+    def locked(vault: DataKeyVault) -> bytes | None:
+        raise DataKeyUnavailableError(vault.profile, "the keyring is locked")
+
+    with monkeypatch.context() as patch:
+        patch.setattr("agent.security.audit_anchor.load_audit_key", locked)
+        profile = open_profile(tmp_path, "default")
+        assert profile.audit_chain is None
+        _fill(profile, 3, start=2)
+        report = _verify(profile)
+        assert not report.ok and report.kind == NO_KEY  # keyed events, and no key to check them
+        profile.close()
+    profile = open_profile(tmp_path, "default")
+    try:
+        report = _verify(profile)
+        assert report.ok and report.anchored and report.unkeyed == 3 and report.checked == 6
+    finally:
+        profile.close()
