@@ -189,11 +189,14 @@ class AuditChain:
         return bool(_removed_total(conn) + before[0] == anchor.count)
 
     def _unanchored_salvage(self, conn: sqlite3.Connection) -> int | None:
-        """The id of a keyed salvage event after which the anchor was not set again."""
+        """The id of a keyed salvage event newer than the anchor, after which the anchor was not
+        set again."""
         query = f"{_ROW} WHERE action = ? ORDER BY id DESC LIMIT 1"
         row = conn.execute(query, (SALVAGED,)).fetchone()
         if row is None or not _is_keyed(row, self.key):
             return None
+        if self.anchor is not None and self.anchor.salvaged == row[9]:
+            return None  # the anchor was written after it: not the salvage that lost its head
         later = conn.execute(
             "SELECT 1 FROM audit_event WHERE action = ? AND id > ?", (REANCHORED, row[0])
         ).fetchone()
@@ -225,15 +228,20 @@ class AuditChain:
             anchor = self.anchor
             if last is None:
                 return START if anchor is None or anchor.count == 0 else None
+            salvage = conn.execute(
+                "SELECT hash FROM audit_event WHERE action = ? ORDER BY id DESC LIMIT 1",
+                (SALVAGED,),
+            ).fetchone()
+            salvaged = "" if salvage is None else str(salvage[0])
             if anchor is None or anchor.count == 0:
                 total = conn.execute("SELECT COUNT(*) FROM audit_event").fetchone()[0]
-                return Anchor(pruned + total, last[1], pruned)
+                return Anchor(pruned + total, last[1], pruned, salvaged)
             at = conn.execute("SELECT id FROM audit_event WHERE hash = ?", (anchor.head,))
             found = at.fetchone()
             if found is None:
                 return None
             newer = conn.execute("SELECT COUNT(*) FROM audit_event WHERE id > ?", found)
-            return Anchor(anchor.count + newer.fetchone()[0], last[1], pruned)
+            return Anchor(anchor.count + newer.fetchone()[0], last[1], pruned, salvaged)
         finally:
             conn.execute("COMMIT")
 

@@ -92,14 +92,24 @@ def digest(
 class Anchor:
     """The chain's head as last recorded outside the database: `count` events since the chain
     began (those retention removed included) and the last one's `hash`; `pruned` of them were
-    removed by retention."""
+    removed by retention; `salvaged` is the hash of the last salvage event it knew of (so only a
+    salvage since can set the anchor again)."""
 
     count: int
     head: str
     pruned: int = 0
+    salvaged: str = ""
 
     def text(self) -> str:
-        return json.dumps({"v": 1, "count": self.count, "head": self.head, "pruned": self.pruned})
+        return json.dumps(
+            {
+                "v": 1,
+                "count": self.count,
+                "head": self.head,
+                "pruned": self.pruned,
+                "salvaged": self.salvaged,
+            }
+        )
 
     @classmethod
     def parse(cls, text: str | None) -> Anchor | None:
@@ -108,7 +118,12 @@ class Anchor:
             return None
         try:
             data = json.loads(text)
-            anchor = cls(int(data["count"]), str(data["head"]), int(data.get("pruned", 0)))
+            anchor = cls(
+                int(data["count"]),
+                str(data["head"]),
+                int(data.get("pruned", 0)),
+                str(data.get("salvaged", "")),
+            )
         except (ValueError, TypeError, KeyError):
             return None
         return anchor if anchor.count >= 0 and len(anchor.head) == 64 else None

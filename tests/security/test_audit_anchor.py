@@ -287,3 +287,25 @@ def test_a_start_without_the_audit_key_keeps_working_and_is_admitted_later(
         assert report.ok and report.anchored and report.unkeyed == 3 and report.checked == 6
     finally:
         profile.close()
+
+
+def test_an_old_salvage_cannot_excuse_a_later_cut(tmp_path: Path) -> None:
+    profile = open_profile(tmp_path, "default")
+    _fill(profile, 6)
+    profile.close()
+    database = profile.paths.database
+    raw = bytearray(database.read_bytes())
+    raw[:100] = bytes(100)  # the header gone: everything is salvaged, the anchor still holds
+    database.write_bytes(bytes(raw))
+    profile = open_profile(tmp_path, "default")
+    assert profile.recovery is not None
+    _fill(profile, 3, start=6)
+    assert _verify(profile).ok
+    profile.close()
+    _raw(database, "DELETE FROM audit_event WHERE id > (SELECT MAX(id) - 2 FROM audit_event)")
+    profile = open_profile(tmp_path, "default")
+    try:
+        report = _verify(profile)
+        assert not report.ok and report.kind == TRUNCATED_END
+    finally:
+        profile.close()
