@@ -217,9 +217,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
         if args.audit_command == "verify":
             report = await agent.verify_audit()
             if report.ok:
-                print(f"audit chain ok: {report.checked} event(s) verified")
+                print(f"audit chain ok: {report.summary}")
+                for note in report.notes:
+                    print(f"  note: {note}")
                 return 0
-            print(f"audit chain BROKEN at event #{report.first_bad_id}: {report.problem}")
+            print(f"audit chain BROKEN, {report.summary}")
             return 1
         count = await agent.export_audit(Path(args.output), args.format)
         print(f"wrote {count} event(s) to {args.output}")

@@ -18,6 +18,7 @@ from agent.credentials import CredentialStore, NoKeyringError, is_safe_backend
 from agent.paths import AgentPaths, folder_error, resolve
 from agent.security import identity
 from agent.security.at_rest import AtRest, open_at_rest, scan
+from agent.security.audit_anchor import AuditChain, load_audit_key, try_open_audit_chain
 from agent.security.encryption import EncryptionState, KeylessCodec, Protection, decide
 from agent.security.errors import DataKeyUnavailableError
 from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, DataKeyVault
@@ -41,6 +42,7 @@ class Profile:
     vault: DataKeyVault
     at_rest: AtRest
     protection: Protection
+    audit_chain: AuditChain | None = None  # None: the trail is not keyed (no keyring; the demo)
 
     @property
     def settings(self) -> Settings:
@@ -61,6 +63,8 @@ class Profile:
         return EncryptionState(self.protection)
 
     def close(self) -> None:
+        if self.audit_chain is not None:  # anchors what was committed, so before the store
+            self.audit_chain.close()
         self.store.close()
         self.at_rest.close()
 
@@ -111,6 +115,19 @@ def _open_at_rest(store: Store, vault: DataKeyVault, protection: Protection) -> 
     return at_rest
 
 
+def keys_audit_trail(name: str) -> bool:
+    """Whether this profile's audit trail is keyed and anchored in the keyring (every profile
+    with a safe keyring but the public demo)."""
+    return name != DEMO_PROFILE and keyring_available()
+
+
+def _audit_key(name: str, settings: Mapping[str, str]) -> bytes | None:
+    """The audit key of a database being salvaged, under the keyring id its settings record
+    (None when they record none: its trail was not keyed)."""
+    found = identity.recorded_keyring_id(settings)
+    return None if found is None else load_audit_key(DataKeyVault(name, found))
+
+
 def open_profile(
     data_dir: str | Path | None = None,
     name: str = "default",
@@ -135,10 +152,12 @@ def open_profile(
         logs.configure(paths.log_file, console=console_log)
     except OSError as exc:
         raise folder_error(exc, paths.log_dir) from None
+    keyed_trail = keys_audit_trail(name)
     store = Store(
         paths.database,
         busy_timeout_ms=busy_timeout_ms,
         salvage_keys=lambda settings: _data_keys(name, settings),
+        salvage_audit_key=(lambda settings: _audit_key(name, settings)) if keyed_trail else None,
     )
     try:
         repo = SettingsRepository(store)
@@ -162,6 +181,11 @@ def open_profile(
         if protection in (Protection.NO_KEYRING, Protection.CLEAR_NO_KEYRING):
             log.warning("profile %s: %s", name, EncryptionState(protection).describe())
         at_rest = _open_at_rest(store, vault, protection)
+        try:
+            chain = try_open_audit_chain(store, vault) if keyed_trail else None
+        except BaseException:
+            at_rest.close()
+            raise
     except BaseException:
         store.close()
         raise
@@ -174,4 +198,4 @@ def open_profile(
         log.error("%s", store.recovery.message)
     log.info("profile %s opened at %s (schema %s)", name, paths.database, store.schema_version())
     credentials = CredentialStore(name, service=vault.service)
-    return Profile(paths, store, repo, credentials, vault, at_rest, protection)
+    return Profile(paths, store, repo, credentials, vault, at_rest, protection, chain)

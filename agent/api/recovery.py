@@ -6,9 +6,9 @@ salvage in the audit trail (its `database_salvaged` event), so `status` still te
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from agent.store import audit
 from agent.store.connection import RecoveryNotice, Store
 from agent.store.models import AuditEvent
 from agent.store.salvage import SALVAGED
@@ -50,12 +50,12 @@ def last_salvage(store: Store) -> DatabaseRecovery | None:
     event = store.read(run)
     if event is None:
         return None
-    detail = json.loads(event.detail)
+    detail = audit.detail_of(event)
     ops = detail.get("operations", {})
     summary = str(detail.get("summary", ""))
     return DatabaseRecovery(
         kept_as=str(detail.get("kept_as", "")),
-        reason=str(detail.get("reason", "")),
+        reason=str(detail.get("damage", detail.get("reason", ""))),
         summary=summary,
         message=f"A damaged database was kept as {detail.get('kept_as')}. {summary}",
         operations_recovered=int(ops.get("recovered", 0)),

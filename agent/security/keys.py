@@ -34,12 +34,18 @@ NEXT_DATA_KEY = "data_key_next"
 CREATED_SUFFIX = "_created"
 ENCRYPTION = "encryption"
 ENCRYPTION_ON, ENCRYPTION_OFF = "on", "off"
+# The audit trail's chain key and its anchor (see `agent.security.audit_anchor`).
+AUDIT_KEY = "audit_key"
+AUDIT_ANCHOR = "audit_anchor"
+# Every entry of a database's that `DataKeyVault.forget_all` deletes.
 OWNED_ENTRIES: tuple[str, ...] = (
     NEXT_DATA_KEY,
     NEXT_DATA_KEY + CREATED_SUFFIX,
     DATA_KEY,
     DATA_KEY + CREATED_SUFFIX,
     ENCRYPTION,
+    AUDIT_ANCHOR,
+    AUDIT_KEY,
 )
 _KEY_ENTRIES = (DATA_KEY, NEXT_DATA_KEY)
 _KEYRING_ID = re.compile(r"[0-9a-f]{32}")
@@ -138,6 +144,7 @@ class DataKeyVault:
 
     # -- text entries kept beside the data key --------------------------------------------------
     def load_entry(self, entry: str) -> str | None:
+        """The text of one of the profile's entries (None when there is none)."""
         return self._call("get_password", entry)
 
     def save_entry(self, entry: str, text: str) -> None:

@@ -3,7 +3,10 @@ period, the oldest audit events; then giving the space (and the deleted contents
 
 Audit events go oldest first and only as an unbroken prefix, so the events kept still form one
 chain that `agent.store.audit.verify` checks from the first kept event; the newest event is
-always kept so the chain continues from it. Deleted rows stay readable in SQLite's free pages
+always kept so the chain continues from it. Each pruning appends a chained checkpoint
+(`audit.PRUNED`: how many went, how many in all, and where the kept chain resumes), so the start
+of the trail is known and its anchor still counts every event: only removals retention did not
+record are reported. Deleted rows stay readable in SQLite's free pages
 until they are reused, so whenever anything was deleted the file is rebuilt (VACUUM): retention
 runs about once a day, where a few seconds of rebuild are cheap.
 """
@@ -19,6 +22,7 @@ from typing import Protocol
 from agent.clock import SYSTEM_CLOCK, Clock
 from agent.monitor.series import RAW_RETENTION_S, SeriesStore
 from agent.settings import Settings
+from agent.store import audit
 from agent.store.connection import Store
 from agent.store.models import AuditEvent
 from agent.sync import attempts
@@ -85,7 +89,7 @@ class RetentionService:
         )
         report.metric_points = series.prune(now)
         report.audit_events = self.store.write(
-            lambda: prune_audit(now - s.audit_retention_days * DAY)
+            lambda: prune_audit(now - s.audit_retention_days * DAY, now=now)
         )
         report.log_files = self._prune_logs(now - s.log_retention_days * DAY)
         if report.deleted_anything:
@@ -122,9 +126,10 @@ class RetentionService:
         return total
 
 
-def prune_audit(cutoff: float) -> int:
+def prune_audit(cutoff: float, *, now: float | None = None) -> int:
     """Delete the oldest audit events recorded before `cutoff`, as one unbroken prefix of the
-    chain and never the newest event (run on the store's writer)."""
+    chain and never the newest event, and record it (a `PRUNED` event at `now`, by default the
+    time of the last event removed; run on the store's writer)."""
     newest = AuditEvent.select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1).scalar()
     if newest is None:
         return 0
@@ -136,4 +141,27 @@ def prune_audit(cutoff: float) -> int:
         .scalar()
     )
     keep_from = newest if first_recent is None else min(first_recent, newest)
-    return int(AuditEvent.delete().where(AuditEvent.id < keep_from).execute())
+    kept = AuditEvent.get_by_id(keep_from)
+    last_gone = (
+        AuditEvent.select(AuditEvent.at)
+        .where(AuditEvent.id < keep_from)
+        .order_by(AuditEvent.id.desc())
+    ).first()
+    if last_gone is None:
+        return 0
+    before = (
+        AuditEvent.select().where(AuditEvent.action == audit.PRUNED).order_by(AuditEvent.id.desc())
+    )
+    earlier = before.first()
+    total = audit.detail_of(earlier).get("removed_total", 0) if earlier is not None else 0
+    removed = int(AuditEvent.delete().where(AuditEvent.id < keep_from).execute())
+    audit.append(
+        audit.PRUNED,
+        at=last_gone.at if now is None else now,
+        detail={
+            "removed": removed,
+            "removed_total": (total if isinstance(total, int) else 0) + removed,
+            "resumes_after": kept.prev_hash,
+        },
+    )
+    return removed

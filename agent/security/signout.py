@@ -70,9 +70,9 @@ def sign_out_and_wipe(
         profile.credentials.clear()
     report.credentials_removed = True
     wipe_local_data(profile.store)
-    if not keep_audit:
+    chain = profile.audit_chain
+    if not keep_audit and chain is None:
         profile.store.write(lambda: AuditEvent.delete().execute())
-        report.audit_removed = True
     at_rest = profile.at_rest
     if at_rest.enabled:
         at_rest.rotate()  # rewrites what is left (nothing sealed, normally) under a new key
@@ -81,6 +81,11 @@ def sign_out_and_wipe(
         at_rest.vault.forget_all()
         at_rest.vault.record_encryption(False)  # the user's choice outlives the old key
         report.data_key_replaced = True
+    if chain is not None and not keep_audit:
+        chain.restart()  # its key and anchor go with it; a new trail starts, keyed anew
+    elif chain is not None:
+        chain.keep()  # the kept trail stays verifiable (its entries may have been forgotten)
+    report.audit_removed = not keep_audit
     profile.store.vacuum()
     if remove_backups:
         for path in leftover_copies(profile.paths.database):

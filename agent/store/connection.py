@@ -114,7 +114,12 @@ def _pragmas(durability: Durability, busy_timeout_ms: int) -> dict[str, Any]:
 
 
 def _replace_damaged(
-    path: Path, reason: str | None, *, upto: int, keys: salvage.KeySource | None
+    path: Path,
+    reason: str | None,
+    *,
+    upto: int,
+    keys: salvage.KeySource | None,
+    audit_key: salvage.AuditKeySource | None = None,
 ) -> RecoveryNotice | None:
     """Finish a replacement an earlier start left unfinished, or replace the damaged file at
     `path` (`reason` says why) with its salvage; see `rebuild` for the order that makes every
@@ -124,7 +129,7 @@ def _replace_damaged(
         rebuild.discard(path)  # an attempt that never completed: the damaged file is in place
         if not reason:
             return None
-        done = rebuild.build(path, reason, upto=upto, keys=keys)
+        done = rebuild.build(path, reason, upto=upto, keys=keys, audit_key=audit_key)
     else:
         log.warning("finishing the replacement of the damaged database %s", path)
     try:
@@ -149,8 +154,10 @@ class Store:
         busy_timeout_ms: int = 5000,
         migrate_upto: int = migrations.LATEST,
         salvage_keys: salvage.KeySource | None = None,
+        salvage_audit_key: salvage.AuditKeySource | None = None,
     ) -> None:
-        """`salvage_keys`: the profile's data keys, read only if a damaged file is salvaged."""
+        """`salvage_keys`, `salvage_audit_key`: the profile's data keys and audit key, read only
+        if a damaged file is salvaged."""
         self.path = path
         self.durability = durability
         prepare_folder(path)  # a read-only or full folder is said so before anything else
@@ -166,7 +173,11 @@ class Store:
             # Raises for a condition of the machine (moving nothing); a damaged file is replaced
             # by its salvage, the damaged one kept aside only once the salvage is on disk.
             self.recovery: RecoveryNotice | None = _replace_damaged(
-                path, probe(path), upto=migrate_upto, keys=salvage_keys
+                path,
+                probe(path),
+                upto=migrate_upto,
+                keys=salvage_keys,
+                audit_key=salvage_audit_key,
             )
             self.db = _TrackedSqlite(
                 str(path),

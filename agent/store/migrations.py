@@ -141,6 +141,18 @@ def _step7_screened_records(db: peewee.SqliteDatabase) -> None:
     )
 
 
+# Written out like step 3 (`AuditAnchor` matches).
+V8_AUDIT_ANCHOR = (
+    'CREATE TABLE "audit_anchor" ("id" INTEGER NOT NULL PRIMARY KEY, "count" INTEGER NOT NULL, '
+    '"head" CHAR(64) NOT NULL, "pruned" INTEGER NOT NULL, "at" REAL NOT NULL)',
+)
+
+
+def _step8_audit_anchor(db: peewee.SqliteDatabase) -> None:
+    for statement in V8_AUDIT_ANCHOR:
+        db.execute_sql(statement)
+
+
 Step = Callable[[peewee.SqliteDatabase], None]
 LADDER: list[tuple[int, str, Step]] = [
     (1, "initial schema", _step1_initial),
@@ -150,6 +162,7 @@ LADDER: list[tuple[int, str, Step]] = [
     (5, "create attempts: send times and owned server ids", _step5_create_attempts),
     (6, "create attempts: how far the clock skew may be off", _step6_skew_spread),
     (7, "records from Autotask that were skipped or corrected", _step7_screened_records),
+    (8, "audit trail: the database's copy of its anchor", _step8_audit_anchor),
 ]
 LATEST = LADDER[-1][0]
 

@@ -203,6 +203,17 @@ class AuditEvent(BaseModel):
         indexes = ((("entity_type", "entity_id"), False), (("op_id",), False))
 
 
+class AuditAnchor(BaseModel):
+    """The audit trail's anchor as last written to the keyring (`agent.security.audit_anchor`),
+    copied here (one row): events deleted from the end of the trail leave it ahead of the trail,
+    while a file put back to an older copy brings its older anchor along."""
+
+    count = peewee.BigIntegerField()
+    head = peewee.FixedCharField(max_length=64)
+    pruned = peewee.BigIntegerField()
+    at = peewee.DoubleField()
+
+
 class MetricSample(BaseModel):
     """One point of a metric time series, raw (10 s) or rolled up (60 s)."""
 
@@ -302,6 +313,7 @@ ALL_MODELS: list[type[Any]] = [
     OpDependency,
     Conflict,
     AuditEvent,
+    AuditAnchor,
     MetricSample,
     Alert,
     Setting,

@@ -110,7 +110,8 @@ def completed(path: Path) -> Swapped | None:
         return None
     detail = json.loads(row[0])
     kept = path.with_name(Path(detail["kept_as"]).name)  # beside it, even if the folder moved
-    return Swapped(kept, str(detail.get("reason", "")), report_of(detail))
+    # `damage` since the reason joined the sealed values (older salvages wrote `reason`).
+    return Swapped(kept, str(detail.get("damage", detail.get("reason", ""))), report_of(detail))
 
 
 def report_of(detail: dict[str, object]) -> SalvageReport:
@@ -150,7 +151,14 @@ def _database(temp: Path) -> Iterator[peewee.SqliteDatabase]:
         database_proxy.initialize(previous)
 
 
-def build(path: Path, reason: str, *, upto: int, keys: salvage.KeySource | None) -> Swapped:
+def build(
+    path: Path,
+    reason: str,
+    *,
+    upto: int,
+    keys: salvage.KeySource | None,
+    audit_key: salvage.AuditKeySource | None = None,
+) -> Swapped:
     """Steps 1 and 2: the completed, durable `<name>.salvage` of the damaged file at `path`.
     Raises (the damaged file untouched, the partial new file deleted) when it cannot be made."""
     discard(path)
@@ -162,7 +170,13 @@ def build(path: Path, reason: str, *, upto: int, keys: salvage.KeySource | None)
         with _database(temp) as db:
             migrations.migrate(db, None, upto=upto)
             report = salvage.salvage(
-                path, db.connection(), now=time.time(), reason=reason, keys=keys, kept_as=kept
+                path,
+                db.connection(),
+                now=time.time(),
+                reason=reason,
+                keys=keys,
+                audit_key=audit_key,
+                kept_as=kept,
             )
         fsync_path(temp)
         fsync_path(path.parent)

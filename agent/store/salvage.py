@@ -29,7 +29,7 @@ from agent.security.sealing import SealingCodec
 from agent.store import audit
 from agent.store.errors import DatabaseReadOnlyError, DiskFullError, translate
 from agent.store.models import ConflictStatus, OpState
-from agent.store.salvage_audit import salvage_audit
+from agent.store.salvage_audit import ChainCheck, salvage_audit
 from agent.store.salvage_read import DamagedFile
 from agent.store.salvage_rows import MODELS, valid_row
 
@@ -40,6 +40,9 @@ SALVAGED = "database_salvaged"
 # The profile's data keys (None entries ignored), read only when a salvage needs them, given the
 # damaged file's settings rows (key -> stored value), where the keyring id naming them is kept.
 KeySource = Callable[[Mapping[str, str]], Iterable[bytes | None]]
+# The profile's audit key (None for an unkeyed trail), read only when a salvage needs it, given
+# the same settings rows.
+AuditKeySource = Callable[[Mapping[str, str]], bytes | None]
 
 
 @dataclass(frozen=True)
@@ -215,11 +218,15 @@ class _Salvage:
 
 
 def _salvage(
-    damaged: DamagedFile, conn: sqlite3.Connection, now: float, opener: SealingCodec | None
+    damaged: DamagedFile,
+    conn: sqlite3.Connection,
+    now: float,
+    opener: SealingCodec | None,
+    chain: ChainCheck,
 ) -> SalvageReport:
     s = _Salvage(damaged, conn, opener)
     # The audit trail first: it is empty in the new file, so the salvaged events keep their place.
-    trail = salvage_audit(damaged, conn, now, opener)
+    trail = salvage_audit(damaged, conn, now, opener, chain)
     ops, op_counts, unknown = s.operations()
     waits = s.dependencies(ops)
     open_conflicts, conflicts = s.conflicts(ops)
@@ -248,24 +255,28 @@ def salvage(
     now: float,
     reason: str,
     keys: KeySource | None = None,
+    audit_key: AuditKeySource | None = None,
     kept_as: Path | None = None,
 ) -> SalvageReport:
     """Copy what can be read from `kept` into the new, migrated database on `conn`, in one
     transaction, and record it in the audit trail (its event, naming `kept_as` or else `kept`,
     commits with the rows: its presence marks the salvage complete). Never raises for a file
     beyond reading: the report says why nothing came back. `keys` gives the profile's data keys,
-    when it can, so sealed values are checked before they are copied. `kept` is only read."""
+    when it can, so sealed values are checked before they are copied; `audit_key` the audit
+    key, which checks the salvaged events and chains the new ones. `kept` is only read."""
     named = kept if kept_as is None else kept_as
+    chain = ChainCheck(None)  # until the damaged file's settings name the key, if they can
     try:
         with (
             tempfile.TemporaryDirectory(prefix=".salvage-", dir=kept.parent) as scratch,
             DamagedFile(kept, Path(scratch)) as damaged,
         ):
             opener = _opener(keys, damaged)
+            chain = _chain_check(audit_key, damaged)
             conn.execute("BEGIN IMMEDIATE")
             try:
-                report = _salvage(damaged, conn, now, opener)
-                _record(conn, named, reason, report, now)
+                report = _salvage(damaged, conn, now, opener, chain)
+                _record(conn, named, reason, report, now, chain)
             except BaseException:
                 conn.rollback()
                 raise
@@ -276,7 +287,7 @@ def salvage(
         log.exception("salvage of %s failed", kept)
         report = SalvageReport(failed=f"{type(exc).__name__}: {exc}")
         with conn:
-            _record(conn, named, reason, report, now)
+            _record(conn, named, reason, report, now, chain)
     log.warning("salvaged from %s (kept as %s): %s", kept, named, report.summary)
     return report
 
@@ -285,21 +296,39 @@ def _opener(keys: KeySource | None, damaged: DamagedFile) -> SealingCodec | None
     if keys is None:
         return None
     try:
-        rows, _ = _read(damaged, "setting")
-        settings = {str(r["key"]): str(r["value"]) for r in rows.values()}
-        held = [k for k in keys(settings) if k is not None]
+        held = [k for k in keys(_settings_rows(damaged)) if k is not None]
     except Exception:  # no keyring, or a locked one: the values are copied unchecked
         log.warning("the data key could not be read; salvaged values are copied unchecked")
         return None
     return SealingCodec(held) if held else None
 
 
+def _settings_rows(damaged: DamagedFile) -> dict[str, str]:
+    rows, _ = _read(damaged, "setting")
+    return {str(r["key"]): str(r["value"]) for r in rows.values()}
+
+
+def _chain_check(audit_key: AuditKeySource | None, damaged: DamagedFile) -> ChainCheck:
+    if audit_key is None:
+        return ChainCheck(None)
+    try:
+        return ChainCheck(audit_key(_settings_rows(damaged)))
+    except Exception:  # no keyring, or a locked one: the events are copied unchecked
+        log.warning("the audit key could not be read; salvaged audit events are copied unchecked")
+        return ChainCheck(None, checkable=False)
+
+
 def _record(
-    conn: sqlite3.Connection, kept: Path, reason: str, report: SalvageReport, now: float
+    conn: sqlite3.Connection,
+    kept: Path,
+    reason: str,
+    report: SalvageReport,
+    now: float,
+    chain: ChainCheck,
 ) -> None:
     detail: dict[str, Any] = {
         "kept_as": str(kept),
-        "reason": reason,
+        "damage": reason,
         "summary": report.summary,
     }
     for name in ("operations", "overlays", "conflicts", "audit_events"):
@@ -308,4 +337,4 @@ def _record(
     detail["outcome_unknown"] = report.outcome_unknown
     if report.failed:
         detail["failed"] = report.failed
-    audit.append_many([audit.Entry(SALVAGED, at=now, detail=detail)], conn)
+    audit.append_many([audit.Entry(SALVAGED, at=now, detail=detail)], conn, chain.keying)

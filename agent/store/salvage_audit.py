@@ -2,20 +2,23 @@
 
 Salvaged events are copied as stored (their hashes, and their sealed values, untouched), in their
 original order, at the start of the new trail. Where the chain does not follow on, because events
-were unreadable or failed their own hash, a chained `audit.GAP` event records how many are missing
-and where the chain resumes. The salvage itself is then appended as a normal event after them.
+were unreadable or failed their own hash (at the start too), a chained `audit.GAP` event records
+how many are missing and where the chain resumes. The salvage itself is then appended as a normal
+event after them. With the profile's audit key, each event's own hash is checked with it and the
+new events are keyed; the anchor is set again when the profile opens (`audit.REANCHORED`).
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.security.errors import SealedPayloadError
 from agent.security.sealing import SealingCodec, is_sealed
 from agent.store import audit
+from agent.store.audit_chain import ChainKeying, detail_json, digest
 from agent.store.codec import JsonCodec
 from agent.store.salvage_read import DamagedFile, TableRead
 from agent.store.salvage_rows import opens, valid_row
@@ -36,13 +39,27 @@ COLUMNS = (
 
 
 @dataclass(frozen=True)
+class ChainCheck:
+    """How salvaged events are checked and new ones chained: with the profile's audit key, or
+    plain (None); without a key that could not be read (`checkable` False), a keyed event cannot
+    be told from a damaged one, so events are copied unchecked, as sealed values are."""
+
+    key: bytes | None
+    checkable: bool = True
+    keying: ChainKeying = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keying", ChainKeying(self.key))
+
+
+@dataclass(frozen=True)
 class AuditSalvage:
     recovered: int
     unreadable: int
     gaps: int
 
 
-def _own_hash_holds(row: dict[str, Any], opener: SealingCodec | None) -> bool:
+def _own_hash_holds(row: dict[str, Any], opener: SealingCodec | None, chain: ChainCheck) -> bool:
     """Whether the event still matches its hash (not checkable when its values are sealed and
     the key is not at hand: the copy keeps the ciphertext as it was)."""
     if not (HEX64.fullmatch(row["hash"] or "") and HEX64.fullmatch(row["prev_hash"] or "")):
@@ -54,10 +71,10 @@ def _own_hash_holds(row: dict[str, Any], opener: SealingCodec | None) -> bool:
             return True
         try:
             codec = opener if is_sealed(blob) and opener is not None else JsonCodec()
-            values_text = audit._detail_json(codec.decode(blob, audit.VALUES_COLUMN))
+            values_text = detail_json(codec.decode(blob, audit.VALUES_COLUMN))
         except (SealedPayloadError, ValueError):
             return False
-    expected = audit._digest(
+    fields = (
         row["prev_hash"],
         row["at"],
         row["action"],
@@ -67,11 +84,16 @@ def _own_hash_holds(row: dict[str, Any], opener: SealingCodec | None) -> bool:
         row["detail"],
         values_text,
     )
-    return bool(expected == row["hash"])
+    try:
+        if chain.key is not None and digest(*fields, key=chain.key) == row["hash"]:
+            return True
+        return digest(*fields) == row["hash"] or not chain.checkable
+    except (TypeError, ValueError):  # a field of the wrong type: damage
+        return False
 
 
 def _read(
-    damaged: DamagedFile, opener: SealingCodec | None
+    damaged: DamagedFile, opener: SealingCodec | None, chain: ChainCheck
 ) -> tuple[list[dict[str, Any]], set[int]]:
     if "audit_event" not in damaged.tables():
         return [], set()
@@ -83,7 +105,7 @@ def _read(
     for raw in read.rows:
         row = dict(zip(["rowid", *cols], raw, strict=True))
         row.setdefault("values", None)
-        if valid_row("audit_event", row, opener) and _own_hash_holds(row, opener):
+        if valid_row("audit_event", row, opener) and _own_hash_holds(row, opener, chain):
             good.append(row)
         else:
             bad.add(int(raw[0]))
@@ -94,7 +116,21 @@ def _read(
     return good, missing
 
 
-def _gap(conn: sqlite3.Connection, at: float, missing: int | None, resumes_after: str) -> None:
+def _was_keyed(damaged: DamagedFile) -> bool:
+    """Whether the damaged trail was keyed (its database kept a copy of an anchor)."""
+    if "audit_anchor" not in damaged.tables():
+        return False
+    read = damaged.read_table("audit_anchor", ["count"])
+    return bool(read.rows or read.unreadable)
+
+
+def _gap(
+    conn: sqlite3.Connection,
+    at: float,
+    missing: int | None,
+    resumes_after: str,
+    chain: ChainCheck,
+) -> None:
     audit.append_many(
         [
             audit.Entry(
@@ -108,6 +144,7 @@ def _gap(conn: sqlite3.Connection, at: float, missing: int | None, resumes_after
             )
         ],
         conn,
+        chain.keying,
     )
 
 
@@ -118,12 +155,24 @@ _INSERT = (
 
 
 def salvage_audit(
-    damaged: DamagedFile, conn: sqlite3.Connection, now: float, opener: SealingCodec | None
+    damaged: DamagedFile,
+    conn: sqlite3.Connection,
+    now: float,
+    opener: SealingCodec | None,
+    chain: ChainCheck | None = None,
 ) -> AuditSalvage:
     """Copy every readable event into the (empty) trail of the new database on `conn`."""
-    good, missing = _read(damaged, opener)
+    chain = chain if chain is not None else ChainCheck(None)
+    if chain.key is None and chain.checkable and _was_keyed(damaged):
+        chain = ChainCheck(None, checkable=False)
+    good, missing = _read(damaged, opener, chain)
     gaps = 0
     prev: dict[str, Any] | None = None
+    if good and good[0]["prev_hash"] != audit.GENESIS:
+        lost = sum(1 for i in missing if i < good[0]["rowid"])
+        if lost:  # the first events could not be read (else retention removed them, as recorded)
+            _gap(conn, now, lost, good[0]["prev_hash"], chain)
+            gaps += 1
     seen: set[str] = set()
     for row in good:
         if row["hash"] in seen:  # a unique column: a damaged duplicate cannot be copied twice
@@ -131,7 +180,7 @@ def salvage_audit(
             continue
         if prev is not None and row["prev_hash"] != prev["hash"]:
             between = sum(1 for i in missing if prev["rowid"] < i < row["rowid"])
-            _gap(conn, now, between or None, row["prev_hash"])
+            _gap(conn, now, between or None, row["prev_hash"], chain)
             gaps += 1
         conn.execute(
             _INSERT,

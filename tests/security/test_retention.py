@@ -105,8 +105,8 @@ def test_oldest_audit_events_go_and_the_kept_chain_still_verifies(profile: Profi
     profile.store.write(fill)
     report = service(profile, clock).run(now)
     assert report.audit_events == 3
-    kept = profile.store.read(lambda: [int(e.entity_id) for e in AuditEvent.select()])
-    assert kept == [3, 4, 5]
+    kept = profile.store.read(lambda: [e.entity_id for e in AuditEvent.select()])
+    assert kept == ["3", "4", "5", None]  # the last: retention's checkpoint
     assert profile.store.read(audit.verify).ok
     profile.store.write(lambda: audit.append("later", at=now, detail={}))
     assert profile.store.read(audit.verify).ok
@@ -124,7 +124,8 @@ def test_audit_pruning_stops_at_the_first_recent_event_keeping_the_chain_whole(
 
     profile.store.write(fill)
     assert profile.store.write(lambda: prune_audit(100.0)) == 1
-    assert profile.store.read(lambda: [e.entity_id for e in AuditEvent.select()]) == ["1", "2", "3"]
+    kept = profile.store.read(lambda: [e.entity_id for e in AuditEvent.select()])
+    assert kept == ["1", "2", "3", None]
     assert profile.store.read(audit.verify).ok
 
 
@@ -135,7 +136,7 @@ def test_the_newest_audit_event_is_kept_even_when_all_are_old(profile: Profile) 
 
     profile.store.write(fill)
     assert profile.store.write(lambda: prune_audit(1e12)) == 2
-    assert profile.store.read(lambda: AuditEvent.select().count()) == 1
+    assert profile.store.read(lambda: AuditEvent.select().count()) == 2  # and the checkpoint
     assert profile.store.read(audit.verify).ok
 
 

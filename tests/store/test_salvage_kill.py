@@ -22,6 +22,9 @@ from pathlib import Path
 import pytest
 
 from agent.api.recovery import last_salvage
+from agent.security import identity
+from agent.security.audit_anchor import load_audit_key
+from agent.security.keys import DataKeyVault
 from agent.store import rebuild
 from tests.store.salvage_world import (
     World,
@@ -36,11 +39,13 @@ STRACE = shutil.which("strace")
 # One kind of call per sweep: strace counts each call on its own, so a sweep of "fsync,fdatasync"
 # would never reach the second fsync (the second fdatasync comes first).
 CALLS = ["fdatasync", "fsync", "rename,renameat,renameat2"]
+# The start a real agent makes, with the profile's audit key (children have no keyring).
 CHILD = (
     "import sys\n"
     "from pathlib import Path\n"
     "from agent.store import Store\n"
-    "Store(Path(sys.argv[1])).close()\n"
+    "key = bytes.fromhex(sys.argv[2])\n"
+    "Store(Path(sys.argv[1]), salvage_audit_key=lambda settings: key).close()\n"
 )
 
 if STRACE is None and os.environ.get("CI") == "true":
@@ -55,8 +60,12 @@ def _start(
     assert STRACE is not None
     root = Path(__file__).resolve().parents[2]
     cmd = [STRACE, "-f", "-qq", "-o", log, *trace, sys.executable, "-c", CHILD]
+    with closing(sqlite3.connect(database)) as conn:
+        settings = {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM setting")}
+    key = load_audit_key(DataKeyVault("default", identity.recorded_keyring_id(settings)))
+    assert key is not None
     return subprocess.run(
-        [*cmd, str(database)], cwd=root, capture_output=True, timeout=60, check=False
+        [*cmd, str(database), key.hex()], cwd=root, capture_output=True, timeout=60, check=False
     )
 
 

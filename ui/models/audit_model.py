@@ -27,6 +27,9 @@ ACTION_WORDS = {
     "conflict_detected": "Conflict found",
     "conflict_resolved": "Conflict resolved",
     "discarded": "Discarded",
+    "audit_keyed": "Audit trail keyed",
+    "audit_pruned": "Old history removed",
+    "audit_reanchored": "Audit anchor set again",
 }
 
 

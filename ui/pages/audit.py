@@ -199,16 +199,22 @@ class AuditPage(QWidget):
         if report.ok:
             self.verdict.setText("Chain intact")
             self.verdict.setStyleSheet(chip_style("ok"))
+            how = (
+                "with the profile's audit key and its anchor"
+                if report.keyed and report.anchored
+                else "; this profile keeps no audit key, so the trail is not anchored"
+                if not report.keyed
+                else "with the profile's audit key"
+            )
             self.verdict_text.setText(
-                f"All {report.checked:,} events check out (verified "
+                f"All {report.checked:,} events check out {how} (verified "
                 f"{local_text(self.service.agent.clock.now())})."
             )
         else:
             self.verdict.setText("Chain broken")
             self.verdict.setStyleSheet(chip_style("error"))
             self.verdict_text.setText(
-                f"The chain breaks at event #{report.first_bad_id}: {report.problem} "
-                f"({report.checked:,} events checked)."
+                f"The chain is broken, {report.summary} ({report.checked:,} events checked)."
             )
 
     def _failed(self, exc: BaseException) -> None:
