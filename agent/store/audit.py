@@ -8,6 +8,7 @@ could not be read, a chained `GAP` event records the hole (see `agent.store.salv
 Values a customer typed or the server holds (sent fields, conflict sides, chosen values) are kept
 apart from the rest of the detail in the `values` payload column, sealed like every other payload;
 the hash covers them in plaintext, so re-sealing them (a key rotation) leaves the chain intact.
+They are bound to their event by its hash (`AuditEvent.Meta.row_key`), known before it is written.
 `detail_of` gives readers the detail as it was appended.
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from agent.store.codec import column_context, get_codec
+from agent.store.codec import column_context, get_codec, row_key
 from agent.store.models import AuditEvent, database_proxy
 
 GENESIS = "0" * 64
@@ -90,11 +91,14 @@ def detail_of(event: AuditEvent) -> dict[str, Any]:
 VALUES_COLUMN = column_context("audit_event", "values")
 
 
-def _sealed(values: dict[str, Any] | None) -> tuple[str | None, bytes | None]:
-    """The canonical text the hash covers and the blob stored, for an event's values."""
-    if values is None:
-        return None, None
-    return _detail_json(values), get_codec().encode(values, VALUES_COLUMN)
+def _values_text(values: dict[str, Any] | None) -> str | None:
+    """The canonical text of an event's values that its hash covers."""
+    return None if values is None else _detail_json(values)
+
+
+def _sealed(values: dict[str, Any] | None, digest: str) -> bytes | None:
+    """The blob stored for an event's values, bound to the event by its hash."""
+    return None if values is None else get_codec().encode(values, VALUES_COLUMN, row_key(digest))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +131,11 @@ def append_many(
     for e in entries:
         detail, values = split_detail(e.detail)
         text = _detail_json(detail)
-        values_text, blob = _sealed(values)
         key = None if e.entity_id is None else str(e.entity_id)
-        digest = _digest(prev, e.at, e.action, e.entity_type, key, e.op_id, text, values_text)
+        digest = _digest(
+            prev, e.at, e.action, e.entity_type, key, e.op_id, text, _values_text(values)
+        )
+        blob = _sealed(values, digest)
         rows.append((e.at, e.action, e.entity_type, key, e.op_id, text, blob, prev, digest))
         prev = digest
     if rows:
@@ -153,9 +159,9 @@ def append(
     prev = head[0] if head is not None else GENESIS
     plain, values = split_detail(detail)
     text = _detail_json(plain)
-    values_text, blob = _sealed(values)
     key = None if entity_id is None else str(entity_id)
-    digest = _digest(prev, at, action, entity_type, key, op_id, text, values_text)
+    digest = _digest(prev, at, action, entity_type, key, op_id, text, _values_text(values))
+    blob = _sealed(values, digest)
     cursor = conn.execute(_INSERT, (at, action, entity_type, key, op_id, text, blob, prev, digest))
     return AuditEvent(
         id=cursor.lastrowid,
@@ -202,7 +208,7 @@ def _stored_events() -> Iterator[AuditEvent]:
         values: Any = None
         if row[7] is not None:
             try:
-                values = codec.decode(row[7], VALUES_COLUMN)
+                values = codec.decode(row[7], VALUES_COLUMN, row_key(row[9]))
             except Exception:  # any failure to open is evidence of tampering
                 values = _UNREADABLE
         yield AuditEvent(

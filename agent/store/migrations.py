@@ -132,6 +132,20 @@ def _step6_skew_spread(db: peewee.SqliteDatabase) -> None:
     db.execute_sql('ALTER TABLE "create_attempt" ADD COLUMN "skew_spread" REAL NOT NULL DEFAULT 0')
 
 
+def _step8_sealed_error_columns(db: peewee.SqliteDatabase) -> None:
+    """`outbox_op.last_error` and `reason` become payload columns (BLOB, sealed like the
+    others): each clear text becomes its JSON form here, and the next open seals it (the open
+    pass seals every plain payload, then vacuums, so no clear copy stays in the file)."""
+    for column in ("last_error", "reason"):
+        db.execute_sql(f'ALTER TABLE "outbox_op" ADD COLUMN "{column}_sealed" BLOB')
+        db.execute_sql(
+            f'UPDATE "outbox_op" SET "{column}_sealed" = CAST(json_quote("{column}") AS BLOB) '
+            f'WHERE "{column}" IS NOT NULL'
+        )
+        db.execute_sql(f'ALTER TABLE "outbox_op" DROP COLUMN "{column}"')
+        db.execute_sql(f'ALTER TABLE "outbox_op" RENAME COLUMN "{column}_sealed" TO "{column}"')
+
+
 Step = Callable[[peewee.SqliteDatabase], None]
 LADDER: list[tuple[int, str, Step]] = [
     (1, "initial schema", _step1_initial),
@@ -140,6 +154,7 @@ LADDER: list[tuple[int, str, Step]] = [
     (4, "sealed audit values", _step4_sealed_audit_values),
     (5, "create attempts: send times and owned server ids", _step5_create_attempts),
     (6, "create attempts: how far the clock skew may be off", _step6_skew_spread),
+    (8, "outbox errors and reasons sealed like payloads", _step8_sealed_error_columns),
 ]
 LATEST = LADDER[-1][0]
 
