@@ -139,6 +139,7 @@ class PayloadField(peewee.BlobField):  # type: ignore[misc]
         return get_codec().decode(blob, self.context, self.key_of(instance))
 
     def db_value(self, value: Any) -> bytes | None:
+        row: bytes | None
         if type(value) is ForRow:
             row, value = value.row, value.value
             if type(value) is Unopened:
