@@ -4,12 +4,12 @@ and queue always describe the same tenant across runs."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
+
+from agent.security.permissions import private_text_file
 
 log = logging.getLogger(__name__)
 FILE = "demo-tenant.json"
@@ -40,11 +40,8 @@ def save(tenant: Any, folder: Path) -> None:
     """Save the tenant; a folder that cannot take it (read-only, full) is logged, never raised:
     it runs as the demo closes, often while another error (the real one) is being reported."""
     data = {"records": tenant.dump(), "next_ids": dict(tenant.next_ids)}
-    tmp = folder / (FILE + ".tmp")
-    try:
-        tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, folder / FILE)
+    try:  # readable by the user only: it holds what was typed in the demo (notes, times)
+        with private_text_file(folder / FILE) as fh:
+            fh.write(json.dumps(data, separators=(",", ":")))
     except OSError as exc:
         log.warning("the demo tenant could not be saved in %s (%s)", folder, exc.strerror or exc)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)

@@ -1,15 +1,19 @@
-"""Writing the audit trail and the queue to CSV or JSON files (the window's and CLI's exports)."""
+"""Writing the audit trail and the queue to CSV or JSON files (the window's and CLI's exports).
+
+They hold decrypted text, so each is written readable by the user only (`private_text_file`)."""
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from agent.api.views import describe, plain_error
 from agent.queue.operation import OpQuery
 from agent.queue.outbox import Outbox
+from agent.security.permissions import private_text_file
 from agent.store import audit
 from agent.store.models import AuditEvent
 
@@ -32,15 +36,24 @@ def write_audit(path: str | Path, fmt: Literal["csv", "json"] = "csv") -> int:
         {c: getattr(e, c) for c in AUDIT_COLUMNS} | {"detail": audit.detail_of(e)}
         for e in AuditEvent.select().order_by(AuditEvent.id).iterator()
     ]
-    target = Path(path)
     if fmt == "json":
-        target.write_text(json.dumps(rows, indent=1, default=str), encoding="utf-8")
+        with private_text_file(path) as fh:
+            fh.write(json.dumps(rows, indent=1, default=str))
     else:
-        with target.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=AUDIT_COLUMNS)
-            writer.writeheader()
-            writer.writerows({**r, "detail": _detail_text(r["detail"])} for r in rows)
+        write_csv(
+            path,
+            AUDIT_COLUMNS,
+            ({**r, "detail": _detail_text(r["detail"])} for r in rows),
+        )
     return len(rows)
+
+
+def write_csv(path: str | Path, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+    """`rows` as CSV under a header of `columns`, readable by the user only."""
+    with private_text_file(path, newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _detail_text(detail: dict[str, Any]) -> str:
@@ -62,7 +75,7 @@ def write_queue(path: str | Path, outbox: Outbox) -> int:
         "created_at",
     ]
     count = 0
-    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+    with private_text_file(path, newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(columns)
         after: int | None = None

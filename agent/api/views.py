@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from typing import Any
 
 from agent.api.types import (
@@ -19,10 +20,12 @@ from agent.api.types import (
     TimeEntryView,
 )
 from agent.queue.operation import Operation
+from agent.security.errors import SealedPayloadError
 from agent.store import audit
 from agent.store.models import AuditEvent, CachedEntity, OpState, OverlayValue, Priority
 from agent.sync import localview
 
+log = logging.getLogger(__name__)
 ERROR_WORDS = {
     "transient_network": "The network was unavailable; it will be retried.",
     "transient_server": "Autotask had a temporary problem; it will be retried.",
@@ -43,13 +46,23 @@ def _label(lists: dict[str, dict[int, str]], field: str, value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _left_out(problem: SealedPayloadError) -> None:
+    """A row whose stored values do not open is left out of a list (the rest still shows);
+    the log names it. A cached record is replaced when the next sync downloads it again."""
+    log.warning("left out of the list: %s", problem)
+
+
 def _names(entity_type: str) -> dict[int, str]:
-    rows = CachedEntity.select(CachedEntity.entity_id, CachedEntity.data).where(
-        CachedEntity.entity_type == entity_type
-    )
+    rows = CachedEntity.select(
+        CachedEntity.entity_type, CachedEntity.entity_id, CachedEntity.data
+    ).where(CachedEntity.entity_type == entity_type)
     out: dict[int, str] = {}
     for r in rows:
-        d = r.data
+        try:
+            d = r.data
+        except SealedPayloadError as exc:
+            _left_out(exc)
+            continue
         name = (
             d.get("companyName")
             or " ".join(str(x) for x in (d.get("firstName"), d.get("lastName")) if x)
@@ -97,8 +110,14 @@ def ticket_summaries() -> list[TicketSummary]:
         pending.setdefault(o.entity_key, []).append(o.field)
     children = pending_children()
     out = []
-    for row in CachedEntity.select().where(CachedEntity.entity_type == "Tickets"):
-        v = localview.view("Tickets", str(row.entity_id))
+    for row in CachedEntity.select(CachedEntity.entity_id).where(
+        CachedEntity.entity_type == "Tickets"
+    ):
+        try:
+            v = localview.view("Tickets", str(row.entity_id))
+        except SealedPayloadError as exc:
+            _left_out(exc)
+            continue
         if v is None:
             continue
         d = v.values
@@ -125,20 +144,27 @@ def ticket_summaries() -> list[TicketSummary]:
 
 
 def _children(entity_type: str, ticket_id: int) -> list[localview.EntityView]:
-    keys = [
-        str(r.entity_id)
-        for r in CachedEntity.select(CachedEntity.entity_id, CachedEntity.data).where(
-            CachedEntity.entity_type == entity_type
-        )
-        if r.data.get("ticketID") == ticket_id
-    ]
+    keys = []
+    for r in CachedEntity.select(
+        CachedEntity.entity_type, CachedEntity.entity_id, CachedEntity.data
+    ).where(CachedEntity.entity_type == entity_type):
+        try:
+            if r.data.get("ticketID") == ticket_id:
+                keys.append(str(r.entity_id))
+        except SealedPayloadError as exc:
+            _left_out(exc)
     for o in OverlayValue.select(OverlayValue.entity_key).where(
         (OverlayValue.entity_type == entity_type)
         & (OverlayValue.field == "ticketID")
         & (OverlayValue.entity_key.startswith("~"))
     ):
         keys.append(o.entity_key)
-    views = [localview.view(entity_type, k) for k in dict.fromkeys(keys)]
+    views = []
+    for k in dict.fromkeys(keys):
+        try:
+            views.append(localview.view(entity_type, k))
+        except SealedPayloadError as exc:
+            _left_out(exc)
     return [v for v in views if v is not None and v.values.get("ticketID") == ticket_id]
 
 

@@ -10,7 +10,6 @@ of acknowledgements that hands no ids on is one UPDATE.
 from __future__ import annotations
 
 import sqlite3
-import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -21,141 +20,25 @@ from agent.queue import sqlite_rows as sql
 from agent.queue.base import LedgerOutbox
 from agent.queue.ledger import Ledger
 from agent.queue.operation import NewOperation, Operation, OpQuery, Page, QueueEvent
+from agent.queue.sqlite_ledger import (
+    LEASED,
+    Reached,
+    SqliteLedger,
+    by_ids_remembered,
+    decoded,
+    page_size,
+    set_aside,
+    with_dependencies,
+)
 from agent.queue.strategies import Strategy
 from agent.store import audit
+from agent.store.codec import row_key as key
 from agent.store.connection import Store
 from agent.store.models import OpKind, OpState, Priority
 
 T = TypeVar("T")
-PAGE = 256  # most rows read per page of a claim's candidate stream
 DIRECT_ROWS = 100  # larger batches are written on the store's writer thread (`Store.write`)
-REMEMBERED = 20_000  # leased operations remembered for acknowledge_many (`_by_ids_remembered`)
-
-
-def _page_size(limit: int) -> int:
-    """Rows per page: a little over what the claim wants (rows read but not handed out are
-    read again by the next claim), within [32, PAGE]."""
-    return max(32, min(PAGE, limit + limit // 4))
-
-
-def _dependencies(conn: sqlite3.Connection, rows: list[Any]) -> dict[int, list[int]]:
-    deps: dict[int, list[int]] = {}
-    ids = [row[0] for row in rows]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for op_id, parent in conn.execute(
-            sql.DEPENDS_ON.format(marks=sql.marks(len(chunk))), chunk
-        ):
-            deps.setdefault(op_id, []).append(parent)
-    return deps
-
-
-def _with_dependencies(conn: sqlite3.Connection, rows: list[Any]) -> list[Operation]:
-    deps = _dependencies(conn, rows)
-    return [sql.to_operation(row, sorted(deps.get(row[0], []))) for row in rows]
-
-
-def _decoded(conn: sqlite3.Connection, rows: list[Any]) -> Iterator[Operation]:
-    """Rows become operations only as a claim reaches them (decoding is most of a read)."""
-    deps = _dependencies(conn, rows)
-    for row in rows:
-        yield sql.to_operation(row, sorted(deps.get(row[0], [])))
-
-
-def _by_ids(conn: sqlite3.Connection, ids: list[int]) -> dict[int, Operation]:
-    rows: list[Any] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        rows += conn.execute(sql.BY_IDS.format(marks=sql.marks(len(chunk))), chunk).fetchall()
-    return {op.id: op for op in _with_dependencies(conn, rows)}
-
-
-# Per store, what claims handed out, by id (see `_by_ids_remembered`); touched only inside
-# writes (one writer at a time), shared by every backend on the store, and forgotten whenever a
-# row is saved through a ledger.
-Remembered = tuple[Operation, tuple[Any, ...]]  # the operation, and its row without payloads
-_LEASED: weakref.WeakKeyDictionary[Store, dict[int, Remembered]] = weakref.WeakKeyDictionary()
-
-
-def _by_ids_remembered(
-    conn: sqlite3.Connection, ids: list[int], leased: dict[int, Remembered]
-) -> dict[int, Operation]:
-    """`_by_ids`, taking an operation from `leased` (what this backend's claims handed out)
-    instead of decoding its payloads again when every other column still matches the row: a
-    leased operation's payloads never change (nothing merges into an operation in flight, and
-    ids are rewritten only in operations still waiting for their parent's create)."""
-    found: dict[int, Operation] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for row in conn.execute(sql.SCALARS_BY_IDS.format(marks=sql.marks(len(chunk))), chunk):
-            remembered = leased.get(row[0])
-            if remembered is not None and remembered[1] == row:
-                found[row[0]] = remembered[0]
-    missing = [op_id for op_id in ids if op_id not in found]
-    if missing:
-        found.update(_by_ids(conn, missing))
-    if len(found) > len(missing):  # dependencies are read from their table, never remembered
-        deps = _dependencies(conn, [(op_id,) for op_id in ids if op_id not in missing])
-        for op_id in ids:
-            depends_on = sorted(deps.get(op_id, []))
-            if op_id not in missing and found[op_id].depends_on != depends_on:
-                found[op_id] = found[op_id].evolve(depends_on=depends_on)
-    return found
-
-
-class _SqliteLedger:
-    def __init__(
-        self,
-        conn: sqlite3.Connection,
-        now: float,
-        audited: bool,
-        leased: dict[int, Remembered] | None = None,
-    ) -> None:
-        self.conn = conn
-        self.now = now
-        self.audited = audited
-        self.leased = leased if leased is not None else {}
-
-    def _one(self, statement: str, params: tuple[Any, ...]) -> Operation | None:
-        row = self.conn.execute(statement, params).fetchone()
-        return None if row is None else _with_dependencies(self.conn, [row])[0]
-
-    def get(self, op_id: int) -> Operation | None:
-        return self._one(sql.BY_ID, (op_id,))
-
-    def live_by_fingerprint(self, fingerprint: str) -> Operation | None:
-        return self._one(sql.LIVE_BY_FINGERPRINT, (fingerprint,))
-
-    def newest_live_on_entity(self, entity_type: str, key: str) -> Operation | None:
-        if key.startswith("~"):
-            return self._one(sql.NEWEST_LIVE_ON_TEMP, (key[1:], entity_type))
-        return self._one(sql.NEWEST_LIVE_ON_TARGET, (entity_type, int(key)))
-
-    def create_for_temp(self, temp_id: str) -> Operation | None:
-        return self._one(sql.CREATE_FOR_TEMP, (temp_id,))
-
-    def dependents(self, op_id: int) -> list[Operation]:
-        return _with_dependencies(self.conn, self.conn.execute(sql.DEPENDENTS, (op_id,)).fetchall())
-
-    def background_live_count(self, at_most: int) -> int:
-        return int(self.conn.execute(sql.BACKGROUND_LIVE, (at_most,)).fetchone()[0])
-
-    def insert(self, op: Operation) -> Operation:
-        cursor = self.conn.execute(sql.INSERT, (None, *sql.values(op)))
-        op_id = cursor.lastrowid
-        assert op_id is not None
-        for parent in op.depends_on:
-            self.conn.execute(sql.INSERT_DEPENDENCY, (op_id, parent))
-        return op.evolve(id=op_id)
-
-    def save(self, old: Operation, new: Operation) -> None:
-        self.leased.pop(new.id, None)
-        self.conn.execute(sql.UPDATE, (*sql.values(new), new.id))
-
-    def record(self, action: str, op: Operation, detail: dict[str, Any]) -> None:
-        if self.audited:
-            entry = audit.Entry(action, self.now, op.entity_type, op.entity_key, op.id, detail)
-            audit.append_many([entry], self.conn)
+REMEMBERED = 20_000  # leased operations remembered for acknowledge_many (`by_ids_remembered`)
 
 
 class SQLiteBackend(LedgerOutbox):
@@ -173,7 +56,7 @@ class SQLiteBackend(LedgerOutbox):
         super().__init__(clock, strategy=strategy, capacity=capacity)
         self.store = store
         self.audited = audit
-        self._leased = _LEASED.setdefault(store, {})
+        self._leased = LEASED.setdefault(store, {})
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = self.store.db.connection()
@@ -182,7 +65,7 @@ class SQLiteBackend(LedgerOutbox):
     def _transact(self, fn: Callable[[Ledger], T]) -> T:
         now = self._now()
         return self.store.write(
-            lambda: fn(_SqliteLedger(self._conn(), now, self.audited, self._leased))
+            lambda: fn(SqliteLedger(self._conn(), now, self.audited, self._leased))
         )
 
     # -- enqueueing (see `sqlite_enqueue`) ----------------------------------------------------
@@ -198,7 +81,7 @@ class SQLiteBackend(LedgerOutbox):
             op = fast.enqueue_direct(conn, new, fp, now, capacity=capacity, audited=audited)
             if op is not None:
                 return op
-            ledger = _SqliteLedger(conn, now, audited, self._leased)
+            ledger = SqliteLedger(conn, now, audited, self._leased)
             return coalesce.enqueue(ledger, new, capacity=capacity, fp=fp)
 
         return self.store.write(run)
@@ -214,7 +97,7 @@ class SQLiteBackend(LedgerOutbox):
             bulk = fast.enqueue_batch(conn, news, fps, now, capacity=capacity, audited=audited)
             if bulk is not None:
                 return bulk
-            ledger = _SqliteLedger(conn, now, audited, self._leased)
+            ledger = SqliteLedger(conn, now, audited, self._leased)
             return [
                 fast.enqueue_one(conn, ledger, new, fp, capacity=capacity, audited=audited)
                 for new, fp in zip(news, fps, strict=True)
@@ -230,10 +113,10 @@ class SQLiteBackend(LedgerOutbox):
 
         def run() -> list[Operation]:
             conn = self._conn()
-            found = _by_ids_remembered(conn, [op_id for op_id, _ in items], self._leased)
+            found = by_ids_remembered(conn, [op_id for op_id, _ in items], self._leased)
             for op_id, _ in items:
                 self._leased.pop(op_id, None)
-            ledger = _SqliteLedger(conn, now, self.audited, self._leased)
+            ledger = SqliteLedger(conn, now, self.audited, self._leased)
             if any(
                 (op := found.get(op_id)) is None
                 or (op.kind is OpKind.CREATE and server_id is not None)
@@ -254,7 +137,13 @@ class SQLiteBackend(LedgerOutbox):
     # -- claiming -----------------------------------------------------------------------------
 
     def _level(
-        self, conn: sqlite3.Connection, level: int, now: float, extra: str, page: int
+        self,
+        conn: sqlite3.Connection,
+        level: int,
+        now: float,
+        extra: str,
+        page: int,
+        reached: Reached,
     ) -> Iterator[Operation]:
         statement = sql.LEVEL_PAGE.format(extra=extra)
         after_at, after_id = float("-inf"), 0
@@ -262,16 +151,18 @@ class SQLiteBackend(LedgerOutbox):
             rows = conn.execute(
                 statement, (level, now, after_at, after_at, after_id, page)
             ).fetchall()
-            yield from _decoded(conn, rows)
+            yield from decoded(conn, rows, reached)
             if len(rows) < page:
                 return
             after_at, after_id = rows[-1][12], rows[-1][0]
 
-    def _deadlines(self, conn: sqlite3.Connection, now: float, page: int) -> Iterator[Operation]:
+    def _deadlines(
+        self, conn: sqlite3.Connection, now: float, page: int, reached: Reached
+    ) -> Iterator[Operation]:
         offset = 0
         while True:
             rows = conn.execute(sql.DEADLINE_PAGE, (now, page, offset)).fetchall()
-            yield from _decoded(conn, rows)
+            yield from decoded(conn, rows, reached)
             if len(rows) < page:
                 return
             offset += page
@@ -293,16 +184,21 @@ class SQLiteBackend(LedgerOutbox):
 
         def run() -> list[Operation]:
             conn = self._conn()
-            page = _page_size(limit)
+            page = page_size(limit)
             streams: list[Iterator[Operation]] = []
+            reached = Reached()
             extra = ""
             if chosen_strategy.uses_deadline_stream:
-                streams.append(self._deadlines(conn, now, page))
+                streams.append(self._deadlines(conn, now, page, reached))
                 extra = " AND deadline_at IS NULL"
-            streams.extend(self._level(conn, level, now, extra, page) for level in Priority)
+            streams.extend(
+                self._level(conn, level, now, extra, page, reached) for level in Priority
+            )
             picked = claiming.choose(
                 chosen_strategy, streams, now, limit, lambda ops: self._blocked(conn, ops)
             )
+            if reached.unreadable:
+                set_aside(conn, reached.unreadable, now, self._leased, self.audited)
             if not picked:
                 return []
             ids = [op.id for op in picked]
@@ -310,7 +206,8 @@ class SQLiteBackend(LedgerOutbox):
             out = [lifecycle.leased(op, owner, until, now) for op in picked]
             if len(self._leased) + len(out) > REMEMBERED:
                 self._leased.clear()
-            self._leased.update((op.id, (op, sql.scalars(op))) for op in out)
+            stored = reached.stored
+            self._leased.update((op.id, (op, sql.scalars(op, *stored[op.id]))) for op in out)
             return out
 
         return self.store.write(run, large=limit > DIRECT_ROWS)
@@ -320,12 +217,12 @@ class SQLiteBackend(LedgerOutbox):
 
         def run() -> list[Operation]:
             conn = self._conn()
-            ledger = _SqliteLedger(conn, now, self.audited, self._leased)
+            ledger = SqliteLedger(conn, now, self.audited, self._leased)
             back = []
             rows = conn.execute(sql.EXPIRED_LEASES, (now,)).fetchall()
             if held_by is not None:
                 rows += conn.execute(sql.LEASES_HELD_BY, (held_by, now)).fetchall()
-            for op in _with_dependencies(conn, rows):
+            for op in with_dependencies(conn, rows):
                 again = lifecycle.expired(op, now)
                 ledger.save(op, again)
                 back.append(again)
@@ -337,7 +234,7 @@ class SQLiteBackend(LedgerOutbox):
 
     def get(self, op_id: int) -> Operation | None:
         def run() -> Operation | None:
-            return _SqliteLedger(self._conn(), 0.0, False).get(op_id)
+            return SqliteLedger(self._conn(), 0.0, False).get(op_id)
 
         return self.store.read(run)
 
@@ -383,8 +280,10 @@ class SQLiteBackend(LedgerOutbox):
 
         def run() -> list[Operation]:
             conn = self._conn()
-            return _with_dependencies(
-                conn, conn.execute(sql.SELECT + where + tail, [*params, *extra]).fetchall()
+            return with_dependencies(
+                conn,
+                conn.execute(sql.SELECT + where + tail, [*params, *extra]).fetchall(),
+                listing=True,
             )
 
         ops = self.store.read(run)
@@ -441,14 +340,14 @@ class SQLiteBackend(LedgerOutbox):
             # An absorbed operation's merge is recorded under the operation it merged into
             # (its `reason` names it); both lookups go through the op_id index.
             row = conn.execute("SELECT reason FROM outbox_op WHERE id=?", (op_id,)).fetchone()
-            into = sql.coalesced_into(row[0] if row else None)
+            into = sql.coalesced_into(sql.open_reason(op_id, row[0]) if row else None)
             return conn.execute(sql.HISTORY, (op_id, into, op_id)).fetchall()
 
         rows = self.store.read(run)
         decode = sql.payload_decoder(audit.VALUES_COLUMN)
         return [
-            QueueEvent(a, at, o, audit.merge_detail(d, None if v is None else decode(v)))
-            for _, a, at, o, d, v in rows
+            QueueEvent(a, at, o, audit.merge_detail(d, None if v is None else decode(v, key(h))))
+            for _, a, at, o, d, v, h in rows
         ]
 
     def close(self) -> None:

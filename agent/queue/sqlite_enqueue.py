@@ -12,7 +12,7 @@ backend. (See `coalesce.is_direct` for which operations qualify.)
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from agent.queue import coalesce
@@ -38,7 +38,6 @@ LIVE_TARGETS = (
     "SELECT 1 FROM outbox_op WHERE entity_type=? AND target_id IN ({marks}) "
     f"AND state IN {sql.LIVE_IN} LIMIT 1"
 )
-NEXT_ID = "SELECT COALESCE(MAX(id), 0) + 1 FROM outbox_op"
 # The probe and the insert as one statement: the row is written only when the probe finds nothing.
 _INSERT_SELECT = sql.INSERT.replace(" VALUES (", " SELECT ").removesuffix(")")
 INSERT_IF_CLEAR_FINGERPRINT = (
@@ -50,20 +49,8 @@ INSERT_IF_CLEAR_TARGET = (
 _PENDING = OpState.PENDING.value
 
 
-Encoder = Callable[[Any], bytes]
-
-
-def _encoders() -> tuple[Encoder, Encoder]:
-    return sql.payload_encoder(sql.FIELDS_COLUMN), sql.payload_encoder(sql.BASE_COLUMN)
-
-
-def _row(
-    op_id: int | None,
-    new: NewOperation,
-    fp: str,
-    now: float,
-    encoders: tuple[Encoder, Encoder],
-) -> tuple[Any, ...]:
+def _row(op_id: int, new: NewOperation, fp: str, now: float) -> tuple[Any, ...]:
+    fields, base, _, _ = sql.sealed(op_id, new.fields, new.base)
     return (
         op_id,
         KIND_TEXT[new.kind],
@@ -72,8 +59,8 @@ def _row(
         new.temp_id,
         new.parent_id,
         None,
-        encoders[0](new.fields),
-        encoders[1](new.base),
+        fields,
+        base,
         int(new.priority),
         _PENDING,
         0,
@@ -99,12 +86,12 @@ def _entry(op: Operation) -> audit.Entry:
 
 def _insert_if_clear(conn: sqlite3.Connection, new: NewOperation, fp: str, now: float) -> int:
     """The new row's id, or 0 when something live was found (and nothing was written)."""
-    row = _row(None, new, fp, now, _encoders())
+    row = _row(sql.next_id(conn), new, fp, now)
     if new.kind is OpKind.CREATE:
         cursor = conn.execute(INSERT_IF_CLEAR_FINGERPRINT, (*row, fp))
     else:
         cursor = conn.execute(INSERT_IF_CLEAR_TARGET, (*row, new.entity_type, new.target_id))
-    return (cursor.lastrowid or 0) if cursor.rowcount == 1 else 0
+    return int(row[0]) if cursor.rowcount == 1 else 0
 
 
 def enqueue_direct(
@@ -177,14 +164,10 @@ def enqueue_batch(
         if _any(conn, LIVE_TARGETS, [entity_type], ids):
             return None
     # The single writer holds the write lock, so ids follow on from the highest one.
-    first = int(conn.execute(NEXT_ID).fetchone()[0])
-    encoders = _encoders()
+    first = sql.next_id(conn)
     conn.executemany(
         sql.INSERT,
-        [
-            _row(first + i, new, fp, now, encoders)
-            for i, (new, fp) in enumerate(zip(news, fps, strict=True))
-        ],
+        [_row(first + i, new, fp, now) for i, (new, fp) in enumerate(zip(news, fps, strict=True))],
     )
     ops = [
         coalesce.pending_operation(first + i, new, fp, now)

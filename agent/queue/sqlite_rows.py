@@ -7,13 +7,15 @@ costs more than the insert itself on the single-enqueue path.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from agent.canonical import canonical_bytes, loads
 from agent.queue.coalesce import COALESCED_INTO
 from agent.queue.operation import LIVE_STATES, Operation, build_operation
-from agent.store.codec import JsonCodec, get_codec
+from agent.security.errors import SealedPayloadError
+from agent.store.codec import JsonCodec, get_codec, row_key
 from agent.store.models import OpKind, OpState, Priority
 
 COLUMNS = (
@@ -36,7 +38,8 @@ UPDATE = (
 SELECT = f"SELECT {COLUMNS} FROM outbox_op"
 BY_ID = SELECT + " WHERE id=?"
 BY_IDS = SELECT + " WHERE id IN ({marks})"
-# Every column but the payloads, to tell whether a remembered operation is still the stored one.
+# Every column but the change's payloads (the error and reason as stored, sealed), to tell
+# whether a remembered operation is still the stored one.
 SCALARS_BY_IDS = (
     "SELECT id, kind, entity_type, target_id, temp_id, parent_id, parent_temp_id, priority, "
     "state, attempts, next_attempt_at, created_at, updated_at, deadline_at, fingerprint, "
@@ -101,9 +104,9 @@ LEASES_HELD_BY = (
 )
 DEPENDS_ON = "SELECT op_id, depends_on_id FROM op_dependency WHERE op_id IN ({marks})"
 HISTORY = (
-    'SELECT id, action, at, op_id, detail, "values" FROM audit_event WHERE op_id=? UNION ALL '
-    'SELECT id, action, at, op_id, detail, "values" FROM audit_event WHERE op_id=? '
-    "AND action='coalesced' AND json_extract(detail, '$.from')=? ORDER BY 1"
+    'SELECT id, action, at, op_id, detail, "values", hash FROM audit_event WHERE op_id=? '
+    'UNION ALL SELECT id, action, at, op_id, detail, "values", hash FROM audit_event '
+    "WHERE op_id=? AND action='coalesced' AND json_extract(detail, '$.from')=? ORDER BY 1"
 )
 
 
@@ -114,26 +117,98 @@ def coalesced_into(reason: str | None) -> int | None:
     return int(reason[len(COALESCED_INTO) :])
 
 
-# What `JsonCodec.encode` writes, without the bound method call.
-_plain_encode = canonical_bytes
-
-
+NEXT_ID = "SELECT COALESCE(MAX(id), 0) + 1 FROM outbox_op"
 FIELDS_COLUMN = "outbox_op.fields"
 BASE_COLUMN = "outbox_op.base"
+ERROR_COLUMN = "outbox_op.last_error"
+REASON_COLUMN = "outbox_op.reason"
+# What `JsonCodec.encode` / `decode` do, without the bound method call.
+_plain_encode = canonical_bytes
+_plain_decode = loads
 
 
-def payload_encoder(column: str) -> Callable[[Any], bytes]:
-    """The active codec's `encode` bound to `column` ("table.column"); a faster equivalent for
-    the plain JSON codec, which binds nothing."""
+def next_id(conn: sqlite3.Connection) -> int:
+    """The id the next operation takes (its payloads are sealed for it before it is written;
+    the single writer holds the write lock, so nothing takes it meanwhile)."""
+    return int(conn.execute(NEXT_ID).fetchone()[0])
+
+
+def op_row(op_id: int) -> bytes:
+    """The row key an operation's payloads are bound to (`OutboxOp.Meta.row_key`)."""
+    return row_key(op_id)
+
+
+def sealed(
+    op_id: int, fields: Any, base: Any, error: str | None = None, reason: str | None = None
+) -> tuple[bytes, bytes, bytes | None, bytes | None]:
+    """An operation's payload columns as stored, bound to its row (its id)."""
+    codec = get_codec()
+    if type(codec) is JsonCodec:  # binds nothing: the plain bytes, without the method calls
+        return (
+            _plain_encode(fields),
+            _plain_encode(base),
+            None if error is None else _plain_encode(error),
+            None if reason is None else _plain_encode(reason),
+        )
+    row = op_row(op_id)
+    encode = codec.encode
+    return (
+        encode(fields, FIELDS_COLUMN, row),
+        encode(base, BASE_COLUMN, row),
+        None if error is None else encode(error, ERROR_COLUMN, row),
+        None if reason is None else encode(reason, REASON_COLUMN, row),
+    )
+
+
+def opened(row: Sequence[Any]) -> tuple[Any, Any, Any, Any]:
+    """fields, base, last_error and reason of a row read with `COLUMNS`; raises
+    `SealedPayloadError` (naming the operation) when one does not open."""
+    codec = get_codec()
+    error, reason = row[20], row[22]
+    if type(codec) is JsonCodec:
+        return (
+            _plain_decode(row[7]),
+            _plain_decode(row[8]),
+            None if error is None else _plain_decode(error),
+            None if reason is None else _plain_decode(reason),
+        )
+    key = op_row(row[0])
+    decode = codec.decode
+    return (
+        decode(row[7], FIELDS_COLUMN, key),
+        decode(row[8], BASE_COLUMN, key),
+        None if error is None else decode(error, ERROR_COLUMN, key),
+        None if reason is None else decode(reason, REASON_COLUMN, key),
+    )
+
+
+SET_ASIDE = (
+    "UPDATE outbox_op SET state='parked', reason=?, lease_owner=NULL, lease_expires_at=NULL, "
+    "updated_at=? WHERE id=? AND state='pending'"
+)
+
+
+def sealed_reason(op_id: int, reason: str) -> bytes:
     codec = get_codec()
     if type(codec) is JsonCodec:
-        return _plain_encode
-    encode = codec.encode
+        return _plain_encode(reason)
+    return codec.encode(reason, REASON_COLUMN, op_row(op_id))
 
-    def bound(value: Any) -> bytes:
-        return encode(value, column)
 
-    return bound
+def open_reason(op_id: int, blob: bytes | None) -> str | None:
+    if blob is None:
+        return None
+    reason: str | None = get_codec().decode(blob, REASON_COLUMN, op_row(op_id))
+    return reason
+
+
+def payload_decoder(column: str) -> Callable[[bytes, bytes], Any]:
+    """The active codec's `decode` for `column`, taking the blob and its row's key."""
+    codec = get_codec()
+    if type(codec) is JsonCodec:
+        return lambda blob, row: _plain_decode(blob)
+    decode = codec.decode
+    return lambda blob, row: decode(blob, column, row)
 
 
 def marks(n: int) -> str:
@@ -143,25 +218,29 @@ def marks(n: int) -> str:
 _KINDS = {k.value: k for k in OpKind}
 _STATES = {s.value: s for s in OpState}
 _PRIORITIES = {int(p): p for p in Priority}
-_plain_decode = loads
-
-
-def payload_decoder(column: str) -> Callable[[bytes], Any]:
-    """The active codec's `decode` bound to `column` (see `payload_encoder`)."""
-    codec = get_codec()
-    if type(codec) is JsonCodec:
-        return _plain_decode
-    decode = codec.decode
-
-    def bound(blob: bytes) -> Any:
-        return decode(blob, column)
-
-    return bound
 
 
 def to_operation(row: Sequence[Any], depends_on: list[int] | None = None) -> Operation:
-    decode_fields = payload_decoder(FIELDS_COLUMN)
-    decode_base = payload_decoder(BASE_COLUMN)
+    fields, base, error, reason = opened(row)
+    return _build(row, fields, base, error, reason, depends_on)
+
+
+def unreadable_operation(
+    row: Sequence[Any], problem: SealedPayloadError, depends_on: list[int] | None = None
+) -> Operation:
+    """What a list shows of an operation whose stored values do not open: every other column
+    as stored, nothing to send, and the reason as its error."""
+    return _build(row, {}, {}, str(problem), None, depends_on)
+
+
+def _build(
+    row: Sequence[Any],
+    fields: Any,
+    base: Any,
+    error: Any,
+    reason: Any,
+    depends_on: list[int] | None,
+) -> Operation:
     return build_operation(
         row[0],
         _KINDS[row[1]],
@@ -170,8 +249,8 @@ def to_operation(row: Sequence[Any], depends_on: list[int] | None = None) -> Ope
         row[4],
         row[5],
         row[6],
-        decode_fields(row[7]),
-        decode_base(row[8]),
+        fields,
+        base,
         _PRIORITIES[row[9]],
         _STATES[row[10]],
         row[11],
@@ -183,25 +262,36 @@ def to_operation(row: Sequence[Any], depends_on: list[int] | None = None) -> Ope
         row[17],
         row[18],
         bool(row[19]),
-        row[20],
+        error,
         row[21],
-        row[22],
+        reason,
         bool(row[23]),
         depends_on if depends_on is not None else [],
     )
 
 
-def values(op: Operation) -> tuple[Any, ...]:
-    """Every column but the id, in `UPDATE` order (the id goes last there, first in `INSERT`)."""
-    head, tail = _head(op), _tail(op)
-    fields = payload_encoder(FIELDS_COLUMN)(op.fields)
-    base = payload_encoder(BASE_COLUMN)(op.base)
-    return (*head, fields, base, *tail)
+def values(op: Operation, op_id: int | None = None) -> tuple[Any, ...]:
+    """Every column but the id, in `UPDATE` order (the id goes last there, first in `INSERT`);
+    the payloads sealed for `op_id` (default: the operation's own id)."""
+    fields, base, error, reason = sealed(
+        op.id if op_id is None else op_id, op.fields, op.base, op.last_error, op.reason
+    )
+    return (
+        *_head(op),
+        fields,
+        base,
+        *_middle(op),
+        error,
+        op.error_category,
+        reason,
+        int(op.technician),
+    )
 
 
-def scalars(op: Operation) -> tuple[Any, ...]:
-    """What `SCALARS_BY_IDS` reads for `op` when the row holds exactly `op`."""
-    return (op.id, *_head(op), *_tail(op))
+def scalars(op: Operation, error: bytes | None, reason: bytes | None) -> tuple[Any, ...]:
+    """What `SCALARS_BY_IDS` reads for `op` when the row holds exactly `op`, its error and
+    reason stored as `error` and `reason`."""
+    return (op.id, *_head(op), *_middle(op), error, op.error_category, reason, int(op.technician))
 
 
 def _head(op: Operation) -> tuple[Any, ...]:
@@ -216,8 +306,8 @@ def _head(op: Operation) -> tuple[Any, ...]:
     )
 
 
-def _tail(op: Operation) -> tuple[Any, ...]:
-    """The columns after the payloads."""
+def _middle(op: Operation) -> tuple[Any, ...]:
+    """The columns between the payloads and the error."""
     return (
         int(op.priority),
         op.state.value,
@@ -230,8 +320,4 @@ def _tail(op: Operation) -> tuple[Any, ...]:
         op.lease_owner,
         op.lease_expires_at,
         int(op.outcome_unknown),
-        op.last_error,
-        op.error_category,
-        op.reason,
-        int(op.technician),
     )

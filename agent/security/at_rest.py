@@ -16,12 +16,27 @@ import peewee
 
 from agent.security.errors import (
     DataKeyMissingError,
+    SealedPayloadError,
     SecurityError,
     WrongDataKeyError,
 )
 from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, DataKeyVault
-from agent.security.sealing import FLAG_BOUND, SEALED_V1, SealingCodec, key_id, new_data_key
-from agent.store.codec import JsonCodec, PayloadField, column_context, get_codec, set_codec
+from agent.security.sealing import (
+    FLAG_BOUND,
+    FLAG_ROW,
+    SEALED_V1,
+    SealingCodec,
+    key_id,
+    new_data_key,
+)
+from agent.store.codec import (
+    JsonCodec,
+    PayloadField,
+    column_context,
+    get_codec,
+    row_key,
+    set_codec,
+)
 from agent.store.connection import Store
 from agent.store.errors import translate
 from agent.store.models import ALL_MODELS, Setting
@@ -36,14 +51,20 @@ OBSOLETE_ROWS = ("encrypt_at_rest", "demo_mode")
 class PayloadColumn:
     table: str
     column: str
+    key: tuple[str, ...] = ()  # the columns of the row's key its values are bound to
 
     @property
     def context(self) -> str:
         return column_context(self.table, self.column)
 
+    @property
+    def binding(self) -> int:
+        """The flags every sealed value of this column carries once bound as it asks."""
+        return (FLAG_BOUND | FLAG_ROW) if self.context else 0
+
 
 PAYLOAD_COLUMNS: tuple[PayloadColumn, ...] = tuple(
-    PayloadColumn(model._meta.table_name, f.column_name)
+    PayloadColumn(model._meta.table_name, f.column_name, tuple(model._meta.row_key))
     for model in ALL_MODELS
     for f in model._meta.sorted_fields
     if isinstance(f, PayloadField)
@@ -57,7 +78,7 @@ class SealState:
     plain_rows: int
     sealed_rows: int
     key_ids: frozenset[bytes]
-    # Sealed values whose column binding is not the one their column now asks for.
+    # Sealed values not bound to their column and row as their column now asks.
     misbound_rows: int = 0
 
 
@@ -81,7 +102,7 @@ def scan(store: Store) -> SealState:
                 if first:
                     sealed += n
                     ids.add(bytes(kid))
-                    if bool(int(flags, 16) & FLAG_BOUND) != bool(c.context):
+                    if int(flags, 16) & (FLAG_BOUND | FLAG_ROW) != c.binding:
                         misbound += n
                 else:
                     plain += n
@@ -180,26 +201,34 @@ class AtRest:
 
 
 def _rewrite_all(conn: sqlite3.Connection, codec: SealingCodec) -> int:
+    """Open every value (whatever it was bound to: a pass re-binds values written before their
+    column or row started binding) and write it again in the codec's current form, bound to its
+    column and its row's key. A value that does not open (changed on disk, or copied from
+    another row) is left as it is and logged: its row reads as unreadable, the rest is done."""
     changed = 0
     for c in PAYLOAD_COLUMNS:
         col, table = f'"{c.column}"', f'"{c.table}"'
+        keys = "".join(f', "{k}"' for k in c.key)
         last = -(2**63)
         while True:
             rows = conn.execute(
-                f"SELECT id, {col} FROM {table} WHERE id > ? AND {col} IS NOT NULL "
+                f"SELECT id{keys}, {col} FROM {table} WHERE id > ? AND {col} IS NOT NULL "
                 f"ORDER BY id LIMIT {SLICE}",
                 (last,),
             ).fetchall()
             if not rows:
                 break
-            conn.executemany(
-                f"UPDATE {table} SET {col} = ? WHERE id = ?",
-                [
-                    (codec.encode(codec.open(blob, c.context, any_binding=True), c.context), i)
-                    for i, blob in rows
-                ],
-            )
-            changed += len(rows)
+            rewritten = []
+            for i, *key, blob in rows:
+                row = row_key(*key) if c.context else b""
+                try:
+                    value = codec.open(blob, c.context, row, any_binding=True)
+                except (SealedPayloadError, ValueError) as exc:
+                    log.warning("left as it is: %s", exc)
+                    continue
+                rewritten.append((codec.encode(value, c.context, row), i))
+            conn.executemany(f"UPDATE {table} SET {col} = ? WHERE id = ?", rewritten)
+            changed += len(rewritten)
             last = rows[-1][0]
     return changed
 

@@ -45,7 +45,7 @@ from agent.store.audit_chain import (
     install,
     uninstall,
 )
-from agent.store.codec import get_codec
+from agent.store.codec import get_codec, row_key
 from agent.store.connection import Store
 from agent.store.models import database_proxy
 from agent.store.salvage import SALVAGED
@@ -105,7 +105,12 @@ def _removed_total(conn: sqlite3.Connection) -> int:
 def _is_keyed(row: tuple[Any, ...], key: bytes) -> bool | None:
     """Whether a stored event is hashed with `key` (True), plainly (False), or neither (None)."""
     try:
-        values = None if row[7] is None else detail_json(get_codec().decode(row[7], VALUES_COLUMN))
+        blob = row[7]
+        values = (
+            None
+            if blob is None
+            else detail_json(get_codec().decode(blob, VALUES_COLUMN, row_key(row[9])))
+        )
     except Exception:  # values that cannot be opened: changed, or damaged
         return None
     fields = (row[8], row[1], row[2], row[3], row[4], row[5], row[6], values)

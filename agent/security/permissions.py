@@ -8,10 +8,12 @@ On Windows the profile folder inherits the user-only ACL of the user's AppData.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TextIO
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -26,6 +28,25 @@ def create_private_file(path: Path) -> None:
     except FileExistsError:
         return
     os.close(fd)
+
+
+@contextlib.contextmanager
+def private_text_file(path: str | Path, *, newline: str | None = None) -> Iterator[TextIO]:
+    """Write a UTF-8 text file readable by the user only (0600 on POSIX), for files that hold
+    decrypted text (exports). Written under a temporary name created private, then moved over
+    `path`: a file readable by others that stood there is replaced, not reused, and a write that
+    fails leaves no half-written file."""
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
+            yield fh
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def make_private(paths: Iterable[Path]) -> list[Path]:

@@ -6,10 +6,12 @@ as written before sealing was switched on, and still reads):
     0      1      2..5     6..17   18..
     0x01 | flags | key id | nonce | ciphertext + 16-byte tag
 
-`flags` says whether the JSON was compressed and whether the blob is bound to its column. The
-associated data covers the header and, when bound, "table.column", so a blob copied into another
-column, or a header edited, fails to open. The key id (4 bytes of a hash of the key, harmless to
-show) picks the key during a rotation and tells a wrong key apart from a damaged blob.
+`flags` says whether the JSON was compressed and whether the blob is bound to its column and to
+its row. The associated data covers the header and, when bound, "table.column" and the row's key
+(the columns that name the row for its life, each model's `Meta.row_key`), so a blob copied into
+another column or another row (ticket A's data onto ticket B), or a header edited, fails to open.
+The key id (4 bytes of a hash of the key, harmless to show) picks the key during a rotation and
+tells a wrong key apart from a damaged blob.
 
 AES-GCM comes from `cryptography`; only the framing is ours, because SQLite encryption
 extensions (SQLCipher) would need a rebuilt SQLite in every installer.
@@ -35,6 +37,8 @@ SEALED_V1 = 0x01
 RESERVED_FORMATS = frozenset(range(0x01, 0x09))
 FLAG_ZLIB = 0x01
 FLAG_BOUND = 0x02
+FLAG_ROW = 0x04
+KNOWN_FLAGS = FLAG_ZLIB | FLAG_BOUND | FLAG_ROW
 KEY_BYTES = 32
 NONCE_BYTES = 12
 HEADER_BYTES = 6
@@ -115,27 +119,31 @@ class SealingCodec:
         with self._lock:
             return frozenset(self._ciphers)
 
-    def encode(self, value: Any, column: str = "") -> bytes:
+    def encode(self, value: Any, column: str = "", row: bytes = b"") -> bytes:
+        """Seal `value` for `column` ("table.column") of the row whose key is `row` (either
+        may be empty: bound to less)."""
         plain = _plain_json(value)
         sealing = self._sealing
         if sealing is None:
             return plain
         kid, cipher, _ = sealing
-        flags = FLAG_BOUND if column else 0
+        flags = (FLAG_BOUND if column else 0) | (FLAG_ROW if row else 0)
         if len(plain) >= COMPRESS_FROM:
             packed = zlib.compress(plain, 6)
             if len(packed) < len(plain):
                 plain, flags = packed, flags | FLAG_ZLIB
         header = bytes((SEALED_V1, flags)) + kid
         nonce = os.urandom(NONCE_BYTES)
-        return header + nonce + cipher.encrypt(nonce, plain, _aad(header, column))
+        return header + nonce + cipher.encrypt(nonce, plain, _aad(header, column, row))
 
-    def decode(self, blob: bytes, column: str = "") -> Any:
-        return self.open(blob, column)
+    def decode(self, blob: bytes, column: str = "", row: bytes = b"") -> Any:
+        return self.open(blob, column, row)
 
-    def open(self, blob: bytes, column: str = "", *, any_binding: bool = False) -> Any:
-        """`decode`; with `any_binding`, a blob written without a column (or for this one) is
-        accepted, so a pass can re-bind values after a column starts binding."""
+    def open(
+        self, blob: bytes, column: str = "", row: bytes = b"", *, any_binding: bool = False
+    ) -> Any:
+        """`decode`; with `any_binding`, a blob written without a column or a row (or for this
+        one) is accepted, so a pass can re-bind values after a column or row starts binding."""
         data = bytes(blob)
         if not data or data[0] not in RESERVED_FORMATS:
             return loads(data)
@@ -153,22 +161,53 @@ class SealingCodec:
             raise SealedPayloadError(
                 "A stored value was encrypted with a data key this profile does not hold."
             )
-        if column and not flags & FLAG_BOUND and not any_binding:
-            # A column that binds its values never holds an unbound one: it was moved here.
-            raise SealedPayloadError(f"A stored value read as {column} was not written there.")
+        if not any_binding and (
+            (column and not flags & FLAG_BOUND) or (row and not flags & FLAG_ROW)
+        ):
+            # A column (or row) that binds its values never holds an unbound one: moved here.
+            raise SealedPayloadError(
+                f"A stored value read as {place(column, row)} was not written there."
+            )
         bound = column if flags & FLAG_BOUND else ""
+        bound_row = row if flags & FLAG_ROW else b""
         nonce = data[HEADER_BYTES : HEADER_BYTES + NONCE_BYTES]
         try:
-            plain = cipher.decrypt(nonce, data[HEADER_BYTES + NONCE_BYTES :], _aad(header, bound))
+            plain = cipher.decrypt(
+                nonce, data[HEADER_BYTES + NONCE_BYTES :], _aad(header, bound, bound_row)
+            )
         except InvalidTag:
+            where = f" (read as {place(column, row)})" if column or row else ""
             raise SealedPayloadError(
                 "A stored value failed its integrity check: it was changed on disk or copied "
-                f"from another place{f' (read as {column})' if column else ''}."
+                f"from another place{where}."
             ) from None
         if flags & FLAG_ZLIB:
             plain = zlib.decompress(plain)
         return loads(plain)
 
 
-def _aad(header: bytes, column: str) -> bytes:
+def _aad(header: bytes, column: str, row: bytes = b"") -> bytes:
+    if header[1] & FLAG_ROW:
+        return _AAD_PREFIX + header + column.encode() + b"\x00" + row
     return _AAD_PREFIX + header + column.encode()
+
+
+def place(column: str, row: bytes = b"") -> str:
+    """Where a value was read, in words: "cached_entity.data of Tickets 102"."""
+    if not row:
+        return column or "a value"
+    try:
+        parts = loads(row)
+        named = " ".join(str(p) for p in parts) if isinstance(parts, list) else str(parts)
+    except ValueError:
+        named = row.decode("utf-8", "backslashreplace")
+    table = column.split(".", 1)[0]
+    if table == "audit_event":
+        named = f"the event with hash {named[:16]}"
+    elif table in _NUMBERED:
+        named = f"{_NUMBERED[table]} #{named}"
+    return f"{column} of {named}" if column else named
+
+
+# Tables whose rows are named by their number in what the technician sees.
+_NUMBERED = {"outbox_op": "operation", "conflict": "conflict"}

@@ -10,8 +10,9 @@ read, a chained `GAP` event records the hole (see `agent.store.salvage_audit`).
 Values a customer typed or the server holds (sent fields, conflict sides, chosen values, and the
 server's messages and reasons, which repeat them) are kept apart from the rest of the detail in
 the `values` payload column, sealed like every other payload; the hash covers them in plaintext,
-so re-sealing them (a key rotation) leaves the chain intact. `detail_of` gives readers the detail
-as it was appended.
+so re-sealing them (a key rotation) leaves the chain intact. They are bound to their event by its
+hash (`AuditEvent.Meta.row_key`), known before it is written. `detail_of` gives readers the
+detail as it was appended.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from agent.store.audit_chain import (
 from agent.store.audit_chain import detail_json as _detail_json
 from agent.store.audit_chain import digest as _keyed_digest
 from agent.store.audit_verify import ChainReport, gap_resumes, verify
-from agent.store.codec import get_codec
+from agent.store.codec import get_codec, row_key
 from agent.store.models import AuditEvent, database_proxy
 
 __all__ = [
@@ -111,11 +112,14 @@ def detail_of(event: AuditEvent) -> dict[str, Any]:
     return merge_detail(event.detail, event.values)
 
 
-def _sealed(values: dict[str, Any] | None) -> tuple[str | None, bytes | None]:
-    """The canonical text the hash covers and the blob stored, for an event's values."""
-    if values is None:
-        return None, None
-    return _detail_json(values), get_codec().encode(values, VALUES_COLUMN)
+def _values_text(values: dict[str, Any] | None) -> str | None:
+    """The canonical text of an event's values that its hash covers."""
+    return None if values is None else _detail_json(values)
+
+
+def _sealed(values: dict[str, Any] | None, digest: str) -> bytes | None:
+    """The blob stored for an event's values, bound to the event by its hash."""
+    return None if values is None else get_codec().encode(values, VALUES_COLUMN, row_key(digest))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,11 +157,12 @@ def append_many(
     for e in entries:
         detail, values = split_detail(e.detail)
         text = _detail_json(detail)
-        values_text, blob = _sealed(values)
+        values_text = _values_text(values)
         eid = None if e.entity_id is None else str(e.entity_id)
         digest = _keyed_digest(
             prev, e.at, e.action, e.entity_type, eid, e.op_id, text, values_text, key=key
         )
+        blob = _sealed(values, digest)
         rows.append((e.at, e.action, e.entity_type, eid, e.op_id, text, blob, prev, digest))
         prev = digest
     if rows:
@@ -183,11 +188,12 @@ def append(
     prev = head[0] if head is not None else GENESIS
     plain, values = split_detail(detail)
     text = _detail_json(plain)
-    values_text, blob = _sealed(values)
+    values_text = _values_text(values)
     eid = None if entity_id is None else str(entity_id)
     digest = _keyed_digest(
         prev, at, action, entity_type, eid, op_id, text, values_text, key=keying.key
     )
+    blob = _sealed(values, digest)
     cursor = conn.execute(_INSERT, (at, action, entity_type, eid, op_id, text, blob, prev, digest))
     keying.appended()
     return AuditEvent(

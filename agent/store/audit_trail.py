@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from agent.store.audit_chain import VALUES_COLUMN, Anchor
-from agent.store.codec import get_codec
+from agent.store.codec import get_codec, row_key
 from agent.store.models import AuditEvent, database_proxy
 
 
@@ -45,7 +45,7 @@ def _event(row: tuple[Any, ...]) -> AuditEvent:
     values: Any = None
     if row[7] is not None:
         try:
-            values = get_codec().decode(row[7], VALUES_COLUMN)
+            values = get_codec().decode(row[7], VALUES_COLUMN, row_key(row[9]))
         except Exception:  # any failure to open is evidence of tampering
             values = UNOPENED
     return AuditEvent(

@@ -38,6 +38,22 @@ log = logging.getLogger(__name__)
 FULL_SYNC = 2
 
 
+class StatementsOnly(logging.Filter):
+    """Peewee logs every statement with its bound values at DEBUG; those values are the
+    customer's data (titles, notes, the server's error texts), so only the statement is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, tuple) and len(record.msg) == 2:
+            statement, values = record.msg
+            n = len(values) if isinstance(values, list | tuple) else 0
+            record.msg, record.args = f"{statement} [{n} values not logged]", None
+        return True
+
+
+if not any(isinstance(f, StatementsOnly) for f in logging.getLogger("peewee").filters):
+    logging.getLogger("peewee").addFilter(StatementsOnly())
+
+
 class Durability(StrEnum):
     """How hard a commit waits for the disk. NORMAL in WAL mode can lose the last commits on power
     loss (never corrupts); FULL syncs on every commit."""

@@ -153,6 +153,20 @@ def _step8_audit_anchor(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _step9_sealed_error_columns(db: peewee.SqliteDatabase) -> None:
+    """`outbox_op.last_error` and `reason` become payload columns (BLOB, sealed like the
+    others): each clear text becomes its JSON form here, and the next open seals it (the open
+    pass seals every plain payload, then vacuums, so no clear copy stays in the file)."""
+    for column in ("last_error", "reason"):
+        db.execute_sql(f'ALTER TABLE "outbox_op" ADD COLUMN "{column}_sealed" BLOB')
+        db.execute_sql(
+            f'UPDATE "outbox_op" SET "{column}_sealed" = CAST(json_quote("{column}") AS BLOB) '
+            f'WHERE "{column}" IS NOT NULL'
+        )
+        db.execute_sql(f'ALTER TABLE "outbox_op" DROP COLUMN "{column}"')
+        db.execute_sql(f'ALTER TABLE "outbox_op" RENAME COLUMN "{column}_sealed" TO "{column}"')
+
+
 Step = Callable[[peewee.SqliteDatabase], None]
 LADDER: list[tuple[int, str, Step]] = [
     (1, "initial schema", _step1_initial),
@@ -163,6 +177,7 @@ LADDER: list[tuple[int, str, Step]] = [
     (6, "create attempts: how far the clock skew may be off", _step6_skew_spread),
     (7, "records from Autotask that were skipped or corrected", _step7_screened_records),
     (8, "audit trail: the database's copy of its anchor", _step8_audit_anchor),
+    (9, "outbox errors and reasons sealed like payloads", _step9_sealed_error_columns),
 ]
 LATEST = LADDER[-1][0]
 

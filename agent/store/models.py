@@ -1,7 +1,8 @@
 """The peewee models of the agent's one SQLite database, designed together for the whole agent.
 
 Times are UTC seconds since the epoch (REAL): cheap to compare and index, free of time-zone
-surprises. Payloads that may carry a customer's text use `PayloadField` (see `codec`).
+surprises. Payloads that may carry a customer's text use `PayloadField` (see `codec`), bound to
+their row by the key columns each such model names in `Meta.row_key` (see `binding`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from typing import Any
 
 import peewee
 
+from agent.store.binding import BoundModel
 from agent.store.codec import PayloadField
 
 # Bound at open time (`connection.open_database`); models never carry a path of their own.
 database_proxy = peewee.DatabaseProxy()
 
 
-class BaseModel(peewee.Model):  # type: ignore[misc]
+class BaseModel(BoundModel):
     class Meta:
         database = database_proxy
         legacy_table_names = False
@@ -36,6 +38,7 @@ class CachedEntity(BaseModel):
 
     class Meta:
         indexes = ((("entity_type", "entity_id"), True), (("entity_type", "change_marker"), False))
+        row_key = ("entity_type", "entity_id")
 
 
 class OverlayValue(BaseModel):
@@ -53,6 +56,7 @@ class OverlayValue(BaseModel):
 
     class Meta:
         indexes = ((("entity_type", "entity_key", "field"), True),)
+        row_key = ("entity_type", "entity_key", "field")
 
 
 class OpKind(enum.StrEnum):
@@ -100,9 +104,10 @@ class OutboxOp(BaseModel):
     lease_owner = peewee.CharField(max_length=64, null=True)
     lease_expires_at = peewee.DoubleField(null=True)
     outcome_unknown = peewee.BooleanField(default=False)
-    last_error = peewee.TextField(null=True)
+    # The server's words, which often quote the value refused: sealed like the payloads.
+    last_error = PayloadField(null=True)
     error_category = peewee.CharField(max_length=24, null=True)
-    reason = peewee.TextField(null=True)  # why it was parked or cancelled
+    reason = PayloadField(null=True)  # why it was parked or cancelled
     technician = peewee.BooleanField(default=True)  # a person's edit (never refused for capacity)
 
     class Meta:
@@ -110,6 +115,7 @@ class OutboxOp(BaseModel):
             (("state", "priority", "next_attempt_at"), False),
             (("entity_type", "target_id"), False),
         )
+        row_key = ("id",)
 
     @property
     def entity_key(self) -> str:
@@ -184,6 +190,9 @@ class Conflict(BaseModel):
     detected_at = peewee.DoubleField()
     resolved_at = peewee.DoubleField(null=True)
 
+    class Meta:
+        row_key = ("id",)
+
 
 class AuditEvent(BaseModel):
     """An append-only history entry; `hash` covers this event and the previous event's hash."""
@@ -201,6 +210,7 @@ class AuditEvent(BaseModel):
 
     class Meta:
         indexes = ((("entity_type", "entity_id"), False), (("op_id",), False))
+        row_key = ("hash",)
 
 
 class AuditAnchor(BaseModel):

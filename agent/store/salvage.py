@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.canonical import canonical_bytes
 from agent.security.sealing import SealingCodec
 from agent.store import audit
 from agent.store.errors import DatabaseReadOnlyError, DiskFullError, translate
 from agent.store.models import ConflictStatus, OpState
 from agent.store.salvage_audit import ChainCheck, salvage_audit
 from agent.store.salvage_read import DamagedFile
-from agent.store.salvage_rows import MODELS, valid_row
+from agent.store.salvage_rows import MODELS, upgrade, valid_row
 
 log = logging.getLogger(__name__)
 UNSENT = frozenset({OpState.PENDING, OpState.LEASED, OpState.PARKED, OpState.CONFLICT})
@@ -98,7 +99,7 @@ def _read(
     good: dict[int, dict[str, Any]] = {}
     bad = set(read.unreadable)
     for raw in read.rows:
-        row = dict(zip(cols, raw[1:], strict=True))
+        row = upgrade(table, dict(zip(cols, raw[1:], strict=True)))
         if valid_row(table, row, opener):
             good[int(raw[0])] = row
         else:
@@ -148,7 +149,8 @@ class _Salvage:
         return unsent, Counted(len(unsent), len(lost)), unknown
 
     def _park(self, row: dict[str, Any], reason: str) -> None:
-        row.update(state=OpState.PARKED.value, reason=reason, next_attempt_at=0.0)
+        # A plain payload: the next open seals it, bound to its row, with the rest.
+        row.update(state=OpState.PARKED.value, reason=canonical_bytes(reason), next_attempt_at=0.0)
 
     def dependencies(self, ops: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
         """Copy the waits between salvaged operations; one that waited for a change that did not

@@ -19,7 +19,7 @@ from agent.security.errors import SealedPayloadError
 from agent.security.sealing import SealingCodec, is_sealed
 from agent.store import audit
 from agent.store.audit_chain import ChainKeying, detail_json, digest
-from agent.store.codec import JsonCodec
+from agent.store.codec import JsonCodec, row_key
 from agent.store.salvage_read import DamagedFile, TableRead
 from agent.store.salvage_rows import opens, valid_row
 
@@ -67,11 +67,15 @@ def _own_hash_holds(row: dict[str, Any], opener: SealingCodec | None, chain: Cha
     blob = row.get("values")
     values_text = None
     if blob is not None:
-        if is_sealed(blob) and opens(opener, blob, audit.VALUES_COLUMN) is None:
+        key = row_key(row["hash"])
+        if is_sealed(blob) and opens(opener, blob, audit.VALUES_COLUMN, key) is None:
             return True
         try:
-            codec = opener if is_sealed(blob) and opener is not None else JsonCodec()
-            values_text = detail_json(codec.decode(blob, audit.VALUES_COLUMN))
+            if is_sealed(blob) and opener is not None:
+                values = opener.open(blob, audit.VALUES_COLUMN, key, any_binding=True)
+            else:
+                values = JsonCodec().decode(blob)
+            values_text = detail_json(values)
         except (SealedPayloadError, ValueError):
             return False
     fields = (

@@ -45,9 +45,9 @@ class Captured:
 
 def resource_roles() -> dict[int, set[int]]:
     """Each cached resource's role ids (from the `roles` list the pull stores with it)."""
-    rows = CachedEntity.select(CachedEntity.entity_id, CachedEntity.data).where(
-        CachedEntity.entity_type == "Resources"
-    )
+    rows = CachedEntity.select(
+        CachedEntity.entity_type, CachedEntity.entity_id, CachedEntity.data
+    ).where(CachedEntity.entity_type == "Resources")
     return {int(r.entity_id): {int(x) for x in r.data.get("roles", [])} for r in rows}
 
 
@@ -58,9 +58,9 @@ def known_references(ticket_ids: Iterable[Any] = ()) -> Known:
     cursor = SyncCursor.get_or_none(SyncCursor.entity_type == TICKETS)
     if cursor is None or cursor.last_full_sync_at is None:
         return Known()
-    rows = CachedEntity.select(CachedEntity.entity_id, CachedEntity.data).where(
-        CachedEntity.entity_type == "Resources"
-    )
+    rows = CachedEntity.select(
+        CachedEntity.entity_type, CachedEntity.entity_id, CachedEntity.data
+    ).where(CachedEntity.entity_type == "Resources")
     resources = {
         int(r.entity_id): frozenset(int(x) for x in r.data.get("roles", []))
         for r in rows

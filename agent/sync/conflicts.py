@@ -7,6 +7,7 @@ the server's value as its new base, so the next push sends the chosen value with
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -15,11 +16,14 @@ from agent.api.validation import validate_ticket_update, validate_time_entry
 from agent.clock import Clock
 from agent.queue.operation import NewOperation
 from agent.queue.outbox import Outbox
+from agent.security.errors import SealedPayloadError
 from agent.store import audit
 from agent.store.connection import Store
 from agent.store.models import CachedEntity, Conflict, ConflictStatus, OpKind, OpState
 from agent.sync import localview, overlays
 from agent.sync.policy import SERVER_OWNED_FIELDS
+
+log = logging.getLogger(__name__)
 
 Choice = Literal["mine", "theirs", "value"]
 
@@ -50,7 +54,11 @@ class ConflictInfo:
 
 
 def _info(c: Conflict) -> ConflictInfo:
-    cached = localview.cached(c.entity_type, c.entity_id) or {}
+    try:
+        cached = localview.cached(c.entity_type, c.entity_id) or {}
+    except SealedPayloadError as exc:  # only the label is missing: said in the log
+        log.warning("%s", exc)
+        cached = {}
     label = str(cached.get("title") or cached.get("summaryNotes") or f"#{c.entity_id}")
     return ConflictInfo(
         id=c.id,
@@ -82,7 +90,13 @@ class ConflictDesk:
             q = Conflict.select().order_by(Conflict.id)
             if not include_resolved:
                 q = q.where(Conflict.status == ConflictStatus.OPEN)
-            return [_info(c) for c in q]
+            listed = []
+            for c in q:
+                try:
+                    listed.append(_info(c))
+                except SealedPayloadError as exc:  # the rest still shows; the log names it
+                    log.warning("left out of the list: %s", exc)
+            return listed
 
         return self.store.read(run)
 

@@ -62,12 +62,13 @@ def cache_put(
         )
         .on_conflict(
             conflict_target=[CachedEntity.entity_type, CachedEntity.entity_id],
-            update={
-                CachedEntity.data: data,
-                CachedEntity.fetched_at: at,
-                CachedEntity.change_marker: None if marker is None else str(marker),
-                CachedEntity.deleted_on_server: False,
-            },
+            # The values proposed: `data` is sealed for this row's key, the conflict target.
+            preserve=[
+                CachedEntity.data,
+                CachedEntity.fetched_at,
+                CachedEntity.change_marker,
+                CachedEntity.deleted_on_server,
+            ],
         )
         .execute()
     )
@@ -99,11 +100,8 @@ def set_overlay(
                     OverlayValue.entity_key,
                     OverlayValue.field,
                 ],
-                update={
-                    OverlayValue.value: value,
-                    OverlayValue.op_id: op_id,
-                    OverlayValue.updated_at: at,
-                },
+                # The values proposed: `value` is sealed for this row's key, the conflict target.
+                preserve=[OverlayValue.value, OverlayValue.op_id, OverlayValue.updated_at],
             )
             .execute()
         )
@@ -122,11 +120,15 @@ def clear_overlay(
 
 
 def rekey_overlay(entity_type: str, temp_id: str, server_id: int) -> None:
-    """A created entity got its server id: its pending values move to the real key."""
-    OverlayValue.update(entity_key=str(server_id)).where(
+    """A created entity got its server id: its pending values move to the real key (each
+    sealed again for its new row key)."""
+    for row in OverlayValue.select().where(
         (OverlayValue.entity_type == entity_type)
         & (OverlayValue.entity_key == entity_key(None, temp_id))
-    ).execute()
+    ):
+        row.value = row.value  # opened with the key it was sealed for
+        row.entity_key = str(server_id)
+        row.save()
 
 
 DELETED = "__deleted__"

@@ -34,7 +34,9 @@ from agent.clock import SystemClock
 from agent.queue import MemoryBackend, NewOperation, SQLiteBackend
 from agent.queue.coalesce import _new_row, fingerprint_of
 from agent.queue.sqlite_rows import INSERT, values
+from agent.security.sealing import SealingCodec, new_data_key
 from agent.store import Store
+from agent.store.codec import JsonCodec, set_codec
 from agent.store.models import OpKind
 
 ROUNDS = 3
@@ -45,6 +47,8 @@ NOTES = {
     "sqlite_enqueue": "one transaction per operation, one writer at a time (an idle store "
     "writes on the caller's connection)",
     "sqlite_enqueue_audited": "as sqlite_enqueue, plus the hash-chained audit event per operation",
+    "sealed": "the sqlite figures again with a sealing codec installed (`*_sealed`): every "
+    "payload AES-256-GCM sealed as with encryption at rest",
     "gc": "gc.freeze() of the harness's objects before each timed loop, for every contender",
     "rounds": f"{ROUNDS} rounds, contenders interleaved; a rate is its best round, "
     "a latency percentile its median round",
@@ -149,6 +153,20 @@ def bench_sqlite(tmp: pathlib.Path, results: dict[str, float]) -> None:
     with Store(tmp / "qa.db") as store:
         box = SQLiteBackend(store, clock, audit=True)
         results["sqlite_enqueue_audited"], _ = timed(N_SINGLE, lambda i: box.enqueue(singles[i]))
+
+
+def bench_sqlite_sealed(tmp: pathlib.Path, results: dict[str, float]) -> None:
+    """`bench_sqlite` with every payload sealed (AES-256-GCM, bound to its column and row), as
+    a profile with encryption at rest stores them; each figure named with `_sealed`."""
+    folder = tmp / "sealed"
+    folder.mkdir()
+    set_codec(SealingCodec(seal_with=new_data_key()))
+    try:
+        sealed: dict[str, float] = {}
+        bench_sqlite(folder, sealed)
+    finally:
+        set_codec(JsonCodec())
+    results.update({f"{k}_sealed": v for k, v in sealed.items() if k != "store_write_roundtrip"})
 
 
 def bench_raw_sqlite(tmp: pathlib.Path, results: dict[str, float]) -> None:
@@ -286,6 +304,7 @@ def main(out_dir: pathlib.Path) -> None:
             results: dict[str, float] = {}
             bench_raw_sqlite(tmp, results)
             bench_sqlite(tmp, results)
+            bench_sqlite_sealed(tmp, results)
             bench_memory(results)
             bench_redis(results)
             bench_persistqueue(tmp, results)

@@ -69,6 +69,8 @@ def test_edit_queue_sync_and_audit_from_the_command_line(
     )
     actions = [e["action"] for e in json.loads(target.read_text())]
     assert {"edit_captured", "sent", "succeeded"} <= set(actions)
+    if os.name == "posix":  # it holds the edits in clear: readable by the user only
+        assert target.stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.socket

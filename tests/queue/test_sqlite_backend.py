@@ -149,7 +149,9 @@ def test_acknowledging_a_batch_returns_what_the_rows_hold_even_when_changed_sinc
     other.rewrite(claimed[2].id, fields={"title": "left"}, base={"title": "was"})
     store.write(
         lambda: store.db.execute_sql(
-            "UPDATE outbox_op SET last_error='slow' WHERE id=?", (claimed[3].id,)
+            # A payload like the others (plain JSON on a store that does not seal).
+            "UPDATE outbox_op SET last_error=CAST('\"slow\"' AS BLOB) WHERE id=?",
+            (claimed[3].id,),
         )
     )
     returned = {op.id: op for op in box.acknowledge_many({op.id: None for op in claimed})}

@@ -14,6 +14,7 @@ import keyring
 
 from agent.security.at_rest import PAYLOAD_COLUMNS
 from agent.security.sealing import SealingCodec
+from agent.store.codec import row_key
 
 PREFIX = "field-sync-autotask"
 CREDENTIALS = ("username", "secret", "integration_code")
@@ -61,10 +62,11 @@ def opened_values(data_dir: Path, key: bytes, name: str = "default") -> list[Any
     try:
         out: list[Any] = []
         for c in PAYLOAD_COLUMNS:
-            sql = f'SELECT "{c.column}" FROM "{c.table}" WHERE "{c.column}" IS NOT NULL'
-            for (blob,) in conn.execute(sql):
+            keys = "".join(f', "{k}"' for k in c.key)
+            sql = f'SELECT "{c.column}"{keys} FROM "{c.table}" WHERE "{c.column}" IS NOT NULL'
+            for blob, *key in conn.execute(sql):
                 assert bytes(blob)[0] == 0x01, f"{c.table}.{c.column} holds a clear value"
-                out.append(codec.decode(bytes(blob), c.context))
+                out.append(codec.decode(bytes(blob), c.context, row_key(*key)))
         return out
     finally:
         conn.close()

@@ -15,7 +15,7 @@ from agent.security.sealing import (
     key_id,
     new_data_key,
 )
-from agent.store.codec import JsonCodec
+from agent.store.codec import JsonCodec, row_key
 
 KEY = new_data_key()
 COLUMN = "cached_entity.data"
@@ -104,6 +104,26 @@ def test_an_unbound_blob_is_refused_by_a_column_that_binds() -> None:
     assert codec.decode(unbound) == "from the outbox"
     with pytest.raises(SealedPayloadError, match="not written there"):
         codec.decode(unbound, "overlay_value.value")
+
+
+def test_a_blob_copied_into_another_row_does_not_open_and_names_the_row() -> None:
+    codec = SealingCodec(seal_with=KEY)
+    row_a, row_b = row_key("Tickets", 101), row_key("Tickets", 102)
+    blob = codec.encode({"title": "A's title"}, COLUMN, row_a)
+    assert codec.decode(blob, COLUMN, row_a) == {"title": "A's title"}
+    with pytest.raises(SealedPayloadError, match=r"cached_entity\.data of Tickets 102"):
+        codec.decode(blob, COLUMN, row_b)
+
+
+def test_a_blob_bound_to_its_column_only_opens_only_for_a_rebinding_pass() -> None:
+    codec = SealingCodec(seal_with=KEY)
+    row = row_key(7)
+    old = codec.encode("as the previous version wrote it", "outbox_op.fields")
+    with pytest.raises(SealedPayloadError, match=r"outbox_op\.fields of operation #7"):
+        codec.decode(old, "outbox_op.fields", row)
+    assert codec.open(old, "outbox_op.fields", row, any_binding=True) == (
+        "as the previous version wrote it"
+    )
 
 
 def test_a_blob_of_an_unknown_key_says_so() -> None:

@@ -4,7 +4,6 @@ per-item actions (retry now, priority, discard) and a CSV export."""
 from __future__ import annotations
 
 import asyncio
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.api import exports
 from agent.api.types import QueueItem
 from ui.models.labels import PRIORITIES, STATE_WORDS, entity_label
 from ui.models.look import chip_style, local_text
@@ -343,7 +343,4 @@ class QueuePage(QWidget):
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+    exports.write_csv(path, CSV_COLUMNS, rows)  # readable by the user only

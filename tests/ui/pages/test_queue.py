@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import os
+import stat
 from pathlib import Path
 
 from pytestqt.qtbot import QtBot
@@ -159,3 +161,21 @@ def test_sending_is_not_shown_as_a_problem_but_a_lost_answer_is_said_calmly(
     assert "earlier attempt" in model.index(lost, PROBLEM).data()
     colour = model.index(lost, PROBLEM).data(Qt.ItemDataRole.ForegroundRole)
     assert colour == QColor(TONES["pending"][0]) != QColor(TONES["error"][0])
+
+
+def test_a_filtered_export_is_readable_by_the_user_only(
+    synced: Desk, qtbot: QtBot, tmp_path: Path
+) -> None:
+    fill_queue(synced, 3)
+    page = open_page(synced, qtbot)
+    page.filter.setCurrentIndex(page.filter.findText("Waiting to be sent"))
+    synced.settle(lambda: page.model.rowCount() == 3)
+    target = tmp_path / "queue.csv"
+    target.write_text("an older export\n", encoding="utf-8")
+    target.chmod(0o644)
+    page.export_to(target)
+    synced.settle(lambda: page.export_button.isEnabled() and "Exported" in page.done_note.text())
+    with target.open(encoding="utf-8") as f:
+        assert len(list(csv.DictReader(f))) == 3
+    if os.name == "posix":
+        assert stat.S_IMODE(target.stat().st_mode) == 0o600
