@@ -78,18 +78,11 @@ CHILD_TYPES = ("TicketNotes", "TimeEntries")
 def pending_children() -> dict[int, dict[str, int]]:
     """Per ticket id, how many of its notes and time entries have something left to send."""
     tickets: dict[tuple[str, str], Any] = {}
-    for entity_type, key, name, value in (
-        OverlayValue.select(
-            OverlayValue.entity_type,
-            OverlayValue.entity_key,
-            OverlayValue.field,
-            OverlayValue.value,
-        )
-        .where(OverlayValue.entity_type.in_(CHILD_TYPES))
-        .tuples()
-    ):
+    for row in OverlayValue.select().where(OverlayValue.entity_type.in_(CHILD_TYPES)):
+        entity_type, key, name = row.entity_type, row.entity_key, row.field
         if name == "ticketID" or (entity_type, key) not in tickets:
-            tickets[(entity_type, key)] = value if name == "ticketID" else None
+            # Only the parent's value is opened (a sealed value opens with its row's key).
+            tickets[(entity_type, key)] = row.value if name == "ticketID" else None
     out: dict[int, dict[str, int]] = {}
     for (entity_type, key), ticket in tickets.items():
         if ticket is None and key.isdigit():  # a server record changed here: its cached parent

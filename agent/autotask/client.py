@@ -26,7 +26,7 @@ from agent.autotask.metadata import (
     field_info_from_wire,
     threshold_from_wire,
 )
-from agent.autotask.paging import Page, follow_next_pages, page_from_wire, pages_by_id
+from agent.autotask.paging import Page, PageItems, follow_next_pages, page_from_wire, pages_by_id
 from agent.autotask.queries import MAX_RECORDS, FilterItem, Query
 from agent.autotask.records import Record
 from agent.autotask.screening import MAX_ID, BadRecord, Screening, screen, server_time
@@ -181,7 +181,9 @@ class AutotaskClient:
         route = routes.query_route(name)
         ctx = RequestContext.for_call("GET", route.endpoint, is_write=False)
         async for page in pages_by_id(lambda q: self._query_page(route, q), query, ctx):
-            yield self.screening.records(name, page, self.server_now())
+            kept = PageItems(self.screening.records(name, page, self.server_now()))
+            kept.last = getattr(page, "last", False)  # no request follows the last page
+            yield kept
 
     def server_now(self) -> datetime:
         """The server's clock as its last answer's `Date` showed it (ours when none did)."""
