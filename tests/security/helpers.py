@@ -79,10 +79,14 @@ def raw_blobs(database: Path) -> list[bytes]:
 
 
 def file_digests(folder: Path) -> dict[str, str]:
+    """What the folder's files hold. SQLite's shared-memory index (-shm) and an empty write-ahead
+    log are left out: a connection still closing may leave them, and they hold no data."""
     return {
         p.name: hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.iterdir())
-        if p.is_file() and not p.name.endswith(".lock")
+        if p.is_file()
+        and not p.name.endswith((".lock", "-shm"))
+        and not (p.name.endswith("-wal") and p.stat().st_size == 0)
     }
 
 

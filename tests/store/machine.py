@@ -51,7 +51,7 @@ def fill(folder: Path, leave: int = 0) -> Path:
     filler file, whose removal gives the space back."""
     filler = folder / "filler.bin"
     chunk = b"\0" * 65536
-    with filler.open("wb") as fh:
+    with filler.open("wb", buffering=0) as fh:  # unbuffered: nothing left to flush at close
         try:
             while True:
                 fh.write(chunk)
