@@ -14,7 +14,8 @@ At open, events hashed without the key that make up the whole trail (written bef
 was keyed: an existing database's trail, kept as it is, not re-hashed) are admitted by a keyed
 `KEYED` event that counts them, but only when the anchor still matches. Unkeyed events after keyed
 ones are never admitted: a run without the keyring writes them, but so could anyone who edits the
-file (a plain hash needs no key), so `audit verify` reports them rather than vouch for them. After a salvage, the anchor is set again (`REANCHORED` names the one it replaces).
+file (a plain hash needs no key), so `audit verify` reports them rather than vouch for them.
+After a salvage, the anchor is set again (`REANCHORED` names the one it replaces).
 """
 
 from __future__ import annotations
