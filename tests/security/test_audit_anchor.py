@@ -349,3 +349,23 @@ def test_an_old_salvage_cannot_excuse_a_later_cut(tmp_path: Path) -> None:
         assert not report.ok and report.kind == TRUNCATED_END
     finally:
         profile.close()
+
+
+async def test_retention_run_twice_in_a_moment_is_not_tampering(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from agent.api.facade import Agent
+    from tests.e2e.conftest import open_world, options
+
+    async with open_world(tmp_path, "prune-twice", 20) as world:
+        await world.agent.sync_now()
+        await world.agent.update_ticket((await world.agent.my_tickets())[0].id, title="x")
+        sim, clock = world.sim, world.clock
+    clock.advance(timedelta(days=800).total_seconds())  # everything is old now
+    agent = await Agent.open(options(sim, clock, tmp_path))  # its start prunes
+    try:
+        await agent.run_retention()  # and at once again: before the anchor caught up
+        report = await agent.verify_audit()
+        assert report.ok and report.anchored, report
+    finally:
+        await agent.close()
