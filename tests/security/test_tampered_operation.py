@@ -42,3 +42,42 @@ async def test_a_copied_operation_value_stops_only_that_operation(tmp_path: Path
         assert detail is not None and not any(f.pending for f in detail.fields.values())
     finally:
         await agent.close()
+
+
+async def test_a_conflict_whose_values_were_changed_on_disk_is_shown_and_can_be_ended(
+    tmp_path: Path,
+) -> None:
+    import pytest
+
+    from agent.sync.conflicts import ConflictError
+
+    async with open_world(tmp_path, "copied-conflict", 40) as world:
+        ids = await first_sync(world)
+        tid = ids[1]
+        lists = await world.agent.picklists("Tickets")
+        server = world.sim.dump()["Tickets"][tid]
+        mine, theirs = [p for p in sorted(lists["priority"]) if p != server["priority"]][:2]
+        await world.agent.update_ticket(tid, priority=mine)
+        world.sim.edit_ticket(tid, priority=theirs)
+        await world.agent.sync_now()
+        [conflict] = await world.agent.conflicts()
+        sim, clock, database = world.sim, world.clock, world.agent.profile.paths.database
+    with closing(sqlite3.connect(database)) as conn:
+        conn.execute("UPDATE conflict SET theirs = mine WHERE id = ?", (conflict.id,))
+        conn.commit()
+    agent = await Agent.open(options(sim, clock, tmp_path))
+    try:
+        [shown] = await agent.conflicts()  # not hidden: counted and shown with its problem
+        assert shown.id == conflict.id and shown.problem and "conflict" in shown.problem
+        assert (await agent.status()).conflicts == 1
+        with pytest.raises(ConflictError, match="Keep Autotask's value"):
+            await agent.resolve_conflict(conflict.id, "mine")
+        await agent.resolve_conflict(conflict.id, "theirs")
+        assert await agent.conflicts() == []
+        assert (await agent.status()).pending == 0
+        detail = await agent.ticket(tid)
+        assert detail is not None and not detail.fields["priority"].pending
+        await agent.sync_now()
+        assert sim.dump()["Tickets"][tid]["priority"] == theirs
+    finally:
+        await agent.close()
