@@ -81,3 +81,29 @@ async def test_a_conflict_whose_values_were_changed_on_disk_is_shown_and_can_be_
         assert sim.dump()["Tickets"][tid]["priority"] == theirs
     finally:
         await agent.close()
+
+
+async def test_a_rotation_blocked_by_a_value_changed_on_disk_names_the_record(
+    tmp_path: Path,
+) -> None:
+    import pytest
+
+    from agent.security.errors import SecurityError
+
+    async with open_world(tmp_path, "rotate-tampered", 10) as world:
+        ids = await first_sync(world)
+        database = world.agent.profile.paths.database
+        sim, clock = world.sim, world.clock
+    with closing(sqlite3.connect(database)) as conn:
+        conn.execute(
+            "UPDATE cached_entity SET data=(SELECT data FROM cached_entity WHERE "
+            "entity_type='Tickets' AND entity_id=?) WHERE entity_type='Tickets' AND entity_id=?",
+            (ids[0], ids[1]),
+        )
+        conn.commit()
+    agent = await Agent.open(options(sim, clock, tmp_path))
+    try:
+        with pytest.raises(SecurityError, match=f"cached_entity.data of Tickets {ids[1]}"):
+            await agent.rotate_data_key()
+    finally:
+        await agent.close()
