@@ -346,7 +346,14 @@ class Agent:
         """Apply the retention settings now (off the event loop); the sync loop repeats it
         daily."""
         self._retention_ran_at = self.clock.now().timestamp()
-        return await asyncio.to_thread(self.retention.run)
+        chain = self.profile.audit_chain
+
+        def run() -> RetentionReport:
+            if chain is not None:  # anchored at the head first: pruning never takes the event
+                chain.flush()  # a lagging anchor still names (it keeps the newest)
+            return self.retention.run()
+
+        return await asyncio.to_thread(run)
 
     def _retention_due(self) -> None:
         """After a sync pass: start retention when a day has passed since it last ran."""

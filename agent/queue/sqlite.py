@@ -31,6 +31,7 @@ from agent.queue.sqlite_ledger import (
     with_dependencies,
 )
 from agent.queue.strategies import Strategy
+from agent.security.errors import SealedPayloadError
 from agent.store import audit
 from agent.store.codec import row_key as key
 from agent.store.connection import Store
@@ -67,6 +68,40 @@ class SQLiteBackend(LedgerOutbox):
         return self.store.write(
             lambda: fn(SqliteLedger(self._conn(), now, self.audited, self._leased))
         )
+
+    def state_of(self, op_id: int) -> OpState | None:
+        """The state of `op_id` without opening its stored values (None: no such operation)."""
+
+        def run() -> OpState | None:
+            row = self._conn().execute("SELECT state FROM outbox_op WHERE id=?", (op_id,))
+            found = row.fetchone()
+            return None if found is None else OpState(found[0])
+
+        return self.store.read(run)
+
+    def cancel(self, op_id: int, reason: str) -> Operation:
+        """Cancel `op_id` and what waits for it; an operation whose stored values do not open
+        (changed on disk) is cancelled by its row alone, so the technician can always drop it."""
+        try:
+            return super().cancel(op_id, reason)
+        except SealedPayloadError:
+            now = self._now()
+
+            def run() -> Operation:
+                conn = self._conn()
+                conn.execute(sql.CANCEL_UNREADABLE, (sql.sealed_reason(op_id, reason), now, op_id))
+                self._leased.pop(op_id, None)
+                for dependent in SqliteLedger(conn, now, self.audited, self._leased).dependents(
+                    op_id
+                ):
+                    lifecycle.cancel_cascade(
+                        SqliteLedger(conn, now, self.audited, self._leased), dependent, reason
+                    )
+                rows = conn.execute(sql.SELECT + " WHERE id=?", (op_id,)).fetchall()
+                [op] = with_dependencies(conn, rows, listing=True)
+                return op
+
+            return self.store.write(run)
 
     # -- enqueueing (see `sqlite_enqueue`) ----------------------------------------------------
 

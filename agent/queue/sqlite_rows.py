@@ -182,6 +182,10 @@ def opened(row: Sequence[Any]) -> tuple[Any, Any, Any, Any]:
     )
 
 
+CANCEL_UNREADABLE = (
+    "UPDATE outbox_op SET state='cancelled', reason=?, lease_owner=NULL, lease_expires_at=NULL, "
+    "updated_at=? WHERE id=? AND state NOT IN ('done', 'cancelled')"
+)
 SET_ASIDE = (
     "UPDATE outbox_op SET state='parked', reason=?, lease_owner=NULL, lease_expires_at=NULL, "
     "updated_at=? WHERE id=? AND state='pending'"

@@ -39,7 +39,7 @@ from agent.store.codec import (
 )
 from agent.store.connection import Store
 from agent.store.errors import translate
-from agent.store.models import ALL_MODELS, Setting
+from agent.store.models import ALL_MODELS, Setting, database_proxy
 
 log = logging.getLogger(__name__)
 SLICE = 500
@@ -190,14 +190,34 @@ class AtRest:
         changed = self._reseal(new)
         left = scan(self.store)
         if not left.key_ids <= {key_id(new)}:
+            rows = self.store.read(lambda: _sealed_with(old_id))
+            named = ", ".join(rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
             raise SecurityError(
-                "The key rotation left values sealed with the old key; both keys were kept."
+                "The key rotation left values that cannot be opened (changed on disk, or copied "
+                f"from another record): {named or 'values'}. Both keys were kept. Discard those "
+                "records (or sign out with a wipe) and rotate again."
             )
         self.vault.save(new, DATA_KEY)
         self.vault.delete(NEXT_DATA_KEY)
         self.codec.drop_key(old_id)
         log.info("data key rotated (%d values re-encrypted)", changed)
         return changed
+
+
+def _sealed_with(kid: bytes) -> list[str]:
+    """The rows ("table.column of row key") holding a value sealed with key id `kid`."""
+    conn: sqlite3.Connection = database_proxy.connection()
+    marker = bytes((SEALED_V1,))
+    found = []
+    for c in PAYLOAD_COLUMNS:
+        keys = ", ".join(f'"{k}"' for k in c.key) or "rowid"
+        col = f'"{c.column}"'
+        for row in conn.execute(
+            f'SELECT {keys} FROM "{c.table}" WHERE substr({col},1,1) = ? AND substr({col},3,4) = ?',
+            (marker, kid),
+        ):
+            found.append(f"{c.table}.{c.column} of {' '.join(str(v) for v in row)}")
+    return found
 
 
 def _rewrite_all(conn: sqlite3.Connection, codec: SealingCodec) -> int:

@@ -10,11 +10,12 @@ reports. Before each keyring write, the same anchor is committed into the databa
 sync (`audit_anchor` table): that makes every event it covers durable first, and tells a trail
 cut at its end (the database's copy is ahead of the trail) from a file put back to an older copy.
 
-At open, events hashed without the key at the head of the trail (written before the trail was
-keyed: an existing database's whole trail, kept as it is, not re-hashed; or while the profile ran
-without its keyring) are admitted by a keyed `KEYED` event that counts them, but only when the
-anchor still matches (else they may be someone's rewrite, and are left for `audit verify` to
-report). After a salvage, the anchor is set again (`REANCHORED` names the one it replaces).
+At open, events hashed without the key that make up the whole trail (written before the trail
+was keyed: an existing database's trail, kept as it is, not re-hashed) are admitted by a keyed
+`KEYED` event that counts them, but only when the anchor still matches. Unkeyed events after keyed
+ones are never admitted: a run without the keyring writes them, but so could anyone who edits the
+file (a plain hash needs no key), so `audit verify` reports them rather than vouch for them.
+After a salvage, the anchor is set again (`REANCHORED` names the one it replaces).
 """
 
 from __future__ import annotations
@@ -171,7 +172,16 @@ class AuditChain:
             audit.append(REANCHORED, at=now, detail=replaced)
             self.anchor = None
         unkeyed, starts_after = self._unkeyed_head(conn)
-        if unkeyed:
+        if unkeyed and starts_after is None:
+            # Unkeyed events after keyed ones: written by a run without the keyring, or added
+            # by someone who edited the file; nothing can tell the two apart, so they are not
+            # vouched for: `audit verify` reports them.
+            log.warning(
+                "%d audit events at the end of the trail were written without the audit key; "
+                "`audit verify` reports them",
+                unkeyed,
+            )
+        elif unkeyed:
             detail: dict[str, Any] = {"unkeyed": unkeyed}
             if starts_after is not None:
                 detail["starts_after"] = starts_after

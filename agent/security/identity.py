@@ -34,7 +34,10 @@ import binascii
 import json
 import logging
 import secrets
+import sqlite3
 from collections.abc import Callable, Mapping
+from contextlib import closing
+from pathlib import Path
 
 from agent.credentials import (
     CREDENTIAL_ENTRIES,
@@ -44,7 +47,14 @@ from agent.credentials import (
     legacy_service,
 )
 from agent.security.errors import DataKeyUnavailableError
-from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, is_keyring_id
+from agent.security.keys import (
+    AUDIT_ANCHOR,
+    AUDIT_KEY,
+    DATA_KEY,
+    ENCRYPTION,
+    NEXT_DATA_KEY,
+    is_keyring_id,
+)
 from agent.security.sealing import KEY_BYTES
 from agent.store.connection import Store
 from agent.store.models import Setting
@@ -52,6 +62,12 @@ from agent.store.models import Setting
 log = logging.getLogger(__name__)
 KEYRING_ID_ROW = "keyring_id"
 LEGACY_ENTRIES = (*CREDENTIAL_ENTRIES, DATA_KEY, NEXT_DATA_KEY)
+# Beside the keys: where the database that uses an id lives (to tell a copy of a data folder from
+# the folder moved elsewhere).
+LOCATION = "location"
+# What a copy of a data folder takes from its original's entries (not the keys' creation times:
+# without one, the copy re-encrypts under a key of its own at once).
+COPIED_KEYS = (DATA_KEY, NEXT_DATA_KEY, ENCRYPTION, AUDIT_KEY, AUDIT_ANCHOR)
 
 
 def _parse(profile: str, raw: str | None) -> str | None:
@@ -102,7 +118,7 @@ def establish(
     this open only: the first open with one adopts."""
     found = read_keyring_id(store, profile)
     if found is not None:
-        return found
+        return _own_copy(store, profile, found) if keyring and adopt else found
     new = secrets.token_hex(16)
     earlier = store.migrated_from != 0  # a database this version did not create
     if adopt and earlier:
@@ -116,6 +132,60 @@ def establish(
         durable=True,
     )
     return new
+
+
+def _own_copy(store: Store, profile: str, keyring_id: str) -> str:
+    """The id this database is to use: its own, unless it is a copy of a data folder whose
+    original (at the place the keyring recorded for the id) still uses the id. Then the copy gets
+    an id of its own: the entries are copied under it, except the data key's creation time, so
+    the copy re-encrypts under a key of its own at this open (as an adopted legacy key is). A
+    database moved away from the recorded place (nothing there uses the id any more) keeps it."""
+    here = str(store.path.resolve())
+    service = keyring_service(keyring_id)
+    there = _keyring_call(profile, service, "get_password", LOCATION)
+    if there == here:
+        return keyring_id
+    if there is None or not _uses_id(Path(there), keyring_id):
+        _keyring_call(profile, service, "set_password", LOCATION, here)
+        return keyring_id
+    new = secrets.token_hex(16)
+    target = keyring_service(new)
+    for entry in (*CREDENTIAL_ENTRIES, *COPIED_KEYS):
+        text = _keyring_call(profile, service, "get_password", entry)
+        if text is not None:
+            _keyring_call(profile, target, "set_password", entry, text)
+    _keyring_call(profile, target, "set_password", LOCATION, here)
+    store.write(
+        lambda: Setting.replace(key=KEYRING_ID_ROW, value=json.dumps(new)).execute(),
+        durable=True,
+    )
+    log.info(
+        "profile %s: a copy of the data folder at %s gets keyring entries of its own",
+        profile,
+        there,
+    )
+    return new
+
+
+def _uses_id(database: Path, keyring_id: str) -> bool:
+    """Whether the database file at `database` records `keyring_id` (a copy's original still in
+    use). A file that cannot be read counts as using it: the copy then takes an id of its own,
+    which is safe either way."""
+    if not database.exists():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=1.0)) as c:
+            row = c.execute("SELECT value FROM setting WHERE key = ?", (KEYRING_ID_ROW,)).fetchone()
+    except sqlite3.Error:
+        return True
+    return row is not None and _loads(row[0]) == keyring_id
+
+
+def _loads(raw: str) -> object:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 def copy_legacy_entries(profile: str, keyring_id: str, *, keys: bool) -> list[str]:

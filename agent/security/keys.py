@@ -46,6 +46,7 @@ OWNED_ENTRIES: tuple[str, ...] = (
     ENCRYPTION,
     AUDIT_ANCHOR,
     AUDIT_KEY,
+    "location",  # where the database using these entries lives (`agent.security.identity`)
 )
 _KEY_ENTRIES = (DATA_KEY, NEXT_DATA_KEY)
 _KEYRING_ID = re.compile(r"[0-9a-f]{32}")

@@ -51,6 +51,18 @@ class ConflictInfo:
     resolution: str | None
     resolved_value: Any
     label: str
+    # Why its values are not shown: they cannot be read (changed on disk). Such a conflict can
+    # still be resolved by keeping Autotask's value, which needs none of them.
+    problem: str | None = None
+
+
+def _sides(c: Conflict) -> tuple[Any, Any, Any, Any, str | None]:
+    """base, mine, theirs, resolved value; or Nones and the reason they cannot be read."""
+    try:
+        return c.base, c.mine, c.theirs, c.resolved_value, None
+    except SealedPayloadError as exc:
+        log.warning("conflict #%s: %s", c.id, exc)
+        return None, None, None, None, str(exc)
 
 
 def _info(c: Conflict) -> ConflictInfo:
@@ -60,15 +72,16 @@ def _info(c: Conflict) -> ConflictInfo:
         log.warning("%s", exc)
         cached = {}
     label = str(cached.get("title") or cached.get("summaryNotes") or f"#{c.entity_id}")
+    base, mine, theirs, resolved, problem = _sides(c)
     return ConflictInfo(
         id=c.id,
         entity_type=c.entity_type,
         entity_id=c.entity_id,
         field=c.field,
         kind=c.kind,
-        base=c.base,
-        mine=c.mine,
-        theirs=c.theirs,
+        base=base,
+        mine=mine,
+        theirs=theirs,
         base_read_at=c.base_read_at,
         mine_at=c.mine_at,
         theirs_read_at=c.theirs_read_at,
@@ -76,8 +89,9 @@ def _info(c: Conflict) -> ConflictInfo:
         op_id=c.op_id,
         status=c.status,
         resolution=c.resolution,
-        resolved_value=c.resolved_value,
+        resolved_value=resolved,
         label=label,
+        problem=problem,
     )
 
 
@@ -133,6 +147,9 @@ class ConflictDesk:
         if choice not in ("mine", "theirs", "value"):
             raise ConflictError(f"Choose mine, theirs or value (got {choice!r}).")
         now = self.clock.now().timestamp()
+        problem = _sides(c)[4]
+        if problem is not None:
+            return self._resolve_unreadable(c, choice, now, problem)
         op = self.outbox.get(c.op_id) if c.op_id is not None else None
         if c.kind == "deleted":
             chosen = self._resolve_deleted(c, choice, op, now)
@@ -164,6 +181,42 @@ class ConflictDesk:
             },
         )
         return _info(c)
+
+    def _resolve_unreadable(
+        self, c: Conflict, choice: Choice, now: float, problem: str
+    ) -> ConflictInfo:
+        """A conflict whose stored values do not open: only Autotask's value can be kept (it
+        needs none of them): the field leaves the queued change, whose other fields still go."""
+        if choice != "theirs":
+            raise ConflictError(
+                f"Conflict #{c.id} cannot be read ({problem}). Keep Autotask's value, or "
+                "discard the change on the Queue page."
+            )
+        op = self.outbox.get(c.op_id) if c.op_id is not None else None
+        if op is not None and op.is_live:
+            fields = {k: v for k, v in op.fields.items() if k != c.field}
+            base = {k: v for k, v in op.base.items() if k != c.field}
+            if fields:
+                self.outbox.rewrite(op.id, fields=fields, base=base)
+                if op.state in (OpState.CONFLICT, OpState.PARKED):
+                    self.outbox.requeue(op.id)
+            else:
+                self.outbox.cancel(op.id, "conflict resolved: the server's values were kept")
+        localview.clear_overlay(c.entity_type, str(c.entity_id), fields=[c.field])
+        Conflict.update(status=ConflictStatus.RESOLVED, resolution=choice, resolved_at=now).where(
+            Conflict.id == c.id
+        ).execute()
+        overlays.clear_ended(self.outbox)
+        audit.append(
+            "conflict_resolved",
+            at=now,
+            entity_type=c.entity_type,
+            entity_id=c.entity_id,
+            op_id=c.op_id,
+            detail={"field": c.field, "choice": choice, "problem": problem},
+        )
+        resolved = Conflict.get_by_id(c.id)
+        return _info(resolved)
 
     def _resolve_field(self, c: Conflict, choice: Choice, value: Any, op: Any, now: float) -> Any:
         if choice == "value":

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from agent.queue.operation import Operation
+from agent.queue.operation import FINISHED_STATES, Operation
 from agent.queue.outbox import Outbox
+from agent.security.errors import SealedPayloadError
 from agent.store import audit
-from agent.store.models import OpKind, OverlayValue
+from agent.store.models import OpKind, OpState, OverlayValue
 from agent.sync import localview
 
 log = logging.getLogger(__name__)
@@ -57,17 +58,35 @@ def find(outbox: Outbox) -> list[Orphan]:
             OverlayValue.op_id,
         ).tuples()
     )
-    ops: dict[int, Operation | None] = {}
+    ops: dict[int, Operation | OpState | None] = {}
     out = []
     for entity_type, key, field, op_id in rows:
         if op_id is not None and op_id not in ops:
-            ops[op_id] = outbox.get(op_id)
+            ops[op_id] = _operation(outbox, op_id)
         op = ops.get(op_id) if op_id is not None else None
+        if isinstance(op, OpState):  # its stored values do not open: judged by state alone
+            if op not in FINISHED_STATES:
+                continue  # still owned; the queue shows why it cannot be sent
+            out.append(
+                Orphan(entity_type, key, field, op_id, f"operation #{op_id} has ended", True)
+            )
+            continue
         why = _why(op, field, op_id)
         if why is not None:
             ended = op is not None and not op.is_live
             out.append(Orphan(entity_type, key, field, op_id, why, ended))
     return out
+
+
+def _operation(outbox: Outbox, op_id: int) -> Operation | OpState | None:
+    """The operation, or only its state when its stored values do not open (changed on disk):
+    one such operation must not stop the check, nor the start that runs it."""
+    try:
+        return outbox.get(op_id)
+    except SealedPayloadError:
+        state_of = getattr(outbox, "state_of", None)
+        state: OpState | None = state_of(op_id) if state_of is not None else None
+        return state if state is not None else OpState.PARKED
 
 
 def clear_ended(outbox: Outbox) -> int:

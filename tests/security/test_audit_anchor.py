@@ -19,7 +19,7 @@ from agent.security.errors import DataKeyUnavailableError
 from agent.security.keys import AUDIT_ANCHOR, AUDIT_KEY, DataKeyVault
 from agent.security.retention import prune_audit
 from agent.security.signout import sign_out_and_wipe
-from agent.store import Store, audit
+from agent.store import Store, audit, audit_chain
 from agent.store.audit_chain import Anchor, uninstall
 from agent.store.audit_verify import (
     NO_KEY,
@@ -291,11 +291,42 @@ def test_a_start_without_the_audit_key_keeps_working_and_is_admitted_later(
         assert not report.ok and report.kind == NO_KEY  # keyed events, and no key to check them
         profile.close()
     profile = open_profile(tmp_path, "default")
-    try:
+    try:  # written without the key after keyed events: not vouched for (anyone could have)
         report = _verify(profile)
-        assert report.ok and report.anchored and report.unkeyed == 3 and report.checked == 6
+        assert not report.ok and report.first_bad_id == 3, report
+        assert "without the audit key" in report.problem
     finally:
         profile.close()
+
+
+def test_an_event_added_by_editing_the_file_is_never_vouched_for(profile: Profile) -> None:
+    _anchored(profile, 3)
+    head = profile.store.read(lambda: AuditEvent.select().order_by(AuditEvent.id.desc()).get())
+    detail = '{"forged":true,"kind":"delete"}'
+    forged = audit_chain.digest(head.hash, 5000.0, "sent", "Tickets", "1", None, detail, None)
+    database = profile.paths.database
+    profile.close()
+    _raw(
+        database,
+        'INSERT INTO audit_event (at, action, entity_type, entity_id, op_id, detail, "values", '
+        f"prev_hash, hash) VALUES (5000.0, 'sent', 'Tickets', '1', NULL, '{detail}', NULL, "
+        f"'{head.hash}', '{forged}')",
+    )
+    again = open_profile(database.parents[2], "default")
+    try:
+        for _ in range(2):  # a second start must not vouch for it either
+            report = _verify(again)
+            assert not report.ok and report.first_bad_id == 4, report
+            again.close()
+            again = open_profile(database.parents[2], "default")
+        assert (
+            again.store.read(
+                lambda: AuditEvent.select().where(AuditEvent.action == audit.KEYED).count()
+            )
+            == 0
+        )
+    finally:
+        again.close()
 
 
 def test_an_old_salvage_cannot_excuse_a_later_cut(tmp_path: Path) -> None:
@@ -318,3 +349,23 @@ def test_an_old_salvage_cannot_excuse_a_later_cut(tmp_path: Path) -> None:
         assert not report.ok and report.kind == TRUNCATED_END
     finally:
         profile.close()
+
+
+async def test_retention_run_twice_in_a_moment_is_not_tampering(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from agent.api.facade import Agent
+    from tests.e2e.conftest import open_world, options
+
+    async with open_world(tmp_path, "prune-twice", 20) as world:
+        await world.agent.sync_now()
+        await world.agent.update_ticket((await world.agent.my_tickets())[0].id, title="x")
+        sim, clock = world.sim, world.clock
+    clock.advance(timedelta(days=800).total_seconds())  # everything is old now
+    agent = await Agent.open(options(sim, clock, tmp_path))  # its start prunes
+    try:
+        await agent.run_retention()  # and at once again: before the anchor caught up
+        report = await agent.verify_audit()
+        assert report.ok and report.anchored, report
+    finally:
+        await agent.close()

@@ -248,3 +248,57 @@ def test_the_vault_keeps_text_entries_and_forgets_every_entry_it_owns(
         assert {e for (s, e) in keyring.get_keyring()._values if s == vault.service} == set()
     finally:
         p.close()
+
+
+async def test_a_copy_of_a_data_folder_gets_entries_of_its_own_and_survives_the_originals_wipe(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    sim = Simulator(seed="copy", tickets=6, clock=clock)
+    sim.limits.latency_enabled = False
+    original, copy = tmp_path / "a", tmp_path / "c"
+    p = open_profile(original, "default")
+    p.credentials.save(DEMO_BUNDLE)
+    p.close()
+    agent = await Agent.open(dataclasses.replace(options(sim, clock, original), credentials=None))
+    try:
+        await agent.sync_now()
+        ticket = (await agent.my_tickets())[0].id
+        await agent.update_ticket(ticket, title="typed before the copy")
+    finally:
+        await agent.close()
+    copy_folder(original, copy)  # cp -a: the copy's database records the same keyring id
+    copied = open_profile(copy, "default")
+    copied.close()
+    assert keyring_id(copy) != keyring_id(original)
+    assert data_key(service(copy)) != data_key(service(original))
+    again = open_profile(original, "default")  # the original keeps its own
+    again.close()
+    assert keyring_id(original) == again.vault.service.rsplit("/", 1)[-1]
+    agent = await Agent.open(dataclasses.replace(options(sim, clock, original), credentials=None))
+    try:
+        await agent.sign_out(wipe_local_data=True)
+    finally:
+        await agent.close()
+    agent = await Agent.open(dataclasses.replace(options(sim, clock, copy), credentials=None))
+    try:
+        assert agent.engine is not None, "the copy is still signed in"
+        report = await agent.sync_now()
+        assert report is not None and report.push.succeeded == 1
+    finally:
+        await agent.close()
+    assert sim.dump()["Tickets"][ticket]["title"] == "typed before the copy"
+
+
+def test_a_data_folder_moved_elsewhere_keeps_its_entries(tmp_path: Path) -> None:
+    p = open_profile(tmp_path / "a", "default")
+    p.credentials.save(DEMO_BUNDLE)
+    p.close()
+    before = keyring_id(tmp_path / "a")
+    (tmp_path / "a").rename(tmp_path / "moved")
+    moved = open_profile(tmp_path / "moved", "default")
+    try:
+        assert keyring_id(tmp_path / "moved") == before
+        assert moved.credentials.load() == DEMO_BUNDLE
+    finally:
+        moved.close()

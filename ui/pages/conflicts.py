@@ -147,6 +147,15 @@ class ConflictsPage(QWidget):
                     ]
                 )
                 child.setData(0, CONFLICTS_ROLE, group)
+                if c.problem:  # its values were changed on disk: said, with the way out
+                    child.setText(1, "(cannot be read)")
+                    child.setText(2, "(cannot be read)")
+                    for col in (0, 1, 2):
+                        child.setToolTip(
+                            col, f'{c.problem}\nChoose "Keep Autotask\'s" to end this conflict.'
+                        )
+                    parent.addChild(child)
+                    continue
                 child.setToolTip(1, "The value changed on this laptop")
                 child.setToolTip(
                     2,
