@@ -9,6 +9,7 @@ thread through callbacks.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -81,7 +82,14 @@ class AgentService(QObject):
                 on_done(result)
             return result
 
-        task = asyncio.ensure_future(wrapper())
+        step = wrapper()
+        try:
+            task = asyncio.ensure_future(step)
+        except RuntimeError:  # the loop is gone (the program is closing): nothing can run now
+            step.close()
+            if inspect.iscoroutine(coro):
+                coro.close()
+            raise
         self._tasks.add(task)
         task.add_done_callback(self._forget)
         return task
