@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import sys
@@ -141,6 +142,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         profile.close()
 
 
+def _record_directory(profile: Any, url: str | None) -> None:
+    from agent.credentials import CredentialError
+    from agent.security.errors import SecurityError
+
+    with contextlib.suppress(CredentialError, SecurityError):  # no keyring: nothing to protect
+        profile.vault.record_directory(url)
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     from agent.logs import mask_url_password
     from agent.settings import describe
@@ -148,7 +157,9 @@ def cmd_settings(args: argparse.Namespace) -> int:
     profile = _open(args)
     try:
         if args.settings_command == "set":
-            profile.settings_repo.update(**{args.name: args.value})
+            changed = profile.settings_repo.update(**{args.name: args.value})
+            if args.name == "api_directory_url":  # the user's choice, kept beside the keys
+                _record_directory(profile, changed.api_directory_url)
         current = profile.settings
         for name, default, help_text in describe():
             value = getattr(current, name)

@@ -49,7 +49,7 @@ from agent.resilience.pipeline import Pipeline
 from agent.resilience.quota import QuotaPacer, QuotaSettings, ThresholdInfo
 from agent.security import control
 from agent.security.encryption import EncryptionState
-from agent.security.errors import InsecureUrlError
+from agent.security.errors import DirectoryNotChosenError, InsecureUrlError, SecurityError
 from agent.security.retention import DAY, RetentionReport, RetentionService
 from agent.security.signout import sign_out_and_wipe
 from agent.security.transit import require_secure_url
@@ -243,7 +243,11 @@ class Agent:
         me = self.options.technician_resource_id or self.profile.settings.technician_resource_id
         if me is None:
             return False
-        directory = self._checked_directory()
+        try:
+            directory = self._checked_directory()
+        except DirectoryNotChosenError as exc:  # not signed in, and the window says why
+            self._sign_in_problem = str(exc)
+            return False
         await self._close_client()
         self._http = httpx.AsyncClient(transport=self.options.transport, timeout=30.0)
         opts = ClientOptions(directory_url=directory, clock=self.clock)
@@ -304,11 +308,30 @@ class Agent:
 
     def _checked_directory(self) -> str:
         """`directory_url()` as the database has it now, refused (`InsecureUrlError`) unless
-        it is https or on this computer; an in-process transport (tests) reaches no network."""
-        directory = self.directory_url(self.profile.settings)
+        it is https or on this computer; an in-process transport (tests) reaches no network.
+        The database's `api_directory_url` counts only as the user recorded it in the keyring
+        (`DirectoryNotChosenError` otherwise): one edit of the file must not send the keyring's
+        credentials to a zone of someone else's choosing."""
+        settings = self.profile.settings
+        directory = self.directory_url(settings)
+        if self.options.directory_url is None:
+            stored = settings.api_directory_url or ""
+            try:
+                chosen = self.profile.vault.chosen_directory()
+            except (CredentialError, SecurityError):  # no keyring: no credentials there either
+                chosen = stored
+            if (chosen or "") != stored:
+                raise DirectoryNotChosenError(settings.api_directory_url)
         if self.options.transport is None:
             require_secure_url(directory, what="The Autotask directory address")
         return directory
+
+    async def _record_directory(self, url: str | None) -> None:
+        """The user chose `url` (None: Autotask's own): kept beside the credentials."""
+        try:
+            await asyncio.to_thread(self.profile.vault.record_directory, url)
+        except (CredentialError, SecurityError) as exc:  # no keyring: nothing to protect there
+            log.info("the directory choice is not recorded in a keyring: %s", exc)
 
     def _zone_name(self) -> str:
         zone = self.client.zone if self.client is not None else None
@@ -817,7 +840,7 @@ class Agent:
         """Check the credentials, find the technician's resource, save both, start syncing."""
         try:
             directory = self._checked_directory()
-        except InsecureUrlError as exc:
+        except (InsecureUrlError, DirectoryNotChosenError) as exc:
             return ConnectionTest(False, str(exc), "other")
         result, resource_id = await check_connection(
             username,
@@ -844,16 +867,29 @@ class Agent:
         self._emit("status")
         return result
 
+    async def _stop_loop(self) -> bool:
+        """Stop the sync loop (after its round); True when it was running."""
+        if self._runner is None:
+            return False
+        self._stop.set()
+        if self.engine is not None:
+            self.engine.wake.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._runner
+        self._runner = None
+        self._stop = asyncio.Event()
+        return True
+
+    async def _reconnect(self) -> None:
+        """Build the client anew (a new directory), the sync loop following if it ran."""
+        running = await self._stop_loop()
+        await self.connect()
+        if running:
+            self.start()
+
     async def sign_out(self, wipe_local_data: bool = False) -> None:
         """Forget the credentials; with `wipe_local_data`, also every cached and queued record."""
-        if self._runner is not None:
-            self._stop.set()
-            if self.engine is not None:
-                self.engine.wake.set()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._runner
-            self._runner = None
-            self._stop = asyncio.Event()
+        await self._stop_loop()
         await self._close_client()
         self.engine = None
         if wipe_local_data:
@@ -876,6 +912,10 @@ class Agent:
         new = self._settings_changed(
             await asyncio.to_thread(self.profile.settings_repo.update, **changes)
         )
+        if "api_directory_url" in changes:  # the user's choice: recorded, and used from now on
+            await self._record_directory(new.api_directory_url)
+            if self.client is not None or self._sign_in_problem:
+                await self._reconnect()
         self._emit("status")
         return new
 

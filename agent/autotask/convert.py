@@ -136,7 +136,7 @@ def timeout_error(ctx: RequestContext, phase: TimeoutPhase) -> RequestTimeoutErr
     )
 
 
-def transport_error(exc: httpx.HTTPError, ctx: RequestContext) -> AutotaskError:
+def transport_error(exc: httpx.HTTPError | httpx.InvalidURL, ctx: RequestContext) -> AutotaskError:
     """Maps one httpx exception onto the error tree."""
     for kind, phase in _TIMEOUT_PHASES:
         if isinstance(exc, kind):
@@ -186,6 +186,11 @@ def converting_transport_errors(ctx: RequestContext) -> Iterator[None]:
         yield
     except httpx.HTTPError as exc:
         raise transport_error(exc, ctx) from None
+    except httpx.InvalidURL as exc:  # not an HTTPError: an address httpx will not send to
+        raise ProtocolError(
+            f"the request could not be sent: {ctx.scrub(str(exc))} ({ctx.where})",
+            **ctx.fields(None, may_have_reached_server=False),
+        ) from None
     except UnicodeError as exc:
         # httpx decodes header values and URLs; a peer sending garbage there is a protocol fault.
         raise ProtocolError(

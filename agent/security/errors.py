@@ -84,6 +84,20 @@ class InsecureUrlError(SecurityError, ValueError):
     """A URL that is not https (loopback excepted)."""
 
 
+class DirectoryNotChosenError(SecurityError):
+    """The directory address in the database is not the one recorded as the user's choice (the
+    database edited behind the program's back, or a profile from before the choice was kept)."""
+
+    def __init__(self, stored: str | None) -> None:
+        where = f"({stored})" if stored else "(Autotask's own)"
+        super().__init__(
+            f"The Autotask directory address stored in this profile {where} is not one you "
+            "chose on this computer, so your credentials are not sent to the zone it names. If it "
+            "is right, set it again in Settings (or `autotask-agent settings set "
+            "api_directory_url ...`); otherwise set the right one."
+        )
+
+
 class WipeNotConfirmedError(SecurityError):
     def __init__(self) -> None:
         super().__init__(

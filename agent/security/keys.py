@@ -33,6 +33,9 @@ DATA_KEY = "data_key"
 NEXT_DATA_KEY = "data_key_next"
 CREATED_SUFFIX = "_created"
 ENCRYPTION = "encryption"
+# The directory address the user chose: the database's copy alone cannot send the credentials
+# elsewhere (`agent.api.directory`).
+DIRECTORY = "directory"
 ENCRYPTION_ON, ENCRYPTION_OFF = "on", "off"
 # The audit trail's chain key and its anchor (see `agent.security.audit_anchor`).
 AUDIT_KEY = "audit_key"
@@ -47,6 +50,7 @@ OWNED_ENTRIES: tuple[str, ...] = (
     AUDIT_ANCHOR,
     AUDIT_KEY,
     "location",  # where the database using these entries lives (`agent.security.identity`)
+    DIRECTORY,
 )
 _KEY_ENTRIES = (DATA_KEY, NEXT_DATA_KEY)
 _KEYRING_ID = re.compile(r"[0-9a-f]{32}")
@@ -136,6 +140,16 @@ class DataKeyVault:
 
     def record_encryption(self, on: bool) -> None:
         self._call("set_password", ENCRYPTION, ENCRYPTION_ON if on else ENCRYPTION_OFF)
+
+    def chosen_directory(self) -> str | None:
+        """The directory address the user chose (`api_directory_url`), as recorded beside the
+        credentials; "" when the user chose Autotask's own; None when nothing is recorded."""
+        return self._call("get_password", DIRECTORY)
+
+    def record_directory(self, url: str | None) -> None:
+        """Record the user's choice of directory (an explicit action: Settings, the command
+        line): credentials go only to zones a directory the user chose names."""
+        self._call("set_password", DIRECTORY, url or "")
 
     def forget_all(self) -> None:
         """Delete every entry the vault owns (`OWNED_ENTRIES`); missing ones are skipped."""

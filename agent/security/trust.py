@@ -72,6 +72,9 @@ def _origin(url: str) -> tuple[str, str, int | None] | None:
 def zone_url_problem(url: str, directory_url: str) -> str | None:
     """Why the credentials may not be sent to the zone `url` that `directory_url` answered, in
     words for a person; None when they may."""
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        # urlsplit drops tabs and newlines without a word; the address is refused as sent.
+        return "it holds spaces or control characters, which a zone address never has"
     try:
         parts = urlsplit(url)
         host = parts.hostname

@@ -153,6 +153,7 @@ def test_the_sync_command_says_the_certificate_is_not_trusted(
                 api_directory_url=f"https://127.0.0.1:{ports[0]}/ATServicesRest/",
                 technician_resource_id=1,
             )
+            profile.vault.record_directory(f"https://127.0.0.1:{ports[0]}/ATServicesRest/")
             profile.credentials.save(ApiSecretBundle("tech@example.com", SECRET, CODE))
         finally:
             profile.close()

@@ -72,6 +72,7 @@ def _prepare_profile(data_dir: Path, sim: Simulator, directory: str) -> None:
         profile.settings_repo.update(
             api_directory_url=directory, technician_resource_id=sim.technician_resource_id
         )
+        profile.vault.record_directory(directory)  # the user's choice, as Settings records it
         profile.credentials.save(BUNDLE)
     finally:
         profile.close()
@@ -147,6 +148,7 @@ async def test_sign_in_then_sync_goes_through_the_profiles_directory(tmp_path: P
     async with serve(sim) as base:
         profile = open_profile(tmp_path, "default")
         profile.settings_repo.update(api_directory_url=base + "/ATServicesRest/")
+        profile.vault.record_directory(base + "/ATServicesRest/")
         profile.close()
         agent = await Agent.open(
             AgentOptions(data_dir=tmp_path, clock=FakeClock(), probe=_online, sample_metrics=False)

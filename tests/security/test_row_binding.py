@@ -186,7 +186,9 @@ def test_a_conflicts_side_copied_onto_another_conflict_does_not_open(profile: Pr
     with pytest.raises(SealedPayloadError, match=f"conflict #{b}"):
         profile.store.read(lambda: Conflict.get_by_id(b).mine)
     desk = ConflictDesk(profile.store, SQLiteBackend(profile.store, FakeClock()), FakeClock())
-    assert [c.id for c in desk.list_conflicts()] == [a]  # the list still shows the other one
+    listed = {c.id: c for c in desk.list_conflicts()}  # both shown: one readable, one not
+    assert listed[a].problem is None and listed[a].mine == f"{TEXT} 301"
+    assert listed[b].problem and listed[b].mine is None
 
 
 def test_audit_values_copied_onto_another_event_break_the_chain(profile: Profile) -> None:

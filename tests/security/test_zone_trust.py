@@ -90,6 +90,8 @@ def client_for(
 HOSTILE_FROM_DEFAULT = [
     "http://evil.example.net/ATServicesRest/",
     "https://evil.example.net/ATServicesRest/",
+    "https://webservices5.autotask\t.net/ATServicesRest/",  # urlsplit drops tabs silently
+    "https://webservices5.autotask.net\n.evil.com/ATServicesRest/",
     "https://autotask.net.evil.com/ATServicesRest/",
     "https://webservices5.autotask.net.evil.com/ATServicesRest/",
     "https://evilautotask.net/ATServicesRest/",
@@ -160,7 +162,7 @@ async def test_a_zone_under_autotask_net_is_used(zone_url: str, host: str) -> No
         ("http://directory.example.org/ATServicesRest/", "https"),
         ("https://user:pw@zone.example.org/ATServicesRest/", "user name"),
         ("https://zone.example.org/ATServicesRest/?next=x", "query"),
-        ("not a url", "https"),
+        ("not a url", "spaces"),
     ],
 )
 def test_a_custom_directory_may_name_any_https_zone(zone_url: str, problem: str | None) -> None:
