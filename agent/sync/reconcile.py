@@ -8,8 +8,11 @@ the server's id is adopted instead of creating it again. The create ledger (`att
 that lookup honest:
 
 - it searches records the server made between our first send and the last send plus its
-  deadline, shifted by the server's clock skew (measured from its `Date` header), so a note
-  queued for days is still found;
+  deadline, so a note queued for days is still found. That span is shifted by each clock the
+  records' `createDateTime` may follow: the server's as measured (from its `Date` header) when
+  the create was sent and as measured now, and our own, since a `Date` header can lie (a front
+  end or proxy with a wrong clock) while the records keep true times. The search is the union
+  of those windows, never the span between them;
 - a candidate known before the first send (cached earlier, or older than it) is not ours, and a
   server id another create owns (received or adopted) is never adopted again; while an identical
   create is still in flight, adoption waits (what we would adopt may be its record);
@@ -27,7 +30,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent.autotask.queries import FilterItem, and_, eq, gte, lte
+from agent.autotask.queries import FilterItem, and_, eq, gte, lte, or_
 from agent.autotask.wire import WireTypeError, parse_datetime
 from agent.clock import Clock
 from agent.queue.operation import Operation, OpQuery
@@ -71,16 +74,35 @@ def identity(op: Operation, technician_resource_id: int | None) -> dict[str, Any
     return key
 
 
+Window = tuple[datetime, datetime]
+
+
 def natural_key(
-    op: Operation, technician_resource_id: int | None, window: tuple[datetime, datetime]
+    op: Operation, technician_resource_id: int | None, windows: list[Window]
 ) -> list[FilterItem] | None:
-    """The filter for a create's record: its identity, made on the server within `window`."""
+    """The filter for a create's record: its identity, made on the server within one of
+    `windows`."""
     key = identity(op, technician_resource_id)
     if key is None:
         return None
     items: list[FilterItem] = [eq(name, value) for name, value in key.items()]
-    items += [gte("createDateTime", _iso(window[0])), lte("createDateTime", _iso(window[1]))]
+    spans: list[FilterItem] = [
+        and_(gte("createDateTime", _iso(start)), lte("createDateTime", _iso(end)))
+        for start, end in windows
+    ]
+    items.append(spans[0] if len(spans) == 1 else or_(*spans))
     return items
+
+
+def merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """`spans` sorted, the overlapping ones joined."""
+    out: list[tuple[float, float]] = []
+    for low, high in sorted(spans):
+        if out and low <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], high))
+        else:
+            out.append((low, high))
+    return out
 
 
 def _iso(when: datetime) -> str:
@@ -145,44 +167,43 @@ class Reconciler:
             await self.store.awrite(lambda: self._clear_flag(op, now, "safe to repeat"))
             return True
         sends = await self.store.aread(lambda: self._attempts(op))
-        key = natural_key(op, self.technician_resource_id, self.window(sends))
+        key = natural_key(op, self.technician_resource_id, self.windows(sends))
         if key is None:
             return False
         used = self._skews(sends)
         matches = await self.lookup(op.endpoint, [and_(*key)])
         if not matches and self._skews(sends) != used:
-            # The lookup's own answer showed the server's clock elsewhere than the window
-            # assumed (it stepped since our last measurement): look again with both.
-            key = natural_key(op, self.technician_resource_id, self.window(sends)) or key
+            # The lookup's own answer showed the server's clock elsewhere than the windows
+            # assumed (it stepped since our last measurement): look again with every one.
+            key = natural_key(op, self.technician_resource_id, self.windows(sends)) or key
             matches = await self.lookup(op.endpoint, [and_(*key)])
         return bool(await self.store.awrite(lambda: self._decide(op, sends, matches, now)))
 
-    def window(self, sends: Attempts) -> tuple[datetime, datetime]:
-        """When, on the server's clock, one of the attempts can have made the record."""
-        low, high = self._skews(sends)
-        start = _at(sends.first_sent_at + low)
-        end = _at(sends.in_flight_until + self.margin_seconds + high)
-        return start, end
+    def windows(self, sends: Attempts) -> list[Window]:
+        """When, on the clock the server's records carry, one of the attempts can have made
+        the record: the attempts' span shifted by each skew that clock can have (disjoint)."""
+        start, end = sends.first_sent_at, sends.in_flight_until + self.margin_seconds
+        spans = merged([(start + low, end + high) for low, high in self._skews(sends)])
+        return [(_at(low), _at(high)) for low, high in spans]
 
-    def _skews(self, sends: Attempts) -> tuple[float, float]:
-        """The lowest and highest server-minus-ours skew an attempt can have met, slack
-        included: the one measured as it was sent and, since the server's clock may have
-        stepped after that measurement (before the send), the one measured now."""
-        slack = self._slack(sends).total_seconds()
-        skew = sends.skew or 0.0
-        low, high = skew - slack, skew + slack
-        now = self.current_skew() if self.current_skew is not None else None
-        if now is not None and sends.skew is not None:
-            measured, spread = now
-            low = min(low, measured - spread - SKEW_SLACK.total_seconds())
-            high = max(high, measured + spread + SKEW_SLACK.total_seconds())
-        return low, high
-
-    @staticmethod
-    def _slack(sends: Attempts) -> timedelta:
+    def _skews(self, sends: Attempts) -> list[tuple[float, float]]:
+        """The ranges of record-clock-minus-ours skews an attempt can have met, slack
+        included: the one measured as it was sent; the one measured now (the server's clock may
+        have stepped after that measurement, or the header lied then and not now); and none,
+        our own clock (records keep true times behind a `Date` header that lies, and a skew
+        measured from a lie is stored with the attempt)."""
+        slack = SKEW_SLACK.total_seconds()
         if sends.skew is None:
-            return UNMEASURED_SKEW_SLACK
-        return SKEW_SLACK + timedelta(seconds=sends.skew_spread)
+            unmeasured = UNMEASURED_SKEW_SLACK.total_seconds()
+            ranges = [(-unmeasured, unmeasured)]
+        else:
+            spread = sends.skew_spread + slack
+            ranges = [(-slack, slack), (sends.skew - spread, sends.skew + spread)]
+        now = self.current_skew() if self.current_skew is not None else None
+        if now is not None:
+            measured, spread = now
+            ranges.append((measured - spread - slack, measured + spread + slack))
+        return ranges
 
     def _decide(
         self, op: Operation, sends: Attempts, matches: list[dict[str, Any]], now: float
@@ -209,7 +230,7 @@ class Reconciler:
         self, op: Operation, sends: Attempts, matches: list[dict[str, Any]]
     ) -> dict[int, Mapping[str, Any]]:
         """The matches that can be this create's: not owned by another, not known before."""
-        earliest = _at(sends.first_sent_at + self._skews(sends)[0])
+        windows = self.windows(sends)
         out: dict[int, Mapping[str, Any]] = {}
         for match in matches:
             server_id = int(match["id"])
@@ -222,7 +243,7 @@ class Reconciler:
             if owner is None and known is not None and known.fetched_at < sends.first_sent_at:
                 continue
             created = _created(match)
-            if created is not None and created < earliest:
+            if created is not None and not any(low <= created <= high for low, high in windows):
                 continue
             out[server_id] = match
         return out
