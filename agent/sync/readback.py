@@ -1,11 +1,18 @@
 """The three-way merge against a record as the client's screening let it through.
 
 The screening leaves out a field of the server's record that cannot be read (a wrong type, an id
-beyond 64 bits, a value nested too deeply) and keeps the rest. Such a field is no null: the
-server has a value there, only not one this program can read. So a pending edit of that very
-field is never sent over it blindly and never settled as equal: it is a conflict, for the
-technician to decide (the field's policy still applies: a field whose policy lets my value win
-is sent, one the server owns is kept). Edits of every other field merge as usual.
+beyond 64 bits, a value nested too deeply) and keeps the rest (`unreadable_fields`). Such a
+field is no null, and it never holds back the edits of the record's other fields, which merge
+as usual. For a pending edit of that very field:
+
+- the technician's value is sent (it replaces a value that is not one of the field's type, so
+  it could not be shown as "theirs" in a conflict either, and a conflict resolved with "mine"
+  would meet the same unreadable value again);
+- unless the field's policy keeps the server's value (server-owned or server-wins fields), or
+  the edit puts back the value it started from (nothing to send).
+
+Either way the decision's reason says the server's value could not be read, and the screening
+has counted the fault.
 """
 
 from __future__ import annotations
@@ -14,40 +21,34 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.autotask.screening import unreadable_fields
-from agent.sync.merge import Decision, FieldDecision, MergeResult, three_way_merge
+from agent.sync.merge import Decision, FieldDecision, MergeResult, same, three_way_merge
+from agent.sync.policy import FieldPolicy, policy_for
 
-UNREADABLE_REASON = "the server's value cannot be read"
-
-
-class _Unreadable:
-    """Equal to no value, so the merge sees a server value that is neither base nor mine."""
-
-    def __eq__(self, other: object) -> bool:
-        return other is self
-
-    __hash__ = object.__hash__
+UNREADABLE = "the server's value cannot be read"
 
 
 def merge_with_server(
     entity_type: str, base: Mapping[str, Any], mine: Mapping[str, Any], theirs: Mapping[str, Any]
 ) -> MergeResult:
+    """`three_way_merge`, with the fields the screening left out of `theirs` decided as above."""
     unreadable = {f.casefold() for f in unreadable_fields(theirs)}
-    touched = [f for f in mine if f.casefold() in unreadable]
-    if not touched:
-        return three_way_merge(entity_type, base, mine, theirs)
-    marker = _Unreadable()
-    shown = {k: v for k, v in theirs.items() if k.casefold() not in unreadable}
-    shown.update({f: marker for f in touched})
-    result = three_way_merge(entity_type, base, mine, shown)
-    return MergeResult(tuple(_unmarked(d, marker) for d in result.decisions))
-
-
-def _unmarked(d: FieldDecision, marker: _Unreadable) -> FieldDecision:
-    if d.theirs is not marker:
-        return d
-    reason = (
-        UNREADABLE_REASON
-        if d.decision is Decision.CONFLICT
-        else f"{d.reason} ({UNREADABLE_REASON})"
+    result = three_way_merge(entity_type, base, mine, theirs)
+    if not unreadable:
+        return result
+    return MergeResult(
+        tuple(
+            _unreadable(entity_type, d) if d.field.casefold() in unreadable else d
+            for d in result.decisions
+        )
     )
-    return FieldDecision(d.field, d.decision, reason, d.base, d.mine, None)
+
+
+def _unreadable(entity_type: str, d: FieldDecision) -> FieldDecision:
+    policy = policy_for(entity_type, d.field)
+    if same(d.mine, d.base):
+        decision, why = Decision.KEEP_THEIRS, "my value is the one I started from"
+    elif policy in (FieldPolicy.SERVER_OWNED, FieldPolicy.THEIRS_WINS):
+        decision, why = Decision.KEEP_THEIRS, "policy: the server's value stands"
+    else:
+        decision, why = Decision.SEND_MINE, "my value replaces it"
+    return FieldDecision(d.field, decision, f"{UNREADABLE}; {why}", d.base, d.mine, None)
