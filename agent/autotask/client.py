@@ -23,13 +23,19 @@ from agent.autotask.metadata import (
     FieldInfo,
     PicklistValue,
     Threshold,
-    field_info_from_wire,
     threshold_from_wire,
 )
 from agent.autotask.paging import Page, PageItems, follow_next_pages, page_from_wire, pages_by_id
 from agent.autotask.queries import MAX_RECORDS, FilterItem, Query
 from agent.autotask.records import Record
-from agent.autotask.screening import MAX_ID, BadRecord, Screening, screen, server_time
+from agent.autotask.screening import (
+    MAX_ID,
+    BadRecord,
+    Screening,
+    screen,
+    screen_fields,
+    server_time,
+)
 from agent.autotask.session import ApiSession, ClientOptions, SendHook
 from agent.autotask.wire import JsonObject, WireTypeError, format_datetime, lookup
 from agent.autotask.zones import Zone, ZoneListener
@@ -113,14 +119,14 @@ class AutotaskClient:
         if not isinstance(item, dict):
             raise unexpected_answer(ctx, "the item is not an object")
         try:
-            record, problem = screen(name, item, self.server_now())
+            record, problems = screen(name, item, self.server_now())
         except BadRecord as bad:
             self.screening.note(bad.problem)
             raise UnreadableRecordError(
                 f"Autotask's record cannot be used: {bad.problem.reason} ({ctx.where})",
                 **ctx.fields(200, may_have_reached_server=False),
             ) from None
-        if problem is not None:
+        for problem in problems:
             self.screening.note(problem)
         return _typed(entity, record, ctx)
 
@@ -323,10 +329,11 @@ class AutotaskClient:
         fields = lookup(payload, "fields") if isinstance(payload, dict) else None
         if not isinstance(fields, list):
             raise unexpected_answer(ctx, "no field list")
-        try:
-            return [field_info_from_wire(f) for f in fields]
-        except WireTypeError as exc:
-            raise unexpected_answer(ctx, str(exc)) from None
+        # A description or picklist value that cannot be read is left out and noted.
+        kept, problems = screen_fields(_entity_of(entity), fields)
+        for problem in problems:
+            self.screening.note(problem)
+        return kept
 
     async def picklists(self, entity: str | type[Record]) -> dict[str, list[PicklistValue]]:
         """Each picklist field's values, keyed by field name (values differ per tenant)."""

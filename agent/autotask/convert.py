@@ -38,7 +38,14 @@ from agent.autotask.errors import (
 )
 from agent.security.trust import certificate_problem
 
-MAX_JSON_DEPTH = 64
+# An answer nested deeper than this is refused whole. Autotask's records are nearly flat; a
+# single record nested deeply is the screening's to leave out (`agent.autotask.screening`), so
+# the cap on the whole answer only guards the parse itself.
+MAX_JSON_DEPTH = 512
+# A JSON whole number with more digits than this is never one Autotask means (64-bit ids have
+# 19); it is read as a `HugeNumber`, which the screening refuses, instead of being converted
+# (Python refuses to convert over 4300 digits, and the work grows with the square of them).
+MAX_NUMBER_DIGITS = 40
 _MAX_SERVER_MESSAGE_CHARS = 500
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -215,6 +222,24 @@ def unexpected_answer(
     )
 
 
+class HugeNumber:
+    """A JSON whole number too long to be anything Autotask means (only its sign is kept)."""
+
+    __slots__ = ("negative",)
+
+    def __init__(self, negative: bool) -> None:
+        self.negative = negative
+
+    def __repr__(self) -> str:
+        return "HugeNumber(-)" if self.negative else "HugeNumber(+)"
+
+
+def _parse_int(text: str) -> int | HugeNumber:
+    if len(text) > MAX_NUMBER_DIGITS:
+        return HugeNumber(text.startswith("-"))
+    return int(text)
+
+
 def _check_depth(value: Any, ctx: RequestContext, status: int | None) -> None:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -236,7 +261,7 @@ def decode_json(body: bytes, ctx: RequestContext, status: int | None = 200) -> A
     A successful write whose answer cannot be read did happen, hence `may_have_reached_server`.
     """
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_int=_parse_int)
     except (ValueError, RecursionError):
         # ValueError covers JSONDecodeError and UnicodeDecodeError (invalid UTF-8).
         raise ProtocolError(
@@ -250,7 +275,7 @@ def decode_json(body: bytes, ctx: RequestContext, status: int | None = 200) -> A
 def server_messages(body: bytes) -> list[str]:
     """The `errors` (or ASP.NET `Message`) texts of an error body; [] when there are none."""
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_int=_parse_int)
     except (ValueError, RecursionError):
         return []
     if not isinstance(value, dict):

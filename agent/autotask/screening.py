@@ -1,19 +1,23 @@
 """The check every record from Autotask passes before anything else sees it.
 
 A server (a broken one, or anyone answering in its place) can send ids beyond SQLite's 64-bit
-integers, negative ids, text where a number belongs, lists where a record belongs, or a change
-marker in the year 9999 that would become the pull's watermark and hide every later change.
-`screen` reads one record against the typed entity it claims to be:
+integers, negative ids, text where a number belongs, lists where a record belongs, values nested
+hundreds of levels deep, or a change marker in the year 9999 that would become the pull's
+watermark and hide every later change. `screen` reads one record against the typed entity it
+claims to be:
 
-- every id (`id` and each `...ID` field) is a JSON whole number, positive and within 64 bits
-  (signed); `id`, and the parent id a child cannot live without, must be present;
-- every modelled field has its type (`agent.autotask.records`);
+- `id`, and the parent id a child cannot live without, must be JSON whole numbers, positive and
+  within 64 bits (signed): a record without them is skipped (nothing can file it);
+- every other id (each `...ID` field) must be such a number too, every modelled field must have
+  its type (`agent.autotask.records`), and no field may be nested deeper than `MAX_FIELD_DEPTH`
+  or hold a number too long to read: a field that fails is left out of the record, which is
+  kept (`unreadable_fields` names what was left out, so a merge never takes it for a null);
 - each change marker (the fields incremental refresh pages by) is a date-time no later than the
-  server's own clock, read from the answer's `Date` header; a later one is clamped to that clock.
+  server's own clock, read from the answer's `Date` header; a later one is clamped to that
+  clock, and the record is marked (`marker_clamped`) so that the marker never moves a watermark.
 
-A record that fails is skipped; one whose marker was clamped is kept. Either way a
-`RecordProblem` is noted: the entity, the field and what was wrong, from a fixed vocabulary, and
-never a value of the record (those are customer data).
+Each fault is noted as a `RecordProblem`: the entity, the field and what was wrong, from a fixed
+vocabulary, and never a value of the record (those are customer data).
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from agent.autotask.convert import HugeNumber
 from agent.autotask.entities import ENTITY_TYPES, ResourceRole
+from agent.autotask.metadata import FieldInfo, field_info_from_wire, picklist_value_from_wire
 from agent.autotask.records import FieldKind, Record, read_wire_value
-from agent.autotask.wire import JsonObject, WireTypeError, format_datetime, parse_datetime
+from agent.autotask.wire import JsonObject, WireTypeError, format_datetime, lookup, parse_datetime
 
 MAX_ID = 2**63 - 1  # SQLite stores integers as signed 64-bit
 # `Date` has whole seconds: a marker within the second after it is as sound as it can tell.
@@ -35,6 +41,8 @@ DATE_GRAIN = timedelta(seconds=1)
 MARKER_TOLERANCE = timedelta(minutes=2)
 # A `Date` header further ahead of our own clock than this is believed only this far.
 MAX_DATE_AHEAD = timedelta(days=1)
+# A field nested deeper than this is left out (user-defined fields, the deepest, nest 3 levels).
+MAX_FIELD_DEPTH = 16
 
 # The field each entity's incremental refresh pages by (see the FACTS: there is no ETag).
 CHANGE_MARKERS: dict[str, str] = {
@@ -62,11 +70,15 @@ NOT_DATE = "not a date-time"
 IN_FUTURE = "in the future"
 TWICE = "sent twice"
 NOT_OBJECT = "not an object"
+NESTED = "nested too deeply"
+NOT_PICKLIST_VALUE = "not a picklist value"
+NOT_FIELD = "not a field description"
 
 
 @dataclass(frozen=True)
 class RecordProblem:
-    """What was wrong with one record: `skipped` (dropped) or kept with its marker clamped."""
+    """What was wrong with one record: `skipped` (dropped), or kept with the field left out
+    (or, for a change marker, clamped)."""
 
     entity: str
     field: str
@@ -84,6 +96,23 @@ class BadRecord(ValueError):
         self.problem = problem
 
 
+class Screened(dict[str, Any]):
+    """A screened record: the fields to use, plus what the screening did to it."""
+
+    unreadable: frozenset[str] = frozenset()  # fields left out as unreadable
+    marker_clamped: bool = False  # its change marker was later than the server's clock
+
+
+def unreadable_fields(record: Mapping[str, Any]) -> frozenset[str]:
+    """The fields the screening left out of `record` (none for a record it did not see)."""
+    return getattr(record, "unreadable", frozenset())
+
+
+def marker_clamped(record: Mapping[str, Any]) -> bool:
+    """Whether `record`'s change marker was past the server's clock (so it is no watermark)."""
+    return bool(getattr(record, "marker_clamped", False))
+
+
 @functools.cache
 def _fields(entity: str) -> tuple[dict[str, FieldKind], dict[str, str]]:
     """Wire name -> kind of each field the entity models (just `id` for one we do not model),
@@ -97,50 +126,77 @@ def _is_id(name: str) -> bool:
     return name == "id" or name.endswith("ID")
 
 
-def _check_id(entity: str, name: str, value: Any) -> None:
+def _id_fault(value: Any) -> str | None:
+    if isinstance(value, HugeNumber):
+        return TOO_BIG
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRecord(RecordProblem(entity, name, NOT_WHOLE))
+        return NOT_WHOLE
     if value <= 0:
-        raise BadRecord(RecordProblem(entity, name, NOT_POSITIVE))
+        return NOT_POSITIVE
     if value > MAX_ID:
-        raise BadRecord(RecordProblem(entity, name, TOO_BIG))
+        return TOO_BIG
+    return None
 
 
-def _check_value(entity: str, name: str, kind: FieldKind, value: Any) -> None:
+def _shape_fault(value: Any) -> str | None:
+    """Too deep, or holding a number too long to read, anywhere inside."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_FIELD_DEPTH:
+            return NESTED
+        if isinstance(node, HugeNumber):
+            return TOO_BIG
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return None
+
+
+def _value_fault(name: str, kind: FieldKind | None, value: Any) -> str | None:
     if value is None:
-        return
+        return None
+    shape = _shape_fault(value)
+    if shape is not None or kind is None:
+        return shape
     if _is_id(name) and kind == "int":
-        _check_id(entity, name, value)
-        return
+        return _id_fault(value)
     try:
         read = read_wire_value(kind, value, name)
-    except WireTypeError:
-        raise BadRecord(
-            RecordProblem(entity, name, NOT_DATE if kind == "datetime" else WRONG_TYPE)
-        ) from None
+    except (WireTypeError, ValueError):  # ValueError: digits past Python's conversion limit
+        return NOT_DATE if kind == "datetime" else WRONG_TYPE
     if kind == "int" and read is not None and not -MAX_ID - 1 <= read <= MAX_ID:
-        raise BadRecord(RecordProblem(entity, name, TOO_BIG))
+        return TOO_BIG
+    return None
 
 
 def _canonical(
     entity: str,
     item: Mapping[Any, Any],
-    kinds: Mapping[str, FieldKind],
     by_folded: Mapping[str, str],
-) -> JsonObject:
-    """The record with each modelled field under its own name (Autotask ignores case)."""
-    out: JsonObject = dict(item)
-    for key in [k for k in out if k not in kinds]:
-        name = by_folded.get(str(key).casefold())
-        if name is None:
-            continue
-        if name in out:
+    problems: list[RecordProblem],
+) -> Screened:
+    """The record with each modelled field under its own name (Autotask ignores case); a field
+    sent twice with different values is left out (or, for an id, the record skipped)."""
+    out = Screened(item)
+    twice: set[str] = set()
+    for key in [k for k in out if by_folded.get(str(k).casefold(), k) != k]:
+        name = by_folded[str(key).casefold()]
+        value = out.pop(key)
+        if name in out and out[name] != value:
+            twice.add(name)
+        out.setdefault(name, value)
+    for name in sorted(twice):
+        if name == "id" or name in REQUIRED_IDS.get(entity, ()):
             raise BadRecord(RecordProblem(entity, name, TWICE))
-        out[name] = out.pop(key)
+        problems.append(RecordProblem(entity, name, TWICE, skipped=False))
+        del out[name]
+    out.unreadable = frozenset(twice)
     return out
 
 
-def screen(entity: str, item: Any, server_now: datetime) -> tuple[JsonObject, RecordProblem | None]:
+def screen(entity: str, item: Any, server_now: datetime) -> tuple[Screened, list[RecordProblem]]:
     """The record to use and what was noted about it; raises `BadRecord` when it must be skipped.
 
     `server_now` is the server's clock when it answered (see `server_time`).
@@ -148,32 +204,65 @@ def screen(entity: str, item: Any, server_now: datetime) -> tuple[JsonObject, Re
     if not isinstance(item, Mapping):
         raise BadRecord(RecordProblem(entity, "record", NOT_OBJECT))
     kinds, by_folded = _fields(entity)
-    record = _canonical(entity, item, kinds, by_folded)
-    for name in ("id", *REQUIRED_IDS.get(entity, ())):
-        if record.get(name) is None:
-            raise BadRecord(RecordProblem(entity, name, MISSING))
-    for name, kind in kinds.items():
-        _check_value(entity, name, kind, record.get(name))
-    return _clamp_marker(entity, record, server_now)
+    problems: list[RecordProblem] = []
+    record = _canonical(entity, item, by_folded, problems)
+    required = ("id", *REQUIRED_IDS.get(entity, ()))
+    for name in required:
+        value = record.get(name)
+        fault = MISSING if value is None else _id_fault(value)
+        if fault is not None:
+            raise BadRecord(RecordProblem(entity, name, fault))
+    left_out = set(record.unreadable)
+    for name in [n for n in record if n not in required]:
+        fault = _value_fault(name, kinds.get(name), record[name])
+        if fault is not None:
+            problems.append(RecordProblem(entity, name, fault, skipped=False))
+            left_out.add(name)
+            del record[name]
+    record.unreadable = frozenset(left_out)
+    clamped = _clamp_marker(entity, record, server_now)
+    if clamped is not None:
+        problems.append(clamped)
+    return record, problems
 
 
-def _clamp_marker(
-    entity: str, record: JsonObject, server_now: datetime
-) -> tuple[JsonObject, RecordProblem | None]:
+def _clamp_marker(entity: str, record: Screened, server_now: datetime) -> RecordProblem | None:
     name = CHANGE_MARKERS.get(entity)
-    value = None if name is None else record.get(name)
-    if name is None or value is None:
-        return record, None
-    try:
-        marked = parse_datetime(value, name)
-    except WireTypeError:
-        raise BadRecord(RecordProblem(entity, name, NOT_DATE)) from None
-    if marked is None or marked <= server_now + DATE_GRAIN:
-        return record, None
+    marked = None if name is None else parse_datetime(record.get(name), name)  # read already
+    if name is None or marked is None or marked <= server_now + DATE_GRAIN:
+        return None
     record[name] = format_datetime(server_now)
+    record.marker_clamped = True
     if marked <= server_now + MARKER_TOLERANCE:
-        return record, None
-    return record, RecordProblem(entity, name, IN_FUTURE, skipped=False)
+        return None
+    return RecordProblem(entity, name, IN_FUTURE, skipped=False)
+
+
+def screen_fields(entity: str, fields: list[Any]) -> tuple[list[FieldInfo], list[RecordProblem]]:
+    """The usable field descriptions of `/entityInformation/fields`: a picklist value that
+    cannot be read is left out of its list, a description that cannot be read is left out."""
+    kept: list[FieldInfo] = []
+    problems: list[RecordProblem] = []
+    for payload in fields:
+        name = payload.get("name") if isinstance(payload, dict) else None
+        where = name[:64] if isinstance(name, str) and name else "field"
+        values = lookup(payload, "picklistValues") if isinstance(payload, dict) else None
+        if isinstance(values, list):
+            good = []
+            for value in values:
+                try:
+                    picklist_value_from_wire(value)
+                except (WireTypeError, ValueError):
+                    problems.append(RecordProblem(entity, where, NOT_PICKLIST_VALUE))
+                    continue
+                good.append(value)
+            payload = {k: v for k, v in payload.items() if k.casefold() != "picklistvalues"}
+            payload["picklistValues"] = good
+        try:
+            kept.append(field_info_from_wire(payload))
+        except (WireTypeError, ValueError):
+            problems.append(RecordProblem(entity, where, NOT_FIELD))
+    return kept, problems
 
 
 def server_time(our_now: datetime, skew: float | None) -> datetime:
@@ -202,11 +291,10 @@ class Screening:
         kept: list[JsonObject] = []
         for item in items:
             try:
-                record, problem = screen(entity, item, server_now)
+                record, problems = screen(entity, item, server_now)
             except BadRecord as bad:
                 self.note(bad.problem)
                 continue
-            if problem is not None:
-                self.note(problem)
+            self._problems.extend(problems)
             kept.append(record)
         return kept

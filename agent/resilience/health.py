@@ -49,7 +49,7 @@ class ServerRecords:
     """Records from Autotask that failed the client's screening: in all, and in the last round."""
 
     skipped: int = 0
-    clamped: int = 0  # kept, with a change marker past the server's clock clamped to it
+    clamped: int = 0  # kept: an unreadable field left out, or a change marker clamped
     last_reason: str | None = None  # entity, field and fault; never a value
     skipped_last_round: int = 0
 
@@ -168,8 +168,8 @@ class HealthMonitor:
         if not r.skipped and not r.clamped:
             return CheckResult("server_records", Status.OK, "every record from Autotask was usable")
         reason = (
-            f"{r.skipped} record(s) from Autotask skipped, {r.clamped} with a change time past "
-            f"the server's clock (last: {r.last_reason})"
+            f"{r.skipped} record(s) from Autotask skipped, {r.clamped} kept with a field left "
+            f"out or a change time past the server's clock (last: {r.last_reason})"
         )
         # Degraded while records are being left out; a past fault stays visible as a count.
         return CheckResult(

@@ -1,4 +1,5 @@
-"""The tally of records from Autotask that the client's screening skipped or corrected.
+"""The tally of records from Autotask that the client's screening skipped or kept corrected
+(an unreadable field left out, a change marker clamped), and of picklist values left out.
 
 Run inside store reads and writes. Each row counts one kind of fault (entity, field, what was
 wrong, from `agent.autotask.screening`'s fixed words), so the tally says what a server sent
@@ -27,7 +28,8 @@ class Fault(Protocol):
 
 @dataclass(frozen=True)
 class ScreenedSummary:
-    """Records skipped and records kept with a clamped marker, in all; the latest fault."""
+    """Records skipped and records kept (an unreadable field left out, or the change marker
+    clamped; `by_reason` tells which), in all; the latest fault."""
 
     skipped: int = 0
     clamped: int = 0

@@ -237,8 +237,8 @@ class SyncEngine:
         if problems:
             skipped = sum(p.skipped for p in problems)
             log.warning(
-                "Autotask sent %d record(s) that were skipped and %d kept with a clamped change "
-                "marker (last: %s)",
+                "Autotask sent %d record(s) that were skipped and %d kept with a field left out "
+                "or a clamped change marker (last: %s)",
                 skipped,
                 len(problems) - skipped,
                 problems[-1].reason,

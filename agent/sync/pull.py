@@ -17,7 +17,7 @@ from typing import Any
 
 from agent.autotask.metadata import PicklistValue
 from agent.autotask.queries import FilterItem, and_, chunked_in, eq, gt, noteq
-from agent.autotask.screening import MAX_ID
+from agent.autotask.screening import MAX_ID, marker_clamped
 from agent.autotask.wire import WireTypeError, parse_datetime
 from agent.clock import Clock
 from agent.queue.operation import OpQuery
@@ -27,15 +27,19 @@ from agent.store.connection import Store
 from agent.store.models import OpKind, OpState, SyncCursor
 from agent.sync import localview, outcomes
 from agent.sync.calls import ApiCaller
-from agent.sync.merge import three_way_merge
+from agent.sync.readback import merge_with_server
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 STAGES = ("picklists", "resources", "tickets", "notes", "time entries", "companies", "contacts")
 
 
-# A stored watermark later than the server's clock plus this was never a sound one.
-WATERMARK_MARGIN = timedelta(days=1)
+# A stored watermark later than the server's clock plus this is not a sound one: a watermark
+# comes only from markers no later than the server's clock when it answered (a marker that had
+# to be clamped never becomes one), so this margin only allows for jitter between Autotask's
+# servers. A server whose `Date` and markers ran ahead together (a day at most is believed) and
+# then came back has its watermark dropped at once, instead of hiding changes until it passes.
+WATERMARK_MARGIN = timedelta(minutes=5)
 
 
 def _is_whole(value: Any) -> bool:
@@ -55,10 +59,15 @@ def _usable_mark(value: Any, credible: datetime) -> datetime | None:
 
 
 def _latest_mark(items: list[dict[str, Any]], marker: str) -> tuple[datetime, str] | None:
-    """The latest change marker of `items` (compared as times, not as text), with its text.
-
-    The client's screening has parsed each one and clamped it to the server's clock."""
-    marks = [(when, str(i[marker])) for i in items if (when := _mark(i.get(marker))) is not None]
+    """The latest plausible change marker of `items` (compared as times, not as text), with its
+    text. A marker the client's screening had to clamp (it was later than the server's clock)
+    is no evidence of how far the server has got: it never moves the watermark (the record is
+    kept, and read again by the next refresh while its marker stays ahead)."""
+    marks = [
+        (when, str(i[marker]))
+        for i in items
+        if not marker_clamped(i) and (when := _mark(i.get(marker))) is not None
+    ]
     return max(marks, key=lambda m: m[0]) if marks else None
 
 
@@ -265,7 +274,7 @@ class Puller:
         for op in page.items:
             if op.kind is not OpKind.UPDATE:
                 continue
-            result = three_way_merge(entity, op.base, op.fields, theirs)
+            result = merge_with_server(entity, op.base, op.fields, theirs)
             if result.conflicts:
                 found += outcomes.flag_conflicts(op, result.conflicts, now=now, theirs_read_at=now)
         return found

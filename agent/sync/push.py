@@ -30,7 +30,8 @@ from agent.store.connection import Store
 from agent.store.models import OpKind
 from agent.sync import attempts, outcomes, partial
 from agent.sync.calls import ApiCaller
-from agent.sync.merge import FieldDecision, three_way_merge
+from agent.sync.merge import FieldDecision
+from agent.sync.readback import merge_with_server
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -159,7 +160,7 @@ class Pusher:
         if theirs is None:
             await self._deleted_or_missing(op, report)
             return
-        result = three_way_merge(op.entity_type, op.base, op.fields, theirs)
+        result = merge_with_server(op.entity_type, op.base, op.fields, theirs)
         to_send = result.to_send
         if to_send:
             try:

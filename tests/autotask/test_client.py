@@ -477,10 +477,27 @@ async def test_field_info_and_picklists_read_entity_information(
     assert fields[2].picklist_parent_value_field == "issueType"
 
 
-async def test_malformed_field_information_is_a_protocol_error(
+async def test_malformed_field_information_is_left_out_and_noted(
     api: MockApi, client: AutotaskClient
 ) -> None:
-    api.on("GET", "Tickets/entityInformation/fields", json_response(200, {"fields": [{"x": 1}]}))
+    good = {"name": "title", "dataType": "string"}
+    api.on(
+        "GET",
+        "Tickets/entityInformation/fields",
+        json_response(200, {"fields": [{"x": 1}, good, {"name": "length", "length": "long"}]}),
+    )
+    assert [f.name for f in await client.field_info("Tickets")] == ["title"]
+    reasons = [p.reason for p in client.screening.take()]
+    assert reasons == [
+        "Tickets.field: not a field description",
+        "Tickets.length: not a field description",
+    ]
+
+
+async def test_a_field_list_that_is_no_list_is_a_protocol_error(
+    api: MockApi, client: AutotaskClient
+) -> None:
+    api.on("GET", "Tickets/entityInformation/fields", json_response(200, {"fields": {"x": 1}}))
     with pytest.raises(ProtocolError):
         await client.field_info("Tickets")
 

@@ -240,8 +240,7 @@ async def test_an_unreadable_success_answer_to_a_write_may_have_landed(api: Mock
         b'{"item": [1, 2]}',
         b'{"items": []}',
         b'{"item": {"id": "seven"}}',
-        b'{"item": {"id": 1, "createDate": "yesterday"}}',
-        b'{"item": {"id": 1, "userDefinedFields": [{"value": 1}]}}',
+        b'{"item": {"id": 1, "x": ' + b"[" * 600 + b"]" * 600 + b"}}",  # past the answer's cap
     ],
 )
 async def test_malformed_answers_become_protocol_errors_never_crashes(
@@ -251,6 +250,24 @@ async def test_malformed_answers_become_protocol_errors_never_crashes(
     with pytest.raises(ProtocolError) as caught:
         await client.get(Ticket, 1)
     assert caught.value.may_have_reached_server is False
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b'{"item": {"id": 1, "createDate": "yesterday"}}', "createDate"),
+        (b'{"item": {"id": 1, "userDefinedFields": [{"value": 1}]}}', "userDefinedFields"),
+        (b'{"item": {"id": 1, "estimatedHours": ' + b"9" * 5000 + b"}}", "estimatedHours"),
+        (b'{"item": {"id": 1, "x": ' + b"[" * 200 + b"]" * 200 + b"}}", "x"),
+    ],
+)
+async def test_a_record_with_an_unreadable_field_is_read_without_it(
+    api: MockApi, client: AutotaskClient, body: bytes, field: str
+) -> None:
+    api.on("GET", "Tickets/1", httpx.Response(200, content=body))
+    ticket = await client.get(Ticket, 1)
+    assert ticket.id == 1 and field not in ticket.extra
+    assert [(p.field, p.skipped) for p in client.screening.take()] == [(field, False)]
 
 
 async def test_an_oversized_answer_is_cut_off_as_a_protocol_error(api: MockApi) -> None:

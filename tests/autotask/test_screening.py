@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from agent.autotask import AutotaskClient, ProtocolError, Ticket
-from agent.autotask.screening import MAX_ID
+from agent.autotask.screening import MAX_ID, marker_clamped, unreadable_fields
 from agent.clock import FakeClock
 from tests.autotask.mock_api import API, MockApi, json_response, make_client
 
@@ -55,7 +55,7 @@ def noted(client: AutotaskClient) -> list[tuple[str, str, str, bool]]:
     return [(p.entity, p.field, p.problem, p.skipped) for p in client.screening.take()]
 
 
-BAD_VALUES = [
+BAD_IDS = [
     ("id", 2**64 + 5, "beyond 64 bits"),
     ("id", MAX_ID + 1, "beyond 64 bits"),
     ("id", -3, "not positive"),
@@ -65,29 +65,48 @@ BAD_VALUES = [
     ("id", True, "not a whole number"),
     ("id", [12], "not a whole number"),
     ("id", None, "missing"),
+]
+BAD_FIELDS = [
     ("companyID", 2**64, "beyond 64 bits"),
     ("companyID", -1, "not positive"),
     ("companyID", "5", "not a whole number"),
     ("assignedResourceID", {"id": 7}, "not a whole number"),
     ("status", 2**70, "beyond 64 bits"),
     ("status", "open", "wrong type"),
+    ("status", "9" * 5000, "wrong type"),
     ("title", ["a", "list"], "wrong type"),
     ("title", {"an": "object"}, "wrong type"),
     ("lastTrackedModificationDateTime", "not a date", "not a date-time"),
     ("lastTrackedModificationDateTime", 20260105, "not a date-time"),
     ("userDefinedFields", {"name": "x"}, "wrong type"),
+    ("userDefinedFields", [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]], "nested too deeply"),
+    ("somethingNew", {"a": [{"b": [[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]}]}, "nested too deeply"),
 ]
 
 
-@pytest.mark.parametrize(("field", "value", "problem"), BAD_VALUES)
+@pytest.mark.parametrize(("field", "value", "problem"), BAD_IDS)
 @pytest.mark.parametrize("read", [ids_of_query, ids_by_id_pages])
-async def test_a_bad_record_is_skipped_and_the_rest_of_the_page_kept(
+async def test_a_record_without_a_usable_id_is_skipped_and_the_rest_of_the_page_kept(
     api: MockApi, client: AutotaskClient, read: Any, field: str, value: Any, problem: str
 ) -> None:
     bad = {**TICKET, "id": 11, field: value}
     api.on("GET", "Tickets/query", page(TICKET, bad, {**TICKET, "id": 12}))
     assert await read(client) == [10, 12]
     assert noted(client) == [("Tickets", field, problem, True)]
+
+
+@pytest.mark.parametrize(("field", "value", "problem"), BAD_FIELDS)
+@pytest.mark.parametrize("read", [ids_of_query, ids_by_id_pages])
+async def test_a_bad_field_is_left_out_and_its_record_kept(
+    api: MockApi, client: AutotaskClient, read: Any, field: str, value: Any, problem: str
+) -> None:
+    bad = {**TICKET, "id": 11, field: value}
+    api.on("GET", "Tickets/query", page(TICKET, bad, {**TICKET, "id": 12}))
+    assert await read(client) == [10, 11, 12]
+    assert noted(client) == [("Tickets", field, problem, False)]
+    (kept,) = [r async for r in client.query("Tickets") if r["id"] == 11]
+    assert field not in kept and unreadable_fields(kept) == {field}
+    assert {k: v for k, v in kept.items()} == {k: v for k, v in bad.items() if k != field}
 
 
 async def test_a_missing_id_is_skipped(api: MockApi, client: AutotaskClient) -> None:
@@ -106,13 +125,33 @@ async def test_an_item_that_is_not_an_object_is_skipped(
     assert noted(client) == [("Tickets", "record", "not an object", True)]
 
 
-async def test_the_same_field_twice_in_different_case_is_skipped(
+async def test_the_id_twice_in_different_case_with_different_values_is_skipped(
     api: MockApi, client: AutotaskClient
 ) -> None:
     twice = {**TICKET, "id": 11, "ID": 2**70}
     api.on("GET", "Tickets/query", page(TICKET, twice))
     assert await ids_of_query(client) == [10]
     assert noted(client) == [("Tickets", "id", "sent twice", True)]
+
+
+async def test_a_field_twice_in_different_case_with_the_same_value_is_read_once(
+    api: MockApi, client: AutotaskClient
+) -> None:
+    twice = {**TICKET, "id": 11, "ID": 11, "Title": TICKET["title"]}
+    api.on("GET", "Tickets/query", page(twice))
+    (record,) = [r async for r in client.query("Tickets")]
+    assert record == {**TICKET, "id": 11} and unreadable_fields(record) == set()
+    assert noted(client) == []
+
+
+async def test_another_field_twice_with_different_values_is_left_out(
+    api: MockApi, client: AutotaskClient
+) -> None:
+    twice = {**TICKET, "id": 11, "PRIORITY": 2, "priority": 3}
+    api.on("GET", "Tickets/query", page(twice))
+    (record,) = [r async for r in client.query("Tickets")]
+    assert record == {**TICKET, "id": 11} and unreadable_fields(record) == {"priority"}
+    assert noted(client) == [("Tickets", "priority", "sent twice", False)]
 
 
 async def test_a_field_in_another_case_is_read_under_its_own_name(
@@ -132,15 +171,6 @@ async def test_a_field_in_another_case_is_read_under_its_own_name(
         ("TicketNotes", {"id": 4, "ticketID": None, "description": "d"}, "ticketID", "missing"),
         ("TicketNotes", {"id": 4, "description": "d"}, "ticketID", "missing"),
         ("TicketNotes", {"id": 4, "ticketID": 2**64}, "ticketID", "beyond 64 bits"),
-        ("TimeEntries", {"id": 4, "ticketID": -8}, "ticketID", "not positive"),
-        (
-            "TimeEntries",
-            {"id": 4, "ticketID": 1, "hoursWorked": "1.5"},
-            "hoursWorked",
-            "wrong type",
-        ),
-        ("Contacts", {"id": 4, "companyID": 2**63}, "companyID", "beyond 64 bits"),
-        ("Companies", {"id": 4, "ownerResourceID": 0}, "ownerResourceID", "not positive"),
         ("ResourceRoles", {"id": 4, "resourceID": 9, "roleID": None}, "roleID", "missing"),
         (
             "ResourceRoles",
@@ -164,6 +194,34 @@ async def test_the_ids_of_every_entity_are_checked(
     api.on("GET", f"{entity}/query", page(good, record))
     assert await ids_by_id_pages(client, entity) == [2]
     assert noted(client) == [(entity, field, problem, True)]
+
+
+@pytest.mark.parametrize(
+    ("entity", "record", "field", "problem"),
+    [
+        ("TimeEntries", {"id": 4, "ticketID": -8}, "ticketID", "not positive"),
+        (
+            "TimeEntries",
+            {"id": 4, "ticketID": 1, "hoursWorked": "1.5"},
+            "hoursWorked",
+            "wrong type",
+        ),
+        ("Contacts", {"id": 4, "companyID": 2**63}, "companyID", "beyond 64 bits"),
+        ("Companies", {"id": 4, "ownerResourceID": 0}, "ownerResourceID", "not positive"),
+    ],
+)
+async def test_the_other_ids_of_every_entity_are_checked_and_left_out(
+    api: MockApi,
+    client: AutotaskClient,
+    entity: str,
+    record: dict[str, Any],
+    field: str,
+    problem: str,
+) -> None:
+    api.on("GET", f"{entity}/query", page(record))
+    (kept,) = [r async for p in client.query_by_id_pages(entity) for r in p]
+    assert kept == {k: v for k, v in record.items() if k != field}
+    assert noted(client) == [(entity, field, problem, False)]
 
 
 async def test_a_marker_past_the_servers_clock_is_clamped_to_it_and_noted(
@@ -191,6 +249,7 @@ async def test_a_marker_a_little_past_the_date_header_is_kept_or_clamped_quietly
     records = [r async for r in client.query("Tickets")]
     marks = [r["lastTrackedModificationDateTime"] for r in records]
     assert marks == ["2026-01-05T10:00:00.900Z", "2026-01-05T10:00:00Z"]
+    assert [marker_clamped(r) for r in records] == [False, True]  # no watermark from a clamp
     assert noted(client) == []
 
 
@@ -230,13 +289,23 @@ async def test_paging_by_id_goes_on_past_a_page_whose_last_record_is_bad(
     assert await ids_by_id_pages(client) == [10, 12]
 
 
-async def test_a_bad_record_read_by_id_is_a_protocol_error_and_noted(
+async def test_a_record_without_a_usable_id_read_by_id_is_a_protocol_error_and_noted(
     api: MockApi, client: AutotaskClient
 ) -> None:
-    api.on("GET", "Tickets/10", json_response(200, {"item": {**TICKET, "companyID": -5}}))
+    api.on("GET", "Tickets/10", json_response(200, {"item": {**TICKET, "id": -5}}))
     with pytest.raises(ProtocolError):
         await client.get("Tickets", 10)
-    assert noted(client) == [("Tickets", "companyID", "not positive", True)]
+    assert noted(client) == [("Tickets", "id", "not positive", True)]
+
+
+async def test_a_bad_field_read_by_id_is_left_out_and_noted(
+    api: MockApi, client: AutotaskClient
+) -> None:
+    item = {"item": {**TICKET, "companyID": -5}}
+    api.on("GET", "Tickets/10", json_response(200, item, date=SERVER_DATE))
+    got = await client.get("Tickets", 10)
+    assert "companyID" not in got and unreadable_fields(got) == {"companyID"}
+    assert noted(client) == [("Tickets", "companyID", "not positive", False)]
 
 
 async def test_what_is_noted_holds_no_value_of_the_record(

@@ -8,6 +8,12 @@ a `Mode` is set, the answers it aims at are spoiled on the way back:
   (text or null or an object where an id belongs, a list where a record belongs);
 - `HUGE_ITEM_ID` answers every create and update with an `itemId` beyond 64 bits;
 - `PICKLIST_TEXT` adds values that are text, not numbers, to every picklist field's values;
+  `PICKLIST_NUMBER` adds a value whose label is a number;
+- `BAD_FIELD` sets `bad_fields` on the records of `targets` in each query answer of the entities;
+- poison modes add one record to the pull's ticket answers (those naming `only_if`) that the
+  client's JSON reader could not read before: a 5000-digit number, a field nested 200 levels;
+- `LYING_DATE` dates the pull's ticket answers `date_ahead` ahead of the simulator's clock and
+  sets their change markers `marker_ahead` ahead (None: the year 9999);
 - answer modes spoil the pull's own queries (those whose filter names `only_if`): JSON nested
   100,000 levels, an answer cut in half, one beyond the client's size cap, or the right answer
   dripped a few bytes at a time;
@@ -25,9 +31,12 @@ import enum
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+from email.utils import format_datetime as http_date
 from typing import Any
 from urllib.parse import unquote_plus
 
+from agent.autotask.wire import format_datetime
 from agent.simulator import Simulator
 
 Scope = MutableMapping[str, Any]
@@ -49,11 +58,29 @@ class Mode(enum.StrEnum):
     TRUNCATED = "truncated"
     HUGE_BODY = "huge_body"
     SLOW_DRIP = "slow_drip"
+    PICKLIST_NUMBER = "picklist_number"
+    BAD_FIELD = "bad_field"
+    HUGE_NUMBER = "huge_number"
+    DEEP_RECORD = "deep_record"
+    LYING_DATE = "lying_date"
 
 
 ZONE_MODES = frozenset({Mode.FOREIGN_ZONE, Mode.SLOW_ZONE})
-RECORD_MODES = frozenset({Mode.HUGE_ID, Mode.NEGATIVE_ID, Mode.FAR_FUTURE, Mode.WRONG_TYPES})
-ANSWER_MODES = frozenset({Mode.DEEP_NESTING, Mode.TRUNCATED, Mode.HUGE_BODY, Mode.SLOW_DRIP})
+RECORD_MODES = frozenset(
+    {Mode.HUGE_ID, Mode.NEGATIVE_ID, Mode.FAR_FUTURE, Mode.WRONG_TYPES, Mode.BAD_FIELD}
+)
+ANSWER_MODES = frozenset(
+    {
+        Mode.DEEP_NESTING,
+        Mode.TRUNCATED,
+        Mode.HUGE_BODY,
+        Mode.SLOW_DRIP,
+        Mode.HUGE_NUMBER,
+        Mode.DEEP_RECORD,
+        Mode.LYING_DATE,
+    }
+)
+POISON_ID = 424242
 
 FOREIGN_HOST = "evil.example.net"
 FOREIGN_ZONE_URL = f"http://{FOREIGN_HOST}/ATServicesRest/"
@@ -90,6 +117,10 @@ class HostileApp:
     only_if: str = "assignedResourceID"  # the answer modes spoil queries naming this field
     drip_bytes: int = 4
     drip_interval: float = 0.002
+    bad_fields: dict[str, Any] = field(default_factory=dict)
+    targets: frozenset[int] = frozenset()
+    date_ahead: timedelta = timedelta(hours=23.5)
+    marker_ahead: timedelta | None = None
     spoiled: int = 0  # answers spoiled (or dripped) so far
     seen: list[Seen] = field(default_factory=list)
 
@@ -107,6 +138,8 @@ class HostileApp:
             return
         status, out_headers, answer = await _capture(self.sim.app, scope, replay)
         if status == 200:
+            if self.mode is Mode.LYING_DATE:
+                out_headers = self._lying_date(out_headers)
             spoiled = self._spoil(target, scope["path"], answer)
             self.spoiled += spoiled != answer or self.mode in (Mode.SLOW_DRIP, Mode.SLOW_ZONE)
             answer = spoiled
@@ -122,7 +155,7 @@ class HostileApp:
         parts = [p for p in scope["path"].lower().split("/") if p]
         if parts[-1:] == ["zoneinformation"]:
             return "zone" if self.mode in ZONE_MODES else None
-        if self.mode is Mode.PICKLIST_TEXT:
+        if self.mode in (Mode.PICKLIST_TEXT, Mode.PICKLIST_NUMBER):
             return "fields" if parts[-2:] == ["entityinformation", "fields"] else None
         if self.mode is Mode.HUGE_ITEM_ID:
             writes = scope["method"] in ("POST", "PUT", "PATCH") and "query" not in parts
@@ -149,7 +182,12 @@ class HostileApp:
         if target == "fields":
             payload = json.loads(answer)
             for f in payload.get("fields", []):
-                if f.get("isPickList"):
+                if f.get("isPickList") and self.mode is Mode.PICKLIST_NUMBER:
+                    f["picklistValues"] = [
+                        *f.get("picklistValues", []),
+                        {"value": "77", "label": 12345, "isActive": True},
+                    ]
+                elif f.get("isPickList"):
                     f["picklistValues"] = [
                         *f.get("picklistValues", []),
                         {"value": "not-a-number", "label": "Bogus", "isActive": True},
@@ -167,13 +205,42 @@ class HostileApp:
             return json.dumps(payload).encode()
         if self.mode is Mode.DEEP_NESTING:
             return b'{"items":' + b"[" * DEEP + b"]" * DEEP + b"}"
+        if self.mode in (Mode.HUGE_NUMBER, Mode.DEEP_RECORD):
+            return self._poisoned(answer)
+        if self.mode is Mode.LYING_DATE:
+            payload = json.loads(answer)
+            ahead = self.marker_ahead
+            mark = FAR_FUTURE if ahead is None else format_datetime(self.sim.clock.now() + ahead)
+            for item in payload.get("items") or []:
+                item["lastTrackedModificationDateTime"] = mark
+            return json.dumps(payload).encode()
         if self.mode is Mode.TRUNCATED:
             return answer[: len(answer) // 2]
         if self.mode is Mode.HUGE_BODY:
             return b'{"padding":"' + b"x" * HUGE_BYTES + b'",' + answer[1:]
         return answer  # SLOW_DRIP: the right answer, slowly
 
+    def _poisoned(self, answer: bytes) -> bytes:
+        """The answer with one more record that Python's JSON reader alone cannot read."""
+        payload = json.loads(answer)
+        extra = {"id": POISON_ID, "title": "Poison"}
+        if self.mode is Mode.HUGE_NUMBER:
+            poison = b', "estimatedHours": ' + b"9" * 5000
+        else:
+            poison = b', "userDefinedFields": ' + b"[" * 200 + b"1" + b"]" * 200
+        record = json.dumps(extra).encode()[:-1] + poison + b"}"
+        items = json.dumps(payload.get("items") or []).encode()[1:-1]
+        rest = json.dumps({k: v for k, v in payload.items() if k != "items"}).encode()[1:]
+        return b'{"items": [' + items + (b", " if items else b"") + record + b"], " + rest
+
+    def _lying_date(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        fake = http_date(self.sim.clock.now().astimezone(UTC) + self.date_ahead, usegmt=True)
+        kept = [(k, v) for k, v in headers if k.lower() != b"date"]
+        return [*kept, (b"date", fake.encode())]
+
     def _bad_records(self, entity: str, items: list[Any]) -> list[Any]:
+        if self.mode is Mode.BAD_FIELD:
+            return [{**i, **self.bad_fields} if i.get("id") in self.targets else i for i in items]
         if not items:
             return items
         first = items[0]
