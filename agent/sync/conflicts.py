@@ -7,6 +7,7 @@ the server's value as its new base, so the next push sends the chosen value with
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -19,7 +20,14 @@ from agent.queue.outbox import Outbox
 from agent.security.errors import SealedPayloadError
 from agent.store import audit
 from agent.store.connection import Store
-from agent.store.models import CachedEntity, Conflict, ConflictStatus, OpKind, OpState
+from agent.store.models import (
+    AuditEvent,
+    CachedEntity,
+    Conflict,
+    ConflictStatus,
+    OpKind,
+    OpState,
+)
 from agent.sync import localview, overlays
 from agent.sync.policy import SERVER_OWNED_FIELDS
 
@@ -51,6 +59,30 @@ class ConflictInfo:
     resolution: str | None
     resolved_value: Any
     label: str
+    changed_by: int | None = None  # the resource Autotask named as the last to change it
+
+
+def _changed_by(c: Conflict) -> int | None:
+    """Who changed the record in Autotask, as the server said when the conflict was found."""
+    events = (
+        AuditEvent.select()
+        .where(
+            (AuditEvent.action == "conflict_detected")
+            & (AuditEvent.op_id == c.op_id)
+            & (AuditEvent.entity_type == c.entity_type)
+            & (AuditEvent.entity_id == str(c.entity_id))
+        )
+        .order_by(AuditEvent.id.desc())
+    )
+    for event in events:
+        try:
+            detail = json.loads(event.detail)  # the plain part: field and changed_by
+        except ValueError:
+            continue
+        if detail.get("field") == c.field:
+            by = detail.get("changed_by")
+            return by if isinstance(by, int) else None
+    return None
 
 
 def _info(c: Conflict) -> ConflictInfo:
@@ -78,6 +110,7 @@ def _info(c: Conflict) -> ConflictInfo:
         resolution=c.resolution,
         resolved_value=c.resolved_value,
         label=label,
+        changed_by=_changed_by(c) if c.op_id is not None else None,
     )
 
 

@@ -267,5 +267,7 @@ class Puller:
                 continue
             result = three_way_merge(entity, op.base, op.fields, theirs)
             if result.conflicts:
-                found += outcomes.flag_conflicts(op, result.conflicts, now=now, theirs_read_at=now)
+                found += outcomes.flag_conflicts(
+                    op, result.conflicts, now=now, theirs_read_at=now, theirs=theirs
+                )
         return found

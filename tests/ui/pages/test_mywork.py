@@ -91,7 +91,7 @@ def test_saving_sends_only_the_changed_fields_and_marks_them_pending(
     synced.settle(lambda: details.rows["priority"].chip.isVisibleTo(details))
     queued = synced.run(synced.agent.queue_page()).items
     assert [q.description for q in queued] == [
-        f"Change ticket #{ticket.id}: priority → {new_priority}"
+        f"Change ticket {ticket.number}: Priority → {details.priority.currentText()}"
     ]
     assert details.label_italic("priority")
     assert not details.label_italic("title")
