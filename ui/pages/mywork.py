@@ -176,6 +176,11 @@ class MyWorkPage(QWidget):
         self.table.scrollTo(index)
         return True
 
+    def open_ticket(self, ticket_id: int) -> None:
+        """Select the ticket in the list, or show it on its own when the list hides it."""
+        if not self.select_ticket(ticket_id):
+            self.panel.show_ticket(ticket_id)
+
     def _selection_changed(self, selected: QItemSelection, _: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()
         if not rows:

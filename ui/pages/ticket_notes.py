@@ -23,6 +23,7 @@ from agent.api.validation import EditRejected
 from ui.models.look import dot_icon, local_text, parse_iso
 from ui.pages.common import show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
+from ui.shortcuts import tab_moves_focus
 
 if TYPE_CHECKING:
     from ui.pages.ticket import Catalog, TicketPanel
@@ -50,6 +51,7 @@ class NotesTab(QWidget):
         self.form = Form()
         self.title = QLineEdit(placeholderText="Optional")
         self.description = QPlainTextEdit(placeholderText="What was done, what was found…")
+        tab_moves_focus(self.description)
         self.description.setFixedHeight(90)
         self.note_type = QComboBox()
         self.publish = QComboBox()

@@ -31,6 +31,7 @@ from agent.api.validation import EditRejected
 from ui.models.look import dot_icon, parse_iso, to_iso
 from ui.pages.common import ask, show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
+from ui.shortcuts import tab_moves_focus
 
 if TYPE_CHECKING:
     from ui.pages.ticket import Catalog, TicketPanel
@@ -105,6 +106,7 @@ class TimeTab(QWidget):
         row.addStretch(1)
         self.role = QComboBox()
         self.summary = QPlainTextEdit(placeholderText="What you did (the customer may see this)")
+        tab_moves_focus(self.summary)
         self.summary.setFixedHeight(70)
         self.form.add(FormField("Date", self.day, names=("dateWorked",)))
         self.form.add(

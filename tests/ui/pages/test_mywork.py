@@ -208,7 +208,7 @@ def test_a_time_entry_can_be_edited_and_deleted(synced: Desk, qtbot: QtBot) -> N
         )
     )
     ops = synced.run(synced.agent.queue_page()).items
-    assert len(ops) == 1 and "summaryNotes" in ops[0].description
+    assert len(ops) == 1 and "Summary → Corrected summary" in ops[0].description
     times.table.selectRow(next(r for r in range(times.table.rowCount()) if _key(times, r) == key))
     answer_dialog(qtbot, "Delete")
     times.delete_selected()
