@@ -86,6 +86,7 @@ class QueuePage(QWidget):
         outer.addWidget(header)
         row = QHBoxLayout()
         self.filter = QComboBox()
+        self.filter.setAccessibleName("Show operations")
         for label, _ in FILTERS:
             self.filter.addItem(label)
         self.count = QLabel(objectName="muted")
@@ -97,6 +98,7 @@ class QueuePage(QWidget):
         row.addWidget(self.stale)
         outer.addLayout(row)
         self.table = self._build_table()
+        self.table.setAccessibleName("Operations")
         outer.addWidget(self.table, 1)
         outer.addWidget(self._build_details())
         self.export_button.clicked.connect(self._export_clicked)
