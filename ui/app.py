@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QSystemTrayIco
 
 from agent.api.facade import Agent, AgentOptions
 from agent.api.types import AgentStatus
+from agent.security.encryption import Protection
 from agent.settings import Settings
 from ui import heap, icons, style
 from ui.loop import new_event_loop
@@ -65,6 +66,7 @@ class Desktop:
         self.instance: SingleInstance | None = None
         self.dialogs: list[QDialog] = []
         self.startup_error: QMessageBox | None = None  # shown when the profile cannot be opened
+        self.keyring_dialog: QDialog | None = None  # shown when no keyring can be used
 
     # -- start ---------------------------------------------------------------------------
     async def run(self) -> int:
@@ -78,12 +80,10 @@ class Desktop:
                 if self.demo:
                     self.agent = await Agent.open_demo(self.data_dir)
                 else:
-                    options = AgentOptions(
-                        data_dir=self.data_dir,
-                        profile=self.profile,
-                        allow_unencrypted=self.allow_unencrypted,
-                    )
-                    self.agent = await Agent.open(options)
+                    self.agent = await self._open_profile()
+                    if self.agent is None:  # no keyring, and the technician chose to quit
+                        self.instance.close()
+                        return 2
             except _cannot_start_errors() as exc:  # e.g. a full disk: said in the window
                 log.error("Field Sync cannot start: %s", exc)
                 await self.show_startup_error(str(exc))
@@ -99,6 +99,47 @@ class Desktop:
             collector.stop()  # also when the profile could not be opened
         return 0
 
+    async def _open_profile(self) -> Agent | None:
+        """Open the profile; without a usable keyring, say so in a window and continue only on
+        the technician's explicit choice to keep this run's data unencrypted (never silently).
+        None when the technician quits."""
+        options = AgentOptions(
+            data_dir=self.data_dir, profile=self.profile, allow_unencrypted=self.allow_unencrypted
+        )
+        agent = await Agent.open(options)
+        if agent.encryption.protection is not Protection.NO_KEYRING:
+            return agent
+        await agent.close()
+        log.warning("no usable system keyring: asking whether to continue unencrypted")
+        if not await self.ask_about_keyring():
+            return None
+        self.allow_unencrypted = options.allow_unencrypted = True
+        log.warning("continuing without encryption for this run, as the user chose")
+        return await Agent.open(options)
+
+    async def ask_about_keyring(self) -> bool:
+        """Show the keyring window until answered (or Quit); True to continue unencrypted."""
+        from ui.keyring_dialog import KeyringDialog
+
+        dialog = self.keyring_dialog = KeyringDialog()
+        answered = asyncio.Event()
+        dialog.finished.connect(lambda _result: answered.set())
+        dialog.show()
+        waiters = [
+            asyncio.ensure_future(answered.wait()),
+            asyncio.ensure_future(self.quit_requested.wait()),
+        ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            chosen = answered.is_set() and dialog.chose_unencrypted
+            dialog.hide()
+            dialog.deleteLater()
+            self.keyring_dialog = None
+        return chosen
+
     async def _start(self, agent: Agent) -> None:
         service = self.service = AgentService(agent)
         tray_available = QSystemTrayIcon.isSystemTrayAvailable()
@@ -108,6 +149,7 @@ class Desktop:
             tray.settingsRequested.connect(self.open_settings)
             tray.signInRequested.connect(self.open_sign_in)
             tray.demoTourRequested.connect(self.open_demo_tour)
+            tray.ticketRequested.connect(self.open_ticket)
             tray.quitRequested.connect(self.quit)
             tray.show()
             _note_ready()
@@ -127,8 +169,10 @@ class Desktop:
             agent.start()
         else:
             self.open_sign_in()
-        if status.demo and tray_available:
+        if status.demo and agent.demo_tour_due():  # once per demo profile; the tray offers more
             self.open_demo_tour()
+        if self.tray is not None:
+            self.tray.refresh_recent()
 
     async def show_startup_error(self, message: str) -> None:
         """Say why the profile cannot be opened (one line naming the condition and what to do),
@@ -158,6 +202,11 @@ class Desktop:
     def show_window(self, page_id: str = "") -> None:
         if self.window is not None:
             self.window.bring_forward(page_id or None)
+
+    def open_ticket(self, ticket_id: int) -> None:
+        if self.window is not None:
+            self.window.bring_forward()
+            self.window.open_ticket(ticket_id)
 
     def _keep(self, dialog: QDialog) -> None:
         """Hold a reference to a non-modal dialog until it is closed."""

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent.api.types import AgentStatus, SyncState
-from ui import icons, style, wording
+from ui import icons, shortcuts, style, wording
 from ui.banner import Banner, notice_for
 from ui.page_specs import (
     DEFAULT_PAGES,
@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
             self.show_page(next(iter(self.pages)))
         if service.last_status is not None:
             self.show_status(service.last_status)
+        self.shortcuts = shortcuts.install(self)
 
     # -- building ---------------------------------------------------------------------------
     def _add_pages(self, entries: list[PageEntry] | None, defer: bool) -> None:
@@ -224,6 +225,13 @@ class MainWindow(QMainWindow):
         if show_entity is not None:
             show_entity(entity_type, entity_id)
 
+    def open_ticket(self, ticket_id: int) -> None:
+        """Show one ticket in My work (the tray's recent activity asked for it)."""
+        self.show_page("mywork")
+        open_ticket = getattr(self.pages.get("mywork"), "open_ticket", None)
+        if open_ticket is not None:
+            open_ticket(ticket_id)
+
     def current_page_id(self) -> str:
         return str(getattr(self.stack.currentWidget(), "page_id", ""))
 
@@ -244,7 +252,8 @@ class MainWindow(QMainWindow):
         now = self.now()
         self.sidebar.card.show_status(status, now)
         self.sidebar.demo_badge.setVisible(status.demo)
-        self.setWindowTitle("Field Sync for Autotask" + (" — Demo tenant" if status.demo else ""))
+        # The product's name last, as the desktop shows the program's name: once, not twice.
+        self.setWindowTitle(("Demo tenant — " if status.demo else "") + "Field Sync for Autotask")
         for page_id, count, alert in (
             ("queue", status.pending + status.needs_attention, status.needs_attention > 0),
             ("conflicts", status.conflicts, True),

@@ -1,6 +1,6 @@
 """The settings dialog: offline work, sync interval, notifications, start at login, quota share,
-fleet mode (Redis) and durability, plus signing out (optionally wiping local data). The demo
-tenant is started with --demo, not from here."""
+fleet mode (Redis: an administrator's setting, shown when set or on request) and durability, plus
+signing out (optionally wiping local data). The demo tenant is started with --demo, not here."""
 
 from __future__ import annotations
 
@@ -108,8 +108,15 @@ class SettingsDialog(QDialog):
         self.quota_share.setFixedWidth(110)
         self.quota_share.setToolTip("The share of your tenant's hourly API limit Field Sync uses.")
         self.redis_url = QLineEdit(placeholderText="redis://server:6379/0 (empty: this PC only)")
+        self.redis_url.setAccessibleName("Fleet Redis URL")
         link.addRow("Share of hourly limit", self.quota_share)
+        # An administrator's setting: shown when one was set (by policy or the command line), or
+        # behind the switch below; a technician never needs it.
+        self.advanced = QCheckBox("Show administrator settings")
+        link.addRow(self.advanced)
         link.addRow("Fleet Redis URL", self.redis_url)
+        self._link = link
+        self.advanced.toggled.connect(self._show_advanced)
 
         storage = self._group(box, "Storage")
         self.durability = QComboBox()
@@ -158,7 +165,12 @@ class SettingsDialog(QDialog):
         self.start_at_login.setChecked(s.start_at_login)
         self.quota_share.setValue(round(s.quota_share * 100))
         self.redis_url.setText(s.redis_url or "")
+        self.advanced.setChecked(bool(s.redis_url))
+        self._show_advanced(self.advanced.isChecked())
         self.durability.setCurrentIndex(max(0, self.durability.findData(s.durability)))
+
+    def _show_advanced(self, shown: bool) -> None:
+        self._link.setRowVisible(self.redis_url, shown)
 
     def values(self) -> dict[str, Any]:
         return {

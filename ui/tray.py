@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from agent.api.types import AgentStatus, SyncState
+from agent.api.types import Activity, AgentStatus, SyncState
 from agent.settings import Settings
 from ui import icons, wording
 from ui.notifications import Notifier
@@ -19,6 +19,20 @@ from ui.service import AgentService
 SPIN_INTERVAL_MS = 90
 BALLOON_MS = 8000
 CLICK_TARGETS = {"conflict": "conflicts", "attention": "queue"}
+RECENT = 5
+RECENT_ICONS = {"sent": "sync", "conflict": "conflicts", "failed": "conflicts"}
+# The menu itself says how the two ways of not syncing differ.
+PAUSE_TEXT = "Pause syncing (until resumed or restarted)"
+RESUME_TEXT = "Resume syncing"
+PAUSE_TIP = (
+    "Stops sending and fetching for now; Field Sync still watches the connection and resumes "
+    "at the next start."
+)
+OFFLINE_TEXT = "Work offline (no contact with Autotask, kept after restart)"
+OFFLINE_TIP = (
+    "Field Sync does not contact Autotask at all, even after a restart, until you go online: "
+    "your changes are kept on this laptop and sent then."
+)
 
 
 class Tray(QObject):
@@ -28,6 +42,7 @@ class Tray(QObject):
     settingsRequested = Signal()
     signInRequested = Signal()
     demoTourRequested = Signal()
+    ticketRequested = Signal(int)  # a ticket of "Recent activity" to open
     quitRequested = Signal()
 
     def __init__(
@@ -63,6 +78,8 @@ class Tray(QObject):
         service.syncFinished.connect(self._sync_finished)
         service.notify.connect(self.notifier.post)
         service.settingsChanged.connect(self._settings_changed)
+        for signal in (service.queueChanged, service.conflictsChanged, service.syncFinished):
+            signal.connect(self.refresh_recent)
 
     # -- menu -------------------------------------------------------------------------------
     def _build_menu(self) -> QMenu:
@@ -84,14 +101,27 @@ class Tray(QObject):
         self.open_action.triggered.connect(lambda: self.openRequested.emit(""))
         self.sync_action = menu.addAction(icons.icon("sync", "#374151"), "Sync now")
         self.sync_action.triggered.connect(self.sync_now)
-        self.pause_action = menu.addAction(icons.icon("pause", "#374151"), "Pause syncing")
+        self.pause_action = menu.addAction(icons.icon("pause", "#374151"), PAUSE_TEXT)
         self.pause_action.triggered.connect(self.toggle_pause)
-        self.offline_action = QAction("Work offline", menu)
+        self.pause_action.setToolTip(PAUSE_TIP)
+        self.offline_action = QAction(OFFLINE_TEXT, menu)
+        self.offline_action.setToolTip(OFFLINE_TIP)
         self.offline_action.setCheckable(True)
         self.offline_action.triggered.connect(self.set_work_offline)
         menu.addAction(self.offline_action)
         self.conflicts_action = menu.addAction(icons.icon("conflicts", "#374151"), "Conflicts (0)")
         self.conflicts_action.triggered.connect(lambda: self.openRequested.emit("conflicts"))
+        menu.setToolTipsVisible(True)
+        self.recent_separator = menu.addSeparator()
+        self.recent_header = menu.addAction("Recent activity")
+        self.recent_header.setEnabled(False)
+        self.recent_actions: list[QAction] = []
+        for _ in range(RECENT):
+            action = menu.addAction("")
+            action.setVisible(False)
+            action.triggered.connect(lambda _c=False, a=action: self._open_recent(a))
+            self.recent_actions.append(action)
+        self._show_recent([])
         menu.addSeparator()
         self.sign_in_action = menu.addAction(icons.icon("key", "#374151"), "Sign in…")
         self.sign_in_action.triggered.connect(self.signInRequested)
@@ -101,6 +131,30 @@ class Tray(QObject):
         self.quit_action = menu.addAction(icons.icon("quit", "#374151"), "Quit Field Sync")
         self.quit_action.triggered.connect(self.quitRequested)
         return menu
+
+    # -- recent activity ------------------------------------------------------------------------
+    def refresh_recent(self, *_: object) -> None:
+        self.service.run(self.service.agent.recent_activity(RECENT), self._show_recent)
+
+    def _show_recent(self, items: list[Activity]) -> None:
+        self.recent = list(items)[:RECENT]
+        shown = bool(self.recent)
+        self.recent_separator.setVisible(shown)
+        self.recent_header.setVisible(shown)
+        for n, action in enumerate(self.recent_actions):
+            item = self.recent[n] if n < len(self.recent) else None
+            action.setVisible(item is not None)
+            if item is not None:
+                when = wording.ago(item.at, self.now())
+                action.setText(f"{wording.cut(item.text, 60)} · {when}")
+                action.setToolTip(item.text)
+                action.setData(item.ticket_id)
+                action.setIcon(icons.icon(RECENT_ICONS.get(item.kind, "open"), "#374151"))
+
+    def _open_recent(self, action: QAction) -> None:
+        ticket_id = action.data()
+        if isinstance(ticket_id, int):
+            self.ticketRequested.emit(ticket_id)
 
     # -- actions (all through the facade) -----------------------------------------------------
     def sync_now(self) -> None:
@@ -130,7 +184,7 @@ class Tray(QObject):
         self.header_action.setText(f"Field Sync: {title}")
         self.detail_action.setText(wording.last_synced(status, self.now()))
         self.demo_action.setVisible(status.demo)
-        self.pause_action.setText("Resume syncing" if status.paused else "Pause syncing")
+        self.pause_action.setText(RESUME_TEXT if status.paused else PAUSE_TEXT)
         self.pause_action.setIcon(icons.icon("resume" if status.paused else "pause", "#374151"))
         self.offline_action.setChecked(status.work_offline)
         self.sync_action.setEnabled(status.signed_in and not status.work_offline)

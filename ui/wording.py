@@ -41,6 +41,14 @@ def ago(then: float | None, now: float | None = None) -> str:
 
 
 def last_synced(status: AgentStatus | None, now: float | None = None) -> str:
+    if (
+        status is not None
+        and status.last_sync_at is None
+        and not status.first_sync_done
+        and status.signed_in
+        and status.state is SyncState.SYNCING
+    ):
+        return "First download in progress"
     if status is None or status.last_sync_at is None:
         return "Not synced yet"
     return f"Last synced {ago(status.last_sync_at, now)}"
@@ -84,3 +92,27 @@ def tooltip(status: AgentStatus | None, now: float | None = None) -> str:
         lines.append(f"{plural(status.needs_attention, 'change')} need attention")
     lines.append(last_synced(status, now))
     return "\n".join(lines)
+
+
+def cut(text: str, limit: int = 90) -> str:
+    """`text` on one line, cut at a word boundary to at most `limit` characters with "…"
+    (the full text goes in the tooltip)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,;:→") + "…"
+
+
+def can_send(status: AgentStatus | None) -> bool:
+    """Whether a change could be sent now (signed in, online, not paused or working offline)."""
+    return bool(
+        status is not None
+        and status.signed_in
+        and status.online
+        and not status.work_offline
+        and not status.paused
+    )

@@ -7,10 +7,12 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.api.views import describe, plain_error
+from agent.api.views import audit_entries, plain_error
+from agent.api.words import Words, describe
 from agent.queue.operation import OpQuery
 from agent.queue.outbox import Outbox
 from agent.security.permissions import private_text_file
@@ -30,11 +32,16 @@ AUDIT_COLUMNS = [
 ]
 
 
-def write_audit(path: str | Path, fmt: Literal["csv", "json"] = "csv") -> int:
-    """Every audit event in order, with its hashes (so the export itself can be verified)."""
+def write_audit(path: str | Path, fmt: Literal["csv", "json"] = "csv", **filters: Any) -> int:
+    """The audit events in order, with their hashes (so the export itself can be verified):
+    every one, or those `filters` choose (the filters of `views.audit_entries`, as the window's
+    Audit page shows them). CSV times are ISO 8601 in local time; JSON keeps Unix seconds."""
+    chosen = {k: v for k, v in filters.items() if v not in (None, "")}
+    wanted = {e.id for e in audit_entries(**chosen, limit=2**62)} if chosen else None
     rows: list[dict[str, Any]] = [
         {c: getattr(e, c) for c in AUDIT_COLUMNS} | {"detail": audit.detail_of(e)}
         for e in AuditEvent.select().order_by(AuditEvent.id).iterator()
+        if wanted is None or e.id in wanted
     ]
     if fmt == "json":
         with private_text_file(path) as fh:
@@ -43,7 +50,7 @@ def write_audit(path: str | Path, fmt: Literal["csv", "json"] = "csv") -> int:
         write_csv(
             path,
             AUDIT_COLUMNS,
-            ({**r, "detail": _detail_text(r["detail"])} for r in rows),
+            ({**r, "at": local_iso(r["at"]), "detail": _detail_text(r["detail"])} for r in rows),
         )
     return len(rows)
 
@@ -54,6 +61,13 @@ def write_csv(path: str | Path, columns: list[str], rows: Iterable[dict[str, Any
         writer = csv.DictWriter(fh, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
+
+
+def local_iso(seconds: float | None) -> str:
+    """Unix seconds as ISO 8601 in this computer's time zone, with its offset."""
+    if seconds is None or seconds == 0:
+        return ""
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="microseconds")
 
 
 def _detail_text(detail: dict[str, Any]) -> str:
@@ -75,6 +89,7 @@ def write_queue(path: str | Path, outbox: Outbox) -> int:
         "created_at",
     ]
     count = 0
+    words = Words()
     with private_text_file(path, newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(columns)
@@ -90,11 +105,11 @@ def write_queue(path: str | Path, outbox: Outbox) -> int:
                         op.kind.value,
                         op.entity_type,
                         op.entity_key,
-                        describe(op),
+                        describe(op, words),
                         op.attempts,
-                        op.next_attempt_at,
+                        local_iso(op.next_attempt_at),
                         plain_error(op) or "",
-                        op.created_at,
+                        local_iso(op.created_at),
                     ]
                 )
                 count += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
@@ -19,11 +20,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from agent.api import views
+from agent.api import activity, views
 from agent.api.account import check_connection
 from agent.api.observe import AlertView, HealthView, Observability
 from agent.api.recovery import DatabaseRecovery, from_notice
 from agent.api.types import (
+    Activity,
     AgentEvent,
     AgentStatus,
     AuditEntry,
@@ -34,6 +36,7 @@ from agent.api.types import (
     TicketDetail,
     TicketSummary,
 )
+from agent.api.words import Words
 from agent.autotask import DEFAULT_DIRECTORY_URL, AutotaskClient
 from agent.autotask.credentials import ApiCredentials
 from agent.autotask.session import ClientOptions
@@ -55,6 +58,7 @@ from agent.security.signout import sign_out_and_wipe
 from agent.security.transit import require_secure_url
 from agent.settings import Settings
 from agent.store import audit, screened
+from agent.store.connection import Durability
 from agent.store.models import OpState, Priority
 from agent.sync.calls import ApiCaller
 from agent.sync.capture import Capture, Captured
@@ -133,6 +137,7 @@ class Agent:
         )
         self._retention_task: asyncio.Task[RetentionReport | None] | None = None
         self._retention_ran_at: float | None = None
+        self._last_sync_at: float | None = None  # the last good sync, kept across restarts
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -149,6 +154,7 @@ class Agent:
             agent.observe.start()
         agent.observe.monitor.alerts.subscribe(agent._on_alert)
         try:
+            agent._last_sync_at = await agent.store.aread(activity.last_sync_at)
             await agent.check_pending_values("start")
             await agent.run_retention()
             await agent.connect()
@@ -258,8 +264,6 @@ class Agent:
         connectivity = Connectivity(self.options.probe or self._probe, clock=self.clock)
         client = self.client
 
-        share = self.profile.settings.quota_share
-
         async def read_threshold() -> ThresholdInfo:
             # Bounded like every other call (a zone lookup it starts included): a server that
             # drips its answer must not hold the round that wanted the reading.
@@ -268,7 +272,7 @@ class Agent:
             seconds = (limits.connect or 10.0) + (limits.read or 30.0) if limits else None
             with client.deadline(seconds):
                 t = await client.threshold()
-            self.observe.record_quota(t.used, t.limit, share)
+            self.observe.record_quota(t.used, t.limit, self._settings.quota_share)
             return ThresholdInfo(
                 threshold=t.limit, timeframe_minutes=t.timeframe_minutes, current=t.used
             )
@@ -454,6 +458,9 @@ class Agent:
         """Take a settings snapshot and act on what the running agent reads from it."""
         self._settings = settings
         self.observe.set_retention_days(settings.metrics_retention_days)
+        pacer = self.pipeline.pacer if self.pipeline is not None else None
+        if pacer is not None and pacer.settings.share != settings.quota_share:
+            pacer.settings = dataclasses.replace(pacer.settings, share=settings.quota_share)
 
     def _settings_changed(self, settings: Settings) -> Settings:
         """A change made through the facade: the snapshot now, and no older reload after it."""
@@ -463,6 +470,10 @@ class Agent:
 
     def _on_report(self, report: SyncReport) -> None:
         self._last_error = report.error
+        good = self.engine.last_success_at if self.engine is not None else None
+        if good is not None and good != self._last_sync_at:
+            self._last_sync_at = good
+            self._in_background(self.store.awrite(lambda: activity.keep_last_sync(good)))
         self._store_condition = report.store_condition
         self._in_background(self._reload_settings())
         categories = [e.split(":", 2)[1].strip() for e in report.push.errors if ":" in e]
@@ -561,6 +572,8 @@ class Agent:
             )
         elif self._syncing or pending:
             state, reason = SyncState.SYNCING, f"{pending} change(s) waiting to be sent."
+        elif not first_sync_done:  # the first download runs: nothing is up to date yet
+            state, reason = SyncState.SYNCING, "Downloading your tickets for the first time."
         else:
             state, reason = SyncState.SYNCED, "Everything is synced."
         return AgentStatus(
@@ -572,7 +585,7 @@ class Agent:
             pending=pending,
             needs_attention=attention,
             conflicts=conflicts,
-            last_sync_at=self.engine.last_success_at if self.engine else None,
+            last_sync_at=self._last_sync_at,
             last_error=self._last_error,
             signed_in=signed_in,
             demo=self.options.demo,
@@ -719,7 +732,9 @@ class Agent:
         def run() -> QueuePage:
             page = self.outbox.list_ops(query)
             total = self.outbox.count(OpQuery(states=wanted, entity_type=entity_type))
-            return QueuePage([views.queue_item(o) for o in page.items], page.next_after_id, total)
+            words = Words()
+            items = [views.queue_item(o, words) for o in page.items]
+            return QueuePage(items, page.next_after_id, total)
 
         return await self.store.aread(run)
 
@@ -794,6 +809,32 @@ class Agent:
         self._emit("status")
         if self.engine is not None:
             self.engine.wake.set()
+
+    async def recent_activity(self, limit: int = 5) -> list[Activity]:
+        """The last things that happened to this laptop's changes (sent, conflict, needs
+        attention), newest first, each with its ticket."""
+        return await self.store.aread(lambda: activity.recent(self.outbox, limit))
+
+    def ticket_web_url(self, ticket_id: int) -> str | None:
+        """Where the ticket opens in Autotask's web application, once the zone is known.
+
+        The zone lookup gives the web application's address (`webUrl`); FACTS.md and the REST
+        Swagger document no ticket link. Chosen: Autotask's documented "Autotask Extend"
+        command page, `{webUrl}Autotask/AutotaskExtend/ExecuteCommand.aspx?Code=OpenTicketDetail
+        &TicketID={id}`, which opens the ticket's detail for a signed-in user."""
+        zone = self.client.zone if self.client is not None else None
+        if zone is None or not zone.web_url:
+            return None
+        try:
+            if self.options.transport is None:  # an in-process transport (tests): no network
+                require_secure_url(zone.web_url, what="Autotask's web address")
+        except InsecureUrlError:
+            return None
+        base = zone.web_url if zone.web_url.endswith("/") else zone.web_url + "/"
+        return (
+            f"{base}Autotask/AutotaskExtend/ExecuteCommand.aspx"
+            f"?Code=OpenTicketDetail&TicketID={int(ticket_id)}"
+        )
 
     # -- audit -----------------------------------------------------------------------------
     async def audit_events(self, **filters: Any) -> list[AuditEntry]:
@@ -908,16 +949,38 @@ class Agent:
         return self.profile.settings
 
     async def update_settings(self, **changes: Any) -> Settings:
-        """Save `changes` (encryption is not a setting: see `set_encryption`)."""
-        new = self._settings_changed(
-            await asyncio.to_thread(self.profile.settings_repo.update, **changes)
-        )
+        """Save `changes` (encryption is not a setting: see `set_encryption`). Each takes effect
+        at once: the pace, the quota share, the store's durability, working offline."""
+
+        def save() -> Settings:
+            saved = self.profile.settings_repo.update(**changes)
+            if Durability(saved.durability) is not self.store.durability:
+                self.store.set_durability(Durability(saved.durability))
+            return saved
+
+        new = self._settings_changed(await asyncio.to_thread(save))
+        if "work_offline" in changes:
+            if not new.work_offline and self.engine is not None:
+                self.engine.wake.set()
+            self._publish_online()
         if "api_directory_url" in changes:  # the user's choice: recorded, and used from now on
             await self._record_directory(new.api_directory_url)
             if self.client is not None or self._sign_in_problem:
                 await self._reconnect()
         self._emit("status")
         return new
+
+    def demo_tour_due(self) -> bool:
+        """Whether the demo's introduction is still to be shown; true once per demo profile
+        (the answer is remembered in the profile's folder)."""
+        if not self.options.demo:
+            return False
+        mark = self.profile.paths.profile_dir / "demo-tour-shown"
+        if mark.exists():
+            return False
+        with contextlib.suppress(OSError):  # a read-only folder shows the tour again: harmless
+            mark.touch()
+        return True
 
     @property
     def encryption(self) -> EncryptionState:
@@ -950,10 +1013,16 @@ class Agent:
         return await asyncio.to_thread(control.forget_legacy_entries, self.profile)
 
     # -- exports ---------------------------------------------------------------------------
-    async def export_audit(self, path: str | Path, fmt: Literal["csv", "json"] = "csv") -> int:
+    async def export_audit(
+        self, path: str | Path, fmt: Literal["csv", "json"] = "csv", **filters: Any
+    ) -> int:
+        """Write the audit trail, or the events `filters` choose (as `audit_events` takes them:
+        what the Audit page shows); returns the events written."""
         from agent.api.exports import write_audit
 
-        return await asyncio.to_thread(lambda: self.store.read(lambda: write_audit(path, fmt)))
+        return await asyncio.to_thread(
+            lambda: self.store.read(lambda: write_audit(path, fmt, **filters))
+        )
 
     async def export_queue(self, path: str | Path) -> int:
         from agent.api.exports import write_queue

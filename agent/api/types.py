@@ -164,6 +164,16 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class Activity:
+    """One thing that happened to the technician's changes (the tray's recent activity)."""
+
+    at: float
+    kind: str  # sent | conflict | failed
+    ticket_id: int
+    text: str  # in words: "Sent: Change ticket T20240101.0001: Status → In Progress"
+
+
+@dataclass(frozen=True)
 class ConnectionTest:
     ok: bool
     message: str

@@ -19,6 +19,7 @@ from agent.api.types import (
     TicketSummary,
     TimeEntryView,
 )
+from agent.api.words import Words, describe
 from agent.queue.operation import Operation
 from agent.security.errors import SealedPayloadError
 from agent.store import audit
@@ -225,28 +226,6 @@ def ticket_detail(ticket_id: int) -> TicketDetail | None:
     )
 
 
-def describe(op: Operation) -> str:
-    """What an operation changes, in words a technician reads."""
-    what = {"Tickets": "ticket", "TicketNotes": "note", "TimeEntries": "time entry"}.get(
-        op.entity_type, op.entity_type
-    )
-    where = f" #{op.target_id}" if op.target_id is not None else ""
-    parent = f" on ticket #{op.parent_id}" if op.parent_id is not None else ""
-    if op.kind.value == "create":
-        if op.entity_type == "TimeEntries":
-            hours = op.fields.get("hoursWorked")
-            span = f"{hours} h" if hours is not None else "a time span"
-            return f"Log {span}{parent}: {str(op.fields.get('summaryNotes') or '')[:60]}"
-        if op.entity_type == "TicketNotes":
-            text = str(op.fields.get("title") or op.fields.get("description") or "")[:60]
-            return f"Add note{parent}: {text}"
-        return f"Create {what}{parent}"
-    if op.kind.value == "delete":
-        return f"Delete {what}{where}{parent}"
-    changes = ", ".join(f"{k} → {str(v)[:40]}" for k, v in op.fields.items())
-    return f"Change {what}{where}: {changes}"
-
-
 def uncertain(op: Operation) -> bool:
     """Whether an earlier attempt's answer was lost, so it is checked before anything is sent
     again. An operation being sent right now is outcome-unknown too, until its answer comes:
@@ -272,13 +251,13 @@ def plain_error(op: Operation) -> str | None:
     return words or op.last_error
 
 
-def queue_item(op: Operation) -> QueueItem:
+def queue_item(op: Operation, words: Words | None = None) -> QueueItem:
     return QueueItem(
         id=op.id,
         kind=op.kind.value,
         entity_type=op.entity_type,
         entity_key=op.entity_key,
-        description=describe(op),
+        description=describe(op, words),
         priority=Priority(op.priority).name.lower(),
         state=op.state.value,
         attempts=op.attempts,

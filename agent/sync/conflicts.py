@@ -7,6 +7,7 @@ the server's value as its new base, so the next push sends the chosen value with
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -19,7 +20,14 @@ from agent.queue.outbox import Outbox
 from agent.security.errors import SealedPayloadError
 from agent.store import audit
 from agent.store.connection import Store
-from agent.store.models import CachedEntity, Conflict, ConflictStatus, OpKind, OpState
+from agent.store.models import (
+    AuditEvent,
+    CachedEntity,
+    Conflict,
+    ConflictStatus,
+    OpKind,
+    OpState,
+)
 from agent.sync import localview, overlays
 from agent.sync.policy import SERVER_OWNED_FIELDS
 
@@ -54,6 +62,7 @@ class ConflictInfo:
     # Why its values are not shown: they cannot be read (changed on disk). Such a conflict can
     # still be resolved by keeping Autotask's value, which needs none of them.
     problem: str | None = None
+    changed_by: int | None = None  # the resource Autotask named as the last to change it
 
 
 def _sides(c: Conflict) -> tuple[Any, Any, Any, Any, str | None]:
@@ -63,6 +72,29 @@ def _sides(c: Conflict) -> tuple[Any, Any, Any, Any, str | None]:
     except SealedPayloadError as exc:
         log.warning("conflict #%s: %s", c.id, exc)
         return None, None, None, None, str(exc)
+
+
+def _changed_by(c: Conflict) -> int | None:
+    """Who changed the record in Autotask, as the server said when the conflict was found."""
+    events = (
+        AuditEvent.select()
+        .where(
+            (AuditEvent.action == "conflict_detected")
+            & (AuditEvent.op_id == c.op_id)
+            & (AuditEvent.entity_type == c.entity_type)
+            & (AuditEvent.entity_id == str(c.entity_id))
+        )
+        .order_by(AuditEvent.id.desc())
+    )
+    for event in events:
+        try:
+            detail = json.loads(event.detail)  # the plain part: field and changed_by
+        except ValueError:
+            continue
+        if detail.get("field") == c.field:
+            by = detail.get("changed_by")
+            return by if isinstance(by, int) else None
+    return None
 
 
 def _info(c: Conflict) -> ConflictInfo:
@@ -92,6 +124,7 @@ def _info(c: Conflict) -> ConflictInfo:
         resolved_value=resolved,
         label=label,
         problem=problem,
+        changed_by=_changed_by(c) if c.op_id is not None else None,
     )
 
 

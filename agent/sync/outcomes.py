@@ -115,10 +115,29 @@ def settle_stale_conflicts(op: Operation, now: float) -> None:
         )
 
 
+# The field in which Autotask says who last changed a record of each type.
+CHANGED_BY_FIELDS = {"Tickets": "lastActivityResourceID", "TimeEntries": "lastModifiedUserID"}
+
+
+def changed_by(entity_type: str, theirs: Mapping[str, Any] | None) -> int | None:
+    """The resource the server names as the last to change `theirs`, if it names one."""
+    name = CHANGED_BY_FIELDS.get(entity_type)
+    value = theirs.get(name) if theirs is not None and name is not None else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def flag_conflicts(
-    op: Operation, conflicts: tuple[FieldDecision, ...], *, now: float, theirs_read_at: float
+    op: Operation,
+    conflicts: tuple[FieldDecision, ...],
+    *,
+    now: float,
+    theirs_read_at: float,
+    theirs: Mapping[str, Any] | None = None,
 ) -> int:
-    """Record (or refresh) an open Conflict per field; returns how many are new."""
+    """Record (or refresh) an open Conflict per field; returns how many are new. `theirs`, the
+    server's record as read, names who changed it (kept in the audit event: the cached record
+    may later name someone else, e.g. the technician whose other field was sent since)."""
+    by = changed_by(op.entity_type, theirs)
     entity_id = int(op.target_id) if op.target_id is not None else 0
     new = 0
     for c in conflicts:
@@ -159,6 +178,7 @@ def flag_conflicts(
                 "mine": c.mine,
                 "theirs": c.theirs,
                 "reason": c.reason,
+                **({"changed_by": by} if by is not None else {}),
             },
         )
     return new
@@ -173,9 +193,10 @@ def record_conflicts(
     theirs_read_at: float,
     remaining: Mapping[str, Any],
     remaining_base: Mapping[str, Any],
+    theirs: Mapping[str, Any] | None = None,
 ) -> None:
     """Park `op` as a conflict on the given fields, keeping only those fields in it."""
-    flag_conflicts(op, conflicts, now=now, theirs_read_at=theirs_read_at)
+    flag_conflicts(op, conflicts, now=now, theirs_read_at=theirs_read_at, theirs=theirs)
     outbox.rewrite(op.id, fields=dict(remaining), base=dict(remaining_base))
     reason = "conflict: " + ", ".join(c.field for c in conflicts)
     outbox.park(op.id, reason, conflict=True, outcome_unknown=False)

@@ -211,7 +211,7 @@ def settle(
         )
     outbox.rewrite(op.id, fields=fields, base=base)
     if conflicts:
-        outcomes.flag_conflicts(op, conflicts, now=now, theirs_read_at=read_at)
+        outcomes.flag_conflicts(op, conflicts, now=now, theirs_read_at=read_at, theirs=theirs)
         reason = "conflict: " + ", ".join(c.field for c in conflicts)
         if refused:
             reason += f"; refused by Autotask: {refused}"

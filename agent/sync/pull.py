@@ -276,5 +276,7 @@ class Puller:
                 continue
             result = merge_with_server(entity, op.base, op.fields, theirs)
             if result.conflicts:
-                found += outcomes.flag_conflicts(op, result.conflicts, now=now, theirs_read_at=now)
+                found += outcomes.flag_conflicts(
+                    op, result.conflicts, now=now, theirs_read_at=now, theirs=theirs
+                )
         return found

@@ -195,6 +195,7 @@ class Pusher:
                     theirs_read_at=read_at,
                     remaining={c.field: c.mine for c in result.conflicts},
                     remaining_base={c.field: op.base.get(c.field) for c in result.conflicts},
+                    theirs=theirs,
                 )
 
             await self.store.awrite(park)

@@ -54,8 +54,9 @@ async def test_an_unknown_assignee_is_refused_and_the_pending_title_still_syncs(
         "assignedResourceID": f"resource {MISSING} does not exist in Autotask or is inactive"
     }
     page = await world.agent.queue_page()
+    number = world.sim.tenant.records["Tickets"][tid]["ticketNumber"]
     assert [i.description for i in page.items] == [
-        f"Change ticket #{tid}: title → Title that must arrive"
+        f"Change ticket {number}: Title → Title that must arrive"
     ]
     report = await world.agent.sync_now()
     assert report is not None and report.push.succeeded == 1

@@ -53,7 +53,7 @@ def test_edit_queue_sync_and_audit_from_the_command_line(
     code, _, err = run(capsys, tmp_path, "edit", "ticket", tid, "--status", "424242")
     assert code == 2 and "not a value this tenant allows" in err
     code, out, _ = run(capsys, tmp_path, "queue", "list")
-    assert "1 operation(s)" in out and "title → Replaced PSU" in out
+    assert "1 operation(s)" in out and "Title → Replaced PSU" in out
 
     code, out, _ = run(capsys, tmp_path, "sync")
     assert code == 0 and "succeeded 1" in out

@@ -51,11 +51,11 @@ def fill(folder: Path, leave: int = 0) -> Path:
     filler file, whose removal gives the space back."""
     filler = folder / "filler.bin"
     chunk = b"\0" * 65536
-    with filler.open("wb", buffering=0) as fh:  # unbuffered: nothing left to flush at close
+    # Unbuffered: a chunk the disk could not take is not left in a buffer to fail again on close.
+    with filler.open("wb", buffering=0) as fh:
         try:
             while True:
                 fh.write(chunk)
-                fh.flush()
         except OSError:
             pass
     if leave:

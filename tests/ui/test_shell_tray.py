@@ -87,7 +87,7 @@ def test_menu_offers_resume_when_paused_and_ticks_work_offline(tray: Tray):
     tray.show_status(status(SyncState.PAUSED))
     assert tray.pause_action.text() == "Resume syncing"
     tray.show_status(status(SyncState.OFFLINE, work_offline=True, conflicts=4))
-    assert tray.pause_action.text() == "Pause syncing"
+    assert tray.pause_action.text().startswith("Pause syncing")
     assert tray.offline_action.isChecked()
     assert not tray.sync_action.isEnabled()  # nothing is sent while working offline
     assert tray.conflicts_action.text() == "Conflicts (4)"

@@ -66,10 +66,12 @@ async def load_context(service: AgentService, conflicts: Iterable[Any]) -> Confl
         people={rid: name for rid, (name, _) in resources.items()},
     )
     me = technician_id(service)
-    for ticket_id in sorted({c.entity_id for c in conflicts if c.entity_type == "Tickets"}):
-        detail = await agent.ticket(ticket_id)
-        field_value = detail.fields.get("lastActivityResourceID") if detail else None
-        rid = field_value.value if field_value is not None else None
-        if isinstance(rid, int) and rid in context.people and rid != me:
-            context.changed_by[("Tickets", ticket_id)] = context.people[rid]
+    # Who Autotask named as the last to change the record when the conflict was found: the
+    # same rule for every conflict (the record cached now may name the technician, whose other
+    # field was sent since). "someone in Autotask" only where the server named no one else.
+    for c in conflicts:
+        rid = getattr(c, "changed_by", None)
+        if isinstance(rid, int) and rid != me:
+            name = context.people.get(rid) or f"resource {rid}"
+            context.changed_by[(c.entity_type, c.entity_id)] = name
     return context

@@ -7,7 +7,8 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from agent.api.types import AuditEntry
-from ui.models.labels import entity_label
+from ui import wording
+from ui.models.labels import entity_label, field_label
 from ui.models.look import local_text
 from ui.models.table import ListTableModel
 from ui.service import AgentService
@@ -30,18 +31,98 @@ ACTION_WORDS = {
     "audit_keyed": "Audit trail keyed",
     "audit_pruned": "Old history removed",
     "audit_reanchored": "Audit anchor set again",
+    "overlay_repaired": "Stale pending value repaired",
 }
 
 
+KIND_WORDS = {"update": "Change", "create": "Create", "delete": "Delete"}
+CHOICE_WORDS = {"mine": "yours", "theirs": "Autotask's", "value": "a value you typed"}
+DETAIL_LABELS = {
+    "kind": "Kind of change",
+    "fields": "Changed",
+    "base": "Before",
+    "sent": "Sent",
+    "mine": "Yours",
+    "theirs": "In Autotask",
+    "chosen": "Kept",
+    "losing": "Not kept",
+    "choice": "Choice",
+    "field": "Field",
+    "reason": "Why",
+    "message": "Message",
+    "category": "Problem",
+    "action": "What happens next",
+    "outcome_unknown": "Outcome unknown",
+    "changed_by": "Changed by (resource)",
+}
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return " ".join(str(value).split())
+
+
+def _fields(values: Any) -> str:
+    if isinstance(values, dict):
+        return ", ".join(f"{field_label(k)} → {_value(v)}" for k, v in values.items())
+    return _value(values)
+
+
 def summary(entry: AuditEntry) -> str:
+    """The event in a sentence a person reads (no `kind='update'`)."""
     d = entry.detail
+    field = field_label(str(d.get("field", "")))
     if entry.action == "conflict_resolved":
-        return (
-            f"{d.get('field')}: kept {d.get('choice')} ({d.get('chosen')!r}); "
-            f"not kept: {d.get('losing')!r}"
-        )
-    parts = [f"{k}={v!r}" for k, v in list(d.items())[:4]]
-    return ", ".join(parts)[:200]
+        choice = CHOICE_WORDS.get(str(d.get("choice")), str(d.get("choice", "")))
+        text = f"{field}: kept {choice}"
+        if "chosen" in d:
+            text += f" ({_value(d.get('chosen'))}); not kept: {_value(d.get('losing'))}"
+        return wording.cut(text, 200)
+    if entry.action == "conflict_detected":
+        text = f"{field}: yours {_value(d.get('mine'))}, in Autotask {_value(d.get('theirs'))}"
+        return wording.cut(text, 200)
+    if entry.action in ("failed", "parked"):
+        return wording.cut(_value(d.get("message") or d.get("reason") or d.get("category")), 200)
+    what = KIND_WORDS.get(str(d.get("kind")), "")
+    values = d.get("sent") if "sent" in d else d.get("fields")
+    if isinstance(values, dict) and values:
+        return wording.cut(f"{what or 'Change'}: {_fields(values)}", 200)
+    if what:
+        return what
+    words = [f"{DETAIL_LABELS.get(k, k)}: {_value(v)}" for k, v in list(d.items())[:3]]
+    return wording.cut("; ".join(words), 200)
+
+
+def detail_lines(entry: AuditEntry) -> list[tuple[str, str]]:
+    """The event's full record as (label, text) rows, nested values one field per row."""
+    rows: list[tuple[str, str]] = [
+        ("When", local_text(entry.at, seconds=True)),
+        ("What happened", ACTION_WORDS.get(entry.action, entry.action.replace("_", " "))),
+    ]
+    if entry.entity_type:
+        rows.append(("Record", f"{entity_label(entry.entity_type)} {entry.entity_id or ''}"))
+    if entry.op_id is not None:
+        rows.append(("Operation", f"#{entry.op_id}"))
+    for key, value in entry.detail.items():
+        label = DETAIL_LABELS.get(key, key.replace("_", " ").capitalize())
+        if key == "kind":
+            value = KIND_WORDS.get(str(value), value)
+        if key == "field":
+            value = field_label(str(value))
+        if key == "choice":
+            value = CHOICE_WORDS.get(str(value), value)
+        if isinstance(value, dict):
+            rows.extend((f"{label}: {field_label(k)}", _value(v)) for k, v in value.items())
+            if not value:
+                rows.append((label, "(nothing)"))
+        elif isinstance(value, list):
+            rows.append((label, ", ".join(field_label(str(v)) for v in value)))
+        else:
+            rows.append((label, _value(value)))
+    return rows
 
 
 class AuditModel(ListTableModel):
@@ -112,6 +193,8 @@ class AuditModel(ListTableModel):
             return local_text(e.at, seconds=True)
         if col == ACTION:
             return ACTION_WORDS.get(e.action, e.action.replace("_", " ").capitalize())
+        if col == SUMMARY and role == Qt.ItemDataRole.ToolTipRole:
+            return "\n".join(f"{label}: {text}" for label, text in detail_lines(e))
         if col == RECORD:
             if e.entity_type is None:
                 return ""

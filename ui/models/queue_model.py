@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor
 
 from agent.api import facade
 from agent.api.types import QueueItem, QueuePage
+from ui import wording
 from ui.models.labels import STATE_WORDS, entity_label
 from ui.models.look import TONES, dot_icon, local_text, relative_words
 from ui.models.table import ListTableModel
@@ -146,7 +147,7 @@ class QueueModel(ListTableModel):
 
     def text(self, item: QueueItem, col: int) -> str:
         if col == WHAT:
-            return item.description
+            return wording.cut(item.description)
         if col == STATE:
             words = STATE_WORDS.get(item.state, (item.state, ""))[0]
             return f"{words} (outcome unknown)" if item.outcome_unknown else words
@@ -158,17 +159,15 @@ class QueueModel(ListTableModel):
             if item.state != "pending":
                 return ""
             if item.next_attempt_at is None or item.next_attempt_at <= self.now():
-                return "as soon as online"
+                sendable = wording.can_send(self.service.last_status)
+                return "at the next sync" if sendable else "as soon as online"
             return relative_words(item.next_attempt_at, self.now())
         if col == PROBLEM:
             return item.last_error or ""
         return local_text(item.created_at)
 
     def tooltip(self, item: QueueItem) -> str:
-        lines = [
-            item.description,
-            f"{entity_label(item.entity_type)} {item.entity_key} · operation #{item.id}",
-        ]
+        lines = [item.description, f"{entity_label(item.entity_type)} · operation #{item.id}"]
         if item.last_error:
             lines.append(item.last_error)
         return "\n".join(lines)

@@ -3,12 +3,11 @@ a chain check that says where it breaks, and a CSV export."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,11 +25,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.models.audit_model import ACTION, ACTION_WORDS, OP, RECORD, SUMMARY, WHEN, AuditModel
+from ui.models.audit_model import (
+    ACTION,
+    ACTION_WORDS,
+    OP,
+    RECORD,
+    SUMMARY,
+    WHEN,
+    AuditModel,
+    detail_lines,
+)
 from ui.models.labels import ENTITY_LABELS
 from ui.models.look import chip_style, local_text
 from ui.pages.common import PAGE_QSS, PageHeader, chip, list_table, show_error
 from ui.service import AgentService
+
+TYPING_MS = 250
 
 
 class AuditPage(QWidget):
@@ -64,7 +74,9 @@ class AuditPage(QWidget):
         outer.addLayout(self._build_filters())
         split = QSplitter(Qt.Orientation.Horizontal)
         self.table = self._build_table()
+        self.table.setAccessibleName("Audit events")
         self.details = QPlainTextEdit(readOnly=True)
+        self.details.setAccessibleName("Event details")
         mono = QFont("monospace")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.details.setFont(mono)
@@ -84,19 +96,25 @@ class AuditPage(QWidget):
         row = QHBoxLayout()
         row.setSpacing(8)
         self.entity = QComboBox()
+        self.entity.setAccessibleName("Record type")
         self.entity.addItem("All records", None)
         for key, label in ENTITY_LABELS.items():
             self.entity.addItem(f"{label}s", key)
         self.entity_id = QLineEdit(placeholderText="Record id")
+        self.entity_id.setAccessibleName("Record id")
         self.entity_id.setMaximumWidth(110)
         self.action = QComboBox()
+        self.action.setAccessibleName("Event type")
         self.action.addItem("All events", None)
         for key, label in ACTION_WORDS.items():
             self.action.addItem(label, key)
         self.ranged = QCheckBox("Between")
         self.since = QDateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
+        self.since.setAccessibleName("From date")
         self.until = QDateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
+        self.until.setAccessibleName("To date")
         self.text = QLineEdit(placeholderText="Search the details")
+        self.text.setAccessibleName("Search the details")
         self.text.setClearButtonEnabled(True)
         self.count = QLabel(objectName="muted")
         for w in (self.entity, self.entity_id, self.action, self.ranged, self.since):
@@ -110,9 +128,13 @@ class AuditPage(QWidget):
         self.ranged.toggled.connect(self.apply_filters)
         self.since.dateChanged.connect(self._range_changed)
         self.until.dateChanged.connect(self._range_changed)
-        self.entity_id.editingFinished.connect(self.apply_filters)
+        # Typing filters as My work's search does (a short pause first: the trail can be long).
+        self._typed = QTimer(self, singleShot=True, interval=TYPING_MS)
+        self._typed.timeout.connect(self.apply_filters)
+        self.entity_id.textChanged.connect(lambda _t: self._typed.start())
+        self.text.textChanged.connect(lambda _t: self._typed.start())
+        self.entity_id.returnPressed.connect(self.apply_filters)
         self.text.returnPressed.connect(self.apply_filters)
-        self.text.textChanged.connect(lambda t: t or self.apply_filters())
         return row
 
     def _build_table(self) -> QTableView:
@@ -162,6 +184,7 @@ class AuditPage(QWidget):
         return out
 
     def apply_filters(self) -> None:
+        self._typed.stop()
         self.since.setEnabled(self.ranged.isChecked())
         self.until.setEnabled(self.ranged.isChecked())
         self.details.clear()
@@ -177,16 +200,11 @@ class AuditPage(QWidget):
             self.details.clear()
             return
         e = self.model.entry_at(current.row())
-        head = {
-            "id": e.id,
-            "at": datetime.fromtimestamp(e.at, UTC).isoformat(),
-            "action": e.action,
-            "entity_type": e.entity_type,
-            "entity_id": e.entity_id,
-            "op_id": e.op_id,
-        }
-        text = json.dumps({**head, "detail": e.detail}, indent=2, ensure_ascii=False, default=str)
-        self.details.setPlainText(text)
+        rows = detail_lines(e)
+        width = max(len(label) for label, _ in rows)
+        self.details.setPlainText(
+            "\n".join(f"{label + ':':<{width + 1}}  {text}" for label, text in rows)
+        )
 
     # -- verify and export -----------------------------------------------------------------
     def verify(self) -> None:
@@ -230,9 +248,12 @@ class AuditPage(QWidget):
             self.export_to(Path(path))
 
     def export_to(self, path: Path) -> None:
+        """Write the events the filters show (all of them, not only the rows loaded yet)."""
+        if self._typed.isActive():
+            self.apply_filters()
         self.export_button.setEnabled(False)
         self.service.run(
-            self.service.agent.export_audit(path, "csv"),
+            self.service.agent.export_audit(path, "csv", **self.filters()),
             lambda n: self._exported(path, n),
             self._failed,
         )

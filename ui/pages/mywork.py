@@ -59,6 +59,7 @@ class MyWorkPage(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.stack = QStackedWidget()
         self.table = self._build_table()
+        self.table.setAccessibleName("Tickets")
         self.empty = EmptyState(
             "No tickets yet",
             "Your tickets appear here after the first sync with Autotask.",
@@ -84,10 +85,14 @@ class MyWorkPage(QWidget):
         row = QHBoxLayout()
         row.setSpacing(8)
         self.search = QLineEdit(placeholderText="Search by title, number or company")
+        self.search.setAccessibleName("Search tickets")
         self.search.setClearButtonEnabled(True)
         self.status = QComboBox()
+        self.status.setAccessibleName("Filter by status")
         self.priority = QComboBox()
+        self.priority.setAccessibleName("Filter by priority")
         self.company = QComboBox()
+        self.company.setAccessibleName("Filter by company")
         self.company.setMinimumContentsLength(14)
         for combo, text in (
             (self.status, "All statuses"),
@@ -175,6 +180,11 @@ class MyWorkPage(QWidget):
         self.table.selectRow(index.row())
         self.table.scrollTo(index)
         return True
+
+    def open_ticket(self, ticket_id: int) -> None:
+        """Select the ticket in the list, or show it on its own when the list hides it."""
+        if not self.select_ticket(ticket_id):
+            self.panel.show_ticket(ticket_id)
 
     def _selection_changed(self, selected: QItemSelection, _: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from agent.api import exports
 from agent.api.types import QueueItem
+from ui import wording
 from ui.models.labels import PRIORITIES, STATE_WORDS, entity_label
 from ui.models.look import chip_style, local_text
 from ui.models.queue_model import (
@@ -85,6 +86,7 @@ class QueuePage(QWidget):
         outer.addWidget(header)
         row = QHBoxLayout()
         self.filter = QComboBox()
+        self.filter.setAccessibleName("Show operations")
         for label, _ in FILTERS:
             self.filter.addItem(label)
         self.count = QLabel(objectName="muted")
@@ -96,6 +98,7 @@ class QueuePage(QWidget):
         row.addWidget(self.stale)
         outer.addLayout(row)
         self.table = self._build_table()
+        self.table.setAccessibleName("Operations")
         outer.addWidget(self.table, 1)
         outer.addWidget(self._build_details())
         self.export_button.clicked.connect(self._export_clicked)
@@ -105,6 +108,7 @@ class QueuePage(QWidget):
         self.model.failed.connect(lambda message: show_error(self.message, message))
         self.model.modelReset.connect(self._selection_changed)
         service.queueChanged.connect(self._queue_changed)
+        service.statusChanged.connect(self._status_changed)
         # Relative times ("in 4 min") age; repaint them only while the page is on screen.
         self.ticker = QTimer(self, interval=15_000)
         self.ticker.timeout.connect(self.model.refresh_times)
@@ -187,6 +191,11 @@ class QueuePage(QWidget):
     def _filter_changed(self) -> None:
         self.model.set_states(self.chosen_states())
 
+    def _status_changed(self, _status: Any) -> None:
+        """Online or not decides "Retry now" and the "Next try" words."""
+        self._selection_changed()
+        self.model.refresh_times()
+
     def _queue_changed(self) -> None:
         if self._started:
             self._refresh_soon.start()
@@ -218,7 +227,15 @@ class QueuePage(QWidget):
     def _selection_changed(self, *_: Any) -> None:
         items = self.selected()
         open_items = [i for i in items if i.state in ("pending", "leased", "parked")]
-        self.retry_button.setEnabled(any(i.state in ("pending", "parked") for i in items))
+        sendable = wording.can_send(self.service.last_status)
+        self.retry_button.setEnabled(
+            sendable and any(i.state in ("pending", "parked") for i in items)
+        )
+        self.retry_button.setToolTip(
+            ""
+            if sendable
+            else "Field Sync is offline or paused: changes are sent once it is back online."
+        )
         self.raise_button.setEnabled(any(i.priority != PRIORITIES[0] for i in open_items))
         self.lower_button.setEnabled(any(i.priority != PRIORITIES[-1] for i in open_items))
         self.discard_button.setEnabled(
@@ -240,8 +257,7 @@ class QueuePage(QWidget):
             return
         self.detail_title.setText(first.description)
         facts = [
-            f"{entity_label(first.entity_type)} {first.entity_key}",
-            f"operation #{first.id}",
+            f"{entity_label(first.entity_type)} · operation #{first.id}",
             f"priority {first.priority}",
             f"{first.attempts} attempt{'s' if first.attempts != 1 else ''}",
             f"added {local_text(first.created_at)}",
@@ -325,7 +341,7 @@ class QueuePage(QWidget):
         after: int | None = None
         while True:
             page = await facade.queue_page(after_id=after, limit=1000, states=op_states(states))
-            rows.extend({c: getattr(i, c) for c in CSV_COLUMNS} for i in page.items)
+            rows.extend(csv_row(i) for i in page.items)
             after = page.next_after_id
             if after is None or not page.items:
                 break
@@ -340,6 +356,14 @@ class QueuePage(QWidget):
     def _export_failed(self, exc: BaseException) -> None:
         self.export_button.setEnabled(True)
         show_error(self.message, f"The export failed: {exc}")
+
+
+def csv_row(item: QueueItem) -> dict[str, Any]:
+    """An operation as a CSV row: times in ISO 8601, local time."""
+    row = {c: getattr(item, c) for c in CSV_COLUMNS}
+    for name in ("next_attempt_at", "created_at"):
+        row[name] = exports.local_iso(row[name])
+    return row
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from PySide6.QtCore import QDateTime, Signal
+from PySide6.QtCore import QDateTime, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from agent.api.types import TicketDetail
 from agent.api.validation import EditRejected
+from ui import wording
 from ui.models.labels import field_label
 from ui.models.look import chip_style, local_text, parse_iso, to_iso
 from ui.models.people import technician_id
@@ -33,6 +35,7 @@ from ui.pages.forms import Form, FormField, combo_value, fill_combo
 from ui.pages.ticket_notes import NotesTab
 from ui.pages.ticket_time import TimeTab
 from ui.service import AgentService
+from ui.shortcuts import tab_moves_focus
 
 NO_DUE = QDateTime.fromSecsSinceEpoch(0)
 
@@ -81,6 +84,10 @@ class TicketPanel(QWidget):
         head.addWidget(self.state_chip)
         head.addWidget(self.deleted_chip)
         head.addStretch(1)
+        self.web_button = QPushButton("Open in Autotask")
+        self.web_button.setToolTip("Open this ticket in Autotask's web application")
+        self.web_button.clicked.connect(self.open_in_autotask)
+        head.addWidget(self.web_button)
         outer.addLayout(head)
         self.heading = QLabel(objectName="pageTitle")
         self.heading.setWordWrap(True)
@@ -94,10 +101,12 @@ class TicketPanel(QWidget):
         self.tabs.addTab(self.details, "Details")
         self.tabs.addTab(self.notes, "Notes")
         self.tabs.addTab(self.time, "Time")
+        self.tabs.tabBar().setAccessibleName("Ticket sections")
         outer.addWidget(self.tabs, 1)
         for tab in (self.details, self.notes, self.time):
             tab.captured.connect(self._captured)
         service.queueChanged.connect(self._server_news)
+        service.statusChanged.connect(lambda _s: self._show_web_link())
         self._show_header(None)
 
     # -- loading ---------------------------------------------------------------------------
@@ -145,6 +154,7 @@ class TicketPanel(QWidget):
     def _show_header(self, detail: TicketDetail | None) -> None:
         self.tabs.setVisible(detail is not None)
         if detail is None:
+            self.web_button.setVisible(False)
             self.number.setVisible(False)
             self.state_chip.setVisible(False)
             self.deleted_chip.setVisible(False)
@@ -172,6 +182,21 @@ class TicketPanel(QWidget):
             self.state_chip.setStyleSheet(chip_style("ok"))
         self.state_chip.setVisible(True)
         self.deleted_chip.setVisible(detail.deleted_on_server)
+        self._show_web_link()
+
+    def web_url(self) -> str | None:
+        """The ticket in Autotask's web application: offered only while online."""
+        if self.detail is None or not wording.can_send(self.service.last_status):
+            return None
+        return self.service.agent.ticket_web_url(self.detail.id)
+
+    def _show_web_link(self) -> None:
+        self.web_button.setVisible(self.web_url() is not None)
+
+    def open_in_autotask(self) -> None:
+        url = self.web_url()
+        if url is not None:
+            QDesktopServices.openUrl(QUrl(url))
 
     def _captured(self) -> None:
         self.changed.emit()
@@ -198,17 +223,25 @@ class DetailsTab(QScrollArea):
         box.setContentsMargins(4, 12, 4, 4)
         self.form = Form()
         self.status = QComboBox()
+        self.status.setAccessibleName("Status")
         self.priority = QComboBox()
+        self.priority.setAccessibleName("Priority")
         self.title = QLineEdit()
+        self.title.setAccessibleName("Title")
         self.description = QPlainTextEdit()
+        self.description.setAccessibleName("Description")
+        tab_moves_focus(self.description)
         self.description.setMinimumHeight(110)
         self.due = QDateTimeEdit()
+        self.due.setAccessibleName("Due")
         self.due.setCalendarPopup(True)
         self.due.setDisplayFormat("d MMM yyyy  HH:mm")
         self.due.setMinimumDateTime(NO_DUE)
         self.due.setSpecialValueText("No due date")
         self.resource = QComboBox()
+        self.resource.setAccessibleName("Assigned to")
         self.role = QComboBox()
+        self.role.setAccessibleName("Assigned role")
         assignee = QWidget()
         pair = QHBoxLayout(assignee)
         pair.setContentsMargins(0, 0, 0, 0)

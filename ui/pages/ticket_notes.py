@@ -23,6 +23,7 @@ from agent.api.validation import EditRejected
 from ui.models.look import dot_icon, local_text, parse_iso
 from ui.pages.common import show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
+from ui.shortcuts import tab_moves_focus
 
 if TYPE_CHECKING:
     from ui.pages.ticket import Catalog, TicketPanel
@@ -49,10 +50,15 @@ class NotesTab(QWidget):
         box.addWidget(QLabel("Add a note", objectName="sectionTitle"))
         self.form = Form()
         self.title = QLineEdit(placeholderText="Optional")
+        self.title.setAccessibleName("Note title")
         self.description = QPlainTextEdit(placeholderText="What was done, what was found…")
+        self.description.setAccessibleName("Note text")
+        tab_moves_focus(self.description)
         self.description.setFixedHeight(90)
         self.note_type = QComboBox()
+        self.note_type.setAccessibleName("Note type")
         self.publish = QComboBox()
+        self.publish.setAccessibleName("Visible to")
         self.form.add(FormField("Title", self.title, names=("title",)))
         self.form.add(FormField("Note", self.description, names=("description",)))
         self.form.add(FormField("Type", self.note_type, names=("noteType",)))

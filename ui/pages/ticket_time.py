@@ -31,6 +31,7 @@ from agent.api.validation import EditRejected
 from ui.models.look import dot_icon, parse_iso, to_iso
 from ui.pages.common import ask, show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
+from ui.shortcuts import tab_moves_focus
 
 if TYPE_CHECKING:
     from ui.pages.ticket import Catalog, TicketPanel
@@ -50,6 +51,7 @@ class TimeTab(QWidget):
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 12, 4, 4)
         self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setAccessibleName("Time entries")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -84,6 +86,7 @@ class TimeTab(QWidget):
         box.addWidget(self.editor_title)
         self.form = Form()
         self.day = QDateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
+        self.day.setAccessibleName("Date worked")
         span = QWidget()
         row = QHBoxLayout(span)
         row.setContentsMargins(0, 0, 0, 0)
@@ -93,8 +96,11 @@ class TimeTab(QWidget):
         group.addButton(self.by_span)
         group.addButton(self.by_hours)
         self.start = QTimeEdit(displayFormat="HH:mm")
+        self.start.setAccessibleName("Start time")
         self.end = QTimeEdit(displayFormat="HH:mm")
+        self.end.setAccessibleName("End time")
         self.hours = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=99.0, singleStep=0.25)
+        self.hours.setAccessibleName("Hours")
         row.addWidget(self.by_span)
         row.addWidget(self.start)
         row.addWidget(QLabel("to"))
@@ -104,7 +110,10 @@ class TimeTab(QWidget):
         row.addWidget(self.hours)
         row.addStretch(1)
         self.role = QComboBox()
+        self.role.setAccessibleName("Role")
         self.summary = QPlainTextEdit(placeholderText="What you did (the customer may see this)")
+        self.summary.setAccessibleName("Summary")
+        tab_moves_focus(self.summary)
         self.summary.setFixedHeight(70)
         self.form.add(FormField("Date", self.day, names=("dateWorked",)))
         self.form.add(

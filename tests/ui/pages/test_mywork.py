@@ -91,7 +91,7 @@ def test_saving_sends_only_the_changed_fields_and_marks_them_pending(
     synced.settle(lambda: details.rows["priority"].chip.isVisibleTo(details))
     queued = synced.run(synced.agent.queue_page()).items
     assert [q.description for q in queued] == [
-        f"Change ticket #{ticket.id}: priority → {new_priority}"
+        f"Change ticket {ticket.number}: Priority → {details.priority.currentText()}"
     ]
     assert details.label_italic("priority")
     assert not details.label_italic("title")
@@ -208,7 +208,7 @@ def test_a_time_entry_can_be_edited_and_deleted(synced: Desk, qtbot: QtBot) -> N
         )
     )
     ops = synced.run(synced.agent.queue_page()).items
-    assert len(ops) == 1 and "summaryNotes" in ops[0].description
+    assert len(ops) == 1 and "Summary → Corrected summary" in ops[0].description
     times.table.selectRow(next(r for r in range(times.table.rowCount()) if _key(times, r) == key))
     answer_dialog(qtbot, "Delete")
     times.delete_selected()

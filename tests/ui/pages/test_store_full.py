@@ -30,7 +30,7 @@ def test_a_save_refused_for_lack_of_space_says_so_and_keeps_earlier_edits(
     )
     queued = synced.run(synced.agent.queue_page()).items
     assert [q.description for q in queued] == [
-        f"Change ticket #{tickets[1].id}: title → Saved before the disk filled"
+        f"Change ticket {tickets[1].number}: Title → Saved before the disk filled"
     ]
     unlimit_pages(synced.agent.store)  # space is back: the same save goes through
     qtbot.mouseClick(details.save, Qt.MouseButton.LeftButton)

@@ -1,0 +1,163 @@
+"""The keyboard (Tab through fields, Ctrl+F, Ctrl+S, Ctrl+R/F5, Ctrl+1..5), names for screen
+readers on every control of every page, and the tray's recent activity opening its ticket."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QTabBar,
+    QTextEdit,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from tests.ui.conftest import Shell
+from ui.mainwindow import MainWindow
+from ui.tray import Tray
+
+INTERACTIVE = (
+    QAbstractButton,
+    QLineEdit,
+    QComboBox,
+    QAbstractSpinBox,
+    QAbstractItemView,
+    QPlainTextEdit,
+    QTextEdit,
+    QTabBar,
+)
+
+
+@pytest.fixture
+def window(shell: Shell, qtbot: QtBot) -> MainWindow:
+    report = shell.loop.run(shell.agent.sync_now())
+    assert report is not None and report.error is None
+    shell.service.refresh_status()
+    shell.settle()
+    window = MainWindow(shell.service)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    shell.settle()
+    return window
+
+
+def _open_first_ticket(shell: Shell, window: MainWindow) -> int:
+    window.show_page("mywork")
+    shell.settle()
+    page = window.pages["mywork"]
+    page.table.selectRow(0)  # type: ignore[attr-defined]
+    shell.settle()
+    return int(page.panel.ticket_id)  # type: ignore[attr-defined]
+
+
+def _press(window: MainWindow, key: Qt.Key, mods=Qt.KeyboardModifier.ControlModifier) -> None:  # type: ignore[no-untyped-def]
+    target = QApplication.focusWidget() or window
+    QtBot.keyClick(target, key, mods)
+
+
+def test_ctrl_number_switches_pages_and_ctrl_f_finds(shell: Shell, window: MainWindow):
+    ids = list(window.sidebar.buttons)
+    for n, page_id in enumerate(ids[:5], start=1):
+        _press(window, getattr(Qt.Key, f"Key_{n}"))
+        assert window.current_page_id() == page_id
+    _press(window, Qt.Key.Key_1)
+    _press(window, Qt.Key.Key_F)
+    assert QApplication.focusWidget() is window.pages["mywork"].search  # type: ignore[attr-defined]
+
+
+def test_ctrl_r_and_f5_sync(shell: Shell, window: MainWindow, monkeypatch):
+    calls: list[str] = []
+    monkeypatch.setattr(shell.service, "sync_now", lambda: calls.append("sync"))
+    _press(window, Qt.Key.Key_R)
+    _press(window, Qt.Key.Key_F5, Qt.KeyboardModifier.NoModifier)
+    assert calls == ["sync", "sync"]
+
+
+def test_tab_leaves_the_description_and_ctrl_s_saves(shell: Shell, window: MainWindow):
+    ticket_id = _open_first_ticket(shell, window)
+    details = window.pages["mywork"].panel.details  # type: ignore[attr-defined]
+    details.description.setFocus()
+    details.description.moveCursor(details.description.textCursor().MoveOperation.End)
+    QtBot.keyClicks(details.description, " Checked")
+    _press(window, Qt.Key.Key_Tab)  # Ctrl+Tab types a tab
+    assert details.description.toPlainText().endswith("\t")
+    QtBot.keyClick(details.description, Qt.Key.Key_Tab)  # Tab moves on
+    assert QApplication.focusWidget() is not details.description
+    assert details.description.toPlainText().count("\t") == 1
+    _press(window, Qt.Key.Key_S)
+    shell.settle()
+    detail = shell.loop.run(shell.agent.ticket(ticket_id))
+    assert detail is not None and detail.fields["description"].pending
+
+
+def test_every_control_of_every_page_has_a_name_for_screen_readers(
+    shell: Shell, window: MainWindow
+):
+    _open_first_ticket(shell, window)
+    seen: dict[int, QWidget] = {}
+    tabs = window.pages["mywork"].panel.tabs  # type: ignore[attr-defined]
+    for page_id in list(window.sidebar.buttons):
+        window.show_page(page_id)
+        shell.settle()
+        for tab in range(tabs.count() if page_id == "mywork" else 1):
+            if page_id == "mywork":
+                tabs.setCurrentIndex(tab)
+            for widget in window.findChildren(QWidget):
+                if widget.isVisible() and widget.window() is window:  # not a combo's popup
+                    seen[id(widget)] = widget
+    unnamed: list[str] = []
+    for widget in seen.values():
+        if not isinstance(widget, INTERACTIVE) or widget.focusPolicy() == Qt.FocusPolicy.NoFocus:
+            continue
+        if isinstance(widget, QLineEdit) and isinstance(
+            widget.parent(), QComboBox | QAbstractSpinBox
+        ):
+            continue  # the editor inside a combo or spin box: named through its owner
+        text = widget.text() if isinstance(widget, QAbstractButton) else ""
+        if not (widget.accessibleName().strip() or text.strip()):
+            unnamed.append(f"{type(widget).__name__} in {_where(widget)}")
+    assert unnamed == [], "\n".join(unnamed)
+
+
+def test_the_tray_lists_recent_activity_and_opens_its_ticket(shell: Shell, window: MainWindow):
+    ticket_id = _open_first_ticket(shell, window)
+    shell.loop.run(shell.agent.update_ticket(ticket_id, title="Sent from the field"))
+    shell.loop.run(shell.agent.sync_now())
+    tray = Tray(shell.service)
+    try:
+        tray.ticketRequested.connect(window.open_ticket)
+        tray.refresh_recent()
+        shell.settle()
+        shown = [a for a in tray.recent_actions if a.isVisible()]
+        assert shown and tray.recent_header.isVisible() and len(shown) <= 5
+        assert shown[0].text().startswith("Sent: Change ticket ")
+        assert "Title → Sent from the field" in shown[0].toolTip()
+        window.show_page("queue")
+        shown[0].trigger()
+        shell.settle()
+        assert window.current_page_id() == "mywork"
+        assert window.pages["mywork"].panel.ticket_id == ticket_id  # type: ignore[attr-defined]
+    finally:
+        tray.hide()
+        tray.deleteLater()
+
+
+def _where(widget: QWidget) -> str:
+    """The attribute that holds `widget` on its nearest owner, for a readable failure."""
+    owner = widget.parent()
+    while owner is not None:
+        for name, value in vars(owner).items():
+            if value is widget:
+                return f"{type(owner).__name__}.{name}"
+        owner = owner.parent()
+    return type(widget.parent()).__name__
