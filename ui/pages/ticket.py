@@ -63,6 +63,7 @@ class TicketPanel(QWidget):
     """The detail pane of My work for one ticket."""
 
     changed = Signal()  # something was captured: the list should refresh its markers
+    backRequested = Signal()  # on a narrow page: show the list again
 
     def __init__(self, service: AgentService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +75,12 @@ class TicketPanel(QWidget):
         outer.setContentsMargins(16, 12, 16, 12)
         outer.setSpacing(8)
         head = QHBoxLayout()
+        self.back = QPushButton("← Tickets")
+        self.back.setToolTip("Back to the list of your tickets")
+        self.back.setAccessibleName("Back to the list of tickets")
+        self.back.setVisible(False)
+        self.back.clicked.connect(self.backRequested)
+        head.addWidget(self.back)
         self.number = chip("", "muted")
         self.state_chip = chip("", "pending")
         self.deleted_chip = chip("Deleted in Autotask", "conflict")
@@ -99,6 +106,9 @@ class TicketPanel(QWidget):
             tab.captured.connect(self._captured)
         service.queueChanged.connect(self._server_news)
         self._show_header(None)
+
+    def set_back_visible(self, visible: bool) -> None:
+        self.back.setVisible(visible)
 
     # -- loading ---------------------------------------------------------------------------
     def set_catalog(self, catalog: Catalog) -> None:
