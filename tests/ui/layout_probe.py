@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import keyring
-    from PySide6.QtWidgets import QApplication
 
     from tests.keyring_backend import MemoryKeyring
+    from ui.app import make_application
     from ui.loop import new_event_loop
 
     keyring.set_keyring(MemoryKeyring())  # a child has no keyring of its own
-    app = QApplication(sys.argv[:1])
+    app = make_application()  # the program's style and fonts
     loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     try:
@@ -83,6 +82,10 @@ async def probe(memory_path: Path, data: Path, arrange: dict[str, Any]) -> dict[
         fill(window)  # as large as the screen lets it be, as a maximised window is
         await asyncio.sleep(0.05)
         ticket = (await agent.my_tickets())[0]
+        statuses = (await agent.picklists("Tickets"))["status"]
+        changed = next(s for s in statuses if s != ticket.status)
+        # Waiting to be sent: the rows' labels carry a "pending" chip, as after a change offline.
+        await agent.update_ticket(ticket.id, status=changed, description="Checked on site.")
         page.select_ticket(ticket.id)
         await until(lambda: page.panel.detail is not None)
         await asyncio.sleep(0.05)
@@ -196,9 +199,16 @@ def log_time_facts(window: Any, page: Any) -> dict[str, Any]:
     """Each of the Log-time form's controls, scrolled to: inside the scroll area's viewport,
     no smaller than it needs to be, and the viewport itself inside the window."""
     from PySide6.QtCore import QPoint, QRect
-    from PySide6.QtWidgets import QScrollArea
+    from PySide6.QtWidgets import QApplication, QScrollArea
 
     panel = page.panel
+    sideways = {}
+    for name in ("details", "notes", "time"):
+        tab = getattr(panel, name)
+        panel.tabs.setCurrentWidget(tab)
+        QApplication.processEvents()
+        bar = tab.horizontalScrollBar() if isinstance(tab, QScrollArea) else None
+        sideways[name] = bar.maximum() if bar is not None else 0
     time_tab = panel.time
     panel.tabs.setCurrentWidget(time_tab)
     window.repaint()
@@ -206,7 +216,7 @@ def log_time_facts(window: Any, page: Any) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "panel_inside_window": inside_window(panel, window),
         "scroll_area": area is not None,
-        "sideways_scroll": area.horizontalScrollBar().maximum() if area is not None else 0,
+        "sideways_scroll": sideways,
         "controls": {},
     }
     controls = {

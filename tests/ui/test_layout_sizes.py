@@ -105,10 +105,12 @@ def test_the_title_has_the_room_and_no_column_is_cut_off(seen: dict[str, Any]) -
         check_list(seen["with_ticket"])
 
 
-def test_the_log_time_form_can_be_reached(seen: dict[str, Any]) -> None:
+def test_the_ticket_tabs_need_no_sideways_scrolling_and_log_time_is_reached(
+    seen: dict[str, Any],
+) -> None:
     log_time = seen["log_time"]
     assert log_time["scroll_area"] and log_time["panel_inside_window"], log_time
-    assert log_time["sideways_scroll"] == 0, log_time
+    assert log_time["sideways_scroll"] == {"details": 0, "notes": 0, "time": 0}, log_time
     controls = log_time["controls"]
     assert {"date", "from", "to", "hours", "role", "summary", "save"} <= set(controls)
     for name, state in controls.items():

@@ -15,14 +15,15 @@ MAIN_MIN = 160  # ... and at least this many pixels while any other column can g
 
 class ColumnFitter(QObject):
     """Keeps `main` at least MAIN_SHARE of `table`'s width by hiding the columns of `hide_order`
-    (least important first). Widths the technician drags are kept as the columns' widths."""
+    (least important first); `compact` (if any) is as wide as its contents. Widths the
+    technician drags are kept as the columns' widths."""
 
     def __init__(
         self,
         table: QTableView,
         *,
         main: int,
-        compact: int,
+        compact: int | None = None,
         widths: dict[int, int],
         hide_order: Sequence[int],
     ) -> None:
@@ -38,7 +39,8 @@ class ColumnFitter(QObject):
         head.setStretchLastSection(False)
         head.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         head.setSectionResizeMode(main, QHeaderView.ResizeMode.Stretch)
-        head.setSectionResizeMode(compact, QHeaderView.ResizeMode.ResizeToContents)
+        if compact is not None:
+            head.setSectionResizeMode(compact, QHeaderView.ResizeMode.ResizeToContents)
         head.sectionResized.connect(self._resized_by_hand)
         table.viewport().installEventFilter(self)
         model = table.model()
@@ -64,8 +66,10 @@ class ColumnFitter(QObject):
         try:
             head = self.table.horizontalHeader()
             room = self.table.viewport().width()
-            self.table.resizeColumnToContents(self.compact)
-            used = head.sectionSize(self.compact)
+            used = 0
+            if self.compact is not None:
+                self.table.resizeColumnToContents(self.compact)
+                used = head.sectionSize(self.compact)
             keep_for_main = max(room * MAIN_SHARE, min(MAIN_MIN, room - used))
             shown = [c for c in self.widths if c not in self.hide_order]
             # The most important optional columns claim their room first; once one does not

@@ -47,7 +47,7 @@ BELOW_MIN_HEIGHT = 760  # the header and filters, the list (about 220) above the
 # ticket's page and in the search, the priority in its filter; the due date plans the day; the
 # status says what is left to do.
 HIDE_ORDER = (COMPANY, PRIORITY, DUE, STATUS)
-WIDTHS = {COMPANY: 150, STATUS: 120, PRIORITY: 80, DUE: 130}
+WIDTHS = {COMPANY: 150, STATUS: 140, PRIORITY: 80, DUE: 150}
 
 
 class MyWorkPage(QWidget):
@@ -150,7 +150,8 @@ class MyWorkPage(QWidget):
         return BELOW if height >= BELOW_MIN_HEIGHT else SINGLE
 
     def _arrange(self) -> None:
-        """Beside the list on a wide page, below it on a tall one, else one at a time."""
+        """The ticket's page beside the list on a wide page, below it on a tall one, else one at
+        a time (with a way back to the list)."""
         mode = self.mode_for(self.width(), self.height())
         opened = self.panel.ticket_id is not None
         if mode != self.mode:
@@ -165,7 +166,8 @@ class MyWorkPage(QWidget):
         self.panel.set_back_visible(single)
         for part in (self.stack, self.header, self.filters):
             part.setVisible(list_shown)
-        self.panel.setVisible(mode == SIDE or (opened and (not single or self._panel_chosen)))
+        # Until a ticket is chosen the list has the whole width.
+        self.panel.setVisible(opened and (not single or self._panel_chosen))
         if mode in self.sizes and self.stack.isVisible() and self.panel.isVisible():
             self.splitter.setSizes(self.sizes[mode])
 

@@ -108,7 +108,12 @@ class TicketPanel(QWidget):
         self._show_header(None)
 
     def set_back_visible(self, visible: bool) -> None:
+        """In place of the list (a narrow page): a way back, and no margins of its own."""
         self.back.setVisible(visible)
+        margin = (0, 4, 0, 0) if visible else (16, 12, 16, 12)
+        layout = self.layout()
+        if layout is not None:
+            layout.setContentsMargins(*margin)
 
     # -- loading ---------------------------------------------------------------------------
     def set_catalog(self, catalog: Catalog) -> None:
@@ -220,10 +225,11 @@ class DetailsTab(QScrollArea):
         self.resource = QComboBox()
         self.role = QComboBox()
         assignee = QWidget()
-        pair = QHBoxLayout(assignee)
+        pair = QVBoxLayout(assignee)  # one above the other: fits a narrow ticket page
         pair.setContentsMargins(0, 0, 0, 0)
-        pair.addWidget(self.resource, 3)
-        pair.addWidget(self.role, 2)
+        pair.setSpacing(4)
+        pair.addWidget(self.resource)
+        pair.addWidget(self.role)
         self.rows = {
             "status": self.form.add(FormField("Status", self.status, names=("status",))),
             "priority": self.form.add(FormField("Priority", self.priority, names=("priority",))),
