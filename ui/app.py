@@ -27,6 +27,8 @@ from ui.notifications import Notifier
 from ui.service import AgentService
 from ui.single_instance import SingleInstance, ask_running_instance, server_name
 from ui.tray import Tray
+from ui.window_state import FILE_NAME as WINDOW_FILE
+from ui.window_state import WindowMemory
 
 log = logging.getLogger(__name__)
 READY_FILE_ENV = "FIELD_SYNC_READY_FILE"  # benchmarks: where to note the moment the tray showed
@@ -157,7 +159,10 @@ class Desktop:
         service.last_status = status
         service.statusChanged.emit(status)
         # The first page now; the others are built one per loop turn once the window shows.
-        window = self.window = MainWindow(service, tray_available=tray_available, defer_pages=True)
+        memory = WindowMemory(agent.profile_dir / WINDOW_FILE)
+        window = self.window = MainWindow(
+            service, tray_available=tray_available, defer_pages=True, memory=memory
+        )
         window.quitRequested.connect(self.quit)
         window.settingsRequested.connect(self.open_settings)
         window.signInRequested.connect(self.open_sign_in)

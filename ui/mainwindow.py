@@ -2,6 +2,8 @@
 connection, the pacing mode, the last sync and the first download's progress.
 
 Closing the window hides it to the tray when there is one; without a tray, closing quits.
+The window opens where it was left, as large as it was (never larger than its screen), and the
+pages' layouts (My work's splitter and columns) come back as they were.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -33,6 +35,7 @@ from ui.page_specs import (
 )
 from ui.service import AgentService
 from ui.sidebar import Sidebar
+from ui.window_state import WindowMemory, fit_to_screen
 
 NO_TRAY_TEXT = (
     "This desktop has no system tray, so Field Sync lives in this window. Keep it open (or "
@@ -44,6 +47,8 @@ DEMO_TEXT = (
     "Sync asks which value to keep."
 )
 STAGE_WORDS = {"time entries": "time entries", "done": "finishing"}
+DEFAULT_SIZE = (1280, 800)  # the first start's size, made smaller to fit a smaller screen
+MINIMUM_SIZE = (640, 400)  # fits a 1280x720 screen at 150 % scaling (853x480)
 
 
 class MainWindow(QMainWindow):
@@ -59,19 +64,24 @@ class MainWindow(QMainWindow):
         pages: Sequence[PageSpec] | None = None,
         now: Callable[[], float] = time.time,
         defer_pages: bool = False,
+        memory: WindowMemory | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """`defer_pages`: build only the first page now and the others one per event-loop turn
-        after the window shows (or when one is asked for first), so the window opens sooner."""
+        after the window shows (or when one is asked for first), so the window opens sooner.
+        `memory`: where the window's size, position and pages' layouts are kept across
+        restarts (none: the defaults every time)."""
         super().__init__(parent)
+        self.memory = memory
+        self._placed = False
         self.service = service
         self.tray_available = tray_available
         self.now = now
         self.status: AgentStatus | None = None
         self.setWindowTitle("Field Sync for Autotask")
         self.setWindowIcon(icons.app_icon())
-        self.resize(1180, 760)
-        self.setMinimumSize(900, 560)
+        self.resize(*DEFAULT_SIZE)
+        self.setMinimumSize(*MINIMUM_SIZE)
 
         central = QWidget()
         outer = QHBoxLayout(central)
@@ -79,20 +89,27 @@ class MainWindow(QMainWindow):
         outer.setSpacing(0)
         self.sidebar = Sidebar()
         outer.addWidget(self.sidebar)
-        right = QVBoxLayout()
-        right.setContentsMargins(20, 14, 20, 10)
-        right.setSpacing(10)
+        right = QVBoxLayout()  # the pages bring their own margins; the banners get these
+        right.setContentsMargins(0, 0, 0, 0)
+        right.setSpacing(0)
+        notices = QVBoxLayout()
+        notices.setContentsMargins(20, 10, 20, 0)
+        notices.setSpacing(8)
         self.tray_banner = Banner()
         self.banner = Banner()
         self.demo_banner = Banner()
         self.recovery_banner = Banner()  # a damaged database was met: what was salvaged
         self.store_banner = Banner()  # the database's condition (disk full, read-only, ...)
         self.stack = QStackedWidget()
-        right.addWidget(self.recovery_banner)
-        right.addWidget(self.store_banner)
-        right.addWidget(self.demo_banner)
-        right.addWidget(self.tray_banner)
-        right.addWidget(self.banner)
+        for banner in (
+            self.recovery_banner,
+            self.store_banner,
+            self.demo_banner,
+            self.tray_banner,
+            self.banner,
+        ):
+            notices.addWidget(banner)
+        right.addLayout(notices)
         right.addWidget(self.stack, 1)
         outer.addLayout(right, 1)
         self.setCentralWidget(central)
@@ -163,6 +180,9 @@ class MainWindow(QMainWindow):
     def _add_page(self, page_id: str, page: QWidget) -> None:
         self.pages[page_id] = page
         self.stack.addWidget(page)
+        restore = getattr(page, "restore_layout", None)
+        if restore is not None and self.memory is not None:
+            restore(self.memory.page(page_id))
 
     def _page(self, page_id: str) -> QWidget | None:
         """The page, built now if it was still waiting its turn."""
@@ -340,7 +360,39 @@ class MainWindow(QMainWindow):
         elif action in self.pages or action in self._deferred:
             self.show_page(action)
 
+    # -- size, position and layout across restarts ---------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self._placed:
+            self._placed = True
+            self.place()
+        super().showEvent(event)
+
+    def place(self) -> None:
+        """Where it was left (a screen since unplugged: back on one that is there), never
+        larger than the screen's free area."""
+        blob = self.memory.geometry() if self.memory is not None else None
+        if blob is not None and not self.restoreGeometry(blob):
+            self.resize(*DEFAULT_SIZE)
+        fit_to_screen(self)
+        QTimer.singleShot(0, lambda: fit_to_screen(self))  # again once the frame is known
+
+    def remember(self) -> None:
+        """Keep the window's geometry and each page's layout for the next start."""
+        if self.memory is None or not self._placed:
+            return
+        self.memory.set_geometry(self.saveGeometry())
+        for page_id, page in self.pages.items():
+            layout_state = getattr(page, "layout_state", None)
+            if layout_state is not None:
+                self.memory.set_page(page_id, layout_state())
+        self.memory.sync()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.remember()
+        super().hideEvent(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.remember()
         if self.tray_available:
             event.ignore()
             self.hide()

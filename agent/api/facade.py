@@ -519,6 +519,11 @@ class Agent:
         reachable = self.pipeline is not None and self.pipeline.mode.value != "offline"
         self.observe.set_online(reachable and not self._settings.work_offline)
 
+    @property
+    def profile_dir(self) -> Path:
+        """The profile's folder: the desktop keeps its window layout there, beside the data."""
+        return self.profile.paths.profile_dir
+
     # -- status ----------------------------------------------------------------------------
     @property
     def recovery(self) -> DatabaseRecovery | None:

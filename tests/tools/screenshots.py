@@ -1,10 +1,16 @@
 """Screenshots of the real window under Xvfb: every page, the tray menu, the conflict dialog, the
 sign-in and settings dialogs, written to build/screenshots/ (`make screenshots`).
 
-The parent process starts Xvfb on a free display and runs itself again as a child with DISPLAY
-set (the xcb platform, not offscreen). The child opens the demo tenant (the simulator on loopback)
-with the real agent, drives the real window classes through a realistic story (first download,
-offline edits, a dispatcher's change, a conflict) and grabs each screen. Needs `Xvfb` installed.
+The window fills a 1280x720 laptop screen, a 1920x1080 desktop screen and a 1280x720 screen at
+150 % scaling (QT_SCALE_FACTOR=1.5: 853x480 logical pixels); each window shot names its size
+(`page-mywork-1280x720.png`, `page-mywork-1280x720@150.png`). The dialogs, the tray menu and
+the icon sheet are taken once, on the laptop screen.
+
+For each screen the parent process starts Xvfb of that size on a free display and runs itself
+again as a child with DISPLAY set (the xcb platform, not offscreen). The child opens the demo
+tenant (the simulator on loopback) with the real agent, drives the real window classes through a
+realistic story (first download, offline edits, a dispatcher's change, a conflict) and grabs
+each screen. Needs `Xvfb` installed.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 OUT = Path("build/screenshots")
-SCREEN = "1440x900x24"
+# (width, height, scale): the screens the window is shown on; the first also takes the extras.
+SCREENS = [(1280, 720, 1.0), (1920, 1080, 1.0), (1280, 720, 1.5)]
 
 
 def free_display() -> int:
@@ -35,16 +42,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--suffix", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--extras", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.child:
-        return child(out)
+        return child(out, args.suffix, args.extras)
     if shutil.which("Xvfb") is None:
         print("Xvfb is missing: apt-get install -y xvfb", file=sys.stderr)
         return 2
+    for n, (width, height, scale) in enumerate(SCREENS):
+        suffix = f"-{width}x{height}" + (f"@{round(scale * 100)}" if scale != 1 else "")
+        code = on_screen(out, width, height, scale, suffix, extras=n == 0)
+        if code != 0:
+            return code
+    for path in sorted(out.glob("*.png")):
+        print(f"wrote {path}")
+    return 0
+
+
+def on_screen(out: Path, width: int, height: int, scale: float, suffix: str, extras: bool) -> int:
+    """Runs the story in a child on an Xvfb screen of `width` x `height` at `scale`."""
     display = free_display()
     xvfb = subprocess.Popen(
-        ["Xvfb", f":{display}", "-screen", "0", SCREEN, "-nolisten", "tcp"],
+        ["Xvfb", f":{display}", "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -56,15 +77,17 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             time.sleep(0.05)
         env = {**os.environ, "DISPLAY": f":{display}", "QT_QPA_PLATFORM": "xcb"}
+        env["QT_SCALE_FACTOR"] = str(scale)
         env.pop("WAYLAND_DISPLAY", None)
         cmd = [sys.executable, "-m", "tests.tools.screenshots", "--child", "--out", str(out)]
+        cmd += [f"--suffix={suffix}"] + ["--extras"] * extras
         return subprocess.run(cmd, env=env, check=False, timeout=300).returncode
     finally:
         xvfb.terminate()
         xvfb.wait(10)
 
 
-def child(out: Path) -> int:
+def child(out: Path, suffix: str, extras: bool) -> int:
     import qasync
 
     from ui.app import make_application
@@ -75,20 +98,20 @@ def child(out: Path) -> int:
     asyncio.set_event_loop(loop)
     with tempfile.TemporaryDirectory(prefix="fieldsync-shots-") as data_dir:
         try:
-            loop.run_until_complete(Story(out, Path(data_dir)).run())
+            loop.run_until_complete(Story(out, Path(data_dir), suffix, extras).run())
         finally:
             loop.close()
-    for path in sorted(out.glob("*.png")):
-        print(f"wrote {path}")
     return 0
 
 
 class Story:
     """Takes the window through a newcomer's first minutes on the demo tenant."""
 
-    def __init__(self, out: Path, data_dir: Path) -> None:
+    def __init__(self, out: Path, data_dir: Path, suffix: str = "", extras: bool = True) -> None:
         self.out = out
         self.data_dir = data_dir
+        self.suffix = suffix  # the screen's size (and scale) in the window shots' names
+        self.extras = extras  # the dialogs, the tray menu and the icons too
 
     async def pause(self, seconds: float = 0.6) -> None:
         await asyncio.sleep(seconds)  # lets Qt lay out, paint and the pages load
@@ -119,9 +142,9 @@ class Story:
         service = AgentService(agent)
         window = MainWindow(service, tray_available=True)
         tray = Tray(service)
-        window.resize(1280, 800)
-        window.move(40, 40)
         window.show()
+        area = window.screen().availableGeometry()  # filled, as a maximised window is
+        window.setGeometry(area)
         service.refresh_status()
         await agent.sync_now()
         await self.pause(1.0)
@@ -129,7 +152,7 @@ class Story:
             for page_id in ("mywork", "queue", "conflicts", "health", "audit"):
                 window.show_page(page_id)
                 await self.pause(1.2 if page_id == "health" else 0.7)
-                self.shoot(window, f"page-{page_id}")
+                self.shoot(window, f"page-{page_id}{self.suffix}")
 
             tickets = await agent.my_tickets()
             statuses = {k: v for k, v in (await agent.picklists("Tickets"))["status"].items()}
@@ -148,13 +171,13 @@ class Story:
             service.refresh_status()
             window.show_page("queue")
             await self.pause(1.0)
-            self.shoot(window, "offline-queue")
+            self.shoot(window, f"offline-queue{self.suffix}")
             window.show_page("mywork")
             select = getattr(window.pages["mywork"], "select_ticket", None)
             if select is not None:
                 select(first.id)
             await self.pause(1.0)
-            self.shoot(window, "offline-ticket")
+            self.shoot(window, f"offline-ticket{self.suffix}")
 
             async with httpx.AsyncClient() as http:  # the dispatcher changes the same field
                 await http.patch(
@@ -165,7 +188,9 @@ class Story:
             service.refresh_status()
             window.show_page("conflicts")
             await self.pause(1.2)
-            self.shoot(window, "conflicts-found")
+            self.shoot(window, f"conflicts-found{self.suffix}")
+            if not self.extras:
+                return
 
             page = window.pages["conflicts"]
             open_dialog = getattr(page, "open_dialog", None)
@@ -202,11 +227,10 @@ class Story:
             dialog.close()
 
             bare = MainWindow(service, tray_available=False)
-            bare.resize(1280, 800)
             bare.show()
             service.refresh_status()
             await self.pause(1.0)
-            self.shoot(bare, "no-tray-fallback")
+            self.shoot(bare, f"no-tray-fallback{self.suffix}")
             bare.hide()
             self.icon_sheet()
         finally:

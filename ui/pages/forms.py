@@ -10,9 +10,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QDateTime, Qt
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from ui.pages.common import chip, field_error, show_error
+
+COMBO_CHARS = 8  # a choice list is at least this many characters wide, and grows with the form
 
 
 class FormField:
@@ -20,17 +22,22 @@ class FormField:
 
     def __init__(self, label: str, editor: QWidget, *, names: tuple[str, ...] = ()) -> None:
         self.names = names  # the wire fields whose problems land on this row
-        self.label_box = QWidget()
-        row = QHBoxLayout(self.label_box)
+        self.label_box = QWidget()  # the chip under the label: the label column stays narrow
+        row = QVBoxLayout(self.label_box)
         row.setContentsMargins(0, 4, 0, 0)
-        row.setSpacing(6)
+        row.setSpacing(3)
         self.label = QLabel(label)
         self.chip = chip("pending", "pending")
         self.chip.setVisible(False)
         row.addWidget(self.label)
-        row.addWidget(self.chip)
-        row.addStretch(1)
+        row.addWidget(self.chip, 0, Qt.AlignmentFlag.AlignLeft)
         self.editor = editor
+        for combo in [editor, *editor.findChildren(QComboBox)]:
+            if isinstance(combo, QComboBox):  # a long name elides rather than widening the form
+                combo.setSizeAdjustPolicy(
+                    QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+                )
+                combo.setMinimumContentsLength(COMBO_CHARS)
         self.field_box = QWidget()
         col = QVBoxLayout(self.field_box)
         col.setContentsMargins(0, 0, 0, 0)

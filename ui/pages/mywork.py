@@ -1,11 +1,14 @@
 """My work: the technician's tickets from the local store, searchable and filterable, with a
-ticket's page beside the list. Nothing here needs the network."""
+ticket's page beside the list, below it, or in its place on a narrow window. Nothing here needs
+the network."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
-from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from agent.api.types import TicketSummary
 from ui.models.tickets_model import (
+    COLUMNS,
     COMPANY,
     DUE,
     NUMBER,
@@ -29,10 +33,21 @@ from ui.models.tickets_model import (
     TicketFilter,
     TicketTableModel,
 )
+from ui.pages.columns import ColumnFitter
 from ui.pages.common import PAGE_QSS, EmptyState, PageHeader, list_table
 from ui.pages.forms import combo_value, fill_combo
 from ui.pages.ticket import Catalog, TicketPanel, load_catalog
 from ui.service import AgentService
+
+# Where the ticket's page goes, by the size of this page (logical pixels).
+SIDE, BELOW, SINGLE = "side", "below", "single"
+SIDE_MIN_WIDTH = 940  # the list (about 500) beside the ticket's page (about 400)
+BELOW_MIN_HEIGHT = 760  # the header and filters, the list (about 220) above the ticket's page
+# Columns that give way when the list is narrow, least important first: the company is on the
+# ticket's page and in the search, the priority in its filter; the due date plans the day; the
+# status says what is left to do.
+HIDE_ORDER = (COMPANY, PRIORITY, DUE, STATUS)
+WIDTHS = {COMPANY: 150, STATUS: 140, PRIORITY: 80, DUE: 150}
 
 
 class MyWorkPage(QWidget):
@@ -55,7 +70,9 @@ class MyWorkPage(QWidget):
             "Autotask when it can be reached.",
         )
         outer.addWidget(self.header)
-        outer.addLayout(self._build_filters())
+        self.filters = QWidget()  # the list's search and filters: hidden with the list
+        self.filters.setLayout(self._build_filters())
+        outer.addWidget(self.filters)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.stack = QStackedWidget()
         self.table = self._build_table()
@@ -69,12 +86,15 @@ class MyWorkPage(QWidget):
         self.panel = TicketPanel(service)
         self.splitter.addWidget(self.stack)
         self.splitter.addWidget(self.panel)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([820, 380])  # the list first: titles need the room
-        self.splitter.setSizes([760, 480])
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.mode = SIDE
+        self.sizes: dict[str, list[int]] = {SIDE: [600, 420], BELOW: [260, 420]}
+        self.splitter.splitterMoved.connect(self._splitter_moved)
         outer.addWidget(self.splitter, 1)
         self.panel.changed.connect(self.refresh)
+        self.panel.backRequested.connect(self.show_list)
         service.queueChanged.connect(self._on_queue_changed)
         service.conflictsChanged.connect(self._on_queue_changed)
         self._refresh_soon = QTimer(self, singleShot=True, interval=300)
@@ -83,6 +103,7 @@ class MyWorkPage(QWidget):
 
     def _build_filters(self) -> QHBoxLayout:
         row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(8)
         self.search = QLineEdit(placeholderText="Search by title, number or company")
         self.search.setAccessibleName("Search tickets")
@@ -112,16 +133,82 @@ class MyWorkPage(QWidget):
         return row
 
     def _build_table(self) -> QTableView:
-        table = list_table(
-            self.proxy,
-            stretch=TITLE,
-            widths={NUMBER: 118, COMPANY: 128, STATUS: 112, PRIORITY: 68, DUE: 96},
-            row_height=30,
-        )
+        table = list_table(self.proxy, stretch=TITLE, widths=WIDTHS, row_height=30)
         table.setSortingEnabled(True)
         table.sortByColumn(DUE, Qt.SortOrder.AscendingOrder)
         table.selectionModel().selectionChanged.connect(self._selection_changed)
+        table.clicked.connect(self._row_clicked)
+        table.activated.connect(self._row_clicked)  # Enter, or a double click
+        self.columns = ColumnFitter(
+            table, main=TITLE, compact=NUMBER, widths=WIDTHS, hide_order=HIDE_ORDER
+        )
         return table
+
+    # -- where the ticket's page goes -------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def mode_for(self, width: int, height: int) -> str:
+        if width >= SIDE_MIN_WIDTH:
+            return SIDE
+        return BELOW if height >= BELOW_MIN_HEIGHT else SINGLE
+
+    def _arrange(self) -> None:
+        """The ticket's page beside the list on a wide page, below it on a tall one, else one at
+        a time (with a way back to the list)."""
+        mode = self.mode_for(self.width(), self.height())
+        opened = self.panel.ticket_id is not None
+        if mode != self.mode:
+            self.mode = mode
+            if mode in self.sizes:
+                vertical = mode == BELOW
+                self.splitter.setOrientation(
+                    Qt.Orientation.Vertical if vertical else Qt.Orientation.Horizontal
+                )
+        single = mode == SINGLE
+        list_shown = not (single and opened and self._panel_chosen)
+        self.panel.set_back_visible(single)
+        for part in (self.stack, self.header, self.filters):
+            part.setVisible(list_shown)
+        # Until a ticket is chosen the list has the whole width.
+        self.panel.setVisible(opened and (not single or self._panel_chosen))
+        if mode in self.sizes and self.stack.isVisible() and self.panel.isVisible():
+            self.splitter.setSizes(self.sizes[mode])
+
+    _panel_chosen = False  # on a narrow page: the ticket's page shows instead of the list
+
+    def show_list(self) -> None:
+        self._panel_chosen = False
+        self._arrange()
+        self.table.setFocus()
+
+    def open_panel(self) -> None:
+        self._panel_chosen = True
+        self._arrange()
+
+    def _row_clicked(self, index: QModelIndex) -> None:
+        if index.isValid() and self.mode == SINGLE:
+            self.open_panel()
+
+    def _splitter_moved(self) -> None:
+        if self.mode in self.sizes and self.stack.isVisible() and self.panel.isVisible():
+            self.sizes[self.mode] = self.splitter.sizes()
+
+    # -- remembering the layout ------------------------------------------------------------
+    def layout_state(self) -> dict[str, Any]:
+        return {"splitter": dict(self.sizes), "columns": self.columns.state(COLUMNS)}
+
+    def restore_layout(self, saved: dict[str, Any]) -> None:
+        sizes = saved.get("splitter")
+        if isinstance(sizes, dict):
+            for mode in self.sizes:
+                got = sizes.get(mode)
+                if isinstance(got, list) and len(got) == 2 and all(usable(n) for n in got):
+                    self.sizes[mode] = got
+        self.columns.restore(COLUMNS, saved.get("columns"))
+        self.mode = ""  # lay out afresh with what was restored
+        self._arrange()
 
     # -- the page contract -----------------------------------------------------------------
     def activate(self) -> None:
@@ -146,7 +233,7 @@ class MyWorkPage(QWidget):
         self.stack.setCurrentWidget(self.table if tickets else self.empty)
         self._apply_filter()
         if chosen is not None:
-            self.select_ticket(chosen)
+            self._select(chosen)
         self.countChanged.emit(sum(1 for t in tickets if t.has_pending))
 
     def _fill_filters(self, tickets: list[TicketSummary], catalog: Catalog) -> None:
@@ -171,6 +258,13 @@ class MyWorkPage(QWidget):
 
     # -- selection -------------------------------------------------------------------------
     def select_ticket(self, ticket_id: int) -> bool:
+        """Choose the ticket and show its page (in place of the list on a narrow page)."""
+        if not self._select(ticket_id):
+            return False
+        self.open_panel()
+        return True
+
+    def _select(self, ticket_id: int) -> bool:
         row = self.model.row_of(ticket_id)
         if row is None:
             return False
@@ -193,3 +287,8 @@ class MyWorkPage(QWidget):
         ticket = self.model.ticket_at(self.proxy.mapToSource(rows[0]).row())
         if ticket.id != self.panel.ticket_id:
             self.panel.show_ticket(ticket.id)
+            self._arrange()
+
+
+def usable(size: object) -> bool:
+    return isinstance(size, int) and 0 < size < 10_000

@@ -35,6 +35,7 @@ from ui.models.queue_model import (
     QueueModel,
     op_states,
 )
+from ui.pages.columns import ColumnFitter
 from ui.pages.common import PAGE_QSS, PageHeader, ask, chip, list_table, show_error
 from ui.service import AgentService
 
@@ -117,12 +118,12 @@ class QueuePage(QWidget):
         self._started = False
 
     def _build_table(self) -> QTableView:
-        table = list_table(
-            self.model,
-            stretch=WHAT,
-            widths={STATE: 150, PRIORITY: 80, ATTEMPTS: 70, NEXT: 130, PROBLEM: 240, ADDED: 140},
-            many=True,
-        )
+        widths = {STATE: 150, PRIORITY: 80, ATTEMPTS: 70, NEXT: 130, PROBLEM: 240, ADDED: 140}
+        table = list_table(self.model, stretch=WHAT, widths=widths, many=True)
+        # On a narrow page the least telling columns give way first (the operation's pane
+        # below the list shows them all).
+        hide_order = (ATTEMPTS, ADDED, PRIORITY, PROBLEM, NEXT, STATE)
+        self.columns = ColumnFitter(table, main=WHAT, widths=widths, hide_order=hide_order)
         table.selectionModel().selectionChanged.connect(self._selection_changed)
         return table
 

@@ -66,6 +66,7 @@ class TicketPanel(QWidget):
     """The detail pane of My work for one ticket."""
 
     changed = Signal()  # something was captured: the list should refresh its markers
+    backRequested = Signal()  # on a narrow page: show the list again
 
     def __init__(self, service: AgentService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +78,12 @@ class TicketPanel(QWidget):
         outer.setContentsMargins(16, 12, 16, 12)
         outer.setSpacing(8)
         head = QHBoxLayout()
+        self.back = QPushButton("← Tickets")
+        self.back.setToolTip("Back to the list of your tickets")
+        self.back.setAccessibleName("Back to the list of tickets")
+        self.back.setVisible(False)
+        self.back.clicked.connect(self.backRequested)
+        head.addWidget(self.back)
         self.number = chip("", "muted")
         self.state_chip = chip("", "pending")
         self.deleted_chip = chip("Deleted in Autotask", "conflict")
@@ -108,6 +115,14 @@ class TicketPanel(QWidget):
         service.queueChanged.connect(self._server_news)
         service.statusChanged.connect(lambda _s: self._show_web_link())
         self._show_header(None)
+
+    def set_back_visible(self, visible: bool) -> None:
+        """In place of the list (a narrow page): a way back, and no margins of its own."""
+        self.back.setVisible(visible)
+        margin = (0, 4, 0, 0) if visible else (16, 12, 16, 12)
+        layout = self.layout()
+        if layout is not None:
+            layout.setContentsMargins(*margin)
 
     # -- loading ---------------------------------------------------------------------------
     def set_catalog(self, catalog: Catalog) -> None:
@@ -243,10 +258,11 @@ class DetailsTab(QScrollArea):
         self.role = QComboBox()
         self.role.setAccessibleName("Assigned role")
         assignee = QWidget()
-        pair = QHBoxLayout(assignee)
+        pair = QVBoxLayout(assignee)  # one above the other: fits a narrow ticket page
         pair.setContentsMargins(0, 0, 0, 0)
-        pair.addWidget(self.resource, 3)
-        pair.addWidget(self.role, 2)
+        pair.setSpacing(4)
+        pair.addWidget(self.resource)
+        pair.addWidget(self.role)
         self.rows = {
             "status": self.form.add(FormField("Status", self.status, names=("status",))),
             "priority": self.form.add(FormField("Priority", self.priority, names=("priority",))),

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -31,14 +32,19 @@ if TYPE_CHECKING:
 NOTE_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class NotesTab(QWidget):
+class NotesTab(QScrollArea):
+    """Scrolls rather than squeezes its form when the ticket's page is short."""
+
     captured = Signal()
 
     def __init__(self, panel: TicketPanel) -> None:
         super().__init__()
         self.panel = panel
         self.detail: TicketDetail | None = None
-        box = QVBoxLayout(self)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.body = QWidget()
+        box = QVBoxLayout(self.body)
         box.setContentsMargins(4, 12, 4, 4)
         self.list = QListWidget()
         self.list.setWordWrap(True)
@@ -74,6 +80,7 @@ class NotesTab(QWidget):
         row.addWidget(self.add)
         box.addLayout(row)
         self.add.clicked.connect(self.submit)
+        self.setWidget(self.body)
 
     def show_detail(self, detail: TicketDetail, catalog: Catalog) -> None:
         self.detail = detail

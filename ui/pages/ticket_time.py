@@ -13,12 +13,14 @@ from PySide6.QtWidgets import (
     QDateEdit,
     QDoubleSpinBox,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QTimeEdit,
@@ -39,7 +41,9 @@ if TYPE_CHECKING:
 COLUMNS = ["Date", "From – to", "Hours", "Role", "Summary"]
 
 
-class TimeTab(QWidget):
+class TimeTab(QScrollArea):
+    """Scrolls rather than squeezes its form when the ticket's page is short."""
+
     captured = Signal()
 
     def __init__(self, panel: TicketPanel) -> None:
@@ -48,7 +52,10 @@ class TimeTab(QWidget):
         self.detail: TicketDetail | None = None
         self.catalog: Catalog | None = None
         self.editing: TimeEntryView | None = None
-        box = QVBoxLayout(self)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.body = QWidget()
+        box = QVBoxLayout(self.body)
         box.setContentsMargins(4, 12, 4, 4)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("Time entries")
@@ -62,6 +69,7 @@ class TimeTab(QWidget):
         box.addWidget(self.table, 1)
         actions = QHBoxLayout()
         self.total = QLabel(objectName="muted")
+        self.total.setWordWrap(True)  # a narrow page wraps it rather than scrolling sideways
         actions.addWidget(self.total, 1)
         self.new_button = QPushButton("Log time…")
         self.edit_button = QPushButton("Edit")
@@ -77,6 +85,7 @@ class TimeTab(QWidget):
         self.edit_button.clicked.connect(self.start_edit)
         self.delete_button.clicked.connect(self.delete_selected)
         self._selection_changed()
+        self.setWidget(self.body)
 
     def _build_editor(self) -> QFrame:
         frame = QFrame(objectName="card")
@@ -87,8 +96,8 @@ class TimeTab(QWidget):
         self.form = Form()
         self.day = QDateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
         self.day.setAccessibleName("Date worked")
-        span = QWidget()
-        row = QHBoxLayout(span)
+        span = QWidget()  # in lines, so that a narrow ticket page needs no sideways scrolling
+        row = QGridLayout(span)
         row.setContentsMargins(0, 0, 0, 0)
         self.by_span = QRadioButton("From")
         self.by_hours = QRadioButton("Hours")
@@ -101,14 +110,15 @@ class TimeTab(QWidget):
         self.end.setAccessibleName("End time")
         self.hours = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=99.0, singleStep=0.25)
         self.hours.setAccessibleName("Hours")
-        row.addWidget(self.by_span)
-        row.addWidget(self.start)
-        row.addWidget(QLabel("to"))
-        row.addWidget(self.end)
-        row.addSpacing(16)
-        row.addWidget(self.by_hours)
-        row.addWidget(self.hours)
-        row.addStretch(1)
+        to = QLabel("to")
+        to.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(self.by_span, 0, 0)
+        row.addWidget(self.start, 0, 1)
+        row.addWidget(to, 1, 0)
+        row.addWidget(self.end, 1, 1)
+        row.addWidget(self.by_hours, 2, 0)
+        row.addWidget(self.hours, 2, 1)
+        row.setColumnStretch(2, 1)
         self.role = QComboBox()
         self.role.setAccessibleName("Role")
         self.summary = QPlainTextEdit(placeholderText="What you did (the customer may see this)")

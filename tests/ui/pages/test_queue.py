@@ -179,3 +179,20 @@ def test_a_filtered_export_is_readable_by_the_user_only(
         assert len(list(csv.DictReader(f))) == 3
     if os.name == "posix":
         assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_what_it_changes_keeps_its_room_on_a_laptop_sized_page(synced: Desk, qtbot: QtBot) -> None:
+    """On the page a 1280x720 window leaves (about 1000 px), "What it changes" is not squeezed
+    to a few words by fixed columns, and no column runs past the list's edge."""
+    from ui.models.queue_model import WHAT
+
+    fill_queue(synced, 3)
+    page = open_page(synced, qtbot)
+    page.resize(1000, 600)
+    synced.settle(lambda: page.model.rowCount() == 3)
+    head, view = page.table.horizontalHeader(), page.table.viewport().width()
+    assert head.sectionSize(WHAT) >= 0.4 * view
+    for col in range(head.count()):
+        if not head.isSectionHidden(col):
+            x = head.sectionViewportPosition(col)
+            assert x >= 0 and x + head.sectionSize(col) <= view, col
