@@ -126,6 +126,22 @@ class Story:
             pixmap = widget.grab()
         pixmap.save(str(self.out / f"{name}.png"))
 
+    async def some_work(self, agent: Any) -> None:
+        """A few notes sent in a few rounds, sampled as the agent's 10 s sampler would."""
+        sampler = agent.observe.monitor.sampler
+        tickets = await agent.my_tickets()
+        sampler.tick()
+        for i in range(4):
+            for ticket in tickets[:3]:
+                await agent.add_note(
+                    ticket.id, f"Checked on site ({i + 1})", title="Visit", note_type=1, publish=1
+                )
+            await self.pause(0.3)
+            sampler.tick()
+            await agent.sync_now()
+            await self.pause(0.3)
+            sampler.tick()
+
     async def run(self) -> None:
         import httpx
         from PySide6.QtCore import QPoint
@@ -149,6 +165,7 @@ class Story:
         await agent.sync_now()
         await self.pause(1.0)
         try:
+            await self.some_work(agent)  # so that Health's charts show what a day looks like
             for page_id in ("mywork", "queue", "conflicts", "health", "audit"):
                 window.show_page(page_id)
                 await self.pause(1.2 if page_id == "health" else 0.7)

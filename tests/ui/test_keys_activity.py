@@ -21,6 +21,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import Shell
 from ui.mainwindow import MainWindow
+from ui.models.tickets_model import TICKET_ROLE
 from ui.tray import Tray
 
 INTERACTIVE = (
@@ -55,7 +56,8 @@ def _open_first_ticket(shell: Shell, window: MainWindow) -> int:
     window.show_page("mywork")
     shell.settle()
     page = window.pages["mywork"]
-    page.table.selectRow(0)  # type: ignore[attr-defined]
+    first = page.proxy.index(0, 0).data(TICKET_ROLE)  # type: ignore[attr-defined]
+    assert page.select_ticket(first.id)  # type: ignore[attr-defined]
     shell.settle()
     return int(page.panel.ticket_id)  # type: ignore[attr-defined]
 

@@ -22,7 +22,7 @@ class Metric:
 
 METRICS = [
     Metric("queue_depth", "Queue depth", "operations", 1.0, "#2563eb", 5.0),
-    Metric("throughput", "Throughput", "operations/min", 60.0, "#16a34a", 5.0),
+    Metric("throughput", "Throughput", "per min", 60.0, "#16a34a", 5.0),
     Metric("api_latency_p95", "API latency (p95)", "ms", 1000.0, "#9333ea", 500.0),
     Metric("error_rate", "Error rate", "%", 100.0, "#dc2626", 5.0),
     Metric("quota_use", "Hourly quota used", "%", 100.0, "#f59e0b", 100.0),
