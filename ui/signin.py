@@ -45,6 +45,7 @@ class SignInDialog(QDialog):
         self.service = service
         options = service.agent.options
         # The agent decides where the zone is looked up, as it does for syncing.
+        self.explicit_directory = directory_url
         self.directory_url = directory_url or service.agent.directory_url(service.settings)
         self.transport = transport if transport is not None else options.transport
         self.result_kind = ""
@@ -180,17 +181,20 @@ class SignInDialog(QDialog):
     def test_connection(self) -> None:
         v = self._values()
         self._busy(True, "Testing the connection to Autotask…")
-        self.service.run(
+        # The profile's own directory is checked by the agent (the user's recorded choice); a
+        # directory given to this dialog explicitly (the demo, tests) is tested as given.
+        call = (
             Agent.test_connection(
                 v["username"],
                 v["secret"],
                 v["integration_code"],
-                directory_url=self.directory_url,
+                directory_url=self.explicit_directory,
                 transport=self.transport,
-            ),
-            self._tested,
-            self._crashed,
+            )
+            if self.explicit_directory
+            else self.service.agent.test_sign_in(v["username"], v["secret"], v["integration_code"])
         )
+        self.service.run(call, self._tested, self._crashed)
 
     def sign_in(self) -> None:
         v = self._values()

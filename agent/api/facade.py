@@ -880,6 +880,24 @@ class Agent:
         )
         return result
 
+    async def test_sign_in(
+        self, username: str, secret: str, integration_code: str
+    ) -> ConnectionTest:
+        """Check credentials against this profile's directory (checked as `sign_in` does: the
+        user's recorded choice, https), before saving anything."""
+        try:
+            directory = self._checked_directory()
+        except (InsecureUrlError, DirectoryNotChosenError) as exc:
+            return ConnectionTest(False, str(exc), "other")
+        result, _ = await check_connection(
+            username,
+            secret,
+            integration_code,
+            directory_url=directory,
+            transport=self.options.transport,
+        )
+        return result
+
     async def sign_in(
         self, username: str, secret: str, integration_code: str, resource_email: str
     ) -> ConnectionTest:

@@ -36,6 +36,7 @@ from agent.autotask.errors import (
     WrongSecretError,
     ZoneMovedError,
 )
+from agent.autotask.lenient import read_records_apart
 from agent.security.trust import certificate_problem
 
 # An answer nested deeper than this is refused whole. Autotask's records are nearly flat; a
@@ -262,13 +263,31 @@ def decode_json(body: bytes, ctx: RequestContext, status: int | None = 200) -> A
     """
     try:
         value = json.loads(body, parse_int=_parse_int)
-    except (ValueError, RecursionError):
+        _check_depth(value, ctx, status)
+        return value
+    except (ValueError, RecursionError, ProtocolError) as exc:
+        # One record too deep to read must not cost the others: a query answer is read again
+        # record by record (`agent.autotask.lenient`), the unreadable one left for the
+        # screening to skip and count.
+        apart = read_records_apart(body, lambda piece: _read_piece(piece, ctx, status))
+        if apart is not None:
+            return apart
+        if isinstance(exc, ProtocolError):
+            raise
         # ValueError covers JSONDecodeError and UnicodeDecodeError (invalid UTF-8).
         raise ProtocolError(
             f"Autotask's answer is not valid JSON ({ctx.where})",
             **ctx.fields(status, may_have_reached_server=ctx.is_write),
         ) from None
-    _check_depth(value, ctx, status)
+
+
+def _read_piece(piece: bytes, ctx: RequestContext, status: int | None) -> Any:
+    """One part of an answer, read as `decode_json` reads a whole one (ValueError if it cannot)."""
+    value = json.loads(piece, parse_int=_parse_int)
+    try:
+        _check_depth(value, ctx, status)
+    except ProtocolError as exc:
+        raise ValueError(str(exc)) from None
     return value
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from agent.autotask.convert import HugeNumber
 from agent.autotask.entities import ENTITY_TYPES, ResourceRole
+from agent.autotask.lenient import UnreadableRecord
 from agent.autotask.metadata import FieldInfo, field_info_from_wire, picklist_value_from_wire
 from agent.autotask.records import FieldKind, Record, read_wire_value
 from agent.autotask.wire import JsonObject, WireTypeError, format_datetime, lookup, parse_datetime
@@ -62,6 +63,7 @@ _RECORDS: dict[str, type[Record]] = {cls.ENTITY.casefold(): cls for cls in _MODE
 
 # What can be wrong (the only words a problem ever carries).
 MISSING = "missing"
+UNREADABLE = "nested too deeply to read"
 NOT_WHOLE = "not a whole number"
 NOT_POSITIVE = "not positive"
 TOO_BIG = "beyond 64 bits"
@@ -203,6 +205,8 @@ def screen(entity: str, item: Any, server_now: datetime) -> tuple[Screened, list
     """
     if not isinstance(item, Mapping):
         raise BadRecord(RecordProblem(entity, "record", NOT_OBJECT))
+    if isinstance(item, UnreadableRecord):  # too deep for any reader: read apart from the rest
+        raise BadRecord(RecordProblem(entity, "record", UNREADABLE))
     kinds, by_folded = _fields(entity)
     problems: list[RecordProblem] = []
     record = _canonical(entity, item, by_folded, problems)

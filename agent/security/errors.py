@@ -93,8 +93,7 @@ class DirectoryNotChosenError(SecurityError):
         super().__init__(
             f"The Autotask directory address stored in this profile {where} is not one you "
             "chose on this computer, so your credentials are not sent to the zone it names. If it "
-            "is right, set it again in Settings (or `autotask-agent settings set "
-            "api_directory_url ...`); otherwise set the right one."
+            "is right, choose it again: `autotask-agent settings set api_directory_url <address>`."
         )
 
 

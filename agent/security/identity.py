@@ -127,6 +127,9 @@ def establish(
         copied = copy_legacy_entries(profile, new, keys=sealed())
         if copied:
             log.info("profile %s: keyring entries %s copied to its own id", profile, copied)
+    if keyring and adopt:  # where the database using the id lives, from its very first open
+        here = str(store.path.resolve())
+        _keyring_call(profile, keyring_service(new), "set_password", LOCATION, here)
     store.write(
         lambda: Setting.replace(key=KEYRING_ID_ROW, value=json.dumps(new)).execute(),
         durable=True,

@@ -167,9 +167,16 @@ class ConflictDesk:
                 c.id
                 for c in Conflict.select(Conflict.id).where(Conflict.status == ConflictStatus.OPEN)
             ]
+            if choice != "theirs":  # one whose values cannot be read waits; the others go
+                targets = [i for i in targets if not self._unreadable(i)]
             return [self._resolve(i, choice, None) for i in targets]
 
         return self.store.write(run, durable=True)
+
+    @staticmethod
+    def _unreadable(conflict_id: int) -> bool:
+        c = Conflict.get_or_none(Conflict.id == conflict_id)
+        return c is not None and _sides(c)[4] is not None
 
     def _resolve(self, conflict_id: int, choice: Choice, value: Any) -> ConflictInfo:
         c = Conflict.get_or_none(Conflict.id == conflict_id)

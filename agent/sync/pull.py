@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agent.autotask.metadata import PicklistValue
@@ -215,7 +215,13 @@ class Puller:
                 "the stored %s watermark is past the server's clock; refreshing all", entity
             )
             return None
-        return str(row.watermark)
+        # Read again what changed in the last margin before it: a watermark taken from an
+        # answer whose clock ran a little ahead (within the margin believed) hides no change
+        # stamped just before it on an honest clock. Re-reading a few records costs no call.
+        mark = _mark(row.watermark)
+        if mark is None:
+            return str(row.watermark)
+        return (mark - WATERMARK_MARGIN).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     def _latest_credible(self) -> datetime:
         """No stored watermark can be later than this (the server's clock, with a margin)."""

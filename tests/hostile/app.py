@@ -121,6 +121,7 @@ class HostileApp:
     targets: frozenset[int] = frozenset()
     date_ahead: timedelta = timedelta(hours=23.5)
     marker_ahead: timedelta | None = None
+    deep_levels: int = 200  # DEEP_RECORD's nesting (past any JSON reader's depth: 3000)
     spoiled: int = 0  # answers spoiled (or dripped) so far
     seen: list[Seen] = field(default_factory=list)
 
@@ -227,7 +228,8 @@ class HostileApp:
         if self.mode is Mode.HUGE_NUMBER:
             poison = b', "estimatedHours": ' + b"9" * 5000
         else:
-            poison = b', "userDefinedFields": ' + b"[" * 200 + b"1" + b"]" * 200
+            levels = self.deep_levels
+            poison = b', "userDefinedFields": ' + b"[" * levels + b"1" + b"]" * levels
         record = json.dumps(extra).encode()[:-1] + poison + b"}"
         items = json.dumps(payload.get("items") or []).encode()[1:-1]
         rest = json.dumps({k: v for k, v in payload.items() if k != "items"}).encode()[1:]

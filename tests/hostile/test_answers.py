@@ -1,4 +1,4 @@
-"""A server whose answer to the pull cannot be read (nested 100,000 levels, cut in half, beyond
+"""A server whose answer to the pull cannot be read (cut in half, beyond
 the size cap, dripped a few bytes at a time): the round still completes and sends the edits, the
 pull reports its failure and waits for its own backoff, and once the server answers well again a
 later change is pulled, with nothing lost."""
@@ -15,7 +15,9 @@ from tests.hostile.app import Mode
 from tests.hostile.world import TINY, hostile_world
 from tests.sync.engine_world import new_title_edits
 
-UNREADABLE = [Mode.DEEP_NESTING, Mode.TRUNCATED, Mode.HUGE_BODY, Mode.SLOW_DRIP]
+# An answer whose one record is nested 100,000 levels is read record by record instead (that
+# record skipped and counted: tests/hostile/test_poison.py).
+UNREADABLE = [Mode.TRUNCATED, Mode.HUGE_BODY, Mode.SLOW_DRIP]
 
 
 @pytest.mark.parametrize("mode", UNREADABLE)

@@ -161,3 +161,57 @@ async def test_an_edit_of_the_very_field_the_server_sends_unreadably_is_sent(
         assert await w.agent.conflicts() == []
         assert [o.state for o in await w.ops()] == ["done"]
         assert "Tickets.priority: wrong type" in tally(w)
+
+
+async def test_a_small_lie_of_the_date_header_hides_no_later_change(tmp_path: Path) -> None:
+    """An answer dated 4 minutes ahead, its markers agreeing (within the believed jitter, so
+    they make the watermark): a change made just after still arrives at the next refreshes."""
+    async with hostile_world(tmp_path) as w:
+        assert (await w.sync()).error is None
+        first, other = (await shown_ids(w))[:2]
+        w.sim.edit_ticket(first, title="First change")
+        w.clock.advance(2.0)
+        w.app.mode = Mode.LYING_DATE
+        w.app.date_ahead = w.app.marker_ahead = timedelta(minutes=4)
+        assert (await w.sync()).error is None and w.app.spoiled >= 1
+        w.app.mode = None
+        w.clock.advance(10.0)
+        w.sim.edit_ticket(other, title=DISPATCHER)  # stamped before the lying watermark
+        for _ in range(3):
+            w.clock.advance(300.0)
+            await w.sync()
+        assert await title_shown(w, other) == DISPATCHER
+
+
+async def test_a_record_nested_past_any_readers_depth_costs_only_that_record(
+    tmp_path: Path,
+) -> None:
+    async with hostile_world(tmp_path) as w:
+        assert (await w.sync()).error is None
+        wanted = await new_title_edits(w, 1)
+        other = next(t for t in await shown_ids(w) if t not in wanted)
+        w.app.mode, w.app.deep_levels = Mode.DEEP_RECORD, 3000
+        w.sim.edit_ticket(other, title=DISPATCHER)
+        w.clock.advance(1.0)
+        for _ in range(2):
+            report = await w.sync()
+            assert report.error is None and report.pull is not None, report
+        assert await title_shown(w, other) == DISPATCHER
+        for tid, title in wanted.items():
+            assert w.server_ticket(tid)["title"] == title
+        assert tally(w) == {"Tickets.record: nested too deeply to read": 2}  # once a round
+
+
+async def test_an_answer_whose_only_record_is_nested_100000_levels_skips_that_record(
+    tmp_path: Path,
+) -> None:
+    async with hostile_world(tmp_path) as w:
+        assert (await w.sync()).error is None
+        wanted = await new_title_edits(w, 1)
+        w.app.mode = Mode.DEEP_NESTING
+        w.clock.advance(1.0)
+        report = await w.sync()
+        assert report.error is None and report.pull is not None, report
+        assert tally(w) == {"Tickets.record: nested too deeply to read": 1}
+        for tid, title in wanted.items():
+            assert w.server_ticket(tid)["title"] == title

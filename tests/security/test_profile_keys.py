@@ -302,3 +302,18 @@ def test_a_data_folder_moved_elsewhere_keeps_its_entries(tmp_path: Path) -> None
         assert moved.credentials.load() == DEMO_BUNDLE
     finally:
         moved.close()
+
+
+def test_a_copy_made_during_the_originals_first_session_gets_entries_of_its_own(
+    tmp_path: Path,
+) -> None:
+    original = open_profile(tmp_path / "a", "default")  # its first open, still running
+    original.credentials.save(DEMO_BUNDLE)
+    copy_folder(tmp_path / "a", tmp_path / "b")
+    copied = open_profile(tmp_path / "b", "default")
+    try:
+        assert keyring_id(tmp_path / "b") != keyring_id(tmp_path / "a")
+        assert copied.credentials.load() == DEMO_BUNDLE
+    finally:
+        copied.close()
+        original.close()

@@ -72,6 +72,7 @@ async def test_a_conflict_whose_values_were_changed_on_disk_is_shown_and_can_be_
         assert (await agent.status()).conflicts == 1
         with pytest.raises(ConflictError, match="Keep Autotask's value"):
             await agent.resolve_conflict(conflict.id, "mine")
+        assert await agent.resolve_all("mine") == []  # it waits; it stops no other one
         await agent.resolve_conflict(conflict.id, "theirs")
         assert await agent.conflicts() == []
         assert (await agent.status()).pending == 0
