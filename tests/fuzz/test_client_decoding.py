@@ -165,10 +165,18 @@ def test_a_null_item_is_not_found_not_a_crash() -> None:
 
 
 def test_a_deeply_nested_answer_is_a_protocol_error() -> None:
-    body = b'{"items":' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+    body = b"[" * 30_000 + b"]" * 30_000
     for _, call in CALLS[:5]:
         with pytest.raises(ProtocolError):
             _run(body, call)
+
+
+def test_a_query_record_nested_too_deeply_is_left_out_not_the_answer() -> None:
+    body = b'{"items":' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+    for _, call in CALLS[:4]:  # the queries: read record by record, that one skipped
+        assert _run(body, call) in ([], [[]])  # no record (pages by id: one empty page)
+    with pytest.raises(ProtocolError):
+        _run(body, CALLS[4][1])  # a single record's answer has no other record to keep
 
 
 def test_an_answer_over_the_size_cap_is_a_protocol_error() -> None:
@@ -180,4 +188,9 @@ def test_an_answer_over_the_size_cap_is_a_protocol_error() -> None:
 
 def test_invalid_utf8_is_a_protocol_error() -> None:
     with pytest.raises(ProtocolError, match="not valid JSON"):
-        _run(b'{"items": [{"id": 1, "title": "caf\xe9"}]}', CALLS[0][1])
+        _run(b'{"item": {"id": 1, "title": "caf\xe9"}}', CALLS[4][1])
+
+
+def test_a_query_record_with_invalid_utf8_is_left_out_not_the_answer() -> None:
+    body = b'{"items": [{"id": 1, "title": "caf\xe9"}, {"id": 2, "title": "ok"}]}'
+    assert [r["id"] for r in _run(body, CALLS[0][1])] == [2]
