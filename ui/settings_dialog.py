@@ -120,6 +120,7 @@ class SettingsDialog(QDialog):
 
         storage = self._group(box, "Storage")
         self.durability = QComboBox()
+        self.durability.setAccessibleName("Durability")
         for value, label in DURABILITY:
             self.durability.addItem(label, value)
         storage.addRow("Durability", self.durability)

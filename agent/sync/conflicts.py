@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from agent.api.validation import validate_ticket_update, validate_time_entry
 from agent.clock import Clock
-from agent.queue.operation import NewOperation
+from agent.queue.operation import LIVE_STATES, NewOperation, OpQuery
 from agent.queue.outbox import Outbox
 from agent.security.errors import SealedPayloadError
 from agent.store import audit
@@ -271,7 +271,9 @@ class ConflictDesk:
         if choice == "theirs":
             fields.pop(c.field, None)
             base.pop(c.field, None)
-            localview.clear_overlay(c.entity_type, key, fields=[c.field])
+            # Only this change's pending value: a newer change of the same field (typed while
+            # the conflict was open) is still queued and still shown.
+            localview.clear_overlay(c.entity_type, key, fields=[c.field], op_id=op.id)
             cached = localview.cached(c.entity_type, c.entity_id)
             if cached is not None:
                 cached[c.field] = c.theirs
@@ -280,6 +282,7 @@ class ConflictDesk:
             fields[c.field] = chosen
             base[c.field] = c.theirs  # the server's value is the new base: no second conflict
             localview.set_overlay(c.entity_type, key, {c.field: chosen}, op.id, now)
+        self._rebase_newer(c, op)
         still_open = (
             Conflict.select()
             .where(
@@ -296,6 +299,18 @@ class ConflictDesk:
         elif not still_open:
             self.outbox.cancel(op.id, "conflict resolved: the server's values were kept")
         return chosen
+
+    def _rebase_newer(self, c: Conflict, op: Any) -> None:
+        """A newer change of the same field, typed while the conflict was open, was made with
+        the server's value in view: its base becomes that value, so it is sent as typed rather
+        than found in conflict with the very value the technician decided on."""
+        query = OpQuery(
+            states=LIVE_STATES, entity_type=c.entity_type, target_id=c.entity_id, limit=100
+        )
+        for newer in self.outbox.list_ops(query).items:
+            if newer.id > op.id and c.field in newer.fields and c.field in newer.base:
+                base = {**newer.base, c.field: c.theirs}
+                self.outbox.rewrite(newer.id, fields=dict(newer.fields), base=base)
 
     def _resolve_deleted(self, c: Conflict, choice: Choice, op: Any, now: float) -> Any:
         key = str(c.entity_id)

@@ -70,6 +70,15 @@ def succeeded(
     )
 
 
+def seen_in_conflict(op: Operation, theirs: Mapping[str, Any], now: float) -> None:
+    """Cache the server's record read for a merge that found conflicts (marked stale, so the
+    next refresh reads it properly)."""
+    if op.target_id is None or not theirs:
+        return
+    data = {**theirs, "id": int(op.target_id)}
+    localview.cache_put(op.entity_type, data, now, MARKERS.get(op.entity_type), stale=True)
+
+
 def sent_part(
     op: Operation, theirs: Mapping[str, Any], sent: Mapping[str, Any], now: float, reason: str
 ) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from agent.queue.operation import FINISHED_STATES, Operation
+from agent.queue.operation import FINISHED_STATES, LIVE_STATES, Operation, OpQuery
 from agent.queue.outbox import Outbox
 from agent.security.errors import SealedPayloadError
 from agent.store import audit
@@ -98,8 +98,56 @@ def clear_ended(outbox: Outbox) -> int:
     return len(ended)
 
 
+def unshown(outbox: Outbox) -> list[tuple[Operation, str]]:
+    """The other way round: fields a live update or create still sends that show no pending
+    value (the newest operation of a field first wins its value, as capture sets it)."""
+    shown = {
+        (t, k, f)
+        for t, k, f in OverlayValue.select(
+            OverlayValue.entity_type, OverlayValue.entity_key, OverlayValue.field
+        ).tuples()
+    }
+    missing: dict[tuple[str, str, str], tuple[Operation, str]] = {}
+    after: int | None = None
+    while True:
+        page = outbox.list_ops(OpQuery(states=LIVE_STATES, after_id=after, limit=500))
+        for op in page.items:
+            if op.kind is OpKind.DELETE:
+                continue
+            for name in op.fields:
+                at = (op.entity_type, op.entity_key, name)
+                if at not in shown:
+                    missing[at] = (op, name)  # ascending ids: the newest is kept
+        if page.next_after_id is None:
+            return list(missing.values())
+        after = page.next_after_id
+
+
 def repair(outbox: Outbox, now: float, *, when: str) -> list[Orphan]:
-    """Remove every orphaned overlay value; each removal is logged and audited."""
+    """Remove every orphaned overlay value, and show again every value a live operation still
+    sends that shows none; each repair is logged and audited."""
+    for op, name in unshown(outbox):
+        localview.set_overlay(op.entity_type, op.entity_key, {name: op.fields[name]}, op.id, now)
+        log.warning(
+            "pending value shown again (%s): %s %s field %s of operation #%s",
+            when,
+            op.entity_type,
+            op.entity_key,
+            name,
+            op.id,
+        )
+        audit.append(
+            "overlay_repaired",
+            at=now,
+            entity_type=op.entity_type,
+            entity_id=op.entity_key,
+            op_id=op.id,
+            detail={
+                "field": name,
+                "why": "a change still queued showed no pending value",
+                "when": when,
+            },
+        )
     orphans = find(outbox)
     for o in orphans:
         OverlayValue.delete().where(

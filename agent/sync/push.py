@@ -184,6 +184,10 @@ class Pusher:
 
             def park() -> None:
                 now = self._now()
+                # The server's values just read are what the technician decides against, and
+                # the base of any change typed meanwhile (a new edit of the field is no second
+                # conflict with a value already seen).
+                outcomes.seen_in_conflict(op, theirs, now)
                 outcomes.sent_part(
                     op, theirs, to_send, now, "part of the change; the rest is in conflict"
                 )

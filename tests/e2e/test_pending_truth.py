@@ -148,3 +148,28 @@ def overlay_rows_of(agent, ticket_id: int) -> list[tuple[str, int | None]]:
         ]
 
     return agent.store.read(run)
+
+
+async def test_a_field_changed_again_during_its_conflict_stays_pending_and_wins(
+    world: World,
+) -> None:
+    ids = await first_sync(world)
+    tid = ids[1]
+    lists = await world.agent.picklists("Tickets")
+    server = server_ticket(world, tid)
+    a, b = [p for p in sorted(lists["priority"]) if p != server["priority"]][:2]
+    c = server["priority"]  # neither side's: the value it had before
+    await world.agent.update_ticket(tid, priority=a)
+    world.sim.edit_ticket(tid, priority=b)
+    await world.agent.sync_now()
+    [conflict] = await world.agent.conflicts()
+    await world.agent.update_ticket(tid, priority=c)  # typed while the conflict is open
+    await world.agent.resolve_conflict(conflict.id, "theirs")
+    [summary] = [t for t in await world.agent.my_tickets() if t.id == tid]
+    assert summary.pending_fields == ("priority",)  # the newer change is still waiting
+    detail = await world.agent.ticket(tid)
+    assert detail is not None and detail.fields["priority"].value == c
+    await world.agent.sync_now()
+    assert server_ticket(world, tid)["priority"] == c  # sent, not asked about a second time
+    assert await world.agent.conflicts() == []
+    assert await orphans(world) == []

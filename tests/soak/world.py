@@ -206,6 +206,12 @@ def agent_integrity(agent: Agent) -> str:
     if found != "ok":
         return found
     orphans = agent.store.read(lambda: overlays.find(agent.outbox))
+    unshown = agent.store.read(lambda: overlays.unshown(agent.outbox))
+    if unshown:
+        return f"{len(unshown)} queued values show no pending mark: " + "; ".join(
+            f"{op.entity_type} {op.entity_key} {name} (operation #{op.id})"
+            for op, name in unshown[:5]
+        )
     if orphans:
         return f"{len(orphans)} pending values no operation owns: " + "; ".join(
             f"{o.entity_type} {o.entity_key} {o.field} ({o.why})" for o in orphans[:5]

@@ -122,6 +122,7 @@ def list_table(
     taking the spare width and the others sized by `widths`; `many` allows selecting many."""
     table = QTableView()
     table.setModel(model)
+    table.horizontalHeader().setAccessibleName("Column headings")  # read out, not its values
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(
         QAbstractItemView.SelectionMode.ExtendedSelection

@@ -75,6 +75,7 @@ class NotesTab(QScrollArea):
         box.addWidget(self.general_error)
         row = QHBoxLayout()
         self.result = QLabel(objectName="muted")
+        self._drafts: dict[int, tuple[str, str]] = {}  # notes half typed, by ticket
         self.add = QPushButton("Add note", objectName="primary")
         row.addWidget(self.result, 1)
         row.addWidget(self.add)
@@ -83,6 +84,8 @@ class NotesTab(QScrollArea):
         self.setWidget(self.body)
 
     def show_detail(self, detail: TicketDetail, catalog: Catalog) -> None:
+        if self.detail is None or self.detail.id != detail.id:
+            self._switch_drafts(self.detail.id if self.detail else None, detail.id)
         self.detail = detail
         self.list.clear()
         types = catalog.notes.get("noteType", {})
@@ -114,9 +117,27 @@ class NotesTab(QScrollArea):
         fill_combo(self.note_type, types, keep_type)
         fill_combo(self.publish, catalog.notes.get("publish", {}), keep_publish)
 
+    def _switch_drafts(self, leaving: int | None, coming: int) -> None:
+        """A note half typed for one ticket stays with it (kept until the technician comes back
+        to it); the next ticket shows its own draft, or none, and no message about another."""
+        drafts = self._drafts
+        typed = (self.title.text(), self.description.toPlainText())
+        if leaving is not None and any(typed):
+            drafts[leaving] = typed
+        title, text = drafts.pop(coming, ("", ""))
+        self.title.setText(title)
+        self.description.setPlainText(text)
+        self.result.clear()
+        self.form.clear_problems()
+        show_error(self.general_error, None)
+
+    def _showing(self, ticket_id: int) -> bool:
+        return self.detail is not None and self.detail.id == ticket_id
+
     def submit(self) -> None:
         if self.detail is None:
             return
+        ticket_id = self.detail.id
         service = self.panel.service
         fields: dict[str, Any] = {
             "title": self.title.text().strip() or None,
@@ -128,12 +149,15 @@ class NotesTab(QScrollArea):
             service.agent.add_note(
                 self.detail.id, self.description.toPlainText().strip(), **fields
             ),
-            lambda _: self._added(),
-            self._refused,
+            lambda _: self._added(ticket_id),
+            lambda exc: self._refused(ticket_id, exc),
         )
 
-    def _added(self) -> None:
+    def _added(self, ticket_id: int) -> None:
         self.add.setEnabled(True)
+        if not self._showing(ticket_id):
+            self.captured.emit()
+            return  # the list of that ticket shows the note as waiting to be sent
         self.form.clear_problems()
         show_error(self.general_error, None)
         self.title.clear()
@@ -141,8 +165,11 @@ class NotesTab(QScrollArea):
         self.result.setText("Note saved on this laptop; it is sent to Autotask when it can be.")
         self.captured.emit()
 
-    def _refused(self, exc: BaseException) -> None:
+    def _refused(self, ticket_id: int, exc: BaseException) -> None:
         self.add.setEnabled(True)
+        if not self._showing(ticket_id):
+            show_error(self.general_error, f"Your note for ticket {ticket_id} was not saved: {exc}")
+            return
         if isinstance(exc, EditRejected):
             rest = self.form.show_problems(list(exc.problems))
             show_error(self.general_error, "\n".join(rest) or None)

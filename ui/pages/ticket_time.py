@@ -156,6 +156,8 @@ class TimeTab(QScrollArea):
         the entry being edited is gone: a refresh (after a sync, or a note added) never takes
         away what the technician is typing, nor the messages next to it."""
         another_ticket = self.detail is None or self.detail.id != detail.id
+        if another_ticket:
+            self.result.clear()  # a message about another ticket is not about this one
         self.detail, self.catalog = detail, catalog
         roles = catalog.time.get("roleID", {})
         self.table.setRowCount(0)
@@ -313,7 +315,10 @@ class TimeTab(QScrollArea):
             call = service.agent.update_time_entry(self.editing.key, **changes)
             done = "Change saved on this laptop; it is sent to Autotask when it can be."
         self.save.setEnabled(False)
-        service.run(call, lambda _: self._saved(done), self._refused)
+        ticket_id = self.detail.id
+        service.run(
+            call, lambda _: self._saved(done, ticket_id), lambda e: self._refused(e, ticket_id)
+        )
 
     def delete_selected(self) -> None:
         entry = self.selected()
@@ -332,14 +337,19 @@ class TimeTab(QScrollArea):
             self._refused,
         )
 
-    def _saved(self, message: str) -> None:
+    def _saved(self, message: str, ticket_id: int | None = None) -> None:
         self.save.setEnabled(True)
+        self.captured.emit()
+        if ticket_id is not None and (self.detail is None or self.detail.id != ticket_id):
+            return  # that ticket's list shows it as waiting to be sent
         self._reset_form()
         self.result.setText(message)
-        self.captured.emit()
 
-    def _refused(self, exc: BaseException) -> None:
+    def _refused(self, exc: BaseException, ticket_id: int | None = None) -> None:
         self.save.setEnabled(True)
+        if ticket_id is not None and (self.detail is None or self.detail.id != ticket_id):
+            show_error(self.general_error, f"Time for ticket {ticket_id} was not saved: {exc}")
+            return
         if isinstance(exc, EditRejected):
             rest = self.form.show_problems(list(exc.problems))
             show_error(self.general_error, "\n".join(rest) or None)
