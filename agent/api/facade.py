@@ -517,7 +517,8 @@ class Agent:
 
     def _publish_online(self) -> None:
         reachable = self.pipeline is not None and self.pipeline.mode.value != "offline"
-        self.observe.set_online(reachable and not self._settings.work_offline)
+        paused = self.engine is not None and self.engine.paused  # a queue may grow: by choice
+        self.observe.set_online(reachable and not self._settings.work_offline and not paused)
 
     @property
     def profile_dir(self) -> Path:
@@ -632,12 +633,14 @@ class Agent:
     def pause(self) -> None:
         if self.engine is not None:
             self.engine.paused = True
+        self._publish_online()
         self._emit("status")
 
     def resume(self) -> None:
         if self.engine is not None:
             self.engine.paused = False
             self.engine.wake.set()
+        self._publish_online()
         self._emit("status")
 
     async def set_work_offline(self, offline: bool) -> None:

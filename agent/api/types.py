@@ -161,6 +161,8 @@ class AuditEntry:
     entity_id: str | None
     op_id: int | None
     detail: dict[str, Any]
+    record: str = ""  # "Ticket T20240101.0001": as the window shows it
+    summary: str = ""  # the event in words (labels, names, ticket numbers)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import json
 import logging
 from typing import Any
 
+from agent.api.audit_words import record_text, summary_text
 from agent.api.types import (
     AuditEntry,
     FieldValue,
@@ -292,26 +293,33 @@ def audit_entries(
         q = q.where(AuditEvent.at <= until)
     if before_id is not None:
         q = q.where(AuditEvent.id < before_id)
-    entries = (
-        AuditEntry(
-            id=e.id,
-            at=e.at,
-            action=e.action,
-            entity_type=e.entity_type,
-            entity_id=e.entity_id,
-            op_id=e.op_id,
-            detail=audit.detail_of(e),
-        )
-        for e in (q.iterator() if text else q.limit(limit))
-    )
+    words = Words()
+    entries = (_entry(e, words) for e in (q.iterator() if text else q.limit(limit)))
     if not text:
         return list(entries)
-    # Values are sealed, so SQL cannot search them: match the detail as appended, here.
+    # Values are sealed, so SQL cannot search them: match what the window shows (the record
+    # and the summary in words) and the detail as appended, here.
     needle = text.casefold()
     return list(
-        itertools.islice((e for e in entries if needle in _search_text(e.detail).casefold()), limit)
+        itertools.islice((e for e in entries if needle in _search_text(e).casefold()), limit)
     )
 
 
-def _search_text(detail: dict[str, Any]) -> str:
-    return json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)
+def _entry(e: AuditEvent, words: Words) -> AuditEntry:
+    detail = audit.detail_of(e)
+    return AuditEntry(
+        id=e.id,
+        at=e.at,
+        action=e.action,
+        entity_type=e.entity_type,
+        entity_id=e.entity_id,
+        op_id=e.op_id,
+        detail=detail,
+        record=record_text(e.entity_type, e.entity_id, words),
+        summary=summary_text(e.action, e.entity_type, detail, words),
+    )
+
+
+def _search_text(entry: AuditEntry) -> str:
+    plain = json.dumps(entry.detail, sort_keys=True, separators=(",", ":"), default=str)
+    return f"{entry.record} {entry.summary} {plain}"

@@ -52,6 +52,7 @@ class Sampler:
         self._last_at = clock.now().timestamp()
         self._last_pruned = self._last_at
         self._last_counts = self._counter_values(registry.snapshot())
+        self._last_sample_keys: set[str] = set()  # derived series that have had a value
         self.latest: Sample = {}
 
     def subscribe(self, listener: SampleListener) -> Callable[[], None]:
@@ -124,8 +125,15 @@ class Sampler:
                     failed += delta
         ratio_key = names.SYNC_ERROR_RATIO.name
         if done <= 0:
-            sample.pop(ratio_key, None)  # no operations finished: no error rate to speak of
+            # Nothing finished: nothing failed either. Said as 0 once the link has had a rate,
+            # so an alert raised on failures clears when the link goes quiet; never before.
+            if ratio_key in self._last_sample_keys:
+                names.SYNC_ERROR_RATIO.on(self.registry).unlabelled().set(0.0)
+                sample[ratio_key] = 0.0
+            else:
+                sample.pop(ratio_key, None)
             return
+        self._last_sample_keys.add(ratio_key)
         ratio = failed / done
         names.SYNC_ERROR_RATIO.on(self.registry).unlabelled().set(ratio)
         sample[ratio_key] = ratio

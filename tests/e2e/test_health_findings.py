@@ -78,3 +78,35 @@ async def test_a_queue_growing_while_online_raises_its_alert_and_a_drain_clears_
         world.clock.advance(10)
         sampler.tick()
     assert "queue_growing" not in active()
+
+
+async def test_a_paused_queue_growing_is_no_alert_and_an_error_alert_clears_when_quiet(
+    world: World,
+) -> None:
+    ids = await first_sync(world)
+    sampler = world.agent.observe.monitor.sampler
+
+    def active() -> list[str]:
+        return [a.rule for a in world.agent.observe.alerts()]
+
+    world.agent.pause()
+    assert online_gauge(world) == 0
+    for i in range(30):
+        await world.agent.add_note(ids[i % 3], f"p{i}", title="t", publish=1, note_type=1)
+        for _ in range(6):
+            world.clock.advance(10)
+            sampler.tick()
+    assert "queue_growing" not in active()  # paused on purpose: not a fault
+    world.agent.resume()
+    world.sim.faults.error(503, route="tickets/*/notes", verb="POST")
+    for _ in range(12):
+        world.clock.advance(300)  # past each retry's backoff
+        await world.agent.sync_now()
+        sampler.tick()
+    assert "error_rate_high" in active()
+    world.sim.faults.clear()
+    for _ in range(6 * 30):  # half an hour: sends, then nothing at all
+        world.clock.advance(10)
+        await world.agent.sync_now()
+        sampler.tick()
+    assert "error_rate_high" not in active()

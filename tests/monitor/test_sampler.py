@@ -63,7 +63,10 @@ def test_the_error_ratio_is_derived_from_finished_operations_of_the_interval(
     fake_clock.advance(10)
     assert sampler.tick()["sync_error_ratio"] == pytest.approx(0.5)
     fake_clock.advance(10)
-    assert "sync_error_ratio" not in sampler.tick()  # nothing finished: no ratio at all
+    assert sampler.tick()["sync_error_ratio"] == 0.0  # nothing finished, so nothing failed
+    fresh = Sampler(MetricsRegistry(), series, fake_clock)
+    fake_clock.advance(10)
+    assert "sync_error_ratio" not in fresh.tick()  # no operation ever: no ratio at all
 
 
 def test_collectors_run_before_each_sample_and_a_failing_one_does_not_stop_the_rest(

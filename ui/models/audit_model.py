@@ -72,7 +72,10 @@ def _fields(values: Any) -> str:
 
 
 def summary(entry: AuditEntry) -> str:
-    """The event in a sentence a person reads (no `kind='update'`)."""
+    """The event in a sentence a person reads (no `kind='update'`): the agent's words, with
+    picklist labels and ticket numbers, else made here from the detail."""
+    if entry.summary:
+        return entry.summary
     d = entry.detail
     field = field_label(str(d.get("field", "")))
     if entry.action == "conflict_resolved":
@@ -196,6 +199,8 @@ class AuditModel(ListTableModel):
         if col == SUMMARY and role == Qt.ItemDataRole.ToolTipRole:
             return "\n".join(f"{label}: {text}" for label, text in detail_lines(e))
         if col == RECORD:
+            if e.record:
+                return e.record
             if e.entity_type is None:
                 return ""
             return f"{entity_label(e.entity_type)} {e.entity_id or ''}".strip()

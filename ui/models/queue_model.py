@@ -140,7 +140,10 @@ class QueueModel(ListTableModel):
             return self.tooltip(item)
         if role == Qt.ItemDataRole.ForegroundRole and col == PROBLEM and item.last_error:
             # A lost answer being checked is not a failure: said, but not in red.
-            return QColor(TONES["pending" if item.outcome_unknown else "error"][0])
+            # Red only for what waits for the technician; a change that will simply be retried
+            # (or a lost answer being checked) is said in the waiting tone.
+            calm = item.outcome_unknown or item.state in ("pending", "leased")
+            return QColor(TONES["pending" if calm else "error"][0])
         if role == Qt.ItemDataRole.TextAlignmentRole and col == ATTEMPTS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

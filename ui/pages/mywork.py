@@ -221,7 +221,8 @@ class MyWorkPage(QWidget):
         self.service.run(fetch(), lambda got: self._loaded(*got))
 
     def _on_queue_changed(self) -> None:
-        if self.isVisible() or self._loaded_once:
+        # Scheduled once, not pushed back by every change of a sync (see the Queue page).
+        if (self.isVisible() or self._loaded_once) and not self._refresh_soon.isActive():
             self._refresh_soon.start()
 
     def _loaded(self, tickets: list[TicketSummary], catalog: Catalog) -> None:

@@ -198,7 +198,9 @@ class QueuePage(QWidget):
         self.model.refresh_times()
 
     def _queue_changed(self) -> None:
-        if self._started:
+        # A refresh already scheduled is kept, not pushed back: during a sync the changes come
+        # faster than the delay, and restarting it would hold the page still until the end.
+        if self._started and not self._refresh_soon.isActive():
             self._refresh_soon.start()
 
     def _auto_refresh(self) -> None:

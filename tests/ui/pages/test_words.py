@@ -143,3 +143,17 @@ def test_open_in_autotask_is_offered_on_the_ticket_while_online(synced: Desk, qt
     synced.service.refresh_status()
     synced.idle()
     assert not panel.web_button.isVisibleTo(panel)
+
+
+def test_the_audit_trail_names_labels_and_ticket_numbers_and_finds_them(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    ticket = synced.run(synced.agent.my_tickets())[0]
+    lists = synced.run(synced.agent.picklists("Tickets"))
+    status, label = next((k, v) for k, v in sorted(lists["status"].items()) if k != ticket.status)
+    synced.run(synced.agent.update_ticket(ticket.id, status=status))
+    found = synced.run(synced.agent.audit_events(text=label))
+    assert found, "the label as shown is searchable"
+    assert any(e.summary.endswith(f"Status → {label}") for e in found)
+    assert any(e.record == f"Ticket {ticket.number}" for e in found)
+    assert synced.run(synced.agent.audit_events(text=ticket.number))
