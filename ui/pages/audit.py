@@ -37,6 +37,7 @@ from ui.models.audit_model import (
 )
 from ui.models.labels import ENTITY_LABELS
 from ui.models.look import chip_style, local_text
+from ui.pages.columns import ColumnFitter
 from ui.pages.common import PAGE_QSS, PageHeader, chip, list_table, show_error
 from ui.service import AgentService
 
@@ -83,7 +84,9 @@ class AuditPage(QWidget):
         self.details.setPlaceholderText("Select an event to see everything it recorded.")
         split.addWidget(self.table)
         split.addWidget(self.details)
-        split.setSizes([800, 400])
+        split.setStretchFactor(0, 3)  # the trail takes the room; the details pane a quarter
+        split.setStretchFactor(1, 1)
+        split.setSizes([900, 300])
         outer.addWidget(split, 1)
         self.message = QLabel(objectName="fieldError")
         self.message.setVisible(False)
@@ -114,6 +117,7 @@ class AuditPage(QWidget):
         self.until = QDateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
         self.until.setAccessibleName("To date")
         self.text = QLineEdit(placeholderText="Search the details")
+        self.text.setMinimumWidth(160)
         self.text.setAccessibleName("Search the details")
         self.text.setClearButtonEnabled(True)
         self.count = QLabel(objectName="muted")
@@ -138,10 +142,12 @@ class AuditPage(QWidget):
         return row
 
     def _build_table(self) -> QTableView:
-        table = list_table(
-            self.model,
-            stretch=SUMMARY,
-            widths={WHEN: 160, ACTION: 170, RECORD: 130, OP: 80},
+        widths = {WHEN: 160, ACTION: 170, RECORD: 130, OP: 80}
+        table = list_table(self.model, stretch=SUMMARY, widths=widths)
+        # The summary keeps its room on a laptop-sized page: the operation number gives way
+        # first, then the record, then what happened (the details pane shows them all).
+        self.columns = ColumnFitter(
+            table, main=SUMMARY, widths=widths, hide_order=(OP, RECORD, ACTION)
         )
         table.selectionModel().currentRowChanged.connect(self._show_details)
         return table

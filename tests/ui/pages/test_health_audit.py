@@ -142,3 +142,19 @@ def test_small_readings_keep_their_digits() -> None:
     from ui.pages.health_chart import figure
 
     assert [figure(v) for v in (0.0, 0.048, 4.82, 48.2)] == ["0", "0.048", "4.8", "48"]
+
+
+def test_the_audit_summary_keeps_its_room_on_a_laptop_sized_page(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    from ui.models.audit_model import SUMMARY
+
+    ticket = synced.run(synced.agent.my_tickets())[0]
+    synced.run(synced.agent.update_ticket(ticket.id, title="Audited on a laptop"))
+    page = open_audit(synced, qtbot)
+    page.resize(1032, 600)  # a 1280x720 window less the sidebar
+    synced.idle()
+    assert page.model.rowCount() >= 1
+    viewport = page.table.viewport().width()
+    assert page.table.columnWidth(SUMMARY) >= 0.4 * viewport
+    assert page.text.width() >= 160  # the search box is usable, not "S…"
