@@ -45,3 +45,25 @@ def test_editor_messages_stay_with_their_ticket(synced: Desk, qtbot: QtBot) -> N
     assert details.saved_note.text() == ""  # the message was about the first ticket
     choose(synced, page, first.id)
     assert not details.saved_note.text().startswith("Unsaved")
+
+
+def test_my_work_and_queue_follow_changes_that_keep_coming(synced: Desk, qtbot: QtBot) -> None:
+    """During a sync the queue changes faster than the pages' refresh delay: they refresh a few
+    times a second all along, not once at the end."""
+    from ui.pages.queue import QueuePage
+
+    page = open_page(synced, qtbot)
+    queue = QueuePage(synced.service)
+    qtbot.addWidget(queue)
+    queue.show()
+    queue.activate()
+    counts: list[int] = []
+    page.countChanged.connect(counts.append)
+    loads: list[int] = []
+    queue.model.loaded.connect(lambda: loads.append(1))
+    import asyncio
+
+    for _ in range(20):  # a change every 100 ms for 2 s, the loop running meanwhile
+        synced.service.queueChanged.emit()
+        synced.run(asyncio.sleep(0.1))
+    assert len(counts) >= 3 and len(loads) >= 3, (len(counts), len(loads))
