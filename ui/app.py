@@ -167,6 +167,7 @@ class Desktop:
         window.settingsRequested.connect(self.open_settings)
         window.signInRequested.connect(self.open_sign_in)
         service.load_settings()
+        service.run(asyncio.to_thread(self.follow_start_at_login, agent), on_error=_logged)
         self.show_window()
         if not tray_available:
             _note_ready()
@@ -178,6 +179,19 @@ class Desktop:
             self.open_demo_tour()
         if self.tray is not None:
             self.tray.refresh_recent()
+
+    def follow_start_at_login(self, agent: Agent) -> bool:
+        """Make the login entry match `start_at_login` (set from the command line, or by the
+        Settings window of another run): the setting is what decides. True when it changed."""
+        from ui import autostart
+
+        wanted = agent.settings.start_at_login
+        entry = autostart.for_platform(profile=self.profile)
+        if entry.is_enabled() == wanted:
+            return False
+        autostart.set_enabled(entry, wanted)
+        log.info("start at login %s, as the settings say", "on" if wanted else "off")
+        return True
 
     async def show_startup_error(self, message: str) -> None:
         """Say why the profile cannot be opened (one line naming the condition and what to do),
@@ -342,6 +356,10 @@ def make_application() -> QApplication:
     app.setWindowIcon(icons.app_icon())
     style.apply(app)
     return app
+
+
+def _logged(exc: BaseException) -> None:
+    log.warning("start at login could not be changed: %s", exc)
 
 
 def run_app(

@@ -63,6 +63,13 @@ def _collect_on_the_gui_thread_only() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _login_entries_in_a_temporary_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starting the window makes the login entry follow the setting: never the user's own."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture(autouse=True)
 def _collect_after_each_test() -> Iterator[None]:
     yield
     gc.collect()

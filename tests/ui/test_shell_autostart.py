@@ -130,3 +130,20 @@ def test_launch_command_restarts_this_program_with_its_profile():
     command = autostart.launch_command("work", "/data")
     assert command[1:3] == ["-m", "agent"]
     assert command[-4:] == ["--data-dir", "/data", "--profile", "work"]
+
+
+def test_the_window_makes_the_login_entry_follow_the_setting(signed_out_shell, tmp_path):  # type: ignore[no-untyped-def]
+    """`settings set start_at_login true` on the command line takes effect at the next start."""
+    from ui import app as ui_app
+    from ui import autostart
+
+    agent = signed_out_shell.agent
+    desktop = ui_app.Desktop(None, None, "default", False)  # type: ignore[arg-type]
+    entry = autostart.for_platform(profile="default")
+    assert not entry.is_enabled()
+    signed_out_shell.loop.run(agent.update_settings(start_at_login=True))
+    assert desktop.follow_start_at_login(agent) and entry.is_enabled()
+    assert str(tmp_path) in entry.location  # the test's home, never the user's
+    assert not desktop.follow_start_at_login(agent)  # already so: nothing to do
+    signed_out_shell.loop.run(agent.update_settings(start_at_login=False))
+    assert desktop.follow_start_at_login(agent) and not entry.is_enabled()
