@@ -21,7 +21,6 @@ After a salvage, the anchor is set again (`REANCHORED` names the one it replaces
 from __future__ import annotations
 
 import base64
-import binascii
 import logging
 import secrets
 import sqlite3
@@ -66,20 +65,7 @@ _SAVE_COPY = (
 
 def load_audit_key(vault: DataKeyVault) -> bytes | None:
     """The profile's audit key (None when it has none yet); a damaged entry raises."""
-    text = vault.load_entry(AUDIT_KEY)
-    if not text:
-        return None
-    try:
-        key = base64.b64decode(text.encode(), validate=True)
-    except (binascii.Error, ValueError):
-        key = b""
-    if len(key) != KEY_BYTES:
-        raise DataKeyUnavailableError(
-            vault.profile,
-            f"its '{AUDIT_KEY}' entry is damaged (not a 256-bit key). Nothing was changed; "
-            "restore the keyring from a backup.",
-        )
-    return key
+    return vault.load(AUDIT_KEY)  # read and checked as the data key is
 
 
 def _new_key(vault: DataKeyVault) -> bytes:

@@ -73,20 +73,6 @@ _INSERT = (
 )
 
 
-def _digest(
-    prev_hash: str,
-    at: float,
-    action: str,
-    entity_type: str | None,
-    entity_id: str | None,
-    op_id: int | None,
-    detail: str,
-    values: str | None = None,
-) -> str:
-    """An event's hash in an unkeyed chain (plain SHA-256)."""
-    return _keyed_digest(prev_hash, at, action, entity_type, entity_id, op_id, detail, values)
-
-
 def split_detail(
     detail: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:

@@ -130,7 +130,7 @@ def test_an_edited_event_with_its_tail_re_hashed_is_reported_as_rewritten(
         ).fetchall()
         prev = rows[0][7]
         for id_, at, action, etype, eid, op, detail, _ in rows:  # plain SHA-256, as before
-            new = audit._digest(prev, at, action, etype, eid, op, detail)
+            new = audit_chain.digest(prev, at, action, etype, eid, op, detail)
             conn.execute(
                 "UPDATE audit_event SET prev_hash = ?, hash = ? WHERE id = ?", (prev, new, id_)
             )

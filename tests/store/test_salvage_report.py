@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
-from agent.store import audit
+from agent.store import audit, audit_chain
 from agent.store.models import AuditEvent
 from tests.store.salvage_world import (
     leaf_rowids,
@@ -97,8 +97,8 @@ def test_a_gap_event_admits_only_the_hole_it_names(tmp_path: Path) -> None:
         follower = AuditEvent(
             id=3, at=3.0, action="two", detail="{}", values=None, prev_hash="e" * 64
         )
-        follower.hash = audit._digest("e" * 64, 3.0, "two", None, None, None, "{}")
+        follower.hash = audit_chain.digest("e" * 64, 3.0, "two", None, None, None, "{}")
         assert not audit.verify([*rows, follower]).ok  # resumes elsewhere than it says
         follower.prev_hash = "f" * 64
-        follower.hash = audit._digest("f" * 64, 3.0, "two", None, None, None, "{}")
+        follower.hash = audit_chain.digest("f" * 64, 3.0, "two", None, None, None, "{}")
         assert audit.verify([*rows, follower]).ok

@@ -6,8 +6,8 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
+from agent.api.audit_words import CHOICE_WORDS, KIND_WORDS
 from agent.api.types import AuditEntry
-from ui import wording
 from ui.models.labels import entity_label, field_label
 from ui.models.look import local_text
 from ui.models.table import ListTableModel
@@ -35,8 +35,6 @@ ACTION_WORDS = {
 }
 
 
-KIND_WORDS = {"update": "Change", "create": "Create", "delete": "Delete"}
-CHOICE_WORDS = {"mine": "yours", "theirs": "Autotask's", "value": "a value you typed"}
 DETAIL_LABELS = {
     "kind": "Kind of change",
     "fields": "Changed",
@@ -65,38 +63,9 @@ def _value(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-def _fields(values: Any) -> str:
-    if isinstance(values, dict):
-        return ", ".join(f"{field_label(k)} → {_value(v)}" for k, v in values.items())
-    return _value(values)
-
-
 def summary(entry: AuditEntry) -> str:
-    """The event in a sentence a person reads (no `kind='update'`): the agent's words, with
-    picklist labels and ticket numbers, else made here from the detail."""
-    if entry.summary:
-        return entry.summary
-    d = entry.detail
-    field = field_label(str(d.get("field", "")))
-    if entry.action == "conflict_resolved":
-        choice = CHOICE_WORDS.get(str(d.get("choice")), str(d.get("choice", "")))
-        text = f"{field}: kept {choice}"
-        if "chosen" in d:
-            text += f" ({_value(d.get('chosen'))}); not kept: {_value(d.get('losing'))}"
-        return wording.cut(text, 200)
-    if entry.action == "conflict_detected":
-        text = f"{field}: yours {_value(d.get('mine'))}, in Autotask {_value(d.get('theirs'))}"
-        return wording.cut(text, 200)
-    if entry.action in ("failed", "parked"):
-        return wording.cut(_value(d.get("message") or d.get("reason") or d.get("category")), 200)
-    what = KIND_WORDS.get(str(d.get("kind")), "")
-    values = d.get("sent") if "sent" in d else d.get("fields")
-    if isinstance(values, dict) and values:
-        return wording.cut(f"{what or 'Change'}: {_fields(values)}", 200)
-    if what:
-        return what
-    words = [f"{DETAIL_LABELS.get(k, k)}: {_value(v)}" for k, v in list(d.items())[:3]]
-    return wording.cut("; ".join(words), 200)
+    """The event in a sentence a person reads: the agent's words (`agent.api.audit_words`)."""
+    return entry.summary
 
 
 def detail_lines(entry: AuditEntry) -> list[tuple[str, str]]:
@@ -199,11 +168,7 @@ class AuditModel(ListTableModel):
         if col == SUMMARY and role == Qt.ItemDataRole.ToolTipRole:
             return "\n".join(f"{label}: {text}" for label, text in detail_lines(e))
         if col == RECORD:
-            if e.record:
-                return e.record
-            if e.entity_type is None:
-                return ""
-            return f"{entity_label(e.entity_type)} {e.entity_id or ''}".strip()
+            return e.record
         if col == OP:
             return f"#{e.op_id}" if e.op_id is not None else ""
         return summary(e)
