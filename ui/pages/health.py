@@ -106,8 +106,9 @@ class HealthPage(QWidget):
         outer.addWidget(scroll, 1)
         self.timer = QTimer(self, interval=REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
-        service.alertRaised.connect(lambda _: self._refresh_if_visible())
-        service.alertResolved.connect(lambda _: self._refresh_if_visible())
+        # Bound slots, not lambdas: Qt drops the connections when this page is deleted.
+        service.alertRaised.connect(self._alert_news)
+        service.alertResolved.connect(self._alert_news)
         self.refreshes = 0
         self.last_window = (0.0, 0.0)
 
@@ -176,6 +177,9 @@ class HealthPage(QWidget):
     def hideEvent(self, event: Any) -> None:
         super().hideEvent(event)
         self.timer.stop()
+
+    def _alert_news(self, _alert: object) -> None:
+        self._refresh_if_visible()
 
     def _refresh_if_visible(self) -> None:
         if self.isVisible():

@@ -113,7 +113,7 @@ class TicketPanel(QWidget):
         for tab in (self.details, self.notes, self.time):
             tab.captured.connect(self._captured)
         service.queueChanged.connect(self._server_news)
-        service.statusChanged.connect(lambda _s: self._show_web_link())
+        service.statusChanged.connect(self._status_changed)
         self._show_header(None)
 
     def set_back_visible(self, visible: bool) -> None:
@@ -204,6 +204,10 @@ class TicketPanel(QWidget):
         if self.detail is None or not wording.can_send(self.service.last_status):
             return None
         return self.service.agent.ticket_web_url(self.detail.id)
+
+    def _status_changed(self, _status: object) -> None:
+        # A bound slot, not a lambda: Qt drops the connection when this page is deleted.
+        self._show_web_link()
 
     def _show_web_link(self) -> None:
         self.web_button.setVisible(self.web_url() is not None)
