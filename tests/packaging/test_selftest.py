@@ -107,3 +107,48 @@ def test_a_failing_sync_check_leaves_nothing_in_the_keyring(
     assert run_self_test([c for c in CHECKS if c[0] == "sync"]) == 1
     assert "the network went away" in capsys.readouterr().err
     assert _keyring_entries() == {}
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin"])
+def test_on_windows_and_macos_the_keyring_check_needs_the_systems_own_keyring(
+    platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Here (Linux) neither system keyring can work, as in a build that lost its bridge to it."""
+    from agent import selftest
+
+    monkeypatch.setattr(selftest.sys, "platform", platform)
+    module, name = selftest.NATIVE_KEYRING[platform]
+    with pytest.raises(CheckFailed, match=rf"the system keyring {module}\.{name} cannot be used"):
+        selftest.check_keyring()
+
+
+class _SystemKeyring:
+    priority = 5  # a system keyring that works
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin"])
+def test_on_windows_and_macos_a_keyring_that_keeps_nothing_fails_the_check(
+    platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    from agent import selftest
+
+    monkeypatch.setattr(selftest.sys, "platform", platform)
+    monkeypatch.setitem(selftest.NATIVE_KEYRING, platform, (__name__, "_SystemKeyring"))
+    assert selftest.check_keyring()["usable"] is True  # the test's in-memory keyring
+    keyring.set_keyring(fail.Keyring())  # the fixture puts the previous one back
+    with pytest.raises(CheckFailed, match=r"keyring chose keyring\.backends\.fail\.Keyring"):
+        selftest.check_keyring()
+
+
+def test_on_linux_a_keyring_is_not_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    from agent import selftest
+
+    monkeypatch.setattr(selftest.sys, "platform", "linux")
+    keyring.set_keyring(fail.Keyring())
+    assert selftest.check_keyring() == {"backend": "keyring.backends.fail.Keyring", "usable": False}
