@@ -26,14 +26,17 @@ FAKE_O_BINARY = 0x4000_0000  # a bit no Linux open flag uses
 
 @pytest.fixture
 def opened(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """Give `os` an O_BINARY and record the flags of every `os.open` (the bit is taken off
-    before the real call, which Linux would refuse or misread)."""
+    """Give `os` an O_BINARY of its own and record the flags of every `os.open` (before the real
+    call the bit is replaced by the platform's own O_BINARY, if any)."""
     calls: list[tuple[str, int]] = []
     real_open = os.open
+    real_binary = getattr(os, "O_BINARY", 0)  # Windows has one: it is passed on
 
     def recording_open(path: str | os.PathLike[str], flags: int, *args: int, **kw: int) -> int:
         calls.append((os.fspath(path), flags))
-        return real_open(path, flags & ~FAKE_O_BINARY, *args, **kw)
+        if flags & FAKE_O_BINARY:
+            flags = flags & ~FAKE_O_BINARY | real_binary
+        return real_open(path, flags, *args, **kw)
 
     monkeypatch.setattr(os, "O_BINARY", FAKE_O_BINARY, raising=False)
     monkeypatch.setattr(os, "open", recording_open)

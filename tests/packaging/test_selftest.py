@@ -109,17 +109,28 @@ def test_a_failing_sync_check_leaves_nothing_in_the_keyring(
     assert _keyring_entries() == {}
 
 
+class _LostKeyring:
+    """A system keyring whose bridge is missing from the build, as keyring's own backends say."""
+
+    @property
+    def priority(self) -> float:
+        raise RuntimeError("Requires Windows and pywin32 or win32ctypes")
+
+
 @pytest.mark.parametrize("platform", ["win32", "darwin"])
 def test_on_windows_and_macos_the_keyring_check_needs_the_systems_own_keyring(
     platform: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Here (Linux) neither system keyring can work, as in a build that lost its bridge to it."""
     from agent import selftest
 
     monkeypatch.setattr(selftest.sys, "platform", platform)
-    module, name = selftest.NATIVE_KEYRING[platform]
-    with pytest.raises(CheckFailed, match=rf"the system keyring {module}\.{name} cannot be used"):
+    monkeypatch.setitem(selftest.NATIVE_KEYRING, platform, (__name__, "lost_keyring"))
+    expected = rf"the system keyring {__name__}\.lost_keyring cannot be used: Requires Windows"
+    with pytest.raises(CheckFailed, match=expected):
         selftest.check_keyring()
+
+
+lost_keyring = _LostKeyring()
 
 
 class _SystemKeyring:
