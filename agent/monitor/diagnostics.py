@@ -34,6 +34,7 @@ from agent.credentials import CredentialError, CredentialStore
 from agent.monitor.registry import MetricsRegistry
 from agent.monitor.series import ROLLUP, SeriesStore
 from agent.profile import Profile
+from agent.security.permissions import binary_flags
 from agent.settings import Settings
 from agent.store import screened
 from agent.store.connection import Store
@@ -278,7 +279,7 @@ def build_diagnostics(source: Profile | DiagnosticsParts, out_path: Path) -> Pat
     partial = out_path.with_name(out_path.name + ".partial")
     partial.unlink(missing_ok=True)
     # Created readable by the user only: the bundle holds logs and the database's health.
-    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    fd = os.open(partial, binary_flags(os.O_CREAT | os.O_EXCL | os.O_WRONLY), 0o600)
     with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, text in files.items():
             bundle.writestr(name, clean(text))

@@ -20,11 +20,18 @@ PRIVATE_DIR = 0o700
 POSIX = os.name == "posix"
 
 
+def binary_flags(flags: int) -> int:
+    """`flags` for `os.open` plus `O_BINARY` where the platform has it (Windows). Without it
+    Windows' C runtime opens the descriptor in text mode and rewrites every newline byte written
+    through it (a zip, a database, UTF-8 already translated by Python), corrupting the file."""
+    return flags | getattr(os, "O_BINARY", 0)
+
+
 def create_private_file(path: Path) -> None:
     """Create `path` empty with mode 0600 if it does not exist yet (never truncates)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
+        fd = os.open(path, binary_flags(os.O_CREAT | os.O_EXCL | os.O_WRONLY), PRIVATE_FILE)
     except FileExistsError:
         return
     os.close(fd)
@@ -39,7 +46,7 @@ def private_text_file(path: str | Path, *, newline: str | None = None) -> Iterat
     target = Path(path)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    fd = os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE)
+    fd = os.open(partial, binary_flags(os.O_CREAT | os.O_EXCL | os.O_WRONLY), PRIVATE_FILE)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as fh:
             yield fh

@@ -16,6 +16,7 @@ import sqlite3
 from pathlib import Path
 from typing import NoReturn
 
+from agent.security.permissions import binary_flags
 from agent.store import wal
 from agent.store.errors import (
     DAMAGE_CODES,
@@ -41,7 +42,7 @@ def prepare_folder(path: Path) -> None:
     lock = Path(str(path) + ".lock")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+        fd = os.open(lock, binary_flags(os.O_CREAT | os.O_RDWR), 0o600)
         os.close(fd)
     except OSError as exc:
         if exc.errno in (errno.EROFS, errno.EPERM, errno.EACCES):

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import peewee
 
+from agent.security.permissions import binary_flags
 from agent.store import migrations, salvage
 from agent.store.models import database_proxy
 from agent.store.salvage import SALVAGED, SalvageReport
@@ -166,7 +167,7 @@ def build(
     kept = kept_name(path)
     try:
         # Private from the start (SQLite gives its journal the same mode).
-        os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.close(os.open(temp, binary_flags(os.O_CREAT | os.O_EXCL | os.O_WRONLY), 0o600))
         with _database(temp) as db:
             migrations.migrate(db, None, upto=upto)
             report = salvage.salvage(

@@ -19,7 +19,6 @@ PY="${PYTHON:-$ROOT/.venv/bin/python}"
 VERSION="$("$PY" -c 'import agent; print(agent.__version__)')"
 APP="dist/FieldSync.app"
 DMG="dist/FieldSync-${VERSION}-$(uname -m).dmg"
-ENTITLEMENTS="packaging/macos/entitlements.plist"
 KEYCHAIN=""
 
 say() { printf '==> %s\n' "$*"; }
@@ -51,8 +50,14 @@ if [ -n "${MACOS_CERT_P12_BASE64:-}" ] && [ -n "${MACOS_CERT_PASSWORD:-}" ]; the
   security import "$CERT" -P "$MACOS_CERT_PASSWORD" -A -t cert -f pkcs12 -k "$KEYCHAIN"
   rm -rf "$CERT_DIR"
   security set-key-partition-list -S apple-tool:,apple: -s -k "$KEYCHAIN_PASSWORD" "$KEYCHAIN" >/dev/null
-  # Put it first in the search list so codesign finds the identity.
-  security list-keychains -d user -s "$KEYCHAIN" $(security list-keychains -d user | tr -d '"')
+  # Put it first in the search list so codesign finds the identity (one quoted path a line).
+  KEYCHAINS=()
+  while IFS= read -r line; do
+    line="${line#"${line%%[![:space:]]*}"}"
+    line="${line#\"}"
+    KEYCHAINS+=("${line%\"}")
+  done < <(security list-keychains -d user)
+  security list-keychains -d user -s "$KEYCHAIN" "${KEYCHAINS[@]}"
   IDENTITY="$(security find-identity -v -p codesigning "$KEYCHAIN" \
     | awk -F'"' '/Developer ID Application/ {print $2; exit}')"
   if [ -z "$IDENTITY" ]; then

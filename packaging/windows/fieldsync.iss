@@ -6,6 +6,11 @@
 ;
 ; Build from the repository root after `pyinstaller packaging/fieldsync.spec`:
 ;   iscc /DAppVersion=0.1.0 packaging\windows\fieldsync.iss
+;
+; Silent install for a team, with an administrator's policy file:
+;   FieldSync-<version>-setup.exe /SILENT /POLICY=C:\path\policy.json
+; copies the file to {commonappdata}\FieldSync\policy.json before anything is installed; a
+; /POLICY file that is missing or cannot be copied stops the install with a message (exit code 7).
 ; The version comes from agent/__init__.py through the build; the result is
 ; dist\installer\FieldSync-<version>-setup.exe.
 
@@ -20,8 +25,12 @@
 #endif
 #define AppName "Field Sync for Autotask"
 #define AppExe "FieldSync.exe"
+; Held by every running Field Sync process (agent/app_mutex.py): setup and uninstall ask the user
+; to quit it first, so no file is left locked.
+#define AppMutex "FieldSyncForAutotask.Running"
 ; The Run value name matches ui/autostart.py, so the installer's task and the in-app setting agree.
 #define RunValue "FieldSync"
+#define RunKey "Software\Microsoft\Windows\CurrentVersion\Run"
 
 [Setup]
 ; Never change the AppId: upgrades and the uninstaller find earlier installs by it.
@@ -47,7 +56,8 @@ UninstallDisplayName={#AppName}
 Compression=lzma2/max
 SolidCompression=yes
 WizardStyle=modern
-; A running copy holds its files open: ask it to close (it quits cleanly on the session message).
+; A running copy holds its files open: setup and uninstall ask the user to quit it first.
+AppMutex={#AppMutex}
 CloseApplications=yes
 RestartApplications=no
 
@@ -59,6 +69,8 @@ Name: "startatlogin"; Description: "Start Field Sync when I sign in to Windows";
 Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"; Flags: unchecked
 
 [Files]
+; The whole frozen folder: FieldSync.exe (the window) and FieldSync-cli.exe, its console companion
+; for --self-test and the command-line subcommands, over the same _internal runtime.
 Source: "{#SourceDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
 
 [InstallDelete]
@@ -70,7 +82,7 @@ Name: "{autoprograms}\Field Sync"; Filename: "{app}\{#AppExe}"; Comment: "Offlin
 Name: "{autodesktop}\Field Sync"; Filename: "{app}\{#AppExe}"; Tasks: desktopicon
 
 [Registry]
-Root: HKCU; Subkey: "Software\Microsoft\Windows\CurrentVersion\Run"; ValueType: string; ValueName: "{#RunValue}"; ValueData: """{app}\{#AppExe}"""; Flags: uninsdeletevalue; Tasks: startatlogin
+Root: HKCU; Subkey: "{#RunKey}"; ValueType: string; ValueName: "{#RunValue}"; ValueData: """{app}\{#AppExe}"""; Flags: uninsdeletevalue; Tasks: startatlogin
 
 [Run]
 Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,Field Sync}"; Flags: nowait postinstall skipifsilent
@@ -88,14 +100,55 @@ begin
   Result := ExpandConstant('{localappdata}\FieldSync');
 end;
 
+// An administrator's policy file (/POLICY=path), copied for every user of this computer.
+function PolicySource(): String;
+begin
+  Result := ExpandConstant('{param:POLICY|}');
+end;
+
+function PolicyTarget(): String;
+begin
+  Result := ExpandConstant('{commonappdata}\FieldSync\policy.json');
+end;
+
+// Runs before any file is installed: a non-empty result stops setup with that message.
+function PrepareToInstall(var NeedsRestart: Boolean): String;
+begin
+  Result := '';
+  if PolicySource() = '' then
+    Exit;
+  if not FileExists(PolicySource()) then
+  begin
+    Result := 'The policy file ' + PolicySource() + ' does not exist.';
+    Exit;
+  end;
+  if not ForceDirectories(ExtractFileDir(PolicyTarget())) or
+     not FileCopy(PolicySource(), PolicyTarget(), False) then
+    Result := 'The policy file could not be copied to ' + PolicyTarget() + '.';
+end;
+
+// The start-at-login values: "{#RunValue}", and "{#RunValue}-<profile>" for other profiles (both
+// written by the in-app setting too, see ui/autostart.py).
+procedure DeleteRunValues();
+var
+  Names: TArrayOfString;
+  I: Integer;
+begin
+  if not RegGetValueNames(HKEY_CURRENT_USER, '{#RunKey}', Names) then
+    Exit;
+  for I := 0 to GetArrayLength(Names) - 1 do
+    if (CompareText(Names[I], '{#RunValue}') = 0) or
+       (CompareText(Copy(Names[I], 1, Length('{#RunValue}-')), '{#RunValue}-') = 0) then
+      RegDeleteValue(HKEY_CURRENT_USER, '{#RunKey}', Names[I]);
+end;
+
 procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);
 var
   Answer: Integer;
 begin
   if CurUninstallStep <> usPostUninstall then
     Exit;
-  // The start-at-login value may also have been written by the in-app setting.
-  RegDeleteValue(HKEY_CURRENT_USER, 'Software\Microsoft\Windows\CurrentVersion\Run', '{#RunValue}');
+  DeleteRunValues();
   if not DirExists(UserDataDir()) then
     Exit;
   if UninstallSilent() then

@@ -1,5 +1,8 @@
 """Check the frozen build in dist/: `--version` names this version and `--self-test` passes.
 
+On Windows both run through FieldSync-cli.exe, the console companion of the windowed
+FieldSync.exe (which has no standard output), and both executables must be there.
+
 Run after `make package` (CI runs it after `make test`):
     python tests/packaging/check_frozen.py [--dist dist]
 Exit status 0 when the build works; otherwise the failing step and its output are printed.
@@ -22,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from agent import __version__  # noqa: E402
 
 APP = "FieldSync"
+CLI = "FieldSync-cli"
 
 
 def bundle_dir(dist: Path) -> Path:
@@ -31,9 +35,10 @@ def bundle_dir(dist: Path) -> Path:
 
 
 def executable(dist: Path) -> Path:
+    """The executable that prints: the console companion on Windows, else the program itself."""
     if sys.platform == "darwin" and (dist / f"{APP}.app").is_dir():
         return dist / f"{APP}.app" / "Contents" / "MacOS" / APP
-    return dist / APP / (f"{APP}.exe" if sys.platform == "win32" else APP)
+    return dist / APP / (f"{CLI}.exe" if sys.platform == "win32" else APP)
 
 
 def run_frozen(
@@ -96,8 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     args = parser.parse_args(argv)
     program = executable(args.dist)
-    if not program.exists():
-        print(f"no frozen build at {program}; run `make package` first", file=sys.stderr)
+    expected = [program, *([args.dist / APP / f"{APP}.exe"] if sys.platform == "win32" else [])]
+    missing = [str(p) for p in expected if not p.exists()]
+    if missing:
+        print(f"no frozen build at {', '.join(missing)}; run `make package`", file=sys.stderr)
         return 2
     version = check_version(args.dist)
     summary = check_self_test(args.dist)

@@ -5,9 +5,27 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ui.autostart import RUN_KEY, entry_name
+
 ROOT = Path(__file__).resolve().parents[2]
 ISS = (ROOT / "packaging" / "windows" / "fieldsync.iss").read_text(encoding="utf-8")
 SPEC = (ROOT / "packaging" / "fieldsync.spec").read_text(encoding="utf-8")
+
+
+def define(name: str) -> str:
+    found = re.findall(rf'^#define {name} "(.*)"$', ISS, flags=re.MULTILINE)
+    assert len(found) == 1, f"{name} is defined {len(found)} times"
+    return found[0]
+
+
+def pascal(name: str) -> str:
+    """The body of one [Code] procedure or function, up to the next one."""
+    code = ISS.split("[Code]", 1)[1]
+    start = re.search(rf"^(procedure|function) {name}\b", code, flags=re.MULTILINE)
+    assert start, f"no {name} in [Code]"
+    rest = code[start.end() :]
+    following = re.search(r"^(procedure|function) ", rest, flags=re.MULTILINE)
+    return rest[: following.start() if following else None]
 
 
 def setting(name: str) -> str:
@@ -22,8 +40,10 @@ def test_windows_installer_is_per_user_with_a_fixed_app_id_and_the_builds_versio
     assert setting("AppVersion") == "{#AppVersion}"
     assert "#error" in ISS.split("#endif")[0], "building without /DAppVersion stops"
     assert setting("DefaultDirName").startswith("{localappdata}")
-    run_key = next(line for line in ISS.splitlines() if "CurrentVersion\\Run" in line)
-    assert "HKCU" in run_key and "Tasks: startatlogin" in run_key
+    run_key = next(line for line in ISS.splitlines() if line.startswith("Root: HKCU"))
+    assert 'Subkey: "{#RunKey}"' in run_key and "Tasks: startatlogin" in run_key
+    assert define("RunKey") == RUN_KEY
+    assert define("RunValue") == entry_name("default")
 
 
 def test_windows_uninstaller_deletes_user_data_only_after_a_yes() -> None:
@@ -43,3 +63,24 @@ def test_spec_takes_the_version_from_the_package_and_keeps_macos_in_the_menu_bar
     assert re.search(
         r'"keyring\.backends\.(Windows|macOS|SecretService|kwallet|chainer|fail)"', SPEC
     )
+
+
+def test_uninstall_removes_every_start_at_login_value_of_every_profile() -> None:
+    """ui/autostart.py names them FieldSync (default profile) and FieldSync-<profile>."""
+    assert entry_name("site-b") == f"{define('RunValue')}-site-b"
+    delete = pascal("DeleteRunValues")
+    assert "RegGetValueNames(HKEY_CURRENT_USER, '{#RunKey}'" in delete
+    assert "CompareText(Names[I], '{#RunValue}') = 0" in delete
+    assert "Copy(Names[I], 1, Length('{#RunValue}-')), '{#RunValue}-'" in delete
+    assert "RegDeleteValue(HKEY_CURRENT_USER, '{#RunKey}', Names[I])" in delete
+    uninstall = pascal("CurUninstallStepChanged")
+    assert uninstall.index("DeleteRunValues();") < uninstall.index("if not DirExists(")
+
+
+def test_a_silent_install_takes_the_administrators_policy_file_or_stops() -> None:
+    assert "ExpandConstant('{param:POLICY|}')" in pascal("PolicySource")
+    assert "ExpandConstant('{commonappdata}\\FieldSync\\policy.json')" in pascal("PolicyTarget")
+    prepare = pascal("PrepareToInstall")  # before any file is installed; a message stops setup
+    assert "if not FileExists(PolicySource()) then" in prepare
+    assert "FileCopy(PolicySource(), PolicyTarget(), False)" in prepare
+    assert prepare.count("Result := '") == 3  # nothing to do, missing file, failed copy

@@ -107,3 +107,59 @@ def test_a_failing_sync_check_leaves_nothing_in_the_keyring(
     assert run_self_test([c for c in CHECKS if c[0] == "sync"]) == 1
     assert "the network went away" in capsys.readouterr().err
     assert _keyring_entries() == {}
+
+
+class _LostKeyring:
+    """A system keyring whose bridge is missing from the build, as keyring's own backends say."""
+
+    @property
+    def priority(self) -> float:
+        raise RuntimeError("Requires Windows and pywin32 or win32ctypes")
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin"])
+def test_on_windows_and_macos_the_keyring_check_needs_the_systems_own_keyring(
+    platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent import selftest
+
+    monkeypatch.setattr(selftest.sys, "platform", platform)
+    monkeypatch.setitem(selftest.NATIVE_KEYRING, platform, (__name__, "lost_keyring"))
+    expected = rf"the system keyring {__name__}\.lost_keyring cannot be used: Requires Windows"
+    with pytest.raises(CheckFailed, match=expected):
+        selftest.check_keyring()
+
+
+lost_keyring = _LostKeyring()
+
+
+class _SystemKeyring:
+    priority = 5  # a system keyring that works
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin"])
+def test_on_windows_and_macos_a_keyring_that_keeps_nothing_fails_the_check(
+    platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    from agent import selftest
+
+    monkeypatch.setattr(selftest.sys, "platform", platform)
+    monkeypatch.setitem(selftest.NATIVE_KEYRING, platform, (__name__, "_SystemKeyring"))
+    assert selftest.check_keyring()["usable"] is True  # the test's in-memory keyring
+    keyring.set_keyring(fail.Keyring())  # the fixture puts the previous one back
+    with pytest.raises(CheckFailed, match=r"keyring chose keyring\.backends\.fail\.Keyring"):
+        selftest.check_keyring()
+
+
+def test_on_linux_a_keyring_is_not_required(monkeypatch: pytest.MonkeyPatch) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    from agent import selftest
+
+    monkeypatch.setattr(selftest.sys, "platform", "linux")
+    keyring.set_keyring(fail.Keyring())
+    assert selftest.check_keyring() == {"backend": "keyring.backends.fail.Keyring", "usable": False}
