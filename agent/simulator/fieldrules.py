@@ -16,13 +16,28 @@ from dataclasses import dataclass
 # Stamped by the server on every entity that has them: read-only whatever the entity.
 SYSTEM_FIELDS = frozenset(
     name.lower()
-    for name in (
-        "id createDate createDateTime lastModifiedDate lastModifiedDateTime lastModifiedTime "
-        "lastActivityDate lastTrackedModificationDateTime lastTrackedModifiedDateTime "
-        "updateDateTime creatorResourceID createdByResourceID createdByPersonID creatorUserID "
-        "lastModifiedUserID impersonatorCreatorResourceID impersonatorUpdaterResourceID "
-        "lastActivityResourceID lastActivityPersonType lastActivityPersonID"
-    ).split()
+    for name in [
+        "id",
+        "createDate",
+        "createDateTime",
+        "lastModifiedDate",
+        "lastModifiedDateTime",
+        "lastModifiedTime",
+        "lastActivityDate",
+        "lastTrackedModificationDateTime",
+        "lastTrackedModifiedDateTime",
+        "updateDateTime",
+        "creatorResourceID",
+        "createdByResourceID",
+        "createdByPersonID",
+        "creatorUserID",
+        "lastModifiedUserID",
+        "impersonatorCreatorResourceID",
+        "impersonatorUpdaterResourceID",
+        "lastActivityResourceID",
+        "lastActivityPersonType",
+        "lastActivityPersonID",
+    ]
 )
 
 

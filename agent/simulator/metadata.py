@@ -7,16 +7,15 @@ from typing import Any
 from agent.simulator.schema import CHILDREN, WRITABLE_AS_CHILD, EntitySpec
 from agent.simulator.tenant import Tenant
 
-
 # The entities Autotask can call a webhook for.
-WEBHOOK_ENTITIES = frozenset({"Tickets", "TicketNotes", "Companies", "Contacts", "ConfigurationItems"})
+WEBHOOK_ENTITIES = frozenset(
+    {"Tickets", "TicketNotes", "Companies", "Contacts", "ConfigurationItems"}
+)
 
 
 def entity_information(tenant: Tenant, spec: EntitySpec) -> dict[str, Any]:
     as_child = WRITABLE_AS_CHILD.get(spec.route, frozenset())
-    deletes_as_child = any(
-        c.entity is spec and "DELETE" in c.item_verbs for c in CHILDREN.values()
-    )
+    deletes_as_child = any(c.entity is spec and "DELETE" in c.item_verbs for c in CHILDREN.values())
     return {
         "info": {
             "name": spec.type_name,

@@ -18,7 +18,6 @@ from agent.simulator.limits import Limits
 from agent.simulator.seed import DEMO_USERNAME, build_tenant
 from agent.simulator.tenant import Actor, Record, Tenant
 
-
 # The time a served tenant (the `simulator` command, the demo) takes per request: about what
 # a quiet production zone takes for a small read. `SERVICE_TIME_ENV` overrides it (the test
 # suite sets it to 0, so tests that start the demo answer at once).
