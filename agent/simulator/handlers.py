@@ -25,7 +25,7 @@ from agent.simulator.faults import Faults
 from agent.simulator.metadata import entity_information, field_information, udf_information
 from agent.simulator.query import Query, QueryError, decode_search, parse_query
 from agent.simulator.routing import Route
-from agent.simulator.schema import EntitySpec
+from agent.simulator.schema import ENTITIES, EntitySpec
 from agent.simulator.tenant import Record, Tenant
 from agent.simulator.wire import Reply, Request, errors, method_not_allowed
 
@@ -60,6 +60,12 @@ class Call:
 
 
 def handle(call: Call) -> Reply:
+    if call.route.kind == "entities":
+        described = [entity_information(call.tenant, spec) for spec in ENTITIES]
+        return Reply(200, {"entityDescriptions": described})
+    if call.route.kind == "invoicepdf":
+        # The demo tenant has not invoiced anything yet.
+        return errors(404, f"Invoice {call.request.query().get('id', '')} was not found.")
     shape, method = call.route.shape, call.request.method
     if shape == "item":
         return delete(call) if method == "DELETE" else get_item(call)

@@ -20,7 +20,7 @@ _QUERY = frozenset({"GET", "POST"})
 class Route:
     """One resolved operation; `key` is the lower-case path below `/V1.0/` used by faults."""
 
-    kind: str  # zone | version | threshold | entity | notfound
+    kind: str  # zone | version | threshold | entities | invoicepdf | entity | notfound
     shape: str = ""  # collection | item | query | count | next | info | fields | udfs | children
     zone: int | None = None
     entity: EntitySpec | None = None
@@ -61,6 +61,10 @@ def resolve(path: str) -> Route:
         return Route("zone", zone=zone, key=key)
     if rest == ["thresholdinformation"]:
         return Route("threshold", zone=zone, key=key)
+    if rest == ["entityinformation"]:
+        return Route("entities", zone=zone, key=key)
+    if rest == ["invoicepdf"]:
+        return Route("invoicepdf", zone=zone, key=key)
     return _entity_route(rest[0], rest[1:], zone, key)
 
 

@@ -112,6 +112,8 @@ def data_type(prop: dict[str, Any]) -> str:
         return "boolean"
     if kind == "string" and fmt == "date-time":
         return "datetime"
+    if kind == "object":
+        return "object"
     return "string"
 
 
