@@ -35,7 +35,6 @@ def seed_visits(tenant: Tenant, technician: int, now: datetime) -> None:
     """Seed the entities a visit touches around the technician's own open tickets."""
     rng = random.Random(f"{tenant.name}:visits")
     tenant.next_ids.update(
-        BillingCodes=29682900,
         Products=232,
         ConfigurationItems=3100,
         ServiceCalls=410,

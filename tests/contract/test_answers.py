@@ -30,7 +30,8 @@ async def test_records_of_every_entity_validate_against_its_model(
         assert r.status_code == 200, r.text
         answers += r.json()["items"]
         count = await api.get(
-            f"{spec.route}/query/count", params={"search": '{"filter":[{"op":"exist","field":"id"}]}'}
+            f"{spec.route}/query/count",
+            params={"search": '{"filter":[{"op":"exist","field":"id"}]}'},
         )
         validate(count.json(), "QueryCountResultModel")
     if "GET" in spec.item_verbs:

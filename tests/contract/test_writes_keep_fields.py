@@ -95,7 +95,10 @@ async def test_the_patch_of_a_real_field_the_old_simulator_dropped_is_kept(
     assert sim.tenant.records["Tickets"][ticket_id]["contractID"] == 12345
     r = await api.post(
         "Tickets/query",
-        json={"IncludeFields": ["contractID"], "Filter": [{"op": "eq", "field": "contractID", "value": 12345}]},
+        json={
+            "IncludeFields": ["contractID"],
+            "Filter": [{"op": "eq", "field": "contractID", "value": 12345}],
+        },
     )
     assert r.json()["items"] == [{"id": ticket_id, "contractID": 12345, "userDefinedFields": []}]
 
