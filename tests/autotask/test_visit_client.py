@@ -119,8 +119,7 @@ async def test_past_the_attachment_budget_the_client_says_when_to_retry(
     chunk = b"y" * (MAX_ATTACHMENT_BYTES - 10)
     await client.attach(ticket_id, "a.bin", chunk)
     with pytest.raises(AttachmentQuotaError) as caught:
-        for n in range(3):
-            await client.attach(ticket_id, f"b{n}.bin", chunk)
+        await client.attach(ticket_id, "b.bin", chunk)
     assert caught.value.retry_after == 300
     assert len(sim.tenant.records["TicketAttachments"]) == 1
 
