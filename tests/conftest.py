@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# A served simulator (the demo, `python -m agent.simulator`) answers at once in tests.
+os.environ.setdefault("FIELD_SYNC_SIM_SERVICE_TIME", "0")
 
 from agent.clock import FakeClock
 

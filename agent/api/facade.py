@@ -188,9 +188,10 @@ class Agent:
             DEMO_USERNAME,
             Simulator,
             serve_in_thread,
+            served_service_time,
         )
 
-        sim = Simulator(seed="demo")
+        sim = Simulator(seed="demo", service_time=served_service_time())
         folder = resolve(data_dir, "demo").ensure().profile_dir
         demo.restore(sim.tenant, folder)
         stack = contextlib.ExitStack()

@@ -1,5 +1,6 @@
 """Async client for the Autotask PSA REST API: zones, auth, queries, paging, typed errors."""
 
+from agent.autotask.attachments import MAX_ATTACHMENT_BYTES
 from agent.autotask.client import AutotaskClient
 from agent.autotask.credentials import ApiCredentials
 from agent.autotask.entities import (
@@ -13,6 +14,8 @@ from agent.autotask.entities import (
 )
 from agent.autotask.errors import (
     DEFAULT_RETRY_AFTER_SECONDS,
+    AttachmentQuotaError,
+    AttachmentTooLargeError,
     AuthenticationError,
     AutotaskError,
     ErrorContext,
@@ -28,6 +31,7 @@ from agent.autotask.errors import (
     ThreadLimitedError,
     TimeoutPhase,
     TransportError,
+    UnknownFieldError,
     UnknownUserError,
     UntrustedCertificateError,
     UntrustedZoneError,
@@ -62,22 +66,44 @@ from agent.autotask.queries import (
 )
 from agent.autotask.records import Record
 from agent.autotask.session import ApiSession, ClientOptions
+from agent.autotask.visits import (
+    VISIT_TYPES,
+    Appointment,
+    AttachmentInfo,
+    BillingCode,
+    ConfigurationItem,
+    Product,
+    ServiceCall,
+    ServiceCallTicket,
+    ServiceCallTicketResource,
+    TicketAttachment,
+    TicketCharge,
+    TicketChecklistItem,
+)
 from agent.autotask.zones import DEFAULT_DIRECTORY_URL, Zone
 
 __all__ = [
     "DEFAULT_DIRECTORY_URL",
     "DEFAULT_RETRY_AFTER_SECONDS",
     "ENTITY_TYPES",
+    "MAX_ATTACHMENT_BYTES",
     "MAX_OR_CONDITIONS",
     "MAX_RECORDS",
+    "VISIT_TYPES",
     "ApiCredentials",
     "ApiSession",
+    "Appointment",
+    "AttachmentInfo",
+    "AttachmentQuotaError",
+    "AttachmentTooLargeError",
     "AuthenticationError",
     "AutotaskClient",
     "AutotaskError",
+    "BillingCode",
     "ClientOptions",
     "Company",
     "Condition",
+    "ConfigurationItem",
     "Contact",
     "ErrorContext",
     "FieldInfo",
@@ -89,6 +115,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "PicklistValue",
+    "Product",
     "ProtocolError",
     "Query",
     "RateLimitedError",
@@ -96,13 +123,20 @@ __all__ = [
     "RequestTimeoutError",
     "Resource",
     "ServerError",
+    "ServiceCall",
+    "ServiceCallTicket",
+    "ServiceCallTicketResource",
     "ThreadLimitedError",
     "Threshold",
     "Ticket",
+    "TicketAttachment",
+    "TicketCharge",
+    "TicketChecklistItem",
     "TicketNote",
     "TimeEntry",
     "TimeoutPhase",
     "TransportError",
+    "UnknownFieldError",
     "UnknownUserError",
     "UntrustedCertificateError",
     "UntrustedZoneError",

@@ -16,6 +16,7 @@ from typing import Any, TypeVar, overload
 import httpx
 
 from agent.autotask import routes
+from agent.autotask.attachments import attachment_body
 from agent.autotask.convert import RequestContext, unexpected_answer
 from agent.autotask.credentials import ApiCredentials
 from agent.autotask.errors import NotFoundError, UnreadableRecordError
@@ -238,7 +239,43 @@ class AutotaskClient:
             )
         return page_from_wire(payload, RequestContext.for_call("GET", endpoint))
 
+    @overload
+    async def children(self, entity: type[R], parent_id: int) -> list[R]: ...
+    @overload
+    async def children(self, entity: str, parent_id: int) -> list[JsonObject]: ...
+    async def children(self, entity: str | type[Record], parent_id: int) -> list[Any]:
+        """Every record of a child entity under one parent: `Tickets/7/ChecklistItems`."""
+        name = _entity_of(entity)
+        if name not in routes.CHILD_ROUTES:
+            raise ValueError(f"{name} is not read under a parent record")
+        route = routes.collection_route(name, parent_id)
+        payload = await self.call("GET", route.path, endpoint=route.endpoint)
+        ctx = RequestContext.for_call("GET", route.endpoint)
+        page = page_from_wire(payload, ctx)
+        return [
+            _typed(entity, item, ctx)
+            for item in self.screening.records(name, page.items, self.server_now())
+        ]
+
     # Writing --------------------------------------------------------------------------------
+
+    async def attach(
+        self,
+        ticket_id: int,
+        file_name: str,
+        data: bytes,
+        *,
+        title: str | None = None,
+        publish: int = 1,
+    ) -> int:
+        """Attaches a file to a ticket and returns the attachment's id.
+
+        A file above `MAX_ATTACHMENT_BYTES` raises `AttachmentTooLargeError` before anything is
+        sent; past the integration's attachment budget the server refuses with
+        `AttachmentQuotaError` (wait its `retry_after`).
+        """
+        body = attachment_body(file_name, data, title=title, publish=publish)
+        return await self.create("TicketAttachments", body, parent_id=ticket_id)
 
     async def create(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import httpx
 
 from agent.autotask.errors import (
     DEFAULT_RETRY_AFTER_SECONDS,
+    AttachmentQuotaError,
     AutotaskError,
     ErrorContext,
     InvalidIntegrationCodeError,
@@ -30,6 +32,7 @@ from agent.autotask.errors import (
     ServerError,
     ThreadLimitedError,
     TimeoutPhase,
+    UnknownFieldError,
     UnknownUserError,
     UntrustedCertificateError,
     ValidationError,
@@ -53,6 +56,9 @@ _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ZONE_MOVED_MARKER = "not hosted in this zone"
 INVALID_INTEGRATION_CODE_MARKER = "integrationcode is invalid"
 THREAD_LIMIT_MARKER = "thread threshold exceeded"
+ATTACHMENT_QUOTA_MARKER = "attachment upload limit"
+# Autotask's words for a field the entity does not have (in a query, include list or filter).
+UNKNOWN_FIELD = re.compile(r"Unable to find (?P<field>[\w.]+) in the (?P<entity>\w+) Entity", re.I)
 # 500s whose text describes a failure of the server itself, not a rule the request broke.
 SERVER_FAULT_MARKERS = (
     "server encountered an error",
@@ -376,6 +382,14 @@ def error_for_response(
     if status == 404:
         return NotFoundError(f"the record was not found ({ctx.where})", **refused)
     if status == 429:
+        if _contains(messages, ATTACHMENT_QUOTA_MARKER):
+            wait = retry_after_seconds(headers)
+            return AttachmentQuotaError(
+                f"Autotask takes no more attachments from this integration for now; retry in "
+                f"{wait:.0f} s",
+                retry_after=wait,
+                **refused,
+            )
         if _contains(messages, THREAD_LIMIT_MARKER):
             return ThreadLimitedError(
                 f"too many simultaneous calls to Autotask ({ctx.where})", **refused
@@ -399,6 +413,15 @@ def error_for_response(
             **refused,
         )
     if status == 500 and messages and not _contains(messages, SERVER_FAULT_MARKERS):
+        unknown = next(filter(None, (UNKNOWN_FIELD.search(m) for m in messages)), None)
+        if unknown is not None:
+            return UnknownFieldError(
+                f"{unknown['entity']} has no field '{unknown['field']}' ({ctx.where})",
+                entity=unknown["entity"],
+                field=unknown["field"],
+                messages=messages,
+                **refused,
+            )
         return ValidationError(detail, messages=messages, **refused)
     # A bare 500, 502 or 504 may come after the work was done; 503 means it was not started.
     unsure = ctx.is_write and status != 503

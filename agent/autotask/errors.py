@@ -11,7 +11,10 @@ HTTP answers onto this tree:
      ├── PermissionDeniedError          403: the API user's security level forbids it
      ├── NotFoundError                  404, or 200 with {"item": null}
      ├── ValidationError                400, or 500 carrying business-rule messages (.messages)
+     │    ├── UnknownFieldError         a field the entity does not have (.entity, .field)
+     │    └── AttachmentTooLargeError   a file above the API's limit per attachment
      ├── RateLimitedError               429: the tenant's hourly quota is used up (.retry_after)
+     │    └── AttachmentQuotaError      429: the integration's attachment bytes per period
      ├── ThreadLimitedError             429 "Thread Threshold Exceeded": too many concurrent calls
      ├── ServerError                    500 without a business message, 502, 503, 504
      ├── TransportError                 no usable HTTP answer arrived
@@ -118,6 +121,38 @@ class ValidationError(AutotaskError):
         self.messages: list[str] = list(messages or [])
 
 
+class UnknownFieldError(ValidationError):
+    """A query, include list or write named a field `entity` does not have."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        entity: str,
+        field: str,
+        messages: list[str] | None = None,
+        **context: Unpack[ErrorContext],
+    ):
+        super().__init__(message, messages=messages, **context)
+        self.entity = entity
+        self.field = field
+
+
+class AttachmentTooLargeError(ValidationError):
+    """A file larger than the API accepts for one attachment (`limit` bytes)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int,
+        messages: list[str] | None = None,
+        **context: Unpack[ErrorContext],
+    ):
+        super().__init__(message, messages=messages, **context)
+        self.limit = limit
+
+
 DEFAULT_RETRY_AFTER_SECONDS = 60.0
 
 
@@ -133,6 +168,11 @@ class RateLimitedError(AutotaskError):
     ):
         super().__init__(message, **context)
         self.retry_after = retry_after
+
+
+class AttachmentQuotaError(RateLimitedError):
+    """The integration sent as many attachment bytes as the API takes in its period; attachment
+    uploads are refused for `retry_after` seconds (other calls are not)."""
 
 
 class ThreadLimitedError(AutotaskError):

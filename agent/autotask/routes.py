@@ -35,6 +35,13 @@ class ChildRoute:
 CHILD_ROUTES: dict[str, ChildRoute] = {
     "TicketNotes": ChildRoute("Tickets", "Notes", "ticketID"),
     "Contacts": ChildRoute("Companies", "Contacts", "companyID"),
+    "TicketChecklistItems": ChildRoute("Tickets", "ChecklistItems", "ticketID"),
+    "TicketCharges": ChildRoute("Tickets", "Charges", "ticketID"),
+    "TicketAttachments": ChildRoute("Tickets", "Attachments", "parentID"),
+    "ServiceCallTickets": ChildRoute("ServiceCalls", "Tickets", "serviceCallID"),
+    "ServiceCallTicketResources": ChildRoute(
+        "ServiceCallTickets", "Resources", "serviceCallTicketID"
+    ),
 }
 
 

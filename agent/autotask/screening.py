@@ -33,6 +33,7 @@ from agent.autotask.entities import ENTITY_TYPES, ResourceRole
 from agent.autotask.lenient import UnreadableRecord
 from agent.autotask.metadata import FieldInfo, field_info_from_wire, picklist_value_from_wire
 from agent.autotask.records import FieldKind, Record, read_wire_value
+from agent.autotask.visits import VISIT_TYPES
 from agent.autotask.wire import JsonObject, WireTypeError, format_datetime, lookup, parse_datetime
 
 MAX_ID = 2**63 - 1  # SQLite stores integers as signed 64-bit
@@ -52,13 +53,15 @@ CHANGE_MARKERS: dict[str, str] = {
     "Companies": "lastTrackedModifiedDateTime",
     "Contacts": "lastModifiedDate",
     "TicketNotes": "lastActivityDate",
+    "ServiceCalls": "lastModifiedDateTime",
+    "Appointments": "updateDateTime",
 }
 # Ids a record of the entity cannot do without (besides its own `id`).
 REQUIRED_IDS: dict[str, tuple[str, ...]] = {
     "TicketNotes": ("ticketID",),
     "ResourceRoles": ("resourceID", "roleID"),
 }
-_MODELLED: tuple[type[Record], ...] = (*ENTITY_TYPES, ResourceRole)
+_MODELLED: tuple[type[Record], ...] = (*ENTITY_TYPES, ResourceRole, *VISIT_TYPES)
 _RECORDS: dict[str, type[Record]] = {cls.ENTITY.casefold(): cls for cls in _MODELLED}
 
 # What can be wrong (the only words a problem ever carries).

@@ -4,13 +4,14 @@ from agent.simulator.faults import FaultRule, Faults
 from agent.simulator.query import QueryError
 from agent.simulator.seed import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME
 from agent.simulator.server import serve, serve_in_thread
-from agent.simulator.simulator import Simulator
+from agent.simulator.simulator import SERVED_SERVICE_TIME, Simulator, served_service_time
 from agent.simulator.writes import WriteError
 
 __all__ = [
     "DEMO_INTEGRATION_CODE",
     "DEMO_SECRET",
     "DEMO_USERNAME",
+    "SERVED_SERVICE_TIME",
     "FaultRule",
     "Faults",
     "QueryError",
@@ -18,4 +19,5 @@ __all__ = [
     "WriteError",
     "serve",
     "serve_in_thread",
+    "served_service_time",
 ]

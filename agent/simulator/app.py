@@ -100,7 +100,7 @@ class SimulatorApp:
                 200,
                 {
                     "externalRequestThreshold": limits.threshold,
-                    "requestThresholdTimeframe": 60,
+                    "requestThresholdTimeframe": limits.timeframe_minutes,
                     "currentTimeframeRequestCount": limits.usage(tenant),
                 },
             )
@@ -112,10 +112,12 @@ class SimulatorApp:
         if not limits.enter(caller.integration_code, endpoint):
             return errors(429, THREADS_EXCEEDED)
         try:
-            delay = limits.delay(tenant)
+            delay = limits.service_delay() + limits.delay(tenant)
             if delay > 0:
                 await self.sim.clock.sleep(delay)
-            call = handlers.Call(request, route, caller, self.sim.faults, self.sim.clock)
+            call = handlers.Call(
+                request, route, caller, self.sim.faults, self.sim.clock, limits.attachments
+            )
             return await self.faulted(request, route, receive, lambda: handlers.handle(call))
         finally:
             limits.leave(caller.integration_code, endpoint)

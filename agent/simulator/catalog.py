@@ -175,6 +175,7 @@ def picklists(tenant: Tenant, rng: random.Random, roles: list[int]) -> None:
     p[("Resources", "licenseType")] = _picklist([(1, "Full"), (7, "API User")], {1, 7}, 1)
     p[("Resources", "userType")] = _picklist([(1, "Full Access"), (17, "API User")], {1, 17}, 1)
     p[("Roles", "roleType")] = _picklist([(1, "Standard")], {1}, 1)
+    _visit_picklists(tenant, random.Random(f"{tenant.name}:visit-picklists"))
     tenant.udfs["Tickets"] = [
         UdfDefinition(
             "Site Visit Required",
@@ -237,3 +238,37 @@ def staff(tenant: Tenant, rng: random.Random) -> tuple[list[int], list[int]]:
         tenant.records["Resources"][rid]["defaultServiceDeskRoleID"] = mine[0]
         resources.append(rid)
     return roles, resources
+
+
+def _visit_picklists(tenant: Tenant, rng: random.Random) -> None:
+    """Picklists of the entities a visit touches (service calls, charges, devices, codes)."""
+    p = tenant.picklists
+    call_states = ids(rng, 1, 3)
+    p[("ServiceCalls", "status")] = _picklist(
+        [
+            (call_states[0], "Scheduled"),
+            (call_states[1], "Confirmed"),
+            (call_states[2], "On Hold"),
+        ],
+        set(),
+        call_states[0],
+    )
+    p[("TicketCharges", "chargeType")] = _picklist(
+        [(1, "Operational"), (2, "Capitalized")], {1, 2}, 1
+    )
+    p[("TicketCharges", "status")] = _picklist(
+        [(1, "Need to Order/Fulfill"), (2, "Ordered"), (3, "Back Ordered"), (4, "Fulfilled")],
+        {1, 2, 3, 4},
+        1,
+    )
+    p[("ConfigurationItems", "configurationItemType")] = _picklist(
+        [(1, "Workstation"), (2, "Server"), (3, "Printer"), (ids(rng, 10, 1)[0], "Network")],
+        {1, 2, 3},
+        1,
+    )
+    p[("BillingCodes", "useType")] = _picklist(
+        [(1, "Work Type"), (2, "Material"), (3, "General")], {1, 2, 3}, 1
+    )
+    p[("BillingCodes", "billingCodeType")] = _picklist(
+        [(0, "Normal"), (1, "Non-billable")], {0, 1}, 0
+    )

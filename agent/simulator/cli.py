@@ -5,13 +5,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import socket
 import sys
 
 from agent.cli_args import OneLineParser, count, port, positive_number
 from agent.simulator.seed import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME
 from agent.simulator.server import start, stop
-from agent.simulator.simulator import Simulator
+from agent.simulator.simulator import (
+    SERVED_SERVICE_TIME,
+    SERVICE_TIME_ENV,
+    Simulator,
+    served_service_time,
+)
+
+
+def non_negative_number(value: str) -> float:
+    """Seconds: a finite number, zero or more."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not math.isfinite(number) or number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds, 0 or more")
+    return number
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,6 +42,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-dispatcher", action="store_true", help="no simulated dispatcher edits")
     p.add_argument("--no-latency", action="store_true", help="no threshold-related latency")
     p.add_argument(
+        "--service-time",
+        type=non_negative_number,
+        default=None,
+        help=f"seconds each request takes, scaled by --time-scale (default "
+        f"{SERVED_SERVICE_TIME}, or ${SERVICE_TIME_ENV}; 0 answers at once)",
+    )
+    p.add_argument(
         "--integration-codes",
         type=count,
         default=1,
@@ -34,7 +58,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 async def _main(args: argparse.Namespace) -> None:
-    sim = Simulator(args.seed, args.tickets, args.time_scale, threshold=args.threshold)
+    sim = Simulator(
+        args.seed,
+        args.tickets,
+        args.time_scale,
+        threshold=args.threshold,
+        service_time=served_service_time() if args.service_time is None else args.service_time,
+    )
     if args.no_latency:
         sim.limits.latency_enabled = False
     for n in range(2, args.integration_codes + 1):

@@ -5,11 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from agent.simulator import writes
+from agent.simulator.tenant import Actor
+from agent.simulator.values import format_time, parse_time
 
 if TYPE_CHECKING:
     from agent.simulator.simulator import Simulator
 
+LINES_CHECKLIST = (
+    "Photograph the installed part",
+    "Ask for the customer's signature",
+    "Leave the old part at reception",
+)
 DEFAULT_INTERVAL = 20.0  # simulated seconds between rounds of edits
 LINES = (
     "Customer called again: please prioritise.",
@@ -21,13 +31,17 @@ LINES = (
 
 
 class Dispatcher:
-    """Edits status, priority, description or assignee of open tickets, deterministically."""
+    """Edits status, priority, description or assignee of open tickets, and now and then moves
+    a service call or adds to a checklist, deterministically."""
 
     def __init__(self, sim: Simulator, interval: float = DEFAULT_INTERVAL) -> None:
         self.sim = sim
         self.interval = interval
         self.rng = random.Random(f"{sim.seed}:dispatcher")
         self.history: list[dict[str, Any]] = []
+        # Visit edits draw from a generator of their own: the ticket edits of a seed stay put.
+        self.visit_rng = random.Random(f"{sim.seed}:dispatcher-visits")
+        self.visit_history: list[dict[str, Any]] = []
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -51,8 +65,31 @@ class Dispatcher:
             self.sim.edit_ticket(ticket_id, **changes)
             edits.append({"ticketId": ticket_id, **changes})
         self.history.extend(edits)
+        if self.visit_rng.random() < 0.5:
+            self.visit_history.append(self.edit_visit())
         await asyncio.sleep(0)
         return edits
+
+    def edit_visit(self) -> dict[str, Any]:
+        """Move one of the technician's service calls, or add an item to a ticket's checklist."""
+        tenant, rng = self.sim.tenant, self.visit_rng
+        actor = Actor(self.sim.dispatcher_resource_id)
+        calls = sorted(tenant.records["ServiceCalls"])
+        if calls and rng.random() < 0.5:
+            call = tenant.records["ServiceCalls"][calls[rng.randrange(len(calls))]]
+            shift = timedelta(minutes=rng.choice((-60, -30, 30, 60)))
+            start = format_time(parse_time(call["startDateTime"]) + shift)
+            end = format_time(parse_time(call["endDateTime"]) + shift)
+            change = {"id": call["id"], "startDateTime": start, "endDateTime": end}
+            writes.write(tenant, "ServiceCalls", "PATCH", change, actor)
+            return {"entity": "ServiceCalls", **change}
+        tickets = sorted({i["ticketID"] for i in tenant.records["TicketChecklistItems"].values()})
+        ticket_id = tickets[rng.randrange(len(tickets))]
+        item = {"ticketID": ticket_id, "itemName": LINES_CHECKLIST[rng.randrange(3)]}
+        item_id = writes.write(
+            tenant, "TicketChecklistItems", "POST", {**item, "position": 99}, actor, None
+        )
+        return {"entity": "TicketChecklistItems", "id": item_id, **item}
 
     def _change(self, ticket_id: int) -> dict[str, Any]:
         tenant, rng = self.sim.tenant, self.rng

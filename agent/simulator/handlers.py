@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,12 +13,19 @@ from urllib.parse import quote
 
 from agent.clock import Clock
 from agent.simulator import writes
+from agent.simulator.attachments import (
+    QUOTA,
+    WINDOW_BYTES,
+    WINDOW_SECONDS,
+    AttachmentBudget,
+    decoded_size,
+)
 from agent.simulator.auth import Caller
 from agent.simulator.faults import Faults
 from agent.simulator.metadata import entity_information, field_information, udf_information
 from agent.simulator.query import Query, QueryError, decode_search, parse_query
 from agent.simulator.routing import Route
-from agent.simulator.schema import EntitySpec
+from agent.simulator.schema import ENTITIES, EntitySpec
 from agent.simulator.tenant import Record, Tenant
 from agent.simulator.wire import Reply, Request, errors, method_not_allowed
 
@@ -31,6 +39,7 @@ class Call:
     caller: Caller
     faults: Faults
     clock: Clock
+    attachments: AttachmentBudget
 
     @property
     def tenant(self) -> Tenant:
@@ -51,6 +60,12 @@ class Call:
 
 
 def handle(call: Call) -> Reply:
+    if call.route.kind == "entities":
+        described = [entity_information(call.tenant, spec) for spec in ENTITIES]
+        return Reply(200, {"entityDescriptions": described})
+    if call.route.kind == "invoicepdf":
+        # The demo tenant has not invoiced anything yet.
+        return errors(404, f"Invoice {call.request.query().get('id', '')} was not found.")
     shape, method = call.route.shape, call.request.method
     if shape == "item":
         return delete(call) if method == "DELETE" else get_item(call)
@@ -60,7 +75,7 @@ def handle(call: Call) -> Reply:
         except QueryError as exc:
             return errors(500, exc.message)
     if shape == "info":
-        return Reply(200, entity_information(call.spec))
+        return Reply(200, entity_information(call.tenant, call.spec))
     if shape == "fields":
         return Reply(200, field_information(call.tenant, call.spec))
     if shape == "udfs":
@@ -71,16 +86,24 @@ def handle(call: Call) -> Reply:
 
 
 def get_item(call: Call) -> Reply:
-    """`{"item": ...}`; a missing id answers `{"item": null}` with 200 for every entity (as
-    several real entities do), while a record hidden by injected read lag answers 404."""
+    """`{"item": ...}`. A missing id answers `{"item": null}` with 200 or a 404, as the
+    entity's rule says (the real API does both); a record hidden by read lag answers 404."""
     assert call.route.record_id is not None
     record = call.tenant.records[call.spec.route].get(call.route.record_id)
     parent = call.route.parent
     if record is not None and parent is not None and record.get(parent[0]) != parent[1]:
         record = None
-    if record is not None and not call.visible(record):
+    missing = record is None and call.spec.missing_answers_404
+    if missing or (record is not None and not call.visible(record)):
         return errors(404, f"{call.spec.type_name} {call.route.record_id} was not found.")
     return Reply(200, {"item": record})
+
+
+def _listed(spec: EntitySpec, records: list[Record]) -> list[Record]:
+    """Records as lists show them: an attachment's file comes only with the attachment."""
+    if "data" not in spec.by_lower or not spec.route.endswith("Attachments"):
+        return records
+    return [{**r, "data": None} for r in records]
 
 
 def _matches(call: Call, q: Query) -> Iterator[Record]:
@@ -126,6 +149,7 @@ def query(call: Call) -> Reply:
     start = next((i for i, r in enumerate(found) if r["id"] > after), len(found))
     page = found[start : start + q.max_records]
     more = start + q.max_records < len(found)
+    page = _listed(call.spec, page)
     items = page if q.include_fields is None else [_trim(r, q.include_fields) for r in page]
 
     def link(after_id: int) -> str:
@@ -148,7 +172,8 @@ def query(call: Call) -> Reply:
 
 def _trim(record: Record, fields: tuple[str, ...]) -> Record:
     trimmed = {name: record.get(name) for name in fields}
-    trimmed["userDefinedFields"] = []
+    if "userDefinedFields" in record:
+        trimmed["userDefinedFields"] = []
     return trimmed
 
 
@@ -175,11 +200,14 @@ def _read_token(text: str) -> dict[str, Any] | None:
 def children(call: Call) -> Reply:
     assert call.route.parent is not None
     field, parent_id = call.route.parent
-    items = [
-        r
-        for r in call.tenant.records[call.spec.route].values()
-        if r.get(field) == parent_id and call.visible(r)
-    ]
+    items = _listed(
+        call.spec,
+        [
+            r
+            for r in call.tenant.records[call.spec.route].values()
+            if r.get(field) == parent_id and call.visible(r)
+        ],
+    )
     details = {"count": len(items), "requestCount": 500, "prevPageUrl": None, "nextPageUrl": None}
     return Reply(200, {"items": items, "pageDetails": details})
 
@@ -189,6 +217,14 @@ def write(call: Call) -> Reply:
         body = call.request.json()
     except (ValueError, RecursionError):
         return errors(500, "The request body is not valid JSON.")
+    size = _attachment_size(call, body)
+    if size:
+        wait = call.attachments.refusal(call.caller.integration_code, size)
+        if wait is not None:
+            minutes = round(WINDOW_SECONDS / 60)
+            reply = errors(429, QUOTA.format(limit=WINDOW_BYTES, minutes=minutes))
+            reply.headers.append((b"retry-after", str(max(1, math.ceil(wait))).encode()))
+            return reply
     try:
         item_id = writes.write(
             call.tenant,
@@ -200,7 +236,24 @@ def write(call: Call) -> Reply:
         )
     except writes.WriteError as exc:
         return errors(500, *exc.messages)
+    if size:
+        call.attachments.record(call.caller.integration_code, size)
     return Reply(200, {"itemId": item_id})
+
+
+def _attachment_size(call: Call, body: Any) -> int:
+    """The decoded size of a new attachment's file (0 for anything else, or bad base64)."""
+    if call.request.method != "POST" or not call.spec.route.endswith("Attachments"):
+        return 0
+    if not isinstance(body, dict):
+        return 0
+    data = next((v for k, v in body.items() if str(k).lower() == "data"), None)
+    if not isinstance(data, str):
+        return 0
+    try:
+        return decoded_size(data)
+    except ValueError:
+        return 0
 
 
 def delete(call: Call) -> Reply:

@@ -1,10 +1,13 @@
-"""The tenant's hourly request threshold, its added latency, and the 3-thread limit."""
+"""The tenant's hourly request threshold, its added latency, the 3-thread limit, and the time
+each request takes the server to serve."""
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 from agent.clock import Clock
+from agent.simulator.attachments import AttachmentBudget
 
 THREAD_LIMIT = 3
 WINDOW_MINUTES = 60
@@ -27,20 +30,39 @@ class Limits:
     """Admission for each request: threshold (429 + Retry-After), latency, concurrent threads.
 
     `time_scale` shrinks the simulator's hour and its latencies (0.01 makes the hour 36 s).
+    `service_time` is the time, in simulated seconds, the server takes to serve any request
+    (also scaled); a request holds its thread slot meanwhile, so concurrent calls overlap as
+    they do in production and the thread limit fires.
     """
 
-    def __init__(self, clock: Clock, threshold: int, time_scale: float) -> None:
+    def __init__(
+        self, clock: Clock, threshold: int, time_scale: float, service_time: float = 0.0
+    ) -> None:
+        if service_time < 0 or not math.isfinite(service_time):
+            raise ValueError("service_time must be zero or more seconds")
         self.clock = clock
         self.threshold = threshold
         self.time_scale = time_scale
+        self.service_time = service_time
         self.latency_enabled = True
         self.thread_limit = THREAD_LIMIT
         self.ledgers: dict[str, RequestLedger] = {}
         self.in_flight: dict[tuple[str, str], int] = {}
+        self.attachments = AttachmentBudget(clock, time_scale)
 
     @property
     def window(self) -> float:
         return WINDOW_MINUTES * 60 * self.time_scale
+
+    @property
+    def timeframe_minutes(self) -> int:
+        """The window as ThresholdInformation reports it: whole minutes (the Swagger's int32),
+        rounded up so that a client pacing by it never overruns a shortened window."""
+        return max(1, math.ceil(WINDOW_MINUTES * self.time_scale - 1e-9))
+
+    def service_delay(self) -> float:
+        """Seconds the server spends on one request (before any threshold latency)."""
+        return self.service_time * self.time_scale
 
     def ledger(self, tenant: str) -> RequestLedger:
         found = self.ledgers.get(tenant)

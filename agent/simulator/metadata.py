@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.simulator.schema import EntitySpec
+from agent.simulator.schema import CHILDREN, WRITABLE_AS_CHILD, EntitySpec
 from agent.simulator.tenant import Tenant
 
+# The entities Autotask can call a webhook for.
+WEBHOOK_ENTITIES = frozenset(
+    {"Tickets", "TicketNotes", "Companies", "Contacts", "ConfigurationItems"}
+)
 
-def entity_information(spec: EntitySpec) -> dict[str, Any]:
-    writable_as_child = spec.route in ("TicketNotes", "Contacts")
+
+def entity_information(tenant: Tenant, spec: EntitySpec) -> dict[str, Any]:
+    as_child = WRITABLE_AS_CHILD.get(spec.route, frozenset())
+    deletes_as_child = any(c.entity is spec and "DELETE" in c.item_verbs for c in CHILDREN.values())
     return {
         "info": {
             "name": spec.type_name,
-            "canCreate": spec.can_create or writable_as_child,
-            "canDelete": spec.can_delete,
-            "canQuery": True,
-            "canUpdate": spec.can_update or writable_as_child,
-            "hasUserDefinedFields": spec.has_udfs,
-            "supportsWebhookCallouts": spec.route
-            in ("Tickets", "TicketNotes", "Companies", "Contacts"),
+            "canCreate": spec.can_create or "POST" in as_child,
+            "canDelete": spec.can_delete or deletes_as_child,
+            "canQuery": spec.queryable,
+            "canUpdate": spec.can_update or "PATCH" in as_child,
+            "hasUserDefinedFields": bool(tenant.udfs.get(spec.route)),
+            "supportsWebhookCallouts": spec.route in WEBHOOK_ENTITIES,
         }
     }
 

@@ -14,17 +14,13 @@ from agent.simulator.schema import BY_ROUTE, CHILDREN, EntitySpec
 _ZONE = re.compile(r"^zone(\d{1,3})$")
 _GET = frozenset({"GET"})
 _QUERY = frozenset({"GET", "POST"})
-_CHILD_COLLECTION = frozenset({"GET", "POST", "PUT", "PATCH"})
-# Which entities take DELETE on which URL shape (FACTS: TimeEntries by id, Contacts as a child).
-_DELETE_ITEM = {"TimeEntries"}
-_DELETE_CHILD = {"Contacts"}
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
     """One resolved operation; `key` is the lower-case path below `/V1.0/` used by faults."""
 
-    kind: str  # zone | version | threshold | entity | notfound
+    kind: str  # zone | version | threshold | entities | invoicepdf | entity | notfound
     shape: str = ""  # collection | item | query | count | next | info | fields | udfs | children
     zone: int | None = None
     entity: EntitySpec | None = None
@@ -65,48 +61,53 @@ def resolve(path: str) -> Route:
         return Route("zone", zone=zone, key=key)
     if rest == ["thresholdinformation"]:
         return Route("threshold", zone=zone, key=key)
-    entity = BY_ROUTE.get(rest[0])
-    if entity is None:
-        return NOT_FOUND
-    return _entity_route(entity, rest[1:], zone, key)
+    if rest == ["entityinformation"]:
+        return Route("entities", zone=zone, key=key)
+    if rest == ["invoicepdf"]:
+        return Route("invoicepdf", zone=zone, key=key)
+    return _entity_route(rest[0], rest[1:], zone, key)
 
 
-def _entity_route(entity: EntitySpec, rest: list[str], zone: int | None, key: str) -> Route:
+def _entity_route(name: str, rest: list[str], zone: int | None, key: str) -> Route:
+    """Root routes of the entity `name`, or the child routes below a record of it; the
+    Swagger decides which exist and which verbs each takes."""
+
     def route(shape: str, verbs: frozenset[str], **kw: object) -> Route:
         return Route("entity", shape, zone, verbs=verbs, key=key, **kw)  # type: ignore[arg-type]
 
-    info = _info_shape(rest)
-    if not rest:
-        return route("collection", entity.collection_verbs, entity=entity)
-    if info:
-        return route(info, _GET, entity=entity)
-    if rest == ["query"]:
-        return route("query", _QUERY, entity=entity)
-    if rest == ["query", "count"]:
-        return route("count", _QUERY, entity=entity)
-    if rest == ["query", "next"]:
-        return route("next", _QUERY, entity=entity)
+    entity = BY_ROUTE.get(name)
+    if not rest or _info_shape(rest) or rest[0] == "query":
+        if entity is None:
+            return NOT_FOUND
+        if not rest:
+            return route("collection", entity.collection_verbs, entity=entity)
+        if info := _info_shape(rest):
+            return route(info, _GET, entity=entity)
+        shape = {("query",): "query", ("query", "count"): "count", ("query", "next"): "next"}
+        found = shape.get(tuple(rest))
+        if found is None or not entity.queryable:
+            return NOT_FOUND
+        return route(found, _QUERY, entity=entity)
     record_id = _int(rest[0])
     if record_id is None:
         return NOT_FOUND
     if len(rest) == 1:
-        verbs = _GET | {"DELETE"} if entity.route in _DELETE_ITEM else _GET
-        return route("item", verbs, entity=entity, record_id=record_id)
-    child = CHILDREN.get((entity.route.lower(), rest[1]))
+        if entity is None:
+            return NOT_FOUND
+        return route("item", entity.item_verbs, entity=entity, record_id=record_id)
+    child = CHILDREN.get((name, rest[1]))
     if child is None:
         return NOT_FOUND
-    child_spec, parent_field = child
-    parent = (parent_field, record_id)
+    parent = (child.parent_field or "", record_id)
     if len(rest) == 2:
-        return route("children", _CHILD_COLLECTION, entity=child_spec, parent=parent)
+        return route("children", child.collection_verbs, entity=child.entity, parent=parent)
     info = _info_shape(rest[2:])
     if info:
-        return route(info, _GET, entity=child_spec, parent=parent)
+        return route(info, _GET, entity=child.entity, parent=parent)
     child_id = _int(rest[2])
     if child_id is None or len(rest) != 3:
         return NOT_FOUND
-    verbs = _GET | {"DELETE"} if child_spec.route in _DELETE_CHILD else _GET
-    return route("item", verbs, entity=child_spec, record_id=child_id, parent=parent)
+    return route("item", child.item_verbs, entity=child.entity, record_id=child_id, parent=parent)
 
 
 def _info_shape(rest: list[str]) -> str:

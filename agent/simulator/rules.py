@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from agent.simulator.attachments import attachment_rule
 from agent.simulator.schema import BY_ROUTE
 from agent.simulator.tenant import Actor, Record, Tenant
 from agent.simulator.values import parse_time
@@ -151,6 +152,97 @@ def resource_rule(tenant: Tenant, rec: Record, before: Record | None, actor: Act
     return _required("Resources", rec)
 
 
+def _ends_after_start(rec: Record) -> list[str]:
+    start, end = rec.get("startDateTime"), rec.get("endDateTime")
+    if start is not None and end is not None and parse_time(end) <= parse_time(start):
+        return ["endDateTime must be later than startDateTime."]
+    return []
+
+
+def _exists(tenant: Tenant, route: str, record_id: int | None, name: str) -> list[str]:
+    if record_id is not None and tenant.get(route, record_id) is None:
+        return [f"The {name} {record_id} does not exist."]
+    return []
+
+
+def service_call_rule(
+    tenant: Tenant, rec: Record, before: Record | None, actor: Actor
+) -> list[str]:
+    problems = _required("ServiceCalls", rec) + _picklists(tenant, "ServiceCalls", rec)
+    problems += _exists(tenant, "Companies", rec.get("companyID"), "company")
+    problems += _ends_after_start(rec)
+    if not problems and rec.get("startDateTime") and rec.get("endDateTime"):
+        seconds = (parse_time(rec["endDateTime"]) - parse_time(rec["startDateTime"])).seconds
+        rec["duration"] = round(seconds / 3600, 4)
+    return problems
+
+
+def service_call_ticket_rule(
+    tenant: Tenant, rec: Record, before: Record | None, actor: Actor
+) -> list[str]:
+    problems = _required("ServiceCallTickets", rec)
+    problems += _exists(tenant, "ServiceCalls", rec.get("serviceCallID"), "service call")
+    return problems + _exists(tenant, "Tickets", rec.get("ticketID"), "ticket")
+
+
+def dispatched_resource_rule(
+    tenant: Tenant, rec: Record, before: Record | None, actor: Actor
+) -> list[str]:
+    problems = _required("ServiceCallTicketResources", rec)
+    call_ticket = rec.get("serviceCallTicketID")
+    problems += _exists(tenant, "ServiceCallTickets", call_ticket, "service call ticket")
+    return problems + _resource_role(tenant, rec.get("resourceID"), None)
+
+
+def appointment_rule(tenant: Tenant, rec: Record, before: Record | None, actor: Actor) -> list[str]:
+    problems = _required("Appointments", rec) + _ends_after_start(rec)
+    return problems + _resource_role(tenant, rec.get("resourceID"), None)
+
+
+def checklist_item_rule(
+    tenant: Tenant, rec: Record, before: Record | None, actor: Actor
+) -> list[str]:
+    problems = _required("TicketChecklistItems", rec)
+    problems += _exists(tenant, "Tickets", rec.get("ticketID"), "ticket")
+    if problems:
+        return problems
+    was_done = before is not None and bool(before.get("isCompleted"))
+    if rec.get("isCompleted") and not was_done:
+        rec["completedDateTime"] = tenant.now_text()
+        rec["completedByResourceID"] = actor.resource_id
+    elif not rec.get("isCompleted"):
+        rec["completedDateTime"] = rec["completedByResourceID"] = None
+    return []
+
+
+def charge_rule(tenant: Tenant, rec: Record, before: Record | None, actor: Actor) -> list[str]:
+    problems = _required("TicketCharges", rec) + _picklists(tenant, "TicketCharges", rec)
+    problems += _exists(tenant, "Tickets", rec.get("ticketID"), "ticket")
+    problems += _exists(tenant, "Products", rec.get("productID"), "product")
+    quantity = rec.get("unitQuantity")
+    if quantity is not None and quantity <= 0:
+        problems.append("unitQuantity must be greater than 0.")
+    if not problems:
+        quantity = quantity or 0.0
+        rec["extendedCost"] = round(quantity * (rec.get("unitCost") or 0.0), 4)
+        rec["billableAmount"] = round(quantity * (rec.get("unitPrice") or 0.0), 4)
+        rec["internalCurrencyUnitPrice"] = rec.get("unitPrice")
+        rec["internalCurrencyBillableAmount"] = rec["billableAmount"]
+        if before is None or before.get("status") != rec.get("status"):
+            rec["statusLastModifiedBy"] = actor.resource_id
+            rec["statusLastModifiedDate"] = tenant.now_text()
+    return problems
+
+
+def generic_rule(route: str) -> Rule:
+    """Required fields and picklist values: what every entity of the table checks."""
+
+    def rule(tenant: Tenant, rec: Record, before: Record | None, actor: Actor) -> list[str]:
+        return _required(route, rec) + _picklists(tenant, route, rec)
+
+    return rule
+
+
 RULES: dict[str, Rule] = {
     "Tickets": ticket_rule,
     "TicketNotes": note_rule,
@@ -158,4 +250,16 @@ RULES: dict[str, Rule] = {
     "Companies": company_rule,
     "Contacts": contact_rule,
     "Resources": resource_rule,
+    "ServiceCalls": service_call_rule,
+    "ServiceCallTickets": service_call_ticket_rule,
+    "ServiceCallTicketResources": dispatched_resource_rule,
+    "Appointments": appointment_rule,
+    "TicketChecklistItems": checklist_item_rule,
+    "TicketCharges": charge_rule,
+    "TicketAttachments": attachment_rule,
 }
+
+
+def rule_for(route: str) -> Rule:
+    """The business rule of an entity (its required fields and picklists at least)."""
+    return RULES.get(route) or generic_rule(route)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from agent.clock import Clock
 from agent.simulator.catalog import FIRST_NAMES, LAST_NAMES, picklists, staff
+from agent.simulator.seed_visits import seed_visits
 from agent.simulator.tenant import Record, Tenant
 from agent.simulator.values import format_time
 
@@ -100,6 +101,7 @@ def build_tenant(seed: str, tickets: int, clock: Clock, zone: int | None = None)
     tenant.integration_codes.add(DEMO_INTEGRATION_CODE)
     _customers(tenant, rng, resources, now)
     _tickets(tenant, rng, tickets, resources, now_dt)
+    seed_visits(tenant, resources[0], now_dt)
     return tenant
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import math
+import os
 from typing import Any
 
 from agent.clock import SYSTEM_CLOCK, Clock
@@ -16,6 +18,25 @@ from agent.simulator.limits import Limits
 from agent.simulator.seed import DEMO_USERNAME, build_tenant
 from agent.simulator.tenant import Actor, Record, Tenant
 
+# The time a served tenant (the `simulator` command, the demo) takes per request: about what
+# a quiet production zone takes for a small read. `SERVICE_TIME_ENV` overrides it (the test
+# suite sets it to 0, so tests that start the demo answer at once).
+SERVED_SERVICE_TIME = 0.08
+SERVICE_TIME_ENV = "FIELD_SYNC_SIM_SERVICE_TIME"
+
+
+def served_service_time() -> float:
+    """The service time of a served tenant: `SERVICE_TIME_ENV` when set to seconds (0 or
+    more), else `SERVED_SERVICE_TIME`."""
+    raw = os.environ.get(SERVICE_TIME_ENV, "").strip()
+    try:
+        value = float(raw) if raw else SERVED_SERVICE_TIME
+    except ValueError:
+        raise ValueError(f"{SERVICE_TIME_ENV} must be a number of seconds, not {raw!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{SERVICE_TIME_ENV} must be 0 or more seconds, not {raw!r}")
+    return value
+
 
 class Simulator:
     """A deterministic Autotask tenant behind an ASGI app (`app`), with `faults` and a
@@ -28,14 +49,17 @@ class Simulator:
         time_scale: float = 1.0,
         clock: Clock | None = None,
         threshold: int = 10_000,
+        service_time: float = 0.0,
     ) -> None:
+        """`service_time`: simulated seconds each request takes (scaled by `time_scale`); zero
+        answers at once, `SERVED_SERVICE_TIME` is what a served tenant uses."""
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.seed = seed
         self.clock: Clock = clock or SYSTEM_CLOCK
         self.tenant: Tenant = build_tenant(seed, tickets, self.clock)
         self.directory = Directory(self.tenant)
-        self.limits = Limits(self.clock, threshold, time_scale)
+        self.limits = Limits(self.clock, threshold, time_scale, service_time)
         self.faults = Faults(seed, self.directory)
         self.dispatcher = Dispatcher(self)
         self.control = Control(self)

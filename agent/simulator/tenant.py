@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,23 @@ class ApiUser:
     resource_id: int
 
 
+@functools.cache
+def _template(route: str) -> tuple[tuple[str, Any], ...]:
+    spec = BY_ROUTE[route.lower()]
+    fields: list[tuple[str, Any]] = [(f.name, None) for f in spec.fields]
+    if spec.has_udfs:
+        fields.append(("userDefinedFields", ()))
+    return tuple(fields)
+
+
+def template(route: str) -> Record:
+    """A record of `route` with every field null (and no user-defined field values)."""
+    record = dict(_template(route))
+    if "userDefinedFields" in record:
+        record["userDefinedFields"] = []
+    return record
+
+
 class Tenant:
     """Records by entity and id (dicts kept in ascending id order), plus the tenant's settings."""
 
@@ -111,16 +129,16 @@ class Tenant:
 
     # -- writing ---------------------------------------------------------------------------
     def insert(self, route: str, record: Record, record_id: int | None = None) -> int:
-        """Store a new record under the next id (ids only grow, so tables stay sorted)."""
+        """Store a new record under the next id (ids only grow, so tables stay sorted); the
+        fields it does not name are null, as on a real record."""
         table = self.records[route]
         if record_id is None or record_id < self.next_ids[route]:
             record_id = self.next_ids[route]
         self.next_ids[route] = record_id + 1
-        if "id" not in record:
-            record = {"id": record_id, **record}  # Autotask lists id first
-        record["id"] = record_id
-        record.setdefault("userDefinedFields", [])
-        table[record_id] = record
+        full = template(route)  # every field of the model, in its order (id first)
+        full.update(record)
+        full["id"] = record_id
+        table[record_id] = full
         self.created_at[(route, record_id)] = self.clock.monotonic()
         return record_id
 

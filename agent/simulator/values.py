@@ -85,6 +85,10 @@ def coerce(data_type: str, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueProblem("expected a date/time string")
         return canonical_time(value)
+    if data_type == "object":
+        if not isinstance(value, dict):
+            raise ValueProblem("expected an object")
+        return value
     if isinstance(value, str):
         return value
     if isinstance(value, bool | int | float):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from agent.simulator.rules import RULES
+from agent.simulator import attachments
+from agent.simulator.rules import rule_for
 from agent.simulator.schema import BY_ROUTE, EntitySpec
-from agent.simulator.tenant import Actor, Record, Tenant
+from agent.simulator.tenant import Actor, Record, Tenant, template
 from agent.simulator.values import ValueProblem, coerce, format_time, parse_time
 
 
@@ -100,14 +101,14 @@ def write(
         raise WriteError(f"The request body must be one {spec.type_name} object.")
     values, raw_id, udfs = _normalise(spec, body)
     table = tenant.records[spec.route]
-    if parent is not None:
+    if parent is not None and parent[0]:
         parent_field, parent_id = parent
         if values.get(parent_field) not in (None, parent_id):
             raise WriteError(f"{parent_field} does not match the parent id in the URL.")
         values[parent_field] = parent_id
     if verb == "POST":
         before: Record | None = None
-        candidate: Record = {f.name: None for f in spec.fields}
+        candidate = template(spec.route)
         if spec.has_udfs:
             candidate["userDefinedFields"] = [
                 {"name": u.name, "value": None} for u in tenant.udfs.get(spec.route, [])
@@ -128,9 +129,7 @@ def write(
         candidate.update(values)
     _merge_udfs(tenant, spec, candidate, udfs)
     problems = _lengths(spec, candidate)
-    rule = RULES.get(spec.route)
-    if rule is not None:
-        problems += rule(tenant, candidate, before, actor)
+    problems += rule_for(spec.route)(tenant, candidate, before, actor)
     if problems:
         raise WriteError(*problems)
     return _store(tenant, spec, candidate, before, actor)
@@ -142,19 +141,66 @@ def _store(
     now = tenant.now_text()
     route = spec.route
     if before is None:
+        _stamp(spec, candidate, now, actor, CREATE_STAMPS)
         _stamp_create(tenant, route, candidate, now, actor)
-        record_id = tenant.insert(route, candidate)
+        attachment = route.endswith("Attachments")
+        # Attachments of every parent share one id sequence: AttachmentInfo lists them all.
+        first = tenant.next_ids["AttachmentInfo"] if attachment else None
+        record_id = tenant.insert(route, candidate, first)
+        stored = tenant.records[route][record_id]
+        if attachment:
+            attachments.mirror(tenant, route, stored)
         if route == "Tickets":
-            candidate["ticketNumber"] = _ticket_number(candidate, record_id)
+            stored["ticketNumber"] = _ticket_number(stored, record_id)
         if route in ("TicketNotes", "TimeEntries"):
-            tenant.touch_ticket_activity(candidate.get("ticketID"), actor.resource_id)
+            tenant.touch_ticket_activity(stored.get("ticketID"), actor.resource_id)
         return record_id
     if candidate == before:
         return int(before["id"])  # nothing changed: the change markers stay where they are
-    _stamp_update(route, candidate, now, actor)
+    _stamp(spec, candidate, now, actor, UPDATE_STAMPS)
+    if route == "Tickets":
+        candidate.update(lastActivityResourceID=actor.resource_id, lastActivityPersonType=1)
     before.clear()
     before.update(candidate)
     return int(before["id"])
+
+
+# System fields the server stamps, on every entity that has them: "now", the acting resource,
+# or the impersonating API user's resource.
+CREATE_STAMPS = {
+    "createDate": "now",
+    "createDateTime": "now",
+    "lastModifiedDate": "now",
+    "lastModifiedDateTime": "now",
+    "lastModifiedTime": "now",
+    "lastActivityDate": "now",
+    "lastTrackedModificationDateTime": "now",
+    "lastTrackedModifiedDateTime": "now",
+    "updateDateTime": "now",
+    "creatorResourceID": "actor",
+    "createdByResourceID": "actor",
+    "creatorUserID": "actor",
+    "lastModifiedUserID": "actor",
+    "impersonatorCreatorResourceID": "impersonator",
+}
+UPDATE_STAMPS = {
+    "lastModifiedDate": "now",
+    "lastModifiedDateTime": "now",
+    "lastModifiedTime": "now",
+    "lastActivityDate": "now",
+    "lastTrackedModificationDateTime": "now",
+    "lastTrackedModifiedDateTime": "now",
+    "updateDateTime": "now",
+    "lastModifiedUserID": "actor",
+    "impersonatorUpdaterResourceID": "impersonator",
+}
+
+
+def _stamp(spec: EntitySpec, rec: Record, now: str, actor: Actor, stamps: dict[str, str]) -> None:
+    values = {"now": now, "actor": actor.resource_id, "impersonator": actor.impersonator}
+    for name, source in stamps.items():
+        if name.lower() in spec.by_lower:
+            rec[name] = values[source]
 
 
 def _ticket_number(ticket: Record, record_id: int) -> str:
@@ -163,71 +209,32 @@ def _ticket_number(ticket: Record, record_id: int) -> str:
 
 
 def _stamp_create(tenant: Tenant, route: str, rec: Record, now: str, actor: Actor) -> None:
+    """What only some entities stamp on create, beyond the system fields."""
     if route == "Tickets":
         rec.update(
-            createDate=now,
-            creatorResourceID=actor.resource_id,
             creatorType=1,
-            lastActivityDate=now,
             lastActivityResourceID=actor.resource_id,
             lastActivityPersonType=1,
-            lastTrackedModificationDateTime=now,
         )
         if rec.get("dueDateTime") is None:
             rec["dueDateTime"] = _in_days(tenant, 3)
-    elif route == "TicketNotes":
-        rec.update(
-            createDateTime=now,
-            lastActivityDate=now,
-            creatorResourceID=actor.resource_id,
-            impersonatorCreatorResourceID=actor.impersonator,
-        )
-    elif route == "TimeEntries":
-        rec.update(
-            createDateTime=now,
-            creatorUserID=actor.resource_id,
-            lastModifiedDateTime=now,
-            lastModifiedUserID=actor.resource_id,
-            impersonatorCreatorResourceID=actor.impersonator,
-        )
-    elif route == "Companies":
-        rec.update(createDate=now, lastActivityDate=now, lastTrackedModifiedDateTime=now)
-    elif route == "Contacts":
-        rec.update(createDate=now, lastActivityDate=now, lastModifiedDate=now)
+    elif route.endswith("Attachments"):
+        rec.update(attachDate=now, attachedByResourceID=actor.resource_id)
 
 
 def _in_days(tenant: Tenant, days: int) -> str:
     return format_time(tenant.clock.now() + timedelta(days=days))
 
 
-def _stamp_update(route: str, rec: Record, now: str, actor: Actor) -> None:
-    if route == "Tickets":
-        rec.update(
-            lastTrackedModificationDateTime=now,
-            lastActivityDate=now,
-            lastActivityResourceID=actor.resource_id,
-            lastActivityPersonType=1,
-        )
-    elif route == "TicketNotes":
-        rec.update(lastActivityDate=now, impersonatorUpdaterResourceID=actor.impersonator)
-    elif route == "TimeEntries":
-        rec.update(
-            lastModifiedDateTime=now,
-            lastModifiedUserID=actor.resource_id,
-            impersonatorUpdaterResourceID=actor.impersonator,
-        )
-    elif route == "Companies":
-        rec.update(lastTrackedModifiedDateTime=now, lastActivityDate=now)
-    elif route == "Contacts":
-        rec.update(lastModifiedDate=now, lastActivityDate=now)
-
-
 def delete(tenant: Tenant, route: str, record_id: int, parent: tuple[str, int] | None) -> int:
-    """Delete one record (TimeEntries, Contacts) and return its id, or raise `WriteError`."""
+    """Delete one record (where the Swagger has DELETE) and return its id, or raise
+    `WriteError`."""
     spec = BY_ROUTE[route.lower()]
     table = tenant.records[spec.route]
     existing = table.get(record_id)
     if existing is None or (parent is not None and existing.get(parent[0]) != parent[1]):
         raise WriteError(f"Unable to find the {spec.type_name} with id {record_id}.")
     del table[record_id]
+    if spec.route.endswith("Attachments"):
+        tenant.records["AttachmentInfo"].pop(record_id, None)
     return record_id

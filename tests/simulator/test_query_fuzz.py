@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from agent.clock import FakeClock
 from agent.simulator import QueryError
 from agent.simulator.query import parse_query
-from agent.simulator.schema import TICKETS, TIME_ENTRIES
+from agent.simulator.schema import entity
 from agent.simulator.seed import build_tenant
+
+TICKETS, TIME_ENTRIES = entity("Tickets"), entity("TimeEntries")
 
 TENANT = build_tenant("fuzz", 30, FakeClock())
 RECORDS = list(TENANT.records["Tickets"].values())

@@ -51,10 +51,14 @@ async def test_paths_match_without_regard_to_case(api: httpx.AsyncClient, sim: S
     assert r.json()["item"]["id"] == ticket_id
 
 
-async def test_missing_id_answers_item_null_with_200(api: httpx.AsyncClient) -> None:
-    for path in ("Tickets/1", "TimeEntries/2", "Companies/3", "Contacts/4", "Resources/5"):
+async def test_a_missing_id_answers_as_its_entity_does(api: httpx.AsyncClient) -> None:
+    for path in ("Tickets/1", "Companies/3", "Contacts/4", "Resources/5", "Tickets/1/Notes/9"):
         r = await api.get(path)
-        assert (r.status_code, r.json()) == (200, {"item": None})
+        assert (r.status_code, r.json()) == (200, {"item": None}), path
+    for path in ("TimeEntries/2", "ServiceCalls/3", "Appointments/4", "Tickets/1/Attachments/9"):
+        r = await api.get(path)
+        assert r.status_code == 404, path
+        assert r.json()["errors"][0].endswith("was not found."), path
 
 
 @pytest.mark.parametrize(

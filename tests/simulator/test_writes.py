@@ -202,7 +202,7 @@ async def test_time_entry_create_update_delete(
     stored = (await api.get(f"TimeEntries/{entry_id}")).json()["item"]
     assert stored["lastModifiedDateTime"] == "2026-01-05T09:00:10.000Z"
     assert (await api.delete(f"TimeEntries/{entry_id}")).json() == {"itemId": entry_id}
-    assert (await api.get(f"TimeEntries/{entry_id}")).json() == {"item": None}
+    assert (await api.get(f"TimeEntries/{entry_id}")).status_code == 404
 
 
 async def test_time_entry_hours_from_start_and_end(api: httpx.AsyncClient, sim: Simulator) -> None:
