@@ -10,15 +10,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from agent.api.types import Activity, AgentEvent, AgentStatus, SyncState
+from agent.api.types import Activity, AgentStatus, SyncState
 from agent.settings import Settings
-from agent.visit import TimerDraft, TimerState, duration_text
 from ui import icons, wording
 from ui.notifications import Notifier
 from ui.service import AgentService
+from ui.tray_stopwatch import TrayStopwatch
 
 SPIN_INTERVAL_MS = 90
-TIMER_TICK_MS = 1000  # the running timer's elapsed time in the tooltip and the menu
 BALLOON_MS = 8000
 CLICK_TARGETS = {"conflict": "conflicts", "attention": "queue"}
 RECENT = 5
@@ -59,7 +58,6 @@ class Tray(QObject):
         self.service = service
         self.now = now
         self.status: AgentStatus | None = None
-        self.timer: TimerState | None = None
         self.state = SyncState.SYNCING
         self.frame = 0
         self._manual_sync = False
@@ -83,11 +81,9 @@ class Tray(QObject):
         service.settingsChanged.connect(self._settings_changed)
         for signal in (service.queueChanged, service.conflictsChanged, service.syncFinished):
             signal.connect(self.refresh_recent)
-        self._timer_tick = QTimer(self)
-        self._timer_tick.setInterval(TIMER_TICK_MS)
-        self._timer_tick.timeout.connect(self._show_timer)
-        service.event.connect(self._on_event)
-        self.refresh_timer()
+        self.stopwatch.changed.connect(self._show_tooltip)
+        self.stopwatch.ticketRequested.connect(self.ticketRequested)
+        self.stopwatch.refresh()
 
     # -- menu -------------------------------------------------------------------------------
     def _build_menu(self) -> QMenu:
@@ -101,17 +97,7 @@ class Tray(QObject):
         )
         self.demo_action.triggered.connect(self.demoTourRequested)
         self.demo_action.setVisible(False)
-        self.timer_separator = menu.addSeparator()
-        self.timer_action = menu.addAction(icons.icon("open", "#374151"), "")
-        self.timer_action.setToolTip("Open the ticket the timer runs on")
-        self.timer_action.triggered.connect(lambda: self._open_timer_ticket(self.timer_action))
-        self.timer_stop_action = menu.addAction(icons.icon("pause", "#374151"), "Stop timer")
-        self.timer_stop_action.setToolTip(
-            "Stops the timer; its time waits on the ticket's page for you to log it"
-        )
-        self.timer_stop_action.triggered.connect(self.stop_timer)
-        self.drafts_action = menu.addAction(icons.icon("open", "#374151"), "")
-        self.drafts_action.triggered.connect(lambda: self._open_timer_ticket(self.drafts_action))
+        self.stopwatch = TrayStopwatch(self.service, menu, self)
         menu.addSeparator()
         self.open_action = menu.addAction(icons.icon("open", "#374151"), "Open Field Sync")
         bold = QFont(self.open_action.font())
@@ -175,77 +161,14 @@ class Tray(QObject):
         if isinstance(ticket_id, int):
             self.ticketRequested.emit(ticket_id)
 
-    # -- the stopwatch ------------------------------------------------------------------------
-    def refresh_timer(self) -> None:
-        self.service.run(self.service.agent.timer(), self._got_timer)
-
-    def _on_event(self, event: AgentEvent) -> None:
-        if event.kind == "timer_changed":
-            self.refresh_timer()
-
-    def _got_timer(self, state: TimerState) -> None:
-        self.timer = state
-        self._show_timer()
-
-    def timer_now(self) -> float:
-        """The agent's clock: the elapsed time matches the one the agent will log."""
-        return self.service.agent.clock.now().timestamp()
-
-    def timer_text(self) -> str:
-        """The running timer in one line ("" when none runs)."""
-        running = self.timer.running if self.timer is not None else None
-        if running is None:
-            return ""
-        where = running.ticket_number or f"ticket {running.ticket_id}"
-        return f"Timer on {where}: {duration_text(running.elapsed(self.timer_now()))}"
-
-    def _show_timer(self) -> None:
-        state = self.timer
-        running = state.running if state is not None else None
-        drafts: tuple[TimerDraft, ...] = state.drafts if state is not None else ()
-        self.timer_action.setVisible(running is not None)
-        self.timer_stop_action.setVisible(running is not None)
-        self.drafts_action.setVisible(bool(drafts))
-        self.timer_separator.setVisible(running is not None or bool(drafts))
-        if running is not None:
-            self.timer_action.setText(self.timer_text())
-            self.timer_action.setData(running.ticket_id)
-            if not self._timer_tick.isActive():
-                self._timer_tick.start()
-        else:
-            self._timer_tick.stop()
-        if drafts:
-            first = drafts[0]
-            where = first.ticket_number or f"ticket {first.ticket_id}"
-            waiting = (
-                "A stopped timer waits"
-                if len(drafts) == 1
-                else f"{len(drafts)} stopped timers wait"
-            )
-            self.drafts_action.setText(f"{waiting} to be logged ({where})…")
-            self.drafts_action.setData(first.ticket_id)
+    def _show_tooltip(self) -> None:
         self.icon.setToolTip(self.tooltip())
 
     def tooltip(self) -> str:
-        text = (
-            wording.tooltip(self.status, self.now())
-            if self.status is not None
-            else (wording.tooltip(None))
-        )
-        timer = self.timer_text()
+        """The state's lines (`wording.tooltip`), and the running timer's."""
+        text = wording.tooltip(self.status, self.now())
+        timer = self.stopwatch.text()
         return f"{text}\n{timer}" if timer else text
-
-    def stop_timer(self) -> None:
-        """Stop the running timer and show its ticket, where the stopped time waits to be
-        logged (or discarded)."""
-        self.service.run(
-            self.service.agent.stop_timer(), lambda d: self.ticketRequested.emit(d.ticket_id)
-        )
-
-    def _open_timer_ticket(self, action: QAction) -> None:
-        ticket_id = action.data()
-        if isinstance(ticket_id, int):
-            self.ticketRequested.emit(ticket_id)
 
     # -- actions (all through the facade) -----------------------------------------------------
     def sync_now(self) -> None:

@@ -31,20 +31,22 @@ def test_the_tooltip_and_menu_show_the_running_timer_with_its_elapsed_time(
     shell: Shell, tray: Tray
 ) -> None:
     assert "Timer" not in tray.icon.toolTip()
-    assert not tray.timer_action.isVisible() and not tray.timer_stop_action.isVisible()
+    assert (
+        not tray.stopwatch.running_action.isVisible() and not tray.stopwatch.stop_action.isVisible()
+    )
     tid, number = first_ticket(shell)
     shell.loop.run(shell.agent.start_timer(tid))
     shell.settle()
     assert tray.icon.toolTip().endswith(f"Timer on {number}: 0:00:00")
-    assert tray.timer_action.isVisible() and tray.timer_stop_action.isVisible()
-    assert tray.timer_action.text() == f"Timer on {number}: 0:00:00"
+    assert tray.stopwatch.running_action.isVisible() and tray.stopwatch.stop_action.isVisible()
+    assert tray.stopwatch.running_action.text() == f"Timer on {number}: 0:00:00"
     shell.clock.advance(3 * 3600 + 62)
-    tray._timer_tick.timeout.emit()  # the once-a-second refresh
+    tray.stopwatch.tick.timeout.emit()  # the once-a-second refresh
     assert tray.icon.toolTip().endswith(f"Timer on {number}: 3:01:02")
-    assert tray.timer_action.text() == f"Timer on {number}: 3:01:02"
+    assert tray.stopwatch.running_action.text() == f"Timer on {number}: 3:01:02"
     opened: list[int] = []
     tray.ticketRequested.connect(opened.append)
-    tray.timer_action.trigger()
+    tray.stopwatch.running_action.trigger()
     assert opened == [tid]
 
 
@@ -55,15 +57,17 @@ def test_stop_in_the_menu_stops_the_timer_and_shows_its_ticket(shell: Shell, tra
     opened: list[int] = []
     tray.ticketRequested.connect(opened.append)
     shell.clock.advance(1800)
-    tray.timer_stop_action.trigger()
+    tray.stopwatch.stop_action.trigger()
     shell.settle()
     state = shell.loop.run(shell.agent.timer())
     assert state.running is None and [d.seconds for d in state.drafts] == [1800]
     assert opened == [tid]
-    assert not tray.timer_stop_action.isVisible()
-    assert tray.drafts_action.isVisible() and number in tray.drafts_action.text()
+    assert not tray.stopwatch.stop_action.isVisible()
+    assert (
+        tray.stopwatch.drafts_action.isVisible() and number in tray.stopwatch.drafts_action.text()
+    )
     assert "Timer" not in tray.icon.toolTip()
-    assert not tray._timer_tick.isActive()  # nothing left to count: no idle refreshes
+    assert not tray.stopwatch.tick.isActive()  # nothing left to count: no idle refreshes
 
 
 def test_a_timer_running_when_the_tray_starts_is_shown_at_once(shell: Shell) -> None:
