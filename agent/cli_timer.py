@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.api.validation import EditRejected, Problem
 from agent.cli_args import moment, record_id, text
+from agent.visit.timer import Keep
 from agent.visit.timer_draft import LONG_RUN_S, TimerDraft, TimerView, duration_text
 
 if TYPE_CHECKING:
@@ -161,8 +162,8 @@ async def _stop(agent: Agent, args: argparse.Namespace) -> int:
     result = await agent.log_timer(
         draft.id,
         summary=args.summary,
-        role_id=args.role,
-        billing_code_id=args.work_type,
+        role_id=Keep.DRAFT if args.role is None else args.role,
+        billing_code_id=Keep.DRAFT if args.work_type is None else args.work_type,
         start=start,
         end=end,
         confirm_long=args.confirm_long,

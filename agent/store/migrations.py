@@ -167,12 +167,13 @@ def _step9_sealed_error_columns(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(f'ALTER TABLE "outbox_op" RENAME COLUMN "{column}_sealed" TO "{column}"')
 
 
-# Written out like step 3 (`StopwatchRun` matches): at most one stopwatch runs at a time.
+# Written out like step 3 (`StopwatchRun` matches): at most one stopwatch runs at a time. "IF NOT
+# EXISTS": a file whose recorded version was set back below this step may already have them.
 V13_STOPWATCH = (
-    'CREATE TABLE "stopwatch_run" ("id" INTEGER NOT NULL PRIMARY KEY, '
+    'CREATE TABLE IF NOT EXISTS "stopwatch_run" ("id" INTEGER NOT NULL PRIMARY KEY, '
     '"ticket_id" INTEGER NOT NULL, "resource_id" INTEGER, "started_at" REAL NOT NULL, '
     '"stopped_at" REAL, "role_id" INTEGER, "billing_code_id" INTEGER)',
-    'CREATE UNIQUE INDEX "stopwatch_run_one_running" ON "stopwatch_run" '
+    'CREATE UNIQUE INDEX IF NOT EXISTS "stopwatch_run_one_running" ON "stopwatch_run" '
     '((1)) WHERE "stopped_at" IS NULL',
 )
 

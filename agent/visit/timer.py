@@ -13,6 +13,7 @@ than ten hours is logged only when confirmed.
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 
 from agent.api.validation import EditRejected, Problem
@@ -36,6 +37,12 @@ from agent.visit.timer_draft import (
     running_view,
     ticket_words,
 )
+
+
+class Keep(enum.Enum):
+    """The draft's own value (as opposed to None: none at all)."""
+
+    DRAFT = "draft"
 
 
 class TimerRefused(EditRejected):
@@ -152,8 +159,8 @@ class Stopwatch:
         draft_id: int,
         *,
         summary: str | None,
-        role_id: int | None = None,
-        billing_code_id: int | None = None,
+        role_id: int | Keep | None = Keep.DRAFT,
+        billing_code_id: int | Keep | None = Keep.DRAFT,
         start: datetime | None = None,
         end: datetime | None = None,
         confirm_long: bool = False,
@@ -176,9 +183,9 @@ class Stopwatch:
             fields = entry_fields(
                 draft,
                 summary=summary,
-                role_id=role_id if role_id is not None else draft.role_id,
+                role_id=draft.role_id if role_id is Keep.DRAFT else role_id,
                 billing_code_id=(
-                    billing_code_id if billing_code_id is not None else draft.billing_code_id
+                    draft.billing_code_id if billing_code_id is Keep.DRAFT else billing_code_id
                 ),
                 start=begin,
                 end=finish,

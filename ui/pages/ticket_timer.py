@@ -272,14 +272,16 @@ class DraftDialog(QDialog):
             self.confirm_long.setText(f"Yes, log all {duration_text(finish - begin)}")
 
     def entry(self) -> dict[str, Any]:
-        """What `log_timer` is given: start and end only where corrected."""
+        """What `log_timer` is given: start and end only where corrected; the work type as
+        chosen ("—" for none)."""
         begin, finish = self.span()
         entry: dict[str, Any] = {
             "summary": self.summary.toPlainText().strip(),
-            "role_id": combo_value(self.role),
-            "billing_code_id": combo_value(self.work_type),
+            "billing_code_id": combo_value(self.work_type),  # "—": none
             "confirm_long": self.long and self.confirm_long.isChecked(),
         }
+        if self.role.count():  # no roles known here: the draft's stays
+            entry["role_id"] = combo_value(self.role)
         if int(begin) != int(self.draft.started_at):
             entry["start"] = datetime.fromtimestamp(begin, UTC)
         if int(finish) != int(self.draft.stopped_at):

@@ -53,6 +53,7 @@ def test_start_shows_the_elapsed_time_and_stop_logs_one_time_entry(
     assert dialog.work_type.currentData() == draft.billing_code_id
     assert not dialog.confirm_long.isVisibleTo(dialog)
     dialog.summary.setPlainText("Timed in the window")
+    dialog.work_type.setCurrentIndex(0)  # "—": no work type, whatever the last entry had
     click(qtbot, dialog.log_button)
     synced.settle(lambda: not dialog.isVisible())
     assert synced.run(synced.agent.timer()).drafts == ()
@@ -60,6 +61,7 @@ def test_start_shows_the_elapsed_time_and_stop_logs_one_time_entry(
     entries = server_entries(synced, "Timed in the window")
     assert len(entries) == 1 and entries[0]["ticketID"] == ids[0]
     assert entries[0]["hoursWorked"] == pytest.approx(0.75)
+    assert entries[0]["roleID"] == draft.role_id and entries[0]["billingCodeID"] is None
 
 
 def test_starting_on_another_ticket_asks_and_then_switches(
