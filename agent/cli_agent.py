@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent import cli_timer
 from agent.cli_args import (
     count,
     day,
@@ -93,6 +94,7 @@ def add_parsers(sub: Any) -> None:
     time.add_argument("--role", type=record_id, required=True)
     tdel = esub.add_parser("time-delete", help="delete a time entry")
     tdel.add_argument("key", type=time_entry_key, help="its id, or ~ and a temporary id")
+    cli_timer.add_parser(esub)
 
     diag = sub.add_parser("diagnostics", help="write a support zip (no secrets)")
     diag.add_argument("--output", type=path, default="field-sync-diagnostics.zip")
@@ -231,6 +233,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
+    if args.edit_command == "timer":
+        return cli_timer.cmd_timer(args)
+
     async def body(agent: Agent) -> int:
         c = args.edit_command
         if c == "ticket":

@@ -15,6 +15,7 @@ from agent.settings import Settings
 from ui import icons, wording
 from ui.notifications import Notifier
 from ui.service import AgentService
+from ui.tray_stopwatch import TrayStopwatch
 
 SPIN_INTERVAL_MS = 90
 BALLOON_MS = 8000
@@ -80,6 +81,9 @@ class Tray(QObject):
         service.settingsChanged.connect(self._settings_changed)
         for signal in (service.queueChanged, service.conflictsChanged, service.syncFinished):
             signal.connect(self.refresh_recent)
+        self.stopwatch.changed.connect(self._show_tooltip)
+        self.stopwatch.ticketRequested.connect(self.ticketRequested)
+        self.stopwatch.refresh()
 
     # -- menu -------------------------------------------------------------------------------
     def _build_menu(self) -> QMenu:
@@ -93,6 +97,7 @@ class Tray(QObject):
         )
         self.demo_action.triggered.connect(self.demoTourRequested)
         self.demo_action.setVisible(False)
+        self.stopwatch = TrayStopwatch(self.service, menu, self)
         menu.addSeparator()
         self.open_action = menu.addAction(icons.icon("open", "#374151"), "Open Field Sync")
         bold = QFont(self.open_action.font())
@@ -156,6 +161,15 @@ class Tray(QObject):
         if isinstance(ticket_id, int):
             self.ticketRequested.emit(ticket_id)
 
+    def _show_tooltip(self) -> None:
+        self.icon.setToolTip(self.tooltip())
+
+    def tooltip(self) -> str:
+        """The state's lines (`wording.tooltip`), and the running timer's."""
+        text = wording.tooltip(self.status, self.now())
+        timer = self.stopwatch.text()
+        return f"{text}\n{timer}" if timer else text
+
     # -- actions (all through the facade) -----------------------------------------------------
     def sync_now(self) -> None:
         self.service.sync_now()
@@ -179,7 +193,7 @@ class Tray(QObject):
     def show_status(self, status: AgentStatus) -> None:
         self.status = status
         self.state = status.state
-        self.icon.setToolTip(wording.tooltip(status, self.now()))
+        self.icon.setToolTip(self.tooltip())
         title = wording.STATE_TITLES[status.state]
         self.header_action.setText(f"Field Sync: {title}")
         self.detail_action.setText(wording.last_synced(status, self.now()))

@@ -64,6 +64,7 @@ from agent.sync.calls import ApiCaller
 from agent.sync.capture import Capture, Captured
 from agent.sync.conflicts import Choice, ConflictDesk, ConflictInfo
 from agent.sync.engine import SyncEngine, SyncReport
+from agent.visit import Stopwatch, TimerDraft, TimerState, TimerView
 
 log = logging.getLogger(__name__)
 Listener = Callable[[AgentEvent], None]
@@ -116,6 +117,7 @@ class Agent:
         self.pipeline: Pipeline | None = None
         self.engine: SyncEngine | None = None
         self.capture = Capture(self.store, self.outbox, self.clock, options.technician_resource_id)
+        self.stopwatch = Stopwatch(self.store, self.capture, self.clock)
         self._stop = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._online = True
@@ -724,6 +726,31 @@ class Agent:
 
     async def delete_time_entry(self, key: str) -> EditResult:
         return self._edited(await asyncio.to_thread(self.capture.delete_time_entry, key))
+
+    # -- the stopwatch (agent.visit.timer) --------------------------------------------------
+    async def timer(self) -> TimerState:
+        return await self.store.aread(self.stopwatch.state)
+
+    async def start_timer(self, ticket_id: int, *, switch: bool = False) -> TimerView:
+        view = await asyncio.to_thread(lambda: self.stopwatch.start(ticket_id, switch=switch))
+        self._emit("timer_changed")
+        return view
+
+    async def stop_timer(self) -> TimerDraft:
+        draft = await asyncio.to_thread(self.stopwatch.stop)
+        self._emit("timer_changed")
+        return draft
+
+    async def log_timer(self, draft_id: int, **entry: Any) -> EditResult:
+        """Log a stopped timer as a time entry (`Stopwatch.log` names what may be given)."""
+        captured = await asyncio.to_thread(lambda: self.stopwatch.log(draft_id, **entry))
+        self._emit("timer_changed")
+        return self._edited(captured)
+
+    async def discard_timer(self, draft_id: int) -> TimerDraft:
+        draft = await asyncio.to_thread(lambda: self.stopwatch.discard(draft_id))
+        self._emit("timer_changed")
+        return draft
 
     # -- the queue -------------------------------------------------------------------------
     async def queue_page(

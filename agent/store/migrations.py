@@ -167,6 +167,22 @@ def _step9_sealed_error_columns(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(f'ALTER TABLE "outbox_op" RENAME COLUMN "{column}_sealed" TO "{column}"')
 
 
+# Written out like step 3 (`StopwatchRun` matches): at most one stopwatch runs at a time. "IF NOT
+# EXISTS": a file whose recorded version was set back below this step may already have them.
+V13_STOPWATCH = (
+    'CREATE TABLE IF NOT EXISTS "stopwatch_run" ("id" INTEGER NOT NULL PRIMARY KEY, '
+    '"ticket_id" INTEGER NOT NULL, "resource_id" INTEGER, "started_at" REAL NOT NULL, '
+    '"stopped_at" REAL, "role_id" INTEGER, "billing_code_id" INTEGER)',
+    'CREATE UNIQUE INDEX IF NOT EXISTS "stopwatch_run_one_running" ON "stopwatch_run" '
+    '((1)) WHERE "stopped_at" IS NULL',
+)
+
+
+def _step13_stopwatch(db: peewee.SqliteDatabase) -> None:
+    for statement in V13_STOPWATCH:
+        db.execute_sql(statement)
+
+
 Step = Callable[[peewee.SqliteDatabase], None]
 LADDER: list[tuple[int, str, Step]] = [
     (1, "initial schema", _step1_initial),
@@ -178,6 +194,7 @@ LADDER: list[tuple[int, str, Step]] = [
     (7, "records from Autotask that were skipped or corrected", _step7_screened_records),
     (8, "audit trail: the database's copy of its anchor", _step8_audit_anchor),
     (9, "outbox errors and reasons sealed like payloads", _step9_sealed_error_columns),
+    (13, "stopwatches on tickets, and their drafts", _step13_stopwatch),
 ]
 LATEST = LADDER[-1][0]
 

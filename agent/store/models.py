@@ -308,6 +308,32 @@ class ScreenedRecord(BaseModel):
         primary_key = peewee.CompositeKey("entity_type", "field", "problem")
 
 
+class StopwatchRun(BaseModel):
+    """A stopwatch on a ticket (schema step 13): running while `stopped_at` is null, then a draft
+    time entry until the technician logs or discards it. Times are UTC instants read from the
+    wall clock, so a restart, a crash or a sleep of the laptop loses none of the elapsed time.
+    At most one runs at a time (a partial unique index, below). Ids only: no customer text."""
+
+    ticket_id = peewee.BigIntegerField()
+    resource_id = peewee.BigIntegerField(null=True)  # the technician when it was started
+    started_at = peewee.DoubleField()
+    stopped_at = peewee.DoubleField(null=True)
+    # Filled in when stopped: from the technician's last time entry, or the form's defaults.
+    role_id = peewee.BigIntegerField(null=True)
+    billing_code_id = peewee.BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "stopwatch_run"
+
+
+StopwatchRun.add_index(
+    peewee.SQL(
+        'CREATE UNIQUE INDEX "stopwatch_run_one_running" ON "stopwatch_run" '
+        '((1)) WHERE "stopped_at" IS NULL'
+    )
+)
+
+
 class SchemaMigration(BaseModel):
     """One applied step of the migration ladder; the highest version is the schema's version."""
 
@@ -330,5 +356,6 @@ ALL_MODELS: list[type[Any]] = [
     SyncCursor,
     CreateAttempt,
     ScreenedRecord,
+    StopwatchRun,
     SchemaMigration,
 ]

@@ -210,6 +210,12 @@ class _Salvage:
                 kept += 1
         return Counted(kept, len((known | bad) - set(rows)))
 
+    def stopwatches(self) -> None:
+        """Timers running or stopped and not yet logged: time not logged anywhere else."""
+        rows, _ = _read(self.damaged, "stopwatch_run", self.opener)
+        for row in rows.values():  # a second running one (a damaged row) is left out
+            _insert(self.conn, "stopwatch_run", row)
+
     def settings(self) -> None:
         rows, _ = _read(self.damaged, "setting", self.opener)
         for row in rows.values():
@@ -240,6 +246,7 @@ def _salvage(
         for row in rows:
             _insert(conn, table, row)
     overlays = s.overlays(ops)
+    s.stopwatches()
     s.settings()
     return SalvageReport(
         operations=op_counts,

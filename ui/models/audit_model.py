@@ -32,6 +32,10 @@ ACTION_WORDS = {
     "audit_pruned": "Old history removed",
     "audit_reanchored": "Audit anchor set again",
     "overlay_repaired": "Stale pending value repaired",
+    "timer_started": "Timer started",
+    "timer_stopped": "Timer stopped",
+    "timer_logged": "Timed work logged",
+    "timer_discarded": "Timer discarded",
 }
 
 
@@ -52,6 +56,11 @@ DETAIL_LABELS = {
     "action": "What happens next",
     "outcome_unknown": "Outcome unknown",
     "changed_by": "Changed by (resource)",
+    "started": "Started",
+    "stopped": "Stopped",
+    "duration": "Time",
+    "long": "More than 10 hours",
+    "long_confirmed": "More than 10 hours, confirmed",
 }
 
 

@@ -34,6 +34,7 @@ from ui.pages.common import chip, show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
 from ui.pages.ticket_notes import NotesTab
 from ui.pages.ticket_time import TimeTab
+from ui.pages.ticket_timer import TimerBar
 from ui.service import AgentService
 from ui.shortcuts import tab_moves_focus
 
@@ -91,6 +92,8 @@ class TicketPanel(QWidget):
         head.addWidget(self.state_chip)
         head.addWidget(self.deleted_chip)
         head.addStretch(1)
+        self.timer_bar = TimerBar(self)
+        head.addWidget(self.timer_bar)
         self.web_button = QPushButton("Open in Autotask")
         self.web_button.setToolTip("Open this ticket in Autotask's web application")
         self.web_button.clicked.connect(self.open_in_autotask)
@@ -168,6 +171,9 @@ class TicketPanel(QWidget):
 
     def _show_header(self, detail: TicketDetail | None) -> None:
         self.tabs.setVisible(detail is not None)
+        shown = detail.id if detail is not None else None
+        if self.timer_bar.ticket_id != shown:
+            self.timer_bar.set_ticket(shown)
         if detail is None:
             self.web_button.setVisible(False)
             self.number.setVisible(False)
