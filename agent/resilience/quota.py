@@ -251,6 +251,10 @@ class QuotaPacer:
             waits.append(expiry)
         return max(0.001, min(waits))
 
+    def expire_reading(self) -> None:
+        """The last reading may be old news (the link was down): read again before the next call."""
+        self._next_read = self._clock.monotonic()
+
     def on_quota_exceeded(self, retry_after: float) -> None:
         """A 429 for the hourly quota: stop until Retry-After, then ramp up from a quarter."""
         now = self._clock.monotonic()

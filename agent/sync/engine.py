@@ -127,6 +127,9 @@ class SyncEngine:
         the next round rather than at the end of a backoff earned while offline."""
         self._reconciled = False
         self.pull_schedule.reset()
+        # Other integrations went on while this agent was away: their use is read afresh
+        # before the queued work goes out as a burst.
+        self.caller.pipeline.pacer.expire_reading()
 
     async def sync_once(self, *, pull: bool = True, max_rounds: int = 1000) -> SyncReport:
         async with self._lock:

@@ -249,3 +249,16 @@ async def test_a_failing_threshold_reading_keeps_pacing():
     pacer = QuotaPacer(broken, QuotaSettings(), clock)
     await pacer.acquire(Kind.WRITE)
     assert pacer.info == ThresholdInfo()
+
+
+async def test_after_an_outage_usage_is_read_again_before_the_next_burst():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=500)
+    pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.5), clock)
+    await pacer.acquire(Kind.WRITE)
+    tenant.current = 6_000  # meanwhile, other integrations used most of the hour
+    pacer.expire_reading()
+    await pacer.acquire(Kind.WRITE)
+    assert tenant.readings == 2
+    assert pacer.usage >= 0.6
+    assert pacer.spacing(Kind.WRITE) is not None  # no burst past the tier
