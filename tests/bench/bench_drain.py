@@ -280,7 +280,7 @@ async def straightforward(sim: Simulator, base: str, edits: list[Edit], lists: L
                     "publish": lists.publish,
                     **e.fields,
                 }
-                await client.create("TicketNote", note, parent_id=e.ticket)
+                await client.create("TicketNotes", note, parent_id=e.ticket)
             else:
                 entry = {
                     "ticketID": e.ticket,
@@ -290,7 +290,7 @@ async def straightforward(sim: Simulator, base: str, edits: list[Edit], lists: L
                     "roleID": lists.role,
                     **e.fields,
                 }
-                await client.create("TimeEntry", entry)
+                await client.create("TimeEntries", entry)
         return time.perf_counter() - started
 
 
