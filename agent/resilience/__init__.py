@@ -1,5 +1,6 @@
 """The resilience pipeline every Autotask call passes: classify, back off, break, pace, shed."""
 
+from agent.resilience.allowance import QuotaSettings
 from agent.resilience.backoff import AttemptCount, AttemptCounts, Backoff, next_attempt_at
 from agent.resilience.breaker import (
     ZONE_WIDE,
@@ -19,7 +20,7 @@ from agent.resilience.health import HealthMonitor, HealthReport, HealthSources, 
 from agent.resilience.modes import LoadShedder, Mode, ModeController, Shed
 from agent.resilience.patterns import FailurePatterns, Finding, Verdict
 from agent.resilience.pipeline import Pipeline
-from agent.resilience.quota import QuotaPacer, QuotaSettings, QuotaWaitTooLong, ThresholdInfo
+from agent.resilience.quota import QuotaPacer, QuotaWaitTooLong, ThresholdInfo
 from agent.resilience.recovery import CredentialsState, ZoneRecovery
 from agent.resilience.retry import READ_RETRY_ON, RetryPolicy, retry
 from agent.resilience.timeouts import AdaptiveTimeouts, TimeoutSettings

@@ -179,7 +179,9 @@ class Pipeline:
         if decision.verdict is not Shed.ADMIT and not self._is_probe(endpoint):
             category = _SHED_CATEGORY[self.modes.cause]
             raise self._refused(category, decision.retry_in, endpoint, kind, op_id, decision.reason)
-        async with self.bulkheads.slot(kind), self.limiter.slot(endpoint, kind):
+        # The endpoint's slot first: a call queued behind its endpoint's three must not hold one
+        # of its kind's pool slots meanwhile, or calls to other endpoints wait for nothing.
+        async with self.limiter.slot(endpoint, kind), self.bulkheads.slot(kind):
             try:
                 await self.pacer.acquire(kind)
             except QuotaWaitTooLong as wait:

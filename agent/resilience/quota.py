@@ -1,21 +1,27 @@
-"""Pacing against the tenant's hourly request threshold with a token bucket.
+"""Pacing against the tenant's hourly request threshold: spend what is left, slow near the tiers.
 
-The pacer keeps the whole tenant below `share` of its threshold. The bucket refills at
-`share * threshold / timeframe` per second, throttled further as the estimated usage nears the
-target and by a multiplier that drops at once on a 429 and climbs back linearly over
-`recovery_seconds`. Background work (reads, metadata) is held back entirely while usage is past
-the 50 % latency tier, so only technician writes ever push the tenant into the slower tier.
+Each reading of ThresholdInformation says how many requests the tenant has made in its rolling
+window; those that are not this agent's own belong to its other integrations. This agent may use
+`share` of what they leave (`agent.resilience.allowance`); what it has not yet used of that is
+its headroom, which goes out as a burst, as fast as the bulkheads let calls overlap. A burst
+stops at the next latency tier edge it has not reached (Autotask slows every call of the tenant
+from 50 % of the threshold); past the edges background work slows and then waits, and writes go
+at a rate that falls as usage climbs. A 429 for the hourly quota stops everything until
+Retry-After, then resumes at a quarter of the share's hourly pace without bursts, recovering over
+`recovery_seconds`; a thread-limit 429 halves the pace at once.
 
-ThresholdInformation is read at a cost-aware interval, `max_interval * (1 - usage)**2` clamped to
-[min_interval, max_interval]: every five minutes when idle, every few seconds near the limit. The
-read itself is a request, so it takes a token like any other call. It runs on its own schedule
-(`refresh_if_due`, called before any shedding decision and at the start of every sync round), not
-only when a call gets through to `acquire`: a mode entered on a high reading must be left again
-when usage falls, even while every call is being shed.
+The rate and burst feed a token bucket (`Budget`), so fleet mode can swap in a Redis-backed one
+and every agent of a fleet draws from one pool. ThresholdInformation is read at a cost-aware
+interval, `max_interval * (1 - usage)**2` clamped to [min_interval, max_interval] (every five
+minutes when idle, every few seconds near the limit), and again once a tenth of the headroom is
+spent, so another agent's spending is seen before it matters. The reading is a request too: it
+takes a token, but never waits for headroom (it is how headroom comes back). It runs on its own
+schedule (`refresh_if_due`, called before any shedding decision and at the start of every sync
+round): a mode entered on a high reading must be left again when usage falls, even while every
+call is being shed.
 
-The bucket is behind the small `Budget` protocol so fleet mode can swap in a Redis-backed one.
 Hand-written rather than aiolimiter or `limits`: neither takes an injected clock, and the rate
-here changes on every call with the latest threshold reading and throttle state.
+and burst here change on every call with the latest reading and throttle state.
 """
 
 from __future__ import annotations
@@ -26,7 +32,18 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agent.clock import SYSTEM_CLOCK, Clock
+from agent.resilience import allowance
+from agent.resilience.allowance import OwnRequests, QuotaSettings
 from agent.resilience.bulkhead import Kind
+
+__all__ = [
+    "Budget",
+    "QuotaPacer",
+    "QuotaSettings",
+    "QuotaWaitTooLong",
+    "ThresholdInfo",
+    "TokenBucket",
+]
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +102,6 @@ class QuotaWaitTooLong(Exception):
         self.retry_in = retry_in
 
 
-@dataclass(frozen=True)
-class QuotaSettings:
-    share: float = 0.8
-    latency_tier: float = 0.5
-    burst: float = 10.0
-    squeeze_from: float = 0.9
-    floor_rate: float = 0.01
-    min_interval: float = 5.0
-    max_interval: float = 300.0
-    recovery_seconds: float = 120.0
-    quota_throttle_multiplier: float = 0.25
-    thread_throttle_factor: float = 0.5
-    max_wait: float = 30.0
-
-
 ThresholdReader = Callable[[], Awaitable[ThresholdInfo]]
 
 
@@ -116,9 +118,15 @@ class QuotaPacer:
         self.settings = settings or QuotaSettings()
         self._read = read_threshold
         self._clock = clock
-        self._budget: Budget = budget or TokenBucket(clock, self.settings.burst)
+        # Starts full: the whole burst is there from the first call.
+        self._budget: Budget = budget or TokenBucket(clock, float("inf"))
+        # Spacing near the tiers is each agent's own: every agent sees the same tenant usage.
+        self._spaced = {kind: TokenBucket(clock, self.settings.tier_burst) for kind in Kind}
         self.info = ThresholdInfo()
+        self._own = OwnRequests()
+        self._own_at_reading = 0  # own requests in the window when the reading was answered
         self._sent_since_read = 0
+        self._reread_after = float("inf")
         self._next_read = clock.monotonic()  # read before the first call
         self._reading = False
         self._blocked_until = 0.0
@@ -128,9 +136,27 @@ class QuotaPacer:
 
     # -- what the rest of the agent reads --------------------------------------------------------
     @property
+    def window(self) -> float:
+        return self.info.timeframe_minutes * 60.0
+
+    def own(self) -> int:
+        """This agent's requests in the current rolling window."""
+        return self._own.count(self._clock.monotonic(), self.window)
+
+    @property
+    def others(self) -> int:
+        """Requests of the tenant's other integrations at the last reading."""
+        return max(0, self.info.current - self._own_at_reading)
+
+    @property
     def usage(self) -> float:
         """Estimated share of the threshold used in the current rolling timeframe."""
-        return (self.info.current + self._sent_since_read) / max(1, self.info.threshold)
+        return (self.others + self.own()) / max(1, self.info.threshold)
+
+    def headroom(self) -> float:
+        """Requests this agent may still make in the window (its allowance less its own use)."""
+        s, info = self.settings, self.info
+        return allowance.allowance(s, info.threshold, self.others) - self.own()
 
     @property
     def multiplier(self) -> float:
@@ -140,29 +166,52 @@ class QuotaPacer:
         floor = self._multiplier_floor
         return min(1.0, floor + (1.0 - floor) * elapsed / self.settings.recovery_seconds)
 
-    def rate(self) -> float:
-        """Requests per second this agent may send now."""
+    def terms(self, *, reading: bool = False) -> tuple[float, float]:
+        """(refill per second, requests at once) of the request budget now."""
         s = self.settings
-        target = s.share * self.info.threshold
-        base = target / (self.info.timeframe_minutes * 60.0)
-        used = self.usage * self.info.threshold
-        if used >= target:
-            return s.floor_rate
-        squeeze_start = s.squeeze_from * target
-        if used > squeeze_start:
-            base *= (target - used) / (target - squeeze_start)
-        return max(s.floor_rate, base * self.multiplier)
+        sustained = s.share * self.info.threshold / self.window
+        head = max(1.0, self.headroom()) if reading else self.headroom()
+        capacity = allowance.burst(s, head)
+        rate = allowance.refill_rate(s, sustained, capacity)
+        multiplier = self.multiplier
+        if multiplier < 1.0:  # throttled: no bursts, and at most the share's hourly pace
+            rate = min(rate, sustained) * multiplier
+            capacity = min(capacity, max(1.0, s.tier_burst))
+        return max(s.floor_rate, rate), capacity
+
+    def spacing(self, kind: Kind = Kind.WRITE) -> float | None:
+        """Requests per second for `kind` near the latency tiers; None below its edge."""
+        tier = allowance.tier_rate(self.settings, kind, self.usage)
+        if tier is None:
+            return None
+        return max(self.settings.floor_rate, tier * self.multiplier)
+
+    def rate(self, kind: Kind = Kind.WRITE) -> float:
+        """Requests per second this agent may send once its burst is spent."""
+        refill = self.terms()[0]
+        spaced = self.spacing(kind)
+        return refill if spaced is None else min(refill, spaced)
 
     def read_interval(self) -> float:
         s = self.settings
+        if self.headroom() < 1.0:  # spent: own requests leaving the window bring it back
+            return s.max_interval
         usage = min(1.0, max(0.0, self.usage))
         return min(s.max_interval, max(s.min_interval, s.max_interval * (1.0 - usage) ** 2))
 
     # -- pacing ----------------------------------------------------------------------------------
     async def acquire(self, kind: Kind = Kind.READ) -> None:
         """Wait until one request may be sent, or raise `QuotaWaitTooLong`."""
-        await self._maybe_read_threshold()
-        await self._take(kind)
+        waited = 0.0
+        while True:
+            await self._maybe_read_threshold()
+            wait, reason = await self._try(kind)
+            if wait <= 0:
+                return
+            if waited + wait > self.settings.max_wait:
+                raise QuotaWaitTooLong(wait, reason)
+            waited += wait
+            await self._clock.sleep(wait)
 
     async def refresh_if_due(self) -> bool:
         """Read ThresholdInformation if its interval has passed; True when a reading was taken."""
@@ -170,27 +219,41 @@ class QuotaPacer:
         await self._maybe_read_threshold()
         return self.reads > before
 
-    async def _take(self, kind: Kind) -> None:
+    async def _try(self, kind: Kind, *, reading: bool = False) -> tuple[float, str]:
+        """Take one token now: (0, "") when granted, else (seconds to wait, why)."""
         s = self.settings
-        waited = 0.0
-        while True:
-            now = self._clock.monotonic()
-            if kind is not Kind.WRITE and self.usage >= s.latency_tier:
-                raise QuotaWaitTooLong(
-                    self.read_interval(), "background work paused: quota past 50 %"
-                )
-            blocked = self._blocked_until - now
-            if blocked > 0:
-                wait = blocked
-            else:
-                wait = await self._budget.try_take(1.0, self.rate(), s.burst)
-                if wait <= 0:
-                    self._sent_since_read += 1
-                    return
-            if waited + wait > s.max_wait:
-                raise QuotaWaitTooLong(wait, "request budget exhausted for now")
-            waited += wait
-            await self._clock.sleep(wait)
+        now = self._clock.monotonic()
+        if not reading and kind is not Kind.WRITE and allowance.background_paused(s, self.usage):
+            raise QuotaWaitTooLong(self.read_interval(), "background work paused: quota past 50 %")
+        blocked = self._blocked_until - now
+        if blocked > 0:
+            return blocked, "Autotask asked to wait (429)"
+        if not reading and self.headroom() < 1.0:
+            return self._until_headroom(now), "this agent's share of the hour is used"
+        spaced = None if reading else self.spacing(kind)
+        if spaced is not None:
+            wait = self._spaced[kind].take_now(1.0, spaced, max(1.0, s.tier_burst))
+            if wait > 0:
+                return wait, "near the tenant's latency tier: calls spaced out"
+        rate, capacity = self.terms(reading=reading)
+        wait = await self._budget.try_take(1.0, rate, capacity)
+        if wait > 0:
+            return wait, "request budget exhausted for now"
+        self._own.add(self._clock.monotonic())
+        self._sent_since_read += 1
+        return 0.0, ""
+
+    def _until_headroom(self, now: float) -> float:
+        """Headroom comes back when an own request leaves the window or at the next reading."""
+        waits = [max(self.settings.min_interval, self._next_read - now)]
+        expiry = self._own.next_expiry(now, self.window)
+        if expiry is not None:
+            waits.append(expiry)
+        return max(0.001, min(waits))
+
+    def expire_reading(self) -> None:
+        """The last reading may be old news (the link was down): read again before the next call."""
+        self._next_read = self._clock.monotonic()
 
     def on_quota_exceeded(self, retry_after: float) -> None:
         """A 429 for the hourly quota: stop until Retry-After, then ramp up from a quarter."""
@@ -207,17 +270,27 @@ class QuotaPacer:
         self._multiplier_floor = max(0.05, current * self.settings.thread_throttle_factor)
         self._throttled_at = now
 
+    def _reading_due(self) -> bool:
+        return (
+            self._clock.monotonic() >= self._next_read
+            or self._sent_since_read >= self._reread_after
+        )
+
     async def _maybe_read_threshold(self) -> None:
-        if self._read is None or self._reading or self._clock.monotonic() < self._next_read:
+        if self._read is None or self._reading or not self._reading_due():
             return
         self._reading = True
         try:
-            await self._take(Kind.WRITE)  # our own bookkeeping; past 50 % it must still run
+            await self._take_for_reading()
             info = await self._read()
             self.reads += 1
+            # The reading counts itself and every request of ours that reached the server.
+            self._own_at_reading = self._own.count(
+                self._clock.monotonic(), info.timeframe_minutes * 60
+            )
             self.info = info
-            # The reading already counts itself, and every call we made before it.
             self._sent_since_read = 0
+            self._reread_after = max(1.0, self.headroom() * self.settings.reread_after_share)
         except QuotaWaitTooLong:
             return  # no budget for the reading itself; the caller's own wait will say so
         except Exception as error:  # a failed reading keeps the old estimate; pacing goes on
@@ -225,3 +298,15 @@ class QuotaPacer:
         finally:
             self._reading = False
             self._next_read = self._clock.monotonic() + self.read_interval()
+
+    async def _take_for_reading(self) -> None:
+        """Our own bookkeeping takes a token like any request, past 50 % and without headroom."""
+        waited = 0.0
+        while True:
+            wait, reason = await self._try(Kind.WRITE, reading=True)
+            if wait <= 0:
+                return
+            if waited + wait > self.settings.max_wait:
+                raise QuotaWaitTooLong(wait, reason)
+            waited += wait
+            await self._clock.sleep(wait)

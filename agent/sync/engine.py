@@ -34,6 +34,7 @@ from agent.sync.push import LEASE_SECONDS, Pusher, PushReport
 from agent.sync.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
+BATCHES_IN_FLIGHT = 2
 
 
 @dataclass
@@ -126,6 +127,9 @@ class SyncEngine:
         the next round rather than at the end of a backoff earned while offline."""
         self._reconciled = False
         self.pull_schedule.reset()
+        # Other integrations went on while this agent was away: their use is read afresh
+        # before the queued work goes out as a burst.
+        self.caller.pipeline.pacer.expire_reading()
 
     async def sync_once(self, *, pull: bool = True, max_rounds: int = 1000) -> SyncReport:
         async with self._lock:
@@ -272,17 +276,42 @@ class SyncEngine:
                 self.progress("send_done", *self._sending)
 
     async def _push_batches(self, report: PushReport, max_rounds: int) -> None:
-        for _ in range(max_rounds):
-            batches = await self.store.awrite(self.dispatcher.next_batches)
-            if not batches:
-                return
-            ops = [op for b in batches for op in b.ops]
-            started = self.clock.monotonic()
-            failed_before = report.failed
-            await self.pusher.push_batch(ops, report)
-            self.dispatcher.sizer.record(
-                report.failed == failed_before, self.clock.monotonic() - started
-            )
+        """Claim and send batches, the next one claimed while the last is still in flight (up
+        to `BATCHES_IN_FLIGHT`), so one endpoint's tail never leaves the others' slots idle.
+        Order holds across them: a claim never hands out an operation while an older one on
+        the same record is leased, nor a create's child before the create is done."""
+        running: dict[asyncio.Task[None], tuple[float, PushReport]] = {}
+        ended_well = False
+        try:
+            for _ in range(max_rounds):
+                batches = await self.store.awrite(self.dispatcher.next_batches)
+                if batches:
+                    ops = [op for b in batches for op in b.ops]
+                    part = PushReport()
+                    task = asyncio.ensure_future(self.pusher.push_batch(ops, part))
+                    running[task] = (self.clock.monotonic(), part)
+                    if len(running) < BATCHES_IN_FLIGHT:
+                        continue
+                if not running:
+                    ended_well = True
+                    return
+                done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    started, part = running.pop(task)
+                    report.merge(part)
+                    task.result()  # a failure ends the push (the others finish first, below)
+                    self.dispatcher.sizer.record(part.failed == 0, self.clock.monotonic() - started)
+            ended_well = True
+        finally:
+            # Never leave a batch running behind a failure: it could send what the next round
+            # sends again. Each one ends, its counts are kept; the first failure is raised.
+            if running:
+                ended = await asyncio.gather(*running, return_exceptions=True)
+                for _, part in running.values():
+                    report.merge(part)
+                failures = [e for e in ended if isinstance(e, Exception)]
+                if failures and ended_well:
+                    raise failures[0]
 
     async def run(
         self, stop: asyncio.Event, interval: Callable[[], float], online: Callable[[], bool]

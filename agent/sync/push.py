@@ -50,6 +50,16 @@ class PushReport:
     api_calls: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def merge(self, other: PushReport) -> None:
+        """Add the counts of a batch sent alongside."""
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.succeeded += other.succeeded
+        self.conflicts += other.conflicts
+        self.failed += other.failed
+        self.api_calls += other.api_calls
+        self.errors.extend(other.errors)
+
 
 async def _all(*calls: Awaitable[Any]) -> None:
     """Run `calls` side by side and return only once every one has ended, then raise the first

@@ -317,3 +317,30 @@ async def test_an_open_zone_circuit_hands_the_link_to_the_prober(fake_clock):
     # refused calls would never test the link again, so the agent goes offline and probes
     assert not conn.online
     assert pipeline.mode is Mode.OFFLINE
+
+
+async def test_a_call_queued_behind_its_endpoint_leaves_the_write_pool_to_other_endpoints(
+    fake_clock,
+):
+    pipeline = make(fake_clock)
+    release = asyncio.Event()
+
+    async def held(limits: httpx.Timeout) -> str:
+        await release.wait()
+        return "ticket"
+
+    # More writes to one endpoint than Autotask's three plus the pool's spare slots.
+    tickets = [
+        asyncio.create_task(pipeline.call(endpoint="Tickets", kind="write", fn=held))
+        for _ in range(pipeline.bulkheads.sizes[Kind.WRITE])
+    ]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert pipeline.limiter.in_flight("Tickets") == 3
+    # A write to another endpoint goes now, while the queued ticket writes wait their turn.
+    entry = await asyncio.wait_for(
+        pipeline.call(endpoint="TimeEntries", kind="write", fn=answer("entry")), timeout=1.0
+    )
+    assert entry == "entry"
+    release.set()
+    assert await asyncio.gather(*tickets) == ["ticket"] * len(tickets)

@@ -98,38 +98,134 @@ async def test_a_429_stops_requests_until_retry_after_then_recovers_gradually():
     clock = FakeClock()
     settings = QuotaSettings(recovery_seconds=100.0)
     pacer = QuotaPacer(None, settings, clock)
-    full_rate = pacer.rate()
+    hourly = settings.share * 10_000 / 3600  # the share's own pace over the hour
+    assert pacer.terms()[1] > 1000  # before: a burst of thousands may go
     pacer.on_quota_exceeded(retry_after=30.0)
     start = clock.monotonic()
     await pacer.acquire(Kind.WRITE)
     assert clock.monotonic() - start >= 30.0
-    assert pacer.rate() == pytest.approx(full_rate * 0.25, rel=0.05)
+    rate, burst = pacer.terms()
+    assert rate == pytest.approx(hourly * 0.25, rel=0.05)  # a quarter of the hourly pace
+    assert burst <= settings.tier_burst  # and no bursts
     clock.advance(50.0)
-    assert full_rate * 0.5 < pacer.rate() < full_rate
+    assert hourly * 0.5 < pacer.rate() < hourly
     clock.advance(60.0)
-    assert pacer.rate() == pytest.approx(full_rate)
+    assert pacer.terms()[1] > 1000  # recovered: the burst is back
 
 
 async def test_thread_limit_answers_halve_the_pace_at_once():
     clock = FakeClock()
     pacer = QuotaPacer(None, QuotaSettings(), clock)
-    before = pacer.rate()
+    pacer.info = ThresholdInfo(10_000, 60.0, 6_000)  # past the tier: writes are spaced
+    before, spaced = pacer.rate(), pacer.spacing(Kind.WRITE)
+    assert spaced is not None
     pacer.on_thread_limited()
-    assert pacer.rate() == pytest.approx(before / 2)
+    assert pacer.spacing(Kind.WRITE) == pytest.approx(spaced / 2)
+    assert pacer.rate() <= before / 2
+    assert pacer.terms()[1] <= QuotaSettings().tier_burst  # and no bursts meanwhile
     pacer.on_thread_limited()
-    assert pacer.rate() == pytest.approx(before / 4)
+    assert pacer.spacing(Kind.WRITE) == pytest.approx(spaced / 4)
 
 
-async def test_pace_squeezes_near_the_target_and_crawls_past_it():
+async def test_a_drain_at_low_usage_goes_as_one_burst_without_waiting():
     clock = FakeClock()
-    settings = QuotaSettings(share=0.8)
+    tenant = Tenant(clock, threshold=10_000, current=500)  # 5 % used by other integrations
+    pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.5), clock)
+    for _ in range(300):
+        await pacer.acquire(Kind.WRITE)
+        tenant.request()
+    assert clock.sleeps == []  # nothing waited: the concurrency limits alone set the pace
+    assert tenant.readings == 1
+
+
+async def test_the_agent_spends_at_most_its_share_of_what_the_others_leave():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=6_000)  # 60 % used by the others
+    settings = QuotaSettings(share=0.5, max_wait=10_000)
+    pacer = QuotaPacer(tenant.read, settings, clock)
+    started, sent = clock.monotonic(), 0
+    while clock.monotonic() - started < 3000:  # within one window: nothing ages out
+        await pacer.acquire(Kind.WRITE)
+        tenant.request()
+        sent += 1
+    # half of the 4,000 left, readings included (once it is spent, one every five minutes)
+    assert sent + tenant.readings <= 0.5 * 4_000 + 3000 / 300 + 1
+    assert sent > 0.5 * 4_000 * 0.9  # and it did get to spend it
+    assert tenant.current < 0.9 * 10_000  # the tenant is never driven to its limit
+
+
+async def test_agents_sharing_a_tenant_never_drive_it_past_its_threshold():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=2_000, current=0)
+    settings = QuotaSettings(share=0.5, max_wait=0.0)  # no waiting: the loop moves the clock
+    pacers = [QuotaPacer(tenant.read, settings, clock) for _ in range(4)]
+    for _ in range(4000):  # round-robin, each sends whenever its pacer lets it
+        for pacer in pacers:
+            try:
+                await pacer.acquire(Kind.WRITE)
+            except QuotaWaitTooLong:
+                continue
+            tenant.request()
+        clock.advance(0.05)
+    assert tenant.current <= 2_000  # n agents at share 1/2 settle at n/(n+1) of it
+    assert tenant.current >= 0.6 * 2_000
+
+
+async def test_writes_slow_progressively_past_the_tiers_and_background_work_before():
+    clock = FakeClock()
+    pacer = QuotaPacer(None, QuotaSettings(share=0.5), clock)
+    rates = {}
+    for used in (3_000, 4_500, 5_500, 7_000, 8_000, 9_500):
+        pacer.info = ThresholdInfo(10_000, 60.0, used)
+        rates[used] = (pacer.spacing(Kind.WRITE), pacer.spacing(Kind.READ))
+    assert rates[3_000] == (None, None)  # below both edges: the burst may go
+    assert rates[4_500][0] is None and rates[4_500][1] is not None  # background slows first
+    writes = [rates[u][0] for u in (5_500, 7_000, 8_000, 9_500)]
+    assert all(w is not None for w in writes)
+    assert writes == sorted(writes, reverse=True) and len(set(writes)) == 4
+    pacer.info = ThresholdInfo(10_000, 60.0, 5_500)
+    with pytest.raises(QuotaWaitTooLong):  # and at 50 % background work waits
+        await pacer.acquire(Kind.READ)
+
+
+async def test_spaced_writes_near_the_tier_wait_on_the_clock():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=6_000)
+    pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.5), clock)
+    for _ in range(20):
+        await pacer.acquire(Kind.WRITE)
+    assert clock.sleeps  # past 50 %: no burst
+    spacing = pacer.spacing(Kind.WRITE)
+    assert spacing is not None
+    assert sum(clock.sleeps) >= (20 - QuotaSettings().tier_burst - 1) / spacing * 0.99
+
+
+async def test_the_threshold_is_read_again_after_a_tenth_of_the_headroom_is_spent():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=0)
+    pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.5), clock)
+    await pacer.acquire(Kind.WRITE)
+    assert tenant.readings == 1
+    for _ in range(498):
+        await pacer.acquire(Kind.WRITE)
+    assert tenant.readings == 1
+    for _ in range(3):
+        await pacer.acquire(Kind.WRITE)
+    assert tenant.readings == 2  # 10 % of a 5,000-request headroom
+
+
+async def test_headroom_comes_back_as_the_agents_own_requests_leave_the_window():
+    clock = FakeClock()
+    settings = QuotaSettings(share=0.5, burst=None, max_wait=1.0)
     pacer = QuotaPacer(None, settings, clock)
-    pacer.info = ThresholdInfo(10_000, 60.0, 0)
-    normal = pacer.rate()
-    pacer.info = ThresholdInfo(10_000, 60.0, 7_600)
-    assert pacer.rate() < normal * 0.6
-    pacer.info = ThresholdInfo(10_000, 60.0, 8_000)
-    assert pacer.rate() == settings.floor_rate
+    pacer.info = ThresholdInfo(threshold=20, timeframe_minutes=1.0, current=0)
+    for _ in range(10):
+        await pacer.acquire(Kind.WRITE)
+    with pytest.raises(QuotaWaitTooLong) as spent:
+        await pacer.acquire(Kind.WRITE)
+    assert 0 < spent.value.retry_in <= 60.0
+    clock.advance(60.0)  # the first of them have left the rolling minute
+    await pacer.acquire(Kind.WRITE)
 
 
 async def test_background_work_waits_past_the_latency_tier_while_writes_go_on():
@@ -153,3 +249,16 @@ async def test_a_failing_threshold_reading_keeps_pacing():
     pacer = QuotaPacer(broken, QuotaSettings(), clock)
     await pacer.acquire(Kind.WRITE)
     assert pacer.info == ThresholdInfo()
+
+
+async def test_after_an_outage_usage_is_read_again_before_the_next_burst():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=500)
+    pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.5), clock)
+    await pacer.acquire(Kind.WRITE)
+    tenant.current = 6_000  # meanwhile, other integrations used most of the hour
+    pacer.expire_reading()
+    await pacer.acquire(Kind.WRITE)
+    assert tenant.readings == 2
+    assert pacer.usage >= 0.6
+    assert pacer.spacing(Kind.WRITE) is not None  # no burst past the tier
