@@ -64,7 +64,16 @@ from agent.sync.calls import ApiCaller
 from agent.sync.capture import Capture, Captured
 from agent.sync.conflicts import Choice, ConflictDesk, ConflictInfo
 from agent.sync.engine import SyncEngine, SyncReport
-from agent.visit import Stopwatch, TimerDraft, TimerState, TimerView
+from agent.visit import (
+    ChecklistLine,
+    Stopwatch,
+    TimerDraft,
+    TimerState,
+    TimerView,
+    VisitCapture,
+    VisitEntry,
+    schedule,
+)
 
 log = logging.getLogger(__name__)
 Listener = Callable[[AgentEvent], None]
@@ -118,6 +127,9 @@ class Agent:
         self.engine: SyncEngine | None = None
         self.capture = Capture(self.store, self.outbox, self.clock, options.technician_resource_id)
         self.stopwatch = Stopwatch(self.store, self.capture, self.clock)
+        self.visit_edits = VisitCapture(
+            self.store, self.outbox, self.clock, options.technician_resource_id
+        )
         self._stop = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._online = True
@@ -751,6 +763,25 @@ class Agent:
         draft = await asyncio.to_thread(lambda: self.stopwatch.discard(draft_id))
         self._emit("timer_changed")
         return draft
+
+    # -- the day's visits and the checklists (agent.visit) ----------------------------------
+    async def today(self, days: int = 1) -> list[VisitEntry]:
+        """Service calls and appointments from today's midnight on, for `days` days (cached)."""
+        start, end = schedule.days_from_today(self.clock.now().timestamp(), days)
+        return await self.store.aread(lambda: schedule.schedule(start, end))
+
+    async def checklist(self, ticket_id: int) -> list[ChecklistLine]:
+        return await self.store.aread(lambda: schedule.checklist(ticket_id))
+
+    async def set_checklist_item(self, ticket_id: int, item_id: int, done: bool) -> EditResult:
+        return self._edited(
+            await asyncio.to_thread(self.visit_edits.set_checklist_item, ticket_id, item_id, done)
+        )
+
+    async def complete_service_call(self, call_id: int, complete: bool = True) -> EditResult:
+        return self._edited(
+            await asyncio.to_thread(self.visit_edits.complete_service_call, call_id, complete)
+        )
 
     # -- the queue -------------------------------------------------------------------------
     async def queue_page(

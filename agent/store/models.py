@@ -334,6 +334,27 @@ StopwatchRun.add_index(
 )
 
 
+class VisitIndex(BaseModel):
+    """Where a cached visit record sits (schema step 14): a service call's or appointment's
+    time window, the ticket a checklist item belongs to, the service call a ticket is worked in.
+    The records themselves are `CachedEntity` rows (sealed); these are ids and times only, so
+    a day's schedule and a ticket's checklist are found without opening every record."""
+
+    entity_type = peewee.CharField(max_length=40)
+    entity_id = peewee.BigIntegerField()
+    parent_id = peewee.BigIntegerField(null=True)
+    starts_at = peewee.DoubleField(null=True)
+    ends_at = peewee.DoubleField(null=True)
+
+    class Meta:
+        table_name = "visit_index"
+        indexes = (
+            (("entity_type", "entity_id"), True),
+            (("entity_type", "parent_id"), False),
+            (("entity_type", "starts_at"), False),
+        )
+
+
 class SchemaMigration(BaseModel):
     """One applied step of the migration ladder; the highest version is the schema's version."""
 
@@ -357,5 +378,6 @@ ALL_MODELS: list[type[Any]] = [
     CreateAttempt,
     ScreenedRecord,
     StopwatchRun,
+    VisitIndex,
     SchemaMigration,
 ]

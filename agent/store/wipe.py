@@ -14,6 +14,7 @@ from agent.store.models import (
     OutboxOp,
     OverlayValue,
     SyncCursor,
+    VisitIndex,
 )
 
 
@@ -29,6 +30,7 @@ def wipe_local_data(store: Store) -> None:
             MetricSample,
             Alert,
             CreateAttempt,
+            VisitIndex,
         ):
             model.delete().execute()
 

@@ -32,6 +32,7 @@ from agent.sync.calls import ApiCaller
 from agent.sync.pull import Progress, Puller, PullReport
 from agent.sync.push import LEASE_SECONDS, Pusher, PushReport
 from agent.sync.reconcile import Reconciler
+from agent.sync.visit_pull import VisitPuller
 
 log = logging.getLogger(__name__)
 BATCHES_IN_FLIGHT = 2
@@ -77,6 +78,7 @@ class SyncEngine:
         )
         self.pusher = Pusher(store, outbox, caller, clock, settle=self._settle)
         self.puller = Puller(store, outbox, caller, clock, technician_resource_id, progress)
+        self.puller.after.append(VisitPuller(self.puller))
         self.dispatcher = Dispatcher(
             outbox,
             owner,

@@ -10,7 +10,7 @@ conflict at once, before the push gets to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,6 +91,8 @@ class Puller:
         self.store, self.outbox, self.caller, self.clock = store, outbox, caller, clock
         self.me = technician_resource_id
         self.progress = progress or (lambda stage, done, total: None)
+        # Pulls of other records that follow the tickets' (`agent.sync.visit_pull`).
+        self.after: list[Callable[[PullReport], Awaitable[None]]] = []
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -100,7 +102,10 @@ class Puller:
         return row is not None and row.last_full_sync_at is not None
 
     async def sync(self) -> PullReport:
-        return await (self.refresh() if self.has_synced() else self.first_sync())
+        report = await (self.refresh() if self.has_synced() else self.first_sync())
+        for step in self.after:
+            await step(report)
+        return report
 
     def _step(self, stage: str) -> None:
         self.progress(stage, STAGES.index(stage), len(STAGES))
@@ -234,6 +239,20 @@ class Puller:
             CachedEntity.entity_type == "Tickets"
         )
         return [int(r.entity_id) for r in rows]
+
+    async def store_records(
+        self, entity: str, items: list[dict[str, Any]], report: PullReport
+    ) -> None:
+        """Cache `items` as `entity` records (watermark, early conflicts), as the pull does."""
+        await self._store(entity, items, report)
+
+    async def fetch_by_id(self, entity: str, ids: set[Any], report: PullReport) -> None:
+        """Read and cache the `entity` records of `ids`."""
+        await self._referenced(entity, ids, report)
+
+    def cached_ids(self) -> list[int]:
+        """The cached tickets' ids (runs inside a store read)."""
+        return self._cached_ids()
 
     async def _store(self, entity: str, items: list[dict[str, Any]], report: PullReport) -> None:
         report.fetched[entity] = report.fetched.get(entity, 0) + len(items)

@@ -21,8 +21,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.autotask.screening import unreadable_fields
-from agent.sync.merge import Decision, FieldDecision, MergeResult, same, three_way_merge
+from agent.sync.merge import Decision, FieldDecision, MergeResult, same
 from agent.sync.policy import FieldPolicy, policy_for
+from agent.sync.visit_merge import merge_for
 
 UNREADABLE = "the server's value cannot be read"
 
@@ -32,7 +33,7 @@ def merge_with_server(
 ) -> MergeResult:
     """`three_way_merge`, with the fields the screening left out of `theirs` decided as above."""
     unreadable = {f.casefold() for f in unreadable_fields(theirs)}
-    result = three_way_merge(entity_type, base, mine, theirs)
+    result = merge_for(entity_type)(base, mine, theirs)
     if not unreadable:
         return result
     return MergeResult(

@@ -1,0 +1,200 @@
+"""Pull of a technician's visits: the service calls they are dispatched to and their appointments
+from seven days back to fourteen ahead, the tickets worked in each call, and the checklists of
+every cached ticket; kept in the cache (`CachedEntity`) with their place in `VisitIndex`.
+
+Reads go: who is dispatched (`ServiceCallTicketResources`, by resource) -> the call's tickets
+(`ServiceCallTickets`) -> the calls in the window (`ServiceCalls`), then `Appointments`, the
+companies and tickets the calls name that are not cached yet, and the checklist items by ticket.
+A call or appointment that left the window, or is no longer dispatched to the technician, leaves
+the schedule; a checklist item deleted in Autotask leaves its ticket's list.
+
+It runs after the ticket pull, every `REFRESH_S` seconds, and at once after a visit change was
+sent (so who completed an item, and when, come back from the server in the same round).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from agent.autotask.queries import and_, chunked_in, eq, gte, lte
+from agent.autotask.wire import WireTypeError, parse_datetime
+from agent.resilience.bulkhead import Kind
+from agent.store.models import CachedEntity, OutboxOp, OverlayValue, SyncCursor, VisitIndex
+
+if TYPE_CHECKING:
+    from agent.sync.pull import Puller, PullReport
+
+log = logging.getLogger(__name__)
+
+CALLS, LINKS, DISPATCHED = "ServiceCalls", "ServiceCallTickets", "ServiceCallTicketResources"
+APPOINTMENTS, CHECKLIST = "Appointments", "TicketChecklistItems"
+VISIT_WRITES = (CALLS, CHECKLIST)  # what the technician changes on a visit
+CURSOR = "VisitSchedule"
+BACK, AHEAD = timedelta(days=7), timedelta(days=14)
+REFRESH_S = 300.0
+
+
+def _instant(value: Any) -> float | None:
+    try:
+        when = parse_datetime(value, "time")
+    except WireTypeError:
+        return None
+    return None if when is None else when.timestamp()
+
+
+def _wire(moment: Any) -> str:
+    return str(moment.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+
+
+class VisitPuller:
+    """Runs after `Puller.sync` (registered as one of its `after` steps)."""
+
+    def __init__(self, puller: Puller) -> None:
+        self.puller = puller
+        self.store, self.caller, self.clock = puller.store, puller.caller, puller.clock
+
+    def _last_refresh(self) -> float | None:
+        row = SyncCursor.get_or_none(SyncCursor.entity_type == CURSOR)
+        return None if row is None else row.last_refresh_at
+
+    def due(self) -> bool:
+        """Never read, `REFRESH_S` passed, or a visit change went out since the last read."""
+
+        def run() -> bool:
+            last = self._last_refresh()
+            if last is None or self.clock.now().timestamp() - last >= REFRESH_S:
+                return True
+            sent = OutboxOp.select(OutboxOp.id).where(
+                OutboxOp.entity_type.in_(VISIT_WRITES) & (OutboxOp.updated_at > last)
+            )
+            return bool(sent.exists())
+
+        return bool(self.store.read(run))
+
+    async def __call__(self, report: PullReport) -> None:
+        if self.due():
+            await self.pull(report)
+
+    async def pull(self, report: PullReport) -> None:
+        me = self.puller.me
+        now = self.clock.now()
+        start, end = now - BACK, now + AHEAD
+        dispatched = await self.caller.query_all(DISPATCHED, Kind.READ, eq("resourceID", me))
+        link_ids = sorted({int(d["serviceCallTicketID"]) for d in dispatched})
+        links: list[dict[str, Any]] = []
+        for chunk in chunked_in("id", link_ids):
+            links += await self.caller.query_all(LINKS, Kind.READ, chunk)
+        call_ids = sorted({int(link["serviceCallID"]) for link in links})
+        window = [gte("startDateTime", _wire(start)), lte("startDateTime", _wire(end))]
+        calls: list[dict[str, Any]] = []
+        for chunk in chunked_in("id", call_ids):
+            calls += await self.caller.query_all(CALLS, Kind.READ, and_(chunk, *window))
+        appointments = await self.caller.query_all(
+            APPOINTMENTS, Kind.READ, and_(eq("resourceID", me), *window)
+        )
+        kept_calls = {int(c["id"]) for c in calls}
+        links = [link for link in links if int(link["serviceCallID"]) in kept_calls]
+        await self.puller.store_records(CALLS, calls, report)
+        await self.puller.store_records(LINKS, links, report)
+        await self.puller.store_records(APPOINTMENTS, appointments, report)
+        cached = set(await self.store.aread(self.puller.cached_ids))
+        await self.puller.fetch_by_id(
+            "Tickets", {link.get("ticketID") for link in links} - cached, report
+        )
+        companies = await self.store.aread(lambda: _cached_ids("Companies"))
+        await self.puller.fetch_by_id(
+            "Companies", {c.get("companyID") for c in calls} - companies, report
+        )
+        tickets = sorted(await self.store.aread(self.puller.cached_ids))
+        items: list[dict[str, Any]] = []
+        for chunk in chunked_in("ticketID", tickets, size=499):
+            items += await self.caller.query_all(CHECKLIST, Kind.READ, chunk)
+        await self.puller.store_records(CHECKLIST, items, report)
+        at = now.timestamp()
+        await self.store.awrite(lambda: _index(calls, links, appointments, items, set(tickets), at))
+
+
+def _cached_ids(entity_type: str) -> set[Any]:
+    rows = CachedEntity.select(CachedEntity.entity_id).where(
+        CachedEntity.entity_type == entity_type
+    )
+    return {int(r.entity_id) for r in rows}
+
+
+def _index(
+    calls: list[dict[str, Any]],
+    links: list[dict[str, Any]],
+    appointments: list[dict[str, Any]],
+    items: list[dict[str, Any]],
+    tickets: set[int],
+    at: float,
+) -> None:
+    """Replace the schedule's index with what was read; checklists of the tickets read."""
+    rows: list[dict[str, Any]] = []
+    for entity, records in ((CALLS, calls), (APPOINTMENTS, appointments)):
+        for r in records:
+            rows.append(
+                {
+                    "entity_type": entity,
+                    "entity_id": int(r["id"]),
+                    "parent_id": None,
+                    "starts_at": _instant(r.get("startDateTime")),
+                    "ends_at": _instant(r.get("endDateTime")),
+                }
+            )
+    for link in links:
+        rows.append(_child(LINKS, link, "serviceCallID"))
+    for item in items:
+        rows.append(_child(CHECKLIST, item, "ticketID"))
+    for entity in (CALLS, APPOINTMENTS, LINKS):
+        _forget(entity, VisitIndex.entity_type == entity, rows)
+    _forget(
+        CHECKLIST,
+        (VisitIndex.entity_type == CHECKLIST) & VisitIndex.parent_id.in_(sorted(tickets)),
+        rows,
+    )
+    for row in rows:
+        VisitIndex.insert(**row).on_conflict(
+            conflict_target=[VisitIndex.entity_type, VisitIndex.entity_id],
+            preserve=[VisitIndex.parent_id, VisitIndex.starts_at, VisitIndex.ends_at],
+        ).execute()
+    SyncCursor.insert(entity_type=CURSOR, last_refresh_at=at).on_conflict(
+        conflict_target=[SyncCursor.entity_type], update={SyncCursor.last_refresh_at: at}
+    ).execute()
+
+
+def _child(entity: str, record: dict[str, Any], parent_field: str) -> dict[str, Any]:
+    parent = record.get(parent_field)
+    return {
+        "entity_type": entity,
+        "entity_id": int(record["id"]),
+        "parent_id": int(parent) if isinstance(parent, int) else None,
+        "starts_at": None,
+        "ends_at": None,
+    }
+
+
+def _forget(entity: str, where: Any, rows: list[dict[str, Any]]) -> None:
+    """Index rows (and cached records without pending values) of `entity` no longer read."""
+    keep = {r["entity_id"] for r in rows if r["entity_type"] == entity}
+    gone = [int(r.entity_id) for r in VisitIndex.select(VisitIndex.entity_id).where(where)]
+    gone = [i for i in gone if i not in keep]
+    if not gone:
+        return
+    VisitIndex.delete().where(
+        (VisitIndex.entity_type == entity) & VisitIndex.entity_id.in_(gone)
+    ).execute()
+    pending = {
+        int(r.entity_key)
+        for r in OverlayValue.select(OverlayValue.entity_key).where(
+            (OverlayValue.entity_type == entity)
+            & OverlayValue.entity_key.in_([str(i) for i in gone])
+        )
+    }
+    CachedEntity.delete().where(
+        (CachedEntity.entity_type == entity)
+        & CachedEntity.entity_id.in_([i for i in gone if i not in pending])
+    ).execute()
+    log.info("%d %s left the technician's schedule", len(gone), entity)
