@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent import cli_timer
+from agent import cli_timer, cli_visit
 from agent.cli_args import (
     count,
     day,
@@ -95,6 +95,8 @@ def add_parsers(sub: Any) -> None:
     tdel = esub.add_parser("time-delete", help="delete a time entry")
     tdel.add_argument("key", type=time_entry_key, help="its id, or ~ and a temporary id")
     cli_timer.add_parser(esub)
+    cli_visit.add_edit_parsers(esub)
+    cli_visit.add_parsers(sub)
 
     diag = sub.add_parser("diagnostics", help="write a support zip (no secrets)")
     diag.add_argument("--output", type=path, default="field-sync-diagnostics.zip")
@@ -235,6 +237,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_edit(args: argparse.Namespace) -> int:
     if args.edit_command == "timer":
         return cli_timer.cmd_timer(args)
+    if args.edit_command in cli_visit.EDITS:
+        return cli_visit.cmd_edit_visit(args)
 
     async def body(agent: Agent) -> int:
         c = args.edit_command
@@ -308,4 +312,5 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "audit": cmd_audit,
     "edit": cmd_edit,
     "diagnostics": cmd_diagnostics,
+    **cli_visit.COMMANDS,
 }
