@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -111,5 +112,5 @@ def cmd_edit_visit(args: argparse.Namespace) -> int:
     return run_agent(args, body)
 
 
-COMMANDS = {"today": cmd_today}
+COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {"today": cmd_today}
 EDITS = frozenset({"checklist", "servicecall"})

@@ -170,6 +170,9 @@ class MainWindow(QMainWindow):
         show_in_audit = getattr(page, "showInAudit", None)
         if show_in_audit is not None:
             show_in_audit.connect(self.show_in_audit)
+        open_ticket = getattr(page, "openTicket", None)  # the Today page opens a call's ticket
+        if open_ticket is not None:
+            open_ticket.connect(self.open_ticket)
         count_changed = getattr(page, "countChanged", None)
         if count_changed is not None and page_id not in ("queue", "conflicts", "audit"):
             count_changed.connect(

@@ -15,6 +15,7 @@ from ui import style
 PageSpec = tuple[str, str, type[QWidget]]
 PageEntry = tuple[str, str, str, Callable[[], type[QWidget]]]  # title, icon, id, class loader
 DEFAULT_PAGES = (
+    ("Today", "today"),
     ("My work", "mywork"),
     ("Queue", "queue"),
     ("Conflicts", "conflicts"),

@@ -15,6 +15,7 @@ __all__ = ["ORDER", "PAGES", "page_class"]
 
 # (title, page id = icon name, module, class)
 _SPECS = (
+    ("Today", "today", "ui.pages.today", "TodayPage"),
     ("My work", "mywork", "ui.pages.mywork", "MyWorkPage"),
     ("Queue", "queue", "ui.pages.queue", "QueuePage"),
     ("Conflicts", "conflicts", "ui.pages.conflicts", "ConflictsPage"),

@@ -32,6 +32,7 @@ from ui.models.look import chip_style, local_text, parse_iso, to_iso
 from ui.models.people import technician_id
 from ui.pages.common import chip, show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
+from ui.pages.ticket_checklist import ChecklistTab
 from ui.pages.ticket_notes import NotesTab
 from ui.pages.ticket_time import TimeTab
 from ui.pages.ticket_timer import TimerBar
@@ -111,9 +112,11 @@ class TicketPanel(QWidget):
         self.tabs.addTab(self.details, "Details")
         self.tabs.addTab(self.notes, "Notes")
         self.tabs.addTab(self.time, "Time")
+        self.checklist = ChecklistTab(self)
+        self.tabs.addTab(self.checklist, "Checklist")
         self.tabs.tabBar().setAccessibleName("Ticket sections")
         outer.addWidget(self.tabs, 1)
-        for tab in (self.details, self.notes, self.time):
+        for tab in (self.details, self.notes, self.time, self.checklist):
             tab.captured.connect(self._captured)
         service.queueChanged.connect(self._server_news)
         service.statusChanged.connect(self._status_changed)
@@ -165,6 +168,7 @@ class TicketPanel(QWidget):
             self.details.show_detail(detail, catalog)
         self.notes.show_detail(detail, catalog)
         self.time.show_detail(detail, catalog)
+        self.checklist.show_ticket(detail.id)
         self.tabs.setTabText(1, f"Notes ({len(detail.notes)})")
         live = [t for t in detail.time_entries if not t.deleted]
         self.tabs.setTabText(2, f"Time ({len(live)})")
