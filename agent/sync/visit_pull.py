@@ -67,7 +67,7 @@ class VisitPuller:
             if last is None or self.clock.now().timestamp() - last >= REFRESH_S:
                 return True
             sent = OutboxOp.select(OutboxOp.id).where(
-                OutboxOp.entity_type.in_(VISIT_WRITES) & (OutboxOp.updated_at > last)
+                OutboxOp.entity_type.in_(VISIT_WRITES) & (OutboxOp.updated_at >= last)
             )
             return bool(sent.exists())
 
