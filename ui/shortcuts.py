@@ -1,4 +1,4 @@
-"""The window's keyboard: Ctrl+F finds, Ctrl+S saves the ticket, Ctrl+R or F5 syncs, Ctrl+1..5
+"""The window's keyboard: Ctrl+F finds, Ctrl+S saves the ticket, Ctrl+R or F5 syncs, Ctrl+1..6
 switch pages; Tab leaves a text box (Ctrl+Tab types a tab there). Escape already closes dialogs.
 """
 
@@ -58,7 +58,7 @@ def install(window: MainWindow) -> list[QShortcut]:
     add("Ctrl+S", lambda: save_ticket(window))
     add("Ctrl+R", window.sync_now)
     add("F5", window.sync_now)
-    for n in range(1, 6):
+    for n in range(1, 7):
         add(f"Ctrl+{n}", lambda n=n: show_nth_page(window, n))
     return made
 

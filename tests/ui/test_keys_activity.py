@@ -69,10 +69,10 @@ def _press(window: MainWindow, key: Qt.Key, mods=Qt.KeyboardModifier.ControlModi
 
 def test_ctrl_number_switches_pages_and_ctrl_f_finds(shell: Shell, window: MainWindow):
     ids = list(window.sidebar.buttons)
-    for n, page_id in enumerate(ids[:5], start=1):
+    for n, page_id in enumerate(ids[:6], start=1):
         _press(window, getattr(Qt.Key, f"Key_{n}"))
         assert window.current_page_id() == page_id
-    _press(window, Qt.Key.Key_1)
+    _press(window, getattr(Qt.Key, f"Key_{ids.index('mywork') + 1}"))
     _press(window, Qt.Key.Key_F)
     assert QApplication.focusWidget() is window.pages["mywork"].search  # type: ignore[attr-defined]
 
