@@ -18,7 +18,7 @@ from agent.cli_args import count, record_id
 if TYPE_CHECKING:
     from agent.api.facade import Agent
     from agent.api.types import EditResult
-    from agent.visit import VisitEntry
+    from agent.visit.schedule import VisitEntry
 
 MAX_DAYS = 14
 

@@ -64,16 +64,9 @@ from agent.sync.calls import ApiCaller
 from agent.sync.capture import Capture, Captured
 from agent.sync.conflicts import Choice, ConflictDesk, ConflictInfo
 from agent.sync.engine import SyncEngine, SyncReport
-from agent.visit import (
-    ChecklistLine,
-    Stopwatch,
-    TimerDraft,
-    TimerState,
-    TimerView,
-    VisitCapture,
-    VisitEntry,
-    schedule,
-)
+from agent.visit import Stopwatch, TimerDraft, TimerState, TimerView, schedule
+from agent.visit.schedule import ChecklistLine, VisitEntry
+from agent.visit.visit_edits import VisitCapture
 
 log = logging.getLogger(__name__)
 Listener = Callable[[AgentEvent], None]

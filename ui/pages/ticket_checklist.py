@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from agent.visit import ChecklistLine
+from agent.visit.schedule import ChecklistLine
 from ui.models.look import local_text, parse_iso
 from ui.pages.common import show_error
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent.api.validation import EditRejected
-from agent.visit import VisitEntry
+from agent.visit.schedule import VisitEntry
 from ui.pages.common import show_error
 from ui.service import AgentService
 
