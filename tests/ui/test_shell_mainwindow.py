@@ -46,8 +46,15 @@ def window(shell: Shell, qtbot) -> MainWindow:
 
 
 def test_the_sidebar_lists_the_pages_and_shows_the_chosen_one(window: MainWindow):
-    assert list(window.sidebar.buttons) == ["mywork", "queue", "conflicts", "health", "audit"]
-    assert window.current_page_id() == "mywork"
+    assert list(window.sidebar.buttons) == [
+        "today",
+        "mywork",
+        "queue",
+        "conflicts",
+        "health",
+        "audit",
+    ]
+    assert window.current_page_id() == "today"
     window.sidebar.buttons["audit"].click()
     assert window.current_page_id() == "audit"
     assert window.sidebar.buttons["audit"].isChecked()
@@ -56,12 +63,13 @@ def test_the_sidebar_lists_the_pages_and_shows_the_chosen_one(window: MainWindow
 def test_deferred_pages_are_built_after_the_first_or_when_asked_for(shell: Shell, qtbot):
     window = MainWindow(shell.service, defer_pages=True)
     qtbot.addWidget(window)
-    assert list(window.sidebar.buttons) == ["mywork", "queue", "conflicts", "health", "audit"]
-    assert list(window.pages) == ["mywork"] and window.current_page_id() == "mywork"
+    pages = ["today", "mywork", "queue", "conflicts", "health", "audit"]
+    assert list(window.sidebar.buttons) == pages
+    assert list(window.pages) == ["today"] and window.current_page_id() == "today"
     window.sidebar.buttons["audit"].click()  # asked for before its turn: built now
     assert window.current_page_id() == "audit"
-    shell.loop.until(lambda: len(window.pages) == 5)  # the rest, one per loop turn
-    assert sorted(window.pages) == ["audit", "conflicts", "health", "mywork", "queue"]
+    shell.loop.until(lambda: len(window.pages) == 6)  # the rest, one per loop turn
+    assert sorted(window.pages) == sorted(pages)
     window.on_banner_action("conflicts")
     assert window.current_page_id() == "conflicts"
 
@@ -72,7 +80,7 @@ def test_placeholders_stand_in_while_the_pages_are_missing(
     monkeypatch.setitem(sys.modules, "ui.pages", None)  # importing it now raises ImportError
     window = MainWindow(shell.service)
     qtbot.addWidget(window)
-    assert len(window.pages) == 5
+    assert len(window.pages) == 6
     assert all(isinstance(p, PlaceholderPage) for p in window.pages.values())
 
 
