@@ -24,6 +24,7 @@ from agent.api import activity, views
 from agent.api.account import check_connection
 from agent.api.observe import AlertView, HealthView, Observability
 from agent.api.recovery import DatabaseRecovery, from_notice
+from agent.api.threads import ThreadWork
 from agent.api.types import (
     Activity,
     AgentEvent,
@@ -118,6 +119,7 @@ class Agent:
         self.engine: SyncEngine | None = None
         self.capture = Capture(self.store, self.outbox, self.clock, options.technician_resource_id)
         self.stopwatch = Stopwatch(self.store, self.capture, self.clock)
+        self._threads = ThreadWork()  # waited for before the store closes
         self._stop = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._online = True
@@ -243,9 +245,9 @@ class Agent:
         self._sign_in_problem = None
         if bundle is None:
             try:
-                if not await asyncio.to_thread(self.profile.credentials.has_credentials):
+                if not await self._threads.run(self.profile.credentials.has_credentials):
                     return False
-                bundle = await asyncio.to_thread(self.profile.credentials.load)
+                bundle = await self._threads.run(self.profile.credentials.load)
             except CredentialError as exc:  # no keyring, or a locked one: not signed in
                 self._sign_in_problem = str(exc)
                 return False
@@ -336,7 +338,7 @@ class Agent:
     async def _record_directory(self, url: str | None) -> None:
         """The user chose `url` (None: Autotask's own): kept beside the credentials."""
         try:
-            await asyncio.to_thread(self.profile.vault.record_directory, url)
+            await self._threads.run(self.profile.vault.record_directory, url)
         except (CredentialError, SecurityError) as exc:  # no keyring: nothing to protect there
             log.info("the directory choice is not recorded in a keyring: %s", exc)
 
@@ -383,7 +385,7 @@ class Agent:
                 chain.flush()  # a lagging anchor still names (it keeps the newest)
             return self.retention.run()
 
-        return await asyncio.to_thread(run)
+        return await self._threads.run(run)
 
     def _retention_due(self) -> None:
         """After a sync pass: start retention when a day has passed since it last ran."""
@@ -418,6 +420,7 @@ class Agent:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self._close_client()
         await self.observe.stop()
+        await self._threads.drain()  # a cancelled call's thread may still use the store
         await asyncio.to_thread(self.profile.close)
         if self._demo_stack is not None:
             await asyncio.to_thread(self._demo_stack.close)
@@ -453,7 +456,7 @@ class Agent:
     async def _reload_settings(self) -> None:
         """Refresh the snapshot off the loop's thread (another process may have changed it)."""
         changes = self._settings_changes
-        settings = await asyncio.to_thread(lambda: self.profile.settings)
+        settings = await self._threads.run(lambda: self.profile.settings)
         if changes == self._settings_changes:  # else it was read before a change: stale
             self._apply_settings(settings)
 
@@ -538,9 +541,9 @@ class Agent:
         # Everything that touches the database runs off the event loop (the window's thread).
         counts = await self.store.aread(self.outbox.counts_by_state)
         conflicts = len(await self.store.aread(self.conflict_desk.list_conflicts))
-        settings = await asyncio.to_thread(lambda: self.profile.settings)
+        settings = await self._threads.run(lambda: self.profile.settings)
         first_sync_done = bool(
-            self.engine and await asyncio.to_thread(self.engine.puller.has_synced)
+            self.engine and await self._threads.run(self.engine.puller.has_synced)
         )
         pending = counts.get(OpState.PENDING, 0) + counts.get(OpState.LEASED, 0)
         attention = counts.get(OpState.PARKED, 0)
@@ -648,7 +651,7 @@ class Agent:
 
     async def set_work_offline(self, offline: bool) -> None:
         self._settings_changed(
-            await asyncio.to_thread(self.profile.settings_repo.update, work_offline=offline)
+            await self._threads.run(self.profile.settings_repo.update, work_offline=offline)
         )
         if not offline and self.engine is not None:
             self.engine.wake.set()
@@ -699,7 +702,7 @@ class Agent:
         return EditResult(captured.op_id, captured.key, captured.unchanged)
 
     async def update_ticket(self, ticket_id: int, **changes: Any) -> EditResult:
-        return self._edited(await asyncio.to_thread(self.capture.update_ticket, ticket_id, changes))
+        return self._edited(await self._threads.run(self.capture.update_ticket, ticket_id, changes))
 
     async def add_note(
         self,
@@ -711,7 +714,7 @@ class Agent:
         publish: int,
     ) -> EditResult:
         return self._edited(
-            await asyncio.to_thread(
+            await self._threads.run(
                 lambda: self.capture.add_note(
                     ticket_id, description, title=title, note_type=note_type, publish=publish
                 )
@@ -719,36 +722,36 @@ class Agent:
         )
 
     async def log_time(self, **entry: Any) -> EditResult:
-        return self._edited(await asyncio.to_thread(self.capture.log_time, entry))
+        return self._edited(await self._threads.run(self.capture.log_time, entry))
 
     async def update_time_entry(self, key: str, **changes: Any) -> EditResult:
-        return self._edited(await asyncio.to_thread(self.capture.update_time_entry, key, changes))
+        return self._edited(await self._threads.run(self.capture.update_time_entry, key, changes))
 
     async def delete_time_entry(self, key: str) -> EditResult:
-        return self._edited(await asyncio.to_thread(self.capture.delete_time_entry, key))
+        return self._edited(await self._threads.run(self.capture.delete_time_entry, key))
 
     # -- the stopwatch (agent.visit.timer) --------------------------------------------------
     async def timer(self) -> TimerState:
         return await self.store.aread(self.stopwatch.state)
 
     async def start_timer(self, ticket_id: int, *, switch: bool = False) -> TimerView:
-        view = await asyncio.to_thread(lambda: self.stopwatch.start(ticket_id, switch=switch))
+        view = await self._threads.run(lambda: self.stopwatch.start(ticket_id, switch=switch))
         self._emit("timer_changed")
         return view
 
     async def stop_timer(self) -> TimerDraft:
-        draft = await asyncio.to_thread(self.stopwatch.stop)
+        draft = await self._threads.run(self.stopwatch.stop)
         self._emit("timer_changed")
         return draft
 
     async def log_timer(self, draft_id: int, **entry: Any) -> EditResult:
         """Log a stopped timer as a time entry (`Stopwatch.log` names what may be given)."""
-        captured = await asyncio.to_thread(lambda: self.stopwatch.log(draft_id, **entry))
+        captured = await self._threads.run(lambda: self.stopwatch.log(draft_id, **entry))
         self._emit("timer_changed")
         return self._edited(captured)
 
     async def discard_timer(self, draft_id: int) -> TimerDraft:
-        draft = await asyncio.to_thread(lambda: self.stopwatch.discard(draft_id))
+        draft = await self._threads.run(lambda: self.stopwatch.discard(draft_id))
         self._emit("timer_changed")
         return draft
 
@@ -829,14 +832,14 @@ class Agent:
     async def resolve_conflict(
         self, conflict_id: int, choice: Choice, value: Any = None
     ) -> ConflictInfo:
-        info = await asyncio.to_thread(self.conflict_desk.resolve, conflict_id, choice, value)
+        info = await self._threads.run(self.conflict_desk.resolve, conflict_id, choice, value)
         self._after_resolution()
         return info
 
     async def resolve_all(
         self, choice: Literal["mine", "theirs"], ids: list[int] | None = None
     ) -> list[ConflictInfo]:
-        infos = await asyncio.to_thread(self.conflict_desk.resolve_all, choice, ids)
+        infos = await self._threads.run(self.conflict_desk.resolve_all, choice, ids)
         self._after_resolution()
         return infos
 
@@ -889,7 +892,7 @@ class Agent:
         return await self.observe.aseries(name, start, end, resolution)
 
     async def alerts(self) -> list[AlertView]:
-        return await asyncio.to_thread(self.observe.alerts)
+        return await self._threads.run(self.observe.alerts)
 
     # -- account and settings ----------------------------------------------------------------
     @staticmethod
@@ -948,9 +951,9 @@ class Agent:
         if not result.ok or resource_id is None:
             return result
         bundle = ApiSecretBundle(username, secret, integration_code)
-        await asyncio.to_thread(self.profile.credentials.save, bundle)
+        await self._threads.run(self.profile.credentials.save, bundle)
         self._settings_changed(
-            await asyncio.to_thread(
+            await self._threads.run(
                 self.profile.settings_repo.update, technician_resource_id=resource_id
             )
         )
@@ -989,9 +992,9 @@ class Agent:
         self.engine = None
         if wipe_local_data:
             # The caller asked the technician first; this also replaces the data key.
-            await asyncio.to_thread(sign_out_and_wipe, self.profile, confirmed=True)
+            await self._threads.run(sign_out_and_wipe, self.profile, confirmed=True)
         else:
-            await asyncio.to_thread(self._forget_credentials)
+            await self._threads.run(self._forget_credentials)
         self._emit("status")
 
     def _forget_credentials(self) -> None:
@@ -1012,7 +1015,7 @@ class Agent:
                 self.store.set_durability(Durability(saved.durability))
             return saved
 
-        new = self._settings_changed(await asyncio.to_thread(save))
+        new = self._settings_changed(await self._threads.run(save))
         if "work_offline" in changes:
             if not new.work_offline and self.engine is not None:
                 self.engine.wake.set()
@@ -1046,7 +1049,7 @@ class Agent:
         """Encrypt every stored value in place, or decrypt it: only with `store_in_clear=True`,
         the user's explicit consent. The choice is kept in the keyring, beside the key. Raises
         `SecurityError` for the demo profile, without a keyring, or without the consent."""
-        await asyncio.to_thread(
+        await self._threads.run(
             lambda: control.set_encryption(self.profile, on, store_in_clear=store_in_clear)
         )
         self._emit("status")
@@ -1056,7 +1059,7 @@ class Agent:
         """Re-encrypt every stored value under a new data key; returns the values rewritten.
         Raises `SecurityError` when encryption at rest is off, without a keyring, or on the
         demo profile."""
-        changed = await asyncio.to_thread(control.rotate_key, self.profile)
+        changed = await self._threads.run(control.rotate_key, self.profile)
         self._emit("status")
         return changed
 
@@ -1064,7 +1067,7 @@ class Agent:
         """Delete the keyring entries an earlier version named after this profile (the caller
         has asked the user: another data folder of this name not opened since the update would
         lose its key). Returns the entries deleted."""
-        return await asyncio.to_thread(control.forget_legacy_entries, self.profile)
+        return await self._threads.run(control.forget_legacy_entries, self.profile)
 
     # -- exports ---------------------------------------------------------------------------
     async def export_audit(
@@ -1074,13 +1077,13 @@ class Agent:
         what the Audit page shows); returns the events written."""
         from agent.api.exports import write_audit
 
-        return await asyncio.to_thread(
+        return await self._threads.run(
             lambda: self.store.read(lambda: write_audit(path, fmt, **filters))
         )
 
     async def export_queue(self, path: str | Path) -> int:
         from agent.api.exports import write_queue
 
-        return await asyncio.to_thread(
+        return await self._threads.run(
             lambda: self.store.read(lambda: write_queue(path, self.outbox))
         )
