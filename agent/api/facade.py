@@ -41,6 +41,8 @@ from agent.autotask import DEFAULT_DIRECTORY_URL, AutotaskClient
 from agent.autotask.credentials import ApiCredentials
 from agent.autotask.session import ClientOptions
 from agent.clock import SYSTEM_CLOCK, Clock
+from agent.config import managed
+from agent.config.policy import Policy
 from agent.credentials import ApiSecretBundle, CredentialError, NoKeyringError
 from agent.monitor.alerts import AlertChange, AlertEvent
 from agent.profile import Profile, open_profile
@@ -890,7 +892,10 @@ class Agent:
         user's recorded choice, https), before saving anything."""
         try:
             directory = self._checked_directory()
-        except (InsecureUrlError, DirectoryNotChosenError) as exc:
+            username, secret, integration_code = await self._with_policy_sign_in(
+                username, secret, integration_code
+            )
+        except (InsecureUrlError, DirectoryNotChosenError, CredentialError) as exc:
             return ConnectionTest(False, str(exc), "other")
         result, _ = await check_connection(
             username,
@@ -904,10 +909,15 @@ class Agent:
     async def sign_in(
         self, username: str, secret: str, integration_code: str, resource_email: str
     ) -> ConnectionTest:
-        """Check the credentials, find the technician's resource, save both, start syncing."""
+        """Check the credentials, find the technician's resource, save both, start syncing.
+        The parts the administrator's policy gives are its own (what is passed for them, "" as
+        a rule, is not used): with a whole sign-in in the policy, the e-mail is all it takes."""
         try:
             directory = self._checked_directory()
-        except (InsecureUrlError, DirectoryNotChosenError) as exc:
+            username, secret, integration_code = await self._with_policy_sign_in(
+                username, secret, integration_code
+            )
+        except (InsecureUrlError, DirectoryNotChosenError, CredentialError) as exc:
             return ConnectionTest(False, str(exc), "other")
         result, resource_id = await check_connection(
             username,
@@ -933,6 +943,19 @@ class Agent:
         await self.connect()
         self._emit("status")
         return result
+
+    async def _with_policy_sign_in(
+        self, username: str, secret: str, integration_code: str
+    ) -> tuple[str, str, str]:
+        return await asyncio.to_thread(
+            managed.complete_sign_in, self.profile, username, secret, integration_code
+        )
+
+    @property
+    def policy(self) -> Policy:
+        """What the administrator's policy sets on this computer (no secret: only whether the
+        sign-in parts are given); empty without one."""
+        return self.profile.policy
 
     async def _stop_loop(self) -> bool:
         """Stop the sync loop (after its round); True when it was running."""
