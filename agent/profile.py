@@ -151,6 +151,8 @@ def open_profile(
     demo = name == DEMO_PROFILE
     # Read and checked first: a policy that cannot be used stops the start with nothing changed.
     policy, secrets = (Policy(), PolicySecrets()) if demo else load(policy_sources)
+    usable = keyring_available()
+    managed.check_encryption(policy, keyring=usable, allow_unencrypted=allow_unencrypted)
     paths = resolve(data_dir, name).ensure()
     # The profile's folder first: when it cannot be written the start fails with that one line
     # (a log folder that cannot be written only costs the log file: logging goes to stderr).
@@ -174,8 +176,6 @@ def open_profile(
         repo = SettingsRepository(store)
         settings = repo.load()
         store.set_durability(Durability(settings.durability))
-        usable = keyring_available()
-        managed.check_encryption(policy, keyring=usable, allow_unencrypted=allow_unencrypted)
         keyring_id = identity.establish(
             store,
             name,

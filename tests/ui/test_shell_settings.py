@@ -30,7 +30,7 @@ def saved(shell: Shell) -> Settings:
     ("url", "ok"),
     [
         ("", True),
-        ("redis://fleet.example:6379/0", True),
+        ("rediss://fleet.example:6379/0", True),
         ("rediss://user:pw@fleet.example/1", True),
         ("unix:///run/redis.sock", True),
         ("http://fleet.example", False),
@@ -46,7 +46,7 @@ def test_a_bad_redis_url_blocks_saving_with_a_message(dialog: SettingsDialog):
     dialog.redis_url.setText("http://fleet.example")
     assert not dialog.save_button.isEnabled()
     assert "redis://" in dialog.error.text() and not dialog.error.isHidden()
-    dialog.redis_url.setText("redis://fleet.example:6379/0")
+    dialog.redis_url.setText("rediss://fleet.example:6379/0")
     assert dialog.save_button.isEnabled() and dialog.error.isHidden()
 
 
@@ -65,7 +65,7 @@ def test_saving_keeps_the_changes_in_the_agent(shell: Shell, dialog: SettingsDia
     dialog.interval.setValue(120)
     dialog.notifications.setChecked(False)
     dialog.quota_share.setValue(30)
-    dialog.redis_url.setText("redis://fleet.example:6379/0")
+    dialog.redis_url.setText("rediss://fleet.example:6379/0")
     dialog.durability.setCurrentIndex(dialog.durability.findData("full"))
     assert set(dialog.changes()) == {
         "sync_interval_s",
@@ -79,7 +79,7 @@ def test_saving_keeps_the_changes_in_the_agent(shell: Shell, dialog: SettingsDia
         shell.settle()
     stored = saved(shell)
     assert stored.sync_interval_s == 120 and stored.notifications is False
-    assert stored.quota_share == 0.3 and stored.redis_url == "redis://fleet.example:6379/0"
+    assert stored.quota_share == 0.3 and stored.redis_url == "rediss://fleet.example:6379/0"
     assert stored.durability == "full"
     assert shell.service.settings == stored
     assert dialog.result() == dialog.DialogCode.Accepted
