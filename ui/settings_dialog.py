@@ -116,7 +116,7 @@ class SettingsDialog(QDialog):
         self.quota_share = QDoubleSpinBox(suffix=" %", minimum=5, maximum=100, decimals=0)
         self.quota_share.setFixedWidth(110)
         self.quota_share.setToolTip("The share of your tenant's hourly API limit Field Sync uses.")
-        self.redis_url = QLineEdit(placeholderText="redis://server:6379/0 (empty: this PC only)")
+        self.redis_url = QLineEdit(placeholderText="rediss://server:6380/0 (empty: none)")
         self.redis_url.setAccessibleName("Fleet Redis URL")
         link.addRow("Share of hourly limit", self._lockable("quota_share", self.quota_share))
         # An administrator's setting: shown when one was set (by policy or the command line), or
