@@ -127,6 +127,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             "signed_in": _signed_in(profile),
             **_encryption(profile),
         }
+        if not profile.policy.empty:  # the administrator's: which keys, from where
+            where = sorted(set(profile.policy.origins.values()))
+            info["policy"] = f"{', '.join(profile.policy.values)} (from {', '.join(where)})"
         if profile.recovery is not None:
             info["recovery"] = profile.recovery.message
         salvaged = last_salvage(store)

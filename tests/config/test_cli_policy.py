@@ -108,7 +108,9 @@ def test_keys_decrypt_is_refused_when_the_policy_requires_encryption(
     code, _, err = run(capsys, "--data-dir", str(data), "keys", "decrypt", "--yes-store-in-clear")
     assert code == 2 and "requires local data to be encrypted" in err
     code, out, _ = run(capsys, "--data-dir", str(data), "status", "--json")
-    assert code == 0 and json.loads(out)["encryption"] == "encrypted"
+    info = json.loads(out)
+    assert code == 0 and info["encryption"] == "encrypted"
+    assert info["policy"] == f"encryption_required (from {path})"
 
 
 def test_a_redis_password_from_the_command_line_is_kept_in_the_keyring_only(
