@@ -58,7 +58,7 @@ from agent.security.errors import DirectoryNotChosenError, InsecureUrlError, Sec
 from agent.security.retention import DAY, RetentionReport, RetentionService
 from agent.security.signout import sign_out_and_wipe
 from agent.security.transit import require_secure_url
-from agent.settings import Settings
+from agent.settings import Settings, SettingsError
 from agent.store import audit, screened
 from agent.store.connection import Durability
 from agent.store.models import OpState, Priority
@@ -895,7 +895,7 @@ class Agent:
             username, secret, integration_code = await self._with_policy_sign_in(
                 username, secret, integration_code
             )
-        except (InsecureUrlError, DirectoryNotChosenError, CredentialError) as exc:
+        except (InsecureUrlError, DirectoryNotChosenError, CredentialError, SettingsError) as exc:
             return ConnectionTest(False, str(exc), "other")
         result, _ = await check_connection(
             username,
@@ -917,7 +917,7 @@ class Agent:
             username, secret, integration_code = await self._with_policy_sign_in(
                 username, secret, integration_code
             )
-        except (InsecureUrlError, DirectoryNotChosenError, CredentialError) as exc:
+        except (InsecureUrlError, DirectoryNotChosenError, CredentialError, SettingsError) as exc:
             return ConnectionTest(False, str(exc), "other")
         result, resource_id = await check_connection(
             username,

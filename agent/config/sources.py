@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent.config.policy import Policy, PolicyError, PolicySecrets, parse
+from agent.config.policy import KEYS, Policy, PolicyError, PolicySecrets, parse
 
 POLICY_FILE = "policy.json"
 BUNDLE_ID = "com.fieldsync.FieldSync"
@@ -172,7 +172,9 @@ def read_registry(reader: RegistryReader) -> tuple[Policy, PolicySecrets] | None
     values = reader(REGISTRY_KEY)
     if values is None:
         return None
-    return parse(values, f"HKLM\\{REGISTRY_KEY}", text_numbers=True)
+    # Windows matches value names without regard to case; the unnamed default value is no key.
+    named = {(k.lower() if k.lower() in KEYS else k): v for k, v in values.items() if k}
+    return parse(named, f"HKLM\\{REGISTRY_KEY}", text_numbers=True)
 
 
 def load(sources: PolicySources | None = None) -> tuple[Policy, PolicySecrets]:

@@ -106,11 +106,14 @@ class FakeRegistry:
         return self.keys.get(path)
 
 
-def test_the_registry_gives_numbers_as_text_and_flags_as_dwords(tmp_path: Path) -> None:
+def test_the_registry_gives_numbers_as_text_flags_as_dwords_and_names_in_any_case(
+    tmp_path: Path,
+) -> None:
     registry = FakeRegistry(
         {
             r"SOFTWARE\Policies\FieldSync": {
-                "quota_share": "0.2",
+                "": "the key's unnamed default value",
+                "Quota_Share": "0.2",
                 "sync_interval_s": 600,
                 "encryption_required": 1,
                 "api_user": "api@office.example",
