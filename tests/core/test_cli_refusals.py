@@ -188,6 +188,8 @@ def test_a_data_folder_that_is_a_file_is_one_line(tmp_path: Path) -> None:
         (["queue", "list", "--limit", "99999999999999999999999"], "a count is a number"),
         (["settings", "set", "redis_url", "redis://u:p@[::1"], "redis url"),
         (["settings", "set", "redis_url", "http://server:6379"], "redis url"),
+        (["settings", "set", "redis_url", "redis://office.example:6379/0"], "rediss://"),
+        (["settings", "set", "redis_url", "rediss://o.example/0?ssl_cert_reqs=none"], "ssl_cert"),
     ],
 )
 def test_values_out_of_range_or_malformed_are_one_line(
