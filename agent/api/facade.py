@@ -42,6 +42,8 @@ from agent.autotask import DEFAULT_DIRECTORY_URL, AutotaskClient
 from agent.autotask.credentials import ApiCredentials
 from agent.autotask.session import ClientOptions
 from agent.clock import SYSTEM_CLOCK, Clock
+from agent.config import managed
+from agent.config.policy import Policy
 from agent.credentials import ApiSecretBundle, CredentialError, NoKeyringError
 from agent.monitor.alerts import AlertChange, AlertEvent
 from agent.profile import Profile, open_profile
@@ -57,7 +59,7 @@ from agent.security.errors import DirectoryNotChosenError, InsecureUrlError, Sec
 from agent.security.retention import DAY, RetentionReport, RetentionService
 from agent.security.signout import sign_out_and_wipe
 from agent.security.transit import require_secure_url
-from agent.settings import Settings
+from agent.settings import Settings, SettingsError
 from agent.store import audit, screened
 from agent.store.connection import Durability
 from agent.store.models import OpState, Priority
@@ -921,7 +923,10 @@ class Agent:
         user's recorded choice, https), before saving anything."""
         try:
             directory = self._checked_directory()
-        except (InsecureUrlError, DirectoryNotChosenError) as exc:
+            username, secret, integration_code = await self._with_policy_sign_in(
+                username, secret, integration_code
+            )
+        except (InsecureUrlError, DirectoryNotChosenError, CredentialError, SettingsError) as exc:
             return ConnectionTest(False, str(exc), "other")
         result, _ = await check_connection(
             username,
@@ -935,10 +940,15 @@ class Agent:
     async def sign_in(
         self, username: str, secret: str, integration_code: str, resource_email: str
     ) -> ConnectionTest:
-        """Check the credentials, find the technician's resource, save both, start syncing."""
+        """Check the credentials, find the technician's resource, save both, start syncing.
+        The parts the administrator's policy gives are its own (what is passed for them, "" as
+        a rule, is not used): with a whole sign-in in the policy, the e-mail is all it takes."""
         try:
             directory = self._checked_directory()
-        except (InsecureUrlError, DirectoryNotChosenError) as exc:
+            username, secret, integration_code = await self._with_policy_sign_in(
+                username, secret, integration_code
+            )
+        except (InsecureUrlError, DirectoryNotChosenError, CredentialError, SettingsError) as exc:
             return ConnectionTest(False, str(exc), "other")
         result, resource_id = await check_connection(
             username,
@@ -964,6 +974,19 @@ class Agent:
         await self.connect()
         self._emit("status")
         return result
+
+    async def _with_policy_sign_in(
+        self, username: str, secret: str, integration_code: str
+    ) -> tuple[str, str, str]:
+        return await asyncio.to_thread(
+            managed.complete_sign_in, self.profile, username, secret, integration_code
+        )
+
+    @property
+    def policy(self) -> Policy:
+        """What the administrator's policy sets on this computer (no secret: only whether the
+        sign-in parts are given); empty without one."""
+        return self.profile.policy
 
     async def _stop_loop(self) -> bool:
         """Stop the sync loop (after its round); True when it was running."""
