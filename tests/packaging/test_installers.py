@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ui.autostart import RUN_KEY, entry_name
+from ui.autostart import RUN_KEY, WINDOW_EXE, entry_name
 
 ROOT = Path(__file__).resolve().parents[2]
 ISS = (ROOT / "packaging" / "windows" / "fieldsync.iss").read_text(encoding="utf-8")
@@ -44,6 +44,7 @@ def test_windows_installer_is_per_user_with_a_fixed_app_id_and_the_builds_versio
     assert 'Subkey: "{#RunKey}"' in run_key and "Tasks: startatlogin" in run_key
     assert define("RunKey") == RUN_KEY
     assert define("RunValue") == entry_name("default")
+    assert define("AppExe") == WINDOW_EXE  # what the program's own login entry names
 
 
 def test_windows_uninstaller_deletes_user_data_only_after_a_yes() -> None:
