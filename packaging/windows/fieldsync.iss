@@ -5,7 +5,9 @@
 ; user's database, queue and logs unless asked to remove them.
 ;
 ; Build from the repository root after `pyinstaller packaging/fieldsync.spec`:
-;   iscc /DAppVersion=0.1.0 packaging\windows\fieldsync.iss
+;   iscc /DAppVersion=1.2.3rc1 /DAppNumericVersion=1.2.3.0 packaging\windows\fieldsync.iss
+; AppNumericVersion is the four-number form Windows keeps (x.y.z.0 of the release part):
+;   python packaging/windows/numeric_version.py 1.2.3rc1
 ;
 ; Silent install for a team, with an administrator's policy file:
 ;   FieldSync-<version>-setup.exe /SILENT /POLICY=C:\path\policy.json
@@ -16,6 +18,9 @@
 
 #ifndef AppVersion
   #error Pass the version: iscc /DAppVersion=x.y.z packaging\windows\fieldsync.iss
+#endif
+#ifndef AppNumericVersion
+  #error Pass the numeric version too: /DAppNumericVersion=x.y.z.0 (packaging\windows\numeric_version.py)
 #endif
 #ifndef SourceDir
   #define SourceDir "..\..\dist\FieldSync"
@@ -39,7 +44,9 @@ AppName={#AppName}
 AppVersion={#AppVersion}
 AppVerName={#AppName} {#AppVersion}
 AppPublisher=Field Sync
-VersionInfoVersion={#AppVersion}
+VersionInfoVersion={#AppNumericVersion}
+VersionInfoTextVersion={#AppVersion}
+VersionInfoProductTextVersion={#AppVersion}
 DefaultDirName={localappdata}\Programs\FieldSync
 DefaultGroupName=Field Sync
 DisableProgramGroupPage=yes
