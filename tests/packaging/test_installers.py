@@ -105,3 +105,36 @@ def test_a_policy_is_placed_only_by_an_administrative_install_and_users_cannot_c
     assert 'Name: "{commonappdata}\\FieldSync"' in policy_dir
     assert "Permissions: users-readexec" in policy_dir
     assert "Check: IsAdminInstallMode" in policy_dir
+
+
+def test_the_release_smoke_tests_the_installer_before_publishing_it() -> None:
+    """pwsh is not here: what the workflow runs, and in what order, is checked instead."""
+    release = (ROOT / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
+    windows_job = release.split("\n  windows:\n", 1)[1].split("\n  macos:\n", 1)[0]
+    smoke = windows_job.index(
+        '& packaging/windows/smoke_test.ps1 "dist/installer/FieldSync-$env:VERSION-setup.exe"'
+    )
+    assert windows_job.index("name: Sign the installer") < smoke
+    assert smoke < windows_job.index("actions/upload-artifact@"), (
+        "a failing smoke test publishes nothing"
+    )
+    script = (ROOT / "packaging" / "windows" / "smoke_test.ps1").read_text(encoding="utf-8")
+    assert "$ErrorActionPreference = 'Stop'" in script
+    order = [
+        "Join-Path $env:LOCALAPPDATA 'Programs\\FieldSync'",
+        "@('/VERYSILENT', '/SUPPRESSMSGBOXES', '/NORESTART')",
+        "'/TASKS=startatlogin'",
+        "if ($install.ExitCode -ne 0)",
+        'if ($runValue -ne "`"$window`"")',
+        "& $cli --self-test",
+        "if ($LASTEXITCODE -ne 0)",
+        "$app = Start-Process -FilePath $window -PassThru",
+        "if ($app.HasExited)",
+        "New-ItemProperty -LiteralPath $runKey -Name 'FieldSync-smoke'",
+        "Join-Path $dir 'unins000.exe'",
+        "if ($left.Count -gt 0)",
+    ]
+    at = [script.index(step) for step in order]
+    assert at == sorted(at), "install, check, self-test, start, uninstall, check: in this order"
+    assert f"$runKey = 'HKCU:\\{RUN_KEY}'" in script
+    assert "$_ -eq 'FieldSync' -or $_ -like 'FieldSync-*'" in script
