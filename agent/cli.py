@@ -244,6 +244,7 @@ def _simulator_args(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _guard_streams()
     tokens = list(sys.argv[1:] if argv is None else argv)
     app_mutex.hold()  # Windows: the installer waits for this process to quit
     parser = build_parser()
@@ -259,6 +260,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except Exception as exc:
         return _failed(args, exc)
+
+
+def _guard_streams() -> None:
+    """Give a process without standard streams null-device ones: a windowed build (FieldSync.exe
+    on Windows) starts with `sys.stdout` and `sys.stderr` set to None, where printing, flushing
+    and error reporting would fail (and PyInstaller would show its "Unhandled exception" box)."""
+    import os
+
+    for stream in ("stdout", "stderr"):
+        if getattr(sys, stream) is None:
+            setattr(sys, stream, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
 
 
 def _silence_stdout() -> None:
@@ -281,7 +293,8 @@ def _failed(args: argparse.Namespace, exc: Exception) -> int:
         from agent.paths import resolve
 
         try:
-            paths = resolve(args.data_dir, _profile_name(args))
+            # The self-test never touches the user's profile, its log included.
+            paths = None if args.self_test else resolve(args.data_dir, _profile_name(args))
         except Exception:  # an impossible profile name or data folder: nothing to name
             paths = None
 
