@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent import __version__, app_mutex, cli_agent, cli_keys
+from agent import __version__, app_mutex, cli_agent, cli_keys, cli_policy
 from agent.cli_args import OneLineParser, name, path, port, text
 
 Handler = Callable[[argparse.Namespace], int]
@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("args", nargs=argparse.REMAINDER)
     cli_agent.add_parsers(sub)
     cli_keys.add_parsers(sub)
+    cli_policy.add_parsers(sub)
     return parser
 
 
@@ -126,6 +127,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             "signed_in": _signed_in(profile),
             **_encryption(profile),
         }
+        if not profile.policy.empty:  # the administrator's: which keys, from where
+            where = sorted(set(profile.policy.origins.values()))
+            info["policy"] = f"{', '.join(profile.policy.values)} (from {', '.join(where)})"
         if profile.recovery is not None:
             info["recovery"] = profile.recovery.message
         salvaged = last_salvage(store)
@@ -161,9 +165,12 @@ def cmd_settings(args: argparse.Namespace) -> int:
             if args.name == "api_directory_url":  # the user's choice, kept beside the keys
                 _record_directory(profile, changed.api_directory_url)
         current = profile.settings
+        locked = profile.settings_repo.locked
         for name, default, help_text in describe():
             value = getattr(current, name)
             mark = "" if value == default else "  (changed)"
+            if name in locked:
+                mark = f"  (set by your administrator's policy: {locked[name].origin})"
             if name == "redis_url" and value:
                 value = mask_url_password(value)
             print(f"{name:>22} = {value!r}{mark}   # {help_text}")
@@ -216,6 +223,7 @@ COMMANDS: dict[str | None, Handler] = {
     "simulator": cmd_simulator,
     **cli_agent.COMMANDS,
     **cli_keys.COMMANDS,
+    **cli_policy.COMMANDS,
 }
 
 
@@ -236,6 +244,7 @@ def _simulator_args(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _guard_streams()
     tokens = list(sys.argv[1:] if argv is None else argv)
     app_mutex.hold()  # Windows: the installer waits for this process to quit
     parser = build_parser()
@@ -251,6 +260,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 141
     except Exception as exc:
         return _failed(args, exc)
+
+
+def _guard_streams() -> None:
+    """Give a process without standard streams null-device ones: a windowed build (FieldSync.exe
+    on Windows) starts with `sys.stdout` and `sys.stderr` set to None, where printing, flushing
+    and error reporting would fail (and PyInstaller would show its "Unhandled exception" box)."""
+    import os
+
+    for stream in ("stdout", "stderr"):
+        if getattr(sys, stream) is None:
+            setattr(sys, stream, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
 
 
 def _silence_stdout() -> None:
@@ -273,7 +293,8 @@ def _failed(args: argparse.Namespace, exc: Exception) -> int:
         from agent.paths import resolve
 
         try:
-            paths = resolve(args.data_dir, _profile_name(args))
+            # The self-test never touches the user's profile, its log included.
+            paths = None if args.self_test else resolve(args.data_dir, _profile_name(args))
         except Exception:  # an impossible profile name or data folder: nothing to name
             paths = None
 

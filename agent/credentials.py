@@ -20,8 +20,14 @@ from keyring.backend import KeyringBackend
 from agent.logs import register_secret
 
 SERVICE_PREFIX = "field-sync-autotask"
-CREDENTIAL_ENTRIES = ("username", "secret", "integration_code")
-_ENTRIES = CREDENTIAL_ENTRIES
+# The API user's sign-in: all three or none make a profile signed in.
+API_ENTRIES = ("username", "secret", "integration_code")
+# The password of the fleet's Redis server (`agent.config.redis_url`): the settings table keeps
+# the address without it. Signing out leaves it: it belongs to the computer, not the technician.
+REDIS_PASSWORD = "redis_password"
+# Every secret entry a profile keeps beside its keys (what a copy of a data folder takes along).
+CREDENTIAL_ENTRIES = (*API_ENTRIES, REDIS_PASSWORD)
+_ENTRIES = API_ENTRIES
 
 
 def keyring_service(keyring_id: str) -> str:
@@ -136,6 +142,18 @@ class CredentialStore:
     def clear(self) -> None:
         for entry in _ENTRIES:
             self._call("delete_password", self.service, entry)
+
+    # -- single entries (a policy's parts of the sign-in, the Redis password) -------------------
+    def load_entry(self, entry: str) -> str | None:
+        return self._call("get_password", self.service, entry)
+
+    def save_entry(self, entry: str, value: str, *, secret: bool = True) -> None:
+        if secret:
+            register_secret(value)
+        self._call("set_password", self.service, entry, value)
+
+    def delete_entry(self, entry: str) -> None:
+        self._call("delete_password", self.service, entry)
 
 
 # Backends that do not keep a secret safely: refused rather than used as a silent fallback.

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keyring
 
 from agent import logs
+from agent.config import managed
+from agent.config.policy import Policy, PolicySecrets
+from agent.config.sources import PolicySources, load
 from agent.credentials import CredentialStore, NoKeyringError, is_safe_backend
 from agent.paths import AgentPaths, folder_error, resolve
 from agent.security import identity
@@ -43,6 +46,8 @@ class Profile:
     at_rest: AtRest
     protection: Protection
     audit_chain: AuditChain | None = None  # None: the trail is not keyed (no keyring; the demo)
+    policy: Policy = field(default_factory=Policy)  # the administrator's (none for the demo)
+    policy_sources: PolicySources | None = None  # where it was read (None: this computer's)
 
     @property
     def settings(self) -> Settings:
@@ -135,11 +140,19 @@ def open_profile(
     console_log: bool = False,
     busy_timeout_ms: int = 5000,
     allow_unencrypted: bool = False,
+    policy_sources: PolicySources | None = None,
 ) -> Profile:
     """Open (creating if needed) the profile; raises a StoreError with a clear message if it
     cannot. A damaged database is replaced by its salvage (the damaged file kept aside,
     unchanged) and reported through `Profile.recovery`. `allow_unencrypted`: the user's consent,
-    for this open, to keep the data in clear where no keyring is available."""
+    for this open, to keep the data in clear where no keyring is available. The administrator's
+    policy (`agent.config`) is read from `policy_sources` (default: this computer's) before
+    anything is written, and applies to every profile but the demo."""
+    demo = name == DEMO_PROFILE
+    # Read and checked first: a policy that cannot be used stops the start with nothing changed.
+    policy, secrets = (Policy(), PolicySecrets()) if demo else load(policy_sources)
+    usable = keyring_available()
+    managed.check_encryption(policy, keyring=usable, allow_unencrypted=allow_unencrypted)
     paths = resolve(data_dir, name).ensure()
     # The profile's folder first: when it cannot be written the start fails with that one line
     # (a log folder that cannot be written only costs the log file: logging goes to stderr).
@@ -163,7 +176,6 @@ def open_profile(
         repo = SettingsRepository(store)
         settings = repo.load()
         store.set_durability(Durability(settings.durability))
-        demo, usable = name == DEMO_PROFILE, keyring_available()
         keyring_id = identity.establish(
             store,
             name,
@@ -172,10 +184,13 @@ def open_profile(
             sealed=lambda: scan(store).sealed_rows > 0,
         )
         vault = DataKeyVault(name, keyring_id)
+        chosen = vault.encryption_chosen() if usable and not demo else None
+        if usable and not demo:
+            chosen = managed.required_choice(policy, vault, chosen)
         protection = decide(
             demo=demo,
             keyring=usable,
-            chosen=vault.encryption_chosen() if usable and not demo else None,
+            chosen=chosen,
             allow_unencrypted=allow_unencrypted,
         )
         if protection in (Protection.NO_KEYRING, Protection.CLEAR_NO_KEYRING):
@@ -198,4 +213,16 @@ def open_profile(
         log.error("%s", store.recovery.message)
     log.info("profile %s opened at %s (schema %s)", name, paths.database, store.schema_version())
     credentials = CredentialStore(name, service=vault.service)
-    return Profile(paths, store, repo, credentials, vault, at_rest, protection, chain)
+    repo = SettingsRepository(store, locked=managed.locks(policy), secrets=credentials)
+    try:
+        managed.apply_at_open(policy, secrets, repo, credentials, vault)
+    except BaseException:
+        if chain is not None:
+            chain.close()
+        store.close()
+        at_rest.close()
+        raise
+    del secrets  # in the keyring now; nothing here holds them
+    return Profile(
+        paths, store, repo, credentials, vault, at_rest, protection, chain, policy, policy_sources
+    )

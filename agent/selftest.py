@@ -3,13 +3,15 @@
 In a temporary folder it opens a database, serves the embedded simulator on a loopback socket,
 runs a first sync, captures one ticket edit, sends it and reads it back from the server. Its
 profile's data key and credentials go to a keyring that lives in this process only, installed for
-the check and removed after it whatever happens, so nothing is left in the user's keyring (and
-the check runs, encrypted, on machines without one). It then checks that the keyring interface
-and its backends load; on Windows and macOS the system's own keyring (Credential Manager,
-Keychain) must work and the chosen backend keep secrets, as every install there has one (a build
-missing its bridge to it would otherwise pass); on Linux a usable backend is not required
-(servers and CI machines have none). When PySide6 is bundled, it checks that Qt's platform, SVG
-image and SVG icon plugins are present and draw the application icon offscreen (no window is
+the check and removed after it whatever happens (so the check runs, encrypted, on machines
+without a system keyring). It then checks that the keyring interface and its backends load, and
+that the chosen keyring keeps a secret: a random one is saved under a service of the self-test's
+own, read back and deleted, so nothing is left in the user's keyring. On Windows and macOS the
+system's own keyring (Credential Manager, Keychain) must work and keep it, as every install there
+has one (a build missing its bridge to it would otherwise pass); on Linux a machine without a
+keyring is reported, not failed (servers and CI machines have none), but one that is there must
+keep the secret too. When PySide6 is bundled, it checks that Qt's platform, SVG image and SVG
+icon plugins are present and draw the application icon offscreen (no window is
 opened). It prints one line of JSON and returns 0 when every check passed, 1 otherwise (the
 failures go to stderr).
 
@@ -45,6 +47,9 @@ NATIVE_KEYRING = {
     "darwin": ("keyring.backends.macOS", "Keyring"),
 }
 SELF_TEST_TITLE = "Field Sync self-test edit"
+# The keyring service of the secret the keyring check saves, reads back and deletes; apart from
+# the program's own (`field-sync-autotask/...`, see agent.credentials).
+SELF_TEST_SERVICE = "field-sync-self-test"
 
 
 Check = Callable[[Path], dict[str, Any]]  # given a private temporary folder; raises on failure
@@ -159,8 +164,9 @@ async def _check_sync(data_dir: Path) -> dict[str, Any]:
 
 
 def check_keyring() -> dict[str, Any]:
-    """The keyring package and every backend module import and a backend is chosen; on Windows
-    and macOS it must be usable and the system's own keyring must work (Linux: maybe 'fail')."""
+    """The keyring package and every backend module import, a backend is chosen and, when it is
+    one that keeps secrets, it keeps one; on Windows and macOS it must be such a backend and the
+    system's own keyring must work (Linux: maybe 'fail', reported as not usable)."""
     import keyring
 
     from agent.credentials import is_safe_backend
@@ -180,7 +186,34 @@ def check_keyring() -> dict[str, Any]:
         except Exception as exc:
             raise CheckFailed(f"the system keyring {module}.{name} cannot be used: {exc}") from exc
         _require(usable, f"keyring chose {chosen}, which does not keep secrets")
+    if usable:
+        _keeps_a_secret(backend, chosen)
     return {"backend": chosen, "usable": usable}
+
+
+def _keeps_a_secret(backend: Any, chosen: str) -> None:
+    """Save a random secret under SELF_TEST_SERVICE, read it back and delete it (whatever
+    happened, so nothing is left behind); CheckFailed when the keyring does not keep it."""
+    import secrets
+    import uuid
+
+    user = f"check-{uuid.uuid4().hex}"
+    value = secrets.token_urlsafe(16)
+    try:
+        try:
+            backend.set_password(SELF_TEST_SERVICE, user, value)
+            read = backend.get_password(SELF_TEST_SERVICE, user)
+        except Exception as exc:  # the message names the backend's reason, never the value
+            raise CheckFailed(f"the keyring {chosen} cannot keep a secret: {exc}") from exc
+        _require(read == value, f"the keyring {chosen} did not give back the secret it was given")
+    finally:
+        with contextlib.suppress(Exception):  # checked below: the secret must be gone
+            backend.delete_password(SELF_TEST_SERVICE, user)
+    try:
+        left = backend.get_password(SELF_TEST_SERVICE, user)
+    except Exception as exc:
+        raise CheckFailed(f"the keyring {chosen} cannot be read after a delete: {exc}") from exc
+    _require(left is None, f"the keyring {chosen} kept the self-test's secret after its deletion")
 
 
 def _plugins(qt_core: Any, kind: str) -> list[str]:

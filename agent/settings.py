@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Protocol
 
+from agent.config.redis_url import redis_url_problem, split_password, with_password
+from agent.credentials import REDIS_PASSWORD, CredentialError
 from agent.security.errors import InsecureUrlError
 from agent.security.transit import require_secure_url
 from agent.store.connection import Store
@@ -20,6 +22,37 @@ from agent.store.models import Setting
 
 class SettingsError(ValueError):
     """A setting's value is of the wrong type or out of range; the message names the setting."""
+
+
+class SettingLockedError(SettingsError):
+    """The administrator's policy sets this setting: it cannot be changed on this computer."""
+
+    def __init__(self, name: str, origin: str) -> None:
+        super().__init__(
+            f"{name} is set by your administrator's policy ({origin}) and cannot be changed "
+            "on this computer; ask your administrator."
+        )
+        self.name = name
+        self.origin = origin
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A setting's value as the administrator's policy sets it, and where the policy came from
+    (a file, the registry, a managed preferences profile)."""
+
+    value: Any
+    origin: str
+
+
+class SecretEntries(Protocol):
+    """Where the Redis password is kept: the profile's keyring entries (`CredentialStore`)."""
+
+    def load_entry(self, entry: str) -> str | None: ...
+
+    def save_entry(self, entry: str, value: str, *, secret: bool = True) -> None: ...
+
+    def delete_entry(self, entry: str) -> None: ...
 
 
 def _spec(
@@ -40,7 +73,9 @@ class Settings:
     notifications: bool = _spec(True, help="Show desktop notifications")
     start_at_login: bool = _spec(False, help="Start Field Sync when you log in")
     quota_share: float = _spec(0.5, lo=0.05, hi=1.0, help="Share of the tenant's hourly limit")
-    redis_url: str | None = _spec(None, help="Redis URL for fleet mode (shared queue and quota)")
+    redis_url: str | None = _spec(
+        None, help="The fleet's Redis server (checked and kept; its password in the keyring)"
+    )
     durability: str = _spec("normal", choices=("normal", "full"), help="SQLite synchronous mode")
     scheduling: str = _spec(
         "weighted_fair",
@@ -86,25 +121,6 @@ _TYPES: dict[str, type] = {
 
 # Addresses the agent sends credentials to: https only (loopback excepted).
 _URL_SETTINGS = frozenset({"api_directory_url"})
-
-
-REDIS_SCHEMES = ("redis", "rediss", "unix")
-
-
-def redis_url_problem(url: str) -> str | None:
-    """Why `url` is not a usable Redis URL, or None if it is (empty means "no fleet mode")."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url)
-        if parts.scheme not in REDIS_SCHEMES:
-            return "The Redis URL must start with redis://, rediss:// or unix://."
-        if parts.scheme != "unix" and not parts.hostname:
-            return "The Redis URL needs a host, e.g. redis://server:6379/0."
-        _ = parts.port
-    except ValueError:
-        return "The Redis URL is not a valid address (check its host and port)."
-    return None
 
 
 # Settings of earlier versions, and where their effect went. Rows of them in a database are
@@ -180,12 +196,26 @@ def describe() -> list[tuple[str, Any, str]]:
 
 
 class SettingsRepository:
-    """Loads and saves `Settings` in the store; only values that differ from defaults are kept."""
+    """Loads and saves `Settings` in the store; only values that differ from defaults are kept.
 
-    def __init__(self, store: Store) -> None:
+    `locked`: the settings the administrator's policy sets; they win over the stored values and
+    `update` refuses to change them. `secrets`: where the Redis password goes (the keyring);
+    without it a Redis URL holding a password is refused.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        locked: Mapping[str, Locked] | None = None,
+        secrets: SecretEntries | None = None,
+    ) -> None:
         self._store = store
+        self.locked: Mapping[str, Locked] = dict(locked or {})
+        self._secrets = secrets
 
-    def load(self) -> Settings:
+    def stored(self) -> Settings:
+        """The settings as this computer keeps them, before the policy's values."""
         rows = self._store.read(lambda: [(s.key, s.value) for s in Setting.select()])
         values: dict[str, Any] = {}
         for key, raw in rows:
@@ -197,16 +227,68 @@ class SettingsRepository:
                 continue  # a damaged value falls back to its default rather than blocking start
         return Settings(**values)
 
+    def load(self) -> Settings:
+        settings = self.stored()
+        if not self.locked:
+            return settings
+        return dataclasses.replace(settings, **{k: v.value for k, v in self.locked.items()})
+
     def update(self, **changes: Any) -> Settings:
-        new = self.load().with_changes(**changes)
+        for name in sorted(set(changes) & set(self.locked)):
+            raise SettingLockedError(name, self.locked[name].origin)
+        self.load().with_changes(**changes)  # every value checked before anything is kept
+        return self.save(**changes)
+
+    def save(self, **changes: Any) -> Settings:
+        """Keep `changes` (checked) whether or not the policy sets them: the policy's own step
+        (`agent.config.managed`) writes through what it must keep consistent with the keyring."""
+        checked = self.stored().with_changes(**changes)
+        if "redis_url" in changes:
+            checked = dataclasses.replace(
+                checked, redis_url=self._keep_redis_password(checked.redis_url)
+            )
 
         def save() -> None:
             for name in changes:
-                value = getattr(new, name)
+                value = getattr(checked, name)
                 if value == _FIELDS[name].default:
                     Setting.delete().where(Setting.key == name).execute()
                 else:
                     Setting.replace(key=name, value=json.dumps(value)).execute()
 
         self._store.write(save)
-        return new
+        return self.load()
+
+    def _keep_redis_password(self, url: str | None) -> str | None:
+        """The Redis URL to store: its password (if any) moved into the keyring, replacing the
+        one kept before (a URL without a password removes it)."""
+        address = split_password(url) if url else None
+        password = address.password if address else None
+        try:
+            if password:
+                if self._secrets is None:
+                    raise SettingsError(NO_PLACE_FOR_PASSWORD)
+                self._secrets.save_entry(REDIS_PASSWORD, password)
+            elif self._secrets is not None:
+                self._secrets.delete_entry(REDIS_PASSWORD)
+        except CredentialError as exc:
+            if password:
+                raise SettingsError(f"{NO_PLACE_FOR_PASSWORD} {exc}") from None
+            # No keyring: it holds no password to remove either.
+        return address.url if address else None
+
+    def redis_connection_url(self) -> str | None:
+        """The Redis URL to connect with: the stored address with its password from the
+        keyring put back (None when no Redis server is set)."""
+        url = self.load().redis_url
+        if not url:
+            return None
+        if self._secrets is None:
+            return url
+        return with_password(url, self._secrets.load_entry(REDIS_PASSWORD))
+
+
+NO_PLACE_FOR_PASSWORD = (
+    "redis_url: a Redis password is kept only in the system keyring, and none can be used "
+    "here. Nothing was changed."
+)

@@ -61,3 +61,11 @@ def memory_keyring() -> Iterator[None]:
     keyring.set_keyring(MemoryKeyring())
     yield
     keyring.set_keyring(previous)
+
+
+@pytest.fixture(autouse=True)
+def no_policy_of_this_computer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the policy of the machine it runs on; tests of the policy set their own."""
+    from agent.config import sources
+
+    monkeypatch.setattr(sources, "default_sources", sources.PolicySources.none)

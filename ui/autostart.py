@@ -9,12 +9,14 @@ import os
 import plistlib
 import sys
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any, Protocol
 
 APP_ID = "FieldSync"
 LAUNCH_AGENT_LABEL = "com.fieldsync.agent"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+# The windowed executable of a Windows build (packaging/fieldsync.spec), and the installer's.
+WINDOW_EXE = f"{APP_ID}.exe"
 
 
 class Autostart(Protocol):
@@ -25,15 +27,32 @@ class Autostart(Protocol):
     def disable(self) -> None: ...
 
 
-def launch_command(profile: str = "default", data_dir: str | None = None) -> list[str]:
+def launch_command(
+    profile: str = "default", data_dir: str | None = None, *, platform: str = sys.platform
+) -> list[str]:
     """How this program is started again: the frozen executable, or this Python with `-m agent`."""
     frozen = getattr(sys, "frozen", False)
-    args = [sys.executable] if frozen else [sys.executable, "-m", "agent"]
+    if frozen:
+        args = [window_executable(sys.executable, platform)]
+    else:
+        args = [sys.executable, "-m", "agent"]
     if data_dir:
         args += ["--data-dir", str(data_dir)]
     if profile != "default":
         args += ["--profile", profile]
     return args
+
+
+def window_executable(executable: str, platform: str = sys.platform) -> str:
+    """The frozen program that opens the window. On Windows the console companion
+    (FieldSync-cli.exe, which opens a console) sits beside the windowed FieldSync.exe: a login
+    entry written from the companion names FieldSync.exe instead."""
+    if not platform.startswith("win"):
+        return executable
+    path = PureWindowsPath(executable)
+    if path.suffix.lower() == ".exe" and path.stem.lower().endswith("-cli"):
+        return str(path.with_name(WINDOW_EXE))
+    return executable
 
 
 def entry_name(profile: str) -> str:
@@ -163,7 +182,7 @@ def for_platform(
     registry: Any = None,
 ) -> Autostart:
     """The autostart mechanism of `platform` (defaults: this machine)."""
-    cmd = list(command) if command is not None else launch_command(profile)
+    cmd = list(command) if command is not None else launch_command(profile, platform=platform)
     home = home if home is not None else Path.home()
     env = env if env is not None else os.environ
     if platform.startswith("win"):
@@ -185,4 +204,5 @@ __all__ = [
     "for_platform",
     "launch_command",
     "set_enabled",
+    "window_executable",
 ]

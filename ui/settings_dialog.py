@@ -1,6 +1,7 @@
 """The settings dialog: offline work, sync interval, notifications, start at login, quota share,
-fleet mode (Redis: an administrator's setting, shown when set or on request) and durability, plus
-signing out (optionally wiping local data). The demo tenant is started with --demo, not here."""
+the fleet's Redis address (an administrator's setting, shown when set or on request) and
+durability, plus signing out (optionally wiping local data). A setting the administrator's
+policy sets is shown locked, saying so. The demo tenant is started with --demo, not here."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ from ui.autostart import Autostart, set_enabled
 from ui.service import AgentService
 
 DURABILITY = (("normal", "Fast (safe after a crash of the app)"), ("full", "Safest (slower)"))
+# The settings a policy can lock that this dialog shows, by the attribute of their control.
+LOCKABLE = {"sync_interval_s": "interval", "quota_share": "quota_share", "redis_url": "redis_url"}
+LOCKED_NOTE = "Set by your administrator"
 
 
 class SignOutDialog(QDialog):
@@ -84,6 +88,11 @@ class SettingsDialog(QDialog):
         self.initial = settings
         self.autostart = autostart
         self.sign_out_dialog: SignOutDialog | None = None
+        # setting -> where the administrator's policy set it (a file, the registry, ...)
+        self.locked = {
+            name: origin for name, (_, origin) in service.agent.policy.locked_settings.items()
+        }
+        self.lock_notes: dict[str, QLabel] = {}
         self.setWindowTitle("Field Sync settings")
         self.setWindowIcon(icons.app_icon())
         self.setMinimumWidth(560)
@@ -99,7 +108,7 @@ class SettingsDialog(QDialog):
         self.notifications = QCheckBox("Show desktop notifications")
         self.start_at_login = QCheckBox("Start Field Sync when I log in")
         general.addRow(self.work_offline)
-        general.addRow("Sync every", self.interval)
+        general.addRow("Sync every", self._lockable("sync_interval_s", self.interval))
         general.addRow(self.notifications)
         general.addRow(self.start_at_login)
 
@@ -107,14 +116,15 @@ class SettingsDialog(QDialog):
         self.quota_share = QDoubleSpinBox(suffix=" %", minimum=5, maximum=100, decimals=0)
         self.quota_share.setFixedWidth(110)
         self.quota_share.setToolTip("The share of your tenant's hourly API limit Field Sync uses.")
-        self.redis_url = QLineEdit(placeholderText="redis://server:6379/0 (empty: this PC only)")
+        self.redis_url = QLineEdit(placeholderText="rediss://server:6380/0 (empty: none)")
         self.redis_url.setAccessibleName("Fleet Redis URL")
-        link.addRow("Share of hourly limit", self.quota_share)
+        link.addRow("Share of hourly limit", self._lockable("quota_share", self.quota_share))
         # An administrator's setting: shown when one was set (by policy or the command line), or
         # behind the switch below; a technician never needs it.
         self.advanced = QCheckBox("Show administrator settings")
         link.addRow(self.advanced)
-        link.addRow("Fleet Redis URL", self.redis_url)
+        self.redis_row = self._lockable("redis_url", self.redis_url)
+        link.addRow("Fleet Redis URL", self.redis_row)
         self._link = link
         self.advanced.toggled.connect(self._show_advanced)
 
@@ -149,6 +159,27 @@ class SettingsDialog(QDialog):
         self.redis_url.textChanged.connect(self._check_redis)
         self.load(settings)
 
+    def _lockable(self, name: str, control: QWidget) -> QWidget:
+        """`control` in a row of its own, locked with a note when the policy sets `name`."""
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.setSpacing(10)
+        line.addWidget(control, 1 if isinstance(control, QLineEdit) else 0)
+        origin = self.locked.get(name)
+        if origin is not None:
+            tip = f"{LOCKED_NOTE} ({origin}); it cannot be changed here."
+            control.setEnabled(False)
+            control.setToolTip(tip)
+            note = QLabel(LOCKED_NOTE, objectName="FieldHelp")
+            note.setToolTip(tip)
+            note.setAccessibleName(f"{name}: {LOCKED_NOTE.lower()}")
+            line.addWidget(note)
+            self.lock_notes[name] = note
+        if not isinstance(control, QLineEdit):
+            line.addStretch(1)
+        return row
+
     @staticmethod
     def _group(box: QVBoxLayout, title: str) -> QFormLayout:
         group = QGroupBox(title)
@@ -171,7 +202,7 @@ class SettingsDialog(QDialog):
         self.durability.setCurrentIndex(max(0, self.durability.findData(s.durability)))
 
     def _show_advanced(self, shown: bool) -> None:
-        self._link.setRowVisible(self.redis_url, shown)
+        self._link.setRowVisible(self.redis_row, shown)
 
     def values(self) -> dict[str, Any]:
         return {
@@ -185,7 +216,12 @@ class SettingsDialog(QDialog):
         }
 
     def changes(self) -> dict[str, Any]:
-        return {k: v for k, v in self.values().items() if getattr(self.initial, k) != v}
+        """What the technician changed; never a setting the policy sets."""
+        return {
+            k: v
+            for k, v in self.values().items()
+            if k not in self.locked and getattr(self.initial, k) != v
+        }
 
     def _check_redis(self) -> bool:
         problem = redis_url_problem(self.redis_url.text().strip())

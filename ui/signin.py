@@ -1,6 +1,7 @@
 """The sign-in dialog: the API user, its secret, the integration code and the technician's own
 e-mail, a "Test connection" that says exactly what is wrong, and "Sign in" that keeps the
-credentials in the system keyring (through the agent)."""
+credentials in the system keyring (through the agent). The parts the administrator's policy
+gives are not asked for: with all of them, the technician only confirms their e-mail."""
 
 from __future__ import annotations
 
@@ -49,6 +50,9 @@ class SignInDialog(QDialog):
         self.directory_url = directory_url or service.agent.directory_url(service.settings)
         self.transport = transport if transport is not None else options.transport
         self.result_kind = ""
+        policy = service.agent.policy
+        # The sign-in parts the policy gives, by the name of their field here.
+        self.managed = set(policy.credential_entries)
         self.setWindowTitle("Sign in to Autotask")
         self.setWindowIcon(icons.app_icon())
         self.setMinimumWidth(520)
@@ -65,8 +69,15 @@ class SignInDialog(QDialog):
         words.setSpacing(4)
         words.addWidget(QLabel("Connect Field Sync to Autotask", objectName="DialogTitle"))
         lead = QLabel(
-            "Use the API user your administrator created for Field Sync. Its zone is found "
-            "automatically; the secret is kept in your system's keyring, never on disk.",
+            (
+                "Your administrator has set up the connection to Autotask"
+                + (f" (API user {policy.api_user})" if policy.api_user else "")
+                + ". Confirm your own Autotask e-mail: Field Sync finds you among your "
+                "company's resources and syncs your tickets."
+                if self.managed == {"username", "secret", "integration_code"}
+                else "Use the API user your administrator created for Field Sync. Its zone is "
+                "found automatically; the secret is kept in your system's keyring, never on disk."
+            ),
             objectName="DialogLead",
         )
         lead.setWordWrap(True)
@@ -103,6 +114,10 @@ class SignInDialog(QDialog):
         form.addRow("Integration code", self.integration_code)
         form.addRow("Your e-mail", self.email)
         form.addRow("", self._help("Your own Autotask e-mail: Field Sync syncs your tickets."))
+        for name in self.managed:  # given by the administrator: not asked for
+            form.setRowVisible(self.fields[name], False)
+        if "username" in self.managed:
+            form.setRowVisible(1, False)  # the help under the API user's name
         box.addLayout(form)
         for edit in self.fields.values():
             edit.textChanged.connect(self._edited)
@@ -144,11 +159,17 @@ class SignInDialog(QDialog):
 
     # -- validation --------------------------------------------------------------------------
     def _values(self) -> dict[str, str]:
-        return {name: edit.text().strip() for name, edit in self.fields.items()}
+        """What was typed; "" for the parts the policy gives (the agent uses its own)."""
+        return {
+            name: "" if name in self.managed else edit.text().strip()
+            for name, edit in self.fields.items()
+        }
 
     def _edited(self) -> None:
         values = self._values()
-        creds_ready = all(values[k] for k in ("username", "secret", "integration_code"))
+        creds_ready = all(
+            values[k] or k in self.managed for k in ("username", "secret", "integration_code")
+        )
         self.test_button.setEnabled(creds_ready)
         self.sign_in_button.setEnabled(creds_ready and "@" in values["email"])
         for edit in self.fields.values():
@@ -191,7 +212,7 @@ class SignInDialog(QDialog):
                 directory_url=self.explicit_directory,
                 transport=self.transport,
             )
-            if self.explicit_directory
+            if self.explicit_directory and not self.managed
             else self.service.agent.test_sign_in(v["username"], v["secret"], v["integration_code"])
         )
         self.service.run(call, self._tested, self._crashed)

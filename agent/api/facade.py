@@ -24,6 +24,7 @@ from agent.api import activity, views
 from agent.api.account import check_connection
 from agent.api.observe import AlertView, HealthView, Observability
 from agent.api.recovery import DatabaseRecovery, from_notice
+from agent.api.threads import ThreadWork
 from agent.api.types import (
     Activity,
     AgentEvent,
@@ -41,6 +42,8 @@ from agent.autotask import DEFAULT_DIRECTORY_URL, AutotaskClient
 from agent.autotask.credentials import ApiCredentials
 from agent.autotask.session import ClientOptions
 from agent.clock import SYSTEM_CLOCK, Clock
+from agent.config import managed
+from agent.config.policy import Policy
 from agent.credentials import ApiSecretBundle, CredentialError, NoKeyringError
 from agent.monitor.alerts import AlertChange, AlertEvent
 from agent.profile import Profile, open_profile
@@ -56,7 +59,7 @@ from agent.security.errors import DirectoryNotChosenError, InsecureUrlError, Sec
 from agent.security.retention import DAY, RetentionReport, RetentionService
 from agent.security.signout import sign_out_and_wipe
 from agent.security.transit import require_secure_url
-from agent.settings import Settings
+from agent.settings import Settings, SettingsError
 from agent.store import audit, screened
 from agent.store.connection import Durability
 from agent.store.models import OpState, Priority
@@ -123,6 +126,7 @@ class Agent:
         self.visit_edits = VisitCapture(
             self.store, self.outbox, self.clock, options.technician_resource_id
         )
+        self._threads = ThreadWork()  # waited for before the store closes
         self._stop = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._online = True
@@ -248,9 +252,9 @@ class Agent:
         self._sign_in_problem = None
         if bundle is None:
             try:
-                if not await asyncio.to_thread(self.profile.credentials.has_credentials):
+                if not await self._threads.run(self.profile.credentials.has_credentials):
                     return False
-                bundle = await asyncio.to_thread(self.profile.credentials.load)
+                bundle = await self._threads.run(self.profile.credentials.load)
             except CredentialError as exc:  # no keyring, or a locked one: not signed in
                 self._sign_in_problem = str(exc)
                 return False
@@ -341,7 +345,7 @@ class Agent:
     async def _record_directory(self, url: str | None) -> None:
         """The user chose `url` (None: Autotask's own): kept beside the credentials."""
         try:
-            await asyncio.to_thread(self.profile.vault.record_directory, url)
+            await self._threads.run(self.profile.vault.record_directory, url)
         except (CredentialError, SecurityError) as exc:  # no keyring: nothing to protect there
             log.info("the directory choice is not recorded in a keyring: %s", exc)
 
@@ -388,7 +392,7 @@ class Agent:
                 chain.flush()  # a lagging anchor still names (it keeps the newest)
             return self.retention.run()
 
-        return await asyncio.to_thread(run)
+        return await self._threads.run(run)
 
     def _retention_due(self) -> None:
         """After a sync pass: start retention when a day has passed since it last ran."""
@@ -423,6 +427,7 @@ class Agent:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self._close_client()
         await self.observe.stop()
+        await self._threads.drain()  # a cancelled call's thread may still use the store
         await asyncio.to_thread(self.profile.close)
         if self._demo_stack is not None:
             await asyncio.to_thread(self._demo_stack.close)
@@ -458,7 +463,7 @@ class Agent:
     async def _reload_settings(self) -> None:
         """Refresh the snapshot off the loop's thread (another process may have changed it)."""
         changes = self._settings_changes
-        settings = await asyncio.to_thread(lambda: self.profile.settings)
+        settings = await self._threads.run(lambda: self.profile.settings)
         if changes == self._settings_changes:  # else it was read before a change: stale
             self._apply_settings(settings)
 
@@ -543,9 +548,9 @@ class Agent:
         # Everything that touches the database runs off the event loop (the window's thread).
         counts = await self.store.aread(self.outbox.counts_by_state)
         conflicts = len(await self.store.aread(self.conflict_desk.list_conflicts))
-        settings = await asyncio.to_thread(lambda: self.profile.settings)
+        settings = await self._threads.run(lambda: self.profile.settings)
         first_sync_done = bool(
-            self.engine and await asyncio.to_thread(self.engine.puller.has_synced)
+            self.engine and await self._threads.run(self.engine.puller.has_synced)
         )
         pending = counts.get(OpState.PENDING, 0) + counts.get(OpState.LEASED, 0)
         attention = counts.get(OpState.PARKED, 0)
@@ -653,7 +658,7 @@ class Agent:
 
     async def set_work_offline(self, offline: bool) -> None:
         self._settings_changed(
-            await asyncio.to_thread(self.profile.settings_repo.update, work_offline=offline)
+            await self._threads.run(self.profile.settings_repo.update, work_offline=offline)
         )
         if not offline and self.engine is not None:
             self.engine.wake.set()
@@ -704,7 +709,7 @@ class Agent:
         return EditResult(captured.op_id, captured.key, captured.unchanged)
 
     async def update_ticket(self, ticket_id: int, **changes: Any) -> EditResult:
-        return self._edited(await asyncio.to_thread(self.capture.update_ticket, ticket_id, changes))
+        return self._edited(await self._threads.run(self.capture.update_ticket, ticket_id, changes))
 
     async def add_note(
         self,
@@ -716,7 +721,7 @@ class Agent:
         publish: int,
     ) -> EditResult:
         return self._edited(
-            await asyncio.to_thread(
+            await self._threads.run(
                 lambda: self.capture.add_note(
                     ticket_id, description, title=title, note_type=note_type, publish=publish
                 )
@@ -724,36 +729,36 @@ class Agent:
         )
 
     async def log_time(self, **entry: Any) -> EditResult:
-        return self._edited(await asyncio.to_thread(self.capture.log_time, entry))
+        return self._edited(await self._threads.run(self.capture.log_time, entry))
 
     async def update_time_entry(self, key: str, **changes: Any) -> EditResult:
-        return self._edited(await asyncio.to_thread(self.capture.update_time_entry, key, changes))
+        return self._edited(await self._threads.run(self.capture.update_time_entry, key, changes))
 
     async def delete_time_entry(self, key: str) -> EditResult:
-        return self._edited(await asyncio.to_thread(self.capture.delete_time_entry, key))
+        return self._edited(await self._threads.run(self.capture.delete_time_entry, key))
 
     # -- the stopwatch (agent.visit.timer) --------------------------------------------------
     async def timer(self) -> TimerState:
         return await self.store.aread(self.stopwatch.state)
 
     async def start_timer(self, ticket_id: int, *, switch: bool = False) -> TimerView:
-        view = await asyncio.to_thread(lambda: self.stopwatch.start(ticket_id, switch=switch))
+        view = await self._threads.run(lambda: self.stopwatch.start(ticket_id, switch=switch))
         self._emit("timer_changed")
         return view
 
     async def stop_timer(self) -> TimerDraft:
-        draft = await asyncio.to_thread(self.stopwatch.stop)
+        draft = await self._threads.run(self.stopwatch.stop)
         self._emit("timer_changed")
         return draft
 
     async def log_timer(self, draft_id: int, **entry: Any) -> EditResult:
         """Log a stopped timer as a time entry (`Stopwatch.log` names what may be given)."""
-        captured = await asyncio.to_thread(lambda: self.stopwatch.log(draft_id, **entry))
+        captured = await self._threads.run(lambda: self.stopwatch.log(draft_id, **entry))
         self._emit("timer_changed")
         return self._edited(captured)
 
     async def discard_timer(self, draft_id: int) -> TimerDraft:
-        draft = await asyncio.to_thread(lambda: self.stopwatch.discard(draft_id))
+        draft = await self._threads.run(lambda: self.stopwatch.discard(draft_id))
         self._emit("timer_changed")
         return draft
 
@@ -768,12 +773,12 @@ class Agent:
 
     async def set_checklist_item(self, ticket_id: int, item_id: int, done: bool) -> EditResult:
         return self._edited(
-            await asyncio.to_thread(self.visit_edits.set_checklist_item, ticket_id, item_id, done)
+            await self._threads.run(self.visit_edits.set_checklist_item, ticket_id, item_id, done)
         )
 
     async def complete_service_call(self, call_id: int, complete: bool = True) -> EditResult:
         return self._edited(
-            await asyncio.to_thread(self.visit_edits.complete_service_call, call_id, complete)
+            await self._threads.run(self.visit_edits.complete_service_call, call_id, complete)
         )
 
     # -- the queue -------------------------------------------------------------------------
@@ -853,14 +858,14 @@ class Agent:
     async def resolve_conflict(
         self, conflict_id: int, choice: Choice, value: Any = None
     ) -> ConflictInfo:
-        info = await asyncio.to_thread(self.conflict_desk.resolve, conflict_id, choice, value)
+        info = await self._threads.run(self.conflict_desk.resolve, conflict_id, choice, value)
         self._after_resolution()
         return info
 
     async def resolve_all(
         self, choice: Literal["mine", "theirs"], ids: list[int] | None = None
     ) -> list[ConflictInfo]:
-        infos = await asyncio.to_thread(self.conflict_desk.resolve_all, choice, ids)
+        infos = await self._threads.run(self.conflict_desk.resolve_all, choice, ids)
         self._after_resolution()
         return infos
 
@@ -913,7 +918,7 @@ class Agent:
         return await self.observe.aseries(name, start, end, resolution)
 
     async def alerts(self) -> list[AlertView]:
-        return await asyncio.to_thread(self.observe.alerts)
+        return await self._threads.run(self.observe.alerts)
 
     # -- account and settings ----------------------------------------------------------------
     @staticmethod
@@ -942,7 +947,10 @@ class Agent:
         user's recorded choice, https), before saving anything."""
         try:
             directory = self._checked_directory()
-        except (InsecureUrlError, DirectoryNotChosenError) as exc:
+            username, secret, integration_code = await self._with_policy_sign_in(
+                username, secret, integration_code
+            )
+        except (InsecureUrlError, DirectoryNotChosenError, CredentialError, SettingsError) as exc:
             return ConnectionTest(False, str(exc), "other")
         result, _ = await check_connection(
             username,
@@ -956,10 +964,15 @@ class Agent:
     async def sign_in(
         self, username: str, secret: str, integration_code: str, resource_email: str
     ) -> ConnectionTest:
-        """Check the credentials, find the technician's resource, save both, start syncing."""
+        """Check the credentials, find the technician's resource, save both, start syncing.
+        The parts the administrator's policy gives are its own (what is passed for them, "" as
+        a rule, is not used): with a whole sign-in in the policy, the e-mail is all it takes."""
         try:
             directory = self._checked_directory()
-        except (InsecureUrlError, DirectoryNotChosenError) as exc:
+            username, secret, integration_code = await self._with_policy_sign_in(
+                username, secret, integration_code
+            )
+        except (InsecureUrlError, DirectoryNotChosenError, CredentialError, SettingsError) as exc:
             return ConnectionTest(False, str(exc), "other")
         result, resource_id = await check_connection(
             username,
@@ -972,9 +985,9 @@ class Agent:
         if not result.ok or resource_id is None:
             return result
         bundle = ApiSecretBundle(username, secret, integration_code)
-        await asyncio.to_thread(self.profile.credentials.save, bundle)
+        await self._threads.run(self.profile.credentials.save, bundle)
         self._settings_changed(
-            await asyncio.to_thread(
+            await self._threads.run(
                 self.profile.settings_repo.update, technician_resource_id=resource_id
             )
         )
@@ -985,6 +998,19 @@ class Agent:
         await self.connect()
         self._emit("status")
         return result
+
+    async def _with_policy_sign_in(
+        self, username: str, secret: str, integration_code: str
+    ) -> tuple[str, str, str]:
+        return await self._threads.run(
+            managed.complete_sign_in, self.profile, username, secret, integration_code
+        )
+
+    @property
+    def policy(self) -> Policy:
+        """What the administrator's policy sets on this computer (no secret: only whether the
+        sign-in parts are given); empty without one."""
+        return self.profile.policy
 
     async def _stop_loop(self) -> bool:
         """Stop the sync loop (after its round); True when it was running."""
@@ -1013,9 +1039,9 @@ class Agent:
         self.engine = None
         if wipe_local_data:
             # The caller asked the technician first; this also replaces the data key.
-            await asyncio.to_thread(sign_out_and_wipe, self.profile, confirmed=True)
+            await self._threads.run(sign_out_and_wipe, self.profile, confirmed=True)
         else:
-            await asyncio.to_thread(self._forget_credentials)
+            await self._threads.run(self._forget_credentials)
         self._emit("status")
 
     def _forget_credentials(self) -> None:
@@ -1036,7 +1062,7 @@ class Agent:
                 self.store.set_durability(Durability(saved.durability))
             return saved
 
-        new = self._settings_changed(await asyncio.to_thread(save))
+        new = self._settings_changed(await self._threads.run(save))
         if "work_offline" in changes:
             if not new.work_offline and self.engine is not None:
                 self.engine.wake.set()
@@ -1070,7 +1096,7 @@ class Agent:
         """Encrypt every stored value in place, or decrypt it: only with `store_in_clear=True`,
         the user's explicit consent. The choice is kept in the keyring, beside the key. Raises
         `SecurityError` for the demo profile, without a keyring, or without the consent."""
-        await asyncio.to_thread(
+        await self._threads.run(
             lambda: control.set_encryption(self.profile, on, store_in_clear=store_in_clear)
         )
         self._emit("status")
@@ -1080,7 +1106,7 @@ class Agent:
         """Re-encrypt every stored value under a new data key; returns the values rewritten.
         Raises `SecurityError` when encryption at rest is off, without a keyring, or on the
         demo profile."""
-        changed = await asyncio.to_thread(control.rotate_key, self.profile)
+        changed = await self._threads.run(control.rotate_key, self.profile)
         self._emit("status")
         return changed
 
@@ -1088,7 +1114,7 @@ class Agent:
         """Delete the keyring entries an earlier version named after this profile (the caller
         has asked the user: another data folder of this name not opened since the update would
         lose its key). Returns the entries deleted."""
-        return await asyncio.to_thread(control.forget_legacy_entries, self.profile)
+        return await self._threads.run(control.forget_legacy_entries, self.profile)
 
     # -- exports ---------------------------------------------------------------------------
     async def export_audit(
@@ -1098,13 +1124,13 @@ class Agent:
         what the Audit page shows); returns the events written."""
         from agent.api.exports import write_audit
 
-        return await asyncio.to_thread(
+        return await self._threads.run(
             lambda: self.store.read(lambda: write_audit(path, fmt, **filters))
         )
 
     async def export_queue(self, path: str | Path) -> int:
         from agent.api.exports import write_queue
 
-        return await asyncio.to_thread(
+        return await self._threads.run(
             lambda: self.store.read(lambda: write_queue(path, self.outbox))
         )

@@ -32,6 +32,10 @@ def set_encryption(profile: Profile, on: bool, *, store_in_clear: bool = False) 
     """Encrypt (or, given `store_in_clear`, decrypt) every stored value in place and record the
     choice in the keyring; returns the values rewritten (0 when it was so already)."""
     _require_keyring(profile)
+    if not on:
+        from agent.config.managed import refuse_decryption
+
+        refuse_decryption(profile.policy)
     if not on and not store_in_clear:
         raise SecurityError(
             "Turning encryption off stores your tickets and changes unencrypted on this "

@@ -18,6 +18,7 @@ def _config(sim: Simulator, host: str, port: int) -> uvicorn.Config:
         host=host,
         port=port,
         log_level="warning",
+        log_config=None,  # uvicorn's own handlers need a stderr; a windowed build has none
         access_log=False,
         lifespan="off",
         http="h11",

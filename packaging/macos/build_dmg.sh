@@ -81,6 +81,8 @@ MACOS_CODESIGN_IDENTITY="$IDENTITY" "$PY" -m PyInstaller packaging/fieldsync.spe
 say "checking the bundle"
 /usr/libexec/PlistBuddy -c 'Print :LSUIElement' "$APP/Contents/Info.plist" | grep -q true
 "$PY" tests/packaging/check_frozen.py --dist dist
+# Every library and executable in the bundle must load on the floor its Info.plist states.
+"$PY" packaging/macos/binary_floor.py "$APP"
 if [ -n "$IDENTITY" ]; then
   codesign --verify --deep --strict --verbose=2 "$APP"
 fi

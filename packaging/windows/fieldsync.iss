@@ -1,21 +1,29 @@
 ; Inno Setup script: the Windows installer of Field Sync for Autotask.
 ;
-; Per-user install (no administrator rights), a Start menu entry, an optional start at login
-; (the same HKCU Run value the program's own setting writes), and an uninstaller that keeps the
-; user's database, queue and logs unless asked to remove them.
+; Per-user install by default (no administrator rights), a Start menu entry, an optional start at
+; login (the same HKCU Run value the program's own setting writes), and an uninstaller that keeps
+; the user's database, queue and logs unless asked to remove them. Run as an administrator with
+; /ALLUSERS it installs for every user of the computer (Program Files, HKLM Run value).
 ;
 ; Build from the repository root after `pyinstaller packaging/fieldsync.spec`:
-;   iscc /DAppVersion=0.1.0 packaging\windows\fieldsync.iss
+;   iscc /DAppVersion=1.2.3rc1 /DAppNumericVersion=1.2.3.0 packaging\windows\fieldsync.iss
+; AppNumericVersion is the four-number form Windows keeps (x.y.z.0 of the release part):
+;   python packaging/windows/numeric_version.py 1.2.3rc1
 ;
 ; Silent install for a team, with an administrator's policy file:
-;   FieldSync-<version>-setup.exe /SILENT /POLICY=C:\path\policy.json
-; copies the file to {commonappdata}\FieldSync\policy.json before anything is installed; a
-; /POLICY file that is missing or cannot be copied stops the install with a message (exit code 7).
+;   FieldSync-<version>-setup.exe /ALLUSERS /VERYSILENT /POLICY=C:\path\policy.json
+; run as an administrator (a deployment tool runs it as SYSTEM): a per-machine install that copies
+; the file to {commonappdata}\FieldSync\policy.json before anything is installed, in a folder
+; users can read but not change. /POLICY without an administrative install, or a policy file that
+; is missing or cannot be copied, stops the install with a message (exit code 7).
 ; The version comes from agent/__init__.py through the build; the result is
 ; dist\installer\FieldSync-<version>-setup.exe.
 
 #ifndef AppVersion
   #error Pass the version: iscc /DAppVersion=x.y.z packaging\windows\fieldsync.iss
+#endif
+#ifndef AppNumericVersion
+  #error Pass the numeric version too: /DAppNumericVersion=x.y.z.0 (packaging\windows\numeric_version.py)
 #endif
 #ifndef SourceDir
   #define SourceDir "..\..\dist\FieldSync"
@@ -39,12 +47,17 @@ AppName={#AppName}
 AppVersion={#AppVersion}
 AppVerName={#AppName} {#AppVersion}
 AppPublisher=Field Sync
-VersionInfoVersion={#AppVersion}
-DefaultDirName={localappdata}\Programs\FieldSync
+VersionInfoVersion={#AppNumericVersion}
+VersionInfoTextVersion={#AppVersion}
+VersionInfoProductTextVersion={#AppVersion}
+; {autopf}: %LOCALAPPDATA%\Programs for one user, Program Files with /ALLUSERS.
+DefaultDirName={autopf}\FieldSync
 DefaultGroupName=Field Sync
 DisableProgramGroupPage=yes
 DisableDirPage=auto
 PrivilegesRequired=lowest
+; /ALLUSERS (run as an administrator) makes it an administrative, per-machine install.
+PrivilegesRequiredOverridesAllowed=commandline
 ArchitecturesAllowed=x64compatible
 ArchitecturesInstallIn64BitMode=x64compatible
 MinVersion=10.0
@@ -68,6 +81,10 @@ Name: "english"; MessagesFile: "compiler:Default.isl"
 Name: "startatlogin"; Description: "Start Field Sync when I sign in to Windows"; GroupDescription: "Start-up:"
 Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"; Flags: unchecked
 
+[Dirs]
+; The administrator's policy (see PrepareToInstall): users may read it, never change it.
+Name: "{commonappdata}\FieldSync"; Permissions: users-readexec; Flags: uninsneveruninstall; Check: IsAdminInstallMode
+
 [Files]
 ; The whole frozen folder: FieldSync.exe (the window) and FieldSync-cli.exe, its console companion
 ; for --self-test and the command-line subcommands, over the same _internal runtime.
@@ -82,7 +99,8 @@ Name: "{autoprograms}\Field Sync"; Filename: "{app}\{#AppExe}"; Comment: "Offlin
 Name: "{autodesktop}\Field Sync"; Filename: "{app}\{#AppExe}"; Tasks: desktopicon
 
 [Registry]
-Root: HKCU; Subkey: "{#RunKey}"; ValueType: string; ValueName: "{#RunValue}"; ValueData: """{app}\{#AppExe}"""; Flags: uninsdeletevalue; Tasks: startatlogin
+; HKA: the user's own Run key, or the machine's (every user) in an administrative install.
+Root: HKA; Subkey: "{#RunKey}"; ValueType: string; ValueName: "{#RunValue}"; ValueData: """{app}\{#AppExe}"""; Flags: uninsdeletevalue; Tasks: startatlogin
 
 [Run]
 Filename: "{app}\{#AppExe}"; Description: "{cm:LaunchProgram,Field Sync}"; Flags: nowait postinstall skipifsilent
@@ -112,11 +130,19 @@ begin
 end;
 
 // Runs before any file is installed: a non-empty result stops setup with that message.
+// A policy binds every user of the computer, so only an administrative install places it: a
+// folder a standard user made in ProgramData would be theirs to change.
 function PrepareToInstall(var NeedsRestart: Boolean): String;
 begin
   Result := '';
   if PolicySource() = '' then
     Exit;
+  if not IsAdminInstallMode() then
+  begin
+    Result := 'A policy file applies to every user of this computer, so /POLICY needs an ' +
+      'installation for all users: run setup as an administrator with /ALLUSERS.';
+    Exit;
+  end;
   if not FileExists(PolicySource()) then
   begin
     Result := 'The policy file ' + PolicySource() + ' does not exist.';
@@ -127,19 +153,27 @@ begin
     Result := 'The policy file could not be copied to ' + PolicyTarget() + '.';
 end;
 
-// The start-at-login values: "{#RunValue}", and "{#RunValue}-<profile>" for other profiles (both
-// written by the in-app setting too, see ui/autostart.py).
-procedure DeleteRunValues();
+// The start-at-login values under one root: "{#RunValue}", and "{#RunValue}-<profile>" for other
+// profiles (both written by the in-app setting too, see ui/autostart.py).
+procedure DeleteRunValuesIn(RootKey: Integer);
 var
   Names: TArrayOfString;
   I: Integer;
 begin
-  if not RegGetValueNames(HKEY_CURRENT_USER, '{#RunKey}', Names) then
+  if not RegGetValueNames(RootKey, '{#RunKey}', Names) then
     Exit;
   for I := 0 to GetArrayLength(Names) - 1 do
     if (CompareText(Names[I], '{#RunValue}') = 0) or
        (CompareText(Copy(Names[I], 1, Length('{#RunValue}-')), '{#RunValue}-') = 0) then
-      RegDeleteValue(HKEY_CURRENT_USER, '{#RunKey}', Names[I]);
+      RegDeleteValue(RootKey, '{#RunKey}', Names[I]);
+end;
+
+// The uninstalling user's values, and the machine's after an installation for all users.
+procedure DeleteRunValues();
+begin
+  DeleteRunValuesIn(HKEY_CURRENT_USER);
+  if IsAdminInstallMode() then
+    DeleteRunValuesIn(HKEY_LOCAL_MACHINE);
 end;
 
 procedure CurUninstallStepChanged(CurUninstallStep: TUninstallStep);

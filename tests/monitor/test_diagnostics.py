@@ -54,7 +54,7 @@ def test_no_file_in_the_bundle_holds_the_secret_or_the_integration_code(
         fh.write(f"request headers={{'ApiIntegrationCode': '{CODE}', 'Secret': '{SECRET}'}}\n")
         fh.write(f"Authorization: Bearer tok.en.value\nretrying with {SECRET} and {CODE}\n")
     log_file.with_name(log_file.name + ".1").write_text(f"old rotation: {SECRET}\n")
-    profile.settings_repo.update(redis_url="redis://fleet:hunter2pass@10.0.0.5:6379/0")
+    profile.settings_repo.update(redis_url="rediss://fleet:hunter2pass@10.0.0.5:6379/0")
     add_op(profile.store, fields={"title": TICKET_TEXT})
 
     files = read_zip(run_cli(profile, tmp_path / "out"))
@@ -64,7 +64,7 @@ def test_no_file_in_the_bundle_holds_the_secret_or_the_integration_code(
         for leaked in (SECRET, CODE, "tok.en.value", "hunter2pass", TICKET_TEXT):
             assert leaked not in text, f"{leaked!r} found in {name}"
     assert "retrying with *** and ***" in files["logs/field.log"]
-    assert "redis://fleet:***@10.0.0.5:6379/0" in files["settings.json"]
+    assert "rediss://fleet@10.0.0.5:6379/0" in files["settings.json"]  # its password: keyring
 
 
 def test_the_bundle_summarises_queue_conflicts_alerts_and_the_database(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ui.autostart import RUN_KEY, entry_name
+from ui.autostart import RUN_KEY, WINDOW_EXE, entry_name
 
 ROOT = Path(__file__).resolve().parents[2]
 ISS = (ROOT / "packaging" / "windows" / "fieldsync.iss").read_text(encoding="utf-8")
@@ -36,14 +36,17 @@ def setting(name: str) -> str:
 
 def test_windows_installer_is_per_user_with_a_fixed_app_id_and_the_builds_version() -> None:
     assert setting("PrivilegesRequired") == "lowest"
+    assert setting("PrivilegesRequiredOverridesAllowed") == "commandline", "/ALLUSERS for all"
     assert re.fullmatch(r"\{\{[0-9A-F]{8}(-[0-9A-F]{4}){3}-[0-9A-F]{12}\}", setting("AppId"))
     assert setting("AppVersion") == "{#AppVersion}"
     assert "#error" in ISS.split("#endif")[0], "building without /DAppVersion stops"
-    assert setting("DefaultDirName").startswith("{localappdata}")
-    run_key = next(line for line in ISS.splitlines() if line.startswith("Root: HKCU"))
+    # %LOCALAPPDATA%\Programs per user, Program Files in an installation for all users
+    assert setting("DefaultDirName") == "{autopf}\\FieldSync"
+    run_key = next(line for line in ISS.splitlines() if line.startswith("Root: HKA;"))
     assert 'Subkey: "{#RunKey}"' in run_key and "Tasks: startatlogin" in run_key
     assert define("RunKey") == RUN_KEY
     assert define("RunValue") == entry_name("default")
+    assert define("AppExe") == WINDOW_EXE  # what the program's own login entry names
 
 
 def test_windows_uninstaller_deletes_user_data_only_after_a_yes() -> None:
@@ -68,11 +71,15 @@ def test_spec_takes_the_version_from_the_package_and_keeps_macos_in_the_menu_bar
 def test_uninstall_removes_every_start_at_login_value_of_every_profile() -> None:
     """ui/autostart.py names them FieldSync (default profile) and FieldSync-<profile>."""
     assert entry_name("site-b") == f"{define('RunValue')}-site-b"
-    delete = pascal("DeleteRunValues")
-    assert "RegGetValueNames(HKEY_CURRENT_USER, '{#RunKey}'" in delete
+    delete = pascal("DeleteRunValuesIn")
+    assert "RegGetValueNames(RootKey, '{#RunKey}'" in delete
     assert "CompareText(Names[I], '{#RunValue}') = 0" in delete
     assert "Copy(Names[I], 1, Length('{#RunValue}-')), '{#RunValue}-'" in delete
-    assert "RegDeleteValue(HKEY_CURRENT_USER, '{#RunKey}', Names[I])" in delete
+    assert "RegDeleteValue(RootKey, '{#RunKey}', Names[I])" in delete
+    roots = pascal("DeleteRunValues")
+    assert "DeleteRunValuesIn(HKEY_CURRENT_USER);" in roots
+    machine = roots.split("if IsAdminInstallMode() then", 1)
+    assert len(machine) == 2 and "DeleteRunValuesIn(HKEY_LOCAL_MACHINE);" in machine[1]
     uninstall = pascal("CurUninstallStepChanged")
     assert uninstall.index("DeleteRunValues();") < uninstall.index("if not DirExists(")
 
@@ -83,4 +90,51 @@ def test_a_silent_install_takes_the_administrators_policy_file_or_stops() -> Non
     prepare = pascal("PrepareToInstall")  # before any file is installed; a message stops setup
     assert "if not FileExists(PolicySource()) then" in prepare
     assert "FileCopy(PolicySource(), PolicyTarget(), False)" in prepare
-    assert prepare.count("Result := '") == 3  # nothing to do, missing file, failed copy
+    # nothing to do, not an installation for all users, missing file, failed copy
+    assert prepare.count("Result := '") == 4
+
+
+def test_a_policy_is_placed_only_by_an_administrative_install_and_users_cannot_change_it() -> None:
+    """A standard user's install would create ProgramData\\FieldSync and own it."""
+    prepare = pascal("PrepareToInstall")
+    refused = prepare.index("if not IsAdminInstallMode() then")
+    assert refused < prepare.index("FileCopy(") and refused < prepare.index("ForceDirectories(")
+    assert "run setup as an administrator with /ALLUSERS" in prepare[refused:]
+    dirs = ISS.split("[Dirs]", 1)[1].split("\n[", 1)[0]
+    policy_dir = next(line for line in dirs.splitlines() if line.startswith("Name:"))
+    assert 'Name: "{commonappdata}\\FieldSync"' in policy_dir
+    assert "Permissions: users-readexec" in policy_dir
+    assert "Check: IsAdminInstallMode" in policy_dir
+
+
+def test_the_release_smoke_tests_the_installer_before_publishing_it() -> None:
+    """pwsh is not here: what the workflow runs, and in what order, is checked instead."""
+    release = (ROOT / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
+    windows_job = release.split("\n  windows:\n", 1)[1].split("\n  macos:\n", 1)[0]
+    smoke = windows_job.index(
+        '& packaging/windows/smoke_test.ps1 "dist/installer/FieldSync-$env:VERSION-setup.exe"'
+    )
+    assert windows_job.index("name: Sign the installer") < smoke
+    assert smoke < windows_job.index("actions/upload-artifact@"), (
+        "a failing smoke test publishes nothing"
+    )
+    script = (ROOT / "packaging" / "windows" / "smoke_test.ps1").read_text(encoding="utf-8")
+    assert "$ErrorActionPreference = 'Stop'" in script
+    order = [
+        "Join-Path $env:LOCALAPPDATA 'Programs\\FieldSync'",
+        "@('/VERYSILENT', '/SUPPRESSMSGBOXES', '/NORESTART')",
+        "'/TASKS=startatlogin'",
+        "if ($install.ExitCode -ne 0)",
+        'if ($runValue -ne "`"$window`"")',
+        "& $cli --self-test",
+        "if ($LASTEXITCODE -ne 0)",
+        "$app = Start-Process -FilePath $window -PassThru",
+        "if ($app.HasExited)",
+        "New-ItemProperty -LiteralPath $runKey -Name 'FieldSync-smoke'",
+        "Join-Path $dir 'unins000.exe'",
+        "if ($left.Count -gt 0)",
+    ]
+    at = [script.index(step) for step in order]
+    assert at == sorted(at), "install, check, self-test, start, uninstall, check: in this order"
+    assert f"$runKey = 'HKCU:\\{RUN_KEY}'" in script
+    assert "$_ -eq 'FieldSync' -or $_ -like 'FieldSync-*'" in script

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from agent.credentials import InProcessKeyring
 from agent.selftest import CheckFailed, HurriedClock, run_self_test
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,3 +164,89 @@ def test_on_linux_a_keyring_is_not_required(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(selftest.sys, "platform", "linux")
     keyring.set_keyring(fail.Keyring())
     assert selftest.check_keyring() == {"backend": "keyring.backends.fail.Keyring", "usable": False}
+
+
+class _RefusingKeyring(InProcessKeyring):
+    """A keyring that is there but will not store (access denied, a locked store)."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        from keyring.errors import PasswordSetError
+
+        raise PasswordSetError("access denied")
+
+
+class _ForgetfulKeyring(InProcessKeyring):
+    """A keyring that accepts a secret and keeps nothing."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        pass
+
+
+class _StickyKeyring(InProcessKeyring):
+    """A keyring whose entries cannot be deleted."""
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        raise PasswordDeleteError("in use")
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin", "linux"])
+@pytest.mark.parametrize(
+    ("keyring_class", "error"),
+    [
+        (_RefusingKeyring, r"cannot keep a secret: access denied"),
+        (_ForgetfulKeyring, r"did not give back the secret it was given"),
+        (_StickyKeyring, r"kept the self-test's secret after its deletion"),
+    ],
+)
+def test_a_keyring_that_does_not_keep_a_secret_fails_the_check(
+    platform: str,
+    keyring_class: type[InProcessKeyring],
+    error: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import keyring
+
+    from agent import selftest
+
+    monkeypatch.setattr(selftest.sys, "platform", platform)
+    monkeypatch.setitem(selftest.NATIVE_KEYRING, platform, (__name__, "_SystemKeyring"))
+    keyring.set_keyring(keyring_class())  # the fixture puts the previous one back
+    with pytest.raises(CheckFailed, match=error):
+        selftest.check_keyring()
+
+
+class _WatchedKeyring(InProcessKeyring):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str, str]] = []
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.calls.append(("set", service, username))
+        super().set_password(service, username, password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.calls.append(("delete", service, username))
+        super().delete_password(service, username)
+
+
+@pytest.mark.parametrize("platform", ["win32", "darwin", "linux"])
+def test_the_keyring_check_stores_reads_back_and_deletes_a_secret_of_its_own(
+    platform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring
+
+    from agent import selftest
+
+    monkeypatch.setattr(selftest.sys, "platform", platform)
+    monkeypatch.setitem(selftest.NATIVE_KEYRING, platform, (__name__, "_SystemKeyring"))
+    watched = _WatchedKeyring()
+    keyring.set_keyring(watched)
+    assert selftest.check_keyring()["usable"] is True
+    assert [c[:2] for c in watched.calls] == [
+        ("set", selftest.SELF_TEST_SERVICE),
+        ("delete", selftest.SELF_TEST_SERVICE),
+    ]
+    assert watched.calls[0][2] == watched.calls[1][2], "the entry it made is the one it deleted"
+    assert watched._values == {}, "nothing is left in the keyring"

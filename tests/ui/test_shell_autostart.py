@@ -132,6 +132,42 @@ def test_launch_command_restarts_this_program_with_its_profile():
     assert command[-4:] == ["--data-dir", "/data", "--profile", "work"]
 
 
+FOLDER = r"C:\Users\Ann Lee\AppData\Local\Programs\FieldSync"
+
+
+@pytest.mark.parametrize(
+    ("started_from", "login_runs"),
+    [
+        (FOLDER + r"\FieldSync-cli.exe", FOLDER + r"\FieldSync.exe"),
+        (FOLDER + r"\FieldSync.exe", FOLDER + r"\FieldSync.exe"),
+        (r"D:\FIELDSYNC\FIELDSYNC-CLI.EXE", r"D:\FIELDSYNC\FieldSync.exe"),
+    ],
+)
+def test_a_frozen_windows_build_starts_the_window_at_login_even_from_its_console_companion(
+    started_from: str, login_runs: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`FieldSync-cli settings set start_at_login true`, or the window started from it."""
+    monkeypatch.setattr(autostart.sys, "frozen", True, raising=False)
+    monkeypatch.setattr(autostart.sys, "executable", started_from)
+    registry = FakeRegistry()
+    entry = autostart.for_platform(
+        profile="site-b", platform="win32", registry=registry, home=tmp_path
+    )
+    entry.enable()
+    _, value = registry.keys[f"HKCU\\{autostart.RUN_KEY}"]["FieldSync-site-b"]
+    quoted = f'"{login_runs}"' if " " in login_runs else login_runs
+    assert value == f"{quoted} --profile site-b"
+
+
+def test_only_windows_builds_have_a_console_companion_to_map() -> None:
+    assert autostart.window_executable("/opt/FieldSync/FieldSync-cli", "linux").endswith("-cli")
+    macos = "/Applications/FieldSync.app/Contents/MacOS/FieldSync"
+    assert autostart.window_executable(macos, "darwin") == macos
+    assert (
+        autostart.window_executable(r"D:\tools\other-cli.com", "win32") == r"D:\tools\other-cli.com"
+    )
+
+
 def test_the_window_makes_the_login_entry_follow_the_setting(signed_out_shell, tmp_path):  # type: ignore[no-untyped-def]
     """`settings set start_at_login true` on the command line takes effect at the next start."""
     from ui import app as ui_app

@@ -30,10 +30,12 @@ def saved(shell: Shell) -> Settings:
     ("url", "ok"),
     [
         ("", True),
-        ("redis://fleet.example:6379/0", True),
+        ("rediss://fleet.example:6379/0", True),
         ("rediss://user:pw@fleet.example/1", True),
         ("unix:///run/redis.sock", True),
         ("http://fleet.example", False),
+        ("redis://fleet.example:6379/0", False),  # off this computer: TLS only
+        ("redis://127.0.0.1:6379/0", True),
         ("redis://", False),
         ("redis://host:notaport", False),
     ],
@@ -46,8 +48,30 @@ def test_a_bad_redis_url_blocks_saving_with_a_message(dialog: SettingsDialog):
     dialog.redis_url.setText("http://fleet.example")
     assert not dialog.save_button.isEnabled()
     assert "redis://" in dialog.error.text() and not dialog.error.isHidden()
-    dialog.redis_url.setText("redis://fleet.example:6379/0")
+    dialog.redis_url.setText("rediss://fleet.example:6379/0")
     assert dialog.save_button.isEnabled() and dialog.error.isHidden()
+
+
+def test_plain_redis_to_another_computer_is_refused_before_saving(dialog: SettingsDialog):
+    dialog.redis_url.setText("redis://:pw@fleet.example:6379/0")
+    assert not dialog.save_button.isEnabled() and "rediss://" in dialog.error.text()
+
+
+def test_a_redis_password_typed_here_is_kept_in_the_keyring(
+    shell: Shell, dialog: SettingsDialog, qtbot
+):
+    import keyring
+
+    dialog.redis_url.setText("rediss://fleet:typed-pw-123@fleet.example:6380/0")
+    with qtbot.waitSignal(dialog.saved, timeout=5000):
+        dialog.save_button.click()
+        shell.settle()
+    assert saved(shell).redis_url == "rediss://fleet@fleet.example:6380/0"
+    service = shell.agent.profile.credentials.service
+    assert keyring.get_password(service, "redis_password") == "typed-pw-123"
+    db = shell.agent.profile.paths.database
+    files = [p for p in db.parent.iterdir() if p.name.startswith(db.name)]  # with -wal, -shm
+    assert files and all(b"typed-pw-123" not in p.read_bytes() for p in files)
 
 
 def test_the_dialog_shows_the_current_settings(shell: Shell, tmp_path: Path, qtbot):
@@ -65,7 +89,7 @@ def test_saving_keeps_the_changes_in_the_agent(shell: Shell, dialog: SettingsDia
     dialog.interval.setValue(120)
     dialog.notifications.setChecked(False)
     dialog.quota_share.setValue(30)
-    dialog.redis_url.setText("redis://fleet.example:6379/0")
+    dialog.redis_url.setText("rediss://fleet.example:6379/0")
     dialog.durability.setCurrentIndex(dialog.durability.findData("full"))
     assert set(dialog.changes()) == {
         "sync_interval_s",
@@ -79,7 +103,7 @@ def test_saving_keeps_the_changes_in_the_agent(shell: Shell, dialog: SettingsDia
         shell.settle()
     stored = saved(shell)
     assert stored.sync_interval_s == 120 and stored.notifications is False
-    assert stored.quota_share == 0.3 and stored.redis_url == "redis://fleet.example:6379/0"
+    assert stored.quota_share == 0.3 and stored.redis_url == "rediss://fleet.example:6379/0"
     assert stored.durability == "full"
     assert shell.service.settings == stored
     assert dialog.result() == dialog.DialogCode.Accepted

@@ -105,7 +105,7 @@ def test_the_fleet_redis_url_is_hidden_unless_set_or_asked_for(shell: Shell, qtb
     assert not dialog.redis_url.isVisible()
     dialog.advanced.setChecked(True)
     assert dialog.redis_url.isVisible()
-    set_by_admin = SettingsDialog(shell.service, Settings(redis_url="redis://fleet:6379/0"))
+    set_by_admin = SettingsDialog(shell.service, Settings(redis_url="rediss://fleet:6380/0"))
     qtbot.addWidget(set_by_admin)
     set_by_admin.show()
     assert set_by_admin.redis_url.isVisible()
