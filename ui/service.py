@@ -91,13 +91,13 @@ class AgentService(QObject):
                 coro.close()
             raise
         self._tasks.add(task)
-        task.add_done_callback(self._forget)
+        task.add_done_callback(lambda done: self._forget(done, coro))
         return task
 
-    def _forget(self, task: asyncio.Task[Any]) -> None:
+    def _forget(self, task: asyncio.Task[Any], coro: Awaitable[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            pass  # already reported through on_error / failed
+        if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+            coro.close()  # cancelled before it started (the window closing): nothing ran
 
     def _set_busy(self, delta: int) -> None:
         was = self._busy > 0
