@@ -9,7 +9,7 @@ from agent.simulator import attachments
 from agent.simulator.rules import rule_for
 from agent.simulator.schema import BY_ROUTE, EntitySpec
 from agent.simulator.tenant import Actor, Record, Tenant, template
-from agent.simulator.values import ValueProblem, coerce, format_time, parse_time
+from agent.simulator.values import ValueProblem, coerce, format_time, null_refused, parse_time
 
 
 class WriteError(ValueError):
@@ -38,6 +38,9 @@ def _normalise(spec: EntitySpec, body: dict[str, Any]) -> tuple[dict[str, Any], 
             record_id = raw
             continue
         if found.read_only:
+            continue
+        if raw is None and null_refused(found.data_type):
+            problems.append(f"Invalid value for field {found.name}: null is not a boolean.")
             continue
         try:
             values[found.name] = coerce(found.data_type, raw)
@@ -68,6 +71,12 @@ def _merge_udfs(tenant: Tenant, spec: EntitySpec, record: Record, raw: Any) -> N
             value = str(value)
         current[display] = {"name": display, "value": value}
     record["userDefinedFields"] = [current[u.name] for u in tenant.udfs[spec.route]]
+
+
+def _unset_booleans(spec: EntitySpec) -> dict[str, bool]:
+    """What a writable boolean left out of a create or PUT becomes: false, the value a .NET
+    `bool` property has when the body does not name it."""
+    return {f.name: False for f in spec.writable if null_refused(f.data_type)}
 
 
 def _lengths(spec: EntitySpec, record: Record) -> list[str]:
@@ -113,6 +122,7 @@ def write(
             candidate["userDefinedFields"] = [
                 {"name": u.name, "value": None} for u in tenant.udfs.get(spec.route, [])
             ]
+        candidate.update(_unset_booleans(spec))
         candidate.update(values)
     else:
         record_id = _record_id(raw_id, spec)
@@ -126,6 +136,7 @@ def write(
                 kept = f.read_only or f.name in values or f.name == "id"
                 if not kept and (parent is None or f.name != parent[0]):
                     candidate[f.name] = None
+            candidate.update(_unset_booleans(spec))
         candidate.update(values)
     _merge_udfs(tenant, spec, candidate, udfs)
     problems = _lengths(spec, candidate)
