@@ -30,7 +30,11 @@ WINDOW_BYTES = 10_000_000
 WINDOW_SECONDS = 300.0
 FILE_ATTACHMENT = "FILE_ATTACHMENT"
 ATTACHMENT_TYPES = (FILE_ATTACHMENT, "URL", "FOLDER_LINK")
-PUBLISH_VALUES = ((1, "All Autotask Users"), (2, "Internal Project Team"), (4, "Internal & Co-managed"))
+PUBLISH_VALUES = (
+    (1, "All Autotask Users"),
+    (2, "Internal Project Team"),
+    (4, "Internal & Co-managed"),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,6 +178,24 @@ RULES: dict[str, EntityRules] = {
 }
 
 
+def names(text: str) -> set[str]:
+    """The lower-cased field names of one table entry."""
+    return {item.split(":", 1)[0].lower() for item in text.split()}
+
+
+def pairs(text: str) -> dict[str, str]:
+    """`field:value` items of one table entry, keyed by lower-cased field name."""
+    out = {}
+    for item in text.split():
+        name, _, value = item.partition(":")
+        out[name.lower()] = value
+    return out
+
+
+_ATTACHMENT_STAMPS = names(
+    "attachDate attachedByResourceID attachedByContactID fileSize contentType parentType "
+    "isTaskAttachment parentID opportunityID"
+)
 # Attachments under each kind of parent (`{Parent}/{id}/Attachments`): the same rules, with the
 # reference to their own parent.
 for _route, _parent in (
@@ -191,10 +209,7 @@ for _route, _parent in (
     RULES[_route] = EntityRules(
         required="attachmentType title fullPath publish",
         read_only=" ".join(
-            name
-            for name in "attachDate attachedByResourceID attachedByContactID fileSize contentType "
-            "parentType isTaskAttachment parentID opportunityID".split()
-            if name != _own_parent
+            name for name in sorted(_ATTACHMENT_STAMPS) if name != _own_parent.lower()
         ),
         picklists="publish",
         references=f"{_parent} attachedByResourceID:Resource",
@@ -202,17 +217,3 @@ for _route, _parent in (
         not_queryable="data fileSize",
         missing_answers_404=True,
     )
-
-
-def names(text: str) -> set[str]:
-    """The lower-cased field names of one table entry."""
-    return {item.split(":", 1)[0].lower() for item in text.split()}
-
-
-def pairs(text: str) -> dict[str, str]:
-    """`field:value` items of one table entry, keyed by lower-cased field name."""
-    out = {}
-    for item in text.split():
-        name, _, value = item.partition(":")
-        out[name.lower()] = value
-    return out

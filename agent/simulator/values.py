@@ -58,11 +58,11 @@ def coerce(data_type: str, value: Any) -> Any:
     if value is None:
         return None
     if data_type in INTEGER_RANGES:
-        number = _integer(value)
+        whole = _integer(value)
         low, high = INTEGER_RANGES[data_type]
-        if not low <= number <= high:
-            raise ValueProblem(f"{number} is outside the range {low} to {high}")
-        return number
+        if not low <= whole <= high:
+            raise ValueProblem(f"{whole} is outside the range {low} to {high}")
+        return whole
     if data_type in ("double", "decimal"):
         if isinstance(value, bool):
             raise ValueProblem("expected a number")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -103,8 +104,12 @@ def write(
     body: Any,
     actor: Actor,
     parent: tuple[str, int] | None = None,
+    admit: Callable[[Record], None] | None = None,
 ) -> int:
-    """Apply POST, PUT or PATCH of one record and return its id, or raise `WriteError`."""
+    """Apply POST, PUT or PATCH of one record and return its id, or raise `WriteError`.
+
+    `admit` sees the record once it passed every rule, just before it is stored; it may raise
+    to refuse it (the attachment budget does, so only an otherwise valid file counts)."""
     spec = BY_ROUTE[route.lower()]
     if not isinstance(body, dict):
         raise WriteError(f"The request body must be one {spec.type_name} object.")
@@ -143,6 +148,8 @@ def write(
     problems += rule_for(spec.route)(tenant, candidate, before, actor)
     if problems:
         raise WriteError(*problems)
+    if admit is not None:
+        admit(candidate)
     return _store(tenant, spec, candidate, before, actor)
 
 
