@@ -17,9 +17,15 @@ import httpx
 
 from agent.autotask import routes
 from agent.autotask.attachments import attachment_body
+from agent.autotask.catalogue import catalogue
 from agent.autotask.convert import RequestContext, unexpected_answer
 from agent.autotask.credentials import ApiCredentials
-from agent.autotask.errors import NotFoundError, UnreadableRecordError
+from agent.autotask.errors import (
+    NotFoundError,
+    UnknownFieldError,
+    UnreadableRecordError,
+    UnsupportedCallError,
+)
 from agent.autotask.metadata import (
     FieldInfo,
     PicklistValue,
@@ -106,7 +112,7 @@ class AutotaskClient:
     ) -> Any:
         """One record; `NotFoundError` for a 404 and for Autotask's `{"item": null}`."""
         name = _entity_of(entity)
-        route = routes.item_route(name, record_id, parent_id)
+        route = _offered("GET", routes.item_route(name, record_id, parent_id))
         payload = await self.call("GET", route.path, endpoint=route.endpoint)
         ctx = RequestContext.for_call("GET", route.endpoint)
         if not isinstance(payload, dict) or not _has_key(payload, "item"):
@@ -162,7 +168,7 @@ class AutotaskClient:
         """
         name = _entity_of(entity)
         query = Query.of(filter, include_fields, max_records)
-        route = routes.query_route(name)
+        route = _offered("GET", routes.query_route(name))
         ctx = RequestContext.for_call("GET", route.endpoint, is_write=False)
         async for page in follow_next_pages(
             lambda: self._query_page(route, query),
@@ -185,7 +191,7 @@ class AutotaskClient:
             include_fields = ["id", *include_fields]  # the loop steers by id
         name = _entity_of(entity)
         query = Query.of(filter, include_fields, max_records)
-        route = routes.query_route(name)
+        route = _offered("GET", routes.query_route(name))
         ctx = RequestContext.for_call("GET", route.endpoint, is_write=False)
         async for page in pages_by_id(lambda q: self._query_page(route, q), query, ctx):
             kept = PageItems(self.screening.records(name, page, self.server_now()))
@@ -198,7 +204,7 @@ class AutotaskClient:
         return server_time(self._clock.now(), None if skew is None else skew[0])
 
     async def count(self, entity: str | type[Record], filter: Filter = None) -> int:
-        route = routes.query_route(_entity_of(entity), count=True)
+        route = _offered("GET", routes.query_route(_entity_of(entity), count=True))
         payload = await self._send_query(route, Query.of(filter))
         value = lookup(payload, "queryCount") if isinstance(payload, dict) else None
         if isinstance(value, bool) or not isinstance(value, int):
@@ -248,7 +254,7 @@ class AutotaskClient:
         name = _entity_of(entity)
         if name not in routes.CHILD_ROUTES:
             raise ValueError(f"{name} is not read under a parent record")
-        route = routes.collection_route(name, parent_id)
+        route = _offered("GET", routes.collection_route(name, parent_id))
         payload = await self.call("GET", route.path, endpoint=route.endpoint)
         ctx = RequestContext.for_call("GET", route.endpoint)
         page = page_from_wire(payload, ctx)
@@ -292,7 +298,7 @@ class AutotaskClient:
         if child is not None and parent_id is not None and lookup(body, child.parent_field) is None:
             body[child.parent_field] = parent_id
         route = routes.collection_route(name, parent_id)
-        return await self._write("POST", route, body)
+        return await self._write("POST", name, route, body)
 
     async def update(
         self,
@@ -322,7 +328,7 @@ class AutotaskClient:
         name = _entity_of(entity)
         if name in routes.CHILD_ROUTES and parent_id is None:
             raise ValueError(f"deleting {name} needs the id of its parent record")
-        route = routes.item_route(name, record_id, parent_id)
+        route = _offered("DELETE", routes.item_route(name, record_id, parent_id))
         await self.call("DELETE", route.path, endpoint=route.endpoint)
 
     async def _write_existing(
@@ -340,9 +346,23 @@ class AutotaskClient:
             raise ValueError("the fields name a different record id")
         body = {"id": record_id, **{k: v for k, v in body.items() if k.casefold() != "id"}}
         route = routes.collection_route(name, parent_id)
-        return await self._write(method, route, body)
+        return await self._write(method, name, route, body)
 
-    async def _write(self, method: str, route: routes.Route, body: JsonObject) -> int:
+    async def _write(self, method: str, name: str, route: routes.Route, body: JsonObject) -> int:
+        """Sends one write of `name`, once the Swagger shows its verb and every field named."""
+        _offered(method, route)
+        unknown = catalogue().unknown_fields(name, body)
+        if unknown:
+            message = f"{name} has no field '{unknown[0]}'; nothing was sent"
+            raise UnknownFieldError(
+                message,
+                entity=name,
+                field=unknown[0],
+                messages=[message],
+                method=method,
+                endpoint=route.endpoint,
+                is_write=True,
+            )
         payload = await self.call(method, route.path, endpoint=route.endpoint, body=body)
         item_id = lookup(payload, "itemId") if isinstance(payload, dict) else None
         if isinstance(item_id, bool) or not isinstance(item_id, int):
@@ -360,7 +380,7 @@ class AutotaskClient:
     # Metadata -------------------------------------------------------------------------------
 
     async def field_info(self, entity: str | type[Record]) -> list[FieldInfo]:
-        route = routes.fields_route(_entity_of(entity))
+        route = _offered("GET", routes.fields_route(_entity_of(entity)))
         payload = await self.call("GET", route.path, endpoint=route.endpoint)
         ctx = RequestContext.for_call("GET", route.endpoint)
         fields = lookup(payload, "fields") if isinstance(payload, dict) else None
@@ -396,6 +416,24 @@ class AutotaskClient:
                 RequestContext.for_call("GET", "VersionInformation"), "no apiVersions"
             )
         return list(versions)
+
+
+def _offered(method: str, route: routes.Route) -> routes.Route:
+    """`route` when the Swagger offers `method` on its path; else `UnsupportedCallError`."""
+    verbs = catalogue().verbs_of(route.endpoint)
+    if method in verbs:
+        return route
+    offered = ", ".join(sorted(verbs))
+    message = f"Autotask's API has no {method} {route.endpoint}" + (
+        f" (that path takes {offered})" if offered else " (no such path)"
+    )
+    raise UnsupportedCallError(
+        message,
+        messages=[message],
+        method=method,
+        endpoint=route.endpoint,
+        is_write=method != "GET",
+    )
 
 
 def _entity_of(entity: str | type[Record]) -> str:

@@ -12,6 +12,7 @@ HTTP answers onto this tree:
      ├── NotFoundError                  404, or 200 with {"item": null}
      ├── ValidationError                400, or 500 carrying business-rule messages (.messages)
      │    ├── UnknownFieldError         a field the entity does not have (.entity, .field)
+     │    ├── UnsupportedCallError      a path or verb the API does not offer (also a ValueError)
      │    └── AttachmentTooLargeError   a file above the API's limit per attachment
      ├── RateLimitedError               429: the tenant's hourly quota is used up (.retry_after)
      │    └── AttachmentQuotaError      429: the integration's attachment bytes per period
@@ -136,6 +137,12 @@ class UnknownFieldError(ValidationError):
         super().__init__(message, messages=messages, **context)
         self.entity = entity
         self.field = field
+
+
+class UnsupportedCallError(ValidationError, ValueError):
+    """The API offers no such call: the vendor's Swagger has no path of this shape, or not with
+    this verb (`DELETE Tickets/{id}`, `POST Resources`). Raised before anything is sent; it is a
+    `ValueError` too, since the caller asked for something that cannot exist."""
 
 
 class AttachmentTooLargeError(ValidationError):

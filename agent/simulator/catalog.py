@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from agent.simulator.attachments import PARENTS, PUBLISH_VALUES
 from agent.simulator.tenant import PickValue, Tenant, UdfDefinition
 
 FIRST_NAMES = (
@@ -153,6 +154,8 @@ def picklists(tenant: Tenant, rng: random.Random, roles: list[int]) -> None:
         {1, 2, 4},
         1,
     )
+    for route in PARENTS:
+        p[(route, "publish")] = _picklist(list(PUBLISH_VALUES), {1, 2, 4}, 1)
     p[("TimeEntries", "roleID")] = _picklist(role_values, set(), None)
     codes = ids(rng, 29682800, 5)
     p[("TimeEntries", "billingCodeID")] = _picklist(
@@ -271,4 +274,7 @@ def _visit_picklists(tenant: Tenant, rng: random.Random) -> None:
     )
     p[("BillingCodes", "billingCodeType")] = _picklist(
         [(0, "Normal"), (1, "Non-billable")], {0, 1}, 0
+    )
+    p[("Tickets", "serviceLevelAgreementID")] = _picklist(
+        [(1, "Standard SLA"), (ids(rng, 2, 1)[0], "Priority SLA")], {1}, None
     )

@@ -62,11 +62,11 @@ RULES: dict[str, EntityRules] = {
         "firstResponseDateTime lastCustomerNotificationDateTime "
         "lastCustomerVisibleActivityDateTime serviceLevelAgreementHasBeenMet",
         picklists="status priority queueID issueType subIssueType:issueType ticketType "
-        "ticketCategory source assignedResourceRoleID",
+        "ticketCategory source assignedResourceRoleID serviceLevelAgreementID",
         references="companyID:Company contactID:Contact assignedResourceID:Resource "
         "assignedResourceRoleID:Role creatorResourceID:Resource lastActivityResourceID:Resource "
         "configurationItemID:ConfigurationItem contractID:Contract billingCodeID:BillingCode "
-        "companyLocationID:CompanyLocation serviceLevelAgreementID:ServiceLevelAgreement",
+        "companyLocationID:CompanyLocation",
         lengths="ticketNumber:50 title:255 description:8000 resolution:32000 "
         "purchaseOrderNumber:50 externalID:50",
         not_queryable="creatorType lastActivityPersonType",
@@ -174,15 +174,6 @@ RULES: dict[str, EntityRules] = {
         references="productBillingCodeID:BillingCode",
         lengths="name:100 sku:50",
     ),
-    "TicketAttachments": EntityRules(
-        required="attachmentType title fullPath publish",
-        read_only="attachDate attachedByResourceID attachedByContactID fileSize contentType "
-        "parentType isTaskAttachment opportunityID",
-        references="parentID:Ticket attachedByResourceID:Resource",
-        lengths="title:255 fullPath:255",
-        not_queryable="data fileSize",
-        missing_answers_404=True,
-    ),
     "AttachmentInfo": EntityRules(not_queryable="fileSize", missing_answers_404=True),
 }
 
@@ -199,3 +190,30 @@ def pairs(text: str) -> dict[str, str]:
         name, _, value = item.partition(":")
         out[name.lower()] = value
     return out
+
+
+_ATTACHMENT_STAMPS = names(
+    "attachDate attachedByResourceID attachedByContactID fileSize contentType parentType "
+    "isTaskAttachment parentID opportunityID"
+)
+# Attachments under each kind of parent (`{Parent}/{id}/Attachments`): the same rules, with the
+# reference to their own parent.
+for _route, _parent in (
+    ("CompanyAttachments", "parentID:Company"),
+    ("OpportunityAttachments", "opportunityID:Opportunity"),
+    ("ProjectAttachments", "parentID:Project"),
+    ("TaskAttachments", "parentID:Task"),
+    ("TicketAttachments", "parentID:Ticket"),
+):
+    _own_parent = _parent.split(":", 1)[0]
+    RULES[_route] = EntityRules(
+        required="attachmentType title fullPath publish",
+        read_only=" ".join(
+            name for name in sorted(_ATTACHMENT_STAMPS) if name != _own_parent.lower()
+        ),
+        picklists="publish",
+        references=f"{_parent} attachedByResourceID:Resource",
+        lengths="title:255 fullPath:255",
+        not_queryable="data fileSize",
+        missing_answers_404=True,
+    )

@@ -18,7 +18,6 @@ from agent.simulator.attachments import (
     WINDOW_BYTES,
     WINDOW_SECONDS,
     AttachmentBudget,
-    decoded_size,
 )
 from agent.simulator.auth import Caller
 from agent.simulator.faults import Faults
@@ -212,19 +211,31 @@ def children(call: Call) -> Reply:
     return Reply(200, {"items": items, "pageDetails": details})
 
 
+class _OverBudget(Exception):
+    """Internal signal: the attachment budget refuses an otherwise valid file."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(wait)
+        self.wait = wait
+
+
 def write(call: Call) -> Reply:
     try:
         body = call.request.json()
     except (ValueError, RecursionError):
         return errors(500, "The request body is not valid JSON.")
-    size = _attachment_size(call, body)
-    if size:
-        wait = call.attachments.refusal(call.caller.integration_code, size)
+    budget, code = call.attachments, call.caller.integration_code
+    counted = call.request.method == "POST" and call.spec.route.endswith("Attachments")
+    size = 0
+
+    def admit(record: Record) -> None:
+        # Only a create that passed every rule is weighed against the budget (and counted).
+        nonlocal size
+        size = _file_size(record)
+        wait = budget.refusal(code, size) if size else None
         if wait is not None:
-            minutes = round(WINDOW_SECONDS / 60)
-            reply = errors(429, QUOTA.format(limit=WINDOW_BYTES, minutes=minutes))
-            reply.headers.append((b"retry-after", str(max(1, math.ceil(wait))).encode()))
-            return reply
+            raise _OverBudget(wait)
+
     try:
         item_id = writes.write(
             call.tenant,
@@ -233,27 +244,23 @@ def write(call: Call) -> Reply:
             body,
             call.caller.actor,
             call.route.parent,
+            admit if counted else None,
         )
     except writes.WriteError as exc:
         return errors(500, *exc.messages)
+    except _OverBudget as over:
+        minutes = round(WINDOW_SECONDS / 60)
+        reply = errors(429, QUOTA.format(limit=WINDOW_BYTES, minutes=minutes))
+        reply.headers.append((b"retry-after", str(max(1, math.ceil(over.wait))).encode()))
+        return reply
     if size:
-        call.attachments.record(call.caller.integration_code, size)
+        budget.record(code, size)
     return Reply(200, {"itemId": item_id})
 
 
-def _attachment_size(call: Call, body: Any) -> int:
-    """The decoded size of a new attachment's file (0 for anything else, or bad base64)."""
-    if call.request.method != "POST" or not call.spec.route.endswith("Attachments"):
-        return 0
-    if not isinstance(body, dict):
-        return 0
-    data = next((v for k, v in body.items() if str(k).lower() == "data"), None)
-    if not isinstance(data, str):
-        return 0
-    try:
-        return decoded_size(data)
-    except ValueError:
-        return 0
+def _file_size(record: Record) -> int:
+    """The size of a validated attachment's file, as the rule measured it (0 for a link)."""
+    return int(record.get("fileSize") or 0)
 
 
 def delete(call: Call) -> Reply:

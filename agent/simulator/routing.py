@@ -38,8 +38,17 @@ class Route:
 NOT_FOUND = Route("notfound", verbs=frozenset())
 
 
+_LONG = re.compile(r"^[+-]?\d{1,19}$")
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
 def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() and len(text) < 19 else None
+    """The id of a `{id}` segment as ASP.NET's `long` route binds it (a sign allowed), or None
+    where no route matches (not a number, or outside Int64)."""
+    if not _LONG.match(text):
+        return None
+    value = int(text)
+    return value if _LONG_MIN <= value <= _LONG_MAX else None
 
 
 def resolve(path: str) -> Route:
@@ -80,6 +89,8 @@ def _entity_route(name: str, rest: list[str], zone: int | None, key: str) -> Rou
         if entity is None:
             return NOT_FOUND
         if not rest:
+            if not entity.collection_verbs:
+                return NOT_FOUND  # the Swagger has no such path at all
             return route("collection", entity.collection_verbs, entity=entity)
         if info := _info_shape(rest):
             return route(info, _GET, entity=entity)
@@ -92,7 +103,7 @@ def _entity_route(name: str, rest: list[str], zone: int | None, key: str) -> Rou
     if record_id is None:
         return NOT_FOUND
     if len(rest) == 1:
-        if entity is None:
+        if entity is None or not entity.item_verbs:
             return NOT_FOUND
         return route("item", entity.item_verbs, entity=entity, record_id=record_id)
     child = CHILDREN.get((name, rest[1]))
@@ -103,9 +114,11 @@ def _entity_route(name: str, rest: list[str], zone: int | None, key: str) -> Rou
         return route("children", child.collection_verbs, entity=child.entity, parent=parent)
     info = _info_shape(rest[2:])
     if info:
+        if not child.has_info:
+            return NOT_FOUND
         return route(info, _GET, entity=child.entity, parent=parent)
     child_id = _int(rest[2])
-    if child_id is None or len(rest) != 3:
+    if child_id is None or len(rest) != 3 or not child.item_verbs:
         return NOT_FOUND
     return route("item", child.item_verbs, entity=child.entity, record_id=child_id, parent=parent)
 

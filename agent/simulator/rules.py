@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agent.simulator.attachments import attachment_rule
+from agent.simulator.attachments import PARENTS, attachment_rule
 from agent.simulator.schema import BY_ROUTE
 from agent.simulator.tenant import Actor, Record, Tenant
 from agent.simulator.values import parse_time
@@ -58,16 +58,34 @@ def _resource_role(tenant: Tenant, resource_id: int | None, role_id: int | None)
     return []
 
 
+def _belongs(tenant: Tenant, rec: Record, field: str, route: str, name: str) -> list[str]:
+    """A reference to a record that must exist and belong to the ticket's company."""
+    record_id = rec.get(field)
+    if record_id is None:
+        return []
+    found = tenant.get(route, record_id)
+    if found is None:
+        return [f"The {name} {record_id} named in {field} does not exist."]
+    company = rec.get("companyID")
+    if found.get("companyID") != company:
+        owner = "no company" if company is None else f"company {company}"
+        return [f"The {name} {record_id} does not belong to {owner}."]
+    return []
+
+
 def ticket_rule(tenant: Tenant, rec: Record, before: Record | None, actor: Actor) -> list[str]:
     problems = _required("Tickets", rec) + _picklists(tenant, "Tickets", rec)
     company = rec.get("companyID")
     if company is not None and tenant.get("Companies", company) is None:
         problems.append(f"The company {company} does not exist.")
-    contact_id = rec.get("contactID")
-    if contact_id is not None:
-        contact = tenant.get("Contacts", contact_id)
-        if contact is None or contact.get("companyID") != company:
-            problems.append(f"The contact {contact_id} does not belong to company {company}.")
+    problems += _belongs(tenant, rec, "contactID", "Contacts", "contact")
+    problems += _belongs(tenant, rec, "contractID", "Contracts", "contract")
+    problems += _belongs(tenant, rec, "companyLocationID", "CompanyLocations", "company location")
+    code = rec.get("billingCodeID")
+    if code is not None and not (tenant.get("BillingCodes", code) or {}).get("isActive"):
+        problems.append(
+            f"The billing code {code} named in billingCodeID does not exist or is inactive."
+        )
     resource, role = rec.get("assignedResourceID"), rec.get("assignedResourceRoleID")
     if (resource is None) != (role is None):
         problems.append(ASSIGN_BOTH)
@@ -172,7 +190,8 @@ def service_call_rule(
     problems += _exists(tenant, "Companies", rec.get("companyID"), "company")
     problems += _ends_after_start(rec)
     if not problems and rec.get("startDateTime") and rec.get("endDateTime"):
-        seconds = (parse_time(rec["endDateTime"]) - parse_time(rec["startDateTime"])).seconds
+        span = parse_time(rec["endDateTime"]) - parse_time(rec["startDateTime"])
+        seconds = span.total_seconds()
         rec["duration"] = round(seconds / 3600, 4)
     return problems
 
@@ -256,7 +275,7 @@ RULES: dict[str, Rule] = {
     "Appointments": appointment_rule,
     "TicketChecklistItems": checklist_item_rule,
     "TicketCharges": charge_rule,
-    "TicketAttachments": attachment_rule,
+    **{route: attachment_rule(route) for route in PARENTS},
 }
 
 

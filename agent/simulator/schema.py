@@ -74,6 +74,7 @@ class ChildSpec:
     parent_field: str | None
     collection_verbs: frozenset[str]
     item_verbs: frozenset[str]
+    has_info: bool = True
 
 
 def _spec(model: swagger.ModelEntity) -> EntitySpec:
@@ -121,7 +122,7 @@ def _build() -> tuple[tuple[EntitySpec, ...], dict[tuple[str, str], ChildSpec]]:
     specs = {name: _spec(m) for name, m in catalogue.entities.items()}
     children = {
         (c.parent.lower(), c.segment.lower()): ChildSpec(
-            specs[c.entity], c.parent_field, c.collection_verbs, c.item_verbs
+            specs[c.entity], c.parent_field, c.collection_verbs, c.item_verbs, c.has_info
         )
         for c in catalogue.children
     }

@@ -44,7 +44,10 @@ def seed_visits(tenant: Tenant, technician: int, now: datetime) -> None:
         TicketChecklistItems=77000,
         TicketCharges=5400,
         AttachmentInfo=880000,
+        CompanyLocations=150,
+        Contracts=29683400,
     )
+    _sites_and_contracts(tenant, rng, now)
     materials = _billing_codes(tenant)
     products = [
         tenant.insert(
@@ -80,6 +83,44 @@ def seed_visits(tenant: Tenant, technician: int, now: datetime) -> None:
                 "creatorResourceID": technician,
             },
         )
+
+
+def _sites_and_contracts(tenant: Tenant, rng: random.Random, now: datetime) -> None:
+    """Each company's primary location, and a service contract for about half of them: what a
+    ticket's companyLocationID and contractID may name."""
+    start = format_time(now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0))
+    end = format_time(now.replace(month=12, day=31, hour=0, minute=0, second=0, microsecond=0))
+    for company_id, company in tenant.records["Companies"].items():
+        tenant.insert(
+            "CompanyLocations",
+            {
+                "companyID": company_id,
+                "name": "Primary",
+                "address1": company.get("address1"),
+                "city": company.get("city"),
+                "postalCode": company.get("postalCode"),
+                "phone": company.get("phone"),
+                "isActive": True,
+                "isPrimary": True,
+                "isTaxExempt": False,
+                "overrideAccountTaxSettings": False,
+            },
+        )
+        if rng.random() < 0.5:
+            tenant.insert(
+                "Contracts",
+                {
+                    "companyID": company_id,
+                    "contractName": f"{company.get('companyName')} managed services",
+                    "contractType": 7,
+                    "status": 1,
+                    "startDate": start,
+                    "endDate": end,
+                    "isDefaultContract": True,
+                    "isCompliant": True,
+                    "timeReportingRequiresStartAndStopTimes": 0,
+                },
+            )
 
 
 def _billing_codes(tenant: Tenant) -> list[int]:

@@ -78,6 +78,7 @@ class ModelChild:
     parent_field: str | None
     collection_verbs: frozenset[str]
     item_verbs: frozenset[str]
+    has_info: bool  # `{parent}/{parentId}/{segment}/entityInformation[/...]` exist
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +198,7 @@ def catalogue() -> Catalogue:
                 _parent_field(entities.get(parent), entity, parent, segment),
                 _verbs(paths, path),
                 _verbs(paths, f"{path}/{{id}}"),
+                f"{path}/entityInformation" in paths,
             )
         )
     return Catalogue(

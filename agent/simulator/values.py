@@ -14,6 +14,14 @@ class ValueProblem(ValueError):
     """A JSON value that does not fit the field's data type."""
 
 
+# The .NET integer types behind the Swagger's formats: a value outside them fails to bind.
+INTEGER_RANGES = {
+    "short": (-(2**15), 2**15 - 1),
+    "integer": (-(2**31), 2**31 - 1),
+    "long": (-(2**63), 2**63 - 1),
+}
+
+
 def format_time(moment: datetime) -> str:
     """Render a moment as Autotask does: UTC, milliseconds, trailing 'Z'."""
     if moment.tzinfo is None:
@@ -42,24 +50,19 @@ def canonical_time(text: str) -> str:
 def coerce(data_type: str, value: Any) -> Any:
     """Convert a JSON value to the stored form of `data_type`, or raise `ValueProblem`.
 
-    Numeric strings are accepted for numbers (the API is lenient there); booleans must be real
-    JSON booleans (or "true"/"false"), never null, never numbers.
+    Numeric strings are accepted for numbers (the API is lenient there); an integer must fit
+    its .NET type (int32 for `integer`, int64 for `long`); booleans must be real JSON booleans
+    (or "true"/"false"), never numbers. Null passes here: whether a field takes it is the
+    writer's decision (`null_refused`).
     """
     if value is None:
         return None
-    if data_type in ("integer", "long", "short"):
-        if isinstance(value, bool):
-            raise ValueProblem("expected an integer")
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError as exc:
-                raise ValueProblem("expected an integer") from exc
-        raise ValueProblem("expected an integer")
+    if data_type in INTEGER_RANGES:
+        whole = _integer(value)
+        low, high = INTEGER_RANGES[data_type]
+        if not low <= whole <= high:
+            raise ValueProblem(f"{whole} is outside the range {low} to {high}")
+        return whole
     if data_type in ("double", "decimal"):
         if isinstance(value, bool):
             raise ValueProblem("expected a number")
@@ -94,3 +97,25 @@ def coerce(data_type: str, value: Any) -> Any:
     if isinstance(value, bool | int | float):
         return str(value).lower() if isinstance(value, bool) else str(value)
     raise ValueProblem("expected a string")
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueProblem("expected an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError as exc:
+            raise ValueProblem("expected an integer") from exc
+    raise ValueProblem("expected an integer")
+
+
+def null_refused(data_type: str) -> bool:
+    """True for a type whose .NET property cannot hold null: a JSON null there is a model-state
+    error, which the API answers with 500. Booleans are the API's non-nullable properties; every
+    other type binds null."""
+    return data_type == "boolean"

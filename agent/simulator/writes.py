@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ from agent.simulator import attachments
 from agent.simulator.rules import rule_for
 from agent.simulator.schema import BY_ROUTE, EntitySpec
 from agent.simulator.tenant import Actor, Record, Tenant, template
-from agent.simulator.values import ValueProblem, coerce, format_time, parse_time
+from agent.simulator.values import ValueProblem, coerce, format_time, null_refused, parse_time
 
 
 class WriteError(ValueError):
@@ -38,6 +39,9 @@ def _normalise(spec: EntitySpec, body: dict[str, Any]) -> tuple[dict[str, Any], 
             record_id = raw
             continue
         if found.read_only:
+            continue
+        if raw is None and null_refused(found.data_type):
+            problems.append(f"Invalid value for field {found.name}: null is not a boolean.")
             continue
         try:
             values[found.name] = coerce(found.data_type, raw)
@@ -70,6 +74,12 @@ def _merge_udfs(tenant: Tenant, spec: EntitySpec, record: Record, raw: Any) -> N
     record["userDefinedFields"] = [current[u.name] for u in tenant.udfs[spec.route]]
 
 
+def _unset_booleans(spec: EntitySpec) -> dict[str, bool]:
+    """What a writable boolean left out of a create or PUT becomes: false, the value a .NET
+    `bool` property has when the body does not name it."""
+    return {f.name: False for f in spec.writable if null_refused(f.data_type)}
+
+
 def _lengths(spec: EntitySpec, record: Record) -> list[str]:
     return [
         f"The value of {f.name} exceeds its maximum length of {f.length}."
@@ -94,8 +104,12 @@ def write(
     body: Any,
     actor: Actor,
     parent: tuple[str, int] | None = None,
+    admit: Callable[[Record], None] | None = None,
 ) -> int:
-    """Apply POST, PUT or PATCH of one record and return its id, or raise `WriteError`."""
+    """Apply POST, PUT or PATCH of one record and return its id, or raise `WriteError`.
+
+    `admit` sees the record once it passed every rule, just before it is stored; it may raise
+    to refuse it (the attachment budget does, so only an otherwise valid file counts)."""
     spec = BY_ROUTE[route.lower()]
     if not isinstance(body, dict):
         raise WriteError(f"The request body must be one {spec.type_name} object.")
@@ -113,6 +127,7 @@ def write(
             candidate["userDefinedFields"] = [
                 {"name": u.name, "value": None} for u in tenant.udfs.get(spec.route, [])
             ]
+        candidate.update(_unset_booleans(spec))
         candidate.update(values)
     else:
         record_id = _record_id(raw_id, spec)
@@ -126,12 +141,15 @@ def write(
                 kept = f.read_only or f.name in values or f.name == "id"
                 if not kept and (parent is None or f.name != parent[0]):
                     candidate[f.name] = None
+            candidate.update(_unset_booleans(spec))
         candidate.update(values)
     _merge_udfs(tenant, spec, candidate, udfs)
     problems = _lengths(spec, candidate)
     problems += rule_for(spec.route)(tenant, candidate, before, actor)
     if problems:
         raise WriteError(*problems)
+    if admit is not None:
+        admit(candidate)
     return _store(tenant, spec, candidate, before, actor)
 
 

@@ -78,11 +78,17 @@ async def test_a_checklist_item_is_completed_under_its_ticket(
 async def test_queries_and_writes_reach_any_real_field(
     client: AutotaskClient, sim: Simulator
 ) -> None:
-    ticket_id = own_ticket_ids(sim)[0]
-    await client.update(Ticket, ticket_id, {"contractID": 4242, "serviceLevelAgreementID": 3})
-    found = [t async for t in client.query("Tickets", eq("contractID", 4242), ["contractID"])]
-    assert found == [{"id": ticket_id, "contractID": 4242, "userDefinedFields": []}]
-    assert sim.tenant.records["Tickets"][ticket_id]["serviceLevelAgreementID"] == 3
+    contract = next(iter(sim.tenant.records["Contracts"].values()))
+    tickets = sim.tenant.records["Tickets"]
+    ticket_id = next(i for i, t in tickets.items() if t["companyID"] == contract["companyID"])
+    sla = sim.tenant.picklist("Tickets", "serviceLevelAgreementID")[-1].value
+    changes = {"contractID": contract["id"], "serviceLevelAgreementID": sla}
+    await client.update(Ticket, ticket_id, changes)
+    found = [
+        t async for t in client.query("Tickets", eq("contractID", contract["id"]), ["contractID"])
+    ]
+    assert found == [{"id": ticket_id, "contractID": contract["id"], "userDefinedFields": []}]
+    assert sim.tenant.records["Tickets"][ticket_id]["serviceLevelAgreementID"] == sla
 
 
 async def test_a_field_the_entity_does_not_have_is_a_clear_error(client: AutotaskClient) -> None:

@@ -6,7 +6,9 @@ import re
 
 import pytest
 
+from agent.api.validation import TICKET_EDITABLE
 from agent.autotask import ENTITY_TYPES, VISIT_TYPES, routes
+from agent.autotask.catalogue import catalogue
 from agent.autotask.entities import ResourceRole
 from agent.autotask.records import Record
 from agent.simulator.schema import CHILDREN, entity
@@ -71,3 +73,16 @@ def test_the_calls_outside_entities_exist() -> None:
     assert "GET" in swagger_verbs("/V1.0/ZoneInformation")
     assert "GET" in swagger_verbs("/VersionInformation")
     assert swagger_verbs("/V1.0/Tickets/{id}/Widgets") == frozenset()
+
+
+@pytest.mark.parametrize("record", TYPES, ids=lambda t: t.ENTITY)
+def test_every_field_a_typed_record_writes_is_in_the_swagger(record: type[Record]) -> None:
+    """A record written back (`to_wire`) names only its model's properties, so the client's
+    unknown-field check never refuses the program's own writes."""
+    known = catalogue().fields_of(record.ENTITY)
+    assert known is not None, record.ENTITY
+    assert catalogue().unknown_fields(record.ENTITY, record.wire_kinds()) == []
+
+
+def test_the_ticket_fields_the_program_edits_are_in_the_swagger() -> None:
+    assert catalogue().unknown_fields("Tickets", sorted(TICKET_EDITABLE)) == []

@@ -89,18 +89,22 @@ async def test_a_patch_stores_every_writable_field_or_names_it(
 async def test_the_patch_of_a_real_field_the_old_simulator_dropped_is_kept(
     api: httpx.AsyncClient, sim: Simulator
 ) -> None:
-    ticket_id = own_ticket_ids(sim)[0]
-    r = await api.patch("Tickets", json={"id": ticket_id, "contractID": 12345})
-    assert r.status_code == 200
-    assert sim.tenant.records["Tickets"][ticket_id]["contractID"] == 12345
+    contract = next(iter(sim.tenant.records["Contracts"].values()))
+    tickets = sim.tenant.records["Tickets"]
+    ticket_id = next(i for i, t in tickets.items() if t["companyID"] == contract["companyID"])
+    r = await api.patch("Tickets", json={"id": ticket_id, "contractID": contract["id"]})
+    assert r.status_code == 200, r.text
+    assert sim.tenant.records["Tickets"][ticket_id]["contractID"] == contract["id"]
     r = await api.post(
         "Tickets/query",
         json={
             "IncludeFields": ["contractID"],
-            "Filter": [{"op": "eq", "field": "contractID", "value": 12345}],
+            "Filter": [{"op": "eq", "field": "contractID", "value": contract["id"]}],
         },
     )
-    assert r.json()["items"] == [{"id": ticket_id, "contractID": 12345, "userDefinedFields": []}]
+    assert r.json()["items"] == [
+        {"id": ticket_id, "contractID": contract["id"], "userDefinedFields": []}
+    ]
 
 
 async def test_fields_no_model_has_stay_ignored(api: httpx.AsyncClient, sim: Simulator) -> None:

@@ -67,8 +67,6 @@ async def test_a_missing_id_answers_as_its_entity_does(api: httpx.AsyncClient) -
         ("PATCH", "Tickets/7001"),
         ("DELETE", "Tickets/7001"),
         ("POST", "Resources"),
-        ("POST", "TicketNotes"),
-        ("POST", "Contacts"),
         ("DELETE", "Companies/170"),
         ("PUT", "Tickets/query"),
         ("POST", "Tickets/entityInformation"),
@@ -86,6 +84,39 @@ async def test_unknown_route_answers_404(api: httpx.AsyncClient) -> None:
     r = await api.get("Widgets/1")
     assert r.status_code == 404
     assert "No HTTP resource" in r.json()["Message"]
+
+
+@pytest.mark.parametrize(
+    ("verb", "path"),
+    [
+        ("GET", "BillingCodes"),  # the Swagger has BillingCodes/{id} and /query, no collection
+        ("POST", "TicketNotes"),  # notes are written under their ticket only
+        ("POST", "Contacts"),
+        ("GET", "Tickets/7677/Attachments/entityInformation"),  # only the root one exists
+        ("GET", "Tickets/7677/Attachments/entityInformation/fields"),
+        ("GET", "Tickets/9223372036854775808"),  # past Int64: no route binds it
+        ("GET", "Tickets/12x"),
+    ],
+)
+async def test_a_path_the_swagger_does_not_have_answers_404(
+    api: httpx.AsyncClient, verb: str, path: str
+) -> None:
+    r = await api.request(verb, path)
+    assert r.status_code == 404, r.text
+    assert "No HTTP resource" in r.json()["Message"]
+
+
+@pytest.mark.parametrize("record_id", ["9223372036854775807", "-5", "+5", "1234567890123456789"])
+async def test_an_id_of_the_long_route_answers_as_a_missing_record(
+    api: httpx.AsyncClient, record_id: str
+) -> None:
+    r = await api.get(f"Tickets/{record_id}")
+    assert (r.status_code, r.json()) == (200, {"item": None})
+    r = await api.get(f"TimeEntries/{record_id}")
+    assert r.status_code == 404
+    assert r.json()["errors"][0].endswith("was not found.")
+    r = await api.get(f"Tickets/{record_id}/Notes")
+    assert (r.status_code, r.json()["items"]) == (200, [])
 
 
 async def test_ticket_notes_child_routes(api: httpx.AsyncClient, sim: Simulator) -> None:
