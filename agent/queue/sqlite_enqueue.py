@@ -110,6 +110,7 @@ def _insert_if_clear(
     conn: sqlite3.Connection, ids: NextId, new: NewOperation, fp: str, now: float
 ) -> int:
     """The new row's id, or 0 when something live was found (and nothing was written)."""
+    probe: tuple[Any, ...]
     if new.kind is OpKind.CREATE:
         statement, probe = INSERT_IF_CLEAR_FINGERPRINT, (fp,)
     else:
