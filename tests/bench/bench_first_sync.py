@@ -1,15 +1,14 @@
 """First-sync benchmark: a technician with 200 open tickets, 5,000 notes and 2,000 time entries
 starts on a fresh profile; then a refresh with nothing changed on the server.
 
-Against the simulator on loopback at the default threshold, each call taking the same service
-time as in the drain benchmark (the simulator's `service_time`, a thread slot held meanwhile).
-Counted from the simulator's request ledger (what the tenant's threshold counts). The baseline is the least the data can
-cost: one query per 500 rows of each entity the first sync downloads (and one call per
-picklist), computed from the records on the server. Targets: `first_sync_api_calls` within 2x
-that minimum; `idle_refresh_api_calls` at most one call per entity kind refreshed.
+Against the simulator on loopback at the default threshold, each call taking the same service time
+as in the drain benchmark (the simulator's `service_time`, a thread slot held meanwhile). Counted
+from the simulator's request ledger (what the tenant's threshold counts). The baseline is the least
+the data can cost: one query per 500 rows of each entity the first sync downloads (and one call per
+picklist), computed from the records on the server. Targets: `first_sync_api_calls` within 2x that
+minimum; `idle_refresh_api_calls` at most one call per entity kind refreshed.
 
-Writes build/bench/first_sync.json.
-"""
+Writes build/bench/first_sync.json."""
 
 from __future__ import annotations
 
