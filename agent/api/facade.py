@@ -660,10 +660,17 @@ class Agent:
         self._settings_changed(
             await self._threads.run(self.profile.settings_repo.update, work_offline=offline)
         )
-        if not offline and self.engine is not None:
-            self.engine.wake.set()
+        if not offline:
+            self._back_from_working_offline()
         self._publish_online()
         self._emit("status")
+
+    def _back_from_working_offline(self) -> None:
+        """As on the return after an outage: other integrations went on meanwhile, so their use
+        is read afresh (and uncertain writes settled) before the queued work goes out."""
+        if self.engine is not None:
+            self.engine.needs_reconcile()
+            self.engine.wake.set()
 
     def network_changed(self) -> None:
         """A hint from the OS that the network changed: probe at once."""
@@ -1064,8 +1071,8 @@ class Agent:
 
         new = self._settings_changed(await self._threads.run(save))
         if "work_offline" in changes:
-            if not new.work_offline and self.engine is not None:
-                self.engine.wake.set()
+            if not new.work_offline:
+                self._back_from_working_offline()
             self._publish_online()
         if "api_directory_url" in changes:  # the user's choice: recorded, and used from now on
             await self._record_directory(new.api_directory_url)

@@ -16,7 +16,8 @@ MAX_BATCH = 500
 @dataclass
 class BatchSizer:
     """AIMD batch size: grows by `step` after each fast success, halves after an error or a call
-    slower than `slow_after` seconds, always within [minimum, maximum]."""
+    slower than `slow_after` seconds, always within [minimum, maximum]. `latency` is that of
+    one call (the batch's slowest), never the wall time of a whole batch."""
 
     size: int = 20
     minimum: int = 1

@@ -58,6 +58,7 @@ class SQLiteBackend(LedgerOutbox):
         self.store = store
         self.audited = audit
         self._leased = LEASED.setdefault(store, {})
+        self._ids = fast.next_ids(store)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection = self.store.db.connection()
@@ -113,7 +114,9 @@ class SQLiteBackend(LedgerOutbox):
 
         def run() -> Operation:
             conn: sqlite3.Connection = self.store.db.connection()
-            op = fast.enqueue_direct(conn, new, fp, now, capacity=capacity, audited=audited)
+            op = fast.enqueue_direct(
+                conn, self._ids, new, fp, now, capacity=capacity, audited=audited
+            )
             if op is not None:
                 return op
             ledger = SqliteLedger(conn, now, audited, self._leased)
@@ -134,7 +137,9 @@ class SQLiteBackend(LedgerOutbox):
                 return bulk
             ledger = SqliteLedger(conn, now, audited, self._leased)
             return [
-                fast.enqueue_one(conn, ledger, new, fp, capacity=capacity, audited=audited)
+                fast.enqueue_one(
+                    conn, self._ids, ledger, new, fp, capacity=capacity, audited=audited
+                )
                 for new, fp in zip(news, fps, strict=True)
             ]
 

@@ -12,6 +12,7 @@ backend. (See `coalesce.is_direct` for which operations qualify.)
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from agent.queue import sqlite_rows as sql
 from agent.queue.ledger import Ledger
 from agent.queue.operation import KIND_TEXT, PRIORITY_NAME, NewOperation, Operation
 from agent.store import audit
+from agent.store.connection import Store
 from agent.store.models import OpKind, OpState
 
 CHUNK = 500  # bound parameters per IN (...) lookup
@@ -84,18 +86,54 @@ def _entry(op: Operation) -> audit.Entry:
     return audit.Entry("enqueued", op.created_at, op.entity_type, op.entity_key, op.id, detail)
 
 
-def _insert_if_clear(conn: sqlite3.Connection, new: NewOperation, fp: str, now: float) -> int:
+class NextId:
+    """The id the direct path gives its next row, kept between writes of one store so a single
+    enqueue does not ask for MAX(id) each time. Only a hint: another path may have taken that id
+    meanwhile (its insert then fails on the primary key, and the id is read again), and a
+    rolled-back write leaves a gap, never a duplicate."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0  # 0: unknown, read MAX(id) + 1
+
+
+NEXT_IDS: weakref.WeakKeyDictionary[Store, NextId] = weakref.WeakKeyDictionary()
+
+
+def next_ids(store: Store) -> NextId:
+    """The id hint shared by every backend on `store`."""
+    return NEXT_IDS.setdefault(store, NextId())
+
+
+def _insert_if_clear(
+    conn: sqlite3.Connection, ids: NextId, new: NewOperation, fp: str, now: float
+) -> int:
     """The new row's id, or 0 when something live was found (and nothing was written)."""
-    row = _row(sql.next_id(conn), new, fp, now)
+    probe: tuple[Any, ...]
     if new.kind is OpKind.CREATE:
-        cursor = conn.execute(INSERT_IF_CLEAR_FINGERPRINT, (*row, fp))
+        statement, probe = INSERT_IF_CLEAR_FINGERPRINT, (fp,)
     else:
-        cursor = conn.execute(INSERT_IF_CLEAR_TARGET, (*row, new.entity_type, new.target_id))
-    return int(row[0]) if cursor.rowcount == 1 else 0
+        statement, probe = INSERT_IF_CLEAR_TARGET, (new.entity_type, new.target_id)
+    op_id = ids.value or sql.next_id(conn)
+    try:
+        cursor = conn.execute(statement, (*_row(op_id, new, fp, now), *probe))
+    except sqlite3.IntegrityError:
+        if not ids.value:
+            raise
+        # Another path took the hinted id: the failed statement changed nothing (SQLite undoes
+        # just that statement), so the row is sealed for the next free id and written again.
+        op_id = sql.next_id(conn)
+        cursor = conn.execute(statement, (*_row(op_id, new, fp, now), *probe))
+    if cursor.rowcount != 1:
+        return 0
+    ids.value = op_id + 1
+    return op_id
 
 
 def enqueue_direct(
     conn: sqlite3.Connection,
+    ids: NextId,
     new: NewOperation,
     fp: str,
     now: float,
@@ -105,7 +143,7 @@ def enqueue_direct(
 ) -> Operation | None:
     """Queue one operation by the direct path inside the running transaction, or None (nothing
     written) when the shared rules must decide."""
-    if coalesce.is_direct(new, capacity) and (op_id := _insert_if_clear(conn, new, fp, now)):
+    if coalesce.is_direct(new, capacity) and (op_id := _insert_if_clear(conn, ids, new, fp, now)):
         op = coalesce.pending_operation(op_id, new, fp, now)
         if audited:
             audit.append_many([_entry(op)], conn)
@@ -115,6 +153,7 @@ def enqueue_direct(
 
 def enqueue_one(
     conn: sqlite3.Connection,
+    ids: NextId,
     ledger: Ledger,
     new: NewOperation,
     fp: str,
@@ -123,7 +162,7 @@ def enqueue_one(
     audited: bool,
 ) -> Operation:
     """Queue one operation inside the running transaction."""
-    op = enqueue_direct(conn, new, fp, ledger.now, capacity=capacity, audited=audited)
+    op = enqueue_direct(conn, ids, new, fp, ledger.now, capacity=capacity, audited=audited)
     return op if op is not None else coalesce.enqueue(ledger, new, capacity=capacity, fp=fp)
 
 

@@ -25,6 +25,8 @@ class Category(enum.StrEnum):
     TRANSIENT_SERVER = "transient_server"
     THROTTLED_QUOTA = "throttled_quota"
     THROTTLED_THREADS = "throttled_threads"
+    # The integration's attachment byte quota: only attachment uploads wait, not the tenant.
+    THROTTLED_ATTACHMENTS = "throttled_attachments"
     AUTHENTICATION = "authentication"
     PERMISSION = "permission"
     VALIDATION = "validation"
@@ -48,6 +50,7 @@ ACTIONS: dict[Category, Action] = {
     Category.TRANSIENT_SERVER: Action.RETRY_WITH_BACKOFF,
     Category.THROTTLED_QUOTA: Action.SLOW_DOWN,
     Category.THROTTLED_THREADS: Action.SLOW_DOWN,
+    Category.THROTTLED_ATTACHMENTS: Action.SLOW_DOWN,
     Category.AUTHENTICATION: Action.PAUSE_FOR_CREDENTIALS,
     Category.PERMISSION: Action.PARK_NEEDS_ATTENTION,
     Category.VALIDATION: Action.PARK_NEEDS_ATTENTION,
@@ -70,6 +73,8 @@ MESSAGES: dict[Category, str] = {
     " Changes are sent more slowly until it frees up.",
     Category.THROTTLED_THREADS: "Too many requests were in progress at once. Sending slows down "
     "for a moment.",
+    Category.THROTTLED_ATTACHMENTS: "Autotask takes no more attachments from this program for "
+    "now. Attachments are sent when it accepts them again; other changes go on as usual.",
     Category.AUTHENTICATION: "Autotask refused the sign-in details. Check the API user name, "
     "secret and integration code; syncing is paused until then.",
     Category.PERMISSION: "The Autotask API user is not allowed to do this. Ask an administrator "
@@ -134,6 +139,8 @@ RULES: tuple[Rule, ...] = (
     Rule(Category.NOT_FOUND, error=at.NotFoundError),
     Rule(Category.VALIDATION, error=at.ValidationError),
     Rule(Category.THROTTLED_THREADS, error=at.ThreadLimitedError),
+    # Before the tenant's quota: the attachment byte quota is a 429 too, but of uploads only.
+    Rule(Category.THROTTLED_ATTACHMENTS, error=at.AttachmentQuotaError),
     Rule(Category.THROTTLED_QUOTA, error=at.RateLimitedError),
     Rule(Category.TRANSIENT_NETWORK, error=(at.TransportError, at.ZoneMovedError)),
     Rule(Category.PROTOCOL, error=at.ProtocolError),

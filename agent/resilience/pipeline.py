@@ -57,7 +57,15 @@ _SHED_CATEGORY = {
     Cause.BREAKERS: Category.TRANSIENT_SERVER,
     Cause.CONNECTIVITY: Category.TRANSIENT_NETWORK,
 }
-_NEUTRAL = frozenset({Category.THROTTLED_QUOTA, Category.THROTTLED_THREADS})
+_NEUTRAL = frozenset(
+    {Category.THROTTLED_QUOTA, Category.THROTTLED_THREADS, Category.THROTTLED_ATTACHMENTS}
+)
+
+
+def is_attachment_upload(endpoint: str, kind: Kind) -> bool:
+    """A write to an attachment route (`Tickets/{parentId}/Attachments`, likewise for the other
+    parents): what the integration's attachment byte quota limits."""
+    return kind is Kind.WRITE and "attachment" in endpoint.lower()
 
 
 class Pipeline:
@@ -122,6 +130,9 @@ class Pipeline:
             self.hub,
         )
         self._lowered: set[str] = set()
+        # Monotonic time until which attachment uploads wait (the attachment byte quota's 429);
+        # every other call goes on, and the tenant's request pacing is not touched.
+        self._attachments_until = float("-inf")
         self._prober: asyncio.Task[None] | None = None
         self.hub.subscribe(self._on_event)
         if self.fleet is not None:
@@ -179,6 +190,10 @@ class Pipeline:
         if decision.verdict is not Shed.ADMIT and not self._is_probe(endpoint):
             category = _SHED_CATEGORY[self.modes.cause]
             raise self._refused(category, decision.retry_in, endpoint, kind, op_id, decision.reason)
+        if is_attachment_upload(endpoint, kind):
+            wait = self._attachments_until - self.clock.monotonic()
+            if wait > 0:
+                raise self._refused(Category.THROTTLED_ATTACHMENTS, wait, endpoint, kind, op_id)
         # The endpoint's slot first: a call queued behind its endpoint's three must not hold one
         # of its kind's pool slots meanwhile, or calls to other endpoints wait for nothing.
         async with self.limiter.slot(endpoint, kind), self.bulkheads.slot(kind):
@@ -284,6 +299,9 @@ class Pipeline:
             self.pacer.on_quota_exceeded(found.retry_after or 60.0)
         elif category is Category.THROTTLED_THREADS:
             self.pacer.on_thread_limited()
+        elif category is Category.THROTTLED_ATTACHMENTS:
+            resume = self.clock.monotonic() + (found.retry_after or 300.0)
+            self._attachments_until = max(self._attachments_until, resume)
         elif category is Category.AUTHENTICATION:
             self.credentials.refuse(found.message)
         if self.connectivity is not None:

@@ -253,7 +253,7 @@ class Store:
             raise
         self.db.pop_transaction()
         try:
-            conn.commit()
+            conn.execute("COMMIT")  # a cached statement; `conn.commit()` prepares it each time
         except BaseException:
             conn.rollback()
             raise

@@ -98,6 +98,15 @@ class SyncEngine:
         self.last_report: SyncReport | None = None
         self.last_success_at: float | None = None
         self.pull_schedule = RetrySchedule()
+        self._slowest_call = 0.0  # since the batch size was last adjusted
+        noted = caller.on_call
+
+        def note_call(endpoint: str, seconds: float) -> None:
+            self._slowest_call = max(self._slowest_call, seconds)
+            if noted is not None:
+                noted(endpoint, seconds)
+
+        caller.on_call = note_call
 
     async def _lookup(self, endpoint: str, filters: list[Any]) -> list[dict[str, Any]]:
         from agent.resilience.bulkhead import Kind
@@ -299,10 +308,10 @@ class SyncEngine:
                     return
                 done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    started, part = running.pop(task)
+                    _, part = running.pop(task)
                     report.merge(part)
                     task.result()  # a failure ends the push (the others finish first, below)
-                    self.dispatcher.sizer.record(part.failed == 0, self.clock.monotonic() - started)
+                    self._resize(part)
             ended_well = True
         finally:
             # Never leave a batch running behind a failure: it could send what the next round
@@ -314,6 +323,13 @@ class SyncEngine:
                 failures = [e for e in ended if isinstance(e, Exception)]
                 if failures and ended_well:
                     raise failures[0]
+
+    def _resize(self, part: PushReport) -> None:
+        """Adjust the batch size by how the batch's calls went: each call's own latency, not
+        the batch's wall time (a healthy drain of hundreds of edits takes seconds at three calls
+        per endpoint, and must keep its size)."""
+        slowest, self._slowest_call = self._slowest_call, 0.0
+        self.dispatcher.sizer.record(part.failed == 0, slowest)
 
     async def run(
         self, stop: asyncio.Event, interval: Callable[[], float], online: Callable[[], bool]

@@ -296,6 +296,13 @@ if __name__ == "__main__":
     if args.measure is None:
         main(Path("build/bench"))
     else:
+        import keyring
+
+        from agent.credentials import InProcessKeyring
+
+        # Its own process: the profile's data key goes in a keyring of this process, as in the
+        # parent run (the machine running it may have none).
+        keyring.set_keyring(InProcessKeyring())
         fn = {"stall": measure_stall, "rss": measure_rss, "cold": measure_cold_start}[args.measure]
         print(json.dumps(fn()), flush=True)
         os._exit(0)  # skip Qt's teardown at exit: the figure is out, nothing else matters

@@ -226,3 +226,35 @@ def test_a_generated_evolver_changes_exactly_the_named_fields() -> None:
     assert moved.fields is op.fields
     with pytest.raises(ValueError, match="colour"):
         evolver("colour")
+
+
+def test_direct_insert_after_another_path_took_the_next_id(store: Any) -> None:
+    """The direct path's remembered next id is only a hint: a coalesced write (which takes
+    MAX(id) + 1 itself) in between makes the next direct insert take a free id, not fail."""
+    from agent.queue import SQLiteBackend
+
+    box = SQLiteBackend(store, FakeClock(), audit=True)
+    first = box.enqueue(update(1, status=5))
+    merged = box.enqueue(update(1, title="later"))  # merged; its absorbed row takes id 2
+    other = SQLiteBackend(store, FakeClock(), audit=True).enqueue(update(2, status=1))
+    rows = store.read(
+        lambda: store.db.execute_sql("SELECT id, target_id, state FROM outbox_op ORDER BY id")
+    ).fetchall()
+    assert merged.id == first.id == 1
+    assert rows == [(1, 1, "pending"), (2, 1, "cancelled"), (3, 2, "pending")]
+    assert other.id == 3 and box.get(3) == other
+
+
+def test_a_rolled_back_direct_insert_leaves_a_gap_not_a_duplicate(store: Any) -> None:
+    from agent.queue import SQLiteBackend
+
+    box = SQLiteBackend(store, FakeClock(), audit=False)
+
+    def enqueue_then_fail() -> None:
+        box.enqueue(update(1, status=5))
+        raise RuntimeError("the surrounding edit failed")
+
+    with pytest.raises(RuntimeError):
+        store.write(enqueue_then_fail)
+    again = box.enqueue(update(1, status=5))
+    assert box.count() == 1 and box.get(again.id) == again

@@ -344,3 +344,31 @@ async def test_a_call_queued_behind_its_endpoint_leaves_the_write_pool_to_other_
     assert entry == "entry"
     release.set()
     assert await asyncio.gather(*tickets) == ["ticket"] * len(tickets)
+
+
+async def test_the_attachment_byte_quota_holds_attachment_uploads_only(fake_clock):
+    """A 429 for attachment bytes is not the tenant's hourly quota: the pacer keeps its pace,
+    other calls go on at once, and only attachment uploads wait out its Retry-After."""
+    pipeline = make(fake_clock)
+    refused = at.AttachmentQuotaError("bytes", retry_after=300, status=429)
+    with pytest.raises(PipelineError) as raised:
+        await pipeline.call(
+            endpoint="Tickets/{parentId}/Attachments", kind="write", fn=failing(refused)
+        )
+    e = raised.value
+    assert e.category is Category.THROTTLED_ATTACHMENTS and e.action is Action.SLOW_DOWN
+    assert e.retry_at == fake_clock.now() + timedelta(seconds=300)
+    assert pipeline.pacer.multiplier == 1.0 and pipeline.mode is Mode.NORMAL
+    edit, read = answer("edit"), answer("read")
+    assert await pipeline.call(endpoint="Tickets", kind="write", fn=edit) == "edit"
+    assert await pipeline.call(endpoint="Tickets/{parentId}/Attachments", kind="read", fn=read)
+    upload = answer("uploaded")
+    with pytest.raises(PipelineError) as raised:
+        await pipeline.call(endpoint="Projects/{parentId}/Attachments", kind="write", fn=upload)
+    assert raised.value.category is Category.THROTTLED_ATTACHMENTS
+    assert not raised.value.attempted and upload.seen == []
+    fake_clock.advance(301)
+    assert await pipeline.call(endpoint="Tickets/{parentId}/Attachments", kind="write", fn=upload)
+    assert pipeline.breakers.get("zone1", "Tickets/{parentId}/Attachments").state is (
+        BreakerState.CLOSED
+    )
