@@ -117,9 +117,10 @@ async def refused_entities(client: AutotaskClient) -> list[str]:
 
     The REST API has no call that reads a security level, so each entity is asked with a write
     that cannot change anything: a PATCH of record 0 (ids start at 1; for a child entity, under
-    parent 0). Autotask checks impersonation before it looks the record up, so a refused
-    entity answers the impersonation refusal and an allowed one "not found"; one request per
-    entity, no data created or changed.
+    parent 0). Impersonation is checked before the record is looked up (so the simulator
+    does; unconfirmed for Autotask, see docs/autotask-api-notes.md), so a refused entity
+    answers the impersonation refusal and an allowed one "not found"; one request per entity,
+    no data created or changed.
     """
     refused = []
     for entity in IMPERSONATED_ENTITIES:
