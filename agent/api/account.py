@@ -1,5 +1,6 @@
 """Signing in and out: test a connection with distinct answers, find the technician's resource,
-keep the credentials in the keyring, and (on request) wipe the local data."""
+check that changes can be made in the technician's name, keep the credentials in the keyring,
+and (on request) wipe the local data."""
 
 from __future__ import annotations
 
@@ -9,16 +10,21 @@ from agent.api.types import ConnectionTest
 from agent.autotask import (
     AutotaskClient,
     AutotaskError,
+    ImpersonationRefusedError,
     InvalidIntegrationCodeError,
     NetworkError,
+    NotFoundError,
     RequestTimeoutError,
     UnknownUserError,
     UntrustedCertificateError,
     UntrustedZoneError,
+    ValidationError,
     WrongSecretError,
 )
+from agent.autotask.convert import ENTITY_WORDS
 from agent.autotask.credentials import ApiCredentials
 from agent.autotask.queries import eq
+from agent.autotask.routes import CHILD_ROUTES
 from agent.autotask.session import ClientOptions
 
 MESSAGES = {
@@ -31,7 +37,14 @@ MESSAGES = {
     "of your integration.",
     "no_network": "Autotask cannot be reached. Check the network connection and try again.",
     "no_resource": "Connected, but no active resource has this e-mail address.",
+    "impersonation_refused": "Connected, but Autotask does not allow changes to {entities} to "
+    "be made in your name: the security levels do not permit the API user to impersonate you "
+    "for them. Ask your Autotask administrator to allow impersonation (Admin > Security Levels "
+    "> Web Services API), then sign in again.",
 }
+
+# What the agent writes in the technician's name, checked at sign-in.
+IMPERSONATED_ENTITIES = ("Tickets", "TicketNotes", "TimeEntries")
 
 
 # Failures whose own message is the one to show (it names the server and what to do).
@@ -80,7 +93,42 @@ async def check_connection(
                     break
                 if resource_id is None:
                     return ConnectionTest(False, MESSAGES["no_resource"], "other"), None
+                as_technician = AutotaskClient(
+                    http,
+                    ApiCredentials(
+                        username, secret, integration_code, impersonation_resource_id=resource_id
+                    ),
+                    options=opts,
+                )
+                refused = await refused_entities(as_technician)
+                if refused:
+                    words = ", ".join(ENTITY_WORDS.get(e, e) for e in refused)
+                    message = MESSAGES["impersonation_refused"].format(entities=words)
+                    return ConnectionTest(False, message, "impersonation_refused"), None
         except AutotaskError as exc:
             kind = _kind(exc)
             return ConnectionTest(False, MESSAGES.get(kind, str(exc)), kind), None
     return ConnectionTest(True, MESSAGES["ok"], "ok"), resource_id
+
+
+async def refused_entities(client: AutotaskClient) -> list[str]:
+    """The entities of `IMPERSONATED_ENTITIES` that Autotask refuses to write in the name of
+    the resource `client` impersonates.
+
+    The REST API has no call that reads a security level, so each entity is asked with a write
+    that cannot change anything: a PATCH of record 0 (ids start at 1; for a child entity, under
+    parent 0). Impersonation is checked before the record is looked up (so the simulator
+    does; unconfirmed for Autotask, see docs/autotask-api-notes.md), so a refused entity
+    answers the impersonation refusal and an allowed one "not found"; one request per entity,
+    no data created or changed.
+    """
+    refused = []
+    for entity in IMPERSONATED_ENTITIES:
+        parent = 0 if entity in CHILD_ROUTES else None
+        try:
+            await client.update(entity, 0, {"id": 0}, parent_id=parent)
+        except ImpersonationRefusedError:
+            refused.append(entity)
+        except (ValidationError, NotFoundError):
+            continue  # allowed: the record was looked for (and, as ever, not found)
+    return refused

@@ -180,7 +180,7 @@ class ConnectionTest:
     ok: bool
     message: str
     # ok | unknown_user | wrong_secret | bad_integration_code | no_network | untrusted_certificate
-    # | untrusted_zone | other
+    # | untrusted_zone | impersonation_refused | other
     kind: str
 
 

@@ -22,6 +22,7 @@ from agent.autotask.errors import (
     AttachmentQuotaError,
     AutotaskError,
     ErrorContext,
+    ImpersonationRefusedError,
     InvalidIntegrationCodeError,
     NetworkError,
     NotFoundError,
@@ -40,6 +41,7 @@ from agent.autotask.errors import (
     ZoneMovedError,
 )
 from agent.autotask.lenient import read_records_apart
+from agent.autotask.routes import CHILD_ROUTES
 from agent.security.trust import certificate_problem
 
 # An answer nested deeper than this is refused whole. Autotask's records are nearly flat; a
@@ -59,6 +61,13 @@ THREAD_LIMIT_MARKER = "thread threshold exceeded"
 ATTACHMENT_QUOTA_MARKER = "attachment upload limit"
 # Autotask's words for a field the entity does not have (in a query, include list or filter).
 UNKNOWN_FIELD = re.compile(r"Unable to find (?P<field>[\w.]+) in the (?P<entity>\w+) Entity", re.I)
+# Autotask's refusal of a write made in another resource's name (its security level does not
+# allow impersonation for the entity); the entity is named when the text names it.
+IMPERSONATION_REFUSED = re.compile(
+    r"imperson\w*\b.*?\bnot (allowed|permitted)(?: for (?P<entity>[A-Za-z]+))?", re.I
+)
+# Plain words for the entities a technician writes most, in messages.
+ENTITY_WORDS = {"Tickets": "tickets", "TicketNotes": "ticket notes", "TimeEntries": "time entries"}
 # 500s whose text describes a failure of the server itself, not a rule the request broke.
 SERVER_FAULT_MARKERS = (
     "server encountered an error",
@@ -343,6 +352,27 @@ def _contains(messages: list[str], markers: tuple[str, ...] | str) -> bool:
     return any(marker in message.lower() for message in messages for marker in wanted)
 
 
+def _impersonation_refused(messages: list[str], status: int, ctx: RequestContext) -> str | None:
+    """The entity whose impersonated write was refused (a 403 or a 500 saying so), or None."""
+    if status not in (403, 500):
+        return None
+    for message in messages:
+        found = IMPERSONATION_REFUSED.search(message)
+        if found is not None:
+            return found["entity"] or entity_of_endpoint(ctx.endpoint)
+    return None
+
+
+def entity_of_endpoint(endpoint: str) -> str:
+    """The entity an endpoint writes: `TicketNotes` for `Tickets/{parentId}/Notes`."""
+    parts = endpoint.split("/")
+    if len(parts) >= 3 and parts[1] == "{parentId}":
+        for entity, child in CHILD_ROUTES.items():
+            if (child.parent, child.child) == (parts[0], parts[2]):
+                return entity
+    return parts[0]
+
+
 def error_for_response(
     status: int, headers: Mapping[str, str], body: bytes, ctx: RequestContext
 ) -> AutotaskError:
@@ -365,6 +395,16 @@ def error_for_response(
         return UnknownUserError(
             "Autotask does not know this API user name; check the user name in the account "
             "settings",
+            **refused,
+        )
+    refused_for = _impersonation_refused(messages, status, ctx)
+    if refused_for is not None:
+        return ImpersonationRefusedError(
+            f"Autotask does not allow changes to {ENTITY_WORDS.get(refused_for, refused_for)} "
+            f"in your name: the API user's security level does not permit impersonation for "
+            f"{refused_for}. Ask your Autotask administrator to allow it; the change is kept "
+            f"here and is not sent in the API user's name.",
+            entity=refused_for,
             **refused,
         )
     if status == 401:

@@ -9,6 +9,8 @@ HTTP answers onto this tree:
      │    ├── WrongSecretError          401: right user name, wrong secret
      │    └── InvalidIntegrationCodeError   500 "IntegrationCode is invalid"
      ├── PermissionDeniedError          403: the API user's security level forbids it
+     │    └── ImpersonationRefusedError writes to `.entity` may not be made in the
+     │                                  technician's name (impersonation not allowed)
      ├── NotFoundError                  404, or 200 with {"item": null}
      ├── ValidationError                400, or 500 carrying business-rule messages (.messages)
      │    ├── UnknownFieldError         a field the entity does not have (.entity, .field)
@@ -102,6 +104,18 @@ class InvalidIntegrationCodeError(AuthenticationError):
 
 class PermissionDeniedError(AutotaskError):
     """The API user's security level does not allow this call."""
+
+
+class ImpersonationRefusedError(PermissionDeniedError):
+    """The security levels do not let the API user write `entity` on the technician's behalf.
+
+    Autotask did nothing; sending the change without impersonation would put it in the API
+    user's name, so it is never retried that way: an administrator has to allow it.
+    """
+
+    def __init__(self, message: str, *, entity: str, **context: Unpack[ErrorContext]):
+        super().__init__(message, **context)
+        self.entity = entity
 
 
 class NotFoundError(AutotaskError):

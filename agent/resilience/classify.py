@@ -126,8 +126,13 @@ _GENERIC_500 = re.compile(
 )
 
 # Failures whose own message says more than their category's: an untrusted certificate (where
-# "cannot be reached" would send a person looking for a network fault) and an untrusted zone.
-_SELF_EXPLAINED = (at.UntrustedCertificateError, at.UntrustedZoneError)
+# "cannot be reached" would send a person looking for a network fault), an untrusted zone, and
+# a refused impersonation (which names the entity and what the administrator must allow).
+_SELF_EXPLAINED = (
+    at.UntrustedCertificateError,
+    at.UntrustedZoneError,
+    at.ImpersonationRefusedError,
+)
 
 # Statuses by which the server refuses the form of a request: asking again cannot help.
 _REFUSED_FORM = frozenset({405, 406, 414, 415})

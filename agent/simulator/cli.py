@@ -10,6 +10,7 @@ import socket
 import sys
 
 from agent.cli_args import OneLineParser, count, port, positive_number
+from agent.simulator.impersonation import entity_routes
 from agent.simulator.seed import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME
 from agent.simulator.server import start, stop
 from agent.simulator.simulator import (
@@ -54,7 +55,24 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         help="accept N integration codes (DEMO code plus DEMO code with -2, -3, ...)",
     )
+    p.add_argument(
+        "--refuse-impersonation",
+        type=_entities,
+        default=(),
+        metavar="ENTITY[,ENTITY...]",
+        help="entities (e.g. TicketNotes) whose writes the tenant refuses to impersonate",
+    )
     return p
+
+
+def _entities(value: str) -> tuple[str, ...]:
+    """A comma-separated list of entity names of the API."""
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    try:
+        entity_routes(names)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return names
 
 
 async def _main(args: argparse.Namespace) -> None:
@@ -64,6 +82,7 @@ async def _main(args: argparse.Namespace) -> None:
         args.time_scale,
         threshold=args.threshold,
         service_time=served_service_time() if args.service_time is None else args.service_time,
+        impersonation_refused=args.refuse_impersonation,
     )
     if args.no_latency:
         sim.limits.latency_enabled = False

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from agent.simulator import impersonation
 from agent.simulator.faults import FaultRule
 from agent.simulator.schema import BY_ROUTE
 from agent.simulator.wire import Reply, Request, errors, not_found
@@ -71,6 +72,8 @@ class Control:
         if parts == ["zone"] and method == "POST":
             sim.faults.migrate_zone(int(body["zone"]))
             return Reply(200, {"zone": sim.tenant.zone})
+        if parts == ["impersonation"]:
+            return impersonation.control(sim.tenant, method, body)
         if parts == ["secret"] and method == "POST":
             secret = sim.faults.rotate_secret(body.get("username"), body.get("secret"))
             return Reply(200, {"secret": secret})
@@ -92,6 +95,8 @@ class Control:
             "tenant": tenant.name,
             "zone": tenant.zone,
             "technicianResourceId": sim.technician_resource_id,
+            "apiUserResourceId": sim.api_user_resource_id,
+            "impersonationRefused": sorted(tenant.impersonation_refused),
             "counts": {route: len(table) for route, table in tenant.records.items()},
             "thresholdUsage": sim.limits.usage(tenant.name),
             "threshold": sim.limits.threshold,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from agent.simulator import writes
+from agent.simulator.impersonation import is_api_only
 from agent.simulator.tenant import Actor
 from agent.simulator.values import format_time, parse_time
 
@@ -104,7 +105,11 @@ class Dispatcher:
         if kind == "description":
             line = LINES[rng.randrange(len(LINES))]
             return {"description": f"{ticket['description'] or ''}\n{line}".strip()}
-        resources = sorted(r for r, res in tenant.records["Resources"].items() if res["isActive"])
+        resources = sorted(
+            r
+            for r, res in tenant.records["Resources"].items()
+            if res["isActive"] and not is_api_only(res)
+        )
         resource = resources[rng.randrange(len(resources))]
         roles = sorted(tenant.roles_of(resource))
         return {"assignedResourceID": resource, "assignedResourceRoleID": roles[0]}

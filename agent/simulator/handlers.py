@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from agent.clock import Clock
-from agent.simulator import writes
+from agent.simulator import impersonation, writes
 from agent.simulator.attachments import (
     QUOTA,
     WINDOW_BYTES,
@@ -59,6 +59,9 @@ class Call:
 
 
 def handle(call: Call) -> Reply:
+    refused = impersonation.refusal(call.caller, call.route, call.request.method)
+    if refused is not None:
+        return refused
     if call.route.kind == "entities":
         described = [entity_information(call.tenant, spec) for spec in ENTITIES]
         return Reply(200, {"entityDescriptions": described})

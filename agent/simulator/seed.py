@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from agent.clock import Clock
 from agent.simulator.catalog import FIRST_NAMES, LAST_NAMES, picklists, staff
+from agent.simulator.impersonation import seed_api_user
 from agent.simulator.seed_visits import seed_visits
 from agent.simulator.tenant import Record, Tenant
 from agent.simulator.values import format_time
@@ -79,7 +80,8 @@ PLACES = (
 
 
 def build_tenant(seed: str, tickets: int, clock: Clock, zone: int | None = None) -> Tenant:
-    """The tenant for `seed`: the demo user, ~30 companies, 100 contacts, 10 staff, `tickets`."""
+    """The tenant for `seed`: the demo API user (a resource of its own), ~30 companies, 100
+    contacts, 10 staff (the first is the technician), `tickets`."""
     rng = random.Random(seed)
     tenant = Tenant(
         seed,
@@ -97,7 +99,7 @@ def build_tenant(seed: str, tickets: int, clock: Clock, zone: int | None = None)
     )
     roles, resources = staff(tenant, rng)
     picklists(tenant, rng, roles)
-    tenant.add_user(DEMO_USERNAME, DEMO_SECRET, resources[0])
+    seed_api_user(tenant, DEMO_USERNAME, DEMO_SECRET)
     tenant.integration_codes.add(DEMO_INTEGRATION_CODE)
     _customers(tenant, rng, resources, now)
     _tickets(tenant, rng, tickets, resources, now_dt)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import copy
 import math
 import os
+from collections.abc import Iterable
 from typing import Any
 
 from agent.clock import SYSTEM_CLOCK, Clock
-from agent.simulator import writes
+from agent.simulator import impersonation, writes
 from agent.simulator.app import SimulatorApp
 from agent.simulator.auth import Directory
 from agent.simulator.control import Control
@@ -50,14 +51,18 @@ class Simulator:
         clock: Clock | None = None,
         threshold: int = 10_000,
         service_time: float = 0.0,
+        impersonation_refused: Iterable[str] = (),
     ) -> None:
         """`service_time`: simulated seconds each request takes (scaled by `time_scale`); zero
-        answers at once, `SERVED_SERVICE_TIME` is what a served tenant uses."""
+        answers at once, `SERVED_SERVICE_TIME` is what a served tenant uses.
+        `impersonation_refused`: entities (`"TicketNotes"`) whose writes the tenant's security
+        levels refuse to impersonate."""
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.seed = seed
         self.clock: Clock = clock or SYSTEM_CLOCK
         self.tenant: Tenant = build_tenant(seed, tickets, self.clock)
+        impersonation.refuse(self.tenant, impersonation_refused)
         self.directory = Directory(self.tenant)
         self.limits = Limits(self.clock, threshold, time_scale, service_time)
         self.faults = Faults(seed, self.directory)
@@ -67,7 +72,14 @@ class Simulator:
 
     @property
     def technician_resource_id(self) -> int:
-        """The demo API user's resource: the technician whose tickets the agent syncs."""
+        """The technician whose tickets the agent syncs: the first of the staff (the agent
+        signs in as the API user and acts on this resource's behalf)."""
+        return sorted(self.tenant.records["Resources"])[0]
+
+    @property
+    def api_user_resource_id(self) -> int:
+        """The demo API user's own resource (API-only): the impersonator of every change the
+        agent makes for the technician."""
         user = self.tenant.user(DEMO_USERNAME)
         assert user is not None
         return user.resource_id
@@ -92,8 +104,10 @@ class Simulator:
     ) -> Tenant:
         """Another database with its own API user, e.g. in another zone."""
         tenant = build_tenant(seed, tickets, self.clock, zone=zone)
+        seeded = tenant.user(DEMO_USERNAME)  # its API-only resource serves this tenant's user
+        assert seeded is not None
         tenant.users.clear()
-        tenant.add_user(username, secret, sorted(tenant.records["Resources"])[0])
+        tenant.add_user(username, secret, seeded.resource_id)
         tenant.integration_codes = {integration_code}
         self.directory.add(tenant)
         return tenant

@@ -95,6 +95,8 @@ class Tenant:
         self.udfs: dict[str, list[UdfDefinition]] = {}
         self.users: dict[str, ApiUser] = {}
         self.integration_codes: set[str] = set()
+        # Entities (routes) whose writes the security levels refuse to impersonate.
+        self.impersonation_refused: set[str] = set()
         # Monotonic creation time per (entity, id), for read-after-write lag.
         self.created_at: dict[tuple[str, int], float] = {}
 

@@ -9,6 +9,7 @@ import pytest
 
 from agent.autotask import (
     AutotaskClient,
+    ImpersonationRefusedError,
     InvalidIntegrationCodeError,
     NetworkError,
     NotFoundError,
@@ -302,3 +303,40 @@ async def test_item_null_is_not_found(api: MockApi, client: AutotaskClient) -> N
         await client.get("Tickets", 9)
     assert caught.value.status == 200
     assert caught.value.endpoint == "Tickets/{id}"
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "endpoint", "entity"),
+    [
+        (
+            500,
+            "Impersonation is not allowed for TicketNotes: the security level does not permit "
+            "resource 29682887 to be impersonated when adding or editing TicketNotes.",
+            "Tickets/{parentId}/Notes",
+            "TicketNotes",
+        ),
+        (
+            403,
+            "Resource impersonation is not permitted.",
+            "Tickets/{parentId}/Notes",
+            "TicketNotes",
+        ),
+        (500, "Impersonation not allowed", "TimeEntries", "TimeEntries"),
+    ],
+)
+def test_a_refused_impersonation_names_the_entity_and_says_nothing_was_written(
+    status: int, message: str, endpoint: str, entity: str
+) -> None:
+    ctx = RequestContext.for_call("POST", endpoint, secrets=(SECRET, CODE))
+    error = error_for_response(status, httpx.Headers(), errors_body(message), ctx)
+    assert isinstance(error, ImpersonationRefusedError)
+    assert isinstance(error, PermissionDeniedError)
+    assert error.entity == entity
+    assert entity in str(error) and "impersonation" in str(error)
+    assert error.may_have_reached_server is False
+
+
+def test_the_inactive_impersonated_resource_is_a_business_rule_not_a_refusal() -> None:
+    body = errors_body("The impersonated resource does not exist or is inactive.")
+    error = error_for_response(500, httpx.Headers(), body, WRITE)
+    assert type(error) is ValidationError

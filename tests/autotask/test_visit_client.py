@@ -42,7 +42,12 @@ async def client(sim: Simulator) -> AsyncIterator[AutotaskClient]:
     async with httpx.AsyncClient(transport=transport) as http:
         yield AutotaskClient(
             http,
-            ApiCredentials(DEMO_USERNAME, DEMO_SECRET, DEMO_INTEGRATION_CODE),
+            ApiCredentials(
+                DEMO_USERNAME,
+                DEMO_SECRET,
+                DEMO_INTEGRATION_CODE,
+                impersonation_resource_id=sim.technician_resource_id,  # as the agent does
+            ),
             options=ClientOptions(directory_url="http://sim.test/ATServicesRest/"),
         )
 

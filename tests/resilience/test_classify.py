@@ -123,3 +123,16 @@ def test_every_category_has_an_action_and_a_plain_message():
         assert category in ACTIONS
         assert MESSAGES[category]
         assert "Exception" not in MESSAGES[category]
+
+
+def test_a_refused_impersonation_is_parked_with_its_own_message_never_retried():
+    error = at.ImpersonationRefusedError(
+        "Autotask does not allow changes to ticket notes in your name (TicketNotes)",
+        entity="TicketNotes",
+        status=500,
+        is_write=True,
+    )
+    found = classify(error)
+    assert found.category is Category.PERMISSION
+    assert found.action is Action.PARK_NEEDS_ATTENTION and not found.retryable
+    assert found.message == error.message

@@ -24,7 +24,11 @@ def test_demo_tenant_shape() -> None:
     sim = Simulator(clock=FakeClock())
     counts = {route: len(table) for route, table in sim.dump().items()}
     assert counts["Tickets"] == 500
-    assert counts["Companies"] == 30 and counts["Contacts"] == 100 and counts["Resources"] == 10
+    # Ten staff and the API user's own resource (API-only, no roles).
+    assert counts["Companies"] == 30 and counts["Contacts"] == 100 and counts["Resources"] == 11
+    api_user = sim.tenant.records["Resources"][sim.api_user_resource_id]
+    assert api_user["licenseType"] == 7 and not sim.tenant.roles_of(sim.api_user_resource_id)
+    assert sim.api_user_resource_id != sim.technician_resource_id
     assert counts["TicketNotes"] > 300 and counts["TimeEntries"] > 40
     own = own_ticket_ids(sim)
     assert len(own) == 40

@@ -41,7 +41,9 @@ async def test_completing_a_checklist_item_stamps_who_and_when(
         if i["ticketID"] == ticket_id and not i["isCompleted"]
     )
     r = await api.patch(
-        f"Tickets/{ticket_id}/ChecklistItems", json={"id": item["id"], "isCompleted": True}
+        f"Tickets/{ticket_id}/ChecklistItems",
+        json={"id": item["id"], "isCompleted": True},
+        headers={"ImpersonationResourceId": str(sim.technician_resource_id)},
     )
     assert r.status_code == 200, r.text
     stored = sim.tenant.records["TicketChecklistItems"][item["id"]]

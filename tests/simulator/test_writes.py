@@ -148,7 +148,8 @@ async def test_note_add_moves_last_activity_date_not_the_version(
     assert ticket["lastTrackedModificationDateTime"] == version
     stored = (await api.get(f"TicketNotes/{note_id}")).json()["item"]
     assert stored["ticketID"] == ticket_id
-    assert stored["creatorResourceID"] == sim.technician_resource_id
+    assert stored["creatorResourceID"] == sim.api_user_resource_id  # no one impersonated
+    assert stored["impersonatorCreatorResourceID"] is None
     assert stored["createDateTime"] == "2026-01-05T09:05:00.000Z"
 
 
@@ -179,7 +180,7 @@ async def test_impersonation_makes_the_resource_the_creator(
     )
     stored = sim.tenant.records["TicketNotes"][r.json()["itemId"]]
     assert stored["creatorResourceID"] == other
-    assert stored["impersonatorCreatorResourceID"] == sim.technician_resource_id
+    assert stored["impersonatorCreatorResourceID"] == sim.api_user_resource_id
     role = sorted(sim.tenant.roles_of(other))[0]
     entry = new_time_entry(sim, ticket_id, roleID=role)
     del entry["resourceID"]
