@@ -71,6 +71,10 @@ async def test_a_product_used_offline_is_pending_then_created_once(world: World)
     assert line.billable and line.amount == round(2 * (product.unit_price or 0), 2)
     events = await world.agent.audit_events(entity_type="TicketCharges")
     assert "edit_captured" in [e.action for e in events]
+    (queued,) = (await world.agent.queue_page()).items
+    assert queued.description.startswith("Add part on ticket ") and queued.description.endswith(
+        f": 2 x {product.name}"
+    )
     assert set(server_charges(world, ticket)) == before
     await world.agent.set_work_offline(False)
     await synced(world)
