@@ -67,7 +67,9 @@ from agent.sync.calls import ApiCaller
 from agent.sync.capture import Capture, Captured
 from agent.sync.conflicts import Choice, ConflictDesk, ConflictInfo
 from agent.sync.engine import SyncEngine, SyncReport
-from agent.visit import Stopwatch, TimerDraft, TimerState, TimerView, schedule
+from agent.visit import Stopwatch, TimerDraft, TimerState, TimerView, context, schedule
+from agent.visit.charges import ChargeCapture
+from agent.visit.context import ChargeLine, ProductInfo, TicketContext
 from agent.visit.schedule import ChecklistLine, VisitEntry
 from agent.visit.visit_edits import VisitCapture
 
@@ -124,6 +126,9 @@ class Agent:
         self.capture = Capture(self.store, self.outbox, self.clock, options.technician_resource_id)
         self.stopwatch = Stopwatch(self.store, self.capture, self.clock)
         self.visit_edits = VisitCapture(
+            self.store, self.outbox, self.clock, options.technician_resource_id
+        )
+        self.charge_edits = ChargeCapture(
             self.store, self.outbox, self.clock, options.technician_resource_id
         )
         self._threads = ThreadWork()  # waited for before the store closes
@@ -787,6 +792,48 @@ class Agent:
         return self._edited(
             await self._threads.run(self.visit_edits.complete_service_call, call_id, complete)
         )
+
+    # -- parts used and the context at hand (agent.visit.charges, agent.visit.context) ---------
+    async def charges(self, ticket_id: int) -> list[ChargeLine]:
+        return await self.store.aread(lambda: context.charges(ticket_id))
+
+    async def products(self) -> list[ProductInfo]:
+        return await self.store.aread(context.products)
+
+    async def ticket_context(self, ticket_id: int) -> TicketContext | None:
+        """The ticket's company, all its contacts and its devices (cached)."""
+        return await self.store.aread(lambda: context.ticket_context(ticket_id))
+
+    async def add_charge(
+        self,
+        ticket_id: int,
+        *,
+        quantity: float,
+        product_id: int | None = None,
+        name: str | None = None,
+        unit_price: float | None = None,
+        billable: bool = True,
+    ) -> EditResult:
+        return self._edited(
+            await self._threads.run(
+                lambda: self.charge_edits.add_charge(
+                    ticket_id,
+                    quantity=quantity,
+                    product_id=product_id,
+                    name=name,
+                    unit_price=unit_price,
+                    billable=billable,
+                )
+            )
+        )
+
+    async def update_charge(self, key: str, **changes: Any) -> EditResult:
+        """Change a part: `productID`, `name`, `unitQuantity`, `unitPrice`,
+        `isBillableToCompany`."""
+        return self._edited(await self._threads.run(self.charge_edits.update_charge, key, changes))
+
+    async def delete_charge(self, key: str) -> EditResult:
+        return self._edited(await self._threads.run(self.charge_edits.delete_charge, key))
 
     # -- the queue -------------------------------------------------------------------------
     async def queue_page(

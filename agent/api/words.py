@@ -31,6 +31,10 @@ FIELD_LABELS: dict[str, str] = {
     "noteType": "Note type",
     "publish": "Visible to",
     "ticketID": "Ticket",
+    "unitQuantity": "Quantity",
+    "unitPrice": "Unit price",
+    "isBillableToCompany": "Billable",
+    "productID": "Product",
     "*": "The whole record",
 }
 
@@ -38,6 +42,7 @@ ENTITY_LABELS: dict[str, str] = {
     "Tickets": "Ticket",
     "TicketNotes": "Note",
     "TimeEntries": "Time entry",
+    "TicketCharges": "Part",
 }
 PEOPLE_FIELDS = frozenset({"assignedResourceID", "resourceID"})
 
@@ -122,6 +127,10 @@ def describe(op: Operation, words: Words | None = None) -> str:
         if op.entity_type == "TicketNotes":
             text = _text(op.fields.get("title") or op.fields.get("description"))
             return f"Add note{parent}: {text}".rstrip(": ")
+        if op.entity_type == "TicketCharges":
+            quantity = op.fields.get("unitQuantity")
+            count = f"{quantity:g} x " if isinstance(quantity, int | float) else ""
+            return f"Add part{parent}: {count}{_text(op.fields.get('name'))}"
         return f"Create {what}{parent}"
     if op.kind.value == "delete":
         return f"Delete {what}{where}{parent}"

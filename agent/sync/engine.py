@@ -29,6 +29,7 @@ from agent.store.connection import Store
 from agent.store.errors import StoreError
 from agent.store.models import OpState
 from agent.sync.calls import ApiCaller
+from agent.sync.context_pull import ContextPuller
 from agent.sync.pull import Progress, Puller, PullReport
 from agent.sync.push import LEASE_SECONDS, Pusher, PushReport
 from agent.sync.reconcile import Reconciler
@@ -79,6 +80,7 @@ class SyncEngine:
         self.pusher = Pusher(store, outbox, caller, clock, settle=self._settle)
         self.puller = Puller(store, outbox, caller, clock, technician_resource_id, progress)
         self.puller.after.append(VisitPuller(self.puller))
+        self.puller.after.append(ContextPuller(self.puller))
         self.dispatcher = Dispatcher(
             outbox,
             owner,

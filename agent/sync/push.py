@@ -338,7 +338,9 @@ class Pusher:
                         op.endpoint,
                         Kind.WRITE,
                         op,
-                        lambda: self.client.delete(op.entity_type, int(op.target_id or 0)),
+                        lambda: self.client.delete(
+                            op.entity_type, int(op.target_id or 0), parent_id=op.parent_id
+                        ),
                     )
                 except PipelineError as exc:
                     if not isinstance(exc.error, NotFoundError):
@@ -349,7 +351,9 @@ class Pusher:
                     op.endpoint,
                     Kind.WRITE,
                     op,
-                    lambda: self.client.update(op.entity_type, int(op.target_id or 0), op.fields),
+                    lambda: self.client.update(
+                        op.entity_type, int(op.target_id or 0), op.fields, parent_id=op.parent_id
+                    ),
                 )
             report.sent += 1
         except PipelineError as exc:

@@ -51,25 +51,35 @@ UNMEASURED_SKEW_SLACK = timedelta(minutes=30)
 
 
 # Creates looked up by what they sent when their answer was lost.
-FOUND_BY_FIELDS = frozenset({"TimeEntries", "TicketNotes"})
+FOUND_BY_FIELDS = frozenset({"TimeEntries", "TicketNotes", "TicketCharges"})
+# When the server made a record: `createDateTime`, or the field an entity has instead.
+CREATED_FIELDS = {"TicketCharges": "createDate"}
+# Sent, but kept by the server in its own form (a charge's purchase time): not matched on.
+NOT_MATCHED = {"TicketCharges": frozenset({"datePurchased"})}
+
+
+def created_field(entity_type: str) -> str:
+    return CREATED_FIELDS.get(entity_type, "createDateTime")
 
 
 def identity(op: Operation, technician_resource_id: int | None) -> dict[str, Any] | None:
     """The fields that find a create's record on the server without knowing its id: every
     value the create sent (two entries that differ in one field only, a role or the note's
     visibility, must never be taken for each other), less what the server derives from the
-    others (a time entry's hours, given its start and end) and empty text (which the server
-    may keep as null). A note's creator is the technician."""
+    others (a time entry's hours, given its start and end), what it keeps in its own form (a
+    charge's purchase time) and empty text (which the server may keep as null). A note's or
+    a charge's creator is the technician."""
     if op.entity_type not in FOUND_BY_FIELDS:
         return None
+    skipped = NOT_MATCHED.get(op.entity_type, frozenset())
     key = {
         name: value
         for name, value in op.fields.items()
-        if isinstance(value, str | int | float) and value != ""
+        if isinstance(value, str | int | float) and value != "" and name not in skipped
     }
     if op.entity_type == "TimeEntries" and key.get("startDateTime") and key.get("endDateTime"):
         key.pop("hoursWorked", None)
-    if op.entity_type == "TicketNotes" and technician_resource_id is not None:
+    if op.entity_type in ("TicketNotes", "TicketCharges") and technician_resource_id is not None:
         key["creatorResourceID"] = technician_resource_id
     return key
 
@@ -86,9 +96,9 @@ def natural_key(
     if key is None:
         return None
     items: list[FilterItem] = [eq(name, value) for name, value in key.items()]
+    made = created_field(op.entity_type)
     spans: list[FilterItem] = [
-        and_(gte("createDateTime", _iso(start)), lte("createDateTime", _iso(end)))
-        for start, end in windows
+        and_(gte(made, _iso(start)), lte(made, _iso(end))) for start, end in windows
     ]
     items.append(spans[0] if len(spans) == 1 else or_(*spans))
     return items
@@ -109,9 +119,10 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _created(record: Mapping[str, Any]) -> datetime | None:
+def _created(record: Mapping[str, Any], entity_type: str) -> datetime | None:
+    made = created_field(entity_type)
     try:
-        return parse_datetime(record.get("createDateTime"), "createDateTime")
+        return parse_datetime(record.get(made), made)
     except WireTypeError:
         return None
 
@@ -242,7 +253,7 @@ class Reconciler:
             )
             if owner is None and known is not None and known.fetched_at < sends.first_sent_at:
                 continue
-            created = _created(match)
+            created = _created(match, op.entity_type)
             if created is not None and not any(low <= created <= high for low, high in windows):
                 continue
             out[server_id] = match

@@ -33,7 +33,9 @@ from ui.models.people import technician_id
 from ui.pages.common import chip, show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
 from ui.pages.ticket_checklist import ChecklistTab
+from ui.pages.ticket_context import ContextTab
 from ui.pages.ticket_notes import NotesTab
+from ui.pages.ticket_parts import PartsTab
 from ui.pages.ticket_time import TimeTab
 from ui.pages.ticket_timer import TimerBar
 from ui.service import AgentService
@@ -114,9 +116,13 @@ class TicketPanel(QWidget):
         self.tabs.addTab(self.time, "Time")
         self.checklist = ChecklistTab(self)
         self.tabs.addTab(self.checklist, "Checklist")
+        self.parts = PartsTab(self)
+        self.tabs.addTab(self.parts, "Parts")
+        self.context = ContextTab(self)
+        self.tabs.addTab(self.context, "Contacts && devices")
         self.tabs.tabBar().setAccessibleName("Ticket sections")
         outer.addWidget(self.tabs, 1)
-        for tab in (self.details, self.notes, self.time, self.checklist):
+        for tab in (self.details, self.notes, self.time, self.checklist, self.parts):
             tab.captured.connect(self._captured)
         service.queueChanged.connect(self._server_news)
         service.statusChanged.connect(self._status_changed)
@@ -169,6 +175,8 @@ class TicketPanel(QWidget):
         self.notes.show_detail(detail, catalog)
         self.time.show_detail(detail, catalog)
         self.checklist.show_ticket(detail.id)
+        self.parts.show_ticket(detail.id)
+        self.context.show_ticket(detail.id)
         self.tabs.setTabText(1, f"Notes ({len(detail.notes)})")
         live = [t for t in detail.time_entries if not t.deleted]
         self.tabs.setTabText(2, f"Time ({len(live)})")
