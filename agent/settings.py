@@ -73,6 +73,9 @@ class Settings:
     notifications: bool = _spec(True, help="Show desktop notifications")
     start_at_login: bool = _spec(False, help="Start Field Sync when you log in")
     quota_share: float = _spec(0.5, lo=0.05, hi=1.0, help="Share of the tenant's hourly limit")
+    fleet_size: int = _spec(
+        1, lo=1, hi=1000, help="Agents of the tenant sharing its budget (each takes its part)"
+    )
     redis_url: str | None = _spec(
         None, help="The fleet's Redis server (checked and kept; its password in the keyring)"
     )

@@ -118,6 +118,10 @@ class SettingsDialog(QDialog):
         self.quota_share.setToolTip("The share of your tenant's hourly API limit Field Sync uses.")
         self.redis_url = QLineEdit(placeholderText="rediss://server:6380/0 (empty: none)")
         self.redis_url.setAccessibleName("Fleet Redis URL")
+        self.redis_url.setToolTip(
+            "Your team's agents share the hourly request budget and their circuit breakers "
+            "through this Redis server (its password is kept in the keyring)."
+        )
         link.addRow("Share of hourly limit", self._lockable("quota_share", self.quota_share))
         # An administrator's setting: shown when one was set (by policy or the command line), or
         # behind the switch below; a technician never needs it.

@@ -22,6 +22,7 @@ import httpx
 
 from agent.api import activity, views
 from agent.api.account import check_connection
+from agent.api.fleet_link import open_fleet
 from agent.api.observe import AlertView, HealthView, Observability
 from agent.api.recovery import DatabaseRecovery, from_notice
 from agent.api.threads import ThreadWork
@@ -294,11 +295,22 @@ class Agent:
                 threshold=t.limit, timeframe_minutes=t.timeframe_minutes, current=t.used
             )
 
-        pacer = QuotaPacer(
-            read_threshold, QuotaSettings(share=self.profile.settings.quota_share), clock=self.clock
+        settings = self.profile.settings
+        fleet = open_fleet(
+            await self._threads.run(self.profile.settings_repo.redis_connection_url),
+            directory,
+            bundle.username,
+            self.clock,
+            settings.fleet_size,
         )
+        quota = QuotaSettings(share=settings.quota_share, fleet_size=settings.fleet_size)
+        pacer = QuotaPacer(read_threshold, quota, clock=self.clock, budget=fleet)
         self.pipeline = Pipeline(
-            zone=self._zone_name, clock=self.clock, connectivity=connectivity, pacer=pacer
+            zone=self._zone_name,
+            clock=self.clock,
+            connectivity=connectivity,
+            pacer=pacer,
+            fleet=fleet,
         )
         self.pipeline.subscribe(self._on_pipeline_event)
         self.observe.load_screened(await self.store.aread(screened.summary))
@@ -477,8 +489,13 @@ class Agent:
         self._settings = settings
         self.observe.set_retention_days(settings.metrics_retention_days)
         pacer = self.pipeline.pacer if self.pipeline is not None else None
-        if pacer is not None and pacer.settings.share != settings.quota_share:
-            pacer.settings = dataclasses.replace(pacer.settings, share=settings.quota_share)
+        if pacer is not None and (pacer.settings.share, pacer.settings.fleet_size) != (
+            settings.quota_share,
+            settings.fleet_size,
+        ):
+            pacer.settings = dataclasses.replace(
+                pacer.settings, share=settings.quota_share, fleet_size=settings.fleet_size
+            )
 
     def _settings_changed(self, settings: Settings) -> Settings:
         """A change made through the facade: the snapshot now, and no older reload after it."""

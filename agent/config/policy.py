@@ -10,6 +10,7 @@ A policy is a flat set of keys (a JSON object, registry values, a managed prefer
 | `integration_code` | text | the integration's tracking identifier (keyring) |
 | `quota_share` | number 0.05-1 | setting `quota_share` |
 | `sync_interval_s` | whole number 10-3600 | setting `sync_interval_s` |
+| `fleet_size` | whole number 1-1000 | setting `fleet_size` |
 | `encryption_required` | true/false | local data cannot be kept unencrypted |
 | `redis_url` | Redis URL | setting `redis_url` (its password: keyring) |
 
@@ -69,6 +70,7 @@ KEYS: dict[str, Key] = {
     "integration_code": Key(Kind.TEXT, "the integration's tracking identifier", secret=True),
     "quota_share": Key(Kind.NUMBER, "share of the tenant's hourly request limit", "quota_share"),
     "sync_interval_s": Key(Kind.WHOLE, "seconds between automatic syncs", "sync_interval_s"),
+    "fleet_size": Key(Kind.WHOLE, "agents of the tenant sharing its request budget", "fleet_size"),
     "encryption_required": Key(Kind.FLAG, "local data cannot be kept unencrypted"),
     "redis_url": Key(Kind.TEXT, "the fleet's Redis server", "redis_url"),
 }

@@ -6,8 +6,9 @@ Pure arithmetic on one threshold reading, kept apart from the pacer's waiting so
 - **Allowance.** The threshold is shared by every integration of the tenant. This agent may use
   `share` of what the others leave: `share * (threshold - others)` requests in the rolling window,
   of which its own requests still in the window are already spent. The rest is its headroom,
-  spendable at once. Several agents each doing this settle below the threshold (n agents at
-  share 1/2 use n/(n+1) of it), however they interleave.
+  spendable at once. Where several agents of the tenant are at work (`active_agents`: seen in
+  the tenant's count, or the policy's `fleet_size`), each takes its part of that share, so
+  together they stay under `share` of the threshold.
 - **Tiers.** Autotask adds about 0.5 s per call from 50 % of the threshold and 1 s from 75 %
   (FACTS.md). Below its edge (40 % of the threshold for background work, 50 % for writes) a call
   may go as soon as a slot is free; past it calls are spaced out: background work slows from
@@ -45,6 +46,9 @@ class QuotaSettings:
     quota_throttle_multiplier: float = 0.25
     thread_throttle_factor: float = 0.5
     max_wait: float = 30.0
+    fleet_size: int = 1  # agents of the tenant assumed at least (`active_agents`)
+    jitter_per_agent: float = 0.25  # a restart waits up to this times (agents - 1) seconds
+    probe_requests: float = 20.0  # read again after this many while the fleet is not yet seen
 
 
 class OwnRequests:
@@ -76,9 +80,12 @@ def _between(value: float, start: float, end: float) -> float:
     return min(1.0, max(0.0, (value - start) / (end - start)))
 
 
-def allowance(s: QuotaSettings, threshold: int, others: float) -> float:
-    """Requests this agent may have in the window: its share of what the others leave."""
-    return max(0.0, s.share * (threshold - others))
+def allowance(s: QuotaSettings, threshold: int, others: float, agents: int = 1) -> float:
+    """Requests this agent may have in the window: its part of the share of what the others
+    leave, where `agents` agents of the tenant (this one included) are at work. Each of n agents
+    taking `share * (threshold - others) / n` keeps them together under `share` of the
+    threshold, however they interleave: the others' use only ever shrinks each part."""
+    return max(0.0, s.share * (threshold - others) / max(1, agents))
 
 
 def background_paused(s: QuotaSettings, usage: float) -> bool:

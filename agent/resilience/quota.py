@@ -27,12 +27,14 @@ and burst here change on every call with the latest reading and throttle state.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agent.clock import SYSTEM_CLOCK, Clock
 from agent.resilience import allowance
+from agent.resilience.active_agents import ActiveAgents
 from agent.resilience.allowance import OwnRequests, QuotaSettings
 from agent.resilience.bulkhead import Kind
 
@@ -114,10 +116,14 @@ class QuotaPacer:
         settings: QuotaSettings | None = None,
         clock: Clock = SYSTEM_CLOCK,
         budget: Budget | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings or QuotaSettings()
         self._read = read_threshold
         self._clock = clock
+        self._rng = rng or random.Random()
+        self.agents = ActiveAgents(self.settings.fleet_size, up_to=self.settings.latency_tier)
+        self._sent_total = 0
         # Starts full: the whole burst is there from the first call.
         self._budget: Budget = budget or TokenBucket(clock, float("inf"))
         # Spacing near the tiers is each agent's own: every agent sees the same tenant usage.
@@ -133,6 +139,8 @@ class QuotaPacer:
         self._multiplier_floor = 1.0
         self._throttled_at: float | None = None
         self.reads = 0
+        self._hold_until = 0.0
+        self._spread_start()
 
     # -- what the rest of the agent reads --------------------------------------------------------
     @property
@@ -153,10 +161,16 @@ class QuotaPacer:
         """Estimated share of the threshold used in the current rolling timeframe."""
         return (self.others + self.own()) / max(1, self.info.threshold)
 
+    def active_agents(self) -> int:
+        """Agents of the tenant planned for: the policy's `fleet_size` or what readings show."""
+        self.agents.fleet_size = max(1, self.settings.fleet_size)
+        return self.agents.count(self._clock.monotonic())
+
     def headroom(self) -> float:
         """Requests this agent may still make in the window (its allowance less its own use)."""
         s, info = self.settings, self.info
-        return allowance.allowance(s, info.threshold, self.others) - self.own()
+        agents = self.active_agents()
+        return allowance.allowance(s, info.threshold, self.others, agents) - self.own()
 
     @property
     def multiplier(self) -> float:
@@ -223,6 +237,9 @@ class QuotaPacer:
         """Take one token now: (0, "") when granted, else (seconds to wait, why)."""
         s = self.settings
         now = self._clock.monotonic()
+        held = self._hold_until - now
+        if not reading and held > 0:
+            return held, "agents of the tenant restart one after another"
         if not reading and kind is not Kind.WRITE and allowance.background_paused(s, self.usage):
             raise QuotaWaitTooLong(self.read_interval(), "background work paused: quota past 50 %")
         blocked = self._blocked_until - now
@@ -241,6 +258,7 @@ class QuotaPacer:
             return wait, "request budget exhausted for now"
         self._own.add(self._clock.monotonic())
         self._sent_since_read += 1
+        self._sent_total += 1
         return 0.0, ""
 
     def _until_headroom(self, now: float) -> float:
@@ -252,8 +270,18 @@ class QuotaPacer:
         return max(0.001, min(waits))
 
     def expire_reading(self) -> None:
-        """The last reading may be old news (the link was down): read again before the next call."""
+        """The last reading may be old news (the link was down): read again before the next call,
+        and let the tenant's other agents, back at the same moment, start at different ones."""
         self._next_read = self._clock.monotonic()
+        self._spread_start()
+
+    def _spread_start(self) -> None:
+        """Hold calls for a random part of `jitter_per_agent * (agents - 1)` seconds: an office
+        whose link returns must not send every agent's first burst in the same second. Alone,
+        an agent starts at once."""
+        spread = self.settings.jitter_per_agent * (self.active_agents() - 1)
+        if spread > 0:
+            self._hold_until = self._clock.monotonic() + self._rng.uniform(0.0, spread)
 
     def on_quota_exceeded(self, retry_after: float) -> None:
         """A 429 for the hourly quota: stop until Retry-After, then ramp up from a quarter."""
@@ -289,8 +317,13 @@ class QuotaPacer:
                 self._clock.monotonic(), info.timeframe_minutes * 60
             )
             self.info = info
+            now = self._clock.monotonic()
+            self.agents.memory = self.window / 6
+            self.agents.observe(now, info.current, self._sent_total, info.threshold)
             self._sent_since_read = 0
             self._reread_after = max(1.0, self.headroom() * self.settings.reread_after_share)
+            if not self.agents.seen(now):  # how many spend with us is not known yet: look soon
+                self._reread_after = min(self._reread_after, self.settings.probe_requests)
         except QuotaWaitTooLong:
             return  # no budget for the reading itself; the caller's own wait will say so
         except Exception as error:  # a failed reading keeps the old estimate; pacing goes on

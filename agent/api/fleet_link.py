@@ -1,0 +1,47 @@
+"""The fleet's link for one agent: a `FleetLink` to the office's Redis when a `redis_url` is set.
+
+The link shares the tenant's request budget (one token bucket) and the breaker states per zone
+and endpoint between every agent of the tenant. Its keys are named after a digest of the
+directory and the API user, never after anything a ticket holds: what goes to Redis is a token
+count, a time stamp and, per open breaker, the zone's name, the endpoint's name (an entity type
+such as `Tickets`), when it closes and a random id of the agent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from agent.clock import Clock
+from agent.config.redis_url import redis_url_problem
+from agent.resilience.fleet import FleetLink
+
+log = logging.getLogger(__name__)
+
+PREFIX = "fieldsync"
+
+
+def fleet_prefix(directory_url: str, api_user: str) -> str:
+    """Keys of one tenant's fleet: agents signing in as the same API user through the same
+    directory share them; the name says nothing about who or where."""
+    digest = hashlib.sha256(f"{directory_url}\x1f{api_user.lower()}".encode()).hexdigest()
+    return f"{PREFIX}:{digest[:24]}"
+
+
+def open_fleet(
+    url: str | None, directory_url: str, api_user: str, clock: Clock, fleet_size: int
+) -> FleetLink | None:
+    """A link to `url` (with its password from the keyring), or None when no Redis is set.
+    The URL is checked again here: a value edited into the database directly must not send
+    the password in clear to another computer."""
+    if not url:
+        return None
+    problem = redis_url_problem(url)
+    if problem is not None:
+        log.warning("the fleet's Redis is not used: %s", problem)
+        return None
+    link = FleetLink(
+        url, fleet_prefix(directory_url, api_user), clock=clock, expected_agents=fleet_size
+    )
+    log.info("fleet mode: the request budget and breaker states are shared through Redis")
+    return link

@@ -1,0 +1,115 @@
+"""The fleet without Redis: agents see each other in the tenant's count, start apart after an
+outage, and twenty of them bursting at once keep the tenant under the configured share."""
+
+from __future__ import annotations
+
+import random
+
+from agent.clock import FakeClock
+from agent.resilience.active_agents import ActiveAgents
+from agent.resilience.bulkhead import Kind
+from agent.resilience.quota import QuotaPacer, QuotaSettings, QuotaWaitTooLong, ThresholdInfo
+
+
+class Tenant:
+    """The tenant's request count in its rolling window, as ThresholdInformation reports it."""
+
+    def __init__(self, clock: FakeClock, threshold: int, others: int) -> None:
+        self.clock = clock
+        self.threshold = threshold
+        self.times: list[float] = [clock.monotonic() - 1.0] * others
+
+    def request(self) -> None:
+        self.times.append(self.clock.monotonic())
+
+    def count(self, now: float, window: float = 3600.0) -> int:
+        return sum(1 for t in self.times if now - window < t <= now)
+
+    async def read(self) -> ThresholdInfo:
+        self.request()  # the reading counts itself
+        return ThresholdInfo(self.threshold, 60.0, self.count(self.clock.monotonic()))
+
+
+def test_the_tenants_growth_beyond_our_own_calls_counts_the_agents_at_work():
+    agents = ActiveAgents(memory=60.0)
+    agents.observe(0.0, tenant=100, own_sent=0)
+    agents.observe(1.0, tenant=100 + 10 + 90, own_sent=10)  # 10 ours, 90 others'
+    assert agents.count(1.0) == 10
+    agents.observe(2.0, tenant=230, own_sent=20)  # 10 ours, 20 others': the busier one stays
+    assert agents.count(2.0) == 10
+    assert agents.count(61.5) == 3  # the office's burst is forgotten after `memory`
+    assert agents.count(62.5) == 1
+
+
+def test_a_reading_after_too_few_own_calls_says_nothing_and_the_policy_is_a_floor():
+    agents = ActiveAgents(fleet_size=5, memory=60.0)
+    agents.observe(0.0, tenant=100, own_sent=0)
+    agents.observe(1.0, tenant=400, own_sent=1)  # one own call: no sample
+    assert not agents.seen(1.0)
+    assert agents.count(1.0) == 5
+    agents.observe(2.0, tenant=420, own_sent=11)  # ten own, ten others': two agents, policy five
+    assert agents.seen(2.0)
+    assert agents.count(2.0) == 5
+
+
+async def test_agents_back_from_an_outage_start_apart_and_alone_one_starts_at_once():
+    clock = FakeClock()
+    settings = QuotaSettings(fleet_size=20, jitter_per_agent=0.25)
+    starts = []
+    for seed in range(20):
+        pacer = QuotaPacer(None, settings, clock, rng=random.Random(seed))
+        pacer.info = ThresholdInfo(10_000, 60.0, 0)
+        pacer.expire_reading()
+        begun = clock.monotonic()
+        await pacer.acquire(Kind.WRITE)
+        starts.append(clock.monotonic() - begun)
+    assert max(starts) <= 0.25 * 19
+    assert len({round(s, 3) for s in starts}) == 20  # every one at a moment of its own
+    assert max(starts) - min(starts) > 1.0
+    alone = QuotaPacer(None, QuotaSettings(), clock)
+    alone.expire_reading()
+    begun = clock.monotonic()
+    await alone.acquire(Kind.WRITE)
+    assert clock.monotonic() == begun
+
+
+async def twenty_agents_burst(settings: QuotaSettings) -> tuple[Tenant, list[QuotaPacer]]:
+    """Twenty agents, each with 400 queued writes, reconnect at the same moment; each sends
+    whenever its pacer lets it (round-robin, the clock moving 10 ms a round)."""
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, others=500)
+    pacers = [
+        QuotaPacer(tenant.read, settings, clock, rng=random.Random(seed)) for seed in range(20)
+    ]
+    queued = [400] * len(pacers)
+    peak = 0
+    for _ in range(30_000):
+        for i, pacer in enumerate(pacers):
+            if not queued[i]:
+                continue
+            try:
+                await pacer.acquire(Kind.WRITE)
+            except QuotaWaitTooLong:
+                continue
+            tenant.request()
+            queued[i] -= 1
+        peak = max(peak, tenant.count(clock.monotonic()))
+        clock.advance(0.01)
+    tenant.peak = peak  # type: ignore[attr-defined]
+    return tenant, pacers
+
+
+async def test_twenty_agents_bursting_after_an_outage_keep_the_tenant_under_the_share():
+    settings = QuotaSettings(share=0.5, max_wait=0.0)
+    tenant, pacers = await twenty_agents_burst(settings)
+    # 8,000 writes queued; what the 500 of the other integrations leave, at most half of it.
+    fleet_peak = tenant.peak - 500  # type: ignore[attr-defined]
+    assert fleet_peak <= 0.5 * (10_000 - 500)
+    assert fleet_peak >= 0.2 * (10_000 - 500)  # the fleet was not starved either
+    assert max(p.active_agents() for p in pacers) >= 10
+
+
+async def test_a_policy_fleet_size_caps_even_the_first_burst():
+    settings = QuotaSettings(share=0.5, max_wait=0.0, fleet_size=20, probe_requests=10_000)
+    tenant, _ = await twenty_agents_burst(settings)
+    assert tenant.peak - 500 <= 0.5 * (10_000 - 500)  # type: ignore[attr-defined]
