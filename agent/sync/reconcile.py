@@ -38,7 +38,7 @@ from agent.queue.outbox import Outbox
 from agent.store import audit
 from agent.store.connection import Store
 from agent.store.models import AuditEvent, CachedEntity, OpKind, OpState
-from agent.sync import attempts, outcomes
+from agent.sync import attachment_match, attempts, outcomes
 from agent.sync.attempts import Attempts
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ def identity(op: Operation, technician_resource_id: int | None) -> dict[str, Any
     visibility, must never be taken for each other), less what the server derives from the
     others (a time entry's hours, given its start and end) and empty text (which the server
     may keep as null). A note's creator is the technician."""
+    if op.entity_type == attachment_match.ATTACHMENTS:
+        return attachment_match.identity(op)
     if op.entity_type not in FOUND_BY_FIELDS:
         return None
     key = {
@@ -86,9 +88,9 @@ def natural_key(
     if key is None:
         return None
     items: list[FilterItem] = [eq(name, value) for name, value in key.items()]
+    stamp = _stamp(op.entity_type)
     spans: list[FilterItem] = [
-        and_(gte("createDateTime", _iso(start)), lte("createDateTime", _iso(end)))
-        for start, end in windows
+        and_(gte(stamp, _iso(start)), lte(stamp, _iso(end))) for start, end in windows
     ]
     items.append(spans[0] if len(spans) == 1 else or_(*spans))
     return items
@@ -109,9 +111,16 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _created(record: Mapping[str, Any]) -> datetime | None:
+def _stamp(entity_type: str) -> str:
+    """The field in which the server records when it made a record of `entity_type`."""
+    return (
+        attachment_match.STAMP if entity_type == attachment_match.ATTACHMENTS else "createDateTime"
+    )
+
+
+def _created(record: Mapping[str, Any], stamp: str = "createDateTime") -> datetime | None:
     try:
-        return parse_datetime(record.get("createDateTime"), "createDateTime")
+        return parse_datetime(record.get(stamp), stamp)
     except WireTypeError:
         return None
 
@@ -242,7 +251,11 @@ class Reconciler:
             )
             if owner is None and known is not None and known.fetched_at < sends.first_sent_at:
                 continue
-            created = _created(match)
+            if op.entity_type == attachment_match.ATTACHMENTS and not attachment_match.same_size(
+                op, match
+            ):
+                continue
+            created = _created(match, _stamp(op.entity_type))
             if created is not None and not any(low <= created <= high for low, high in windows):
                 continue
             out[server_id] = match
