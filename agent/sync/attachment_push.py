@@ -32,7 +32,7 @@ from agent.resilience.byte_budget import ByteBudget
 from agent.resilience.pipeline import PipelineError
 from agent.store import audit
 from agent.store.connection import Store
-from agent.store.models import AttachmentFile, OpKind, OpState
+from agent.store.models import AttachmentFile, CreateAttempt, OpKind, OpState
 from agent.sync import attempts, outcomes
 from agent.sync.calls import ApiCaller
 from agent.visit import attachment_files as files
@@ -75,6 +75,36 @@ class AttachmentUploads:
             return [(float(r.sent_at), int(r.size)) for r in rows]
 
         self.budget.seed(await self.store.aread(sends))
+        await self.sweep()
+
+    async def sweep(self) -> int:
+        """Remove the sealed copies of files Autotask has (a lost answer's file adopted by the
+        reconciler included, whose server id the create ledger holds) or that were discarded;
+        returns how many were removed."""
+
+        def ended() -> list[str]:
+            blobs: list[str] = []
+            rows = AttachmentFile.select().where(
+                AttachmentFile.state.not_in([UploadState.SENT.value, "removed"])
+            )
+            for row in rows:
+                op = self.outbox.get(int(row.op_id)) if row.op_id is not None else None
+                if op is not None and op.state not in (OpState.DONE, OpState.CANCELLED):
+                    continue
+                owned = CreateAttempt.get_or_none(CreateAttempt.op_id == row.op_id)
+                sent = op is None or op.state is OpState.DONE
+                row.state = UploadState.SENT.value if sent else "removed"
+                if sent and row.server_id is None and owned is not None:
+                    row.server_id = owned.server_id
+                row.done_at = row.done_at or self._now()
+                row.save()
+                blobs.append(str(row.blob))
+            return blobs
+
+        blobs = await self.store.awrite(ended)
+        for blob in blobs:
+            files.remove(self.folder, blob)
+        return len(blobs)
 
     def start(self, op: Operation) -> None:
         """Upload `op`'s file in a task of its own (referenced until it ends)."""
@@ -103,6 +133,10 @@ class AttachmentUploads:
             await self._send(op)
         except Exception:  # the operation stays leased and comes back when its lease ends
             log.exception("upload of operation %s failed", op.id)
+        try:
+            await self.sweep()
+        except Exception:  # a disk condition: the copies are removed at a later upload
+            log.exception("sealed copies of sent files not removed")
         finally:
             self.on_change()
 
@@ -115,6 +149,9 @@ class AttachmentUploads:
         if wait > 0:
             await self._wait(op, wait)
             return
+        # Counted now, before anything is awaited: uploads started side by side each see the
+        # others' bytes. One that then never leaves only makes the next ones wait a little.
+        self.budget.spend(int(row.size))
         try:
             data = await asyncio.to_thread(
                 files.open_sealed, self.folder, row.blob, base64.b64decode(row.sealed["key"])
@@ -150,7 +187,6 @@ class AttachmentUploads:
                 )
 
             await self.store.awrite(mark)
-            self.budget.spend(int(row.size))
             self.on_change()
 
         async def create() -> int:

@@ -23,7 +23,7 @@ from typing import Any
 from agent.api.validation import EditRejected, Problem
 from agent.autotask.attachments import FILE_ATTACHMENT, MAX_ATTACHMENT_BYTES
 from agent.queue.operation import NewOperation, Operation, entity_key
-from agent.store.models import AttachmentFile, OpKind, OpState, Priority
+from agent.store.models import AttachmentFile, CreateAttempt, OpKind, OpState, Priority
 from agent.sync import localview
 from agent.sync.capture import TICKETS, Capture, Captured
 from agent.visit import attachment_files as files
@@ -198,6 +198,10 @@ def list_files(
     for row in query:
         op = get(int(row.op_id)) if row.op_id is not None else None
         state, detail = _state(row, op)
+        server_id = row.server_id
+        if server_id is None and state is UploadState.SENT:  # a lost answer's, adopted
+            owned = CreateAttempt.get_or_none(CreateAttempt.op_id == row.op_id)
+            server_id = None if owned is None else owned.server_id
         out.append(
             AttachmentView(
                 id=int(row.id),
@@ -207,7 +211,7 @@ def list_files(
                 size=int(row.size),
                 state=state,
                 op_id=None if row.op_id is None else int(row.op_id),
-                server_id=None if row.server_id is None else int(row.server_id),
+                server_id=None if server_id is None else int(server_id),
                 captured_at=float(row.captured_at),
                 detail=detail,
             )
