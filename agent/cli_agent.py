@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent import cli_timer, cli_visit
+from agent import cli_attach, cli_timer, cli_visit
 from agent.cli_args import (
     count,
     day,
@@ -96,6 +96,7 @@ def add_parsers(sub: Any) -> None:
     tdel.add_argument("key", type=time_entry_key, help="its id, or ~ and a temporary id")
     cli_timer.add_parser(esub)
     cli_visit.add_edit_parsers(esub)
+    cli_attach.add_edit_parser(esub)
     cli_visit.add_parsers(sub)
 
     diag = sub.add_parser("diagnostics", help="write a support zip (no secrets)")
@@ -239,6 +240,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
         return cli_timer.cmd_timer(args)
     if args.edit_command in cli_visit.EDITS:
         return cli_visit.cmd_edit_visit(args)
+    if args.edit_command in cli_attach.EDITS:
+        return cli_attach.cmd_attach(args)
 
     async def body(agent: Agent) -> int:
         c = args.edit_command

@@ -121,9 +121,12 @@ class AttachmentUploads:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def stop(self) -> None:
-        """Cancel the uploads under way (their operations come back when their leases end,
-        outcome unknown if they had left: the reconciler settles them)."""
+    async def stop(self, grace: float = 30.0) -> None:
+        """Let the uploads under way end within `grace` seconds (a `sync` on the command line
+        ends with its uploads), then cancel the rest: their operations come back when their
+        leases end, outcome unknown if they had left, and the reconciler settles them."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace)
         for task in list(self._tasks):
             task.cancel()
         await self.drain()
