@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QDateTime, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -33,6 +33,7 @@ from ui.models.people import technician_id
 from ui.pages.common import chip, show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
 from ui.pages.ticket_checklist import ChecklistTab
+from ui.pages.ticket_files import FilesTab
 from ui.pages.ticket_notes import NotesTab
 from ui.pages.ticket_time import TimeTab
 from ui.pages.ticket_timer import TimerBar
@@ -114,13 +115,25 @@ class TicketPanel(QWidget):
         self.tabs.addTab(self.time, "Time")
         self.checklist = ChecklistTab(self)
         self.tabs.addTab(self.checklist, "Checklist")
+        self.files = FilesTab(self)
+        self.tabs.addTab(self.files, "Files")
+        self.setAcceptDrops(True)  # a file dropped anywhere on the ticket is attached to it
         self.tabs.tabBar().setAccessibleName("Ticket sections")
         outer.addWidget(self.tabs, 1)
-        for tab in (self.details, self.notes, self.time, self.checklist):
+        for tab in (self.details, self.notes, self.time, self.checklist, self.files):
             tab.captured.connect(self._captured)
         service.queueChanged.connect(self._server_news)
         service.statusChanged.connect(self._status_changed)
         self._show_header(None)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if self.files.take(event.mimeData()):
+            event.acceptProposedAction()
+            self.tabs.setCurrentWidget(self.files)
 
     def set_back_visible(self, visible: bool) -> None:
         """In place of the list (a narrow page): a way back, and no margins of its own."""
@@ -169,6 +182,7 @@ class TicketPanel(QWidget):
         self.notes.show_detail(detail, catalog)
         self.time.show_detail(detail, catalog)
         self.checklist.show_ticket(detail.id)
+        self.files.show_ticket(detail.id)
         self.tabs.setTabText(1, f"Notes ({len(detail.notes)})")
         live = [t for t in detail.time_entries if not t.deleted]
         self.tabs.setTabText(2, f"Time ({len(live)})")
