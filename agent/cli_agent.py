@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent import cli_charge, cli_timer, cli_visit
+from agent import cli_attach, cli_charge, cli_timer, cli_visit
 from agent.cli_args import (
     count,
     day,
@@ -97,6 +97,7 @@ def add_parsers(sub: Any) -> None:
     cli_timer.add_parser(esub)
     cli_visit.add_edit_parsers(esub)
     cli_charge.add_edit_parser(esub)
+    cli_attach.add_edit_parser(esub)
     cli_visit.add_parsers(sub)
     cli_charge.add_parsers(sub)
 
@@ -243,6 +244,8 @@ def cmd_edit(args: argparse.Namespace) -> int:
         return cli_visit.cmd_edit_visit(args)
     if args.edit_command == "charge":
         return cli_charge.cmd_edit_charge(args)
+    if args.edit_command in cli_attach.EDITS:
+        return cli_attach.cmd_attach(args)
 
     async def body(agent: Agent) -> int:
         c = args.edit_command

@@ -64,11 +64,21 @@ from agent.settings import Settings, SettingsError
 from agent.store import audit, screened
 from agent.store.connection import Durability
 from agent.store.models import OpState, Priority
+from agent.sync.attachment_push import AttachmentUploads
 from agent.sync.calls import ApiCaller
 from agent.sync.capture import Capture, Captured
 from agent.sync.conflicts import Choice, ConflictDesk, ConflictInfo
 from agent.sync.engine import SyncEngine, SyncReport
-from agent.visit import Stopwatch, TimerDraft, TimerState, TimerView, context, schedule
+from agent.visit import (
+    Stopwatch,
+    TimerDraft,
+    TimerState,
+    TimerView,
+    attachment_files,
+    context,
+    schedule,
+)
+from agent.visit.attachments import AttachmentCapture, AttachmentView, list_files
 from agent.visit.charges import ChargeCapture
 from agent.visit.context import ChargeLine, ProductInfo, TicketContext
 from agent.visit.schedule import ChecklistLine, VisitEntry
@@ -131,6 +141,13 @@ class Agent:
         )
         self.charge_edits = ChargeCapture(
             self.store, self.outbox, self.clock, options.technician_resource_id
+        )
+        self.attaching = AttachmentCapture(
+            self.store,
+            self.outbox,
+            self.clock,
+            options.technician_resource_id,
+            folder=attachment_files.folder_of(profile.paths.profile_dir),
         )
         self._threads = ThreadWork()  # waited for before the store closes
         self._stop = asyncio.Event()
@@ -330,6 +347,12 @@ class Agent:
             progress=self._on_progress,
             on_report=self._on_report,
         )
+        uploads = AttachmentUploads(
+            self.store, self.outbox, caller, self.clock, self.attaching.folder
+        )
+        uploads.on_change = lambda: self._emit("queue_changed")
+        await uploads.load()
+        self.engine.pusher.uploads = uploads
         return True
 
     def directory_url(self, settings: Settings | None = None) -> str:
@@ -442,6 +465,8 @@ class Agent:
             self._retention_task = None
         if self._background:  # settings reloads still reading the store
             await asyncio.gather(*self._background, return_exceptions=True)
+        if self.engine is not None and self.engine.pusher.uploads is not None:
+            await self.engine.pusher.uploads.stop()
         await self._close_client()
         await self.observe.stop()
         await self._threads.drain()  # a cancelled call's thread may still use the store
@@ -851,6 +876,29 @@ class Agent:
 
     async def delete_charge(self, key: str) -> EditResult:
         return self._edited(await self._threads.run(self.charge_edits.delete_charge, key))
+
+    # -- photos and files (agent.visit.attachments) ------------------------------------------
+    async def attach_file(
+        self, ticket_id: int, path: str | Path, *, title: str | None = None
+    ) -> EditResult:
+        """Attach the file at `path` to a ticket (`AttachmentTooLarge` over the API's limit)."""
+        captured = await self._threads.run(
+            lambda: self.attaching.attach_path(ticket_id, path, title=title)
+        )
+        return self._edited(captured)
+
+    async def attach_data(
+        self, ticket_id: int, name: str, data: bytes, *, title: str | None = None
+    ) -> EditResult:
+        """Attach bytes (a pasted screenshot, a photo made smaller) under the file name `name`."""
+        captured = await self._threads.run(
+            lambda: self.attaching.attach(ticket_id, name, data, title=title)
+        )
+        return self._edited(captured)
+
+    async def attachments(self, ticket_id: int | None = None) -> list[AttachmentView]:
+        """The files attached on this computer and how far each upload is."""
+        return await self.store.aread(lambda: list_files(ticket_id, self.outbox.get))
 
     # -- the queue -------------------------------------------------------------------------
     async def queue_page(

@@ -30,6 +30,7 @@ from agent.resilience.breaker import (
     Permit,
 )
 from agent.resilience.bulkhead import Bulkheads, EndpointLimiter, Kind
+from agent.resilience.byte_budget import spares_other_work
 from agent.resilience.classify import Category, Classification, classify
 from agent.resilience.connectivity import Connectivity
 from agent.resilience.errors import PipelineError, connect_failure, got_answer, refusal
@@ -295,7 +296,7 @@ class Pipeline:
         category = found.category
         answered = got_answer(error)
         self._record_breakers(permits, error, category, duration)
-        if category is Category.THROTTLED_QUOTA:
+        if category is Category.THROTTLED_QUOTA and not spares_other_work(error):
             self.pacer.on_quota_exceeded(found.retry_after or 60.0)
         elif category is Category.THROTTLED_THREADS:
             self.pacer.on_thread_limited()

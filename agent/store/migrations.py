@@ -202,6 +202,24 @@ def _step14_visit_index(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+# As `AttachmentFile` declares it; "IF NOT EXISTS" for a file whose recorded version was set back.
+V16_ATTACHMENTS = (
+    'CREATE TABLE IF NOT EXISTS "attachment_file" ("id" INTEGER NOT NULL PRIMARY KEY, '
+    '"blob" VARCHAR(64) NOT NULL, "op_id" INTEGER, "ticket_id" INTEGER NOT NULL, '
+    '"size" INTEGER NOT NULL, "sealed" BLOB NOT NULL, "state" VARCHAR(16) NOT NULL, '
+    '"captured_at" REAL NOT NULL, "sent_at" REAL, "done_at" REAL, "server_id" INTEGER)',
+    'CREATE UNIQUE INDEX IF NOT EXISTS "attachment_file_blob" ON "attachment_file" ("blob")',
+    'CREATE INDEX IF NOT EXISTS "attachment_file_op_id" ON "attachment_file" ("op_id")',
+    'CREATE INDEX IF NOT EXISTS "attachment_file_ticket_id" ON "attachment_file" ("ticket_id")',
+    'CREATE INDEX IF NOT EXISTS "attachment_file_sent_at" ON "attachment_file" ("sent_at")',
+)
+
+
+def _step16_attachments(db: peewee.SqliteDatabase) -> None:
+    for statement in V16_ATTACHMENTS:
+        db.execute_sql(statement)
+
+
 Step = Callable[[peewee.SqliteDatabase], None]
 LADDER: list[tuple[int, str, Step]] = [
     (1, "initial schema", _step1_initial),
@@ -215,6 +233,7 @@ LADDER: list[tuple[int, str, Step]] = [
     (9, "outbox errors and reasons sealed like payloads", _step9_sealed_error_columns),
     (13, "stopwatches on tickets, and their drafts", _step13_stopwatch),
     (14, "the technician's schedule and checklists, by time and parent", _step14_visit_index),
+    (16, "photos and files attached to tickets, sealed in the profile", _step16_attachments),
 ]
 LATEST = LADDER[-1][0]
 

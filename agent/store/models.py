@@ -355,6 +355,29 @@ class VisitIndex(BaseModel):
         )
 
 
+class AttachmentFile(BaseModel):
+    """A file attached to a ticket on this computer (schema step 16): its bytes sit sealed in
+    the profile's `attachments` folder under `blob`, encrypted with a key of their own kept in
+    `sealed` (with the file's name and title), which the database's codec seals like every
+    payload; so rotating the data key re-seals the key, never the file. `state` follows the
+    upload: queued, uploading, sent (or refused by Autotask)."""
+
+    blob = peewee.CharField(max_length=64, unique=True)
+    op_id = peewee.BigIntegerField(null=True, index=True)
+    ticket_id = peewee.BigIntegerField(index=True)
+    size = peewee.IntegerField()
+    sealed = PayloadField()  # {"key": base64, "name": file name, "title": title}
+    state = peewee.CharField(max_length=16, default="queued")
+    captured_at = peewee.DoubleField()
+    sent_at = peewee.DoubleField(null=True, index=True)  # the last attempt's departure
+    done_at = peewee.DoubleField(null=True)
+    server_id = peewee.BigIntegerField(null=True)
+
+    class Meta:
+        table_name = "attachment_file"
+        row_key = ("blob",)
+
+
 class SchemaMigration(BaseModel):
     """One applied step of the migration ladder; the highest version is the schema's version."""
 
@@ -378,6 +401,7 @@ ALL_MODELS: list[type[Any]] = [
     CreateAttempt,
     ScreenedRecord,
     StopwatchRun,
+    AttachmentFile,
     VisitIndex,
     SchemaMigration,
 ]

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agent.autotask import NotFoundError
 from agent.autotask.errors import UnreadableRecordError
@@ -32,6 +32,9 @@ from agent.sync import attempts, outcomes, partial
 from agent.sync.calls import ApiCaller
 from agent.sync.merge import FieldDecision
 from agent.sync.readback import merge_with_server
+
+if TYPE_CHECKING:
+    from agent.sync.attachment_push import AttachmentUploads
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,6 +89,8 @@ class Pusher:
         # Settles a create whose earlier attempt may have landed (never sent again blindly).
         self.settle = settle
         self.on_done: Callable[[], None] = lambda: None  # each claimed operation, once handled
+        # Attachment uploads, each in a task of its own (`agent.sync.attachment_push`).
+        self.uploads: AttachmentUploads | None = None
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -114,6 +119,12 @@ class Pusher:
                 finally:
                     self.on_done()
             ops = [o for o in ops if o not in uncertain]
+        if self.uploads is not None:
+            handed = [o for o in ops if self.uploads.handles(o)]
+            for op in handed:
+                self.uploads.start(op)
+                self.on_done()
+            ops = [o for o in ops if o not in handed]
         updates = [o for o in ops if o.kind is OpKind.UPDATE and o.target_id is not None]
         others = [o for o in ops if o not in updates]
         # Calls run side by side; the pipeline's per-endpoint limit keeps them within Autotask's

@@ -38,7 +38,7 @@ from agent.queue.outbox import Outbox
 from agent.store import audit
 from agent.store.connection import Store
 from agent.store.models import AuditEvent, CachedEntity, OpKind, OpState
-from agent.sync import attempts, outcomes
+from agent.sync import attachment_match, attempts, outcomes
 from agent.sync.attempts import Attempts
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,10 @@ UNMEASURED_SKEW_SLACK = timedelta(minutes=30)
 # Creates looked up by what they sent when their answer was lost.
 FOUND_BY_FIELDS = frozenset({"TimeEntries", "TicketNotes", "TicketCharges"})
 # When the server made a record: `createDateTime`, or the field an entity has instead.
-CREATED_FIELDS = {"TicketCharges": "createDate"}
+CREATED_FIELDS = {
+    "TicketCharges": "createDate",
+    attachment_match.ATTACHMENTS: attachment_match.STAMP,
+}
 # Sent, but kept by the server in its own form (a charge's purchase time): not matched on.
 NOT_MATCHED = {"TicketCharges": frozenset({"datePurchased"})}
 
@@ -69,6 +72,8 @@ def identity(op: Operation, technician_resource_id: int | None) -> dict[str, Any
     others (a time entry's hours, given its start and end), what it keeps in its own form (a
     charge's purchase time) and empty text (which the server may keep as null). A note's or
     a charge's creator is the technician."""
+    if op.entity_type == attachment_match.ATTACHMENTS:
+        return attachment_match.identity(op)
     if op.entity_type not in FOUND_BY_FIELDS:
         return None
     skipped = NOT_MATCHED.get(op.entity_type, frozenset())
@@ -252,6 +257,10 @@ class Reconciler:
                 (CachedEntity.entity_type == op.entity_type) & (CachedEntity.entity_id == server_id)
             )
             if owner is None and known is not None and known.fetched_at < sends.first_sent_at:
+                continue
+            if op.entity_type == attachment_match.ATTACHMENTS and not attachment_match.same_size(
+                op, match
+            ):
                 continue
             created = _created(match, op.entity_type)
             if created is not None and not any(low <= created <= high for low, high in windows):

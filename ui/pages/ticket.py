@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QDateTime, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -34,6 +34,7 @@ from ui.pages.common import chip, show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
 from ui.pages.ticket_checklist import ChecklistTab
 from ui.pages.ticket_context import ContextTab
+from ui.pages.ticket_files import FilesTab
 from ui.pages.ticket_notes import NotesTab
 from ui.pages.ticket_parts import PartsTab
 from ui.pages.ticket_time import TimeTab
@@ -120,13 +121,25 @@ class TicketPanel(QWidget):
         self.tabs.addTab(self.parts, "Parts")
         self.context = ContextTab(self)
         self.tabs.addTab(self.context, "Contacts && devices")
+        self.files = FilesTab(self)
+        self.tabs.addTab(self.files, "Files")
+        self.setAcceptDrops(True)  # a file dropped anywhere on the ticket is attached to it
         self.tabs.tabBar().setAccessibleName("Ticket sections")
         outer.addWidget(self.tabs, 1)
-        for tab in (self.details, self.notes, self.time, self.checklist, self.parts):
+        for tab in (self.details, self.notes, self.time, self.checklist, self.parts, self.files):
             tab.captured.connect(self._captured)
         service.queueChanged.connect(self._server_news)
         service.statusChanged.connect(self._status_changed)
         self._show_header(None)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if self.files.take(event.mimeData()):
+            event.acceptProposedAction()
+            self.tabs.setCurrentWidget(self.files)
 
     def set_back_visible(self, visible: bool) -> None:
         """In place of the list (a narrow page): a way back, and no margins of its own."""
@@ -177,6 +190,7 @@ class TicketPanel(QWidget):
         self.checklist.show_ticket(detail.id)
         self.parts.show_ticket(detail.id)
         self.context.show_ticket(detail.id)
+        self.files.show_ticket(detail.id)
         self.tabs.setTabText(1, f"Notes ({len(detail.notes)})")
         live = [t for t in detail.time_entries if not t.deleted]
         self.tabs.setTabText(2, f"Time ({len(live)})")

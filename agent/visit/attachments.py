@@ -1,0 +1,231 @@
+"""Attaching a photo or a file to a ticket offline, and what each attached file has become.
+
+Capture checks the file first (a name, some bytes, at most the API's limit per file: a file the
+API would refuse is refused here, with the offer to make a JPEG or PNG photo smaller), writes its
+bytes sealed into the profile folder (`agent.visit.attachment_files`), and then, in one durable
+transaction, records the file, queues its create at `Priority.LOW` (below every edit, so an
+upload never goes before a status change) and appends the audit event. A full disk at either
+step raises the store's error and leaves nothing behind: no file without its operation, no
+operation without its file.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.api.validation import EditRejected, Problem
+from agent.autotask.attachments import FILE_ATTACHMENT, MAX_ATTACHMENT_BYTES
+from agent.queue.operation import NewOperation, Operation, entity_key
+from agent.store.models import AttachmentFile, CreateAttempt, OpKind, OpState, Priority
+from agent.sync import localview
+from agent.sync.capture import TICKETS, Capture, Captured
+from agent.visit import attachment_files as files
+
+ATTACHMENTS = "TicketAttachments"
+PUBLISH_ALL = 1  # "All Autotask users": the API's publish picklist is 1, 2 and 4
+MAX_NAME = 255
+# The first bytes of the photos the window can make smaller.
+PHOTO_MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
+
+
+class UploadState(enum.StrEnum):
+    QUEUED = "queued"
+    UPLOADING = "uploading"
+    SENT = "sent"
+    NEEDS_ATTENTION = "needs attention"
+    DISCARDED = "discarded"
+
+
+class AttachmentTooLarge(EditRejected):
+    """A file over the API's limit per attachment; `photo` names a JPEG or PNG ("jpeg", "png")
+    that can be made smaller to fit, else None."""
+
+    def __init__(self, name: str, size: int, photo: str | None) -> None:
+        hint = (
+            " Make the photo smaller to attach it."
+            if photo
+            else " Split it, or attach it in Autotask's web page."
+        )
+        super().__init__(
+            [
+                Problem(
+                    "file",
+                    f"{name} is {size / 1_000_000:.1f} MB; Autotask takes attachments of at "
+                    f"most {MAX_ATTACHMENT_BYTES / 1_000_000:.1f} MB through its API.{hint}",
+                )
+            ]
+        )
+        self.name, self.size, self.photo = name, size, photo
+        self.limit = MAX_ATTACHMENT_BYTES
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    """One file attached on this computer, as the window and the command line show it."""
+
+    id: int
+    ticket_id: int
+    name: str
+    title: str
+    size: int
+    state: UploadState
+    op_id: int | None
+    server_id: int | None
+    captured_at: float
+    detail: str | None = None  # why it waits or needs attention
+
+
+def photo_kind(data: bytes) -> str | None:
+    return next((kind for magic, kind in PHOTO_MAGIC.items() if data.startswith(magic)), None)
+
+
+def check_file(name: str, data: bytes) -> str:
+    """The file's name as it is sent (its base name); refuses what the API would refuse."""
+    base = os.path.basename(name.replace("\\", "/")).strip()
+    if not base:
+        raise EditRejected([Problem("file", "the file needs a name")])
+    if len(base) > MAX_NAME:
+        raise EditRejected([Problem("file", f"the file's name is longer than {MAX_NAME}")])
+    if not data:
+        raise EditRejected([Problem("file", f"{base} is empty")])
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise AttachmentTooLarge(base, len(data), photo_kind(data))
+    return base
+
+
+class AttachmentCapture(Capture):
+    """Attach files to tickets (see the module's docstring); `folder` holds the sealed bytes."""
+
+    def __init__(self, *args: Any, folder: Path, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.folder = folder
+
+    def attach_path(
+        self, ticket_id: int, path: str | Path, *, title: str | None = None
+    ) -> Captured:
+        """`attach` with the bytes of the file at `path` (a file that cannot be read is refused)."""
+        source = Path(path)
+        try:
+            if source.stat().st_size > MAX_ATTACHMENT_BYTES:  # refused before it is read whole
+                with source.open("rb") as head:
+                    raise AttachmentTooLarge(
+                        source.name, source.stat().st_size, photo_kind(head.read(16))
+                    )
+            data = source.read_bytes()
+        except OSError as exc:
+            raise EditRejected(
+                [Problem("file", f"{source} cannot be read: {exc.strerror}")]
+            ) from None
+        return self.attach(ticket_id, source.name, data, title=title)
+
+    def attach(
+        self, ticket_id: int, file_name: str, data: bytes, *, title: str | None = None
+    ) -> Captured:
+        name = check_file(file_name, data)
+        title = (title or "").strip() or name
+        self.store.read(lambda: self._ticket(ticket_id))
+        blob, key = files.seal(self.folder, data)  # before the transaction: it names the file
+        try:
+            return self.store.write(
+                lambda: self._queue_file(ticket_id, name, title, len(data), blob, key),
+                durable=True,
+            )
+        except BaseException:
+            files.remove(self.folder, blob)
+            raise
+
+    def _ticket(self, ticket_id: int) -> None:
+        current = localview.view(TICKETS, str(ticket_id))
+        if current is None or not current.server or current.deleted_on_server:
+            raise EditRejected([Problem("ticket", f"ticket {ticket_id} is not in your list")])
+
+    def _queue_file(
+        self, ticket_id: int, name: str, title: str, size: int, blob: str, key: bytes
+    ) -> Captured:
+        self._ticket(ticket_id)
+        fields = {
+            "parentID": ticket_id,
+            "title": title,
+            "fullPath": name,
+            "attachmentType": FILE_ATTACHMENT,
+            "publish": PUBLISH_ALL,
+            "fileSize": size,  # set by the server: kept to find a lost create's record
+            "file": blob,  # which sealed file: identical files are one operation
+        }
+        temp = uuid.uuid4().hex
+        new = NewOperation(
+            OpKind.CREATE,
+            ATTACHMENTS,
+            fields=fields,
+            temp_id=temp,
+            parent_id=ticket_id,
+            priority=Priority.LOW,
+        )
+        captured = self._queue(
+            new,
+            entity_key(None, temp),
+            fields,
+            "edit_captured",
+            {"kind": "create", "fields": {k: v for k, v in fields.items() if k != "file"}},
+        )
+        AttachmentFile.create(
+            blob=blob,
+            op_id=captured.op_id,
+            ticket_id=ticket_id,
+            size=size,
+            sealed={"key": base64.b64encode(key).decode("ascii"), "name": name, "title": title},
+            captured_at=self._now(),
+        )
+        return captured
+
+
+def list_files(
+    ticket_id: int | None, get: Callable[[int], Operation | None]
+) -> list[AttachmentView]:
+    """The files attached on this computer (of one ticket, or all), newest first; `get` reads
+    an operation of the outbox."""
+    query = AttachmentFile.select().order_by(AttachmentFile.id.desc())
+    if ticket_id is not None:
+        query = query.where(AttachmentFile.ticket_id == ticket_id)
+    out: list[AttachmentView] = []
+    for row in query:
+        op = get(int(row.op_id)) if row.op_id is not None else None
+        state, detail = _state(row, op)
+        server_id = row.server_id
+        if server_id is None and state is UploadState.SENT:  # a lost answer's, adopted
+            owned = CreateAttempt.get_or_none(CreateAttempt.op_id == row.op_id)
+            server_id = None if owned is None else owned.server_id
+        out.append(
+            AttachmentView(
+                id=int(row.id),
+                ticket_id=int(row.ticket_id),
+                name=str(row.sealed.get("name", "")),
+                title=str(row.sealed.get("title", "")),
+                size=int(row.size),
+                state=state,
+                op_id=None if row.op_id is None else int(row.op_id),
+                server_id=None if server_id is None else int(server_id),
+                captured_at=float(row.captured_at),
+                detail=detail,
+            )
+        )
+    return out
+
+
+def _state(row: AttachmentFile, op: Operation | None) -> tuple[UploadState, str | None]:
+    if op is None or op.state is OpState.DONE:
+        return UploadState.SENT, None
+    if op.state is OpState.CANCELLED:
+        return UploadState.DISCARDED, op.reason
+    if op.state in (OpState.PARKED, OpState.CONFLICT):
+        return UploadState.NEEDS_ATTENTION, op.last_error or op.reason
+    if op.state is OpState.LEASED and row.state == UploadState.UPLOADING.value:
+        return UploadState.UPLOADING, None
+    return UploadState.QUEUED, op.last_error
