@@ -30,8 +30,8 @@ from typing import Any
 from agent.canonical import canonical_bytes, loads
 from agent.clock import SystemClock
 from agent.queue import MemoryBackend, NewOperation, SQLiteBackend
-from agent.queue.coalesce import _new_row, fingerprint_of
-from agent.queue.sqlite_rows import INSERT, SELECT, values
+from agent.queue.coalesce import fingerprint_of
+from agent.queue.sqlite_rows import INSERT, SELECT
 from agent.security.sealing import SealingCodec, new_data_key
 from agent.store import Store
 from agent.store.codec import JsonCodec, set_codec
@@ -44,8 +44,8 @@ ROUNDS = 2
 DURABILITIES = ("normal", "full")
 SYNCHRONOUS = {"normal": 1, "full": 2}
 # Single enqueues: blocks per round and operations per block (at FULL each waits for the disk).
-SINGLE_BLOCKS = {"normal": 40, "full": 30}
-SINGLE_BLOCK = {"normal": 50, "full": 10}
+SINGLE_BLOCKS = {"normal": 24, "full": 30}
+SINGLE_BLOCK = {"normal": 150, "full": 10}
 BATCH = 1000
 BATCH_BLOCKS = 10  # one batch per contender per block
 CLAIM = 100
@@ -59,7 +59,7 @@ NOTES = {
     "synchronous=FULL (ours: the store's durability; raw sqlite3: PRAGMA; persist-queue 1.1 "
     "SQLiteAckQueue and huey SqliteStorage: PRAGMA on their connections); a figure's suffix "
     "names its durability, and each is compared with the floor at the same one",
-    "pairing": "contenders take turns in blocks within one run, the order turning each block "
+    "pairing": "contenders take turns in blocks within one run, the order reversing each block "
     f"(single enqueue: {SINGLE_BLOCK} operations per block; batch: one batch of {BATCH}; "
     f"claim+ack: {CLAIM_BLOCK} cycles of {CLAIM}); `ratio_to_baseline` is the median of the "
     "per-block ratios of rates, `paired` their quartiles and extremes; `value` and the "
@@ -170,7 +170,8 @@ class RawFloor:
         self.now = time.time()
 
     def rows(self, news: list[NewOperation]) -> list[tuple[Any, ...]]:
-        return [(None, *values(_new_row(new, fingerprint_of(new), self.now))) for new in news]
+        """Rows made before the timed loop; plain JSON payloads (the floor seals nothing)."""
+        return [bare_row(new, self.now) for new in news]
 
     def insert(self, row: tuple[Any, ...]) -> None:
         self.conn.execute("BEGIN")
@@ -236,9 +237,9 @@ def bench_sqlite(
             b.enqueue(ticket_update(-1))  # warm the statement cache
         singles = [ticket_update(i) for i in range(n)]
         floor_rows = floor.rows(singles)
-        single = {
-            "ours": Contender(lambda i: box.enqueue(singles[i]), SINGLE_BLOCK[dur]),
+        single = {  # each beside what it is compared with (`interleave`)
             "ours_audited": Contender(lambda i: audited.enqueue(singles[i]), SINGLE_BLOCK[dur]),
+            "ours": Contender(lambda i: box.enqueue(singles[i]), SINGLE_BLOCK[dur]),
             "floor": Contender(lambda i: floor.insert(floor_rows[i]), SINGLE_BLOCK[dur]),
             # The floor under every single enqueue: an empty write (lock, BEGIN, COMMIT).
             "store_write": Contender(lambda i: store.write(_nothing), SINGLE_BLOCK[dur]),
@@ -405,20 +406,19 @@ def figures(t: dict[str, Timings]) -> dict[str, dict[str, Any]]:
     for d, suffix in (*((d, d) for d in DURABILITIES), ("normal", "normal_sealed")):
         floor = f"raw sqlite3, same rows, same table and indexes, synchronous={d.upper()}"
         single, batch, claim = (t[f"{k}_{suffix}"] for k in ("single", "batch", "claim"))
+        # Sealed figures are read against a floor that seals nothing: what sealing costs.
+        to, half = (None, None) if "sealed" in suffix else (">= 0.8x", ">= 0.5x")
         out[f"sqlite_enqueue_{suffix}"] = paired_figure(
             single,
             "ours",
             "floor",
             "ops/s",
             f"{floor}: one insert per transaction",
-            target=">= 0.8x",
+            target=to,
         )
         out[f"sqlite_enqueue_{suffix}"]["p99_ms"] = single.p99_ms("ours")
         out[f"sqlite_enqueue_audited_{suffix}"] = paired_figure(
             single, "ours_audited", "floor", "ops/s", f"{floor}: one insert per transaction"
-        )
-        out[f"store_write_roundtrip_{suffix}"] = paired_figure(
-            single, "store_write", "floor", "writes/s", f"{floor}: one insert per transaction"
         )
         out[f"sqlite_enqueue_batch_{suffix}"] = paired_figure(
             batch,
@@ -427,7 +427,7 @@ def figures(t: dict[str, Timings]) -> dict[str, dict[str, Any]]:
             "ops/s",
             f"{floor}: executemany of {BATCH} rows per transaction, the rows made from the "
             "same operations in the timed loop (payloads encoded, fingerprint computed)",
-            target=">= 0.8x",
+            target=to,
         )
         out[f"sqlite_enqueue_batch_vs_bare_executemany_{suffix}"] = paired_figure(
             batch,
@@ -442,7 +442,7 @@ def figures(t: dict[str, Timings]) -> dict[str, dict[str, Any]]:
             "floor",
             "ops/s",
             f"{floor}: select {CLAIM} pending rows (payloads decoded), lease them, mark them done",
-            target=">= 0.5x",
+            target=half,
         )
         if "persistqueue" in single.seconds:
             for other in ("persistqueue", "huey"):

@@ -2,9 +2,9 @@
 
 A ratio of two rates measured minutes apart also measures whatever the machine did in between
 (another process's fsyncs on a shared disk, a busy CPU). Here every contender runs one block,
-then the next contender runs one, the order turning each block, so a slow moment falls on the
-blocks around it alike; each block pair gives a ratio, and a figure reports the median of those
-ratios with their spread.
+then the next contender runs one, the order reversing each block (ABC, CBA, ABC, ...), so a
+slow moment falls on neighbouring blocks alike and no contender always goes first. Each block
+pair gives a ratio, and a figure reports the median of those ratios with their spread.
 
 Before the loop the harness's own objects are frozen out of the garbage collector (`gc.freeze`):
 otherwise each full collection during the loop rescans them, and the figure measures the harness.
@@ -67,7 +67,7 @@ def settle() -> None:
 
 def interleave(contenders: dict[str, Contender], blocks: int, into: Timings) -> None:
     """Run `blocks` blocks of every contender, one contender's block after another's, the
-    order turning by one each block (with two contenders: AB, BA, AB, ...)."""
+    order reversing each block: contenders given next to each other stay next to each other."""
     names = list(contenders)
     for name in names:
         into.seconds.setdefault(name, [])
@@ -77,8 +77,7 @@ def interleave(contenders: dict[str, Contender], blocks: int, into: Timings) -> 
     settle()
     try:
         for b in range(blocks):
-            turn = b % len(names)
-            for name in names[turn:] + names[:turn]:
+            for name in names if b % 2 == 0 else names[::-1]:
                 c = contenders[name]
                 lat = into.latencies[name]
                 start = perf()
