@@ -33,6 +33,8 @@ ERROR_WORDS = {
     "transient_server": "Autotask had a temporary problem; it will be retried.",
     "throttled_quota": "Autotask's hourly request limit was reached; waiting before retrying.",
     "throttled_threads": "Too many requests at once; it will be retried shortly.",
+    "throttled_attachments": "Autotask's limit on attachment uploads was reached; attachments "
+    "wait until it accepts them again, other changes go on.",
     "authentication": "Autotask rejected the sign-in; check your credentials.",
     "permission": "Your API user is not allowed to make this change.",
     "validation": "Autotask refused the change",

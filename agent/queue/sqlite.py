@@ -24,6 +24,7 @@ from agent.queue.sqlite_ledger import (
     LEASED,
     Reached,
     SqliteLedger,
+    acknowledge_remembered,
     by_ids_remembered,
     decoded,
     page_size,
@@ -146,13 +147,18 @@ class SQLiteBackend(LedgerOutbox):
         return self.store.write(run, large=len(news) > DIRECT_ROWS)
 
     def acknowledge_many(self, acks: Mapping[int, int | None]) -> list[Operation]:
-        """One UPDATE for the whole batch when no acknowledgement has ids to hand on (a create
-        with its server id rewrites its dependents: then each runs the shared rule in turn)."""
+        """Operations this store's claims handed out, unchanged since, are acknowledged without
+        being read again (`acknowledge_remembered`); otherwise one UPDATE for the whole batch
+        when no acknowledgement has ids to hand on (a create with its server id rewrites its
+        dependents: then each runs the shared rule in turn)."""
         items = list(acks.items())
         now = self._now()
 
         def run() -> list[Operation]:
             conn = self._conn()
+            done = acknowledge_remembered(conn, items, self._leased, now)
+            if done is not None:
+                return done
             found = by_ids_remembered(conn, [op_id for op_id, _ in items], self._leased)
             for op_id, _ in items:
                 self._leased.pop(op_id, None)

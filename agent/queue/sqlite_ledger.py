@@ -9,12 +9,13 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
+from agent.queue import lifecycle
 from agent.queue import sqlite_rows as sql
 from agent.queue.operation import Operation, entity_key
 from agent.security.errors import SealedPayloadError
 from agent.store import audit
 from agent.store.connection import Store
-from agent.store.models import OpState
+from agent.store.models import OpKind, OpState
 
 PAGE = 256  # most rows read per page of a claim's candidate stream
 
@@ -118,6 +119,47 @@ def by_ids_remembered(
             if op_id not in missing and found[op_id].depends_on != depends_on:
                 found[op_id] = found[op_id].evolve(depends_on=depends_on)
     return found
+
+
+def acknowledge_remembered(
+    conn: sqlite3.Connection,
+    items: list[tuple[int, int | None]],
+    leased: dict[int, Remembered],
+    now: float,
+) -> list[Operation] | None:
+    """Acknowledge operations a claim handed out, each by one UPDATE that applies only while
+    its row still holds every value remembered for it (the row count tells staleness, with no
+    read before), and while its dependencies are those remembered. None, with nothing
+    written, when one is not remembered or its row changed since: then `by_ids_remembered`
+    reads what is stored and the shared rules decide (as for a create given its server id:
+    its dependents are rewritten)."""
+    ids = [op_id for op_id, _ in items]
+    remembered = [leased.get(op_id) for op_id in ids]
+    if any(r is None for r in remembered):
+        return None
+    ops = [r[0] for r in remembered]  # type: ignore[index]
+    if any(
+        op.kind is OpKind.CREATE and server_id is not None
+        for op, (_, server_id) in zip(ops, items, strict=True)
+    ):
+        return None
+    deps = dependencies(conn, [(op_id,) for op_id in ids])
+    if any(sorted(deps.get(op.id, [])) != op.depends_on for op in ops):
+        return None
+    conn.execute("SAVEPOINT acknowledge_remembered")
+    try:
+        changed = conn.executemany(
+            sql.ACKNOWLEDGE_UNCHANGED,
+            [(now, *r[1]) for r in remembered],  # type: ignore[index]
+        ).rowcount
+        if changed != len(ids):  # some row changed since its claim: undo, and read them all
+            conn.execute("ROLLBACK TO acknowledge_remembered")
+            return None
+    finally:
+        conn.execute("RELEASE acknowledge_remembered")
+    for op_id in ids:
+        leased.pop(op_id, None)
+    return [lifecycle.done_version(op, op.target_id, now) for op in ops]
 
 
 class SqliteLedger:

@@ -46,6 +46,14 @@ SCALARS_BY_IDS = (
     "lease_owner, lease_expires_at, outcome_unknown, last_error, error_category, reason, "
     "technician FROM outbox_op WHERE id IN ({marks})"
 )
+SCALAR_COLUMNS = SCALARS_BY_IDS.removeprefix("SELECT ").split(" FROM ")[0].split(", ")
+# Acknowledges one leased operation only while its row still holds every value the claim
+# handed out (`scalars`): the UPDATE's row count tells whether it was stale.
+ACKNOWLEDGE_UNCHANGED = (
+    "UPDATE outbox_op SET state='done', lease_owner=NULL, lease_expires_at=NULL, "
+    "outcome_unknown=0, updated_at=? WHERE id=? AND "
+    + " AND ".join(f"{column} IS ?" for column in SCALAR_COLUMNS[1:])
+)
 ACKNOWLEDGE = (
     "UPDATE outbox_op SET state='done', lease_owner=NULL, lease_expires_at=NULL, "
     "outcome_unknown=0, updated_at=? WHERE id IN ({marks})"

@@ -196,3 +196,29 @@ def test_big_batches_are_written_on_the_writer_thread_and_small_ones_directly(
     box.claim("w", 60, limit=300)
     assert seen == [False, True, True]
     assert store.read(lambda: OutboxOp.select().count()) == 301
+
+
+def test_acknowledging_skips_what_another_worker_finished_and_sees_new_dependencies(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    box = SQLiteBackend(store, fake_clock, audit=False)
+    other = SQLiteBackend(store, fake_clock, audit=False)
+    for n in range(1, 4):
+        box.enqueue(NewOperation(OpKind.UPDATE, "Ticket", {"title": f"t{n}"}, target_id=n))
+    first, second, third = box.claim("w", 60)
+    finished = other.acknowledge(first.id)
+    store.write(
+        lambda: store.db.execute_sql(
+            "INSERT INTO op_dependency (op_id, depends_on_id) VALUES (?, ?)",
+            (third.id, second.id),
+        )
+    )
+    fake_clock.advance(5)
+    returned = {op.id: op for op in box.acknowledge_many({op.id: None for op in (first, second)})}
+    # Done before: kept as it was (not written again at the later instant).
+    assert returned[first.id] == finished == other.get(first.id)
+    assert returned[second.id] == other.get(second.id)
+    assert returned[second.id].state is OpState.DONE
+    assert returned[second.id].updated_at == fake_clock.now().timestamp()
+    [acked] = box.acknowledge_many({third.id: None})
+    assert acked.depends_on == [second.id] and acked == other.get(third.id)
