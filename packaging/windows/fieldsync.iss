@@ -33,9 +33,11 @@
 #endif
 #define AppName "Field Sync for Autotask"
 #define AppExe "FieldSync.exe"
-; Held by every running Field Sync process (agent/app_mutex.py): setup and uninstall ask the user
-; to quit it first, so no file is left locked.
+; Held by every running Field Sync process (agent/app_mutex.py), in the user's session and in the
+; global namespace (a copy another user runs in their own session): setup and uninstall ask the
+; user to quit it first, so no file is left locked.
 #define AppMutex "FieldSyncForAutotask.Running"
+#define GlobalAppMutex "Global\FieldSyncForAutotask.Running"
 ; The Run value name matches ui/autostart.py, so the installer's task and the in-app setting agree.
 #define RunValue "FieldSync"
 #define RunKey "Software\Microsoft\Windows\CurrentVersion\Run"
@@ -70,7 +72,7 @@ Compression=lzma2/max
 SolidCompression=yes
 WizardStyle=modern
 ; A running copy holds its files open: setup and uninstall ask the user to quit it first.
-AppMutex={#AppMutex}
+AppMutex={#AppMutex},{#GlobalAppMutex}
 CloseApplications=yes
 RestartApplications=no
 
