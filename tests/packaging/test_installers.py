@@ -132,9 +132,21 @@ def test_the_release_smoke_tests_the_installer_before_publishing_it() -> None:
         "if ($app.HasExited)",
         "New-ItemProperty -LiteralPath $runKey -Name 'FieldSync-smoke'",
         "Join-Path $dir 'unins000.exe'",
+        # While it runs: the uninstall must fail and leave the program, running, in place.
+        "$refused = Start-Process -FilePath $uninstaller",
+        "if ($refused.ExitCode -eq 0)",
+        "foreach ($file in @($window, $cli, $uninstaller))",
+        "if ($app.HasExited)",
+        "if ((Get-FieldSyncRunValues).Count -ne 2)",
+        # Then stopped, and uninstalled for good.
+        "Stop-Process -Id $app.Id -Force",
+        "$uninstall = Start-Process -FilePath $uninstaller",
+        "if ($uninstall.ExitCode -ne 0)",
         "if ($left.Count -gt 0)",
     ]
-    at = [script.index(step) for step in order]
-    assert at == sorted(at), "install, check, self-test, start, uninstall, check: in this order"
+    at = [script.index(step, script.index(order[i - 1]) if i else 0) for i, step in enumerate(order)]
+    assert at == sorted(at), (
+        "install, check, self-test, start, refused uninstall, stop, uninstall, check: in order"
+    )
     assert f"$runKey = 'HKCU:\\{RUN_KEY}'" in script
     assert "$_ -eq 'FieldSync' -or $_ -like 'FieldSync-*'" in script
