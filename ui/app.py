@@ -185,6 +185,9 @@ class Desktop:
         Settings window of another run): the setting is what decides. True when it changed."""
         from ui import autostart
 
+        removed = autostart.remove_stale_entries()
+        if removed:
+            log.info("start-at-login entries of a removed installation deleted: %s", removed)
         wanted = agent.settings.start_at_login
         entry = autostart.for_platform(profile=self.profile)
         if entry.is_enabled() == wanted:

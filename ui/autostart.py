@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import plistlib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PureWindowsPath
 from typing import Any, Protocol
 
@@ -99,6 +99,55 @@ class WindowsRunKey:
                 reg.DeleteValue(key, self.name)
         except FileNotFoundError:
             pass  # already off
+
+
+def run_value_executable(value: str) -> str:
+    """The program a Run value starts: its first argument, quoted or not."""
+    value = value.strip()
+    if value.startswith('"'):
+        return value[1:].split('"', 1)[0]
+    return value.split(maxsplit=1)[0] if value else ""
+
+
+def remove_stale_entries(
+    registry: Any = None,
+    *,
+    platform: str = sys.platform,
+    exists: Callable[[str], bool] = os.path.exists,
+) -> list[str]:
+    """Delete this user's Field Sync Run values ("FieldSync", "FieldSync-<profile>") whose program
+    is gone; the names deleted. An uninstall for all users removes the machine's value and the
+    uninstalling administrator's, but cannot reach the other users' own values: each is left
+    naming a deleted executable until the program, installed again and started by that user,
+    removes it here. Windows only (elsewhere: nothing)."""
+    if not platform.startswith("win"):
+        return []
+    if registry is None:
+        import winreg as registry  # type: ignore[no-redef]
+    reg = registry
+    try:
+        key = reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_READ | reg.KEY_SET_VALUE)
+    except OSError:
+        return []
+    with key:
+        values: list[tuple[str, Any]] = []
+        while True:
+            try:
+                name, value, _kind = reg.EnumValue(key, len(values))
+            except OSError:  # no more values
+                break
+            values.append((name, value))
+        stale = [
+            name
+            for name, value in values
+            if (name.lower() == APP_ID.lower() or name.lower().startswith(f"{APP_ID.lower()}-"))
+            and isinstance(value, str)
+            and run_value_executable(value)
+            and not exists(run_value_executable(value))
+        ]
+        for name in stale:
+            reg.DeleteValue(key, name)
+    return stale
 
 
 class MacLaunchAgent:
@@ -203,6 +252,7 @@ __all__ = [
     "XdgAutostart",
     "for_platform",
     "launch_command",
+    "remove_stale_entries",
     "set_enabled",
     "window_executable",
 ]

@@ -5,10 +5,12 @@ Sources, the first that sets a key winning:
 1. the channel of the platform's management tools: on Windows the registry key
    `HKLM\\SOFTWARE\\Policies\\FieldSync` (Group Policy, Intune), on macOS the managed
    preferences `/Library/Managed Preferences/com.fieldsync.FieldSync.plist` (an MDM profile);
-2. the policy file in the system location: `%ProgramData%\\FieldSync\\policy.json`,
-   `/Library/Application Support/FieldSync/policy.json`, `/etc/field-sync/policy.json`;
-3. the policy file beside the installation (`policy.json` in the folder of the installed
-   program), where a silent install puts the file it was given.
+2. the policy file in the system location: `%ProgramData%\\FieldSync\\policy.json` (where the
+   Windows installer's `/POLICY` puts the file it is given), `/Library/Application
+   Support/FieldSync/policy.json`, `/etc/field-sync/policy.json`; refused when anyone but an
+   administrator owns or may change it or its folder (agent/config/policy_guard.py);
+3. the policy file beside the frozen program (`policy.json` in the folder of the executable),
+   copied there by an administrator by hand; the installer never writes it.
 
 Each source is checked whole; one that cannot be read or holds a bad value stops the start with
 a message naming it (a policy half applied could leave encryption or a limit the administrator
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from agent.config import policy_guard
 from agent.config.policy import KEYS, Policy, PolicyError, PolicySecrets, parse
 
 POLICY_FILE = "policy.json"
@@ -103,17 +106,23 @@ class PolicySources:
     files: Sequence[Path] = ()  # first wins
     registry: RegistryReader | None = None
     managed_plist: Path | None = None
+    # Files only administrators may be able to change: `guard` lists what lets anyone else.
+    guarded: frozenset[Path] = frozenset()
+    guard: Callable[[Path], Sequence[str]] | None = None
 
     @classmethod
     def for_this_computer(cls, platform: str = sys.platform) -> PolicySources:
         beside = _frozen_folder()
-        files = [system_policy_file(platform)]
+        system = system_policy_file(platform)
+        files = [system]
         if beside is not None:
             files.append(beside / POLICY_FILE)
         return cls(
             files=tuple(files),
             registry=winreg_reader if platform.startswith("win") else None,
             managed_plist=MANAGED_PLIST if platform == "darwin" else None,
+            guarded=frozenset({system}),
+            guard=lambda path: policy_guard.problems(path, platform),
         )
 
     @classmethod
@@ -189,6 +198,12 @@ def load(sources: PolicySources | None = None) -> tuple[Policy, PolicySecrets]:
         found.append(read_file(sources.managed_plist))
     for path in sources.files:
         if path.exists():
+            if sources.guard is not None and path in sources.guarded:
+                problems = list(sources.guard(path))
+                if problems:
+                    *faults, fix = problems
+                    said = f"only administrators may be able to change it, but {'; '.join(faults)}"
+                    raise PolicyError(str(path), [said, f"to trust it, {fix}"])
             found.append(read_file(path))
     policy, secrets = Policy(), PolicySecrets()
     for higher in reversed(found):  # from the lowest source up: the higher one wins each key

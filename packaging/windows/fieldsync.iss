@@ -13,9 +13,14 @@
 ; Silent install for a team, with an administrator's policy file:
 ;   FieldSync-<version>-setup.exe /ALLUSERS /VERYSILENT /POLICY=C:\path\policy.json
 ; run as an administrator (a deployment tool runs it as SYSTEM): a per-machine install that copies
-; the file to {commonappdata}\FieldSync\policy.json before anything is installed, in a folder
-; users can read but not change. /POLICY without an administrative install, or a policy file that
-; is missing or cannot be copied, stops the install with a message (exit code 7).
+; the file to {commonappdata}\FieldSync\policy.json before anything is installed. Every
+; per-machine install (with /POLICY or without) first makes that folder administrators' own:
+; owner Administrators, inheritance removed, full control for SYSTEM and Administrators and read
+; for Users, so a standard user can neither have made it nor change what is in it. A policy.json
+; a user put there before keeps its owner and the program refuses it (agent/config/policy_guard.py);
+; /POLICY replaces it with a new file. /POLICY without an administrative install, a policy file
+; that is missing or cannot be copied, or a folder whose permissions cannot be set stops the
+; install with a message (exit code 7).
 ; The version comes from agent/__init__.py through the build; the result is
 ; dist\installer\FieldSync-<version>-setup.exe.
 
@@ -33,9 +38,11 @@
 #endif
 #define AppName "Field Sync for Autotask"
 #define AppExe "FieldSync.exe"
-; Held by every running Field Sync process (agent/app_mutex.py): setup and uninstall ask the user
-; to quit it first, so no file is left locked.
+; Held by every running Field Sync process (agent/app_mutex.py), in the user's session and in the
+; global namespace (a copy another user runs in their own session): setup and uninstall ask the
+; user to quit it first, so no file is left locked.
 #define AppMutex "FieldSyncForAutotask.Running"
+#define GlobalAppMutex "Global\FieldSyncForAutotask.Running"
 ; The Run value name matches ui/autostart.py, so the installer's task and the in-app setting agree.
 #define RunValue "FieldSync"
 #define RunKey "Software\Microsoft\Windows\CurrentVersion\Run"
@@ -70,7 +77,7 @@ Compression=lzma2/max
 SolidCompression=yes
 WizardStyle=modern
 ; A running copy holds its files open: setup and uninstall ask the user to quit it first.
-AppMutex={#AppMutex}
+AppMutex={#AppMutex},{#GlobalAppMutex}
 CloseApplications=yes
 RestartApplications=no
 
@@ -80,10 +87,6 @@ Name: "english"; MessagesFile: "compiler:Default.isl"
 [Tasks]
 Name: "startatlogin"; Description: "Start Field Sync when I sign in to Windows"; GroupDescription: "Start-up:"
 Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"; Flags: unchecked
-
-[Dirs]
-; The administrator's policy (see PrepareToInstall): users may read it, never change it.
-Name: "{commonappdata}\FieldSync"; Permissions: users-readexec; Flags: uninsneveruninstall; Check: IsAdminInstallMode
 
 [Files]
 ; The whole frozen folder: FieldSync.exe (the window) and FieldSync-cli.exe, its console companion
@@ -129,27 +132,58 @@ begin
   Result := ExpandConstant('{commonappdata}\FieldSync\policy.json');
 end;
 
+// The administrators' folder of the policy: owner Administrators, no permission inherited from
+// ProgramData (which lets users create files and folders in it), full control for SYSTEM and
+// Administrators, read for Users. Files in it inherit that; one a user made keeps its owner.
+function SecurePolicyFolder(Dir: String): Boolean;
+var
+  ResultCode: Integer;
+begin
+  Result :=
+    Exec(ExpandConstant('{sys}\icacls.exe'), '"' + Dir + '" /setowner *S-1-5-32-544 /C /Q',
+      '', SW_HIDE, ewWaitUntilTerminated, ResultCode) and (ResultCode = 0);
+  if Result then
+    Result :=
+      Exec(ExpandConstant('{sys}\icacls.exe'), '"' + Dir + '" /inheritance:r /grant:r ' +
+        '*S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F *S-1-5-32-545:(OI)(CI)RX /C /Q',
+        '', SW_HIDE, ewWaitUntilTerminated, ResultCode) and (ResultCode = 0);
+end;
+
 // Runs before any file is installed: a non-empty result stops setup with that message.
-// A policy binds every user of the computer, so only an administrative install places it: a
-// folder a standard user made in ProgramData would be theirs to change.
+// A policy binds every user of the computer, so only an administrative install places it, and
+// every administrative install takes the folder back from whoever made it.
 function PrepareToInstall(var NeedsRestart: Boolean): String;
+var
+  Dir: String;
 begin
   Result := '';
-  if PolicySource() = '' then
-    Exit;
-  if not IsAdminInstallMode() then
+  if (PolicySource() <> '') and not IsAdminInstallMode() then
   begin
     Result := 'A policy file applies to every user of this computer, so /POLICY needs an ' +
       'installation for all users: run setup as an administrator with /ALLUSERS.';
     Exit;
   end;
-  if not FileExists(PolicySource()) then
+  if (PolicySource() <> '') and not FileExists(PolicySource()) then
   begin
     Result := 'The policy file ' + PolicySource() + ' does not exist.';
     Exit;
   end;
-  if not ForceDirectories(ExtractFileDir(PolicyTarget())) or
-     not FileCopy(PolicySource(), PolicyTarget(), False) then
+  if not IsAdminInstallMode() then
+    Exit;
+  Dir := ExtractFileDir(PolicyTarget());
+  if not ForceDirectories(Dir) or not SecurePolicyFolder(Dir) then
+  begin
+    Result := 'The folder ' + Dir + ' could not be made one only administrators can change ' +
+      '(icacls failed).';
+    Exit;
+  end;
+  if PolicySource() = '' then
+    Exit;
+  // A new file, owned by this administrator and inheriting the folder's permissions: copying
+  // over an existing one would keep that file's owner and permissions.
+  if FileExists(PolicyTarget()) and not DeleteFile(PolicyTarget()) then
+    Result := 'The policy file ' + PolicyTarget() + ' could not be replaced.'
+  else if not FileCopy(PolicySource(), PolicyTarget(), False) then
     Result := 'The policy file could not be copied to ' + PolicyTarget() + '.';
 end;
 

@@ -5,8 +5,10 @@
 #
 # Checks: setup with /VERYSILENT /TASKS=startatlogin ends with exit code 0 and writes the Run
 # value naming the installed FieldSync.exe; the installed FieldSync-cli.exe passes --self-test;
-# FieldSync.exe starts and keeps running; the silent uninstall removes the program folder and
-# every Run value of Field Sync (a second profile's one included). Any failure stops with an error.
+# FieldSync.exe starts and keeps running; a silent uninstall while it runs stops with a non-zero
+# exit code and leaves the program in place (the AppMutex check), and the program keeps running;
+# once it is stopped, the silent uninstall removes the program folder and every Run value of
+# Field Sync (a second profile's one included). Any failure stops with an error.
 $ErrorActionPreference = 'Stop'
 $setup = $args[0]
 if (-not $setup -or -not (Test-Path -LiteralPath $setup)) { throw "name the setup executable ($setup)" }
@@ -45,15 +47,32 @@ Write-Output 'starting FieldSync.exe'
 $app = Start-Process -FilePath $window -PassThru
 Start-Sleep -Seconds 20
 if ($app.HasExited) { throw "FieldSync.exe stopped on its own (exit code $($app.ExitCode))" }
-Stop-Process -Id $app.Id -Force
-$app.WaitForExit()
 
 # Another profile's start-at-login value, as the program's own setting writes it.
 New-ItemProperty -LiteralPath $runKey -Name 'FieldSync-smoke' -PropertyType String -Force `
     -Value "`"$window`" --profile smoke" | Out-Null
 
-Write-Output 'uninstalling'
 $uninstaller = Join-Path $dir 'unins000.exe'
+Write-Output 'uninstalling while FieldSync.exe runs (must stop and change nothing)'
+$refusedLog = Join-Path $logs 'fieldsync-uninstall-running.log'
+$refused = Start-Process -FilePath $uninstaller -ArgumentList ($quiet + "/LOG=$refusedLog") -Wait -PassThru
+if ($refused.ExitCode -eq 0) {
+    Get-Content -LiteralPath $refusedLog -ErrorAction SilentlyContinue
+    throw 'the uninstaller ended with exit code 0 while FieldSync.exe was running'
+}
+# Whatever of the uninstaller may still run after its exit code came back has had time to act.
+Start-Sleep -Seconds 10
+foreach ($file in @($window, $cli, $uninstaller)) {
+    if (-not (Test-Path -LiteralPath $file)) { throw "$file was removed by an uninstall that stopped" }
+}
+if ($app.HasExited) { throw "FieldSync.exe stopped during the refused uninstall (exit code $($app.ExitCode))" }
+if ((Get-FieldSyncRunValues).Count -ne 2) { throw 'the refused uninstall removed start-at-login values' }
+Write-Output "the uninstaller stopped with exit code $($refused.ExitCode) and left everything in place"
+
+Stop-Process -Id $app.Id -Force
+$app.WaitForExit()
+
+Write-Output 'uninstalling'
 $uninstallLog = Join-Path $logs 'fieldsync-uninstall.log'
 $uninstall = Start-Process -FilePath $uninstaller -ArgumentList ($quiet + "/LOG=$uninstallLog") -Wait -PassThru
 if ($uninstall.ExitCode -ne 0) { throw "the uninstaller ended with exit code $($uninstall.ExitCode)" }

@@ -88,23 +88,44 @@ def test_a_silent_install_takes_the_administrators_policy_file_or_stops() -> Non
     assert "ExpandConstant('{param:POLICY|}')" in pascal("PolicySource")
     assert "ExpandConstant('{commonappdata}\\FieldSync\\policy.json')" in pascal("PolicyTarget")
     prepare = pascal("PrepareToInstall")  # before any file is installed; a message stops setup
-    assert "if not FileExists(PolicySource()) then" in prepare
-    assert "FileCopy(PolicySource(), PolicyTarget(), False)" in prepare
-    # nothing to do, not an installation for all users, missing file, failed copy
-    assert prepare.count("Result := '") == 4
+    assert "if (PolicySource() <> '') and not FileExists(PolicySource()) then" in prepare
+    # A copy over an existing file would keep the owner of whoever made that file.
+    replaced = prepare.index("if FileExists(PolicyTarget()) and not DeleteFile(PolicyTarget())")
+    assert replaced < prepare.index("FileCopy(PolicySource(), PolicyTarget(), False)")
+    # nothing to do, not for all users, missing file, unsecured folder, not replaced, no copy
+    assert prepare.count("Result := '") == 6
 
 
-def test_a_policy_is_placed_only_by_an_administrative_install_and_users_cannot_change_it() -> None:
-    """A standard user's install would create ProgramData\\FieldSync and own it."""
+def test_every_administrative_install_takes_the_policy_folder_for_administrators() -> None:
+    """ProgramData lets users create folders and files, and their maker owns them: the folder
+    is given to Administrators and its inherited permissions replaced, with or without /POLICY,
+    before any policy is copied; a standard user's install never touches it."""
     prepare = pascal("PrepareToInstall")
-    refused = prepare.index("if not IsAdminInstallMode() then")
-    assert refused < prepare.index("FileCopy(") and refused < prepare.index("ForceDirectories(")
+    refused = prepare.index("if (PolicySource() <> '') and not IsAdminInstallMode() then")
     assert "run setup as an administrator with /ALLUSERS" in prepare[refused:]
-    dirs = ISS.split("[Dirs]", 1)[1].split("\n[", 1)[0]
-    policy_dir = next(line for line in dirs.splitlines() if line.startswith("Name:"))
-    assert 'Name: "{commonappdata}\\FieldSync"' in policy_dir
-    assert "Permissions: users-readexec" in policy_dir
-    assert "Check: IsAdminInstallMode" in policy_dir
+    per_user_stops = prepare.index("if not IsAdminInstallMode() then\n    Exit;")
+    secured = prepare.index("if not ForceDirectories(Dir) or not SecurePolicyFolder(Dir) then")
+    without_policy_stops = prepare.index("if PolicySource() = '' then\n    Exit;")
+    assert refused < per_user_stops < secured < without_policy_stops < prepare.index("FileCopy(")
+    secure = pascal("SecurePolicyFolder")
+    commands = re.findall(
+        r"Exec\(ExpandConstant\('\{sys\}\\icacls\.exe'\), (.*?),\s*''", secure, re.S
+    )
+    arguments = [" ".join(re.findall(r"'([^']*)'", c)).replace('"', "") for c in commands]
+    assert [a.split() for a in arguments] == [
+        ["/setowner", "*S-1-5-32-544", "/C", "/Q"],
+        [
+            "/inheritance:r",
+            "/grant:r",
+            "*S-1-5-18:(OI)(CI)F",
+            "*S-1-5-32-544:(OI)(CI)F",
+            "*S-1-5-32-545:(OI)(CI)RX",
+            "/C",
+            "/Q",
+        ],
+    ]
+    assert secure.count("(ResultCode = 0)") == 2, "a failing icacls stops the install"
+    assert "Permissions:" not in ISS, "a Permissions grant only adds to what a user may own"
 
 
 def test_the_release_smoke_tests_the_installer_before_publishing_it() -> None:
@@ -132,9 +153,23 @@ def test_the_release_smoke_tests_the_installer_before_publishing_it() -> None:
         "if ($app.HasExited)",
         "New-ItemProperty -LiteralPath $runKey -Name 'FieldSync-smoke'",
         "Join-Path $dir 'unins000.exe'",
+        # While it runs: the uninstall must fail and leave the program, running, in place.
+        "$refused = Start-Process -FilePath $uninstaller",
+        "if ($refused.ExitCode -eq 0)",
+        "foreach ($file in @($window, $cli, $uninstaller))",
+        "if ($app.HasExited)",
+        "if ((Get-FieldSyncRunValues).Count -ne 2)",
+        # Then stopped, and uninstalled for good.
+        "Stop-Process -Id $app.Id -Force",
+        "$uninstall = Start-Process -FilePath $uninstaller",
+        "if ($uninstall.ExitCode -ne 0)",
         "if ($left.Count -gt 0)",
     ]
-    at = [script.index(step) for step in order]
-    assert at == sorted(at), "install, check, self-test, start, uninstall, check: in this order"
+    at = [
+        script.index(step, script.index(order[i - 1]) if i else 0) for i, step in enumerate(order)
+    ]
+    assert at == sorted(at), (
+        "install, check, self-test, start, refused uninstall, stop, uninstall, check: in order"
+    )
     assert f"$runKey = 'HKCU:\\{RUN_KEY}'" in script
     assert "$_ -eq 'FieldSync' -or $_ -like 'FieldSync-*'" in script

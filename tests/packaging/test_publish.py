@@ -101,9 +101,9 @@ def artifacts(tmp_path: Path, *archs: str, name: str = "artifacts") -> Path:
     return folder
 
 
-def publish(gh: dict[str, Any], folder: Path) -> dict[str, Any]:
+def publish(gh: dict[str, Any], folder: Path, tag: str = TAG) -> dict[str, Any]:
     done = subprocess.run(
-        ["bash", str(SCRIPT), TAG, str(folder)],
+        ["bash", str(SCRIPT), tag, str(folder)],
         env=gh["env"],
         capture_output=True,
         text=True,
@@ -172,6 +172,34 @@ def test_a_re_run_that_still_lacks_an_image_says_which_one(
     assert body.count("The macOS disk images for") == 1
     assert body.startswith("The macOS disk images for arm64 are missing")
     assert body.endswith(GENERATED)
+
+
+@pytest.mark.parametrize(
+    ("tag", "prerelease"),
+    [("v1.2.3", False), ("v1.2.3rc1", True), ("v1.2.3b2", True), ("v2.0.0.dev1", True)],
+)
+def test_a_pre_release_version_is_published_as_a_pre_release(
+    gh: dict[str, Any], tmp_path: Path, tag: str, prerelease: bool
+) -> None:
+    state = publish(gh, artifacts(tmp_path, "arm64", "x86_64"), tag)
+    create = next(c for c in state["calls"] if c[1] == "create")
+    assert create[2] == tag
+    assert ("--prerelease" in create) is prerelease
+
+
+def test_notes_edited_with_windows_line_endings_are_kept_without_them(
+    gh: dict[str, Any], tmp_path: Path
+) -> None:
+    edited = "Read this first.\r\n\r\n## What's Changed\r\n* Sync notes offline"
+    missing = "The macOS disk images for arm64 are missing from this release: a."
+    state = json.loads(gh["state"].read_text())
+    state["releases"][TAG] = {
+        "assets": ["FieldSync-1.2.3-setup.exe"],
+        "body": f"{missing}\r\n\r\n{edited}",
+    }
+    gh["state"].write_text(json.dumps(state))
+    state = publish(gh, artifacts(tmp_path, "arm64", "x86_64"))
+    assert state["releases"][TAG]["body"] == edited.replace("\r", "")
 
 
 def test_nothing_to_publish_stops_before_touching_the_release(

@@ -57,6 +57,13 @@ class FakeRegistry:
             raise FileNotFoundError(name)
         del key.values[name]
 
+    def EnumValue(self, key: Any, index: int) -> tuple[str, str, int]:
+        items = list(key.values.items())
+        if index >= len(items):
+            raise OSError(259, "No more data is available")
+        name, (kind, value) = items[index]
+        return name, value, kind
+
 
 def test_xdg_entry_is_written_with_a_quoted_exec_line_and_removed(tmp_path: Path):
     entry = XdgAutostart(COMMAND, tmp_path / ".config")
@@ -183,3 +190,43 @@ def test_the_window_makes_the_login_entry_follow_the_setting(signed_out_shell, t
     assert not desktop.follow_start_at_login(agent)  # already so: nothing to do
     signed_out_shell.loop.run(agent.update_settings(start_at_login=False))
     assert desktop.follow_start_at_login(agent) and not entry.is_enabled()
+
+
+def test_run_values_naming_a_removed_program_are_deleted_and_others_kept(tmp_path: Path) -> None:
+    installed = tmp_path / "Programs" / "FieldSync" / "FieldSync.exe"
+    installed.parent.mkdir(parents=True)
+    installed.write_bytes(b"MZ")
+    gone = tmp_path / "Program Files" / "FieldSync" / "FieldSync.exe"
+    registry = FakeRegistry()
+    registry.keys[f"HKCU\\{autostart.RUN_KEY}"] = {
+        "FieldSync": (1, f'"{gone}"'),
+        "FieldSync-work": (1, f'"{gone}" --profile work'),
+        "FieldSync-home": (1, f'"{installed}" --profile home'),
+        "fieldsync-old": (1, str(tmp_path / "old" / "FieldSync.exe") + " --profile old"),
+        "OneDrive": (1, f'"{gone.with_name("OneDrive.exe")}" /background'),
+    }
+    removed = autostart.remove_stale_entries(registry, platform="win32")
+    assert sorted(removed) == ["FieldSync", "FieldSync-work", "fieldsync-old"]
+    left = registry.keys[f"HKCU\\{autostart.RUN_KEY}"]
+    assert sorted(left) == ["FieldSync-home", "OneDrive"], "another program's value is not ours"
+    assert autostart.remove_stale_entries(registry, platform="win32") == []
+
+
+def test_stale_entries_are_a_windows_matter_and_a_missing_run_key_is_none() -> None:
+    assert autostart.remove_stale_entries(FakeRegistry(), platform="win32") == []
+    assert autostart.remove_stale_entries(object(), platform="linux") == []
+
+
+@pytest.mark.parametrize(
+    ("value", "program"),
+    [
+        (
+            '"C:\\Program Files\\FieldSync\\FieldSync.exe" --profile work',
+            "C:\\Program Files\\FieldSync\\FieldSync.exe",
+        ),
+        ("C:\\FS\\FieldSync.exe --profile work", "C:\\FS\\FieldSync.exe"),
+        ("  ", ""),
+    ],
+)
+def test_the_program_of_a_run_value(value: str, program: str) -> None:
+    assert autostart.run_value_executable(value) == program

@@ -1,0 +1,206 @@
+"""The system policy file is refused when anyone but an administrator owns it or may change it
+(or its folder): on POSIX through real ownership and modes, on Windows through a reader standing
+in for the file's owner SID and access-control list."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agent.config import policy_guard, sources
+from agent.config.policy import PolicyError
+from agent.config.policy_guard import Ace, WindowsSecurity
+from agent.config.sources import PolicySources, load
+from tests.config.helpers import write_policy
+
+USER = 1000
+posix = pytest.mark.skipif(sys.platform == "win32", reason="POSIX ownership and modes")
+as_root = pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() != 0, reason="chown to another user needs root"
+)
+
+
+def guarded(
+    path: Path, platform: str = "linux", reader: policy_guard.WindowsSecurityReader | None = None
+) -> PolicySources:
+    return PolicySources(
+        files=(path,),
+        guarded=frozenset({path}),
+        guard=lambda p: policy_guard.problems(p, platform, reader),
+    )
+
+
+@pytest.fixture
+def system_file(tmp_path: Path) -> Path:
+    folder = tmp_path / "field-sync"
+    path = write_policy(folder / "policy.json", {"sync_interval_s": 120})
+    folder.chmod(0o755)
+    path.chmod(0o644)
+    return path
+
+
+@as_root
+def test_a_file_root_owns_and_alone_may_write_is_read(system_file: Path) -> None:
+    os.chown(system_file, 0, 0)
+    os.chown(system_file.parent, 0, 0)
+    policy, _ = load(guarded(system_file))
+    assert policy.values["sync_interval_s"] == 120
+
+
+@as_root
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda p: os.chown(p, USER, USER), f"the file is owned by user id {USER}, not root"),
+        (lambda p: os.chown(p.parent, USER, 0), f"its folder is owned by user id {USER}"),
+        (lambda p: p.chmod(0o664), "the file may be written by its group or by others"),
+        (lambda p: p.chmod(0o646), "the file may be written by its group or by others"),
+        (lambda p: p.parent.chmod(0o777), "its folder may be written by its group or by others"),
+    ],
+)
+def test_a_file_a_user_could_have_planted_or_changed_is_refused_naming_it(
+    system_file: Path,
+    change: Callable[[Path], None],
+    said: str,
+) -> None:
+    os.chown(system_file, 0, 0)
+    os.chown(system_file.parent, 0, 0)
+    change(system_file)
+    with pytest.raises(PolicyError) as caught:
+        load(guarded(system_file))
+    assert caught.value.origin == str(system_file)
+    assert str(system_file) in str(caught.value)
+    assert said in caught.value.problems[0]
+    assert caught.value.problems[0].startswith("only administrators may be able to change it")
+    assert "chown root" in caught.value.problems[1]
+
+
+@posix
+def test_a_file_of_an_ordinary_user_is_refused(system_file: Path) -> None:
+    if os.geteuid() == 0:
+        os.chown(system_file, USER, USER)
+    with pytest.raises(PolicyError, match="the file is owned by user id"):
+        load(guarded(system_file))
+
+
+@posix
+def test_only_the_guarded_file_is_held_to_it(system_file: Path, tmp_path: Path) -> None:
+    beside = write_policy(tmp_path / "beside" / "policy.json", {"quota_share": 0.5})
+    if os.geteuid() == 0:
+        os.chown(beside, USER, USER)
+    chosen = PolicySources(
+        files=(beside,),
+        guarded=frozenset({system_file}),
+        guard=lambda p: policy_guard.problems(p, "linux"),
+    )
+    assert load(chosen)[0].values["quota_share"] == 0.5
+
+
+def test_this_computers_system_file_is_guarded_and_the_beside_one_is_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(sources.sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sources.sys, "executable", str(tmp_path / "FieldSync" / "FieldSync.exe"))
+    for platform in ("win32", "darwin", "linux"):
+        chosen = PolicySources.for_this_computer(platform)
+        assert chosen.guarded == {chosen.files[0]} and chosen.guard is not None
+        assert chosen.files[0] == sources.system_policy_file(platform)
+
+
+# Windows: SIDs and rights as GetNamedSecurityInfoW reports them.
+SYSTEM, ADMINS, USERS, CREATOR_OWNER = "S-1-5-18", "S-1-5-32-544", "S-1-5-32-545", "S-1-3-0"
+ALICE = "S-1-5-21-1004336348-1177238915-682003330-1001"
+FULL, READ_EXECUTE, ADD_FILE = 0x1F01FF, 0x1200A9, 0x2
+LOCKED = (
+    Ace(True, FULL, SYSTEM),
+    Ace(True, FULL, ADMINS),
+    Ace(True, READ_EXECUTE, USERS),
+    Ace(True, FULL, CREATOR_OWNER, inherit_only=True),
+)
+WIN_FILE = Path(r"C:\ProgramData\FieldSync\policy.json")
+
+
+def reader(file: WindowsSecurity, folder: WindowsSecurity) -> policy_guard.WindowsSecurityReader:
+    def read(path: str) -> WindowsSecurity:
+        if path == str(WIN_FILE):
+            return file
+        assert path == str(WIN_FILE.parent), path
+        return folder
+
+    return read
+
+
+def windows_problems(file: WindowsSecurity, folder: WindowsSecurity) -> list[str]:
+    return policy_guard.problems(WIN_FILE, "win32", reader(file, folder))
+
+
+def test_windows_a_file_and_folder_only_administrators_change_are_trusted() -> None:
+    locked = WindowsSecurity(ADMINS, LOCKED)
+    assert windows_problems(locked, WindowsSecurity(SYSTEM, LOCKED)) == []
+
+
+@pytest.mark.parametrize(
+    ("file", "folder", "said"),
+    [
+        (
+            WindowsSecurity(ALICE, LOCKED),
+            WindowsSecurity(ADMINS, LOCKED),
+            f"the file is owned by {ALICE}",
+        ),
+        (
+            WindowsSecurity(ADMINS, LOCKED),
+            WindowsSecurity(ALICE, LOCKED),
+            f"its folder is owned by {ALICE}",
+        ),
+        (
+            WindowsSecurity(ADMINS, LOCKED),
+            # ProgramData's own grant, inherited by a folder made in it: users may add files.
+            WindowsSecurity(ADMINS, (*LOCKED, Ace(True, ADD_FILE | 0x4, USERS))),
+            f"its folder may be changed by {USERS}",
+        ),
+        (
+            WindowsSecurity(ADMINS, (*LOCKED, Ace(True, 0x40000000, ALICE))),
+            WindowsSecurity(ADMINS, LOCKED),
+            f"the file may be changed by {ALICE}",
+        ),
+        (
+            WindowsSecurity(ADMINS, None),
+            WindowsSecurity(ADMINS, LOCKED),
+            "the file has no access control list",
+        ),
+    ],
+)
+def test_windows_what_a_user_owns_or_may_change_is_named(
+    file: WindowsSecurity, folder: WindowsSecurity, said: str
+) -> None:
+    found = windows_problems(file, folder)
+    assert said in found[0], found
+    assert len(found) == 2 and "icacls" in found[-1] and "/setowner *S-1-5-32-544" in found[-1]
+
+
+def test_windows_a_denied_or_inherit_only_grant_is_no_way_in() -> None:
+    aces = (*LOCKED, Ace(False, FULL, USERS), Ace(True, FULL, ALICE, inherit_only=True))
+    assert windows_problems(WindowsSecurity(ADMINS, aces), WindowsSecurity(ADMINS, LOCKED)) == []
+
+
+def test_windows_permissions_that_cannot_be_read_refuse_the_file() -> None:
+    def unreadable(path: str) -> WindowsSecurity:
+        raise OSError(5, "Access is denied")
+
+    found = policy_guard.problems(WIN_FILE, "win32", unreadable)
+    assert found[0].startswith("the permissions of the file cannot be read")
+
+
+def test_windows_the_refusal_stops_the_load_naming_the_file(tmp_path: Path) -> None:
+    path = write_policy(tmp_path / "policy.json", {"sync_interval_s": 120})
+    owned = WindowsSecurity(ALICE, LOCKED)
+    chosen = guarded(path, "win32", lambda _p: owned)
+    with pytest.raises(PolicyError) as caught:
+        load(chosen)
+    assert caught.value.origin == str(path)
+    assert f"is owned by {ALICE}, not an administrator" in caught.value.problems[0]
+    assert caught.value.problems[1].startswith("to trust it, as an administrator: icacls")
