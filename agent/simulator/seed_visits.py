@@ -220,6 +220,8 @@ def _calls(
                     "unitCost": record["unitCost"],
                     "extendedCost": record["unitCost"],
                     "billableAmount": record["unitPrice"],
+                    "internalCurrencyUnitPrice": record["unitPrice"],
+                    "internalCurrencyBillableAmount": record["unitPrice"],
                     "chargeType": 1,
                     "status": 1,
                     "isBillableToCompany": True,

@@ -9,7 +9,7 @@ from typing import Any
 from agent.simulator import attachments
 from agent.simulator.rules import rule_for
 from agent.simulator.schema import BY_ROUTE, EntitySpec
-from agent.simulator.tenant import Actor, Record, Tenant, template
+from agent.simulator.tenant import Actor, Record, Tenant, UdfDefinition, template
 from agent.simulator.values import ValueProblem, coerce, format_time, null_refused, parse_time
 
 
@@ -53,25 +53,52 @@ def _normalise(spec: EntitySpec, body: dict[str, Any]) -> tuple[dict[str, Any], 
 
 
 def _merge_udfs(tenant: Tenant, spec: EntitySpec, record: Record, raw: Any) -> None:
-    if raw is None:
+    """Apply the body's `userDefinedFields` to `record`. An entity whose model has no such
+    property ignores it (the model binder drops unknown properties); an empty list changes
+    nothing; each pair must name a field the tenant defines, and a picklist field takes one of
+    its active values (as text, `"1"`), as a built-in picklist does."""
+    if raw is None or not spec.has_udfs:
         return
-    known = tenant.udf_names(spec.route)
     if not isinstance(raw, list):
         raise WriteError("userDefinedFields must be a list of name/value pairs.")
+    if not raw:
+        return
+    definitions = {u.name.lower(): u for u in tenant.udfs.get(spec.route, [])}
     current = {u["name"]: u for u in record.get("userDefinedFields") or []}
+    problems: list[str] = []
     for item in raw:
         if not isinstance(item, dict):
             raise WriteError("userDefinedFields must be a list of name/value pairs.")
         lowered = {str(k).lower(): v for k, v in item.items()}
         name = lowered.get("name")
-        display = known.get(name.lower()) if isinstance(name, str) else None
-        if display is None:
-            raise WriteError(f"Unable to find user-defined field {name} on {spec.type_name}.")
+        if not isinstance(name, str) or not name.strip():
+            problems.append("A user-defined field needs a name.")
+            continue
+        definition = definitions.get(name.lower())
+        if definition is None:
+            problems.append(f"Unable to find user-defined field {name} on {spec.type_name}.")
+            continue
         value = lowered.get("value")
         if value is not None and not isinstance(value, str):
-            value = str(value)
-        current[display] = {"name": display, "value": value}
-    record["userDefinedFields"] = [current[u.name] for u in tenant.udfs[spec.route]]
+            value = str(value).lower() if isinstance(value, bool) else str(value)
+        if value and definition.picklist and not _udf_pick(definition, value):
+            problems.append(
+                f"The value {value} is not a valid picklist value of the user-defined field "
+                f"{definition.name}."
+            )
+            continue
+        current[definition.name] = {"name": definition.name, "value": value}
+    if problems:
+        raise WriteError(*problems)
+    record["userDefinedFields"] = [
+        current.get(u.name, {"name": u.name, "value": None})
+        for u in tenant.udfs.get(spec.route, [])
+    ]
+
+
+def _udf_pick(definition: UdfDefinition, value: str) -> bool:
+    """Whether `value` is an active value of the UDF's picklist (sent as its number, in text)."""
+    return any(str(p.value) == value.strip() and p.is_active for p in definition.picklist)
 
 
 def _unset_booleans(spec: EntitySpec) -> dict[str, bool]:
