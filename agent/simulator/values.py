@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,29 @@ INTEGER_RANGES = {
     "integer": (-(2**31), 2**31 - 1),
     "long": (-(2**63), 2**63 - 1),
 }
+
+
+# .NET's Int64/Int32/Double parsers (NumberStyles.Integer / Float) take ASCII digits, an
+# optional sign and surrounding ASCII white space only; Python's int() and float() also take
+# other scripts' digits ("٣", "７") and underscores ("7_677"), which the API refuses.
+_WHITE = r"[ \t\n\v\f\r]*"
+_INTEGER_TEXT = re.compile(_WHITE + "[+-]?[0-9]+" + _WHITE, re.ASCII)
+_NUMBER_TEXT = re.compile(
+    _WHITE + r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?" + _WHITE, re.ASCII
+)
+
+
+def parse_integer_text(text: str) -> int | None:
+    """The whole number `text` holds as .NET reads it (ASCII digits, a sign, white space
+    around), or None."""
+    if not _INTEGER_TEXT.fullmatch(text):
+        return None
+    body = text.strip(" \t\n\v\f\r")
+    sign = -1 if body[0] == "-" else 1
+    digits = body.lstrip("+-").lstrip("0")
+    if len(digits) > 40:  # past every .NET integer type; int() would refuse past 4300 digits
+        return sign * 10**40
+    return sign * int(digits or "0")
 
 
 def format_time(moment: datetime) -> str:
@@ -68,11 +92,8 @@ def coerce(data_type: str, value: Any) -> Any:
             raise ValueProblem("expected a number")
         if isinstance(value, int | float):
             number = float(value)
-        elif isinstance(value, str):
-            try:
-                number = float(value.strip())
-            except ValueError as exc:
-                raise ValueProblem("expected a number") from exc
+        elif isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+            number = float(value)
         else:
             raise ValueProblem("expected a number")
         if not math.isfinite(number):
@@ -107,10 +128,9 @@ def _integer(value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError as exc:
-            raise ValueProblem("expected an integer") from exc
+        whole = parse_integer_text(value)
+        if whole is not None:
+            return whole
     raise ValueProblem("expected an integer")
 
 

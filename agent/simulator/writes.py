@@ -116,11 +116,9 @@ def _lengths(spec: EntitySpec, record: Record) -> list[str]:
 
 
 def _record_id(raw: Any, spec: EntitySpec) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise WriteError(f"An id is required to update a {spec.type_name}.")
     try:
-        return int(raw)
-    except ValueError as exc:
+        return int(coerce("long", raw))
+    except (ValueProblem, TypeError) as exc:
         raise WriteError(f"An id is required to update a {spec.type_name}.") from exc
 
 
