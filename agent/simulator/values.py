@@ -90,12 +90,10 @@ def coerce(data_type: str, value: Any) -> Any:
     if data_type in ("double", "decimal"):
         if isinstance(value, bool):
             raise ValueProblem("expected a number")
-        if isinstance(value, int | float):
-            number = float(value)
-        elif isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
-            number = float(value)
-        else:
+        text_number = isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)
+        if not (isinstance(value, int | float) or text_number):
             raise ValueProblem("expected a number")
+        number = float(value)
         if not math.isfinite(number):
             raise ValueProblem("expected a finite number")
         return number

@@ -267,17 +267,3 @@ def _stamp_create(tenant: Tenant, route: str, rec: Record, now: str, actor: Acto
 
 def _in_days(tenant: Tenant, days: int) -> str:
     return format_time(tenant.clock.now() + timedelta(days=days))
-
-
-def delete(tenant: Tenant, route: str, record_id: int, parent: tuple[str, int] | None) -> int:
-    """Delete one record (where the Swagger has DELETE) and return its id, or raise
-    `WriteError`."""
-    spec = BY_ROUTE[route.lower()]
-    table = tenant.records[spec.route]
-    existing = table.get(record_id)
-    if existing is None or (parent is not None and existing.get(parent[0]) != parent[1]):
-        raise WriteError(f"Unable to find the {spec.type_name} with id {record_id}.")
-    del table[record_id]
-    if spec.route.endswith("Attachments"):
-        tenant.records["AttachmentInfo"].pop(record_id, None)
-    return record_id
