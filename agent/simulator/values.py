@@ -75,8 +75,9 @@ def coerce(data_type: str, value: Any) -> Any:
     """Convert a JSON value to the stored form of `data_type`, or raise `ValueProblem`.
 
     Numeric strings are accepted for numbers (the API is lenient there); an integer must fit
-    its .NET type (int32 for `integer`, int64 for `long`); booleans must be real JSON booleans
-    (or "true"/"false"), never numbers. Null passes here: whether a field takes it is the
+    its .NET type (int32 for `integer`, int64 for `long`); a boolean takes a JSON boolean,
+    "true"/"false", or an integer (0 false, any other true), as Json.NET converts them; never a
+    fraction. Null passes here: whether a field takes it is the
     writer's decision (`null_refused`).
     """
     if value is None:
@@ -100,8 +101,12 @@ def coerce(data_type: str, value: Any) -> Any:
     if data_type == "boolean":
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
+        if isinstance(value, int):
+            # Json.NET converts an integer token to a bool as Convert.ToBoolean does: 0 is
+            # false, any other integer true (clients that write flags as 0/1 rely on it).
+            return value != 0
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
         raise ValueProblem("expected true or false")
     if data_type == "datetime":
         if not isinstance(value, str):
