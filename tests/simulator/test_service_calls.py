@@ -129,3 +129,12 @@ async def test_a_service_call_location_must_be_its_companys(
     assert r.json()["errors"] == [
         f"The company location {other['id']} does not belong to company {call['companyID']}."
     ]
+
+
+async def test_a_child_route_get_ignores_search(api: httpx.AsyncClient, sim: Simulator) -> None:
+    call_id = _call_with_resources(sim)["id"]
+    links, _ = _inside(sim, call_id)
+    search = '{"filter":[{"op":"eq","field":"id","value":-1}]}'
+    r = await api.get(f"ServiceCalls/{call_id}/Tickets", params={"search": search})
+    assert r.status_code == 200
+    assert {link["id"] for link in r.json()["items"]} == links
