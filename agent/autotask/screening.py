@@ -228,7 +228,12 @@ def screen(entity: str, item: Any, server_now: datetime) -> tuple[Screened, list
     for name in required:
         value = record.get(name)
         fault = MISSING if value is None else _id_fault(value)
-        if fault is None and name.casefold() in int32 and value > INT32_MAX:
+        if (
+            fault is None
+            and name.casefold() in int32
+            and isinstance(value, int)
+            and value > INT32_MAX
+        ):
             fault = TOO_BIG_32
         if fault is not None:
             raise BadRecord(RecordProblem(entity, name, fault))

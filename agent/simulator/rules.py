@@ -206,8 +206,10 @@ def service_call_ticket_rule(
     problems += _exists(tenant, "Tickets", ticket_id, "ticket")
     if problems:
         return problems
-    call, ticket = tenant.get("ServiceCalls", call_id), tenant.get("Tickets", ticket_id)
-    if call is not None and ticket is not None and call["companyID"] != ticket["companyID"]:
+    # Both are named and exist: the checks above passed.
+    call = tenant.records["ServiceCalls"][rec["serviceCallID"]]
+    ticket = tenant.records["Tickets"][rec["ticketID"]]
+    if call["companyID"] != ticket["companyID"]:
         return [
             f"The ticket {ticket_id} belongs to company {ticket['companyID']}, not to the "
             f"service call's company {call['companyID']}."

@@ -263,7 +263,7 @@ async def test_unknown_field_names_the_field_and_entity(api: httpx.AsyncClient) 
     "filters",
     [
         [{"op": "eq", "field": "isNonBillable", "value": None}],
-        [{"op": "eq", "field": "isNonBillable", "value": 1}],
+        [{"op": "eq", "field": "isNonBillable", "value": 0.5}],
         [{"op": "eq", "field": "hoursWorked", "value": "lots"}],
         [{"op": "gt", "field": "dateWorked", "value": "yesterday"}],
         [{"op": "in", "field": "id", "value": 3}],
