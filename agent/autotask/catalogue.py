@@ -13,7 +13,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -41,6 +41,8 @@ class Catalogue:
 
     verbs: dict[str, frozenset[str]]
     fields: dict[str, frozenset[str]]  # folded entity name -> folded property names
+    # folded entity name -> folded names of its Int32 properties (a .NET `int`)
+    int32: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def verbs_of(self, template: str) -> frozenset[str]:
         return self.verbs.get(template.casefold(), frozenset())
@@ -56,6 +58,10 @@ class Catalogue:
         if known is None:
             return []
         return [name for name in names if name.casefold() not in known]
+
+    def int32_fields(self, entity: str) -> frozenset[str]:
+        """The entity's properties (folded) that hold a .NET Int32; empty for an unknown one."""
+        return self.int32.get(entity.casefold(), frozenset())
 
 
 def _models_of(operation: dict[str, Any]) -> list[str]:
@@ -84,12 +90,18 @@ def build(document: dict[str, Any]) -> Catalogue:
                 for model in _models_of(operation):
                     models[m.group(1)] = model
     fields: dict[str, frozenset[str]] = {}
+    int32: dict[str, frozenset[str]] = {}
     for entity, model in models.items():
         properties = definitions.get(model, {}).get("properties", {})
         fields[entity.casefold()] = frozenset(
             name.casefold() for name in properties if name.casefold() != _INTERNAL
         )
-    return Catalogue(verbs, fields)
+        int32[entity.casefold()] = frozenset(
+            name.casefold()
+            for name, prop in properties.items()
+            if prop.get("type") == "integer" and prop.get("format") == "int32"
+        )
+    return Catalogue(verbs, fields, int32)
 
 
 @functools.cache

@@ -7,8 +7,10 @@ watermark and hide every later change. `screen` reads one record against the typ
 claims to be:
 
 - `id`, and the parent id a child cannot live without, must be JSON whole numbers, positive and
-  within 64 bits (signed): a record without them is skipped (nothing can file it);
-- every other id (each `...ID` field) must be such a number too, every modelled field must have
+  within 64 bits (signed), or 32 where the Swagger types the field `int32`: a record without
+  them is skipped (nothing can file it);
+- every other id (each `...ID` field) must be such a number too, a whole number the Swagger
+  types `int32` must fit 32 bits (a .NET `int` cannot hold more), every modelled field must have
   its type (`agent.autotask.records`), and no field may be nested deeper than `MAX_FIELD_DEPTH`
   or hold a number too long to read: a field that fails is left out of the record, which is
   kept (`unreadable_fields` names what was left out, so a merge never takes it for a null);
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from agent.autotask.catalogue import catalogue
 from agent.autotask.convert import HugeNumber
 from agent.autotask.entities import ENTITY_TYPES, ResourceRole
 from agent.autotask.lenient import UnreadableRecord
@@ -37,6 +40,7 @@ from agent.autotask.visits import VISIT_TYPES
 from agent.autotask.wire import JsonObject, WireTypeError, format_datetime, lookup, parse_datetime
 
 MAX_ID = 2**63 - 1  # SQLite stores integers as signed 64-bit
+INT32_MAX = 2**31 - 1  # a field the Swagger types `int32` is a .NET `int`
 # `Date` has whole seconds: a marker within the second after it is as sound as it can tell.
 DATE_GRAIN = timedelta(seconds=1)
 # A marker further ahead than this is a fault (not jitter between Autotask's servers): noted.
@@ -70,6 +74,7 @@ UNREADABLE = "nested too deeply to read"
 NOT_WHOLE = "not a whole number"
 NOT_POSITIVE = "not positive"
 TOO_BIG = "beyond 64 bits"
+TOO_BIG_32 = "beyond 32 bits"
 WRONG_TYPE = "wrong type"
 NOT_DATE = "not a date-time"
 IN_FUTURE = "in the future"
@@ -159,20 +164,25 @@ def _shape_fault(value: Any) -> str | None:
     return None
 
 
-def _value_fault(name: str, kind: FieldKind | None, value: Any) -> str | None:
+def _value_fault(name: str, kind: FieldKind | None, value: Any, int32: bool) -> str | None:
     if value is None:
         return None
     shape = _shape_fault(value)
     if shape is not None or kind is None:
         return shape
     if _is_id(name) and kind == "int":
-        return _id_fault(value)
+        fault = _id_fault(value)
+        if fault is None and int32 and value > INT32_MAX:
+            return TOO_BIG_32
+        return fault
     try:
         read = read_wire_value(kind, value, name)
     except (WireTypeError, ValueError):  # ValueError: digits past Python's conversion limit
         return NOT_DATE if kind == "datetime" else WRONG_TYPE
     if kind == "int" and read is not None and not -MAX_ID - 1 <= read <= MAX_ID:
         return TOO_BIG
+    if kind == "int" and int32 and read is not None and not -INT32_MAX - 1 <= read <= INT32_MAX:
+        return TOO_BIG_32
     return None
 
 
@@ -214,14 +224,22 @@ def screen(entity: str, item: Any, server_now: datetime) -> tuple[Screened, list
     problems: list[RecordProblem] = []
     record = _canonical(entity, item, by_folded, problems)
     required = ("id", *REQUIRED_IDS.get(entity, ()))
+    int32 = catalogue().int32_fields(entity)
     for name in required:
         value = record.get(name)
         fault = MISSING if value is None else _id_fault(value)
+        if (
+            fault is None
+            and name.casefold() in int32
+            and isinstance(value, int)
+            and value > INT32_MAX
+        ):
+            fault = TOO_BIG_32
         if fault is not None:
             raise BadRecord(RecordProblem(entity, name, fault))
     left_out = set(record.unreadable)
     for name in [n for n in record if n not in required]:
-        fault = _value_fault(name, kinds.get(name), record[name])
+        fault = _value_fault(name, kinds.get(name), record[name], name.casefold() in int32)
         if fault is not None:
             problems.append(RecordProblem(entity, name, fault, skipped=False))
             left_out.add(name)

@@ -6,11 +6,15 @@ Autotask matches property names without regard to case, so everything we read go
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 JsonObject = dict[str, Any]
+# ASCII digits only, as .NET writes and reads them: str.isdigit() and int() also take other
+# scripts' digits and "²", which no Autotask number holds. Longer than any 64-bit number: no.
+_WHOLE = re.compile(r"-?[0-9]{1,20}", re.ASCII)
 
 
 class WireTypeError(ValueError):
@@ -38,7 +42,7 @@ def as_int(value: Any, name: str) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         return int(value)
     raise WireTypeError(f"{name} should be a whole number")
 

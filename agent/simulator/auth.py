@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.simulator.tenant import Actor, ApiUser, Tenant
+from agent.simulator.values import parse_integer_text
 
 NOT_HOSTED = (
     "Zone information could not be determined for this database; it is not hosted in this zone"
@@ -70,8 +71,9 @@ def authenticate(directory: Directory, headers: dict[str, str]) -> Caller | Refu
     impersonate = headers.get("impersonationresourceid", "").strip()
     actor = Actor(user.resource_id)
     if impersonate:
-        resource = tenant.get("Resources", int(impersonate)) if impersonate.isdigit() else None
-        if resource is None or not resource.get("isActive"):
+        resource_id = parse_integer_text(impersonate)
+        resource = None if resource_id is None else tenant.get("Resources", resource_id)
+        if resource_id is None or resource is None or not resource.get("isActive"):
             return Refusal(500, ("The impersonated resource does not exist or is inactive.",))
-        actor = Actor(int(impersonate), impersonator=user.resource_id)
+        actor = Actor(resource_id, impersonator=user.resource_id)
     return Caller(tenant, user, code, actor)

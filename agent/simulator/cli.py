@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import contextlib
 import math
+import re
 import socket
 import sys
 
-from agent.cli_args import OneLineParser, count, port, positive_number
+from agent.cli_args import OneLineParser, count, port, text_for
 from agent.simulator.impersonation import entity_routes
 from agent.simulator.seed import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME
 from agent.simulator.server import start, stop
@@ -32,13 +33,35 @@ def non_negative_number(value: str) -> float:
     return number
 
 
+def time_scale(value: str) -> float:
+    """The factor simulated time runs at: a decimal more than 0, written out in digits.
+
+    `1e-6` is refused for its form (an exponent), and the message says so rather than
+    claiming the value is not more than 0."""
+    if not re.fullmatch(r"\s*[0-9]*\.?[0-9]+\s*", value, re.ASCII):
+        raise argparse.ArgumentTypeError(
+            "give the time scale as a decimal written out in digits, like 0.01 or 1.5, "
+            f"without an exponent or a sign (got {text_for(value)})"
+        )
+    if not float(value) > 0:
+        raise argparse.ArgumentTypeError(
+            f"give a time scale more than 0, like 0.01 or 1.5 (got {text_for(value)})"
+        )
+    return float(value)
+
+
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="simulator", description="Serve a simulated Autotask API.")
     p.add_argument("--port", type=port, default=8765)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--seed", default="demo")
     p.add_argument("--tickets", type=count, default=500)
-    p.add_argument("--time-scale", type=positive_number, default=1.0)
+    p.add_argument(
+        "--time-scale",
+        type=time_scale,
+        default=1.0,
+        help="how fast simulated time runs: 0.01 makes the API's hour 36 s (default 1)",
+    )
     p.add_argument("--threshold", type=count, default=10_000)
     p.add_argument("--no-dispatcher", action="store_true", help="no simulated dispatcher edits")
     p.add_argument("--no-latency", action="store_true", help="no threshold-related latency")

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from agent.clock import Clock
-from agent.simulator import impersonation, writes
+from agent.simulator import deletes, impersonation, writes
 from agent.simulator.attachments import (
     QUOTA,
     WINDOW_BYTES,
@@ -269,7 +269,7 @@ def _file_size(record: Record) -> int:
 def delete(call: Call) -> Reply:
     assert call.route.record_id is not None
     try:
-        item_id = writes.delete(
+        item_id = deletes.delete(
             call.tenant, call.spec.route, call.route.record_id, call.route.parent
         )
     except writes.WriteError as exc:

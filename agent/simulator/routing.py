@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from agent.simulator.schema import BY_ROUTE, CHILDREN, EntitySpec
 
-_ZONE = re.compile(r"^zone(\d{1,3})$")
+_ZONE = re.compile(r"zone([0-9]{1,3})", re.ASCII)
 _GET = frozenset({"GET"})
 _QUERY = frozenset({"GET", "POST"})
 
@@ -38,14 +38,15 @@ class Route:
 NOT_FOUND = Route("notfound", verbs=frozenset())
 
 
-_LONG = re.compile(r"^[+-]?\d{1,19}$")
+# ASCII digits only: .NET's Int64 refuses other scripts' digits, which Python's int() takes.
+_LONG = re.compile(r"[+-]?[0-9]{1,19}", re.ASCII)
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 
 
 def _int(text: str) -> int | None:
     """The id of a `{id}` segment as ASP.NET's `long` route binds it (a sign allowed), or None
     where no route matches (not a number, or outside Int64)."""
-    if not _LONG.match(text):
+    if not _LONG.fullmatch(text):
         return None
     value = int(text)
     return value if _LONG_MIN <= value <= _LONG_MAX else None
@@ -55,7 +56,7 @@ def resolve(path: str) -> Route:
     """The operation for a URL path such as `/zone5/ATServicesRest/V1.0/Tickets/query`."""
     parts = [p for p in path.lower().split("/") if p]
     zone = None
-    if parts and (m := _ZONE.match(parts[0])):
+    if parts and (m := _ZONE.fullmatch(parts[0])):
         zone = int(m.group(1))
         parts = parts[1:]
     if len(parts) < 2 or parts[0] != "atservicesrest":

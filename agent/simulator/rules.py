@@ -188,6 +188,7 @@ def service_call_rule(
 ) -> list[str]:
     problems = _required("ServiceCalls", rec) + _picklists(tenant, "ServiceCalls", rec)
     problems += _exists(tenant, "Companies", rec.get("companyID"), "company")
+    problems += _belongs(tenant, rec, "companyLocationID", "CompanyLocations", "company location")
     problems += _ends_after_start(rec)
     if not problems and rec.get("startDateTime") and rec.get("endDateTime"):
         span = parse_time(rec["endDateTime"]) - parse_time(rec["startDateTime"])
@@ -200,8 +201,27 @@ def service_call_ticket_rule(
     tenant: Tenant, rec: Record, before: Record | None, actor: Actor
 ) -> list[str]:
     problems = _required("ServiceCallTickets", rec)
-    problems += _exists(tenant, "ServiceCalls", rec.get("serviceCallID"), "service call")
-    return problems + _exists(tenant, "Tickets", rec.get("ticketID"), "ticket")
+    call_id, ticket_id = rec.get("serviceCallID"), rec.get("ticketID")
+    problems += _exists(tenant, "ServiceCalls", call_id, "service call")
+    problems += _exists(tenant, "Tickets", ticket_id, "ticket")
+    if problems:
+        return problems
+    # Both are named and exist: the checks above passed.
+    call = tenant.records["ServiceCalls"][rec["serviceCallID"]]
+    ticket = tenant.records["Tickets"][rec["ticketID"]]
+    if call["companyID"] != ticket["companyID"]:
+        return [
+            f"The ticket {ticket_id} belongs to company {ticket['companyID']}, not to the "
+            f"service call's company {call['companyID']}."
+        ]
+    linked = any(
+        link["serviceCallID"] == call_id and link["ticketID"] == ticket_id
+        for link in tenant.records["ServiceCallTickets"].values()
+        if link["id"] != rec.get("id")
+    )
+    if linked:
+        return [f"The ticket {ticket_id} is already on the service call {call_id}."]
+    return []
 
 
 def dispatched_resource_rule(

@@ -227,7 +227,7 @@ def _tickets(
             "lastActivityResourceID": resource or resources[1],
             "lastTrackedModificationDateTime": touched,
             "userDefinedFields": [
-                {"name": udf_names[0], "value": "Yes" if i % 3 == 0 else "No"},
+                {"name": udf_names[0], "value": "1" if i % 3 == 0 else "2"},
                 {"name": udf_names[1], "value": f"PO-{i:05d}" if i % 4 == 0 else None},
                 {"name": udf_names[2], "value": None},
             ],

@@ -168,6 +168,11 @@ def _calls(
     own = [i for i, t in tickets.items() if t["assignedResourceID"] == technician]
     states = [p.value for p in tenant.picklist("ServiceCalls", "status")]
     stamp = format_time(now - timedelta(days=2))
+    primary = {
+        loc["companyID"]: loc["id"]
+        for loc in tenant.records["CompanyLocations"].values()
+        if loc.get("isPrimary")
+    }
     for n, ticket_id in enumerate(own[:12]):
         ticket = tickets[ticket_id]
         day = (now + timedelta(days=n // 4)).replace(minute=0, second=0, microsecond=0)
@@ -176,6 +181,7 @@ def _calls(
             "ServiceCalls",
             {
                 "companyID": ticket["companyID"],
+                "companyLocationID": primary.get(ticket["companyID"]),
                 "description": f"Visit: {ticket['title']}",
                 "startDateTime": format_time(start),
                 "endDateTime": format_time(start + timedelta(hours=1.5)),
@@ -220,6 +226,8 @@ def _calls(
                     "unitCost": record["unitCost"],
                     "extendedCost": record["unitCost"],
                     "billableAmount": record["unitPrice"],
+                    "internalCurrencyUnitPrice": record["unitPrice"],
+                    "internalCurrencyBillableAmount": record["unitPrice"],
                     "chargeType": 1,
                     "status": 1,
                     "isBillableToCompany": True,

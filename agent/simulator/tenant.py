@@ -68,14 +68,18 @@ class ApiUser:
 @functools.cache
 def _template(route: str) -> tuple[tuple[str, Any], ...]:
     spec = BY_ROUTE[route.lower()]
-    fields: list[tuple[str, Any]] = [(f.name, None) for f in spec.fields]
+    # A boolean is a non-nullable .NET `bool`: a record never holds null there, but false.
+    fields: list[tuple[str, Any]] = [
+        (f.name, False if f.data_type == "boolean" else None) for f in spec.fields
+    ]
     if spec.has_udfs:
         fields.append(("userDefinedFields", ()))
     return tuple(fields)
 
 
 def template(route: str) -> Record:
-    """A record of `route` with every field null (and no user-defined field values)."""
+    """A record of `route` with every field null, every boolean false (and no user-defined
+    field values)."""
     record = dict(_template(route))
     if "userDefinedFields" in record:
         record["userDefinedFields"] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,29 @@ INTEGER_RANGES = {
     "integer": (-(2**31), 2**31 - 1),
     "long": (-(2**63), 2**63 - 1),
 }
+
+
+# .NET's Int64/Int32/Double parsers (NumberStyles.Integer / Float) take ASCII digits, an
+# optional sign and surrounding ASCII white space only; Python's int() and float() also take
+# other scripts' digits ("٣", "７") and underscores ("7_677"), which the API refuses.
+_WHITE = r"[ \t\n\v\f\r]*"
+_INTEGER_TEXT = re.compile(_WHITE + "[+-]?[0-9]+" + _WHITE, re.ASCII)
+_NUMBER_TEXT = re.compile(
+    _WHITE + r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?" + _WHITE, re.ASCII
+)
+
+
+def parse_integer_text(text: str) -> int | None:
+    """The whole number `text` holds as .NET reads it (ASCII digits, a sign, white space
+    around), or None."""
+    if not _INTEGER_TEXT.fullmatch(text):
+        return None
+    body = text.strip(" \t\n\v\f\r")
+    sign = -1 if body[0] == "-" else 1
+    digits = body.lstrip("+-").lstrip("0")
+    if len(digits) > 40:  # past every .NET integer type; int() would refuse past 4300 digits
+        return sign * 10**40
+    return sign * int(digits or "0")
 
 
 def format_time(moment: datetime) -> str:
@@ -51,8 +75,9 @@ def coerce(data_type: str, value: Any) -> Any:
     """Convert a JSON value to the stored form of `data_type`, or raise `ValueProblem`.
 
     Numeric strings are accepted for numbers (the API is lenient there); an integer must fit
-    its .NET type (int32 for `integer`, int64 for `long`); booleans must be real JSON booleans
-    (or "true"/"false"), never numbers. Null passes here: whether a field takes it is the
+    its .NET type (int32 for `integer`, int64 for `long`); a boolean takes a JSON boolean,
+    "true"/"false", or an integer (0 false, any other true), as Json.NET converts them; never a
+    fraction. Null passes here: whether a field takes it is the
     writer's decision (`null_refused`).
     """
     if value is None:
@@ -66,23 +91,22 @@ def coerce(data_type: str, value: Any) -> Any:
     if data_type in ("double", "decimal"):
         if isinstance(value, bool):
             raise ValueProblem("expected a number")
-        if isinstance(value, int | float):
-            number = float(value)
-        elif isinstance(value, str):
-            try:
-                number = float(value.strip())
-            except ValueError as exc:
-                raise ValueProblem("expected a number") from exc
-        else:
+        text_number = isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)
+        if not (isinstance(value, int | float) or text_number):
             raise ValueProblem("expected a number")
+        number = float(value)
         if not math.isfinite(number):
             raise ValueProblem("expected a finite number")
         return number
     if data_type == "boolean":
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
+        if isinstance(value, int):
+            # Json.NET converts an integer token to a bool as Convert.ToBoolean does: 0 is
+            # false, any other integer true (clients that write flags as 0/1 rely on it).
+            return value != 0
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
         raise ValueProblem("expected true or false")
     if data_type == "datetime":
         if not isinstance(value, str):
@@ -107,10 +131,9 @@ def _integer(value: Any) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError as exc:
-            raise ValueProblem("expected an integer") from exc
+        whole = parse_integer_text(value)
+        if whole is not None:
+            return whole
     raise ValueProblem("expected an integer")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from agent.simulator import attachments
 from agent.simulator.rules import rule_for
 from agent.simulator.schema import BY_ROUTE, EntitySpec
-from agent.simulator.tenant import Actor, Record, Tenant, template
+from agent.simulator.tenant import Actor, Record, Tenant, UdfDefinition, template
 from agent.simulator.values import ValueProblem, coerce, format_time, null_refused, parse_time
 
 
@@ -53,25 +53,52 @@ def _normalise(spec: EntitySpec, body: dict[str, Any]) -> tuple[dict[str, Any], 
 
 
 def _merge_udfs(tenant: Tenant, spec: EntitySpec, record: Record, raw: Any) -> None:
-    if raw is None:
+    """Apply the body's `userDefinedFields` to `record`. An entity whose model has no such
+    property ignores it (the model binder drops unknown properties); an empty list changes
+    nothing; each pair must name a field the tenant defines, and a picklist field takes one of
+    its active values (as text, `"1"`), as a built-in picklist does."""
+    if raw is None or not spec.has_udfs:
         return
-    known = tenant.udf_names(spec.route)
     if not isinstance(raw, list):
         raise WriteError("userDefinedFields must be a list of name/value pairs.")
+    if not raw:
+        return
+    definitions = {u.name.lower(): u for u in tenant.udfs.get(spec.route, [])}
     current = {u["name"]: u for u in record.get("userDefinedFields") or []}
+    problems: list[str] = []
     for item in raw:
         if not isinstance(item, dict):
             raise WriteError("userDefinedFields must be a list of name/value pairs.")
         lowered = {str(k).lower(): v for k, v in item.items()}
         name = lowered.get("name")
-        display = known.get(name.lower()) if isinstance(name, str) else None
-        if display is None:
-            raise WriteError(f"Unable to find user-defined field {name} on {spec.type_name}.")
+        if not isinstance(name, str) or not name.strip():
+            problems.append("A user-defined field needs a name.")
+            continue
+        definition = definitions.get(name.lower())
+        if definition is None:
+            problems.append(f"Unable to find user-defined field {name} on {spec.type_name}.")
+            continue
         value = lowered.get("value")
         if value is not None and not isinstance(value, str):
-            value = str(value)
-        current[display] = {"name": display, "value": value}
-    record["userDefinedFields"] = [current[u.name] for u in tenant.udfs[spec.route]]
+            value = str(value).lower() if isinstance(value, bool) else str(value)
+        if value and definition.picklist and not _udf_pick(definition, value):
+            problems.append(
+                f"The value {value} is not a valid picklist value of the user-defined field "
+                f"{definition.name}."
+            )
+            continue
+        current[definition.name] = {"name": definition.name, "value": value}
+    if problems:
+        raise WriteError(*problems)
+    record["userDefinedFields"] = [
+        current.get(u.name, {"name": u.name, "value": None})
+        for u in tenant.udfs.get(spec.route, [])
+    ]
+
+
+def _udf_pick(definition: UdfDefinition, value: str) -> bool:
+    """Whether `value` is an active value of the UDF's picklist (sent as its number, in text)."""
+    return any(str(p.value) == value.strip() and p.is_active for p in definition.picklist)
 
 
 def _unset_booleans(spec: EntitySpec) -> dict[str, bool]:
@@ -89,11 +116,9 @@ def _lengths(spec: EntitySpec, record: Record) -> list[str]:
 
 
 def _record_id(raw: Any, spec: EntitySpec) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int | str):
-        raise WriteError(f"An id is required to update a {spec.type_name}.")
     try:
-        return int(raw)
-    except ValueError as exc:
+        return int(coerce("long", raw))
+    except (ValueProblem, TypeError) as exc:
         raise WriteError(f"An id is required to update a {spec.type_name}.") from exc
 
 
@@ -242,17 +267,3 @@ def _stamp_create(tenant: Tenant, route: str, rec: Record, now: str, actor: Acto
 
 def _in_days(tenant: Tenant, days: int) -> str:
     return format_time(tenant.clock.now() + timedelta(days=days))
-
-
-def delete(tenant: Tenant, route: str, record_id: int, parent: tuple[str, int] | None) -> int:
-    """Delete one record (where the Swagger has DELETE) and return its id, or raise
-    `WriteError`."""
-    spec = BY_ROUTE[route.lower()]
-    table = tenant.records[spec.route]
-    existing = table.get(record_id)
-    if existing is None or (parent is not None and existing.get(parent[0]) != parent[1]):
-        raise WriteError(f"Unable to find the {spec.type_name} with id {record_id}.")
-    del table[record_id]
-    if spec.route.endswith("Attachments"):
-        tenant.records["AttachmentInfo"].pop(record_id, None)
-    return record_id

@@ -74,6 +74,14 @@ BAD_FIELDS = [
     ("status", 2**70, "beyond 64 bits"),
     ("status", "open", "wrong type"),
     ("status", "9" * 5000, "wrong type"),
+    # The Swagger types these `int32`: a .NET `int` holds no more than 2**31 - 1.
+    ("companyID", 2**31, "beyond 32 bits"),
+    ("status", 2**40, "beyond 32 bits"),
+    ("status", -(2**31) - 1, "beyond 32 bits"),
+    # Digits .NET never writes, which Python's str.isdigit() takes.
+    ("status", "٣", "wrong type"),
+    ("status", "７", "wrong type"),
+    ("status", "²", "wrong type"),
     ("title", ["a", "list"], "wrong type"),
     ("title", {"an": "object"}, "wrong type"),
     ("lastTrackedModificationDateTime", "not a date", "not a date-time"),
@@ -107,6 +115,13 @@ async def test_a_bad_field_is_left_out_and_its_record_kept(
     (kept,) = [r async for r in client.query("Tickets") if r["id"] == 11]
     assert field not in kept and unreadable_fields(kept) == {field}
     assert {k: v for k, v in kept.items()} == {k: v for k, v in bad.items() if k != field}
+
+
+async def test_an_int32_field_keeps_its_largest_value(api: MockApi, client: AutotaskClient) -> None:
+    edge = {**TICKET, "companyID": 2**31 - 1, "status": -(2**31)}
+    api.on("GET", "Tickets/query", page(edge))
+    assert [dict(r) async for r in client.query("Tickets")] == [edge]
+    assert noted(client) == []
 
 
 async def test_a_missing_id_is_skipped(api: MockApi, client: AutotaskClient) -> None:

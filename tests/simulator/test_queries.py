@@ -131,13 +131,12 @@ async def test_query_keys_and_operators_ignore_case(api: httpx.AsyncClient, sim:
 
 async def test_udf_filter(api: httpx.AsyncClient, sim: Simulator) -> None:
     got = await ids(
-        api, "Tickets", [{"op": "eq", "field": "Site Visit Required", "value": "yes", "udf": True}]
+        api, "Tickets", [{"op": "eq", "field": "Site Visit Required", "value": "1", "udf": True}]
     )
 
     def visit(t: dict[str, Any]) -> bool:
         return any(
-            u["name"] == "Site Visit Required" and u["value"] == "Yes"
-            for u in t["userDefinedFields"]
+            u["name"] == "Site Visit Required" and u["value"] == "1" for u in t["userDefinedFields"]
         )
 
     assert got == expected(sim, "Tickets", visit)
@@ -264,7 +263,7 @@ async def test_unknown_field_names_the_field_and_entity(api: httpx.AsyncClient) 
     "filters",
     [
         [{"op": "eq", "field": "isNonBillable", "value": None}],
-        [{"op": "eq", "field": "isNonBillable", "value": 1}],
+        [{"op": "eq", "field": "isNonBillable", "value": 0.5}],
         [{"op": "eq", "field": "hoursWorked", "value": "lots"}],
         [{"op": "gt", "field": "dateWorked", "value": "yesterday"}],
         [{"op": "in", "field": "id", "value": 3}],

@@ -90,3 +90,23 @@ def test_cli_arguments() -> None:
         True,
         0.5,
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "wanted"),
+    [
+        ("1e-6", "a decimal written out in digits, like 0.01 or 1.5, without an exponent"),
+        ("-0.5", "a decimal written out in digits, like 0.01 or 1.5, without an exponent"),
+        ("٠.٥", "a decimal written out in digits"),
+        ("0", "a time scale more than 0, like 0.01 or 1.5 (got '0')"),
+        ("0.000", "a time scale more than 0"),
+    ],
+)
+def test_a_time_scale_in_the_wrong_form_says_what_form_is_wanted(
+    value: str, wanted: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--time-scale", value])
+    err = capsys.readouterr().err
+    assert wanted in err and "more than 0" not in err.replace("a time scale more than 0", "")
+    assert parser().parse_args(["--time-scale", "0.000001"]).time_scale == 1e-6

@@ -102,3 +102,30 @@ async def test_a_service_call_longer_than_a_day_keeps_its_whole_duration(
     r = await api.patch("ServiceCalls", json=body)
     assert r.status_code == 200, r.text
     assert sim.tenant.records["ServiceCalls"][call["id"]]["duration"] == 25.5
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"), [(1, True), (0, False), (True, True), ("false", False)]
+)
+async def test_a_boolean_takes_an_integer_as_json_net_converts_it(
+    api: httpx.AsyncClient, sim: Simulator, sent: object, stored: bool
+) -> None:
+    item = _item(sim)
+    url = f"Tickets/{item['ticketID']}/ChecklistItems"
+    await api.patch(url, json={"id": item["id"], "isCompleted": not stored})
+    r = await api.patch(url, json={"id": item["id"], "isCompleted": sent})
+    assert r.status_code == 200, r.text
+    assert sim.tenant.records["TicketChecklistItems"][item["id"]]["isCompleted"] is stored
+
+
+@pytest.mark.parametrize("sent", [0.5, 1.0, "1", "yes", [1]])
+async def test_a_boolean_refuses_what_json_net_does_not_convert(
+    api: httpx.AsyncClient, sim: Simulator, sent: object
+) -> None:
+    item = _item(sim)
+    before = dict(sim.tenant.records["TicketChecklistItems"][item["id"]])
+    url = f"Tickets/{item['ticketID']}/ChecklistItems"
+    r = await api.patch(url, json={"id": item["id"], "isCompleted": sent})
+    assert r.status_code == 500
+    assert r.json()["errors"] == ["Invalid value for field isCompleted: expected true or false."]
+    assert sim.tenant.records["TicketChecklistItems"][item["id"]] == before
