@@ -76,7 +76,9 @@ async def _try(w: World, typed: Typed, kind: str, tid: int, text: str) -> bool:
     return True
 
 
-async def disk_full(workdir: Path, *, before: int = 3, tries: int = 40) -> dict[str, Any]:
+async def disk_full(
+    workdir: Path, *, before: int = 3, tries: int = 40, attempts: int = 4
+) -> dict[str, Any]:
     async with world(workdir, seed="adv-disk-full") as w:
         typed = Typed()
         store = w.agent.store
@@ -92,25 +94,33 @@ async def disk_full(workdir: Path, *, before: int = 3, tries: int = 40) -> dict[
                 break
         limit_pages(store, None)
         refused_while_capturing = len(typed.refused)
-        # While syncing: the disk fills as the first creates reach the server.
-        for i in range(before):
-            await _try(w, typed, "note", w.mine[i % len(w.mine)], f"full sync note {i}")
-            await _try(w, typed, "time", w.mine[i % len(w.mine)], f"full sync time {i}")
-        await _vacuumed(w)
-        app = w.inflight.app
-        w.inflight.app = FillOnCreate(app, store, count=2)
+        # While syncing: the disk fills as the first creates reach the server. Whether a
+        # create lands before the disk refuses its bookkeeping depends on the WAL's state, so the
+        # phase is repeated (with new creates) until the window is hit, at most `attempts` times.
         sync_errors: list[str] = []
-        for _ in range(3):
-            try:
-                await w.agent.sync_now()
-            except Exception as exc:  # the round stops; the technician sees an error
-                sync_errors.append(type(exc).__name__)
-            await w.server_idle()
-            w.advance(60)
-        w.inflight.app = app
-        # The window was hit when the server holds creates the agent still has waiting (it
-        # could not write down that they landed).
-        unrecorded = await landed_unrecorded(w)
+        unrecorded = 0
+        for attempt in range(attempts):
+            for i in range(before):
+                tid = w.mine[i % len(w.mine)]
+                await _try(w, typed, "note", tid, f"full sync note {attempt}.{i}")
+                await _try(w, typed, "time", tid, f"full sync time {attempt}.{i}")
+            await _vacuumed(w)
+            app = w.inflight.app
+            w.inflight.app = FillOnCreate(app, store, count=2)
+            for _ in range(3):
+                try:
+                    await w.agent.sync_now()
+                except Exception as exc:  # the round stops; the technician sees an error
+                    sync_errors.append(type(exc).__name__)
+                await w.server_idle()
+                w.advance(60)
+            w.inflight.app = app
+            # The window was hit when the server holds creates the agent still has waiting (it
+            # could not write down that they landed).
+            unrecorded = await landed_unrecorded(w)
+            if unrecorded:
+                break
+            limit_pages(store, None)
         limit_pages(store, None)
         await w.settle()
         result = await w.count(typed)
