@@ -3,11 +3,14 @@
 Pure arithmetic on one threshold reading, kept apart from the pacer's waiting so it can be read
 (and tested) as the policy it is:
 
-- **Allowance.** The threshold is shared by every integration of the tenant. This agent may use
-  `share` of what the others leave: `share * (threshold - others)` requests in the rolling window,
-  of which its own requests still in the window are already spent. The rest is its headroom,
-  spendable at once. Several agents each doing this settle below the threshold (n agents at
-  share 1/2 use n/(n+1) of it), however they interleave.
+- **Allowance.** The threshold is shared by every integration of the tenant. A `reserve` of it
+  (a tenth) is never spent by this agent: it is what keeps the tenant open for everyone however
+  many agents run, whatever their share, and it pays for the threshold readings themselves. Of
+  what the others leave below the reserve this agent may use `share`:
+  `share * (threshold * (1 - reserve) - others)` requests in the rolling window, of which its own
+  requests still in the window are already spent. The rest is its headroom, spendable at once.
+  Several agents each doing this settle below the reserve (n agents at share 1/2 use n/(n+1) of
+  what lies below it; at share 1 they share it out), however they interleave.
 - **Tiers.** Autotask adds about 0.5 s per call from 50 % of the threshold and 1 s from 75 %
   (FACTS.md). Below its edge (40 % of the threshold for background work, 50 % for writes) a call
   may go as soon as a slot is free; past it calls are spaced out: background work slows from
@@ -27,7 +30,8 @@ from agent.resilience.bulkhead import Kind
 
 @dataclass(frozen=True)
 class QuotaSettings:
-    share: float = 0.8  # of what the tenant's other integrations leave
+    share: float = 0.8  # of what the tenant's other integrations leave below the reserve
+    reserve: float = 0.1  # of the threshold no agent spends, whatever its share
     burst: float | None = None  # at most this many requests at once (None: the headroom)
     background_slow_from: float = 0.4
     latency_tier: float = 0.5
@@ -37,7 +41,10 @@ class QuotaSettings:
     write_rate_at_half: float = 10.0
     write_rate_at_three_quarters: float = 2.0
     refill_seconds: float = 60.0  # a spent burst comes back within this time
-    reread_after_share: float = 0.1  # read again after spending this part of the headroom
+    burst_reread_calls: int = 20  # read again after this many calls
+    burst_reread_seconds: float = 3.0  # while bursting, read again this often
+    blind_calls: int = 40  # calls since the last reading past which calls wait for the next
+    hold_reading_after: float = 10.0  # after a 429 a reading may go this soon, Retry-After or not
     floor_rate: float = 0.01
     min_interval: float = 5.0
     max_interval: float = 300.0
@@ -77,8 +84,10 @@ def _between(value: float, start: float, end: float) -> float:
 
 
 def allowance(s: QuotaSettings, threshold: int, others: float) -> float:
-    """Requests this agent may have in the window: its share of what the others leave."""
-    return max(0.0, s.share * (threshold - others))
+    """Requests this agent may have in the window: its share of what the others leave below
+    the reserve."""
+    spendable = threshold * (1.0 - min(1.0, max(0.0, s.reserve)))
+    return max(0.0, s.share * (spendable - others))
 
 
 def background_paused(s: QuotaSettings, usage: float) -> bool:
