@@ -248,7 +248,8 @@ class QuotaPacer:
         if wait > 0:
             return wait, "request budget exhausted for now"
         self._own.add(self._clock.monotonic())
-        self._sent_since_read += 1
+        if not reading:
+            self._sent_since_read += 1
         return 0.0, ""
 
     def _until_headroom(self, now: float) -> float:
@@ -299,11 +300,10 @@ class QuotaPacer:
     async def _maybe_read_threshold(self) -> None:
         if self._read is None:
             return
-        under_way = self._reading
-        if under_way is not None:
-            if self._sent_since_read >= self.settings.blind_calls:
-                await under_way.wait()  # spent enough blind: the answer is due any moment
-            return
+        while (under_way := self._reading) is not None:
+            if self._sent_since_read < self.settings.blind_calls:
+                return
+            await under_way.wait()  # spent enough blind: the answer is due any moment
         if not self._reading_due():
             return
         done = self._reading = asyncio.Event()
