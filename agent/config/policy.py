@@ -67,7 +67,11 @@ KEYS: dict[str, Key] = {
     "api_user": Key(Kind.TEXT, "the API user's name (an API-only user)"),
     "api_secret": Key(Kind.TEXT, "the API user's secret", secret=True),
     "integration_code": Key(Kind.TEXT, "the integration's tracking identifier", secret=True),
-    "quota_share": Key(Kind.NUMBER, "share of the tenant's hourly request limit", "quota_share"),
+    "quota_share": Key(
+        Kind.NUMBER,
+        "share of what the other integrations leave of the hourly request limit",
+        "quota_share",
+    ),
     "sync_interval_s": Key(Kind.WHOLE, "seconds between automatic syncs", "sync_interval_s"),
     "encryption_required": Key(Kind.FLAG, "local data cannot be kept unencrypted"),
     "redis_url": Key(Kind.TEXT, "the fleet's Redis server", "redis_url"),
