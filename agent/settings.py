@@ -72,7 +72,13 @@ class Settings:
     sync_interval_s: int = _spec(60, lo=10, hi=3600, help="Seconds between automatic syncs")
     notifications: bool = _spec(True, help="Show desktop notifications")
     start_at_login: bool = _spec(False, help="Start Field Sync when you log in")
-    quota_share: float = _spec(0.5, lo=0.05, hi=1.0, help="Share of the tenant's hourly limit")
+    quota_share: float = _spec(
+        0.5,
+        lo=0.05,
+        hi=1.0,
+        help="Share of what the tenant's other integrations leave of its hourly limit, less a "
+        "tenth of the limit kept in reserve",
+    )
     fleet_size: int = _spec(
         1, lo=1, hi=1000, help="Agents of the tenant sharing its budget (each takes its part)"
     )

@@ -115,7 +115,11 @@ class SettingsDialog(QDialog):
         link = self._group(box, "Autotask and fleet")
         self.quota_share = QDoubleSpinBox(suffix=" %", minimum=5, maximum=100, decimals=0)
         self.quota_share.setFixedWidth(110)
-        self.quota_share.setToolTip("The share of your tenant's hourly API limit Field Sync uses.")
+        self.quota_share.setToolTip(
+            "The share Field Sync uses of what your tenant's other integrations leave of its"
+            " hourly API limit. A tenth of the limit is always kept in reserve, so even several"
+            " computers at 100 % leave the tenant open."
+        )
         self.redis_url = QLineEdit(placeholderText="rediss://server:6380/0 (empty: none)")
         self.redis_url.setAccessibleName("Fleet Redis URL")
         self.redis_url.setToolTip(

@@ -68,7 +68,11 @@ KEYS: dict[str, Key] = {
     "api_user": Key(Kind.TEXT, "the API user's name (an API-only user)"),
     "api_secret": Key(Kind.TEXT, "the API user's secret", secret=True),
     "integration_code": Key(Kind.TEXT, "the integration's tracking identifier", secret=True),
-    "quota_share": Key(Kind.NUMBER, "share of the tenant's hourly request limit", "quota_share"),
+    "quota_share": Key(
+        Kind.NUMBER,
+        "share of what the other integrations leave of the hourly request limit",
+        "quota_share",
+    ),
     "sync_interval_s": Key(Kind.WHOLE, "seconds between automatic syncs", "sync_interval_s"),
     "fleet_size": Key(Kind.WHOLE, "agents of the tenant sharing its request budget", "fleet_size"),
     "encryption_required": Key(Kind.FLAG, "local data cannot be kept unencrypted"),

@@ -3,12 +3,17 @@
 Pure arithmetic on one threshold reading, kept apart from the pacer's waiting so it can be read
 (and tested) as the policy it is:
 
-- **Allowance.** The threshold is shared by every integration of the tenant. This agent may use
-  `share` of what the others leave: `share * (threshold - others)` requests in the rolling window,
-  of which its own requests still in the window are already spent. The rest is its headroom,
-  spendable at once. Where several agents of the tenant are at work (`active_agents`: seen in
-  the tenant's count, or the policy's `fleet_size`), each takes its part of that share, so
-  together they stay under `share` of the threshold.
+- **Allowance.** The threshold is shared by every integration of the tenant. A `reserve` of it
+  (a tenth) is never spent by this agent: it is what keeps the tenant open for everyone however
+  many agents run, whatever their share, and it pays for the threshold readings themselves. Of
+  what the others leave below the reserve this agent may use `share`:
+  `share * (threshold * (1 - reserve) - others)` requests in the rolling window, of which its own
+  requests still in the window are already spent. The rest is its headroom, spendable at once.
+  Several agents each doing this settle below the reserve (n agents at share 1/2 use n/(n+1) of
+  what lies below it; at share 1 they share it out), however they interleave.
+  Where several agents of the tenant are at work (`active_agents`: seen in the tenant's
+  count, or the policy's `fleet_size`), each takes its part of that share, so together
+  they stay under `share` of what lies below the reserve.
 - **Tiers.** Autotask adds about 0.5 s per call from 50 % of the threshold and 1 s from 75 %
   (FACTS.md). Below its edge (40 % of the threshold for background work, 50 % for writes) a call
   may go as soon as a slot is free; past it calls are spaced out: background work slows from
@@ -28,7 +33,8 @@ from agent.resilience.bulkhead import Kind
 
 @dataclass(frozen=True)
 class QuotaSettings:
-    share: float = 0.8  # of what the tenant's other integrations leave
+    share: float = 0.8  # of what the tenant's other integrations leave below the reserve
+    reserve: float = 0.1  # of the threshold no agent spends, whatever its share
     burst: float | None = None  # at most this many requests at once (None: the headroom)
     background_slow_from: float = 0.4
     latency_tier: float = 0.5
@@ -38,7 +44,10 @@ class QuotaSettings:
     write_rate_at_half: float = 10.0
     write_rate_at_three_quarters: float = 2.0
     refill_seconds: float = 60.0  # a spent burst comes back within this time
-    reread_after_share: float = 0.1  # read again after spending this part of the headroom
+    burst_reread_calls: int = 20  # read again after this many calls
+    burst_reread_seconds: float = 3.0  # while bursting, read again this often
+    blind_calls: int = 40  # calls since the last reading past which calls wait for the next
+    hold_reading_after: float = 10.0  # after a 429 a reading may go this soon, Retry-After or not
     floor_rate: float = 0.01
     min_interval: float = 5.0
     max_interval: float = 300.0
@@ -81,11 +90,12 @@ def _between(value: float, start: float, end: float) -> float:
 
 
 def allowance(s: QuotaSettings, threshold: int, others: float, agents: int = 1) -> float:
-    """Requests this agent may have in the window: its part of the share of what the others
-    leave, where `agents` agents of the tenant (this one included) are at work. Each of n agents
-    taking `share * (threshold - others) / n` keeps them together under `share` of the
-    threshold, however they interleave: the others' use only ever shrinks each part."""
-    return max(0.0, s.share * (threshold - others) / max(1, agents))
+    """Requests this agent may have in the window: its part (of `agents` at work, this one
+    included) of its share of what the others leave below the reserve. Each of n agents
+    taking `share * (spendable - others) / n` keeps them together under `share` of it,
+    however they interleave: the others' use only ever shrinks each part."""
+    spendable = threshold * (1.0 - min(1.0, max(0.0, s.reserve)))
+    return max(0.0, s.share * (spendable - others) / max(1, agents))
 
 
 def background_paused(s: QuotaSettings, usage: float) -> bool:

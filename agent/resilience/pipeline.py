@@ -12,6 +12,7 @@ in `RetryPolicy`, queued writes store `retry_at` in the outbox.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
@@ -297,7 +298,10 @@ class Pipeline:
         answered = got_answer(error)
         self._record_breakers(permits, error, category, duration)
         if category is Category.THROTTLED_QUOTA and not spares_other_work(error):
-            self.pacer.on_quota_exceeded(found.retry_after or 60.0)
+            # The op waits for the pacer's stop (capped, ended early by a reading showing room),
+            # not for whatever the server's Retry-After said.
+            wait = self.pacer.on_quota_exceeded(found.retry_after or 60.0)
+            found = dataclasses.replace(found, retry_after=wait)
         elif category is Category.THROTTLED_THREADS:
             self.pacer.on_thread_limited()
         elif category is Category.THROTTLED_ATTACHMENTS:

@@ -7,14 +7,17 @@ its headroom, which goes out as a burst, as fast as the bulkheads let calls over
 stops at the next latency tier edge it has not reached (Autotask slows every call of the tenant
 from 50 % of the threshold); past the edges background work slows and then waits, and writes go
 at a rate that falls as usage climbs. A 429 for the hourly quota stops everything until
-Retry-After, then resumes at a quarter of the share's hourly pace without bursts, recovering over
-`recovery_seconds`; a thread-limit 429 halves the pace at once.
+Retry-After (capped at the window, and ended early by a reading that shows room:
+`agent.resilience.hold`), then resumes at a quarter of the share's hourly pace without bursts,
+recovering over `recovery_seconds`; a thread-limit 429 halves the pace at once.
 
 The rate and burst feed a token bucket (`Budget`), so fleet mode can swap in a Redis-backed one
 and every agent of a fleet draws from one pool. ThresholdInformation is read at a cost-aware
 interval, `max_interval * (1 - usage)**2` clamped to [min_interval, max_interval] (every five
-minutes when idle, every few seconds near the limit), and again once a tenth of the headroom is
-spent, so another agent's spending is seen before it matters. The reading is a request too: it
+minutes when idle, every few seconds near the limit), and while calls go out again after
+`burst_reread_calls` of them or, while bursting, every `burst_reread_seconds`, so a jump in
+the other integrations' use is seen within a few dozen calls (fewer if less headroom is left): past
+`blind_calls` since the last reading, calls wait for the next one. The reading is a request too: it
 takes a token, but never waits for headroom (it is how headroom comes back). It runs on its own
 schedule (`refresh_if_due`, called before any shedding decision and at the start of every sync
 round): a mode entered on a high reading must be left again when usage falls, even while every
@@ -26,6 +29,7 @@ and burst here change on every call with the latest reading and throttle state.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -37,6 +41,7 @@ from agent.resilience import allowance
 from agent.resilience.active_agents import ActiveAgents
 from agent.resilience.allowance import OwnRequests, QuotaSettings
 from agent.resilience.bulkhead import Kind
+from agent.resilience.hold import QuotaHold
 
 __all__ = [
     "Budget",
@@ -132,10 +137,11 @@ class QuotaPacer:
         self._own = OwnRequests()
         self._own_at_reading = 0  # own requests in the window when the reading was answered
         self._sent_since_read = 0
-        self._reread_after = float("inf")
+        self._reread_after: float = self.settings.burst_reread_calls
+        self._read_at = clock.monotonic()
         self._next_read = clock.monotonic()  # read before the first call
-        self._reading = False
-        self._blocked_until = 0.0
+        self._reading: asyncio.Event | None = None  # set when the reading under way is answered
+        self._hold = QuotaHold()
         self._multiplier_floor = 1.0
         self._throttled_at: float | None = None
         self.reads = 0
@@ -242,8 +248,10 @@ class QuotaPacer:
             return held, "agents of the tenant restart one after another"
         if not reading and kind is not Kind.WRITE and allowance.background_paused(s, self.usage):
             raise QuotaWaitTooLong(self.read_interval(), "background work paused: quota past 50 %")
-        blocked = self._blocked_until - now
+        blocked = self._hold.remaining(now, reading=reading)
         if blocked > 0:
+            if not reading:  # until the stop ends, or a reading may end it
+                blocked = self._hold.next_chance(now, self._next_reading())
             return blocked, "Autotask asked to wait (429)"
         if not reading and self.headroom() < 1.0:
             return self._until_headroom(now), "this agent's share of the hour is used"
@@ -257,8 +265,9 @@ class QuotaPacer:
         if wait > 0:
             return wait, "request budget exhausted for now"
         self._own.add(self._clock.monotonic())
-        self._sent_since_read += 1
-        self._sent_total += 1
+        self._sent_total += 1  # every request of ours reaches the tenant's count
+        if not reading:
+            self._sent_since_read += 1
         return 0.0, ""
 
     def _until_headroom(self, now: float) -> float:
@@ -283,13 +292,20 @@ class QuotaPacer:
         if spread > 0:
             self._hold_until = self._clock.monotonic() + self._rng.uniform(0.0, spread)
 
-    def on_quota_exceeded(self, retry_after: float) -> None:
-        """A 429 for the hourly quota: stop until Retry-After, then ramp up from a quarter."""
+    def on_quota_exceeded(self, retry_after: float) -> float:
+        """A 429 for the hourly quota: stop until Retry-After (at most the window, and only until a
+        reading shows room), then ramp up from a quarter. Returns the seconds until a call may be
+        tried again: when the stop ends or a reading may end it."""
         now = self._clock.monotonic()
-        self._blocked_until = max(self._blocked_until, now + retry_after)
-        self._multiplier_floor = self.settings.quota_throttle_multiplier
-        self._throttled_at = now + retry_after
-        self._next_read = min(self._next_read, now + retry_after)
+        s = self.settings
+        wait = self._hold.hold(now, retry_after, self.window, s.hold_reading_after)
+        self._multiplier_floor = s.quota_throttle_multiplier
+        self._throttled_at = now + wait
+        self._next_read = min(self._next_read, self._hold.reading_from)
+        return self._hold.next_chance(now, self._next_reading())
+
+    def _next_reading(self) -> float:
+        return self._next_read if self._read is not None else float("inf")
 
     def on_thread_limited(self) -> None:
         """Too many concurrent calls: halve the pace at once, recover gradually."""
@@ -299,38 +315,71 @@ class QuotaPacer:
         self._throttled_at = now
 
     def _reading_due(self) -> bool:
-        return (
-            self._clock.monotonic() >= self._next_read
-            or self._sent_since_read >= self._reread_after
-        )
+        s, now = self.settings, self._clock.monotonic()
+        if now >= self._next_read or self._sent_since_read >= self._reread_after:
+            return True
+        elapsed = now - self._read_at
+        if elapsed < s.burst_reread_seconds or self.spacing(Kind.WRITE) is not None:
+            return False
+        # Bursting: spending faster than twice the share's hourly pace since the reading.
+        sustained = s.share * self.info.threshold / self.window
+        return self._sent_since_read > 2.0 * sustained * elapsed
 
     async def _maybe_read_threshold(self) -> None:
-        if self._read is None or self._reading or not self._reading_due():
+        if self._read is None:
             return
-        self._reading = True
+        while (under_way := self._reading) is not None:
+            if self._sent_since_read < self.settings.blind_calls:
+                return
+            await under_way.wait()  # spent enough blind: the answer is due any moment
+        if not self._reading_due():
+            return
+        done = self._reading = asyncio.Event()
         try:
             await self._take_for_reading()
             info = await self._read()
             self.reads += 1
-            # The reading counts itself and every request of ours that reached the server.
-            self._own_at_reading = self._own.count(
-                self._clock.monotonic(), info.timeframe_minutes * 60
-            )
-            self.info = info
             now = self._clock.monotonic()
+            # The reading counts itself and every request of ours that reached the server.
+            self._own_at_reading = self._own.count(now, info.timeframe_minutes * 60)
+            self.info = info
             self.agents.memory = self.window / 6
             self.agents.observe(now, info.current, self._sent_total, info.threshold)
-            self._sent_since_read = 0
-            self._reread_after = max(1.0, self.headroom() * self.settings.reread_after_share)
-            if not self.agents.seen(now):  # how many spend with us is not known yet: look soon
+            self._read_at, self._sent_since_read = now, 0
+            self._reread_after = float(max(1, self.settings.burst_reread_calls))
+            if not self.agents.seen(now):  # how many spend with us is not known yet
                 self._reread_after = min(self._reread_after, self.settings.probe_requests)
+            self._after_reading(now, info)
         except QuotaWaitTooLong:
             return  # no budget for the reading itself; the caller's own wait will say so
         except Exception as error:  # a failed reading keeps the old estimate; pacing goes on
             log.warning("threshold reading failed: %s", error)
+            self._read_at, self._sent_since_read = self._clock.monotonic(), 0
         finally:
-            self._reading = False
-            self._next_read = self._clock.monotonic() + self.read_interval()
+            self._reading = None
+            done.set()
+            now = self._clock.monotonic()
+            self._next_read = now + self.read_interval()
+            if self._hold.active(now):  # still stopped: the next reading may end it
+                self._hold.reading_from = max(
+                    self._hold.reading_from, now + self.settings.hold_reading_after
+                )
+                self._next_read = min(self._next_read, self._hold.reading_from)
+
+    def _after_reading(self, now: float, info: ThresholdInfo) -> None:
+        """A reading answered while stopped by a 429: room ends the stop and the ramp starts now;
+        usage below the latency tier ends the ramp too (the 429 no longer says anything about the
+        tenant: usage cannot fall that far within seconds of reaching the threshold)."""
+        if not self._hold.active(now):
+            return
+        room = info.current < info.threshold
+        self._hold.read(now, room)
+        if not room or self._throttled_at is None:
+            return
+        if info.current < self.settings.latency_tier * info.threshold:
+            self._throttled_at = None
+        else:
+            self._throttled_at = min(self._throttled_at, now)
 
     async def _take_for_reading(self) -> None:
         """Our own bookkeeping takes a token like any request, past 50 % and without headroom."""

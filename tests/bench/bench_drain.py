@@ -36,6 +36,7 @@ from agent.api.facade import Agent, AgentOptions
 from agent.autotask import ApiCredentials, AutotaskClient
 from agent.autotask.session import ClientOptions
 from agent.credentials import ApiSecretBundle
+from agent.resilience.allowance import QuotaSettings, allowance
 from agent.simulator import (
     DEMO_INTEGRATION_CODE,
     DEMO_SECRET,
@@ -304,7 +305,7 @@ def measured(
     statuses: dict[str, int] = {}
     for _, _, _, status in answers.log:
         statuses[str(status)] = statuses.get(str(status), 0) + 1
-    allowed = SHARE * (THRESHOLD - others)
+    allowed = allowance(QuotaSettings(share=SHARE), THRESHOLD, others)  # below the reserve
     return {
         "seconds": round(seconds, 2),
         "api_calls": len(times),

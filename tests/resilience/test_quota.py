@@ -135,8 +135,8 @@ async def test_a_drain_at_low_usage_goes_as_one_burst_without_waiting():
         await pacer.acquire(Kind.WRITE)
         tenant.request()
     assert clock.sleeps == []  # nothing waited: the concurrency limits alone set the pace
-    # The first reading, and one after a few requests that shows no other agent at work.
-    assert tenant.readings == 2
+    # usage was read again every twenty calls of the burst, and the readings waited for nothing
+    assert tenant.readings == 300 // QuotaSettings().burst_reread_calls
 
 
 async def test_the_agent_spends_at_most_its_share_of_what_the_others_leave():
@@ -149,9 +149,11 @@ async def test_the_agent_spends_at_most_its_share_of_what_the_others_leave():
         await pacer.acquire(Kind.WRITE)
         tenant.request()
         sent += 1
-    # half of the 4,000 left, readings included (once it is spent, one every five minutes)
-    assert sent + tenant.readings <= 0.5 * 4_000 + 3000 / 300 + 1
-    assert sent > 0.5 * 4_000 * 0.9  # and it did get to spend it
+    # half of the 3,000 left below the 10 % reserve; the readings are paid from the reserve:
+    # one every twenty calls, and once the allowance is spent one every five minutes
+    assert sent <= 0.5 * 3_000
+    assert tenant.readings <= sent / 20 + 3000 / 300 + 2
+    assert sent > 0.5 * 3_000 * 0.9  # and it did get to spend it
     assert tenant.current < 0.9 * 10_000  # the tenant is never driven to its limit
 
 
@@ -203,27 +205,23 @@ async def test_spaced_writes_near_the_tier_wait_on_the_clock():
     assert sum(clock.sleeps) >= (20 - QuotaSettings().tier_burst - 1) / spacing * 0.99
 
 
-async def test_the_threshold_is_read_again_after_a_tenth_of_the_headroom_is_spent():
+async def test_the_threshold_is_read_again_after_twenty_calls():
     clock = FakeClock()
     tenant = Tenant(clock, threshold=10_000, current=0)
     settings = QuotaSettings(share=0.5, probe_requests=20)
     pacer = QuotaPacer(tenant.read, settings, clock)
     await pacer.acquire(Kind.WRITE)
     assert tenant.readings == 1
-    for _ in range(20):  # a look after a few requests: is another agent at work?
+    for _ in range(19):
         await pacer.acquire(Kind.WRITE)
-    assert tenant.readings == 2
-    for _ in range(490):
-        await pacer.acquire(Kind.WRITE)
-    assert tenant.readings == 2
-    for _ in range(10):
-        await pacer.acquire(Kind.WRITE)
-    assert tenant.readings == 3  # 10 % of a 5,000-request headroom
+    assert tenant.readings == 1
+    await pacer.acquire(Kind.WRITE)
+    assert tenant.readings == 2  # 20 calls of a 4,500-request headroom
 
 
 async def test_headroom_comes_back_as_the_agents_own_requests_leave_the_window():
     clock = FakeClock()
-    settings = QuotaSettings(share=0.5, burst=None, max_wait=1.0)
+    settings = QuotaSettings(share=0.5, reserve=0.0, burst=None, max_wait=1.0)
     pacer = QuotaPacer(None, settings, clock)
     pacer.info = ThresholdInfo(threshold=20, timeframe_minutes=1.0, current=0)
     for _ in range(10):

@@ -37,7 +37,9 @@ async def test_a_bad_record_in_the_pull_does_not_hold_back_the_push(tmp_path: Pa
         assert report.pull is None and report.pull_error is not None
 
 
-async def test_critical_mode_refusing_reads_still_lets_the_edits_out(tmp_path: Path) -> None:
+async def test_critical_mode_holds_the_edits_in_the_reserve_until_the_others_use_falls(
+    tmp_path: Path,
+) -> None:
     async with world_at(tmp_path) as w:
         assert (await w.sync()).error is None
         wanted = await new_title_edits(w, 2)
@@ -45,9 +47,13 @@ async def test_critical_mode_refusing_reads_still_lets_the_edits_out(tmp_path: P
         w.clock.advance(301.0)  # the usage reading is due
         report = await w.sync()
         assert report.pull is None and report.pull_error is not None
-        assert report.push.succeeded >= 1  # critical mode caps the writes' rate, no more
-        await w.sync_until_sent(wanted, step=30.0, rounds=20)  # at the floor rate
         assert w.agent.pipeline is not None and w.agent.pipeline.mode.value == "critical"
+        # past 90 % the rest is the reserve no agent spends: the edits wait, none is lost
+        assert report.push.succeeded == 0
+        assert all(w.server_ticket(t)["title"] != v for t, v in wanted.items())
+        assert len([o for o in await w.ops() if o.state != "done"]) == len(wanted)
+        w.clock.advance(3600.0)  # the others' requests leave the rolling hour
+        await w.sync_until_sent(wanted, step=30.0, rounds=20)
 
 
 async def test_a_failed_pull_waits_for_its_own_backoff_while_pushes_go_on(tmp_path: Path) -> None:

@@ -1,0 +1,136 @@
+"""What the pacer does between readings and after a 429: a jump in the other integrations' use
+is seen within a few dozen calls, a huge Retry-After cannot stop the agent for good, and agents
+at any share leave the tenant open. Pacers on an injected clock against a counting tenant."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agent.clock import FakeClock
+from agent.resilience.bulkhead import Kind
+from agent.resilience.quota import QuotaPacer, QuotaSettings, QuotaWaitTooLong
+from tests.resilience.test_quota import Tenant
+
+
+async def send(pacer: QuotaPacer, tenant: Tenant, calls: int) -> int:
+    """Up to `calls` requests, each when the pacer lets it; stops at the first refusal."""
+    sent = 0
+    for _ in range(calls):
+        try:
+            await pacer.acquire(Kind.WRITE)
+        except QuotaWaitTooLong:
+            break
+        tenant.request()
+        sent += 1
+    return sent
+
+
+async def test_a_jump_in_the_others_use_mid_burst_is_seen_within_twenty_calls():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=500)  # 5 % used by other integrations
+    pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.5, max_wait=1.0), clock)
+    assert await send(pacer, tenant, 60) == 60
+    tenant.current += 9_200  # the others take the tenant to 97 % in a moment
+    after = await send(pacer, tenant, 400)
+    assert after <= QuotaSettings().burst_reread_calls  # blind for at most twenty calls
+    assert tenant.current < tenant.threshold  # the tenant stays open for everyone
+
+
+async def test_calls_wait_for_a_reading_under_way_once_forty_went_blind():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=500)
+    answer = asyncio.Event()
+
+    async def slow_reading():
+        await answer.wait()
+        return await tenant.read()
+
+    pacer = QuotaPacer(slow_reading, QuotaSettings(share=0.5), clock)
+    granted = 0
+
+    async def call() -> None:
+        nonlocal granted
+        await pacer.acquire(Kind.WRITE)
+        granted += 1
+
+    calls = [asyncio.create_task(call()) for _ in range(100)]
+    for _ in range(10):
+        await asyncio.sleep(0)
+    # the first call waits for the first reading; the others went on the old estimate until
+    # forty had gone without one, and the rest wait for its answer
+    assert granted == QuotaSettings().blind_calls
+    answer.set()
+    await asyncio.gather(*calls)
+    assert granted == 100
+    assert tenant.readings >= 2
+
+
+async def test_a_huge_retry_after_is_capped_at_the_window():
+    clock = FakeClock()
+    pacer = QuotaPacer(None, QuotaSettings(), clock)  # nothing to read: the cap alone
+    assert pacer.on_quota_exceeded(1e9) == pytest.approx(3600.0)
+    clock.advance(3600.0)
+    await pacer.acquire(Kind.WRITE)
+
+
+@pytest.mark.parametrize("retry_after", [1e9, 3600.0])
+async def test_a_reading_showing_room_ends_the_stop_after_a_429(retry_after: float):
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=500)
+    settings = QuotaSettings(share=0.5)
+    pacer = QuotaPacer(tenant.read, settings, clock)
+    await pacer.acquire(Kind.WRITE)
+    comeback = pacer.on_quota_exceeded(retry_after)
+    assert comeback == pytest.approx(settings.hold_reading_after)  # the op is told: 10 s
+    start = clock.monotonic()
+    await pacer.acquire(Kind.WRITE)  # the reading goes past the stop and shows 5 % used
+    assert clock.monotonic() - start == pytest.approx(settings.hold_reading_after)
+    assert tenant.readings == 2
+    assert pacer.multiplier == 1.0  # so far below the threshold: back to full pace
+    assert pacer.terms()[1] > 1000  # bursts included, refilling within a minute
+    assert await send(pacer, tenant, 100) == 100
+    assert clock.monotonic() - start < settings.hold_reading_after + 100 / 50  # >= 50 a second
+
+
+async def test_while_the_tenant_stays_over_its_threshold_the_stop_holds_and_is_read_again():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=10_000)
+    settings = QuotaSettings(share=0.5, max_wait=5.0)
+    pacer = QuotaPacer(tenant.read, settings, clock)
+    pacer.on_quota_exceeded(3600.0)
+    for _ in range(3):
+        clock.advance(settings.hold_reading_after)
+        with pytest.raises(QuotaWaitTooLong) as held:
+            await pacer.acquire(Kind.WRITE)
+        assert held.value.retry_in == pytest.approx(settings.hold_reading_after)
+    assert tenant.readings == 3  # one reading each time round, none of the calls
+    tenant.current = 7_000  # the window rolled on
+    clock.advance(settings.hold_reading_after)
+    await pacer.acquire(Kind.WRITE)
+    assert pacer.multiplier < 1.0  # near the threshold: the ramp back starts from a quarter
+
+
+async def test_agents_at_full_share_leave_the_reserve_of_the_threshold_unspent():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=2_000, current=100)
+    settings = QuotaSettings(share=1.0, max_wait=0.0)
+    pacers = [QuotaPacer(tenant.read, settings, clock) for _ in range(3)]
+    peak = 0
+    for _ in range(3000):  # round-robin, each sends whenever its pacer lets it
+        for pacer in pacers:
+            try:
+                await pacer.acquire(Kind.WRITE)
+            except QuotaWaitTooLong:
+                continue
+            tenant.request()
+            peak = max(peak, tenant.current)
+        clock.advance(0.05)
+    reserve = settings.reserve * tenant.threshold
+    # each agent goes blind for at most twenty calls; beyond that the reserve is kept
+    assert peak <= tenant.threshold - reserve + len(pacers) * settings.burst_reread_calls
+    assert peak < tenant.threshold
+    # and between them they used much of the rest (each takes its part once it sees the others
+    # at work, so together they settle below it)
+    assert peak >= 0.5 * (tenant.threshold - reserve)
