@@ -230,7 +230,7 @@ async def run_fleet(plan: FleetPlan, workdir: Path) -> dict[str, Any]:
     result: dict[str, Any] = {"plan": asdict(plan)}
     stop_others = asyncio.Event()
     async with redis_for(plan, workdir) as (redis_url, own_redis), serve(sim, port=0) as base:
-        others = asyncio.ensure_future(keep_others_busy(sim, plan.others, stop_others))
+        others: asyncio.Future[None] | None = None
         procs: list[asyncio.subprocess.Process] = []
         try:
             for i in range(plan.agents):
@@ -266,6 +266,10 @@ async def run_fleet(plan: FleetPlan, workdir: Path) -> dict[str, Any]:
                 open_until = (await next_event(procs[0], "tripped", plan.deadline_s))["open_until"]
                 result["trip_failures"] = fault.fired
                 sim.faults.remove(fault)
+            # The other integrations get busy as the agents start draining (before, they would
+            # have held the first syncs' pulls back past the background tier).
+            others = asyncio.ensure_future(keep_others_busy(sim, plan.others, stop_others))
+            await asyncio.sleep(0)
             go_at, go_mono = time.time(), sim.clock.monotonic()
             for proc in procs:
                 send(proc, "go")
@@ -281,7 +285,8 @@ async def run_fleet(plan: FleetPlan, workdir: Path) -> dict[str, Any]:
                 await asyncio.wait_for(proc.wait(), 60)
         finally:
             stop_others.set()
-            await others
+            if others is not None:
+                await others
             for proc in procs:
                 if proc.returncode is None:
                     proc.kill()
@@ -300,8 +305,9 @@ async def run_fleet(plan: FleetPlan, workdir: Path) -> dict[str, Any]:
             "seconds_to_drain": round(max(d["ended"] for d in done) - go_at, 2),
             "window_s": round(window, 2),
             "share_per_window": limit,
-            "peak_per_window": peak_in_window(sorted(admitted), window),
+            "peak_per_window": peak_in_window(sorted(t for t in admitted if t >= go_mono), window),
             "requests": len(admitted),
+            "requests_draining": sum(1 for t in admitted if t >= go_mono),
             "status_429": sum(1 for r in wire.requests if r["status"] == 429),
             "lost": lost_n + lost_t,
             "duplicated": dup_n + dup_t,
