@@ -22,7 +22,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +91,20 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     async def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 (returns at once)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -250,8 +261,13 @@ async def run_fleet(plan: FleetPlan, workdir: Path) -> dict[str, Any]:
                 }
                 procs.append(
                     await asyncio.create_subprocess_exec(
-                        sys.executable, "-m", "tests.soak.fleet_child", json.dumps(child),
-                        cwd=ROOT, env=env, stdin=asyncio.subprocess.PIPE,
+                        sys.executable,
+                        "-m",
+                        "tests.soak.fleet_child",
+                        json.dumps(child),
+                        cwd=ROOT,
+                        env=env,
+                        stdin=asyncio.subprocess.PIPE,
                         stdout=asyncio.subprocess.PIPE,
                         stderr=(workdir / f"agent{i}.err").open("wb"),
                     )
@@ -339,7 +355,7 @@ async def redis_outage(
 ) -> dict[str, Any]:
     """Stop Redis once the agents are well into their drain, start it again a little later."""
     expected = plan.agents * plan.notes
-    while sum(1 for t in admitted if t >= since) < expected // 4:
+    while sum(1 for t in admitted if t >= since) < expected // 4:  # noqa: ASYNC110 (polls)
         await asyncio.sleep(0.05)
     server.stop()
     stopped = time.time()
@@ -356,9 +372,8 @@ def problems(result: dict[str, Any]) -> list[str]:
     if result["pending"]:
         found.append(f"{result['pending']} edits still pending")
     if result["peak_per_window"] > result["share_per_window"]:
-        found.append(
-            f"{result['peak_per_window']} requests in one window, share {result['share_per_window']}"
-        )
+        peak, share = result["peak_per_window"], result["share_per_window"]
+        found.append(f"{peak} requests in one window, share {share}")
     if result.get("others_sent_while_open"):
         found.append(f"{result['others_sent_while_open']} sent past the fleet's open breaker")
     if any(result["exit_codes"]):
