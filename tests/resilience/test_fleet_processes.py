@@ -17,10 +17,10 @@ from tests.soak.fleet import FleetPlan, problems, run_fleet
 async def test_agent_processes_keep_the_share_and_an_open_breaker_stops_them_all(
     tmp_path: Path,
 ) -> None:
-    plan = FleetPlan(agents=3, notes=20, others=4500, redis="shared", trip=True, deadline_s=150)
+    plan = FleetPlan(agents=3, notes=8, others=2000, redis="shared", trip=True, deadline_s=150)
     result = await run_fleet(plan, tmp_path)
     assert problems(result) == [], result
-    assert result["edits"] == 3 * 20 + 14 + 2
+    assert result["edits"] == 3 * 8 + 14 + 2
     assert result["requests_draining"] > 0
     # the breaker was opened by real failures on the server before the others started
     assert result["trip_failures"] >= 1
