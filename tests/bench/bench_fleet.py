@@ -13,7 +13,7 @@ from typing import Any
 
 from tests.soak.fleet import FleetPlan, problems, run_fleet
 
-PLAN = {"agents": 10, "notes": 30, "others": 4000, "trip": False, "deadline_s": 300.0}
+PLAN = {"agents": 10, "notes": 30, "others": 2000, "trip": False, "deadline_s": 300.0}
 
 
 def figures(result: dict[str, Any]) -> dict[str, Any]:

@@ -49,9 +49,9 @@ def fleet() -> dict[str, Any]:
     Redis of this run that is stopped mid-drain and started again."""
     runs: dict[str, Any] = {}
     plans = {
-        "shared_redis": FleetPlan(agents=10, notes=30, others=4000, redis="shared", trip=True),
+        "shared_redis": FleetPlan(agents=10, notes=30, others=2000, redis="shared", trip=True),
         "redis_restarted": FleetPlan(
-            agents=10, notes=30, others=4000, redis="own", restart_redis=True, trip=False
+            agents=10, notes=30, others=2000, redis="own", restart_redis=True, trip=False
         ),
     }
     for name, plan in plans.items():
