@@ -197,12 +197,15 @@ async def lines_of(proc: asyncio.subprocess.Process) -> AsyncIterator[dict[str, 
             yield json.loads(text)
 
 
-async def next_event(proc: asyncio.subprocess.Process, name: str, timeout: float) -> dict[str, Any]:
+async def next_event(
+    proc: asyncio.subprocess.Process, name: str, timeout: float, err: Path | None = None
+) -> dict[str, Any]:
     async def wait() -> dict[str, Any]:
         async for event in lines_of(proc):
             if event["event"] == name:
                 return event
-        raise RuntimeError(f"an agent ended before {name!r} (exit {await proc.wait()})")
+        said = err.read_text(errors="replace")[-1500:] if err is not None else ""  # noqa: ASYNC240
+        raise RuntimeError(f"an agent ended before {name!r} (exit {await proc.wait()}): {said}")
 
     return await asyncio.wait_for(wait(), timeout)
 
@@ -280,8 +283,8 @@ async def run_fleet(plan: FleetPlan, workdir: Path) -> dict[str, Any]:
                         stderr=logs.enter_context((workdir / f"agent{i}.err").open("wb")),
                     )
                 )
-            for proc in procs:
-                await next_event(proc, "ready", plan.deadline_s)
+            for i, proc in enumerate(procs):
+                await next_event(proc, "ready", plan.deadline_s, workdir / f"agent{i}.err")
             open_until = None
             fault = None
             if plan.trip:
