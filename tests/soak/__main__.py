@@ -1,6 +1,8 @@
 """`make soak`: the full fault soak (5,000 operations), crash soak (2,000 operations, 100
-SIGKILLs) and the adversarial scenarios (`adversarial`, `adversarial_disk`), written to
-build/bench/soak.json. Exit status 1 when anything was lost, duplicated or mismatched.
+SIGKILLs), the adversarial scenarios (`adversarial`, `adversarial_disk`) and the fleet (ten agent
+processes: one shared budget in the real Redis with one agent's breaker stopping the others, then
+a Redis of the run stopped mid-drain and started again), written to build/bench/soak.json.
+Exit status 1 when anything was lost, duplicated or mismatched.
 
 `--only fault|crash|adversarial` runs one part (the JSON then holds only that part).
 """
@@ -22,9 +24,10 @@ from agent.credentials import InProcessKeyring
 from tests.soak.adversarial import run_adversarial
 from tests.soak.crash_soak import run_crash_soak
 from tests.soak.fault_soak import run_fault_soak
+from tests.soak.fleet import FleetPlan, problems, run_fleet
 
 OUT = Path("build/bench/soak.json")
-PARTS = ("fault", "crash", "adversarial")
+PARTS = ("fault", "crash", "adversarial", "fleet")
 
 
 def adversarial(workdir: Path) -> dict[str, Any]:
@@ -39,6 +42,32 @@ def adversarial(workdir: Path) -> dict[str, Any]:
         return asyncio.run(run_adversarial(workdir, full=True))
     finally:
         keyring.set_keyring(previous)
+
+
+def fleet() -> dict[str, Any]:
+    """Ten agents, twice: through the real Redis (one trips a breaker first), and through a
+    Redis of this run that is stopped mid-drain and started again."""
+    runs: dict[str, Any] = {}
+    plans = {
+        "shared_redis": FleetPlan(agents=10, notes=30, others=2000, redis="shared", trip=True),
+        "redis_restarted": FleetPlan(
+            agents=10, notes=30, others=2000, redis="own", restart_redis=True, trip=False
+        ),
+    }
+    for name, plan in plans.items():
+        with tempfile.TemporaryDirectory() as d:
+            result = asyncio.run(run_fleet(plan, Path(d)))
+        result["problems"] = problems(result)
+        runs[name] = result
+        print(f"fleet {name}:", json.dumps({k: v for k, v in result.items() if k != "plan"}))
+    return {
+        "runs": runs,
+        "lost": sum(r["lost"] for r in runs.values()),
+        "duplicates": sum(r["duplicated"] for r in runs.values()),
+        "mismatched": sum(len(r["problems"]) for r in runs.values()),
+        "parked": 0,
+        "integrity": "ok",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
                     + (f" error={r['error']}" if "error" in r else ""),
                     flush=True,
                 )
+    if "fleet" in parts:
+        results["fleet"] = fleet()
     summary = {
         key: sum(int(r[key]) for r in results.values())
         for key in ("lost", "duplicates", "mismatched")
