@@ -10,15 +10,13 @@ error and no request. The Swagger is read once, when first needed (about 60 ms).
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
-# The packaged copy the simulator serves too (`agent/simulator/data`), read as data only.
-_SWAGGER = "simulator/data/swagger-v1.json"
+from agent import api_description
+
 _ENTITY_INFO = re.compile(r"^/V1\.0/([A-Za-z0-9]+)/entityInformation$")
 _ROOT = re.compile(r"^/V1\.0/([A-Za-z0-9]+)(/query|/query/count|/\{id\})?$")
 _ENVELOPES = frozenset(
@@ -107,5 +105,4 @@ def build(document: dict[str, Any]) -> Catalogue:
 @functools.cache
 def catalogue() -> Catalogue:
     """The packaged Swagger's catalogue (read once per process)."""
-    raw = resources.files("agent").joinpath(_SWAGGER).read_bytes()
-    return build(json.loads(raw))
+    return build(api_description.document())

@@ -1,19 +1,20 @@
 """The vendor's Swagger, read once: every entity model with its fields and types, and its routes.
 
-`data/swagger-v1.json` is the Datto|Autotask PSA REST API description exactly as the vendor
-publishes it (from the MIT-licensed repository KelvinTegelaar/AutotaskAPI). The simulator's
-catalogue of entities is generated from it when first needed; only behaviour (read-only and
-required fields, picklists, business rules) is written by hand, in `fieldrules`.
+`agent/data/swagger-v1.json.gz` (read by `agent.api_description`) is the Datto|Autotask PSA
+REST API description exactly as the vendor publishes it (from the MIT-licensed repository
+KelvinTegelaar/AutotaskAPI). The simulator's catalogue of entities is generated from it when
+first needed; only behaviour (read-only and required fields, picklists, business rules) is
+written by hand, in `fieldrules`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import re
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
+
+from agent.api_description import document
 
 _ENTITY_INFO = re.compile(r"^/V1\.0/([A-Za-z0-9]+)/entityInformation$")
 _ROOT = re.compile(r"^/V1\.0/([A-Za-z0-9]+)(/query|/query/count|/\{id\})?$")
@@ -116,14 +117,6 @@ def data_type(prop: dict[str, Any]) -> str:
     if kind == "object":
         return "object"
     return "string"
-
-
-@functools.cache
-def document() -> dict[str, Any]:
-    """The Swagger document (parsed once per process)."""
-    text = resources.files("agent.simulator").joinpath("data/swagger-v1.json").read_bytes()
-    parsed: dict[str, Any] = json.loads(text)
-    return parsed
 
 
 def _models_of(operation: dict[str, Any]) -> list[str]:
