@@ -157,20 +157,27 @@ class CredentialStore:
 
 
 # Backends that do not keep a secret safely: refused rather than used as a silent fallback.
-_REFUSED = ("keyring.backends.fail.", "keyring.backends.null.", "keyrings.alt.file.Plaintext")
+_REFUSED = ("keyring.backends.fail.", "keyring.backends.null.")
 
 
 def is_safe_backend(backend: KeyringBackend) -> bool:
     """Whether `backend` keeps secrets safely. A chain writes to its first member that takes a
     value and reads from whichever answers first, so it is safe only if every member is (and an
-    empty chain keeps nothing)."""
-    name = f"{type(backend).__module__}.{type(backend).__name__}"
-    if name.startswith(_REFUSED):
+    empty chain keeps nothing); a wrapper (keyrings.alt's multipart one) is as safe as what it
+    wraps. Any backend named `Plaintext...` (keyrings.alt has one per storage: a file, a
+    PyFilesystem folder) writes the secret as it is."""
+    cls = type(backend)
+    if f"{cls.__module__}.{cls.__name__}".startswith(_REFUSED):
+        return False
+    if cls.__name__.lower().startswith("plaintext"):
         return False
     chained = getattr(backend, "backends", None)
     if chained is not None:
         members = list(chained)
         return bool(members) and all(is_safe_backend(b) for b in members)
+    wrapped = getattr(backend, "_keyring", None)
+    if isinstance(wrapped, KeyringBackend):
+        return is_safe_backend(wrapped)
     return True
 
 

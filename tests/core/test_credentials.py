@@ -122,3 +122,49 @@ def test_a_chain_counts_as_safe_only_if_every_member_is_safe() -> None:
         assert not is_safe_backend(chain)
     with pytest.raises(NoKeyringError):
         CredentialStore("p", backend=ChainedKeyring(PlaintextKeyring(), safe)).save(bundle())
+
+
+class FolderPlaintextKeyring(PlaintextKeyring):
+    """keyrings.alt's plain-text keyring on a PyFilesystem folder (another module, same risk)."""
+
+
+FolderPlaintextKeyring.__name__ = "PlaintextKeyring"
+FolderPlaintextKeyring.__module__ = "keyrings.alt.pyfs"
+
+
+class MultipartWrapper(KeyringBackend):
+    """keyrings.alt's wrapper that splits long secrets and stores the parts in `_keyring`."""
+
+    priority = 1
+
+    def __init__(self, inner: KeyringBackend) -> None:
+        super().__init__()
+        self._keyring = inner
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._keyring.get_password(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._keyring.set_password(service, username, password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._keyring.delete_password(service, username)
+
+
+MultipartWrapper.__module__ = "keyrings.alt.multi"
+
+
+def test_every_plain_text_keyring_and_a_wrapper_around_one_are_refused() -> None:
+    from agent.credentials import InProcessKeyring, is_safe_backend
+
+    safe = InProcessKeyring()
+    assert is_safe_backend(MultipartWrapper(safe))
+    for backend in (
+        FolderPlaintextKeyring(),
+        MultipartWrapper(PlaintextKeyring()),
+        MultipartWrapper(fail.Keyring()),
+        ChainedKeyring(safe, MultipartWrapper(FolderPlaintextKeyring())),
+    ):
+        assert not is_safe_backend(backend), backend
+        with pytest.raises(NoKeyringError):
+            CredentialStore("p", backend=backend).save(bundle())
