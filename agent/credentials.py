@@ -25,8 +25,12 @@ API_ENTRIES = ("username", "secret", "integration_code")
 # The password of the fleet's Redis server (`agent.config.redis_url`): the settings table keeps
 # the address without it. Signing out leaves it: it belongs to the computer, not the technician.
 REDIS_PASSWORD = "redis_password"
-# Every secret entry a profile keeps beside its keys (what a copy of a data folder takes along).
-CREDENTIAL_ENTRIES = (*API_ENTRIES, REDIS_PASSWORD)
+# The Redis address the user (or the policy) chose, without its password ("" for none): the
+# settings table's copy alone cannot send the password, or the fleet's counters, elsewhere.
+REDIS_ADDRESS = "redis_address"
+# Every entry a profile keeps beside its keys for its sign-in and its fleet (what a copy of a data
+# folder takes along).
+CREDENTIAL_ENTRIES = (*API_ENTRIES, REDIS_PASSWORD, REDIS_ADDRESS)
 _ENTRIES = API_ENTRIES
 
 

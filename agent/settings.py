@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
 from agent.config.redis_url import redis_url_problem, split_password, with_password
-from agent.credentials import REDIS_PASSWORD, CredentialError
+from agent.credentials import REDIS_ADDRESS, REDIS_PASSWORD, CredentialError
 from agent.security.errors import InsecureUrlError
 from agent.security.transit import require_secure_url
 from agent.store.connection import Store
 from agent.store.models import Setting
+
+log = logging.getLogger(__name__)
 
 
 class SettingsError(ValueError):
@@ -270,7 +273,8 @@ class SettingsRepository:
 
     def _keep_redis_password(self, url: str | None) -> str | None:
         """The Redis URL to store: its password (if any) moved into the keyring, replacing the
-        one kept before (a URL without a password removes it)."""
+        one kept before (a URL without a password removes it), and the address recorded there
+        as the one chosen."""
         address = split_password(url) if url else None
         password = address.password if address else None
         try:
@@ -280,21 +284,47 @@ class SettingsRepository:
                 self._secrets.save_entry(REDIS_PASSWORD, password)
             elif self._secrets is not None:
                 self._secrets.delete_entry(REDIS_PASSWORD)
+            if self._secrets is not None:
+                self._secrets.save_entry(
+                    REDIS_ADDRESS, address.url if address else "", secret=False
+                )
         except CredentialError as exc:
             if password:
                 raise SettingsError(f"{NO_PLACE_FOR_PASSWORD} {exc}") from None
-            # No keyring: it holds no password to remove either.
+            # No keyring: it holds no password to remove, nor a choice to record.
         return address.url if address else None
 
     def redis_connection_url(self) -> str | None:
         """The Redis URL to connect with: the stored address with its password from the
-        keyring put back (None when no Redis server is set)."""
+        keyring put back (None when no Redis server is set). An address that is not the one
+        recorded in the keyring as chosen (the table edited by someone else) gives None: neither
+        the password nor the fleet's counters go to a server nobody chose here."""
         url = self.load().redis_url
         if not url:
             return None
         if self._secrets is None:
             return url
-        return with_password(url, self._secrets.load_entry(REDIS_PASSWORD))
+        chosen = self._secrets.load_entry(REDIS_ADDRESS)
+        password = self._secrets.load_entry(REDIS_PASSWORD)
+        if chosen is None and password is not None:
+            # An earlier version kept the password and recorded no choice: its address is it.
+            self._secrets.save_entry(REDIS_ADDRESS, url, secret=False)
+        elif chosen != url:
+            log.warning(
+                "the Redis address in the settings table is not the one chosen in Settings or "
+                "the policy; the fleet's shared budget is not used until it is chosen again"
+            )
+            return None
+        return with_password(url, password)
+
+    def redis_choice_recorded(self) -> bool:
+        """Whether the keyring records a chosen Redis address (this version's entries)."""
+        if self._secrets is None:
+            return False
+        try:
+            return self._secrets.load_entry(REDIS_ADDRESS) is not None
+        except CredentialError:
+            return False
 
 
 NO_PLACE_FOR_PASSWORD = (

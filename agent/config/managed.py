@@ -116,8 +116,14 @@ def _apply_redis(
     url = policy.values.get("redis_url")
     stored = repo.stored().redis_url
     if not isinstance(url, str):
-        # A password an earlier version kept in the settings table moves into the keyring.
-        if stored and split_password(stored).password is not None:
+        # A password an earlier version kept in the settings table moves into the keyring. Once
+        # this version has recorded a choice, a password in the table was put there by an edit
+        # of the file: it is not taken (the address it comes with is not the one chosen).
+        if (
+            stored
+            and split_password(stored).password is not None
+            and not repo.redis_choice_recorded()
+        ):
             try:
                 repo.save(redis_url=stored)
                 log.info("the Redis password moved from the settings table into the keyring")
@@ -128,7 +134,11 @@ def _apply_redis(
         kept = credentials.load_entry(REDIS_PASSWORD)
     except CredentialError:
         kept = None
-    if stored == url and (kept or "") == (secrets.redis_password or ""):
+    if (
+        stored == url
+        and (kept or "") == (secrets.redis_password or "")
+        and repo.redis_choice_recorded()
+    ):
         return
     try:
         repo.save(redis_url=with_password(url, secrets.redis_password))
