@@ -5,7 +5,6 @@ The drip here is real (a loopback socket) but fast, and the deadline a fraction 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -52,30 +51,31 @@ async def dripping_directory(interval: float) -> AsyncIterator[tuple[str, list[i
             await asyncio.wait_for(server.wait_closed(), 1)
 
 
+# What ends each call: the client's own deadline raises `RequestTimeoutError`; without one, the
+# outer bound (well before the whole drip ends) raises the built-in `TimeoutError` instead.
+OUTER_BOUND = 1.0
+
+
 async def test_a_dripping_zone_lookup_ends_at_its_deadline() -> None:
     # The whole answer would take 0.02 s * 80 bytes = 1.6 s; each read takes only 0.02 s.
     async with dripping_directory(0.02) as (directory, sent):
         options = ClientOptions(directory_url=directory, zone_lookup_deadline=0.25)
         async with httpx.AsyncClient(timeout=5.0) as http:
             client = AutotaskClient(http, CREDENTIALS, options=options)
-            started = time.monotonic()
             with pytest.raises(RequestTimeoutError) as late:
-                await asyncio.wait_for(client.threshold(), 1.0)
-            took = time.monotonic() - started
-    assert took < 0.8
+                await asyncio.wait_for(client.threshold(), OUTER_BOUND)
     assert 0 < sent[0] < len(BODY)  # the server was still dripping when the lookup gave up
     assert "zone" in str(late.value).lower()
 
 
 async def test_the_call_deadline_also_bounds_the_zone_lookup() -> None:
-    async with dripping_directory(0.02) as (directory, _sent):
+    async with dripping_directory(0.02) as (directory, sent):
         options = ClientOptions(directory_url=directory, deadline=0.25)
         async with httpx.AsyncClient(timeout=5.0) as http:
             client = AutotaskClient(http, CREDENTIALS, options=options)
-            started = time.monotonic()
             with pytest.raises(RequestTimeoutError):
-                await asyncio.wait_for(client.threshold(), 1.0)
-            assert time.monotonic() - started < 0.8
+                await asyncio.wait_for(client.threshold(), OUTER_BOUND)
+    assert 0 < sent[0] < len(BODY)
 
 
 def test_the_default_zone_lookup_deadline_is_bounded() -> None:
