@@ -95,6 +95,12 @@ HOSTILE_FROM_DEFAULT = [
     "https://autotask.net.evil.com/ATServicesRest/",
     "https://webservices5.autotask.net.evil.com/ATServicesRest/",
     "https://evilautotask.net/ATServicesRest/",
+    "https://evil-autotask.net/ATServicesRest/",
+    "HTTP://evil.example.net/ATServicesRest/",
+    "HTTPS://evil.example.net/ATServicesRest/",
+    "https://x@webservices1.autotask.net/ATServicesRest/",
+    "https://webservices1.autotask.net\u3002evil.com/ATServicesRest/",  # an ideographic full stop
+    "https://webservices1.xn--autotsk-0fg.net/ATServicesRest/",  # autotask with a Cyrillic letter
     "https://webservices5.autotask.net@evil.example.net/ATServicesRest/",
     "https://webservices5.autotask.net:443@evil.example.net/ATServicesRest/",
     "https://evil.example.net\\@webservices5.autotask.net/ATServicesRest/",
@@ -139,6 +145,7 @@ async def test_a_zone_outside_autotask_net_gets_no_request_from_the_default_dire
         ("https://webservices2.autotask.net./ATServicesRest/", "webservices2.autotask.net."),
         ("https://webservices3.autotask.net:443/ATServicesRest", "webservices3.autotask.net"),
         ("https://prde.autotask.net/ATServicesRest/", "prde.autotask.net"),
+        ("HTTPS://webservices6.autotask.net/ATServicesRest/", "webservices6.autotask.net"),
     ],
 )
 async def test_a_zone_under_autotask_net_is_used(zone_url: str, host: str) -> None:
