@@ -123,6 +123,7 @@ class HostileApp:
     marker_ahead: timedelta | None = None
     deep_levels: int = 200  # DEEP_RECORD's nesting (past any JSON reader's depth: 3000)
     spoiled: int = 0  # answers spoiled (or dripped) so far
+    drips_ended: int = 0  # dripped answers whose last byte was sent
     seen: list[Seen] = field(default_factory=list)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -278,6 +279,7 @@ class HostileApp:
             chunk = answer[start : start + self.drip_bytes]
             more = start + self.drip_bytes < len(answer)
             await send({"type": "http.response.body", "body": chunk, "more_body": more})
+        self.drips_ended += 1
 
 
 async def _read_body(receive: Receive) -> bytes:
