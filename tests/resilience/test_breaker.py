@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -47,11 +46,8 @@ def test_breaker_opens_on_the_call_that_crosses_the_failure_ratio(fake_clock):
     succeed(b, 2)
     fail(b, 1)
     assert b.state is BreakerState.CLOSED
-    started = time.perf_counter()
     fail(b, 1)  # 2 of 4 failed: 50 %
-    elapsed = time.perf_counter() - started
-    assert b.state is BreakerState.OPEN
-    assert elapsed < 0.1  # opens synchronously, in the failing call itself
+    assert b.state is BreakerState.OPEN  # opened in the failing call itself
     assert [(e.old, e.new) for e in events] == [("closed", "open")]
     with pytest.raises(BreakerOpenError) as refused:
         b.acquire()
