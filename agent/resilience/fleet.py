@@ -17,6 +17,7 @@ does exactly what the pacer's `Budget` protocol needs.)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -83,6 +84,7 @@ class FleetLink:
         self._down_until = 0.0
         self._away = False  # Redis failed and has not answered since (logged once)
         self._next_poll = 0.0
+        self._reading = asyncio.Lock()  # held while the breaker board is read
         self._changed: list[tuple[str, str]] = []
         self.fallbacks = 0
 
@@ -131,10 +133,14 @@ class FleetLink:
             return
         try:
             talked = await self._publish(registry)
-            if self._clock.monotonic() >= self._next_poll:
-                self._next_poll = self._clock.monotonic() + self.poll_interval
-                await self._adopt(registry)
-                talked = True
+            # Calls run concurrently: one made while another reads the board waits for that
+            # reading, or it could go out past a breaker the reading is about to open.
+            if self._reading.locked() or self._clock.monotonic() >= self._next_poll:
+                async with self._reading:
+                    if self.connected and self._clock.monotonic() >= self._next_poll:
+                        await self._adopt(registry)
+                        self._next_poll = self._clock.monotonic() + self.poll_interval
+                        talked = True
         except (RedisError, OSError) as error:
             self._went_down(error)
             return
