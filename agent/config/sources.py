@@ -4,7 +4,8 @@ Sources, the first that sets a key winning:
 
 1. the channel of the platform's management tools: on Windows the registry key
    `HKLM\\SOFTWARE\\Policies\\FieldSync` (Group Policy, Intune), on macOS the managed
-   preferences `/Library/Managed Preferences/com.fieldsync.FieldSync.plist` (an MDM profile);
+   preferences `/Library/Managed Preferences/com.fieldsync.FieldSync.plist` (an MDM profile),
+   held to the same ownership check as the system file below;
 2. the policy file in the system location: `%ProgramData%\\FieldSync\\policy.json` (where the
    Windows installer's `/POLICY` puts the file it is given), `/Library/Application
    Support/FieldSync/policy.json`, `/etc/field-sync/policy.json`; refused when anyone but an
@@ -106,7 +107,8 @@ class PolicySources:
     files: Sequence[Path] = ()  # first wins
     registry: RegistryReader | None = None
     managed_plist: Path | None = None
-    # Files only administrators may be able to change: `guard` lists what lets anyone else.
+    # Files only administrators may be able to change (the system policy file, the managed
+    # preferences): `guard` lists what lets anyone else.
     guarded: frozenset[Path] = frozenset()
     guard: Callable[[Path], Sequence[str]] | None = None
 
@@ -117,11 +119,12 @@ class PolicySources:
         files = [system]
         if beside is not None:
             files.append(beside / POLICY_FILE)
+        plist = MANAGED_PLIST if platform == "darwin" else None
         return cls(
             files=tuple(files),
             registry=winreg_reader if platform.startswith("win") else None,
-            managed_plist=MANAGED_PLIST if platform == "darwin" else None,
-            guarded=frozenset({system}),
+            managed_plist=plist,
+            guarded=frozenset({system} if plist is None else {system, plist}),
             guard=lambda path: policy_guard.problems(path, platform),
         )
 
@@ -195,20 +198,27 @@ def load(sources: PolicySources | None = None) -> tuple[Policy, PolicySecrets]:
         if from_registry is not None:
             found.append(from_registry)
     if sources.managed_plist is not None and sources.managed_plist.exists():
+        _refuse_unless_trusted(sources, sources.managed_plist)
         found.append(read_file(sources.managed_plist))
     for path in sources.files:
         if path.exists():
-            if sources.guard is not None and path in sources.guarded:
-                problems = list(sources.guard(path))
-                if problems:
-                    *faults, fix = problems
-                    said = f"only administrators may be able to change it, but {'; '.join(faults)}"
-                    raise PolicyError(str(path), [said, f"to trust it, {fix}"])
+            _refuse_unless_trusted(sources, path)
             found.append(read_file(path))
     policy, secrets = Policy(), PolicySecrets()
     for higher in reversed(found):  # from the lowest source up: the higher one wins each key
         policy, secrets = higher[0].merged_over(policy), higher[1].merged_over(secrets)
     return policy, secrets
+
+
+def _refuse_unless_trusted(sources: PolicySources, path: Path) -> None:
+    """Stop when `path` is one only administrators may change, yet someone else may."""
+    if sources.guard is None or path not in sources.guarded:
+        return
+    problems = list(sources.guard(path))
+    if problems:
+        *faults, fix = problems
+        said = f"only administrators may be able to change it, but {'; '.join(faults)}"
+        raise PolicyError(str(path), [said, f"to trust it, {fix}"])
 
 
 def load_policy(sources: PolicySources | None = None) -> Policy:

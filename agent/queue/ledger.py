@@ -8,8 +8,8 @@ from agent.queue.operation import Operation
 
 
 class Ledger(Protocol):
-    """Reads and writes inside one atomic unit of a backend (a SQLite transaction, a Redis
-    WATCH/MULTI block, a lock held on the in-memory tables)."""
+    """Reads and writes inside one atomic unit of a backend (a SQLite transaction, a lock
+    held on the in-memory tables)."""
 
     now: float
 

@@ -8,14 +8,16 @@ used rather than pub/sub because it needs no long-lived listener task and catche
 after a Redis outage.
 
 If Redis cannot be reached, nothing stops: each agent falls back to a local bucket holding
-`1 / expected_agents` of the budget (a conservative share) and tries Redis again after
-`retry_interval` seconds. (The `limits` package has Redis strategies too, but counts fixed or
-moving windows on each client's clock and has no fallback; a twenty-line script does exactly what
-the pacer's `Budget` protocol needs.)
+`1 / expected_agents` of the budget (a conservative share) and tries Redis again every
+`retry_interval` seconds. An outage is logged once, however many tries fail, and the return
+once, at the first call Redis answers. (The `limits` package has Redis strategies too, but
+counts fixed or moving windows on each client's clock and has no fallback; a twenty-line script
+does exactly what the pacer's `Budget` protocol needs.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -80,7 +82,9 @@ class FleetLink:
         self._script = self._redis.register_script(TOKEN_BUCKET_LUA)
         self._fallback: TokenBucket | None = None
         self._down_until = 0.0
+        self._away = False  # Redis failed and has not answered since (logged once)
         self._next_poll = 0.0
+        self._reading = asyncio.Lock()  # held while the breaker board is read
         self._changed: list[tuple[str, str]] = []
         self.fallbacks = 0
 
@@ -89,9 +93,15 @@ class FleetLink:
         return self._clock.monotonic() >= self._down_until
 
     def _went_down(self, error: Exception) -> None:
-        if self.connected:
+        if not self._away:
+            self._away = True
             log.warning("fleet Redis unreachable, using a local share of the budget: %s", error)
         self._down_until = self._clock.monotonic() + self.retry_interval
+
+    def _answered(self) -> None:
+        if self._away:
+            self._away = False
+            log.info("fleet Redis reachable again, sharing the budget and breakers")
 
     # -- budget ----------------------------------------------------------------------------------
     async def try_take(self, cost: float, rate: float, capacity: float) -> float:
@@ -100,6 +110,7 @@ class FleetLink:
             try:
                 key = f"{self.prefix}:budget"
                 raw = await self._script(keys=[key], args=[rate, capacity, cost])
+                self._answered()
                 return float(raw)
             except (RedisError, OSError) as error:
                 self._went_down(error)
@@ -121,16 +132,26 @@ class FleetLink:
         if not self.connected:
             return
         try:
-            await self._publish(registry)
-            if self._clock.monotonic() >= self._next_poll:
-                self._next_poll = self._clock.monotonic() + self.poll_interval
-                await self._adopt(registry)
+            talked = await self._publish(registry)
+            # Calls run concurrently: one made while another reads the board waits for that
+            # reading, or it could go out past a breaker the reading is about to open.
+            if self._reading.locked() or self._clock.monotonic() >= self._next_poll:
+                async with self._reading:
+                    if self.connected and self._clock.monotonic() >= self._next_poll:
+                        await self._adopt(registry)
+                        self._next_poll = self._clock.monotonic() + self.poll_interval
+                        talked = True
         except (RedisError, OSError) as error:
             self._went_down(error)
+            return
+        if talked:
+            self._answered()
 
-    async def _publish(self, registry: BreakerRegistry) -> None:
+    async def _publish(self, registry: BreakerRegistry) -> bool:
+        """Write the breakers that changed here; whether anything was written."""
         changed, self._changed = self._changed, []
         key = f"{self.prefix}:breakers"
+        wrote = False
         for zone, endpoint in dict.fromkeys(changed):
             breaker = registry.get(zone, endpoint)
             field = f"{zone}\x1f{endpoint}"
@@ -139,8 +160,11 @@ class FleetLink:
                 until = self._clock.now().timestamp() + remaining
                 value = json.dumps({"until": until, "agent": self.agent_id})
                 await self._redis.hset(key, field, value)
+                wrote = True
             elif breaker.state is BreakerState.CLOSED:
                 await self._redis.hdel(key, field)
+                wrote = True
+        return wrote
 
     async def _adopt(self, registry: BreakerRegistry) -> None:
         board = await self._redis.hgetall(f"{self.prefix}:breakers")

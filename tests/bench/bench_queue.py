@@ -1,4 +1,4 @@
-"""Outbox throughput: our three backends beside persist-queue, huey and the physical floor.
+"""Outbox throughput: our SQLite and memory backends beside persist-queue, huey and the floor.
 
 Like is compared with like. Every SQLite contender runs at both durabilities, WAL with
 `synchronous=NORMAL` (no fsync per commit) and with `synchronous=FULL` (an fsync of the WAL per
@@ -7,9 +7,7 @@ by a PRAGMA on their own connections (neither exposes the setting). Each target 
 the physical floor at the same durability, on the same table and indexes: a single enqueue
 against raw sqlite3 inserting the same row in a transaction of its own; a batch enqueue against
 raw `executemany` of the same rows; claim+ack against raw sqlite3 making the same updates
-(select a page of pending ids, lease them, then mark them done, one transaction each). The
-Redis figures are ratios to a bare EVALSHA of a script that writes the same field/value bytes
-into a hash (one round trip per operation; pipelined for the batch).
+(select a page of pending ids, lease them, then mark them done, one transaction each).
 
 Every comparison is paired (`tests.bench.paired`): the contenders take turns in small blocks
 within one run, so a slow moment of the shared disk or CPU falls on both sides alike; a ratio
@@ -23,7 +21,6 @@ import pathlib
 import sqlite3
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -51,9 +48,6 @@ BATCH_BLOCKS = 10  # one batch per contender per block
 CLAIM = 100
 CLAIM_BLOCKS = 20
 CLAIM_BLOCK = 5  # claim+ack cycles per block
-REDIS_URL = "redis://127.0.0.1:6379/14"
-# The Redis floor: the operation's field/value bytes written into a hash, nothing else.
-FLOOR_LUA = "redis.call('HSET', KEYS[1], unpack(ARGV)) return 1"
 NOTES = {
     "durability": "every SQLite contender at WAL + synchronous=NORMAL and at WAL + "
     "synchronous=FULL (ours: the store's durability; raw sqlite3: PRAGMA; persist-queue 1.1 "
@@ -69,8 +63,6 @@ NOTES = {
     "sqlite_enqueue_audited": "as sqlite_enqueue, plus the hash-chained audit event per operation",
     "sealed": "the NORMAL sqlite comparisons again with a sealing codec installed (`*_sealed`): "
     "every payload AES-256-GCM sealed as with encryption at rest (the floor seals nothing)",
-    "redis_floor": "EVALSHA of a one-line script writing the operation's field/value pairs "
-    "(the bytes our backend stores) into a hash: one round trip each, pipelined for batches",
     "floors": "the single-enqueue floor inserts a row made before the timed loop (it neither "
     "encodes, nor fingerprints, nor probes for live work); the batch floor makes its rows from "
     "the same operations inside the timed loop (payloads encoded, fingerprint computed: the "
@@ -329,60 +321,6 @@ def bench_memory(results: dict[str, float]) -> None:
     results["memory_enqueue"] = max(results.get("memory_enqueue", 0.0), t.rate("memory"))
 
 
-def redis_pairs(news: list[NewOperation]) -> list[list[Any]]:
-    """The field/value pairs our Redis backend stores for each operation."""
-    from agent.queue.redis_rows import to_pairs
-
-    box = MemoryBackend(SystemClock())
-    return [to_pairs(box.enqueue(new)) for new in news]
-
-
-def bench_redis(t: dict[str, Timings]) -> None:
-    import redis
-
-    from agent.queue.redis_backend import RedisBackend
-
-    prefix = f"bench:{uuid.uuid4().hex}"
-    client = redis.Redis.from_url(REDIS_URL)
-    box = RedisBackend(client, prefix, SystemClock())
-    blocks, per = SINGLE_BLOCKS["normal"], SINGLE_BLOCK["normal"]
-    n = blocks * per
-    try:
-        sha = client.script_load(FLOOR_LUA)
-        pairs = redis_pairs([ticket_update(i) for i in range(n + BATCH_BLOCKS * BATCH)])
-        singles = [ticket_update(i) for i in range(n)]
-
-        def floor_one(i: int) -> None:
-            client.evalsha(sha, 1, f"{prefix}:floor:{i}", *pairs[i])
-
-        single = {
-            "ours": Contender(lambda i: box.enqueue(singles[i]), per),
-            "floor": Contender(floor_one, per),
-            "roundtrip": Contender(lambda i: client.ping(), per),
-        }
-        interleave(single, blocks, t.setdefault("redis_single", Timings()))
-        news = [ticket_update(n + i) for i in range(BATCH_BLOCKS * BATCH)]
-
-        def floor_batch(k: int) -> None:
-            pipe = client.pipeline(transaction=False)
-            for i in range(n + k * BATCH, n + (k + 1) * BATCH):
-                pipe.evalsha(sha, 1, f"{prefix}:floor:{i}", *pairs[i])
-            pipe.execute()
-
-        batch = {
-            "ours": Contender(lambda k: box.enqueue_many(news[k * BATCH : (k + 1) * BATCH]), 1),
-            "floor": Contender(floor_batch, 1),
-        }
-        for c in batch.values():
-            c.ops = BATCH
-        interleave(batch, BATCH_BLOCKS, t.setdefault("redis_batch", Timings()))
-    finally:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=5000))
-        for k in range(0, len(keys), 5000):
-            client.delete(*keys[k : k + 5000])
-        client.close()
-
-
 def paired_figure(
     t: Timings,
     ours: str,
@@ -456,23 +394,6 @@ def figures(t: dict[str, Timings]) -> dict[str, dict[str, Any]]:
                 "ops/s",
                 f"persist-queue get+ack at synchronous={d.upper()}",
             )
-    if "redis_single" in t:
-        out["redis_enqueue"] = paired_figure(
-            t["redis_single"],
-            "ours",
-            "floor",
-            "ops/s",
-            "EVALSHA writing the same field/value bytes into a hash, one round trip each",
-            target=">= 0.5x",
-        )
-        out["redis_enqueue_batch"] = paired_figure(
-            t["redis_batch"],
-            "ours",
-            "floor",
-            "ops/s",
-            f"the same EVALSHA pipelined, {BATCH} per round trip",
-            target=">= 0.5x",
-        )
     return out
 
 
@@ -506,7 +427,6 @@ def main(out_dir: pathlib.Path) -> None:
                 bench_sqlite(tmp, timings, dur)
             bench_sqlite_sealed(tmp, timings)
             bench_memory(memory)
-            bench_redis(timings)
     figs = figures(timings)
     report = stamp(
         {

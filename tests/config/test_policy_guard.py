@@ -5,9 +5,12 @@ in for the file's owner SID and access-control list."""
 from __future__ import annotations
 
 import os
+import plistlib
+import stat as stat_module
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,8 +110,106 @@ def test_this_computers_system_file_is_guarded_and_the_beside_one_is_not(
     monkeypatch.setattr(sources.sys, "executable", str(tmp_path / "FieldSync" / "FieldSync.exe"))
     for platform in ("win32", "darwin", "linux"):
         chosen = PolicySources.for_this_computer(platform)
-        assert chosen.guarded == {chosen.files[0]} and chosen.guard is not None
+        plist = {sources.MANAGED_PLIST} if platform == "darwin" else set()
+        assert chosen.guarded == {chosen.files[0], *plist} and chosen.guard is not None
         assert chosen.files[0] == sources.system_policy_file(platform)
+        assert chosen.managed_plist == (sources.MANAGED_PLIST if plist else None)
+
+
+# macOS managed preferences: a plist an MDM profile delivers into a folder only root may change.
+# Its owner and mode are stood in for (the test need not run as root, nor on macOS).
+def plist_at(tmp_path: Path) -> Path:
+    folder = tmp_path / "Managed Preferences"
+    folder.mkdir()
+    path = folder / "com.fieldsync.FieldSync.plist"
+    path.write_bytes(plistlib.dumps({"quota_share": 0.3, "encryption_required": True}))
+    return path
+
+
+def pretend(
+    monkeypatch: pytest.MonkeyPatch, owners: dict[Path, int], modes: dict[Path, int]
+) -> None:
+    """`os.stat` of the given paths reports these owners and permission bits."""
+    real = os.stat
+
+    def stat(target: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        found = real(target, *args, **kwargs)
+        path = Path(target)
+        if path not in owners and path not in modes:
+            return found
+        fields = list(found)
+        fields[4] = owners.get(path, fields[4])  # st_uid
+        if path in modes:
+            fields[0] = stat_module.S_IFMT(found.st_mode) | modes[path]
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(policy_guard.os, "stat", stat)
+
+
+def managed(path: Path) -> PolicySources:
+    return PolicySources(
+        managed_plist=path,
+        guarded=frozenset({path}),
+        guard=lambda p: policy_guard.problems(p, "darwin"),
+    )
+
+
+@posix
+def test_a_managed_plist_root_owns_and_alone_may_write_is_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = plist_at(tmp_path)
+    pretend(monkeypatch, {path: 0, path.parent: 0}, {path: 0o644, path.parent: 0o755})
+    policy, _ = load(managed(path))
+    assert policy.values == {"quota_share": 0.3, "encryption_required": True}
+
+
+@posix
+@pytest.mark.parametrize(
+    ("owner", "mode", "said"),
+    [
+        ({"file": USER}, {}, f"the file is owned by user id {USER}, not root"),
+        ({"folder": USER}, {}, f"its folder is owned by user id {USER}, not root"),
+        ({}, {"file": 0o664}, "the file may be written by its group or by others"),
+        ({}, {"folder": 0o777}, "its folder may be written by its group or by others"),
+    ],
+)
+def test_a_managed_plist_a_user_could_change_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    owner: dict[str, int],
+    mode: dict[str, int],
+    said: str,
+) -> None:
+    path = plist_at(tmp_path)
+    at = {"file": path, "folder": path.parent}
+    owners = {path: 0, path.parent: 0} | {at[k]: v for k, v in owner.items()}
+    modes = {path: 0o644, path.parent: 0o755} | {at[k]: v for k, v in mode.items()}
+    pretend(monkeypatch, owners, modes)
+    with pytest.raises(PolicyError) as caught:
+        load(managed(path))
+    assert caught.value.origin == str(path)
+    assert caught.value.problems[0].startswith("only administrators may be able to change it")
+    assert said in caught.value.problems[0]
+    assert caught.value.problems[1].startswith("to trust it, as root: chown root")
+
+
+@posix
+def test_a_refused_managed_plist_stops_the_load_before_the_system_file_is_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = plist_at(tmp_path)
+    system = write_policy(tmp_path / "FieldSync" / "policy.json", {"sync_interval_s": 120})
+    pretend(monkeypatch, {path: USER, path.parent: 0, system: 0, system.parent: 0}, {})
+    chosen = PolicySources(
+        files=(system,),
+        managed_plist=path,
+        guarded=frozenset({path, system}),
+        guard=lambda p: policy_guard.problems(p, "darwin"),
+    )
+    with pytest.raises(PolicyError) as caught:
+        load(chosen)
+    assert caught.value.origin == str(path)
 
 
 # Windows: SIDs and rights as GetNamedSecurityInfoW reports them.

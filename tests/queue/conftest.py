@@ -1,8 +1,7 @@
-"""One fixture, three backends: every conformance test runs against memory, SQLite and Redis."""
+"""One fixture, two backends: every conformance test runs against memory and SQLite."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture(
-    params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)],
+    params=["memory", "sqlite"],
 )
 def make_outbox(
     request: pytest.FixtureRequest, tmp_path: Path, fake_clock: FakeClock
@@ -37,26 +36,10 @@ def make_outbox(
     def factory(**kwargs: Any) -> LedgerOutbox:
         if request.param == "memory":
             box: LedgerOutbox = MemoryBackend(fake_clock, **kwargs)
-        elif request.param == "sqlite":
+        else:
             s = Store(tmp_path / f"agent{len(made)}.db")
             cleanup.append(s.close)
             box = SQLiteBackend(s, fake_clock, **kwargs)
-        else:
-            import redis
-
-            from agent.queue.redis_backend import RedisBackend
-
-            client = redis.Redis(host="127.0.0.1", port=6379, db=14)
-            prefix = f"test:{uuid.uuid4().hex}"
-
-            def drop(client: redis.Redis = client, prefix: str = prefix) -> None:
-                keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-                if keys:
-                    client.delete(*keys)
-                client.close()
-
-            cleanup.append(drop)
-            box = RedisBackend(client, prefix, fake_clock, **kwargs)
         made.append(box)
         return box
 

@@ -1,4 +1,4 @@
-"""The outbox's behaviour, identical for the memory, SQLite and Redis backends."""
+"""The outbox's behaviour, identical for the memory and SQLite backends."""
 
 from __future__ import annotations
 

@@ -99,6 +99,32 @@ async def test_an_open_breaker_is_adopted_by_the_other_agents(prefix: str):
         await b.close()
 
 
+@pytest.mark.redis
+async def test_a_call_made_while_the_board_is_being_read_waits_for_it(prefix: str):
+    """Calls run concurrently: one that starts while another reads the fleet's breakers must
+    not go out before that reading has opened the breaker another agent published."""
+    clock_a, clock_b = FakeClock(), FakeClock()
+    a = FleetLink(REDIS_URL, prefix, clock=clock_a)
+    b = FleetLink(REDIS_URL, prefix, clock=clock_b)
+    settings = BreakerSettings(min_calls=2, break_seconds=20.0)
+    reg_a, reg_b = BreakerRegistry(settings, clock_a), BreakerRegistry(settings, clock_b)
+    reg_a.hub.subscribe(a.on_breaker_event)
+    try:
+        entries = reg_a.get("zone5", "TimeEntries")
+        for _ in range(2):
+            entries.failure(entries.acquire())
+        await a.sync(reg_a)
+        reading = asyncio.ensure_future(b.sync(reg_b))
+        await asyncio.sleep(0)  # the first call is now waiting for Redis's answer
+        assert not reading.done()
+        await b.sync(reg_b)  # the second call, at once after it
+        assert reg_b.get("zone5", "TimeEntries").state is BreakerState.OPEN
+        await reading
+    finally:
+        await a.close()
+        await b.close()
+
+
 async def test_without_redis_each_agent_falls_back_to_a_conservative_local_share():
     clock = FakeClock()
     link = FleetLink(

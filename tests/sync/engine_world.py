@@ -83,11 +83,11 @@ async def world_at(
     clock = clock or FakeClock()
     sim = Simulator(seed=seed, tickets=60, clock=clock, **sim_args)
     sim.limits.latency_enabled = False
-    agent = await Agent.open(options(sim, clock, data_dir))
+    world = World(sim, await Agent.open(options(sim, clock, data_dir)), clock, data_dir)
     try:
-        yield World(sim, agent, clock, data_dir)
+        yield world
     finally:
-        await agent.close()
+        await world.agent.close()  # the agent `reopen` left open, if it was called
 
 
 async def reopen(world: World) -> Agent:
