@@ -10,6 +10,7 @@ at quality 85, until it fits.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING
 
@@ -27,8 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.api.types import UploadProgress
 from agent.autotask.attachments import MAX_ATTACHMENT_BYTES
 from agent.visit.attachments import AttachmentTooLarge, AttachmentView, UploadState
+from ui import wording
 from ui.pages.common import show_error
 
 if TYPE_CHECKING:
@@ -46,6 +49,10 @@ STATE_WORDS = {
 
 def file_text(view: AttachmentView) -> str:
     size = f"{view.size / 1_000_000:.1f} MB" if view.size >= 100_000 else f"{view.size:,} bytes"
+    if view.state is UploadState.UPLOADING and view.progress is not None:
+        return (
+            f"{view.title} ({view.name}, {size}) — uploading: {wording.upload_words(view.progress)}"
+        )
     text = f"{view.title} ({view.name}, {size}) — {STATE_WORDS[view.state]}"
     if view.detail and view.state is not UploadState.SENT:
         text += f": {view.detail}"
@@ -118,6 +125,7 @@ class FilesTab(QWidget):
         self.paste_shortcut = QShortcut(QKeySequence.StandardKey.Paste, self)
         self.paste_shortcut.activated.connect(self.paste)
         panel.service.queueChanged.connect(self.refresh)
+        panel.service.uploadProgress.connect(self.upload_moved)
 
     # -- showing -------------------------------------------------------------------------
     def show_ticket(self, ticket_id: int) -> None:
@@ -142,6 +150,20 @@ class FilesTab(QWidget):
             self.list.addItem(item)
         self.empty.setVisible(not views)
         self.panel.tabs.setTabText(self.panel.tabs.indexOf(self), f"Files ({len(views)})")
+
+    def upload_moved(self, progress: UploadProgress | None) -> None:
+        """A file of this ticket uploads: its line follows, without reading the store again
+        (its end brings a queue change, and with it the file's new state)."""
+        if progress is None or progress.ticket_id != self.ticket_id or progress.ended:
+            return
+        for row, view in enumerate(self.views):
+            if view.op_id == progress.op_id:
+                view = dataclasses.replace(view, state=UploadState.UPLOADING, progress=progress)
+                self.views[row] = view
+                item = self.list.item(row)
+                if item is not None:
+                    item.setText(file_text(view))
+                return
 
     # -- attaching -----------------------------------------------------------------------
     def _pick(self) -> None:
