@@ -109,7 +109,12 @@ def upload_words(progress: UploadProgress) -> str:
     if progress.total and progress.sent >= progress.total:
         return f"{size_words(progress.size)} sent; waiting for Autotask to confirm"
     sent = size_words(progress.file_bytes_sent) if progress.sent else "0"
-    return f"{sent} of {size_words(progress.size)} sent ({progress.percent} %)"
+    return f"{sent} of {size_words(progress.size)} sent ({percent(progress)})"
+
+
+def percent(progress: UploadProgress) -> str:
+    """`47 %`, never broken across lines (a no-break space)."""
+    return f"{progress.percent}\u00a0%"
 
 
 def cut(text: str, limit: int = 90) -> str:

@@ -213,10 +213,16 @@ class Agent:
 
     @classmethod
     async def open_demo(
-        cls, data_dir: str | Path | None = None, *, dispatcher: bool = True
+        cls,
+        data_dir: str | Path | None = None,
+        *,
+        dispatcher: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> Agent:
         """Start the built-in demo tenant (the simulator on loopback, in its own thread, with a
-        dispatcher editing tickets) and an agent signed in to it on the 'demo' profile."""
+        dispatcher editing tickets) and an agent signed in to it on the 'demo' profile.
+        `transport` carries the agent's calls to it (None: httpx's own; the screenshots use
+        one that holds an upload part-way, as a slow link would)."""
         from agent.api import demo
         from agent.paths import resolve
         from agent.simulator import (
@@ -243,6 +249,7 @@ class Agent:
                     directory_url=f"{base}/ATServicesRest/",
                     credentials=ApiSecretBundle(DEMO_USERNAME, DEMO_SECRET, DEMO_INTEGRATION_CODE),
                     technician_resource_id=sim.technician_resource_id,
+                    transport=transport,
                 )
             )
         except BaseException:

@@ -207,4 +207,4 @@ def upload_state(progress: UploadProgress) -> str:
     """The state column of an upload under way: `Uploading 45 %`."""
     if progress.total and progress.sent >= progress.total:
         return "Uploaded, confirming"
-    return f"Uploading {progress.percent} %"
+    return f"Uploading {wording.percent(progress)}"

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -101,6 +102,20 @@ class FilesTab(QWidget):
         box.setContentsMargins(4, 12, 4, 4)
         self.list = QListWidget()
         self.list.setAccessibleName("Attached files")
+        self.list.setWordWrap(True)  # a long title and its upload's words wrap, never scroll
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # The upload under way, as a bar under the list (its words are on the file's line).
+        self.upload_row = QWidget()
+        upload = QHBoxLayout(self.upload_row)
+        upload.setContentsMargins(0, 0, 0, 0)
+        self.upload_label = QLabel(objectName="muted")
+        self.upload_bar = QProgressBar()
+        self.upload_bar.setRange(0, 100)
+        self.upload_bar.setFormat("%p %")
+        self.upload_bar.setAccessibleName("Upload progress")
+        upload.addWidget(self.upload_label)
+        upload.addWidget(self.upload_bar, 1)
+        self.upload_row.setVisible(False)
         self.empty = QLabel(
             "No files attached here. Attach a file, drop one on this page or paste a "
             "screenshot (Ctrl+V).",
@@ -119,6 +134,7 @@ class FilesTab(QWidget):
         row.addWidget(self.paste_button)
         row.addStretch(1)
         box.addWidget(self.list, 1)
+        box.addWidget(self.upload_row)
         box.addWidget(self.empty)
         box.addWidget(self.error)
         box.addLayout(row)
@@ -150,6 +166,16 @@ class FilesTab(QWidget):
             self.list.addItem(item)
         self.empty.setVisible(not views)
         self.panel.tabs.setTabText(self.panel.tabs.indexOf(self), f"Files ({len(views)})")
+        self._show_upload()
+
+    def _show_upload(self) -> None:
+        """The bar follows the first file of this ticket whose bytes are leaving."""
+        progress = next((v.progress for v in self.views if v.progress is not None), None)
+        self.upload_row.setVisible(progress is not None)
+        if progress is not None:
+            self.upload_label.setText(f"Uploading {progress.name}")
+            self.upload_bar.setValue(progress.percent)
+            self.upload_bar.setToolTip(wording.upload_words(progress))
 
     def upload_moved(self, progress: UploadProgress | None) -> None:
         """A file of this ticket uploads: its line follows, without reading the store again
@@ -163,6 +189,7 @@ class FilesTab(QWidget):
                 item = self.list.item(row)
                 if item is not None:
                     item.setText(file_text(view))
+                self._show_upload()
                 return
 
     # -- attaching -----------------------------------------------------------------------

@@ -73,7 +73,7 @@ def test_the_queue_and_the_files_tab_show_an_upload_under_way(
 
     desk.run(desk.agent.sync_now())  # hands the upload to its own task, which goes on
     desk.settle(lambda: server.held == 1)
-    uploading = re.compile(r"Uploading (\d+) %")
+    uploading = re.compile(r"Uploading (\d+)\s%")
     desk.settle(
         lambda: any((m := uploading.fullmatch(t)) and int(m[1]) > 0 for t in state_texts(queue))
     )
@@ -82,10 +82,11 @@ def test_the_queue_and_the_files_tab_show_an_upload_under_way(
     row = state_texts(queue).index(text)
     queue.table.selectRow(row)
     assert re.search(
-        r"Uploading: [\d.]+ (MB|KB) of 2\.0 MB sent \(\d+ %\)", queue.detail_text.text()
+        r"Uploading: [\d.]+ (MB|KB) of 2\.0 MB sent \(\d+\s%\)", queue.detail_text.text()
     )
     desk.settle(lambda: "uploading: " in files.list.item(0).text())
-    assert re.search(r"of 2\.0 MB sent \(\d+ %\)", files.list.item(0).text())
+    assert re.search(r"of 2\.0 MB sent \(\d+\s%\)", files.list.item(0).text())
+    assert files.upload_row.isVisible() and 0 < files.upload_bar.value() < 100
 
     server.gate.set()
     engine = desk.agent.engine
@@ -93,4 +94,5 @@ def test_the_queue_and_the_files_tab_show_an_upload_under_way(
     desk.run(engine.pusher.uploads.drain())
     desk.settle(lambda: not any(t.startswith("Uploading") for t in state_texts(queue)))
     desk.settle(lambda: files.list.item(0).text().endswith("sent"))
+    assert not files.upload_row.isVisible()
     assert len(desk.sim.dump().get("TicketAttachments", {})) == 1
