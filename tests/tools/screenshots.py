@@ -324,6 +324,7 @@ class Story:
             await agent.engine.pusher.uploads.drain()
         draft = await agent.stop_timer()
         await agent.discard_timer(draft.id)  # the later shots show no visit under way
+        panel.tabs.setCurrentWidget(panel.details)
         await agent.sync_now()
         await self.pause(0.6)
 
