@@ -284,6 +284,8 @@ class Story:
 
         await agent.store.awrite(started_earlier)
         await agent.sync_now()
+        if len(lines) > 2 and not lines[2].done:  # ticked since: waiting for the next sync
+            await agent.set_checklist_item(ticket, lines[2].id, True)
         mywork = window.pages["mywork"]
         window.show_page("mywork")
         mywork.select_ticket(ticket)
