@@ -1,4 +1,6 @@
-"""`autotask-agent edit attach TICKET FILE [--title T]`: attach a photo or a file to a ticket.
+"""`autotask-agent edit attach TICKET FILE [--title T]`: attach a photo or a file to a ticket;
+`autotask-agent ticket files TICKET [--json]`: the files attached on this computer and their
+uploads' state.
 
 The file is checked, sealed into the profile and queued like every other edit (pending at
 once, uploaded by the next sync after the edits). A file over the API's limit per attachment is
@@ -9,12 +11,14 @@ change the file it was given.
 from __future__ import annotations
 
 import argparse
+import json
 from typing import TYPE_CHECKING, Any
 
 from agent.cli_args import record_id, text
 
 if TYPE_CHECKING:
     from agent.api.facade import Agent
+    from agent.visit.attachments import AttachmentView
 
 EDITS = frozenset({"attach"})
 
@@ -32,6 +36,31 @@ def cmd_attach(args: argparse.Namespace) -> int:
     async def body(agent: Agent) -> int:
         result = await agent.attach_file(args.ticket_id, args.file, title=args.title)
         print(f"queued as operation #{result.op_id} ({result.key}); uploaded by the next sync")
+        return 0
+
+    return run_agent(args, body)
+
+
+def _file_line(view: AttachmentView) -> str:
+    size = f"{view.size / 1_000_000:.1f} MB" if view.size >= 100_000 else f"{view.size:,} bytes"
+    state = view.state.value
+    if view.progress is not None:
+        state += f" ({view.progress.percent} %)"
+    elif view.detail and view.state.value != "sent":
+        state += f": {view.detail}"
+    where = f"  Autotask id {view.server_id}" if view.server_id is not None else ""
+    return f"#{view.id}  {view.title} ({view.name}, {size})  {state}{where}"
+
+
+def cmd_files(args: argparse.Namespace) -> int:
+    from agent.cli_agent import _jsonable, run_agent
+
+    async def body(agent: Agent) -> int:
+        views = await agent.attachments(args.ticket_id)
+        if args.json:
+            print(json.dumps(_jsonable(views), indent=2))
+        else:
+            print("\n".join(_file_line(v) for v in views) or "no files attached here")
         return 0
 
     return run_agent(args, body)

@@ -1,5 +1,6 @@
 """`autotask-agent edit charge ...` (parts used on a ticket) and `autotask-agent ticket context
-TICKET` (the company's contacts and devices), on the command line.
+TICKET` (the company's contacts and devices), on the command line (`ticket files` is
+`agent.cli_attach`'s, `ticket checklist` `agent.cli_visit`'s).
 
 `edit charge TICKET --product ID | --name TEXT --quantity N [--unit-price X]
 [--billable | --no-billable]` adds a part; `edit charge --edit KEY ...` changes one and
@@ -60,6 +61,8 @@ def add_parsers(sub: Any) -> None:
     for name, why in (
         ("context", "the company's contacts (phone, e-mail) and devices"),
         ("charges", "the parts used on the ticket"),
+        ("files", "the files attached on this computer and how far each upload is"),
+        ("checklist", "the ticket's checklist items, done or not"),
     ):
         p = tsub.add_parser(name, help=why)
         p.add_argument("ticket_id", type=record_id)
@@ -159,6 +162,15 @@ def _context_lines(ctx: TicketContext) -> list[str]:
 def cmd_ticket(args: argparse.Namespace) -> int:
     from agent.api.validation import EditRejected, Problem
     from agent.cli_agent import _jsonable, run_agent
+
+    if args.ticket_command == "files":
+        from agent.cli_attach import cmd_files
+
+        return cmd_files(args)
+    if args.ticket_command == "checklist":
+        from agent.cli_visit import cmd_checklist
+
+        return cmd_checklist(args)
 
     async def body(agent: Agent) -> int:
         if args.ticket_command == "charges":

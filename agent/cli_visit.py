@@ -1,5 +1,6 @@
-"""`autotask-agent today`, `edit checklist TICKET ITEM --done|--undone` and `edit servicecall ID
---complete|--incomplete`: the technician's schedule and a visit's changes on the command line.
+"""`autotask-agent today`, `ticket checklist TICKET`, `edit checklist TICKET ITEM --done|--undone`
+and `edit servicecall ID --complete|--incomplete`: the technician's schedule and a visit's
+changes on the command line.
 
 `today` reads the cache (it works offline; `sync` refreshes it). The edits are captured like
 every other edit: pending at once, sent by the next sync, merged with the dispatcher's changes.
@@ -18,7 +19,7 @@ from agent.cli_args import count, record_id
 if TYPE_CHECKING:
     from agent.api.facade import Agent
     from agent.api.types import EditResult
-    from agent.visit.schedule import VisitEntry
+    from agent.visit.schedule import ChecklistLine, VisitEntry
 
 MAX_DAYS = 14
 
@@ -86,6 +87,35 @@ def cmd_today(args: argparse.Namespace) -> int:
             print("nothing scheduled" + (" today" if args.days == 1 else ""))
         for entry in entries:
             print(_line(entry))
+        return 0
+
+    return run_agent(args, body)
+
+
+def _item(line: ChecklistLine) -> str:
+    mark = "[x]" if line.done else "[ ]"
+    notes = []
+    if line.important:
+        notes.append("important")
+    if line.done and line.completed_by:
+        notes.append(f"done by {line.completed_by}")
+    if line.pending:
+        notes.append("waiting to be sent")
+    if line.conflict_id is not None:
+        notes.append(f"conflict #{line.conflict_id}")
+    tail = f" ({', '.join(notes)})" if notes else ""
+    return f"{mark} #{line.id} {line.name}{tail}"
+
+
+def cmd_checklist(args: argparse.Namespace) -> int:
+    from agent.cli_agent import _jsonable, run_agent
+
+    async def body(agent: Agent) -> int:
+        lines = await agent.checklist(args.ticket_id)
+        if args.json:
+            print(json.dumps(_jsonable(lines), indent=2))
+        else:
+            print("\n".join(_item(line) for line in lines) or "no checklist on this ticket")
         return 0
 
     return run_agent(args, body)

@@ -30,6 +30,7 @@ class AgentService(QObject):
     queueChanged = Signal()
     conflictsChanged = Signal()
     progress = Signal(str, int, int)  # stage, done, total
+    uploadProgress = Signal(object)  # UploadProgress: one file's upload, a few times a second
     syncStarted = Signal()
     syncFinished = Signal(object)  # dict with api_calls, sent, succeeded, conflicts, failed, error
     alertRaised = Signal(object)
@@ -173,6 +174,8 @@ class AgentService(QObject):
                 int(event.data.get("done", 0)),
                 int(event.data.get("total", 0)),
             )
+        elif kind == "upload_progress":
+            self.uploadProgress.emit(event.data.get("progress"))
         elif kind == "sync_started":
             self.syncStarted.emit()
         elif kind == "sync_finished":

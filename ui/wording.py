@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from agent.api.types import AgentStatus, SyncState
+from agent.api.types import AgentStatus, SyncState, UploadProgress
 
 STATE_TITLES: dict[SyncState, str] = {
     SyncState.SYNCED: "Up to date",
@@ -92,6 +92,29 @@ def tooltip(status: AgentStatus | None, now: float | None = None) -> str:
         lines.append(f"{plural(status.needs_attention, 'change')} need attention")
     lines.append(last_synced(status, now))
     return "\n".join(lines)
+
+
+def size_words(size: int) -> str:
+    """A file's size: `2.4 MB`, `850 KB`, `312 bytes`."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    if size >= 10_000:
+        return f"{size / 1_000:.0f} KB"
+    return f"{size:,} bytes"
+
+
+def upload_words(progress: UploadProgress) -> str:
+    """How far an upload is: `1.2 MB of 2.4 MB sent (50 %)`; all of it handed over, the
+    answer is awaited."""
+    if progress.total and progress.sent >= progress.total:
+        return f"{size_words(progress.size)} sent; waiting for Autotask to confirm"
+    sent = size_words(progress.file_bytes_sent) if progress.sent else "0"
+    return f"{sent} of {size_words(progress.size)} sent ({percent(progress)})"
+
+
+def percent(progress: UploadProgress) -> str:
+    """`47 %`, never broken across lines (a no-break space)."""
+    return f"{progress.percent}\u00a0%"
 
 
 def cut(text: str, limit: int = 90) -> str:

@@ -24,6 +24,7 @@ from agent.api import activity, views
 from agent.api.account import check_connection
 from agent.api.fleet_link import open_fleet
 from agent.api.observe import AlertView, HealthView, Observability
+from agent.api.progress import ProgressThrottle
 from agent.api.recovery import DatabaseRecovery, from_notice
 from agent.api.threads import ThreadWork
 from agent.api.types import (
@@ -37,6 +38,7 @@ from agent.api.types import (
     SyncState,
     TicketDetail,
     TicketSummary,
+    UploadProgress,
 )
 from agent.api.words import Words
 from agent.autotask import DEFAULT_DIRECTORY_URL, AutotaskClient
@@ -162,6 +164,7 @@ class Agent:
         self._settings_changes = 0  # changes made through the facade (a reload must not undo one)
         self._background: set[asyncio.Future[None]] = set()
         self._progress: tuple[str, int, int] | None = None
+        self._uploads = ProgressThrottle(lambda p: self._emit("upload_progress", progress=p))
         self.retention = RetentionService(
             self.store,
             lambda: self.profile.settings,
@@ -210,10 +213,16 @@ class Agent:
 
     @classmethod
     async def open_demo(
-        cls, data_dir: str | Path | None = None, *, dispatcher: bool = True
+        cls,
+        data_dir: str | Path | None = None,
+        *,
+        dispatcher: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> Agent:
         """Start the built-in demo tenant (the simulator on loopback, in its own thread, with a
-        dispatcher editing tickets) and an agent signed in to it on the 'demo' profile."""
+        dispatcher editing tickets) and an agent signed in to it on the 'demo' profile.
+        `transport` carries the agent's calls to it (None: httpx's own; the screenshots use
+        one that holds an upload part-way, as a slow link would)."""
         from agent.api import demo
         from agent.paths import resolve
         from agent.simulator import (
@@ -240,6 +249,7 @@ class Agent:
                     directory_url=f"{base}/ATServicesRest/",
                     credentials=ApiSecretBundle(DEMO_USERNAME, DEMO_SECRET, DEMO_INTEGRATION_CODE),
                     technician_resource_id=sim.technician_resource_id,
+                    transport=transport,
                 )
             )
         except BaseException:
@@ -351,6 +361,7 @@ class Agent:
             self.store, self.outbox, caller, self.clock, self.attaching.folder
         )
         uploads.on_change = lambda: self._emit("queue_changed")
+        uploads.on_progress = self._uploads.update
         await uploads.load()
         self.engine.pusher.uploads = uploads
         return True
@@ -467,6 +478,7 @@ class Agent:
             await asyncio.gather(*self._background, return_exceptions=True)
         if self.engine is not None and self.engine.pusher.uploads is not None:
             await self.engine.pusher.uploads.stop()
+        self._uploads.close()
         await self._close_client()
         await self.observe.stop()
         await self._threads.drain()  # a cancelled call's thread may still use the store
@@ -898,7 +910,14 @@ class Agent:
 
     async def attachments(self, ticket_id: int | None = None) -> list[AttachmentView]:
         """The files attached on this computer and how far each upload is."""
-        return await self.store.aread(lambda: list_files(ticket_id, self.outbox.get))
+        uploading = self.uploads_in_progress()
+        return await self.store.aread(lambda: list_files(ticket_id, self.outbox.get, uploading))
+
+    def uploads_in_progress(self) -> dict[int, UploadProgress]:
+        """The uploads whose bytes are leaving now, by operation id (their latest report; the
+        event `upload_progress` tells each new one, a few times a second at most)."""
+        uploads = self.engine.pusher.uploads if self.engine is not None else None
+        return dict(uploads.progress) if uploads is not None else {}
 
     # -- the queue -------------------------------------------------------------------------
     async def queue_page(
@@ -913,11 +932,13 @@ class Agent:
         wanted = None if states is None else frozenset(OpState(s) for s in states)
         query = OpQuery(states=wanted, entity_type=entity_type, after_id=after_id, limit=limit)
 
+        uploading = self.uploads_in_progress()
+
         def run() -> QueuePage:
             page = self.outbox.list_ops(query)
             total = self.outbox.count(OpQuery(states=wanted, entity_type=entity_type))
             words = Words()
-            items = [views.queue_item(o, words) for o in page.items]
+            items = [views.queue_item(o, words, uploading.get(o.id)) for o in page.items]
             return QueuePage(items, page.next_after_id, total)
 
         return await self.store.aread(run)

@@ -143,6 +143,35 @@ class QueueItem:
     last_error: str | None  # plain language
     created_at: float
     outcome_unknown: bool
+    upload: UploadProgress | None = None  # an attached file's upload, while its bytes leave
+
+
+@dataclass(frozen=True)
+class UploadProgress:
+    """How far one file's upload is: `sent` of the request's `total` bytes (the file encoded
+    as Autotask takes it, with its fields) taken by the connection; `ended` once it is over,
+    whatever the outcome (the file's state then says it)."""
+
+    op_id: int
+    ticket_id: int
+    name: str
+    size: int  # the file's own bytes
+    sent: int
+    total: int
+    ended: bool = False
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.sent / self.total) if self.total > 0 else 0.0
+
+    @property
+    def percent(self) -> int:
+        return int(self.fraction * 100)
+
+    @property
+    def file_bytes_sent(self) -> int:
+        """The part of the file those bytes carry (the encoding is the same throughout)."""
+        return round(self.size * self.fraction)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from agent.api.types import (
     TicketDetail,
     TicketSummary,
     TimeEntryView,
+    UploadProgress,
 )
 from agent.api.words import Words, describe
 from agent.queue.operation import Operation
@@ -254,7 +255,10 @@ def plain_error(op: Operation) -> str | None:
     return words or op.last_error
 
 
-def queue_item(op: Operation, words: Words | None = None) -> QueueItem:
+def queue_item(
+    op: Operation, words: Words | None = None, upload: UploadProgress | None = None
+) -> QueueItem:
+    """`op` as the Queue shows it; `upload`: how far its file's upload is, while it runs."""
     return QueueItem(
         id=op.id,
         kind=op.kind.value,
@@ -268,6 +272,7 @@ def queue_item(op: Operation, words: Words | None = None) -> QueueItem:
         last_error=plain_error(op),
         created_at=op.created_at,
         outcome_unknown=uncertain(op),
+        upload=upload if upload is not None and op.is_live else None,
     )
 
 

@@ -35,6 +35,9 @@ FIELD_LABELS: dict[str, str] = {
     "unitPrice": "Unit price",
     "isBillableToCompany": "Billable",
     "productID": "Product",
+    "isCompleted": "Done",
+    "isComplete": "Complete",
+    "fullPath": "File name",
     "*": "The whole record",
 }
 
@@ -43,6 +46,9 @@ ENTITY_LABELS: dict[str, str] = {
     "TicketNotes": "Note",
     "TimeEntries": "Time entry",
     "TicketCharges": "Part",
+    "TicketAttachments": "File",
+    "TicketChecklistItems": "Checklist item",
+    "ServiceCalls": "Service call",
 }
 PEOPLE_FIELDS = frozenset({"assignedResourceID", "resourceID"})
 
@@ -131,15 +137,35 @@ def describe(op: Operation, words: Words | None = None) -> str:
             quantity = op.fields.get("unitQuantity")
             count = f"{quantity:g} x " if isinstance(quantity, int | float) else ""
             return f"Add part{parent}: {count}{_text(op.fields.get('name'))}"
+        if op.entity_type == "TicketAttachments":
+            name, title = _text(op.fields.get("fullPath")), _text(op.fields.get("title"))
+            shown = name if title in ("", name) else f"{title} ({name})"
+            return f"Attach file{parent}: {shown}".rstrip(": ")
         return f"Create {what}{parent}"
     if op.kind.value == "delete":
         return f"Delete {what}{where}{parent}"
+    if op.entity_type == "TicketChecklistItems" and set(op.fields) == {"isCompleted"}:
+        verb = "Tick" if op.fields["isCompleted"] else "Untick"
+        return f"{verb} checklist item{parent}: {_item_name(op.target_id)}".rstrip(": ")
+    if op.entity_type == "ServiceCalls" and set(op.fields) == {"isComplete"}:
+        state = "complete" if op.fields["isComplete"] else "not complete"
+        return f"Mark service call #{op.target_id} {state}"
     changes = ", ".join(
         f"{field_label(k)} → {words.value(op.entity_type, k, v)}"
         for k, v in op.fields.items()
         if k != "ticketID"
     )
     return f"Change {what}{where}{parent}: {changes}"
+
+
+def _item_name(item_id: int | None) -> str:
+    """A checklist item's name from the cache ("" when it is not there)."""
+    if item_id is None:
+        return ""
+    try:
+        return _text((localview.cached("TicketChecklistItems", item_id) or {}).get("itemName"))
+    except SealedPayloadError:
+        return ""
 
 
 def _text(value: Any) -> str:

@@ -43,7 +43,7 @@ from agent.autotask.screening import (
     screen_fields,
     server_time,
 )
-from agent.autotask.session import ApiSession, ClientOptions, SendHook
+from agent.autotask.session import ApiSession, ClientOptions, SendHook, UploadHook
 from agent.autotask.wire import JsonObject, WireTypeError, format_datetime, lookup
 from agent.autotask.zones import Zone, ZoneListener
 
@@ -93,6 +93,12 @@ class AutotaskClient:
         """Awaits `hook` (with the deadline in force) just before each write made inside the
         block (in this task) leaves."""
         return ApiSession.sending(hook)
+
+    @staticmethod
+    def reporting_upload(hook: UploadHook | None) -> AbstractContextManager[None]:
+        """Streams each write's body made inside the block (in this task), calling
+        `hook(sent, total)` as the connection takes its bytes."""
+        return ApiSession.reporting_upload(hook)
 
     @property
     def clock_skew(self) -> float | None:

@@ -7,7 +7,8 @@ It never retries; that belongs to the resilience layer.
 
 It also tells what a caller needs to find a write whose answer was lost: `sending` runs a hook
 just before a write leaves (with the deadline in force for it), and `clock_skew` is the server's
-clock minus ours, read from each answer's `Date` header.
+clock minus ours, read from each answer's `Date` header. `reporting_upload` streams a write's
+body in chunks and tells how many of its bytes were handed to the connection (an upload).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -67,6 +68,22 @@ SendHook = Callable[[SendInfo], Awaitable[None]]
 _send_hook: contextvars.ContextVar[SendHook | None] = contextvars.ContextVar(
     "autotask_send_hook", default=None
 )
+# (bytes of the body taken by the connection so far, the body's size)
+UploadHook = Callable[[int, int], None]
+_upload_hook: contextvars.ContextVar[UploadHook | None] = contextvars.ContextVar(
+    "autotask_upload_hook", default=None
+)
+UPLOAD_CHUNK = 64 * 1024
+
+
+async def _chunks(body: bytes, hook: UploadHook) -> AsyncIterator[bytes]:
+    """`body` in chunks; `hook` hears of each one as it is handed to the connection."""
+    total = len(body)
+    hook(0, total)
+    for start in range(0, total, UPLOAD_CHUNK):
+        end = min(total, start + UPLOAD_CHUNK)
+        hook(end, total)
+        yield body[start:end]
 
 
 @dataclass(frozen=True)
@@ -152,6 +169,18 @@ class ApiSession:
         finally:
             _send_hook.reset(token)
 
+    @staticmethod
+    @contextmanager
+    def reporting_upload(hook: UploadHook | None) -> Iterator[None]:
+        """Streams the body of each write made inside the block (in this task) in chunks, with
+        its length declared (no chunked encoding), calling `hook(sent, total)` as each
+        chunk is handed to the connection: how far an upload is. A retry starts again from 0."""
+        token = _upload_hook.set(hook)
+        try:
+            yield
+        finally:
+            _upload_hook.reset(token)
+
     def _note_date(self, headers: httpx.Headers) -> None:
         """The server's clock minus ours, from the answer's `Date` (whole seconds, stamped
         before we read it: the true skew is up to a second and a round trip larger)."""
@@ -215,10 +244,14 @@ class ApiSession:
         zone = await self._zones.current(deadline)
         url = self._resolve(zone, path, absolute_url, ctx)
         headers = {"Accept": "application/json", **self._credentials.headers()}
-        content: bytes | None = None
+        content: bytes | AsyncIterator[bytes] | None = None
         if body is not None:
             content = json.dumps(body, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
+            progress = _upload_hook.get() if ctx.is_write else None
+            if progress is not None:
+                headers["Content-Length"] = str(len(content))
+                content = _chunks(content, progress)
         request = self._http.build_request(
             ctx.method,
             url,

@@ -11,16 +11,27 @@ Each attempt is marked sent and written to the create ledger just before it leav
 create is (`agent.sync.push`), so a lost answer is looked up by the reconciler (parent, title,
 size and attach time, `agent.sync.attachment_match`) and never sent twice. Once Autotask has the
 file, its sealed copy is removed from the profile.
+
+An upload may outlast its claim's lease: its deadline grows with its size (a 6 MB file over a
+poor mobile link takes minutes), and a laptop put to sleep mid-upload wakes with the wall clock
+hours on. While its task runs, this agent alone decides the operation: a later claim of it
+starts no second upload (`start`), and the reconciler leaves it alone (`busy`), so it is neither
+sent twice nor settled as "not on the server" while its answer may still come.
+
+How far each upload is (`progress`) is told to `on_progress` as the connection takes the bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import logging
+import math
 from collections.abc import Callable
 from pathlib import Path
 
+from agent.api.types import UploadProgress
 from agent.autotask.attachments import attachment_body
 from agent.autotask.errors import AttachmentQuotaError
 from agent.autotask.session import SendInfo
@@ -39,6 +50,17 @@ from agent.visit import attachment_files as files
 from agent.visit.attachments import ATTACHMENTS, UploadState
 
 log = logging.getLogger(__name__)
+# The slowest link an upload is given time for, in bytes a second (a poor mobile connection):
+# a call's deadline is its endpoint's own plus the time its body takes at this rate.
+MIN_UPLOAD_RATE = 20_000
+BODY_OVERHEAD = 1024  # the create's fields around the file's base64 text
+
+
+def upload_deadline(base: float, size: int) -> float:
+    """How long the upload of a file of `size` bytes may take: `base` (the endpoint's call
+    deadline) plus its base64-encoded body at `MIN_UPLOAD_RATE`."""
+    body = 4 * math.ceil(size / 3) + BODY_OVERHEAD
+    return base + body / MIN_UPLOAD_RATE
 
 
 class AttachmentUploads:
@@ -54,8 +76,10 @@ class AttachmentUploads:
         self.store, self.outbox, self.caller, self.clock = store, outbox, caller, clock
         self.folder = folder
         self.budget = budget or ByteBudget(clock)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # by operation id
+        self.progress: dict[int, UploadProgress] = {}  # the uploads whose bytes are leaving
         self.on_change: Callable[[], None] = lambda: None  # a file's upload state changed
+        self.on_progress: Callable[[UploadProgress], None] = lambda progress: None
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -107,10 +131,19 @@ class AttachmentUploads:
         return len(blobs)
 
     def start(self, op: Operation) -> None:
-        """Upload `op`'s file in a task of its own (referenced until it ends)."""
+        """Upload `op`'s file in a task of its own (referenced until it ends). An operation
+        whose upload still runs (claimed again after its lease ran out) is left to that
+        upload: its answer settles the operation, whichever claim holds it then."""
+        if op.id in self._tasks:
+            log.info("operation %s is still uploading: not sent again", op.id)
+            return
         task = asyncio.ensure_future(self._upload(op))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[op.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(op.id, None))
+
+    def busy(self, op_id: int) -> bool:
+        """Whether an upload of operation `op_id` is under way in this process."""
+        return op_id in self._tasks
 
     @property
     def running(self) -> int:
@@ -119,15 +152,15 @@ class AttachmentUploads:
     async def drain(self) -> None:
         """Wait for every upload under way to end."""
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def stop(self, grace: float = 30.0) -> None:
         """Let the uploads under way end within `grace` seconds (a `sync` on the command line
         ends with its uploads), then cancel the rest: their operations come back when their
         leases end, outcome unknown if they had left, and the reconciler settles them."""
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=grace)
-        for task in list(self._tasks):
+            await asyncio.wait(list(self._tasks.values()), timeout=grace)
+        for task in list(self._tasks.values()):
             task.cancel()
         await self.drain()
 
@@ -136,12 +169,24 @@ class AttachmentUploads:
             await self._send(op)
         except Exception:  # the operation stays leased and comes back when its lease ends
             log.exception("upload of operation %s failed", op.id)
+        finally:
+            self._progress_ended(op.id)
         try:
             await self.sweep()
         except Exception:  # a disk condition: the copies are removed at a later upload
             log.exception("sealed copies of sent files not removed")
         finally:
             self.on_change()
+
+    def _progressed(self, started: UploadProgress, sent: int, total: int) -> None:
+        now = dataclasses.replace(started, sent=sent, total=total)
+        self.progress[started.op_id] = now
+        self.on_progress(now)
+
+    def _progress_ended(self, op_id: int) -> None:
+        last = self.progress.pop(op_id, None)
+        if last is not None:
+            self.on_progress(dataclasses.replace(last, ended=True))
 
     async def _send(self, op: Operation) -> None:
         row = await self.store.aread(lambda: AttachmentFile.get_or_none(op_id=op.id))
@@ -170,12 +215,34 @@ class AttachmentUploads:
         )
         del data
         client = self.caller.client
+        started = UploadProgress(
+            op_id=op.id,
+            ticket_id=int(row.ticket_id),
+            name=str(row.sealed.get("name", "")),
+            size=int(row.size),
+            sent=0,
+            total=0,
+        )
+        limits = self.caller.pipeline.timeouts.for_endpoint(op.endpoint)
+        deadline = upload_deadline((limits.connect or 10.0) + (limits.read or 30.0), started.size)
 
         async def leaving(info: SendInfo) -> None:
             now = self._now()
 
             def mark() -> None:
-                self.outbox.mark_sent(op.id)
+                current = self.outbox.get(op.id)
+                if current is not None and current.state is OpState.PENDING:
+                    # Its lease ran out while it waited for its turn: still this upload's to
+                    # send, and from now on its outcome is unknown until it is answered.
+                    self.outbox.release(
+                        op.id,
+                        current.next_attempt_at,
+                        current.last_error,
+                        current.error_category,
+                        outcome_unknown=True,
+                    )
+                else:
+                    self.outbox.mark_sent(op.id)
                 attempts.sent(op, now, info)
                 AttachmentFile.update(state=UploadState.UPLOADING.value, sent_at=now).where(
                     AttachmentFile.op_id == op.id
@@ -190,10 +257,18 @@ class AttachmentUploads:
                 )
 
             await self.store.awrite(mark)
+            self._progressed(started, 0, 0)  # leaving: shown as uploading from now on
             self.on_change()
 
+        def progressed(sent: int, total: int) -> None:
+            self._progressed(started, sent, total)
+
         async def create() -> int:
-            with client.sending(leaving):
+            with (
+                client.deadline(deadline),
+                client.sending(leaving),
+                client.reporting_upload(progressed),
+            ):
                 return await client.create(ATTACHMENTS, body, parent_id=op.parent_id)
 
         try:

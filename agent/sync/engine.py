@@ -78,6 +78,7 @@ class SyncEngine:
             current_skew=caller.client.session.skew_now,
         )
         self.pusher = Pusher(store, outbox, caller, clock, settle=self._settle)
+        self.reconciler.busy = self._uploading
         self.puller = Puller(store, outbox, caller, clock, technician_resource_id, progress)
         self.puller.after.append(VisitPuller(self.puller))
         self.puller.after.append(ContextPuller(self.puller))
@@ -114,6 +115,10 @@ class SyncEngine:
         from agent.resilience.bulkhead import Kind
 
         return await self.caller.query_all(endpoint, Kind.WRITE, filters)
+
+    def _uploading(self, op_id: int) -> bool:
+        uploads = self.pusher.uploads
+        return uploads is not None and uploads.busy(op_id)
 
     async def _settle(self, op: Any) -> bool:
         try:

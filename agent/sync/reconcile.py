@@ -157,6 +157,9 @@ class Reconciler:
         # The server's clock minus ours now, and how far it may be off (the client's latest
         # measurement): the server's clock may have stepped since a create was sent.
         self.current_skew = current_skew
+        # Whether this process still waits for the answer to an attempt of the operation (an
+        # upload outlasting its lease): its answer, not a lookup, settles it.
+        self.busy: Callable[[int], bool] = lambda op_id: False
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -178,6 +181,8 @@ class Reconciler:
         return settled
 
     async def settle(self, op: Operation) -> bool:
+        if self.busy(op.id):
+            return False
         now = self._now()
         if op.kind is not OpKind.CREATE:
             await self.store.awrite(lambda: self._clear_flag(op, now, "safe to repeat"))

@@ -15,11 +15,12 @@ import base64
 import enum
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agent.api.types import UploadProgress
 from agent.api.validation import EditRejected, Problem
 from agent.autotask.attachments import FILE_ATTACHMENT, MAX_ATTACHMENT_BYTES
 from agent.queue.operation import NewOperation, Operation, entity_key
@@ -80,6 +81,7 @@ class AttachmentView:
     server_id: int | None
     captured_at: float
     detail: str | None = None  # why it waits or needs attention
+    progress: UploadProgress | None = None  # while its bytes are leaving
 
 
 def photo_kind(data: bytes) -> str | None:
@@ -187,10 +189,13 @@ class AttachmentCapture(Capture):
 
 
 def list_files(
-    ticket_id: int | None, get: Callable[[int], Operation | None]
+    ticket_id: int | None,
+    get: Callable[[int], Operation | None],
+    uploading: Mapping[int, UploadProgress] | None = None,
 ) -> list[AttachmentView]:
     """The files attached on this computer (of one ticket, or all), newest first; `get` reads
-    an operation of the outbox."""
+    an operation of the outbox; `uploading`: the uploads under way, by operation id."""
+    uploading = uploading or {}
     query = AttachmentFile.select().order_by(AttachmentFile.id.desc())
     if ticket_id is not None:
         query = query.where(AttachmentFile.ticket_id == ticket_id)
@@ -198,6 +203,11 @@ def list_files(
     for row in query:
         op = get(int(row.op_id)) if row.op_id is not None else None
         state, detail = _state(row, op)
+        progress = uploading.get(int(row.op_id)) if row.op_id is not None else None
+        if progress is not None and op is not None and op.is_live:
+            state, detail = UploadState.UPLOADING, None  # its lease may have run out meanwhile
+        else:
+            progress = None
         server_id = row.server_id
         if server_id is None and state is UploadState.SENT:  # a lost answer's, adopted
             owned = CreateAttempt.get_or_none(CreateAttempt.op_id == row.op_id)
@@ -214,6 +224,7 @@ def list_files(
                 server_id=None if server_id is None else int(server_id),
                 captured_at=float(row.captured_at),
                 detail=detail,
+                progress=progress,
             )
         )
     return out

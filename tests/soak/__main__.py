@@ -1,7 +1,9 @@
 """`make soak`: the full fault soak (5,000 operations), crash soak (2,000 operations, 100
-SIGKILLs), the adversarial scenarios (`adversarial`, `adversarial_disk`) and the fleet (ten agent
-processes: one shared budget in the real Redis with one agent's breaker stopping the others, then
-a Redis of the run stopped mid-drain and started again), written to build/bench/soak.json.
+SIGKILLs), each with a visit's edits among them (checklist items, service calls completed, parts
+added, changed and deleted, stopwatch time, attached files), the adversarial scenarios
+(`adversarial`, `adversarial_disk`) and the fleet (ten agent processes: one shared budget in the
+real Redis with one agent's breaker stopping the others, then a Redis of the run stopped
+mid-drain and started again), written to build/bench/soak.json.
 Exit status 1 when anything was lost, duplicated or mismatched.
 
 `--only fault|crash|adversarial` runs one part (the JSON then holds only that part).

@@ -1,6 +1,9 @@
 """The fault soak: thousands of mixed edits synced through 5xx bursts, 429s, thread-limit
 answers, lost responses after commit, resets, latency spikes, a zone migration and a dispatcher
 editing the same tickets; afterwards the server must equal an independent model of the edits.
+Beside the ticket fields, notes and time entries, every few edits is a visit's: a checklist item
+ticked or unticked, a service call completed, a part added, changed or deleted, a stopwatch run
+and logged, a file attached (`tests.soak.visit_edits`), counted the same way.
 
 Runs in process (ASGI transport) on one fake clock shared by the agent and the simulator, so an
 "hour" of retries passes in seconds and every run with the same seed is the same run.
@@ -18,9 +21,12 @@ from agent.simulator import Simulator
 from agent.store.models import OpState
 from tests.e2e.conftest import options
 from tests.soak.model import SoakModel
+from tests.soak.visit_edits import service_calls, uploads_done, visit_edit
+from tests.soak.visit_model import VisitTruth, combined
 from tests.soak.world import agent_integrity
 
 TECH_FIELDS = ("status", "priority", "title")
+VISIT_EVERY = 4  # one visit edit after every fourth edit
 
 
 def install_faults(sim: Simulator, rng: random.Random) -> None:
@@ -45,6 +51,8 @@ async def run_fault_soak(
     sim.limits.latency_enabled = False
     agent = await Agent.open(options(sim, clock, workdir))
     model = SoakModel()
+    visits = VisitTruth()
+    visit_rng = random.Random(f"{seed}:visits")  # the other edits stay as they were per seed
     try:
         first = await agent.sync_now()
         assert first is not None and first.error is None, first
@@ -53,6 +61,7 @@ async def run_fault_soak(
         priorities = sorted((await agent.picklists("Tickets"))["priority"])
         note_lists = await agent.picklists("TicketNotes")
         roles = (await agent.resources())[sim.technician_resource_id][1]
+        calls = await service_calls(agent)
         install_faults(sim, rng)
         live_entries: dict[str, int] = {}  # tag -> ticket id
         for i in range(ops):
@@ -69,6 +78,8 @@ async def run_fault_soak(
                 live_entries,
                 model,
             )
+            if i % VISIT_EVERY == VISIT_EVERY - 1:
+                await visit_edit(agent, clock, visit_rng, i, mine, calls, visits)
             if i % 5 == 4:
                 await dispatcher_edit(agent, sim, rng, mine, statuses, model)
             if i == ops // 2:
@@ -80,7 +91,8 @@ async def run_fault_soak(
         sim.faults.clear()
         await drain(agent, clock)
         parked = await parked_ops(agent)
-        result = model.check(sim.dump(), parked)
+        server = sim.dump()
+        result = combined(model.check(server, parked), visits.check(server, parked))
         result["integrity"] = agent_integrity(agent)
         result["audit_ok"] = (await agent.verify_audit()).ok
         return result
@@ -198,6 +210,7 @@ async def drain(agent: Agent, clock: FakeClock, rounds: int = 60) -> None:
             return
         clock.advance(400)
         await agent.sync_now()
+        await uploads_done(agent)
 
 
 async def parked_ops(agent: Agent) -> list[dict[str, Any]]:

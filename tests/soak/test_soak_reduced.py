@@ -12,6 +12,17 @@ from tests.soak.adversarial_disk import damaged_database, disk_full
 from tests.soak.crash_soak import run_crash_soak
 from tests.soak.fault_soak import run_fault_soak
 
+# Every kind of visit edit is in both soaks: none may pass by not being typed.
+VISIT_KINDS = {
+    "checklist",
+    "service_call",
+    "charge_create",
+    "charge_edit",
+    "charge_delete",
+    "stopwatch",
+    "attachment",
+}
+
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
@@ -19,6 +30,7 @@ async def test_under_faults_every_edit_is_applied_exactly_once(tmp_path: Path) -
     result = await run_fault_soak(tmp_path, ops=400, seed=3, tickets=300)
     assert (result["lost"], result["duplicates"], result["mismatched"]) == (0, 0, 0), result
     assert result["integrity"] == "ok" and result["audit_ok"]
+    assert set(result["visits"]["typed"]) == VISIT_KINDS, result["visits"]
 
 
 @pytest.mark.slow
@@ -29,6 +41,7 @@ def test_killed_agents_lose_nothing_and_send_nothing_twice(tmp_path: Path) -> No
     assert (result["lost"], result["duplicates"], result["mismatched"]) == (0, 0, 0), result
     assert result["integrity"] == "ok"
     assert result["kills"] >= 1
+    assert set(result["visits"]["typed"]) == VISIT_KINDS, result["visits"]
 
 
 # The adversarial scenarios, each at its smallest. Counted from the simulator's records.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.soak.truth import Typed, count
+from tests.soak.visit_model import VisitTruth
 
 NOTE = {"ticketID": 7, "description": "same words", "noteType": 1, "publish": 1}
 TIME = {"ticketID": 7, "summaryNotes": "on site", "hoursWorked": 1.5, "roleID": 3}
@@ -57,3 +58,52 @@ def test_ticket_fields_lost_when_unchanged_and_mismatched_when_different() -> No
     assert numbers(count(typed, server([], []), [])) == (1, 0, 0)
     typed.ticket(7, "title", "typed", "newer")
     assert numbers(count(typed, server([], []), [])) == (1, 0, 1)
+
+
+def visit_truth() -> VisitTruth:
+    truth = VisitTruth()
+    truth.checklist[11] = True
+    truth.calls[21] = 1
+    truth.charges["part a"] = {"ticketID": 7, "unitQuantity": 2.0}
+    truth.charges["part b"] = {"ticketID": 7, "unitQuantity": 1.0}
+    truth.charge_deleted("part b")
+    truth.files["photo"] = {"parentID": 7, "fileSize": 1200}
+    truth.timed["timed"] = {"ticketID": 7, "seconds": 1800}
+    return truth
+
+
+def visit_server(**changes: Any) -> dict[str, dict[int, dict[str, Any]]]:
+    records: dict[str, dict[int, dict[str, Any]]] = {
+        "TicketChecklistItems": {11: {"id": 11, "isCompleted": True}},
+        "ServiceCalls": {21: {"id": 21, "isComplete": 1}},
+        "TicketCharges": {31: {"id": 31, "name": "part a", "ticketID": 7, "unitQuantity": 2.0}},
+        "TicketAttachments": {41: {"id": 41, "title": "photo", "parentID": 7, "fileSize": 1200}},
+        "TimeEntries": {
+            51: {
+                "id": 51,
+                "ticketID": 7,
+                "summaryNotes": "timed",
+                "startDateTime": "2026-01-05T09:00:00Z",
+                "endDateTime": "2026-01-05T09:30:00.000Z",
+            }
+        },
+    }
+    for entity, rows in changes.items():
+        records[entity] = rows
+    return records
+
+
+def test_visit_edits_each_counted_once_on_the_server() -> None:
+    truth = visit_truth()
+    assert numbers(truth.check(visit_server(), [])) == (0, 0, 0)
+    twice = visit_server()["TicketAttachments"] | {42: {"title": "photo", "parentID": 7}}
+    assert numbers(truth.check(visit_server(TicketAttachments=twice), [])) == (0, 1, 0)
+    unticked = {11: {"id": 11, "isCompleted": False}}
+    assert numbers(truth.check(visit_server(TicketChecklistItems=unticked), [])) == (1, 0, 0)
+    parked = [{"entity_type": "TicketChecklistItems", "target_id": 11, "fields": {}}]
+    assert numbers(truth.check(visit_server(TicketChecklistItems=unticked), parked)) == (0, 0, 0)
+    kept = visit_server()["TicketCharges"] | {32: {"name": "part b", "ticketID": 7}}
+    assert numbers(truth.check(visit_server(TicketCharges=kept), [])) == (0, 0, 1)
+    longer = {51: dict(visit_server()["TimeEntries"][51], endDateTime="2026-01-05T10:00:00Z")}
+    assert numbers(truth.check(visit_server(TimeEntries=longer), [])) == (0, 0, 1)
+    assert numbers(truth.check(visit_server(TicketCharges={}, ServiceCalls={}), [])) == (2, 0, 0)

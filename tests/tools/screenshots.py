@@ -1,5 +1,7 @@
 """Screenshots of the real window under Xvfb: every page, the tray menu, the conflict dialog, the
-sign-in and settings dialogs, written to build/screenshots/ (`make screenshots`).
+sign-in and settings dialogs, and a visit (today's schedule, a ticket's checklist, the stopwatch
+running on the ticket's page and in the tray menu, a file uploading in the Queue page and the
+ticket's Files tab), written to build/screenshots/ (`make screenshots`).
 
 The window fills a 1280x720 laptop screen, a 1920x1080 desktop screen and a 1280x720 screen at
 150 % scaling (QT_SCALE_FACTOR=1.5: 853x480 logical pixels); each window shot names its size
@@ -25,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from tests.tools.slow_link import SlowLink
 
 OUT = Path("build/screenshots")
 # (width, height, scale): the screens the window is shown on; the first also takes the extras.
@@ -154,7 +158,8 @@ class Story:
         from ui.signin import SignInDialog
         from ui.tray import Tray
 
-        agent = await Agent.open_demo(self.data_dir, dispatcher=False)
+        link = SlowLink(stop_at=0.45)  # an upload stops part-way until released
+        agent = await Agent.open_demo(self.data_dir, dispatcher=False, transport=link)
         service = AgentService(agent)
         window = MainWindow(service, tray_available=True)
         tray = Tray(service)
@@ -166,10 +171,11 @@ class Story:
         await self.pause(1.0)
         try:
             await self.some_work(agent)  # so that Health's charts show what a day looks like
-            for page_id in ("mywork", "queue", "conflicts", "health", "audit"):
+            for page_id in ("today", "mywork", "queue", "conflicts", "health", "audit"):
                 window.show_page(page_id)
                 await self.pause(1.2 if page_id == "health" else 0.7)
                 self.shoot(window, f"page-{page_id}{self.suffix}")
+            await self.visit(agent, window, tray, link)
 
             tickets = await agent.my_tickets()
             statuses = {k: v for k, v in (await agent.picklists("Tickets"))["status"].items()}
@@ -255,6 +261,74 @@ class Story:
             window.hide()
             await service.shutdown()
             await agent.close()
+
+    async def visit(self, agent: Any, window: Any, tray: Any, link: SlowLink) -> None:
+        """A visit under way: the call's ticket with its checklist half done, the stopwatch
+        running on it for 42 minutes, and a photo of the work uploading."""
+        from PySide6.QtCore import QPoint
+
+        from agent.store.models import StopwatchRun
+
+        calls = [e for e in await agent.today(days=14) if e.kind == "service_call" and e.tickets]
+        ticket = calls[0].tickets[0].id
+        lines = await agent.checklist(ticket)
+        for line in lines[:2]:
+            if not line.done:
+                await agent.set_checklist_item(ticket, line.id, True)
+        await agent.start_timer(ticket)
+
+        def started_earlier() -> None:  # as if the technician had arrived 42 minutes ago
+            StopwatchRun.update(started_at=StopwatchRun.started_at - 42 * 60).where(
+                StopwatchRun.stopped_at.is_null()
+            ).execute()
+
+        await agent.store.awrite(started_earlier)
+        await agent.sync_now()
+        if len(lines) > 2 and not lines[2].done:  # ticked since: waiting for the next sync
+            await agent.set_checklist_item(ticket, lines[2].id, True)
+        mywork = window.pages["mywork"]
+        window.show_page("mywork")
+        mywork.select_ticket(ticket)
+        await self.pause(1.0)
+        panel = mywork.panel
+        panel.timer_bar.refresh()
+        panel.tabs.setCurrentWidget(panel.checklist)
+        await self.pause(1.2)
+        self.shoot(window, f"ticket-checklist{self.suffix}")
+        if self.extras:
+            tray.stopwatch.refresh()
+            tray.show_status(await agent.status())
+            await self.pause(0.5)
+            tray.menu.popup(QPoint(1100, 60))
+            await self.pause(0.5)
+            self.shoot(tray.menu, "tray-stopwatch")
+            tray.menu.hide()
+
+        await agent.attach_data(
+            ticket, "switch-cabinet.jpg", os.urandom(2_400_000), title="Switch cabinet, after"
+        )
+        await agent.sync_now()  # the upload goes on in its own task, and stops part-way
+        await asyncio.wait_for(link.held.wait(), 30)
+        await self.pause(0.6)
+        panel.tabs.setCurrentWidget(panel.files)
+        await self.pause(1.0)
+        self.shoot(window, f"upload-files{self.suffix}")
+        window.show_page("queue")
+        await self.pause(1.2)
+        queue = window.pages["queue"]
+        for row in range(queue.model.rowCount()):
+            if queue.model.item_at(row).upload is not None:
+                queue.table.selectRow(row)
+        await self.pause(0.6)
+        self.shoot(window, f"upload-queue{self.suffix}")
+        link.release()
+        if agent.engine is not None and agent.engine.pusher.uploads is not None:
+            await agent.engine.pusher.uploads.drain()
+        draft = await agent.stop_timer()
+        await agent.discard_timer(draft.id)  # the later shots show no visit under way
+        panel.tabs.setCurrentWidget(panel.details)
+        await agent.sync_now()
+        await self.pause(0.6)
 
     def icon_sheet(self) -> None:
         """The tray icons of every state at 16, 24 and 32 px on light and dark panels."""

@@ -1,4 +1,5 @@
-"""`edit attach` on the command line against the demo tenant, counted on its own records."""
+"""`edit attach` and `ticket files` on the command line against the demo tenant, counted on its
+own records."""
 
 from __future__ import annotations
 
@@ -31,9 +32,13 @@ def test_a_file_attached_from_the_command_line_is_uploaded_once_by_sync(
         capsys, data, "edit", "attach", str(ticket), str(photo), "--title", "Panel"
     )
     assert code == 0 and "queued as operation" in out, err
+    code, out, _ = run(capsys, data, "ticket", "files", str(ticket))
+    assert code == 0 and "Panel (panel.jpg" in out and out.rstrip().endswith("queued")
     assert run(capsys, data, "sync")[0] == 0
     new = [r for i, r in tenant_files(data).items() if i not in before]
     assert len(new) == 1 and new[0]["title"] == "Panel" and new[0]["parentID"] == ticket
+    (listed,) = json.loads(run(capsys, data, "ticket", "files", str(ticket), "--json")[1])
+    assert listed["state"] == "sent" and listed["server_id"] in tenant_files(data)
     assert run(capsys, data, "sync")[0] == 0
     assert len(tenant_files(data)) == len(before) + 1
 

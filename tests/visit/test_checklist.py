@@ -57,6 +57,9 @@ async def test_ticking_offline_is_pending_then_stamped_by_the_server(world: Worl
     line = next(x for x in await world.agent.checklist(ticket) if x.id == item)
     assert line.done and line.pending and line.completed_at is None
     assert not server_items(world, ticket)[item]["isCompleted"]
+    (queued,) = (await world.agent.queue_page()).items
+    assert queued.description.startswith("Tick checklist item on ticket ")
+    assert queued.description.endswith(f": {line.name}")
     await world.agent.set_work_offline(False)
     world.clock.advance(60)
     await synced(world)

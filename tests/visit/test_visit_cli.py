@@ -1,5 +1,5 @@
-"""`today`, `edit checklist` and `edit servicecall` on the command line, against the demo tenant,
-counted on the demo tenant's own records."""
+"""`today`, `ticket checklist`, `edit checklist` and `edit servicecall` on the command line,
+against the demo tenant, counted on the demo tenant's own records."""
 
 from __future__ import annotations
 
@@ -44,8 +44,13 @@ def test_today_and_a_visits_edits_from_the_command_line(
         if r["ticketID"] == ticket
     }
     item = min(i for i, r in items.items() if not r["isCompleted"])
+    code, out, _ = run(capsys, data, "ticket", "checklist", str(ticket))
+    assert code == 0 and f"[ ] #{item} {items[item]['itemName']}" in out
     code, out, err = run(capsys, data, "edit", "checklist", str(ticket), str(item), "--done")
     assert code == 0 and "queued as operation" in out, err
+    code, out, _ = run(capsys, data, "ticket", "checklist", str(ticket), "--json")
+    listed = {line["id"]: line for line in json.loads(out)}
+    assert listed[item]["done"] and listed[item]["pending"]
     refused = one_line(run(capsys, data, "edit", "checklist", str(ticket + 1), str(item), "--done"))
     assert "checklist item" in refused
 

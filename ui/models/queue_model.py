@@ -5,6 +5,7 @@ A queue of 100,000 operations opens at once and scrolls smoothly: only what was 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,7 +18,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from agent.api import facade
-from agent.api.types import QueueItem, QueuePage
+from agent.api.types import QueueItem, QueuePage, UploadProgress
 from ui import wording
 from ui.models.labels import STATE_WORDS, entity_label
 from ui.models.look import TONES, dot_icon, local_text, relative_words
@@ -54,6 +55,8 @@ class QueueModel(ListTableModel):
         self._more = True
         self._loading = False
         self._generation = 0  # pages of an older filter are dropped on arrival
+        self._rows: dict[int, int] = {}  # operation id -> row
+        service.uploadProgress.connect(self.upload_moved)
 
     # -- loading ---------------------------------------------------------------------------
     def set_states(self, states: frozenset[str] | None) -> None:
@@ -69,6 +72,7 @@ class QueueModel(ListTableModel):
         self.beginResetModel()
         self._generation += 1
         self.items = []
+        self._rows = {}
         self._after = None
         self._more = True
         self._loading = False
@@ -106,6 +110,7 @@ class QueueModel(ListTableModel):
             first = len(self.items)
             self.beginInsertRows(QModelIndex(), first, first + len(page.items) - 1)
             self.items.extend(page.items)
+            self._rows.update((item.id, first + n) for n, item in enumerate(page.items))
             self.endInsertRows()
         self.loaded.emit()
 
@@ -117,6 +122,17 @@ class QueueModel(ListTableModel):
                 self.failed.emit(f"The queue could not be read: {exc}")
 
         return report
+
+    def upload_moved(self, progress: UploadProgress | None) -> None:
+        """An upload's bytes moved on (or it ended): its row says so, without a reload."""
+        if progress is None:
+            return
+        row = self._rows.get(progress.op_id)
+        if row is None or row >= len(self.items) or self.items[row].id != progress.op_id:
+            return  # not loaded here (the reload that follows its end shows it)
+        upload = None if progress.ended else progress
+        self.items[row] = dataclasses.replace(self.items[row], upload=upload)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     # -- the table -------------------------------------------------------------------------
     def item_at(self, row: int) -> QueueItem:
@@ -135,6 +151,8 @@ class QueueModel(ListTableModel):
         if role == ITEM_ROLE:
             return item
         if role == Qt.ItemDataRole.DecorationRole and col == STATE:
+            if item.upload is not None:
+                return dot_icon("info")
             return dot_icon(STATE_WORDS.get(item.state, (item.state, "muted"))[1])
         if role == Qt.ItemDataRole.ToolTipRole:
             return self.tooltip(item)
@@ -152,6 +170,8 @@ class QueueModel(ListTableModel):
         if col == WHAT:
             return wording.cut(item.description)
         if col == STATE:
+            if item.upload is not None:
+                return upload_state(item.upload)
             words = STATE_WORDS.get(item.state, (item.state, ""))[0]
             return f"{words} (outcome unknown)" if item.outcome_unknown else words
         if col == PRIORITY:
@@ -159,7 +179,7 @@ class QueueModel(ListTableModel):
         if col == ATTEMPTS:
             return str(item.attempts)
         if col == NEXT:
-            if item.state != "pending":
+            if item.state != "pending" or item.upload is not None:
                 return ""
             if item.next_attempt_at is None or item.next_attempt_at <= self.now():
                 sendable = wording.can_send(self.service.last_status)
@@ -171,7 +191,9 @@ class QueueModel(ListTableModel):
 
     def tooltip(self, item: QueueItem) -> str:
         lines = [item.description, f"{entity_label(item.entity_type)} · operation #{item.id}"]
-        if item.last_error:
+        if item.upload is not None:
+            lines.append(f"Uploading: {wording.upload_words(item.upload)}")
+        elif item.last_error:
             lines.append(item.last_error)
         return "\n".join(lines)
 
@@ -179,3 +201,10 @@ class QueueModel(ListTableModel):
         """Relative times ("in 4 min") age; repaint that column only."""
         if self.items:
             self.dataChanged.emit(self.index(0, NEXT), self.index(len(self.items) - 1, NEXT), [0])
+
+
+def upload_state(progress: UploadProgress) -> str:
+    """The state column of an upload under way: `Uploading 45 %`."""
+    if progress.total and progress.sent >= progress.total:
+        return "Uploaded, confirming"
+    return f"Uploading {wording.percent(progress)}"

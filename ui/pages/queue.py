@@ -34,6 +34,7 @@ from ui.models.queue_model import (
     WHAT,
     QueueModel,
     op_states,
+    upload_state,
 )
 from ui.pages.columns import ColumnFitter
 from ui.pages.common import PAGE_QSS, PageHeader, ask, chip, list_table, show_error
@@ -109,6 +110,7 @@ class QueuePage(QWidget):
         self.model.failed.connect(lambda message: show_error(self.message, message))
         self.model.modelReset.connect(self._selection_changed)
         service.queueChanged.connect(self._queue_changed)
+        service.uploadProgress.connect(self._upload_moved)
         service.statusChanged.connect(self._status_changed)
         # Relative times ("in 4 min") age; repaint them only while the page is on screen.
         self.ticker = QTimer(self, interval=15_000)
@@ -192,6 +194,12 @@ class QueuePage(QWidget):
     def _filter_changed(self) -> None:
         self.model.set_states(self.chosen_states())
 
+    def _upload_moved(self, progress: Any) -> None:
+        """The selected file's upload moved on: its pane follows (the row follows by itself)."""
+        items = self.selected()
+        if len(items) == 1 and progress is not None and items[0].id == progress.op_id:
+            self._selection_changed()
+
     def _status_changed(self, _status: Any) -> None:
         """Online or not decides "Retry now" and the "Next try" words."""
         self._selection_changed()
@@ -251,6 +259,8 @@ class QueuePage(QWidget):
             return
         first = items[0]
         words, tone = STATE_WORDS.get(first.state, (first.state, "muted"))
+        if first.upload is not None:
+            words, tone = upload_state(first.upload), "info"
         self.state_chip.setText(words)
         self.state_chip.setStyleSheet(chip_style(tone))
         self.state_chip.setVisible(True)
@@ -266,7 +276,9 @@ class QueuePage(QWidget):
             f"added {local_text(first.created_at)}",
         ]
         text = " · ".join(facts)
-        if first.last_error:
+        if first.upload is not None:
+            text += f"\nUploading: {wording.upload_words(first.upload)}"
+        elif first.last_error:
             text += f"\n{first.last_error}"
         self.detail_text.setText(text)
 

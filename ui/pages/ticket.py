@@ -96,8 +96,6 @@ class TicketPanel(QWidget):
         head.addWidget(self.state_chip)
         head.addWidget(self.deleted_chip)
         head.addStretch(1)
-        self.timer_bar = TimerBar(self)
-        head.addWidget(self.timer_bar)
         self.web_button = QPushButton("Open in Autotask")
         self.web_button.setToolTip("Open this ticket in Autotask's web application")
         self.web_button.clicked.connect(self.open_in_autotask)
@@ -107,7 +105,13 @@ class TicketPanel(QWidget):
         self.heading.setWordWrap(True)
         self.where = QLabel(objectName="muted")
         outer.addWidget(self.heading)
-        outer.addWidget(self.where)
+        # The stopwatch shares the company's line: the chips' line has no room for it on a
+        # small screen at 150 %, and a line of its own would cost every ticket its height.
+        where_row = QHBoxLayout()
+        where_row.addWidget(self.where, 1)
+        self.timer_bar = TimerBar(self)
+        where_row.addWidget(self.timer_bar)
+        outer.addLayout(where_row)
         self.tabs = QTabWidget()
         self.details = DetailsTab(self)
         self.notes = NotesTab(self)
@@ -181,9 +185,16 @@ class TicketPanel(QWidget):
         if detail is None:
             return
         shown = self.details.detail
-        if not (shown is not None and shown.id == detail.id and self.details.changes(detail)):
-            # Typing that the refreshed ticket does not hold yet stays as typed (it refreshes
-            # once saved or reverted); once saved, the refresh shows it with its pending marks.
+        typing = (
+            shown is not None
+            and shown.id == detail.id
+            and bool(self.details.changes())  # the form holds what the technician typed
+            and bool(self.details.changes(detail))  # which the refreshed ticket does not hold
+        )
+        if not typing:
+            # Typing stays as typed (it refreshes once saved or reverted); once saved, the
+            # refresh shows it with its pending marks. A change made elsewhere (the command
+            # line, a conflict resolved, the server's) shows at once when nothing is typed.
             self.details.show_detail(detail, catalog)
         self.notes.show_detail(detail, catalog)
         self.time.show_detail(detail, catalog)

@@ -44,6 +44,8 @@ class ChecklistTab(QWidget):
         box.setContentsMargins(4, 12, 4, 4)
         self.list = QListWidget()
         self.list.setAccessibleName("Checklist")
+        self.list.setWordWrap(True)  # who completed an item and when wrap, never scroll
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemChanged.connect(self._ticked)
         self.empty = QLabel("This ticket has no checklist.", objectName="muted")
         self.error = QLabel(objectName="fieldError")

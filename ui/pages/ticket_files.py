@@ -10,6 +10,7 @@ at quality 85, until it fits.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import TYPE_CHECKING
 
@@ -22,13 +23,16 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMessageBox,
+    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from agent.api.types import UploadProgress
 from agent.autotask.attachments import MAX_ATTACHMENT_BYTES
 from agent.visit.attachments import AttachmentTooLarge, AttachmentView, UploadState
+from ui import wording
 from ui.pages.common import show_error
 
 if TYPE_CHECKING:
@@ -46,6 +50,10 @@ STATE_WORDS = {
 
 def file_text(view: AttachmentView) -> str:
     size = f"{view.size / 1_000_000:.1f} MB" if view.size >= 100_000 else f"{view.size:,} bytes"
+    if view.state is UploadState.UPLOADING and view.progress is not None:
+        return (
+            f"{view.title} ({view.name}, {size}) — uploading: {wording.upload_words(view.progress)}"
+        )
     text = f"{view.title} ({view.name}, {size}) — {STATE_WORDS[view.state]}"
     if view.detail and view.state is not UploadState.SENT:
         text += f": {view.detail}"
@@ -94,6 +102,20 @@ class FilesTab(QWidget):
         box.setContentsMargins(4, 12, 4, 4)
         self.list = QListWidget()
         self.list.setAccessibleName("Attached files")
+        self.list.setWordWrap(True)  # a long title and its upload's words wrap, never scroll
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # The upload under way, as a bar under the list (its words are on the file's line).
+        self.upload_row = QWidget()
+        upload = QHBoxLayout(self.upload_row)
+        upload.setContentsMargins(0, 0, 0, 0)
+        self.upload_label = QLabel(objectName="muted")
+        self.upload_bar = QProgressBar()
+        self.upload_bar.setRange(0, 100)
+        self.upload_bar.setFormat("%p %")
+        self.upload_bar.setAccessibleName("Upload progress")
+        upload.addWidget(self.upload_label)
+        upload.addWidget(self.upload_bar, 1)
+        self.upload_row.setVisible(False)
         self.empty = QLabel(
             "No files attached here. Attach a file, drop one on this page or paste a "
             "screenshot (Ctrl+V).",
@@ -112,12 +134,14 @@ class FilesTab(QWidget):
         row.addWidget(self.paste_button)
         row.addStretch(1)
         box.addWidget(self.list, 1)
+        box.addWidget(self.upload_row)
         box.addWidget(self.empty)
         box.addWidget(self.error)
         box.addLayout(row)
         self.paste_shortcut = QShortcut(QKeySequence.StandardKey.Paste, self)
         self.paste_shortcut.activated.connect(self.paste)
         panel.service.queueChanged.connect(self.refresh)
+        panel.service.uploadProgress.connect(self.upload_moved)
 
     # -- showing -------------------------------------------------------------------------
     def show_ticket(self, ticket_id: int) -> None:
@@ -142,6 +166,31 @@ class FilesTab(QWidget):
             self.list.addItem(item)
         self.empty.setVisible(not views)
         self.panel.tabs.setTabText(self.panel.tabs.indexOf(self), f"Files ({len(views)})")
+        self._show_upload()
+
+    def _show_upload(self) -> None:
+        """The bar follows the first file of this ticket whose bytes are leaving."""
+        progress = next((v.progress for v in self.views if v.progress is not None), None)
+        self.upload_row.setVisible(progress is not None)
+        if progress is not None:
+            self.upload_label.setText(f"Uploading {progress.name}")
+            self.upload_bar.setValue(progress.percent)
+            self.upload_bar.setToolTip(wording.upload_words(progress))
+
+    def upload_moved(self, progress: UploadProgress | None) -> None:
+        """A file of this ticket uploads: its line follows, without reading the store again
+        (its end brings a queue change, and with it the file's new state)."""
+        if progress is None or progress.ticket_id != self.ticket_id or progress.ended:
+            return
+        for row, view in enumerate(self.views):
+            if view.op_id == progress.op_id:
+                view = dataclasses.replace(view, state=UploadState.UPLOADING, progress=progress)
+                self.views[row] = view
+                item = self.list.item(row)
+                if item is not None:
+                    item.setText(file_text(view))
+                self._show_upload()
+                return
 
     # -- attaching -----------------------------------------------------------------------
     def _pick(self) -> None:

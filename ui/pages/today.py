@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from agent.api.validation import EditRejected
 from agent.visit.schedule import VisitEntry
-from ui.pages.common import show_error
+from ui.pages.common import PAGE_QSS, PageHeader, show_error
 from ui.service import AgentService
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -60,22 +60,23 @@ class TodayPage(QWidget):
         super().__init__(parent)
         self.service = service
         self.entries: list[VisitEntry] = []
+        self.setStyleSheet(PAGE_QSS)
         box = QVBoxLayout(self)
-        box.setContentsMargins(24, 20, 24, 16)
-        head = QHBoxLayout()
-        head.addWidget(QLabel("Today", objectName="pageTitle"), 1)
+        box.setContentsMargins(20, 16, 20, 16)
+        box.setSpacing(10)
+        header = PageHeader(
+            "Today",
+            "Your service calls and appointments, kept on this laptop. "
+            "Double-click a ticket to open it.",
+        )
         self.span = QComboBox()
         self.span.setAccessibleName("Days shown")
         for title, days in SPANS:
             self.span.addItem(title, days)
         self.span.currentIndexChanged.connect(self.reload)
-        head.addWidget(self.span)
-        box.addLayout(head)
-        self.hint = QLabel(
-            "Your service calls and appointments. Double-click a ticket to open it.",
-            objectName="muted",
-        )
-        box.addWidget(self.hint)
+        header.add_action(self.span)
+        box.addWidget(header)
+        self.hint = header.subtitle
         self.tree = QTreeWidget()
         self.tree.setHeaderHidden(True)
         self.tree.setAccessibleName("Schedule")
@@ -91,7 +92,8 @@ class TodayPage(QWidget):
         self.open_button.clicked.connect(lambda: self._opened(self.tree.currentItem()))
         self.complete_button = QPushButton("Mark call complete", objectName="primary")
         self.complete_button.clicked.connect(self.complete_current)
-        row.addWidget(self.empty, 1)
+        row.addWidget(self.empty)
+        row.addStretch(1)
         row.addWidget(self.open_button)
         row.addWidget(self.complete_button)
         box.addLayout(row)
@@ -118,6 +120,9 @@ class TodayPage(QWidget):
             if parent is None:
                 parent = days[label] = QTreeWidgetItem(self.tree, [label])
                 parent.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                bold = parent.font(0)
+                bold.setBold(True)
+                parent.setFont(0, bold)
             item = QTreeWidgetItem(parent, [entry_text(e)])
             item.setData(0, ENTRY_ROLE, (e.kind, e.id))
             for t in e.tickets:

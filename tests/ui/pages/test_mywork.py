@@ -186,6 +186,29 @@ def test_adding_a_note_keeps_a_half_typed_edit_of_the_ticket(synced: Desk, qtbot
     assert details.save.isEnabled()
 
 
+def test_a_change_made_elsewhere_shows_on_the_open_ticket_unless_typing(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    """Changed from the command line (or a resolved conflict) while the ticket is open and
+    nothing is typed: the form shows it, and has nothing to save (saving the old value shown
+    would have undone it)."""
+    synced.run(synced.agent.set_work_offline(True))
+    page = open_page(synced, qtbot)
+    ticket = synced.run(synced.agent.my_tickets())[2]
+    choose(synced, page, ticket.id)
+    details = page.panel.details
+    title = f"{ticket.title} (changed elsewhere)"
+    synced.run(synced.agent.update_ticket(ticket.id, title=title))
+    synced.settle(lambda: details.title.text() == title)
+    assert not details.save.isEnabled() and details.changes() == {}
+    details.title.setText("Typed here")
+    synced.run(synced.agent.update_ticket(ticket.id, title=f"{title} again"))
+    detail = page.panel.detail
+    page.panel.reload()  # a refresh while typing (the queue's own waits for the typing)
+    synced.settle(lambda: page.panel.detail is not detail)
+    assert details.title.text() == "Typed here" and details.save.isEnabled()
+
+
 def test_a_time_entry_can_be_edited_and_deleted(synced: Desk, qtbot: QtBot) -> None:
     page = open_page(synced, qtbot)
     ticket = next(
