@@ -7,6 +7,7 @@ where the process boundary is not what is proven; `cli_run.cli` stays for those 
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import logging
 import os
@@ -44,7 +45,9 @@ def _environment(data: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _process_state() -> Iterator[None]:
-    """No keyring, as in a child; the logging the command configures is undone afterwards."""
+    """No keyring, as in a child; the logging the command configures is undone afterwards, and
+    what a failed command left for the garbage collector (an open database file kept by a
+    traceback's frames) is collected, as the end of a child would close it."""
     previous_keyring = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
     root = logging.getLogger()
@@ -54,6 +57,7 @@ def _process_state() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.collect()
         for handler in list(root.handlers):
             if handler not in handlers:
                 root.removeHandler(handler)
