@@ -1,5 +1,10 @@
 """A hostile machine (read-only log folder, read-only database, full disk, a defect) never ends a
-command in a traceback: one line on stderr, exit status 2, and nothing already saved is lost."""
+command in a traceback: one line on stderr, exit status 2, and nothing already saved is lost.
+
+The command line's `main` runs in this process as it would in a child (`tests.core.cli_inproc`),
+except where the process is the point (a reader that goes away) or a command that failed to
+refuse would run on and never return (a server on a port in use): there a real `python -m agent`
+runs, ended by its timeout."""
 
 from __future__ import annotations
 
@@ -15,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.cli_run import ROOT, chattr, cli, database, rows
+from tests.core import cli_run
+from tests.core.cli_inproc import cli
+from tests.core.cli_run import ROOT, chattr, database, rows
 
 NOTE = ["edit", "note", "1", "--type", "1", "--publish", "1", "--text"]
 
@@ -157,7 +164,7 @@ def test_a_metrics_port_in_use_is_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        ran = cli(tmp_path, "--headless", "--metrics-port", str(port))
+        ran = cli_run.cli(tmp_path, "--headless", "--metrics-port", str(port))
     line = ran.refused_in_one_line()
     assert f"127.0.0.1:{port}" in line and "--metrics-port" in line
 
@@ -191,7 +198,9 @@ def test_the_simulator_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        line = cli(tmp_path, "simulator", "--port", str(port), demo=False).refused_in_one_line()
+        line = cli_run.cli(
+            tmp_path, "simulator", "--port", str(port), demo=False
+        ).refused_in_one_line()
     assert f"127.0.0.1:{port}" in line
 
 

@@ -1,12 +1,14 @@
-"""A real profile on a computer without a system keyring (the child processes here have none):
-one coherent behaviour. Reading commands work and say that nothing is encrypted; a command that
-would store customer data in clear is refused in one line unless the user allows it."""
+"""A real profile on a computer without a system keyring (the command line runs here with none, as
+in the child processes, which have none): one coherent behaviour. Reading commands work and say
+that nothing is encrypted; a command that would store customer data in clear is refused in one
+line unless the user allows it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.core.cli_run import cli, rows
+from tests.core.cli_inproc import cli
+from tests.core.cli_run import rows
 
 NOTE = ["edit", "note", "1", "--type", "1", "--publish", "1", "--text"]
 

@@ -1,6 +1,9 @@
 """Bad input on the real command line is refused in one line on stderr with exit status 2, no
 traceback, and nothing is written: unknown ids, ids too large or not positive, loose dates and
-numbers, text that is not UTF-8, empty names."""
+numbers, text that is not UTF-8, empty names.
+
+The command line's `main` runs in this process as it would in a child (`tests.core.cli_inproc`);
+raw argv that is not UTF-8 also goes through a real `python -m agent`."""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.cli_run import cli, rows
+from tests.core import cli_run
+from tests.core.cli_inproc import cli
+from tests.core.cli_run import rows
 
 HUGE = str(10**22)
 
@@ -134,6 +139,15 @@ def test_text_that_is_not_utf8_is_refused_and_never_stored(
     settings = rows(demo_data, "SELECT * FROM setting")
     stored = [str(v) for row in settings for v in row]
     assert not any("\\udc" in v or any(0xD800 <= ord(c) <= 0xDFFF for c in v) for v in stored)
+
+
+@pytest.mark.socket
+def test_raw_argv_that_is_not_utf8_is_refused_by_the_real_command(demo_data: Path) -> None:
+    """The interpreter's own decoding of a child's raw argv (in process it is imitated)."""
+    before = outbox(demo_data)
+    line = cli_run.cli(demo_data, *NOTE, b"--text", NOT_UTF8).refused_in_one_line()
+    assert "not valid UTF-8" in line and "\\xff\\xfe" in line
+    assert outbox(demo_data) == before
 
 
 @pytest.mark.parametrize(

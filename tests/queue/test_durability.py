@@ -1,8 +1,10 @@
 """Killing the agent in the middle of enqueueing loses nothing it confirmed and leaves nothing
-half-written."""
+half-written. Each child is a real process killed with SIGKILL; they are forked from one that
+imported the agent once (`tests.queue.enqueue_forks`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -11,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,27 +25,56 @@ KILLS = 20
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run_and_kill(db: Path, delay: float) -> list[int]:
+def _run_and_kill(forks: subprocess.Popen[str], delay: float) -> list[int]:
+    """One child enqueueing, killed with SIGKILL `delay` seconds after it is ready; the ids it
+    printed (each once its enqueue had returned)."""
+    assert forks.stdin is not None and forks.stdout is not None
+    forks.stdin.write("go\n")
+    forks.stdin.flush()
+    said, pid = forks.stdout.readline().split()
+    assert said == "pid"
+    assert forks.stdout.readline().strip() == "ready"
+    printed: list[str] = []
+
+    def read() -> None:
+        assert forks.stdout is not None
+        for line in forks.stdout:
+            printed.append(line)
+            if line.startswith("dead "):
+                return
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    # wall-clock waiting is the point here: the kill must land at an arbitrary moment
+    time.sleep(delay)
+    with contextlib.suppress(ProcessLookupError):  # ended on its own: said just below
+        os.kill(int(pid), signal.SIGKILL)
+    reader.join()
+    status = int(printed.pop().split()[1])
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, printed[-5:]
+    return [int(line) for line in printed if line.strip().isdigit()]
+
+
+@contextlib.contextmanager
+def children(db: Path) -> Iterator[subprocess.Popen[str]]:
+    """A process that forks the enqueueing children (the agent imported once, not per child)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "tests.queue.enqueue_child", str(db)],
+    forks = subprocess.Popen(
+        [sys.executable, "-m", "tests.queue.enqueue_forks", str(db)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         cwd=ROOT,
         env=env,
         text=True,
     )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "ready"
-    printed: list[str] = []
-    reader = threading.Thread(target=lambda: printed.extend(child.stdout or []))
-    reader.start()
-    # wall-clock waiting is the point here: the kill must land at an arbitrary moment
-    time.sleep(delay)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    reader.join()
-    child.stdout.close()
-    return [int(line) for line in printed if line.strip().isdigit()]
+    assert forks.stdout is not None and forks.stdin is not None
+    try:
+        assert forks.stdout.readline().strip() == "loaded"
+        yield forks
+    finally:
+        forks.stdin.close()
+        assert forks.wait(timeout=30) == 0
+        forks.stdout.close()
 
 
 @pytest.mark.slow
@@ -52,8 +84,9 @@ def test_sigkill_during_enqueue_keeps_every_confirmed_operation_and_no_partial_o
     db = tmp_path / "agent.db"
     rng = random.Random(7)
     confirmed: list[int] = []
-    for _ in range(KILLS):
-        confirmed.extend(_run_and_kill(db, rng.uniform(0.01, 0.12)))
+    with children(db) as forks:
+        for _ in range(KILLS):
+            confirmed.extend(_run_and_kill(forks, rng.uniform(0.01, 0.12)))
     assert len(confirmed) > KILLS
 
     with Store(db) as store:

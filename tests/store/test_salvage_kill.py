@@ -5,11 +5,17 @@ reaches Autotask exactly once.
 The kill is real: the start runs in a child process under `strace`, which delivers SIGKILL at the
 N-th fsync/fdatasync or the N-th rename, for every N the salvage reaches. The program carries no
 hook for it.
+
+Every kill's leftovers are checked to be safe. The next start (salvage or swap, then the sync) runs
+once for each different situation the kills leave on disk: which files are there, which are
+empty, whether the damaged file is still in place and whether a completed salvage waits. Kills
+that leave the same situation meet the same start.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -22,19 +28,21 @@ from pathlib import Path
 import pytest
 
 from agent.api.recovery import last_salvage
+from agent.clock import FakeClock
 from agent.security import identity
 from agent.security.audit_anchor import load_audit_key
 from agent.security.keys import DataKeyVault
+from agent.simulator import Simulator
 from agent.store import rebuild
 from tests.store.salvage_world import (
     World,
     leaf_rowids,
-    new_world,
     profile_with_unsent_notes,
     scribble,
 )
 
 NOTES = 6
+TICKETS = 10  # enough for the cache to span many pages, one of which is damaged
 STRACE = shutil.which("strace")
 # One kind of call per sweep: strace counts each call on its own, so a sweep of "fsync,fdatasync"
 # would never reach the second fsync (the second fdatasync comes first).
@@ -69,19 +77,6 @@ def _start(
     )
 
 
-def _count(database: Path, calls: str) -> int:
-    """How many of `calls` a whole, undisturbed start makes (from strace's own summary)."""
-    trial = database.parent.with_name("count")
-    shutil.copytree(database.parent, trial)
-    log = trial.with_name("count.strace")
-    done = _start(trial / database.name, "-e", f"trace={calls}", log=str(log))
-    assert done.returncode == 0, done.stderr.decode()
-    names = tuple(f"{name}(" for name in calls.split(","))
-    total = sum(1 for line in log.read_text().splitlines() if line.split()[1].startswith(names))
-    shutil.rmtree(trial)
-    return total
-
-
 def _unsent(database: Path) -> int:
     with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as conn:
         row = conn.execute("SELECT COUNT(*) FROM outbox_op WHERE state <> 'done'").fetchone()
@@ -99,24 +94,35 @@ def _state_is_safe(database: Path, damaged: bytes) -> None:
     assert _unsent(database) == NOTES, "the database at its name holds the unsent work"
 
 
+def _situation(database: Path, damaged: bytes) -> tuple[object, ...]:
+    """What the next start meets on disk: the profile folder's files (kept names without their
+    time, scratch folders without their random part), which of them are empty, whether the
+    database's name still holds the damaged file, and whether a completed salvage waits."""
+    files = []
+    for p in database.parent.iterdir():
+        name = re.sub(r"\.corrupt-[0-9T]+(-[0-9]+)?", ".corrupt-*", p.name)
+        name = re.sub(r"^\.salvage-.*", ".salvage-*", name)
+        empty = p.is_file() and p.stat().st_size == 0
+        files.append((name, p.is_dir(), empty))
+    in_place = database.exists() and database.read_bytes() == damaged
+    return tuple(sorted(files)), in_place, rebuild.completed(database) is not None
+
+
 @pytest.fixture
 async def damaged_world(tmp_path: Path) -> tuple[World, dict[int, int], bytes]:
-    world = new_world(tmp_path)
+    clock = FakeClock()
+    sim = Simulator(seed="salvage", tickets=TICKETS, clock=clock)
+    sim.limits.latency_enabled = False
+    world = World(sim, clock, tmp_path / "data")
     ops = await profile_with_unsent_notes(world, NOTES)
     pages = leaf_rowids(world.database, "cached_entity")
     scribble(world.database, [sorted(pages)[len(pages) // 2]])  # damage the cache, not the outbox
     return world, ops, world.database.read_bytes()
 
 
-async def _killed_then_started(
-    world: World, ops: dict[int, int], damaged: bytes, case: Path, inject: str
+async def _started_after_the_kill(
+    world: World, ops: dict[int, int], damaged: bytes, here: World, inject: str
 ) -> None:
-    shutil.copytree(world.data_dir, case)
-    here = replace(world, data_dir=case)
-    killed = _start(here.database, "-e", inject)
-    assert killed.returncode in (0, -signal.SIGKILL), killed.stderr.decode()
-    _state_is_safe(here.database, damaged)
-
     before = {n: world.notes_on_server(n) for n in ops.values()}
     agent = await here.open()
     try:
@@ -149,8 +155,23 @@ async def test_a_kill_at_any_step_of_the_salvage_loses_no_unsent_work(
     tmp_path: Path, damaged_world: tuple[World, dict[int, int], bytes], calls: str
 ) -> None:
     world, ops, damaged = damaged_world
-    steps = _count(world.database, calls)
-    assert steps >= 2, "the salvage makes them"
-    for n in range(1, steps + 1):
+    started: dict[tuple[object, ...], int] = {}  # situation on disk -> the first kill leaving it
+    n = 0
+    while True:  # the N-th call for every N, until a start makes no N-th call and completes
+        n += 1
+        assert n <= 200, "a start keeps making these calls"
+        case = tmp_path / f"case-{n}"
+        shutil.copytree(world.data_dir, case)
+        here = replace(world, data_dir=case)
         inject = f"inject={calls}:signal=SIGKILL:when={n}"
-        await _killed_then_started(world, ops, damaged, tmp_path / f"case-{n}", inject)
+        killed = _start(here.database, "-e", inject)
+        if killed.returncode == 0:
+            break
+        assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+        _state_is_safe(here.database, damaged)
+        situation = _situation(here.database, damaged)
+        if situation not in started:
+            started[situation] = n
+            await _started_after_the_kill(world, ops, damaged, here, inject)
+        shutil.rmtree(case)
+    assert n - 1 >= 2, "the salvage makes them"

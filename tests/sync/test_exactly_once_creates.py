@@ -9,22 +9,45 @@ applies the write anyway.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from agent.clock import FakeClock
 from agent.queue.operation import Operation
 from agent.resilience.timeouts import TimeoutSettings
+from agent.simulator import Simulator, serve
 from agent.store.models import OpState
 from agent.sync.push import PushReport
-from tests.sync.conftest import LATE, World, eventually, socket_world
+from tests.sync.conftest import LATE, SHORT, ServerClock, World, _open, eventually
 
 pytestmark = pytest.mark.socket
 
 HOUR = 3600.0
 DAY = 24 * HOUR
+TICKETS = (
+    10  # each test writes to one ticket; a small tenant makes every pull over the socket short
+)
+
+
+@asynccontextmanager
+async def socket_world(
+    tmp_path: Path, *, skew: float = 0.0, timeouts: TimeoutSettings = SHORT
+) -> AsyncIterator[World]:
+    """`tests.sync.conftest.socket_world` on a tenant of TICKETS tickets."""
+    clock = FakeClock()
+    sim = Simulator(seed="creates", tickets=TICKETS, clock=ServerClock(clock, skew))
+    sim.limits.latency_enabled = False
+    async with serve(sim) as base:
+        agent = await _open(sim, clock, base, tmp_path, timeouts)
+        world = World(sim, agent, clock, base, tmp_path, timeouts)
+        try:
+            yield world
+        finally:
+            await world.agent.close()
 
 
 async def synced(world: World) -> None:
