@@ -217,6 +217,8 @@ class TicketPanel(QWidget):
         pending = [v.name for v in f.values() if v.pending]
         pending += [n.key for n in detail.notes if n.pending]
         pending += [t.key for t in detail.time_entries if t.pending]
+        pending += ["part"] * detail.pending_parts + ["checklist"] * detail.pending_checklist
+        pending += ["file"] * detail.pending_files
         conflicts = [v.name for v in f.values() if v.conflict_id is not None]
         if conflicts:
             self.state_chip.setText(f"{len(conflicts)} conflict(s)")

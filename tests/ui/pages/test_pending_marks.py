@@ -28,6 +28,35 @@ def test_unsent_notes_mark_their_ticket_and_count_in_the_badge(synced: Desk, qtb
     assert page.panel.state_chip.text() == "Changes waiting to be sent"
 
 
+def test_unsent_parts_checklist_ticks_and_files_mark_their_ticket_too(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    agent = synced.agent
+    synced.run(agent.set_work_offline(True))
+    page = open_page(synced, qtbot)
+    counts: list[int] = []
+    page.countChanged.connect(counts.append)
+    tickets = synced.run(agent.my_tickets())
+    ticked = next(t for t in tickets if synced.run(agent.checklist(t.id)))
+    part, photo = [t for t in tickets if t.id != ticked.id][:2]
+    item = synced.run(agent.checklist(ticked.id))[0]
+    synced.run(agent.set_checklist_item(ticked.id, item.id, not item.done))
+    synced.run(agent.add_charge(part.id, quantity=2, name="Network cable"))
+    synced.run(agent.attach_data(photo.id, "rack.png", b"\x89PNG not really"))
+    page.refresh()
+    synced.settle(lambda: bool(counts) and counts[-1] == 3)
+    for ticket, words in (
+        (ticked, "1 checklist item"),
+        (part, "1 part"),
+        (photo, "1 file"),
+    ):
+        index = page.model.index(page.model.row_of(ticket.id) or 0, NUMBER)
+        assert index.data(Qt.ItemDataRole.DecorationRole) is not None, words
+        assert f"Waiting to be sent: {words}" in index.data(Qt.ItemDataRole.ToolTipRole)
+        choose(synced, page, ticket.id)
+        assert page.panel.state_chip.text() == "Changes waiting to be sent", words
+
+
 def test_editor_messages_stay_with_their_ticket(synced: Desk, qtbot: QtBot) -> None:
     synced.run(synced.agent.set_work_offline(True))
     page = open_page(synced, qtbot)
