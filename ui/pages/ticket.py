@@ -181,9 +181,11 @@ class TicketPanel(QWidget):
         if detail is None:
             return
         shown = self.details.detail
-        if not (shown is not None and shown.id == detail.id and self.details.changes(detail)):
+        typing = shown is not None and shown.id == detail.id and self.details.dirty()
+        if not (typing and self.details.changes(detail)):
             # Typing that the refreshed ticket does not hold yet stays as typed (it refreshes
             # once saved or reverted); once saved, the refresh shows it with its pending marks.
+            # A form nobody typed in follows the ticket (a value Autotask's changed included).
             self.details.show_detail(detail, catalog)
         self.notes.show_detail(detail, catalog)
         self.time.show_detail(detail, catalog)
@@ -354,6 +356,10 @@ class DetailsTab(QScrollArea):
     def show_detail(self, detail: TicketDetail, catalog: Catalog) -> None:
         if detail.id != self._note_for:
             self._note(None, "")  # a message about another ticket is not about this one
+        elif self.saved_note.text().startswith(SAVED) and not any(
+            v.pending for v in detail.fields.values()
+        ):
+            self._note(None, "")  # what was saved here has been sent or settled since
         self.detail, self.catalog = detail, catalog
         self._loading = True
         f = detail.fields
@@ -478,7 +484,7 @@ class DetailsTab(QScrollArea):
         names = ", ".join(field_label(n) for n in changes)
         self._note(
             ticket_id,
-            f"Saved on this laptop ({names}). It is sent to Autotask as soon as it can be.",
+            f"{SAVED}({names}). It is sent to Autotask as soon as it can be.",
         )
 
     def _refused(self, ticket_id: int, exc: BaseException) -> None:
@@ -497,6 +503,7 @@ class DetailsTab(QScrollArea):
 
 
 UNSAVED = "Unsaved: "
+SAVED = "Saved on this laptop "
 
 
 def value(detail: TicketDetail, name: str) -> Any:
