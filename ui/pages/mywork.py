@@ -53,6 +53,9 @@ WIDTHS = {COMPANY: 150, STATUS: 140, PRIORITY: 80, DUE: 150}
 class MyWorkPage(QWidget):
     page_id = "mywork"
     countChanged = Signal(int)  # tickets with changes waiting to be sent
+    # The window loads it once when it is built, so its badge is right before the first visit
+    # (and it follows the queue from then on).
+    counts_before_shown = True
 
     def __init__(self, service: AgentService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
