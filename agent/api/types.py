@@ -180,6 +180,7 @@ class AuditEntry:
     detail: dict[str, Any]
     record: str = ""  # "Ticket T20240101.0001": as the window shows it
     summary: str = ""  # the event in words (labels, names, ticket numbers)
+    details: tuple[tuple[str, str], ...] = ()  # its detail as (label, text) rows, in words
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from agent.api.audit_words import record_text, summary_text
+from agent.api.audit_words import detail_rows, record_text, summary_text
 from agent.api.types import (
     AuditEntry,
     FieldValue,
@@ -346,6 +346,7 @@ def _entry(e: AuditEvent, words: Words) -> AuditEntry:
         detail=detail,
         record=record_text(e.entity_type, e.entity_id, words),
         summary=summary_text(e.action, e.entity_type, detail, words),
+        details=tuple(detail_rows(e.entity_type, detail, words)),
     )
 
 
