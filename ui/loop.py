@@ -11,7 +11,8 @@ in the heap. Here:
   few milliseconds of work and lets Qt paint, read input and fire its timers before going on
   (as asyncio's own loop runs only the callbacks that were ready when its iteration began);
 - delayed callbacks are asyncio `TimerHandle`s on Qt timers that queue them when due, and
-  cancelling one kills its timer at once.
+  cancelling one kills its timer at once;
+- a modal dialog opened inside a task (a nested Qt loop) lets the other tasks run meanwhile.
 """
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ SLICE_S = 0.004  # at most this long in callbacks before Qt gets the thread back
 class _Scheduler(QObject):
     """Runs ready handles in slices and delayed handles on their own Qt timers."""
 
-    def __init__(self, slice_s: float, running: Callable[[], bool]) -> None:
+    def __init__(
+        self, slice_s: float, running: Callable[[], bool], loop: asyncio.AbstractEventLoop
+    ) -> None:
         super().__init__()
         self.slice_s = slice_s
         self._running = running
+        self._loop = loop
         self.ready: collections.deque[asyncio.Handle] = collections.deque()
         self._ready_timer = 0
         self._delayed: dict[int, asyncio.TimerHandle] = {}  # Qt timer id -> handle
@@ -91,6 +95,21 @@ class _Scheduler(QObject):
         # A fresh timer: Qt never re-enters the handler of the timer it is delivering, so a
         # callback that opens a modal dialog (a nested Qt loop) would otherwise stop the queue.
         self.resume()
+        # Opened inside a task's step (a question asked from a facade call's callback), that
+        # nested loop runs here while the task is still current: asyncio refuses to step any
+        # other task then, and each refused step loses its wakeup for good (the sync, the
+        # status, hung). The asking task steps aside while the others run, as it would at an
+        # `await`, and is current again when its dialog returns.
+        asking = asyncio.current_task(self._loop)
+        if asking is not None:
+            asyncio.tasks._leave_task(self._loop, asking)
+        try:
+            self._run_slice()
+        finally:
+            if asking is not None:
+                asyncio.tasks._enter_task(self._loop, asking)
+
+    def _run_slice(self) -> None:
         ready = self.ready
         # Only what was ready when this pass began, and only for a slice of time.
         todo = len(ready)
@@ -136,7 +155,7 @@ class EventLoop(qasync.QEventLoop):  # type: ignore[misc]
 
     def __init__(self, app: QApplication | None = None, slice_s: float = SLICE_S) -> None:
         super().__init__(app)
-        self._timer = _Scheduler(slice_s, self.is_running)
+        self._timer = _Scheduler(slice_s, self.is_running, self)
 
     def run_forever(self) -> None:
         self._timer.resume()  # what was scheduled while the loop was not running

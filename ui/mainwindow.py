@@ -178,6 +178,8 @@ class MainWindow(QMainWindow):
             count_changed.connect(
                 lambda n, pid=page_id: self.sidebar.buttons[pid].set_count(int(n))
             )
+            if getattr(page, "counts_before_shown", False):
+                page.refresh()  # type: ignore[attr-defined]  # its badge is right before a visit
         return page
 
     def _add_page(self, page_id: str, page: QWidget) -> None:

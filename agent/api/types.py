@@ -76,11 +76,24 @@ class TicketSummary:
     conflicts: int = 0
     pending_notes: int = 0  # notes of this ticket added or changed here, not yet sent
     pending_time_entries: int = 0
+    pending_parts: int = 0
+    pending_checklist: int = 0  # checklist items ticked or unticked here
+    pending_files: int = 0  # photos and files attached here, not yet uploaded
+
+    @property
+    def pending_children(self) -> int:
+        return (
+            self.pending_notes
+            + self.pending_time_entries
+            + self.pending_parts
+            + self.pending_checklist
+            + self.pending_files
+        )
 
     @property
     def has_pending(self) -> bool:
-        """Anything of this ticket left to send: its own fields or any note or time entry."""
-        return bool(self.pending_fields or self.pending_notes or self.pending_time_entries)
+        """Anything of this ticket left to send: its own fields or any of its children."""
+        return bool(self.pending_fields or self.pending_children)
 
 
 @dataclass(frozen=True)
@@ -120,6 +133,10 @@ class TicketDetail:
     company: str
     contact: str
     deleted_on_server: bool = False
+    # Children shown on tabs of their own, left to send (notes and time entries say it each).
+    pending_parts: int = 0
+    pending_checklist: int = 0
+    pending_files: int = 0
 
 
 @dataclass(frozen=True)
@@ -192,6 +209,7 @@ class AuditEntry:
     detail: dict[str, Any]
     record: str = ""  # "Ticket T20240101.0001": as the window shows it
     summary: str = ""  # the event in words (labels, names, ticket numbers)
+    details: tuple[tuple[str, str], ...] = ()  # its detail as (label, text) rows, in words
 
 
 @dataclass(frozen=True)

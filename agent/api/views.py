@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from agent.api.audit_words import record_text, summary_text
+from agent.api.audit_words import detail_rows, record_text, summary_text
 from agent.api.types import (
     AuditEntry,
     FieldValue,
@@ -77,21 +77,40 @@ def _names(entity_type: str) -> dict[int, str]:
     return out
 
 
-CHILD_TYPES = ("TicketNotes", "TimeEntries")
+# A ticket's children and the field naming their ticket: each one left to send keeps its ticket
+# pending (a ticket with unsent notes, parts or photos is not "Synced").
+CHILD_PARENT = {
+    "TicketNotes": "ticketID",
+    "TimeEntries": "ticketID",
+    "TicketCharges": "ticketID",
+    "TicketChecklistItems": "ticketID",
+    "TicketAttachments": "parentID",
+}
 
 
 def pending_children() -> dict[int, dict[str, int]]:
-    """Per ticket id, how many of its notes and time entries have something left to send."""
-    tickets: dict[tuple[str, str], Any] = {}
-    for row in OverlayValue.select().where(OverlayValue.entity_type.in_(CHILD_TYPES)):
-        entity_type, key, name = row.entity_type, row.entity_key, row.field
-        if name == "ticketID" or (entity_type, key) not in tickets:
-            # Only the parent's value is opened (a sealed value opens with its row's key).
-            tickets[(entity_type, key)] = row.value if name == "ticketID" else None
+    """Per ticket id and child type, how many of its children have something left to send."""
+    children: dict[tuple[str, str], Any] = {}
+    # Keys first, without the values: an attachment's pending value is the whole file.
+    for entity_type, key in (
+        OverlayValue.select(OverlayValue.entity_type, OverlayValue.entity_key)
+        .where(OverlayValue.entity_type.in_(list(CHILD_PARENT)))
+        .distinct()
+        .tuples()
+    ):
+        children[(entity_type, key)] = None
+    for entity_type, parent in CHILD_PARENT.items():
+        # Only the parent's value is opened (a sealed value opens with its row's key).
+        o = OverlayValue
+        for row in o.select(o.entity_type, o.entity_key, o.field, o.value).where(
+            (o.entity_type == entity_type) & (o.field == parent)
+        ):
+            children[(entity_type, row.entity_key)] = row.value
     out: dict[int, dict[str, int]] = {}
-    for (entity_type, key), ticket in tickets.items():
+    for (entity_type, key), ticket in children.items():
         if ticket is None and key.isdigit():  # a server record changed here: its cached parent
-            ticket = (localview.cached(entity_type, int(key)) or {}).get("ticketID")
+            cached = localview.cached(entity_type, int(key)) or {}
+            ticket = cached.get(CHILD_PARENT[entity_type])
         if isinstance(ticket, int) and not isinstance(ticket, bool):
             per = out.setdefault(ticket, {})
             per[entity_type] = per.get(entity_type, 0) + 1
@@ -119,6 +138,7 @@ def ticket_summaries() -> list[TicketSummary]:
         if v is None:
             continue
         d = v.values
+        mine = children.get(int(row.entity_id), {})
         out.append(
             TicketSummary(
                 id=int(row.entity_id),
@@ -134,8 +154,11 @@ def ticket_summaries() -> list[TicketSummary]:
                 last_activity=d.get("lastActivityDate"),
                 pending_fields=tuple(sorted(pending.get(str(row.entity_id), []))),
                 conflicts=len(v.conflicts),
-                pending_notes=children.get(int(row.entity_id), {}).get("TicketNotes", 0),
-                pending_time_entries=children.get(int(row.entity_id), {}).get("TimeEntries", 0),
+                pending_notes=mine.get("TicketNotes", 0),
+                pending_time_entries=mine.get("TimeEntries", 0),
+                pending_parts=mine.get("TicketCharges", 0),
+                pending_checklist=mine.get("TicketChecklistItems", 0),
+                pending_files=mine.get("TicketAttachments", 0),
             )
         )
     return out
@@ -219,6 +242,7 @@ def ticket_detail(ticket_id: int) -> TicketDetail | None:
     d = v.values
     company = _names("Companies").get(d.get("companyID") or -1, "")
     contact = _names("Contacts").get(d.get("contactID") or -1, "")
+    children = pending_children().get(ticket_id, {})
     return TicketDetail(
         id=ticket_id,
         fields=fields,
@@ -227,6 +251,9 @@ def ticket_detail(ticket_id: int) -> TicketDetail | None:
         company=company,
         contact=contact,
         deleted_on_server=v.deleted_on_server,
+        pending_parts=children.get("TicketCharges", 0),
+        pending_checklist=children.get("TicketChecklistItems", 0),
+        pending_files=children.get("TicketAttachments", 0),
     )
 
 
@@ -324,6 +351,7 @@ def _entry(e: AuditEvent, words: Words) -> AuditEntry:
         detail=detail,
         record=record_text(e.entity_type, e.entity_id, words),
         summary=summary_text(e.action, e.entity_type, detail, words),
+        details=tuple(detail_rows(e.entity_type, detail, words)),
     )
 
 

@@ -4,6 +4,7 @@ facade's views) and the exports; runs inside a store read."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from agent.queue.operation import Operation
@@ -35,9 +36,17 @@ FIELD_LABELS: dict[str, str] = {
     "unitPrice": "Unit price",
     "isBillableToCompany": "Billable",
     "productID": "Product",
+    "name": "Name",
+    "chargeType": "Charge type",
+    "datePurchased": "Purchased",
     "isCompleted": "Done",
     "isComplete": "Complete",
+    "completedDateTime": "Completed at",
+    "itemName": "Item",
+    "parentID": "Ticket",
     "fullPath": "File name",
+    "fileSize": "Size",
+    "attachmentType": "Kind",
     "*": "The whole record",
 }
 
@@ -46,11 +55,19 @@ ENTITY_LABELS: dict[str, str] = {
     "TicketNotes": "Note",
     "TimeEntries": "Time entry",
     "TicketCharges": "Part",
-    "TicketAttachments": "File",
     "TicketChecklistItems": "Checklist item",
+    "TicketAttachments": "File",
     "ServiceCalls": "Service call",
 }
 PEOPLE_FIELDS = frozenset({"assignedResourceID", "resourceID"})
+YES_NO_FIELDS = frozenset({"isCompleted", "isComplete", "isBillableToCompany"})
+# Times said in local time; a day worked is a date (stored at midnight UTC), said as one.
+TIME_FIELDS = frozenset(
+    {"dueDateTime", "startDateTime", "endDateTime", "datePurchased", "completedDateTime"}
+)
+DAY_FIELDS = frozenset({"dateWorked"})
+KIND_OF_FILE = {"FILE_ATTACHMENT": "File", "URL": "Link"}
+FILE_VISIBLE_TO = {1: "All Autotask users", 2: "Internal users only"}
 
 
 def field_label(name: str) -> str:
@@ -73,11 +90,22 @@ class Words:
         """A field's value as the rest of the program shows it."""
         if value is None or value == "":
             return "(empty)"
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, bool) or (name in YES_NO_FIELDS and value in (0, 1)):
+            return "yes" if value else "no"
+        if isinstance(value, str):
+            if name in TIME_FIELDS or name in DAY_FIELDS:
+                return when_text(value, day=name in DAY_FIELDS)
+            if name == "attachmentType":
+                return KIND_OF_FILE.get(value, value)
+        if isinstance(value, int):
             if name in PEOPLE_FIELDS:
                 return self.people().get(value, f"resource {value}")
-            if name == "ticketID":
+            if name == "ticketID" or (name == "parentID" and entity_type == "TicketAttachments"):
                 return self.ticket(value)
+            if name == "fileSize":
+                return size_text(value)
+            if name == "publish" and entity_type == "TicketAttachments":
+                return FILE_VISIBLE_TO.get(value, str(value))
             if entity_type not in self._lists:
                 self._lists[entity_type] = localview.picklists(entity_type)
             label = self._lists[entity_type].get(name, {}).get(value)
@@ -138,18 +166,20 @@ def describe(op: Operation, words: Words | None = None) -> str:
             count = f"{quantity:g} x " if isinstance(quantity, int | float) else ""
             return f"Add part{parent}: {count}{_text(op.fields.get('name'))}"
         if op.entity_type == "TicketAttachments":
-            name, title = _text(op.fields.get("fullPath")), _text(op.fields.get("title"))
-            shown = name if title in ("", name) else f"{title} ({name})"
-            return f"Attach file{parent}: {shown}".rstrip(": ")
+            size = op.fields.get("fileSize")
+            named = _text(op.fields.get("title") or op.fields.get("fullPath"))
+            sized = f" ({size_text(size)})" if isinstance(size, int) else ""
+            return f"Attach {named or 'a file'}{sized}{parent.replace(' on ', ' to ', 1)}"
         return f"Create {what}{parent}"
+    if op.entity_type == "TicketChecklistItems" and set(op.fields) == {"isCompleted"}:
+        item = _cached_text(op, "itemName")
+        done = "Tick" if op.fields["isCompleted"] else "Untick"
+        return f"{done} checklist item{parent}: {item}".rstrip(": ")
+    if op.entity_type == "ServiceCalls" and set(op.fields) == {"isComplete"}:
+        done = "complete" if op.fields["isComplete"] else "not complete"
+        return f"Mark service call {op.entity_key} {done}"
     if op.kind.value == "delete":
         return f"Delete {what}{where}{parent}"
-    if op.entity_type == "TicketChecklistItems" and set(op.fields) == {"isCompleted"}:
-        verb = "Tick" if op.fields["isCompleted"] else "Untick"
-        return f"{verb} checklist item{parent}: {_item_name(op.target_id)}".rstrip(": ")
-    if op.entity_type == "ServiceCalls" and set(op.fields) == {"isComplete"}:
-        state = "complete" if op.fields["isComplete"] else "not complete"
-        return f"Mark service call #{op.target_id} {state}"
     changes = ", ".join(
         f"{field_label(k)} → {words.value(op.entity_type, k, v)}"
         for k, v in op.fields.items()
@@ -158,15 +188,37 @@ def describe(op: Operation, words: Words | None = None) -> str:
     return f"Change {what}{where}{parent}: {changes}"
 
 
-def _item_name(item_id: int | None) -> str:
-    """A checklist item's name from the cache ("" when it is not there)."""
-    if item_id is None:
+def _cached_text(op: Operation, name: str) -> str:
+    """A field of the record as last read from Autotask (what an update does not carry)."""
+    if op.target_id is None:
         return ""
     try:
-        return _text((localview.cached("TicketChecklistItems", item_id) or {}).get("itemName"))
+        cached = localview.cached(op.entity_type, int(op.target_id)) or {}
     except SealedPayloadError:
         return ""
+    return _text(cached.get(name))
 
 
 def _text(value: Any) -> str:
     return " ".join(str(value or "").split())
+
+
+def when_text(text: str, *, day: bool) -> str:
+    """An ISO 8601 time as "5 Jan 2026 10:30" in local time (a day: "5 Jan 2026")."""
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return " ".join(text.split())
+    if day:
+        return f"{at.day} {at:%b %Y}"
+    if at.tzinfo is not None:
+        at = at.astimezone()
+    return f"{at.day} {at:%b %Y %H:%M}"
+
+
+def size_text(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

@@ -33,6 +33,11 @@ async def _keep_theirs_after_partial_send(world: World) -> int:
     assert server_ticket(world, tid)["status"] == status  # the status went
     [conflict] = await world.agent.conflicts()
     assert conflict.field == "priority"
+    # While the technician decides, only the field in conflict is still theirs to send.
+    detail = await world.agent.ticket(tid)
+    assert detail is not None
+    assert [f for f, v in detail.fields.items() if v.pending] == ["priority"]
+    assert await orphans(world) == []
     await world.agent.resolve_conflict(conflict.id, "theirs")
     await world.agent.sync_now()
     return tid

@@ -127,6 +127,36 @@ def test_a_modal_loop_opened_by_a_callback_keeps_the_queue_moving(qloop: Loop) -
     assert seen == ["inside the modal loop", "modal closed"]
 
 
+def test_a_modal_loop_opened_inside_a_task_lets_the_other_tasks_run(qloop: Loop) -> None:
+    """As a question asked from a facade call's error callback ("Photo too large: attach a
+    smaller copy?"), which runs inside the call's task: while the dialog is open the other
+    tasks (the sync, the status) go on, and none of them is lost for good."""
+    seen: list[str] = []
+
+    async def other() -> None:
+        await asyncio.sleep(0)
+        seen.append("another task ran during the modal")
+        await asyncio.sleep(0.001)
+        seen.append("and after it")
+
+    async def asking() -> None:
+        started = asyncio.ensure_future(other())
+        await asyncio.sleep(0)
+        nested = QEventLoop()  # as QMessageBox.exec()
+        QTimer.singleShot(20, nested.quit)
+        QTimer.singleShot(5000, nested.quit)  # a guard, so a failure cannot hang the run
+        nested.exec()
+        seen.append("modal closed")
+        assert asyncio.current_task() is not None  # this task is itself again
+        await asyncio.wait_for(started, 5)
+
+    errors: list[str] = []
+    qloop.loop.set_exception_handler(lambda _loop, context: errors.append(context["message"]))
+    qloop.run(asking())
+    assert errors == []
+    assert seen == ["another task ran during the modal", "and after it", "modal closed"]
+
+
 def test_delayed_callbacks_fire_and_cancelled_ones_release_their_timer(qloop: Loop) -> None:
     fired: list[str] = []
 

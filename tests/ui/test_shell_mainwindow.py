@@ -229,3 +229,51 @@ def test_with_a_tray_the_icon_shows(
         dialog.reject()
     desktop.tray.hide()
     signed_out_shell.loop.run(desktop.service.shutdown())  # type: ignore[union-attr]
+
+
+def test_badges_queue_page_and_tray_follow_a_sync_while_it_runs(
+    shell: Shell, window: MainWindow, monkeypatch
+):
+    """Each note Autotask accepts is seen at once (coalesced): the Queue badge, My work's
+    badge, the Queue page's count, the status bar and the tray move while the sync still runs."""
+    import asyncio
+
+    from ui.tray import Tray
+
+    shell.loop.run(shell.agent.sync_now())
+    tray = Tray(shell.service, now=lambda: NOW)
+    tickets = shell.loop.run(shell.agent.my_tickets())
+    for n in range(6):
+        shell.loop.run(
+            shell.agent.add_note(tickets[0].id, f"n{n}", title="t", publish=1, note_type=1)
+        )
+    window.bring_forward("queue")
+    queue = window.pages["queue"]
+    shell.settle()
+    queue_badge = window.sidebar.buttons["queue"].count
+    mywork_badge = window.sidebar.buttons["mywork"].count
+    shell.loop.until(lambda: queue_badge.text() == "6" and mywork_badge.text() == "1")
+    # Autotask answers one note at a time, when the test says so.
+    answers = asyncio.Semaphore(0)
+    create = shell.agent.client.create
+
+    async def one_at_a_time(*args, **kwargs):
+        await answers.acquire()
+        return await create(*args, **kwargs)
+
+    monkeypatch.setattr(shell.agent.client, "create", one_at_a_time)
+    sync = shell.loop.loop.create_task(shell.agent.sync_now())
+    for _ in range(2):
+        answers.release()
+    shell.loop.until(lambda: queue_badge.text() == "4")
+    assert not sync.done()  # still sending: what was shown came while it ran
+    shell.loop.until(lambda: "4 operations" in queue.count.text())
+    assert window.progress_label.text().startswith("Sending ")
+    assert "Sending " in tray.icon.toolTip() and tray.pending == 4
+    for _ in range(4):
+        answers.release()
+    shell.loop.run(sync)
+    shell.loop.until(lambda: queue_badge.isHidden() and mywork_badge.isHidden())
+    assert tray.pending == 0
+    tray.hide()
+    tray.deleteLater()

@@ -6,9 +6,8 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from agent.api.audit_words import CHOICE_WORDS, KIND_WORDS
 from agent.api.types import AuditEntry
-from ui.models.labels import entity_label, field_label
+from ui.models.labels import entity_label
 from ui.models.look import local_text
 from ui.models.table import ListTableModel
 from ui.service import AgentService
@@ -39,39 +38,6 @@ ACTION_WORDS = {
 }
 
 
-DETAIL_LABELS = {
-    "kind": "Kind of change",
-    "fields": "Changed",
-    "base": "Before",
-    "sent": "Sent",
-    "mine": "Yours",
-    "theirs": "In Autotask",
-    "chosen": "Kept",
-    "losing": "Not kept",
-    "choice": "Choice",
-    "field": "Field",
-    "reason": "Why",
-    "message": "Message",
-    "category": "Problem",
-    "action": "What happens next",
-    "outcome_unknown": "Outcome unknown",
-    "changed_by": "Changed by (resource)",
-    "started": "Started",
-    "stopped": "Stopped",
-    "duration": "Time",
-    "long": "More than 10 hours",
-    "long_confirmed": "More than 10 hours, confirmed",
-}
-
-
-def _value(value: Any) -> str:
-    if value is None or value == "":
-        return "(empty)"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return " ".join(str(value).split())
-
-
 def summary(entry: AuditEntry) -> str:
     """The event in a sentence a person reads: the agent's words (`agent.api.audit_words`)."""
     return entry.summary
@@ -84,25 +50,13 @@ def detail_lines(entry: AuditEntry) -> list[tuple[str, str]]:
         ("What happened", ACTION_WORDS.get(entry.action, entry.action.replace("_", " "))),
     ]
     if entry.entity_type:
-        rows.append(("Record", f"{entity_label(entry.entity_type)} {entry.entity_id or ''}"))
+        record = entry.record or entity_label(entry.entity_type)
+        known = entry.entity_id and not entry.entity_id.startswith("~")
+        # The id too: it is what the Record id filter takes.
+        rows.append(("Record", f"{record} (id {entry.entity_id})" if known else record))
     if entry.op_id is not None:
         rows.append(("Operation", f"#{entry.op_id}"))
-    for key, value in entry.detail.items():
-        label = DETAIL_LABELS.get(key, key.replace("_", " ").capitalize())
-        if key == "kind":
-            value = KIND_WORDS.get(str(value), value)
-        if key == "field":
-            value = field_label(str(value))
-        if key == "choice":
-            value = CHOICE_WORDS.get(str(value), value)
-        if isinstance(value, dict):
-            rows.extend((f"{label}: {field_label(k)}", _value(v)) for k, v in value.items())
-            if not value:
-                rows.append((label, "(nothing)"))
-        elif isinstance(value, list):
-            rows.append((label, ", ".join(field_label(str(v)) for v in value)))
-        else:
-            rows.append((label, _value(value)))
+    rows.extend(entry.details)  # the agent's words: labels, names, ticket numbers, local times
     return rows
 
 

@@ -109,6 +109,13 @@ class TicketTableModel(ListTableModel):
         if t.pending_time_entries:
             n = t.pending_time_entries
             waiting.append(f"{n} time entr" + ("ies" if n > 1 else "y"))
+        if t.pending_parts:
+            waiting.append(f"{t.pending_parts} part" + "s" * (t.pending_parts > 1))
+        if t.pending_checklist:
+            n = t.pending_checklist
+            waiting.append(f"{n} checklist item" + "s" * (n > 1))
+        if t.pending_files:
+            waiting.append(f"{t.pending_files} file" + "s" * (t.pending_files > 1))
         if waiting:
             lines.append(f"Waiting to be sent: {', '.join(waiting)}")
         elif not t.conflicts:

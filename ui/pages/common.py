@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.models.look import ACCENT, ERROR, MUTED, chip_style
+from ui.pages.elide import WordElideDelegate
 
 PAGE_QSS = f"""
 QLabel#pageTitle {{ font-size: 20px; font-weight: 600; }}
@@ -141,4 +142,6 @@ def list_table(
     head.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     for col, width in widths.items():
         head.resizeSection(col, width)
+    # The main column's long texts are cut after a whole word (the tooltip has them whole).
+    table.setItemDelegateForColumn(stretch, WordElideDelegate(table))
     return table

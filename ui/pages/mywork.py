@@ -53,6 +53,9 @@ WIDTHS = {COMPANY: 150, STATUS: 140, PRIORITY: 80, DUE: 150}
 class MyWorkPage(QWidget):
     page_id = "mywork"
     countChanged = Signal(int)  # tickets with changes waiting to be sent
+    # The window loads it once when it is built, so its badge is right before the first visit
+    # (and it follows the queue from then on).
+    counts_before_shown = True
 
     def __init__(self, service: AgentService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -108,28 +111,33 @@ class MyWorkPage(QWidget):
         self.search = QLineEdit(placeholderText="Search by title, number or company")
         self.search.setAccessibleName("Search tickets")
         self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(160)  # usable, not "S…", on a narrow or scaled window
         self.status = QComboBox()
         self.status.setAccessibleName("Filter by status")
         self.priority = QComboBox()
         self.priority.setAccessibleName("Filter by priority")
         self.company = QComboBox()
         self.company.setAccessibleName("Filter by company")
-        self.company.setMinimumContentsLength(14)
         for combo, text in (
             (self.status, "All statuses"),
             (self.priority, "All priorities"),
             (self.company, "All companies"),
         ):
             combo.addItem(text, None)
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            # They share the room with the search box and give way (their choices elided) on a
+            # narrow or scaled window, where the search box keeps a usable width.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(9)
             combo.currentIndexChanged.connect(self._apply_filter)
         self.search.textChanged.connect(self._apply_filter)
         self.count = QLabel(objectName="muted")
-        row.addWidget(self.search, 2)
-        row.addWidget(self.status)
-        row.addWidget(self.priority)
-        row.addWidget(self.company)
-        row.addWidget(self.count, 1, Qt.AlignmentFlag.AlignRight)
+        row.addWidget(self.search, 3)
+        for combo in (self.status, self.priority, self.company):
+            combo.setMaximumWidth(260)
+            row.addWidget(combo, 2)
+        row.addWidget(self.count, 0, Qt.AlignmentFlag.AlignRight)
         return row
 
     def _build_table(self) -> QTableView:

@@ -185,16 +185,11 @@ class TicketPanel(QWidget):
         if detail is None:
             return
         shown = self.details.detail
-        typing = (
-            shown is not None
-            and shown.id == detail.id
-            and bool(self.details.changes())  # the form holds what the technician typed
-            and bool(self.details.changes(detail))  # which the refreshed ticket does not hold
-        )
-        if not typing:
-            # Typing stays as typed (it refreshes once saved or reverted); once saved, the
-            # refresh shows it with its pending marks. A change made elsewhere (the command
-            # line, a conflict resolved, the server's) shows at once when nothing is typed.
+        typing = shown is not None and shown.id == detail.id and self.details.dirty()
+        if not (typing and self.details.changes(detail)):
+            # Typing that the refreshed ticket does not hold yet stays as typed (it refreshes
+            # once saved or reverted); once saved, the refresh shows it with its pending marks.
+            # A form nobody typed in follows the ticket (a value Autotask's changed included).
             self.details.show_detail(detail, catalog)
         self.notes.show_detail(detail, catalog)
         self.time.show_detail(detail, catalog)
@@ -228,6 +223,8 @@ class TicketPanel(QWidget):
         pending = [v.name for v in f.values() if v.pending]
         pending += [n.key for n in detail.notes if n.pending]
         pending += [t.key for t in detail.time_entries if t.pending]
+        pending += ["part"] * detail.pending_parts + ["checklist"] * detail.pending_checklist
+        pending += ["file"] * detail.pending_files
         conflicts = [v.name for v in f.values() if v.conflict_id is not None]
         if conflicts:
             self.state_chip.setText(f"{len(conflicts)} conflict(s)")
@@ -363,6 +360,10 @@ class DetailsTab(QScrollArea):
     def show_detail(self, detail: TicketDetail, catalog: Catalog) -> None:
         if detail.id != self._note_for:
             self._note(None, "")  # a message about another ticket is not about this one
+        elif self.saved_note.text().startswith(SAVED) and not any(
+            v.pending for v in detail.fields.values()
+        ):
+            self._note(None, "")  # what was saved here has been sent or settled since
         self.detail, self.catalog = detail, catalog
         self._loading = True
         f = detail.fields
@@ -487,7 +488,7 @@ class DetailsTab(QScrollArea):
         names = ", ".join(field_label(n) for n in changes)
         self._note(
             ticket_id,
-            f"Saved on this laptop ({names}). It is sent to Autotask as soon as it can be.",
+            f"{SAVED}({names}). It is sent to Autotask as soon as it can be.",
         )
 
     def _refused(self, ticket_id: int, exc: BaseException) -> None:
@@ -506,6 +507,7 @@ class DetailsTab(QScrollArea):
 
 
 UNSAVED = "Unsaved: "
+SAVED = "Saved on this laptop "
 
 
 def value(detail: TicketDetail, name: str) -> Any:

@@ -75,7 +75,13 @@ def test_audit_filters_and_shows_the_details_as_a_field_list(synced: Desk, qtbot
     }
     page.table.selectRow(0)
     shown = page.details.toPlainText()
-    assert f"Ticket {tickets[0].id}" in shown and "{" not in shown and '"' not in shown
+    assert f"Ticket {tickets[0].number} (id {tickets[0].id})" in shown
+    assert (
+        "Changed: Title:" in shown
+        and "Audited title" in shown
+        and "{" not in shown
+        and '"' not in shown
+    )
     page.entity_id.clear()
     page.text.setText("Another")
     page.apply_filters()

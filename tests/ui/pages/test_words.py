@@ -52,6 +52,35 @@ def test_the_queue_names_picklist_labels_and_ticket_numbers_and_cuts_at_a_word(
     assert LONG in tip  # the full text in the tooltip
 
 
+def painted_text(table, index) -> str:  # type: ignore[no-untyped-def]
+    """The text the view paints in a cell (what its delegate makes of the model's text)."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    option = QStyleOptionViewItem()
+    table.initViewItemOption(option)
+    option.rect = table.visualRect(index)
+    table.itemDelegateForIndex(index).initStyleOption(option, index)
+    return str(option.text)
+
+
+def test_a_long_change_is_cut_after_a_word_in_a_laptop_sized_queue(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    ticket = synced.run(synced.agent.my_tickets())[0]
+    synced.run(synced.agent.update_ticket(ticket.id, description=LONG))
+    page = open_queue(synced, qtbot)
+    page.resize(1032, 600)  # a 1280x720 window less the sidebar
+    synced.idle()
+    index = page.model.index(0, WHAT)
+    model_text = page.model.data(index)
+    shown = painted_text(page.table, index)
+    assert shown.endswith("…") and len(shown) < len(model_text), shown
+    head = shown[:-1]
+    assert model_text.startswith(head)
+    assert model_text[len(head)] in " ,;:", shown  # it ends where a word ends
+    assert LONG in page.model.data(index, Qt.ItemDataRole.ToolTipRole)
+
+
 def test_next_try_and_retry_now_follow_the_connection(synced: Desk, qtbot: QtBot) -> None:
     ticket = synced.run(synced.agent.my_tickets())[0]
     synced.run(synced.agent.update_ticket(ticket.id, title="Retried"))
@@ -157,3 +186,44 @@ def test_the_audit_trail_names_labels_and_ticket_numbers_and_finds_them(
     assert any(e.summary.endswith(f"Status → {label}") for e in found)
     assert any(e.record == f"Ticket {ticket.number}" for e in found)
     assert synced.run(synced.agent.audit_events(text=ticket.number))
+
+
+def test_parts_checklist_files_calls_and_the_stopwatch_read_as_words_in_queue_and_audit(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    import re
+
+    agent = synced.agent
+    synced.run(agent.set_work_offline(True))
+    tickets = synced.run(agent.my_tickets())
+    ticked = next(t for t in tickets if synced.run(agent.checklist(t.id)))
+    item = synced.run(agent.checklist(ticked.id))[0]
+    synced.run(agent.set_checklist_item(ticked.id, item.id, not item.done))
+    synced.run(agent.add_charge(tickets[0].id, quantity=2, name="Network cable"))
+    synced.run(agent.attach_data(tickets[1].id, "rack.png", b"\x89PNG not really"))
+    call = synced.run(agent.today(30))[0]
+    synced.run(agent.complete_service_call(call.id))
+    synced.run(agent.start_timer(tickets[2].id))
+    synced.run(agent.stop_timer())
+    # Program values a person should never have to read: wire names, entity names, temporary
+    # keys, ISO 8601 stamps, true/false.
+    raw = re.compile(
+        r"isCompleted|isComplete\b|completedDateTime|chargeType|datePurchased|fullPath|fileSize|attachmentType|"
+        r"parentID|ticketchecklistitems|ticketattachments|servicecalls|~[0-9a-f]{8}|"
+        r"\d{4}-\d\d-\d\dT\d\d|\bTrue\b|\bFalse\b"
+    )
+    queue = open_queue(synced, qtbot)
+    said = [queue.model.data(queue.model.index(r, WHAT)) for r in range(queue.model.rowCount())]
+    assert f"{'Untick' if item.done else 'Tick'} checklist item on ticket {ticked.number}" in (
+        " ".join(said)
+    )
+    assert any(s.startswith("Attach rack.png (") and tickets[1].number in s for s in said)
+    assert f"Mark service call {call.id} complete" in said
+    assert not [s for s in said if raw.search(s)], said
+    audit = open_audit(synced, qtbot)
+    for r in range(audit.model.rowCount()):
+        audit.table.selectRow(r)
+        entry = audit.model.entry_at(r)
+        shown = [audit.model.data(audit.model.index(r, c)) for c in range(5)]
+        shown.append(audit.details.toPlainText())
+        assert not [s for s in shown if s and raw.search(s)], (entry.action, shown)
