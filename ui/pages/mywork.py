@@ -11,7 +11,6 @@ from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSplitter,
@@ -34,7 +33,8 @@ from ui.models.tickets_model import (
     TicketTableModel,
 )
 from ui.pages.columns import ColumnFitter
-from ui.pages.common import PAGE_QSS, EmptyState, PageHeader, list_table
+from ui.pages.common import PAGE_QSS, EmptyState, PageHeader, list_table, name_clear_button
+from ui.pages.flow import FlowLayout
 from ui.pages.forms import combo_value, fill_combo
 from ui.pages.ticket import Catalog, TicketPanel, load_catalog
 from ui.service import AgentService
@@ -48,6 +48,8 @@ BELOW_MIN_HEIGHT = 760  # the header and filters, the list (about 220) above the
 # status says what is left to do.
 HIDE_ORDER = (COMPANY, PRIORITY, DUE, STATUS)
 WIDTHS = {COMPANY: 150, STATUS: 140, PRIORITY: 80, DUE: 150}
+SEARCH_CHARS = 24  # the search box is never narrower than this many characters
+FILTER_CHARS = 14  # nor a filter's choice list ("All priorities", "All companies")
 
 
 class MyWorkPage(QWidget):
@@ -101,35 +103,43 @@ class MyWorkPage(QWidget):
         self._refresh_soon.timeout.connect(self.refresh)
         self._loaded_once = False
 
-    def _build_filters(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _build_filters(self) -> FlowLayout:
+        """The search and the filters, wrapping onto a second row on a narrow page (a laptop at
+        150 %) rather than squeezing the search to a letter or cutting a filter's words."""
+        row = FlowLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(8)
         self.search = QLineEdit(placeholderText="Search by title, number or company")
         self.search.setAccessibleName("Search tickets")
         self.search.setClearButtonEnabled(True)
+        name_clear_button(self.search)
+        # Room for a few words, and the whole hint where the row has it.
+        self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance("x" * SEARCH_CHARS))
         self.status = QComboBox()
         self.status.setAccessibleName("Filter by status")
         self.priority = QComboBox()
         self.priority.setAccessibleName("Filter by priority")
         self.company = QComboBox()
         self.company.setAccessibleName("Filter by company")
-        self.company.setMinimumContentsLength(14)
         for combo, text in (
             (self.status, "All statuses"),
             (self.priority, "All priorities"),
             (self.company, "All companies"),
         ):
             combo.addItem(text, None)
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            # As wide as "All companies" and the like; a long company name elides.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(FILTER_CHARS)
             combo.currentIndexChanged.connect(self._apply_filter)
         self.search.textChanged.connect(self._apply_filter)
         self.count = QLabel(objectName="muted")
-        row.addWidget(self.search, 2)
-        row.addWidget(self.status)
-        row.addWidget(self.priority)
-        row.addWidget(self.company)
-        row.addWidget(self.count, 1, Qt.AlignmentFlag.AlignRight)
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        row.add_widget(self.search, 2)
+        row.add_widget(self.status)
+        row.add_widget(self.priority)
+        row.add_widget(self.company)
+        row.add_widget(self.count, 1)
         return row
 
     def _build_table(self) -> QTableView:

@@ -12,7 +12,6 @@ from PySide6.QtCore import QDateTime, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateTimeEdit,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -40,7 +39,7 @@ from ui.pages.ticket_parts import PartsTab
 from ui.pages.ticket_time import TimeTab
 from ui.pages.ticket_timer import TimerBar
 from ui.service import AgentService
-from ui.shortcuts import tab_moves_focus
+from ui.shortcuts import DateTimeEdit, tab_moves_focus
 
 NO_DUE = QDateTime.fromSecsSinceEpoch(0)
 
@@ -283,7 +282,7 @@ class DetailsTab(QScrollArea):
         self.description.setAccessibleName("Description")
         tab_moves_focus(self.description)
         self.description.setMinimumHeight(110)
-        self.due = QDateTimeEdit()
+        self.due = DateTimeEdit()  # Tab leaves it; the arrow keys walk its sections
         self.due.setAccessibleName("Due")
         self.due.setCalendarPopup(True)
         self.due.setDisplayFormat("d MMM yyyy  HH:mm")
