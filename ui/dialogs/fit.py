@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, QTimer
 from PySide6.QtWidgets import QDialog, QScrollArea, QWidget
 
-from ui.window_state import fit_to_screen, screen_for
+from ui.window_state import FRAME_GUESS, fit_to_screen, screen_for
 
 SHORTEST_BODY = 120  # the body's least height in a short dialog: a few lines, then it scrolls
 
@@ -39,17 +39,24 @@ class DialogBody(QScrollArea):
 
 def fit_dialog(dialog: QWidget, area: QRect | None = None, wanted: QSize | None = None) -> None:
     """As large as its content asks (and `wanted`), no larger than its screen's free area (or
-    `area`), centred over the window it belongs to, wholly on the screen."""
+    `area`), centred over the window it belongs to and wholly on the screen."""
+    owner = dialog.parentWidget()
+    frame = dialog.frameGeometry()
+    centre = owner.window().frameGeometry().center() if owner is not None else frame.center()
+    if area is None:
+        area = screen_for(owner.window().frameGeometry() if owner else frame).availableGeometry()
+    known = QSize(frame.width() - dialog.width(), frame.height() - dialog.height())
+    extra = known if dialog.isVisible() and not known.isNull() else FRAME_GUESS
+    room = area.size() - extra
     size = dialog.sizeHint().expandedTo(dialog.minimumSize())
     if wanted is not None:
         size = size.expandedTo(wanted)
+    size = size.boundedTo(room)
     dialog.resize(size)
-    owner = dialog.parentWidget()
-    centre = owner.window().frameGeometry().center() if owner else dialog.frameGeometry().center()
-    dialog.move(centre - QPoint(size.width() // 2, size.height() // 2))
-    if area is None:
-        area = screen_for(dialog.frameGeometry()).availableGeometry()
-    fit_to_screen(dialog, area)
+    outer = size + extra
+    x = min(max(centre.x() - outer.width() // 2, area.left()), area.right() + 1 - outer.width())
+    y = min(max(centre.y() - outer.height() // 2, area.top()), area.bottom() + 1 - outer.height())
+    dialog.move(QPoint(x, y))
 
 
 class _KeepOnScreen(QObject):

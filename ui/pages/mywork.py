@@ -97,6 +97,7 @@ class MyWorkPage(QWidget):
         outer.addWidget(self.splitter, 1)
         self.panel.changed.connect(self.refresh)
         self.panel.backRequested.connect(self.show_list)
+        self.panel.stayed.connect(self._stayed)
         service.queueChanged.connect(self._on_queue_changed)
         service.conflictsChanged.connect(self._on_queue_changed)
         self._refresh_soon = QTimer(self, singleShot=True, interval=300)
@@ -290,6 +291,15 @@ class MyWorkPage(QWidget):
         """Select the ticket in the list, or show it on its own when the list hides it."""
         if not self.select_ticket(ticket_id):
             self.panel.show_ticket(ticket_id)
+
+    def _stayed(self) -> None:
+        """The ticket shown kept its unsaved typing: the list shows it chosen again (once the
+        click that chose another row is done with)."""
+        QTimer.singleShot(0, self, self._reselect)
+
+    def _reselect(self) -> None:
+        if self.panel.ticket_id is not None:
+            self._select(self.panel.ticket_id)
 
     def _selection_changed(self, selected: QItemSelection, _: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()
