@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ui import icons
+from ui.dialogs.fit import keep_on_screen
 
 TITLE = "No system keyring"
 LEAD = (
@@ -55,6 +56,7 @@ class KeyringDialog(QDialog):
         row.addStretch(1)
         row.addWidget(self.quit_button)
         box.addLayout(row)
+        keep_on_screen(self)
 
     @property
     def chose_unencrypted(self) -> bool:

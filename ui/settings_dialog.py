@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from agent.settings import Settings, redis_url_problem
 from ui import icons, style
 from ui.autostart import Autostart, set_enabled
+from ui.dialogs.fit import DialogBody, fit_dialog, keep_on_screen
 from ui.service import AgentService
 
 DURABILITY = (("normal", "Fast (safe after a crash of the app)"), ("full", "Safest (slower)"))
@@ -70,6 +71,7 @@ class SignOutDialog(QDialog):
         row.addWidget(cancel)
         row.addWidget(self.confirm)
         box.addLayout(row)
+        keep_on_screen(self)
 
 
 class SettingsDialog(QDialog):
@@ -96,8 +98,14 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Field Sync settings")
         self.setWindowIcon(icons.app_icon())
         self.setMinimumWidth(560)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(22, 20, 22, 16)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(22, 20, 22, 16)
+        outer.setSpacing(12)
+        # The settings scroll on a short screen (a laptop at 150 %); the buttons stay in view.
+        self.scroll = DialogBody()
+        outer.addWidget(self.scroll, 1)
+        box = QVBoxLayout(self.scroll.body)
+        box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(12)
         box.addWidget(QLabel("Settings", objectName="DialogTitle"))
 
@@ -148,6 +156,7 @@ class SettingsDialog(QDialog):
         self.error.setStyleSheet(f"color: {style.DANGER};")
         self.error.hide()
         box.addWidget(self.error)
+        box.addStretch(1)
 
         buttons = QHBoxLayout()
         self.sign_out_button = QPushButton(icons.icon("signout", style.DANGER), "  Sign out…")
@@ -163,9 +172,10 @@ class SettingsDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.save_button)
-        box.addLayout(buttons)
+        outer.addLayout(buttons)
         self.redis_url.textChanged.connect(self._check_redis)
         self.load(settings)
+        keep_on_screen(self)
 
     def _lockable(self, name: str, control: QWidget) -> QWidget:
         """`control` in a row of its own, locked with a note when the policy sets `name`."""
@@ -211,6 +221,10 @@ class SettingsDialog(QDialog):
 
     def _show_advanced(self, shown: bool) -> None:
         self._link.setRowVisible(self.redis_row, shown)
+        if self.isVisible():  # taller now: as tall as the screen lets it be, else it scrolls
+            self.scroll.updateGeometry()  # its hint is the body's, a row longer now
+            fit_dialog(self, wanted=self.size())
+            self.scroll.ensureWidgetVisible(self.redis_url)
 
     def values(self) -> dict[str, Any]:
         return {

@@ -1,5 +1,6 @@
 """The window's keyboard: Ctrl+F finds, Ctrl+S saves the ticket, Ctrl+R or F5 syncs, Ctrl+1..6
-switch pages; Tab leaves a text box (Ctrl+Tab types a tab there). Escape already closes dialogs.
+switch pages; Tab leaves a text box (Ctrl+Tab types a tab there) and a date (its day, month,
+year, hour and minute are chosen with the arrow keys). Escape already closes dialogs.
 """
 
 from __future__ import annotations
@@ -9,7 +10,15 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QTextEdit, QWidget
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QDateTimeEdit,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QTimeEdit,
+    QWidget,
+)
 
 if TYPE_CHECKING:
     from ui.mainwindow import MainWindow
@@ -42,6 +51,24 @@ def tab_moves_focus(box: TextBox) -> None:
     Ctrl+Tab types a tab."""
     box.setTabChangesFocus(True)
     box.installEventFilter(_CTRL_TAB)
+
+
+# Qt's date and time boxes take Tab to walk their sections (day, month, year, hour, minute), so
+# Tab stayed in a "Due" box for five presses. Here Tab moves to the next field, as everywhere
+# else in the window; Left and Right move between the sections, Up and Down change one.
+class DateTimeEdit(QDateTimeEdit):
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, next)
+
+
+class DateEdit(QDateEdit):
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, next)
+
+
+class TimeEdit(QTimeEdit):
+    def focusNextPrevChild(self, next: bool) -> bool:
+        return QWidget.focusNextPrevChild(self, next)
 
 
 def install(window: MainWindow) -> list[QShortcut]:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from agent.api.facade import Agent
 from agent.api.types import ConnectionTest
 from ui import icons, style
+from ui.dialogs.fit import DialogBody, keep_on_screen
 from ui.service import AgentService
 
 FIELD_OF_KIND = {
@@ -56,8 +57,14 @@ class SignInDialog(QDialog):
         self.setWindowTitle("Sign in to Autotask")
         self.setWindowIcon(icons.app_icon())
         self.setMinimumWidth(520)
-        box = QVBoxLayout(self)
-        box.setContentsMargins(26, 24, 26, 20)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(26, 24, 26, 20)
+        outer.setSpacing(14)
+        # The fields scroll on a short screen (a laptop at 150 %); the buttons stay in view.
+        self.scroll = DialogBody()
+        outer.addWidget(self.scroll, 1)
+        box = QVBoxLayout(self.scroll.body)
+        box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(14)
 
         head = QHBoxLayout()
@@ -134,6 +141,7 @@ class SignInDialog(QDialog):
         row.addWidget(self.message_icon, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.message, 1)
         box.addLayout(row)
+        box.addStretch(1)
 
         buttons = QHBoxLayout()
         self.test_button = QPushButton("Test connection")
@@ -148,8 +156,9 @@ class SignInDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.sign_in_button)
-        box.addLayout(buttons)
+        outer.addLayout(buttons)
         self._edited()
+        keep_on_screen(self)
 
     @staticmethod
     def _help(text: str) -> QLabel:

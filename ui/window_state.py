@@ -69,9 +69,10 @@ def screen_for(rect: QRect) -> QScreen:
     return best
 
 
-def fit_to_screen(window: QWidget) -> None:
-    """Make the window (frame included) no larger than its screen's available area and move it
-    wholly onto that screen. A maximised or full-screen window is left to the window manager."""
+def fit_to_screen(window: QWidget, area: QRect | None = None) -> None:
+    """Make the window (frame included) no larger than its screen's available area (or `area`)
+    and move it wholly onto it. A maximised or full-screen window is left to the window
+    manager."""
     if window.isMaximized() or window.isFullScreen():
         return
     frame = window.frameGeometry()
@@ -81,7 +82,8 @@ def fit_to_screen(window: QWidget) -> None:
         frame_extra = extra
     else:
         frame_extra = FRAME_GUESS
-    area = screen_for(frame).availableGeometry()
+    if area is None:
+        area = screen_for(frame).availableGeometry()
     width = max(1, min(inner.width(), area.width() - frame_extra.width()))
     height = max(1, min(inner.height(), area.height() - frame_extra.height()))
     if width < window.minimumWidth() or height < window.minimumHeight():

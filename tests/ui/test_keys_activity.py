@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QTabBar,
     QTextEdit,
+    QToolButton,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -102,24 +103,67 @@ def test_tab_leaves_the_description_and_ctrl_s_saves(shell: Shell, window: MainW
     assert detail is not None and detail.fields["description"].pending
 
 
+def test_tab_walks_the_ticket_form_field_by_field(shell: Shell, window: MainWindow):
+    """Tab leaves the due date at once (its day, month, year, hour and minute are walked with the
+    arrow keys) and reaches "Assigned to"; Shift+Tab comes back the same way."""
+    _open_first_ticket(shell, window)
+    details = window.pages["mywork"].panel.details  # type: ignore[attr-defined]
+    order = [details.status, details.priority, details.title, details.description, details.due]
+    order += [details.resource] + ([details.role] if details.role.isEnabled() else [])
+    details.status.setFocus()
+    for expected in order[1:]:
+        QtBot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        assert QApplication.focusWidget() is expected, expected.accessibleName()
+    for expected in reversed(order[:-1]):
+        QtBot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Backtab)
+        assert QApplication.focusWidget() is expected, expected.accessibleName()
+    # The arrow keys still choose within the date: Up changes the section the cursor is in.
+    details.due.setFocus()
+    before = details.due.dateTime()
+    QtBot.keyClick(details.due, Qt.Key.Key_Up)
+    assert details.due.dateTime() != before
+
+
 def test_every_control_of_every_page_has_a_name_for_screen_readers(
     shell: Shell, window: MainWindow
 ):
     _open_first_ticket(shell, window)
     seen: dict[int, QWidget] = {}
     tabs = window.pages["mywork"].panel.tabs  # type: ignore[attr-defined]
-    for page_id in list(window.sidebar.buttons):
-        window.show_page(page_id)
-        shell.settle()
-        for tab in range(tabs.count() if page_id == "mywork" else 1):
-            if page_id == "mywork":
-                tabs.setCurrentIndex(tab)
-            for widget in window.findChildren(QWidget):
-                if widget.isVisible() and widget.window() is window:  # not a combo's popup
-                    seen[id(widget)] = widget
+    # Wide, then narrow: the ticket's tab bar shows its scroll arrows when its tabs do not fit.
+    for size in ((1280, 800), (850, 450)):
+        window.resize(*size)
+        for page_id in list(window.sidebar.buttons):
+            window.show_page(page_id)
+            shell.settle()
+            # Something typed in each search box: its clear button shows.
+            searches = [
+                e
+                for e in window.findChildren(QLineEdit)
+                if e.isVisible() and e.isClearButtonEnabled() and not e.text()
+            ]
+            for search in searches:
+                search.setText("typed")
+            for tab in range(tabs.count() if page_id == "mywork" else 1):
+                if page_id == "mywork":
+                    tabs.setCurrentIndex(tab)
+                for widget in window.findChildren(QWidget):
+                    if widget.isVisible() and widget.window() is window:  # not a combo's popup
+                        seen[id(widget)] = widget
+            for search in searches:
+                search.clear()
+    buttons = [w for w in seen.values() if isinstance(w, QToolButton)]
+    assert any(isinstance(w.parent(), QTabBar) for w in buttons)  # the tabs' scroll arrows
+    assert any(isinstance(w.parent(), QLineEdit) for w in buttons)  # a search's clear button
     unnamed: list[str] = []
     for widget in seen.values():
-        if not isinstance(widget, INTERACTIVE) or widget.focusPolicy() == Qt.FocusPolicy.NoFocus:
+        if not isinstance(widget, INTERACTIVE):
+            continue
+        # A button is read out even when the keyboard does not stop on it (a tab bar's scroll
+        # arrow, a search box's clear button); other controls only when it does.
+        if widget.focusPolicy() == Qt.FocusPolicy.NoFocus and not isinstance(
+            widget, QAbstractButton
+        ):
             continue
         if isinstance(widget, QLineEdit) and isinstance(
             widget.parent(), QComboBox | QAbstractSpinBox

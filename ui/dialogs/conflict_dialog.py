@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from agent.api.validation import EditRejected
 from ui.dialogs.conflict_values import TEXT_FIELDS, ConflictContext, record_title
 from ui.dialogs.diff import highlight, plain, removed
+from ui.dialogs.fit import keep_on_screen
 from ui.models.labels import entity_label, field_label
 from ui.models.look import TONES, local_text
 from ui.pages.common import PAGE_QSS, chip, field_error, show_error
@@ -243,7 +244,7 @@ class ConflictDialog(QDialog):
         records = {(c.entity_type, c.entity_id) for c in conflicts}
         first = conflicts[0]
         self.setWindowTitle("Resolve conflicts")
-        self.resize(980, 640)
+        keep_on_screen(self, QSize(980, 640))  # or as much of it as the screen has
         outer = QVBoxLayout(self)
         outer.setContentsMargins(20, 16, 20, 16)
         outer.setSpacing(10)

@@ -12,7 +12,6 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -38,8 +37,17 @@ from ui.models.audit_model import (
 from ui.models.labels import ENTITY_LABELS
 from ui.models.look import chip_style, local_text
 from ui.pages.columns import ColumnFitter
-from ui.pages.common import PAGE_QSS, PageHeader, chip, list_table, show_error
+from ui.pages.common import (
+    PAGE_QSS,
+    PageHeader,
+    chip,
+    list_table,
+    name_clear_button,
+    show_error,
+)
+from ui.pages.flow import FlowLayout
 from ui.service import AgentService
+from ui.shortcuts import DateEdit
 
 TYPING_MS = 250
 
@@ -72,7 +80,7 @@ class AuditPage(QWidget):
         verdict_row.addWidget(self.verdict)
         verdict_row.addWidget(self.verdict_text, 1)
         outer.addLayout(verdict_row)
-        outer.addLayout(self._build_filters())
+        outer.addWidget(self._build_filters())
         split = QSplitter(Qt.Orientation.Horizontal)
         self.table = self._build_table()
         self.table.setAccessibleName("Audit events")
@@ -95,9 +103,13 @@ class AuditPage(QWidget):
         self.export_button.clicked.connect(self._export_clicked)
         self.model.loaded.connect(self._loaded)
 
-    def _build_filters(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.setSpacing(8)
+    def _build_filters(self) -> QWidget:
+        """The filters in a row that wraps onto a second one on a narrow page (a laptop at
+        150 %): each keeps its width, the date range and the search stay in one piece."""
+        bar = QWidget()
+        row = FlowLayout(bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.filter_row = row
         self.entity = QComboBox()
         self.entity.setAccessibleName("Record type")
         self.entity.addItem("All records", None)
@@ -105,28 +117,30 @@ class AuditPage(QWidget):
             self.entity.addItem(f"{label}s", key)
         self.entity_id = QLineEdit(placeholderText="Record id")
         self.entity_id.setAccessibleName("Record id")
-        self.entity_id.setMaximumWidth(110)
+        chars = self.entity_id.fontMetrics().horizontalAdvance("Record id 00000")
+        self.entity_id.setFixedWidth(chars + 16)  # the words "Record id", and an id typed
         self.action = QComboBox()
         self.action.setAccessibleName("Event type")
         self.action.addItem("All events", None)
         for key, label in ACTION_WORDS.items():
             self.action.addItem(label, key)
         self.ranged = QCheckBox("Between")
-        self.since = QDateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
+        self.since = DateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
         self.since.setAccessibleName("From date")
-        self.until = QDateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
+        self.until = DateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
         self.until.setAccessibleName("To date")
         self.text = QLineEdit(placeholderText="Search the details")
-        self.text.setMinimumWidth(160)
+        hint = self.text.fontMetrics().horizontalAdvance("Search the details")
+        self.text.setMinimumWidth(hint + 40)  # the hint whole, beside the clear button
         self.text.setAccessibleName("Search the details")
         self.text.setClearButtonEnabled(True)
+        name_clear_button(self.text)
         self.count = QLabel(objectName="muted")
-        for w in (self.entity, self.entity_id, self.action, self.ranged, self.since):
-            row.addWidget(w)
-        row.addWidget(QLabel("and"))
-        row.addWidget(self.until)
-        row.addWidget(self.text, 1)
-        row.addWidget(self.count)
+        self.count.setMinimumWidth(self.count.fontMetrics().horizontalAdvance("0,000+ events"))
+        for w in (self.entity, self.entity_id, self.action):
+            row.add_widget(w)
+        row.add_widget(_group(self.ranged, self.since, QLabel("and"), self.until))
+        row.add_widget(_group(self.text, self.count, stretch=self.text), stretch=1)
         self.entity.currentIndexChanged.connect(self.apply_filters)
         self.action.currentIndexChanged.connect(self.apply_filters)
         self.ranged.toggled.connect(self.apply_filters)
@@ -139,7 +153,7 @@ class AuditPage(QWidget):
         self.text.textChanged.connect(lambda _t: self._typed.start())
         self.entity_id.returnPressed.connect(self.apply_filters)
         self.text.returnPressed.connect(self.apply_filters)
-        return row
+        return bar
 
     def _build_table(self) -> QTableView:
         widths = {WHEN: 160, ACTION: 170, RECORD: 130, OP: 80}
@@ -267,3 +281,14 @@ class AuditPage(QWidget):
     def _exported(self, path: Path, count: int) -> None:
         self.export_button.setEnabled(True)
         self.verdict_text.setText(f"Exported {count:,} events to {path.name}.")
+
+
+def _group(*widgets: QWidget, stretch: QWidget | None = None) -> QWidget:
+    """Controls that read as one (a date range; the search and its count): kept on one row."""
+    group = QWidget()
+    line = QHBoxLayout(group)
+    line.setContentsMargins(0, 0, 0, 0)
+    line.setSpacing(8)
+    for w in widgets:
+        line.addWidget(w, 1 if w is stretch else 0)
+    return group

@@ -8,9 +8,11 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMessageBox,
     QSizePolicy,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -93,6 +95,15 @@ def field_error(parent: QWidget | None = None) -> QLabel:
     label.setWordWrap(True)
     label.setVisible(False)
     return label
+
+
+def name_clear_button(box: QLineEdit) -> None:
+    """The little "clear" button Qt puts in a search box (setClearButtonEnabled) has no name for
+    a screen reader of its own: name it after its box."""
+    name = box.accessibleName() or "The text"
+    for button in box.findChildren(QToolButton):
+        if not button.accessibleName():
+            button.setAccessibleName(f"Clear {name[:1].lower()}{name[1:]}")
 
 
 def show_error(label: QLabel, message: str | None) -> None:

@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QDateTime, Qt
-from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.pages.common import chip, field_error, show_error
 
@@ -58,6 +65,19 @@ class FormField:
         show_error(self.error, message)
         self.editor.setProperty("invalid", bool(message))
         self.editor.setStyleSheet("border: 1px solid #b91c1c;" if message else "")
+
+
+class ScrollingTab(QScrollArea):
+    """A tab of the ticket's page that scrolls rather than squeezes when the page is short (a
+    laptop at 150 %): its `body` is never made smaller than its layout's minimum, so a form's
+    labels and fields keep their height and never overlap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.body = QWidget()
+        self.setWidget(self.body)
 
 
 class Form(QWidget):

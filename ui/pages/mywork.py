@@ -11,7 +11,6 @@ from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSplitter,
@@ -34,7 +33,8 @@ from ui.models.tickets_model import (
     TicketTableModel,
 )
 from ui.pages.columns import ColumnFitter
-from ui.pages.common import PAGE_QSS, EmptyState, PageHeader, list_table
+from ui.pages.common import PAGE_QSS, EmptyState, PageHeader, list_table, name_clear_button
+from ui.pages.flow import FlowLayout
 from ui.pages.forms import combo_value, fill_combo
 from ui.pages.ticket import Catalog, TicketPanel, load_catalog
 from ui.service import AgentService
@@ -48,6 +48,8 @@ BELOW_MIN_HEIGHT = 760  # the header and filters, the list (about 220) above the
 # status says what is left to do.
 HIDE_ORDER = (COMPANY, PRIORITY, DUE, STATUS)
 WIDTHS = {COMPANY: 150, STATUS: 140, PRIORITY: 80, DUE: 150}
+SEARCH_CHARS = 24  # the search box is never narrower than this many characters
+FILTER_CHARS = 14  # nor a filter's choice list ("All priorities", "All companies")
 
 
 class MyWorkPage(QWidget):
@@ -98,20 +100,24 @@ class MyWorkPage(QWidget):
         outer.addWidget(self.splitter, 1)
         self.panel.changed.connect(self.refresh)
         self.panel.backRequested.connect(self.show_list)
+        self.panel.stayed.connect(self._stayed)
         service.queueChanged.connect(self._on_queue_changed)
         service.conflictsChanged.connect(self._on_queue_changed)
         self._refresh_soon = QTimer(self, singleShot=True, interval=300)
         self._refresh_soon.timeout.connect(self.refresh)
         self._loaded_once = False
 
-    def _build_filters(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _build_filters(self) -> FlowLayout:
+        """The search and the filters, wrapping onto a second row on a narrow page (a laptop at
+        150 %) rather than squeezing the search to a letter or cutting a filter's words."""
+        row = FlowLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(8)
         self.search = QLineEdit(placeholderText="Search by title, number or company")
         self.search.setAccessibleName("Search tickets")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(160)  # usable, not "S…", on a narrow or scaled window
+        name_clear_button(self.search)
+        # Room for a few words, and the whole hint where the row has it.
+        self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance("x" * SEARCH_CHARS))
         self.status = QComboBox()
         self.status.setAccessibleName("Filter by status")
         self.priority = QComboBox()
@@ -124,20 +130,20 @@ class MyWorkPage(QWidget):
             (self.company, "All companies"),
         ):
             combo.addItem(text, None)
-            # They share the room with the search box and give way (their choices elided) on a
-            # narrow or scaled window, where the search box keeps a usable width.
+            # As wide as "All companies" and the like; a long company name elides.
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
-            combo.setMinimumContentsLength(9)
+            combo.setMinimumContentsLength(FILTER_CHARS)
             combo.currentIndexChanged.connect(self._apply_filter)
         self.search.textChanged.connect(self._apply_filter)
         self.count = QLabel(objectName="muted")
-        row.addWidget(self.search, 3)
-        for combo in (self.status, self.priority, self.company):
-            combo.setMaximumWidth(260)
-            row.addWidget(combo, 2)
-        row.addWidget(self.count, 0, Qt.AlignmentFlag.AlignRight)
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        row.add_widget(self.search, 2)
+        row.add_widget(self.status)
+        row.add_widget(self.priority)
+        row.add_widget(self.company)
+        row.add_widget(self.count, 1)
         return row
 
     def _build_table(self) -> QTableView:
@@ -288,6 +294,15 @@ class MyWorkPage(QWidget):
         """Select the ticket in the list, or show it on its own when the list hides it."""
         if not self.select_ticket(ticket_id):
             self.panel.show_ticket(ticket_id)
+
+    def _stayed(self) -> None:
+        """The ticket shown kept its unsaved typing: the list shows it chosen again (once the
+        click that chose another row is done with)."""
+        QTimer.singleShot(0, self, self._reselect)
+
+    def _reselect(self) -> None:
+        if self.panel.ticket_id is not None:
+            self._select(self.panel.ticket_id)
 
     def _selection_changed(self, selected: QItemSelection, _: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()

@@ -4,6 +4,7 @@ its notes and its time entries; every change is captured locally, so all of it w
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,6 @@ from PySide6.QtCore import QDateTime, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateTimeEdit,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -35,12 +35,13 @@ from ui.pages.forms import Form, FormField, combo_value, fill_combo
 from ui.pages.ticket_checklist import ChecklistTab
 from ui.pages.ticket_context import ContextTab
 from ui.pages.ticket_files import FilesTab
+from ui.pages.ticket_leave import Leave, ask_leave
 from ui.pages.ticket_notes import NotesTab
 from ui.pages.ticket_parts import PartsTab
 from ui.pages.ticket_time import TimeTab
 from ui.pages.ticket_timer import TimerBar
 from ui.service import AgentService
-from ui.shortcuts import tab_moves_focus
+from ui.shortcuts import DateTimeEdit, tab_moves_focus
 
 NO_DUE = QDateTime.fromSecsSinceEpoch(0)
 
@@ -72,6 +73,7 @@ class TicketPanel(QWidget):
 
     changed = Signal()  # something was captured: the list should refresh its markers
     backRequested = Signal()  # on a narrow page: show the list again
+    stayed = Signal()  # another ticket was asked for, but this one's unsaved typing kept it
 
     def __init__(self, service: AgentService, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -158,6 +160,21 @@ class TicketPanel(QWidget):
         self.catalog = catalog
 
     def show_ticket(self, ticket_id: int | None) -> None:
+        """Show the ticket; typing not saved on the one shown is first saved, discarded or kept
+        (staying on it, `stayed`), as the technician chooses."""
+        if ticket_id == self.ticket_id or not self.details.dirty():
+            self._show_ticket(ticket_id)
+            return
+        changes = [field_label(n) for n in self.details.changes()]
+        choice = ask_leave(self, self.number.text() or str(self.ticket_id), changes)
+        if choice is Leave.DISCARD:
+            self._show_ticket(ticket_id)
+        elif choice is Leave.SAVE:  # the other ticket once saved; a refusal stays here
+            self.details.submit(then=lambda: self._show_ticket(ticket_id), failed=self.stayed.emit)
+        else:
+            self.stayed.emit()
+
+    def _show_ticket(self, ticket_id: int | None) -> None:
         self.ticket_id = ticket_id
         if ticket_id is None:
             self.detail = None
@@ -291,7 +308,7 @@ class DetailsTab(QScrollArea):
         self.description.setAccessibleName("Description")
         tab_moves_focus(self.description)
         self.description.setMinimumHeight(110)
-        self.due = QDateTimeEdit()
+        self.due = DateTimeEdit()  # Tab leaves it; the arrow keys walk its sections
         self.due.setAccessibleName("Due")
         self.due.setCalendarPopup(True)
         self.due.setDisplayFormat("d MMM yyyy  HH:mm")
@@ -460,21 +477,29 @@ class DetailsTab(QScrollArea):
         if self.detail is not None and self.catalog is not None:
             self.show_detail(self.detail, self.catalog)
 
-    def submit(self) -> None:
+    def submit(
+        self, then: Callable[[], None] | None = None, failed: Callable[[], None] | None = None
+    ) -> None:
+        """Capture what changed; `then` once captured, `failed` when refused."""
         d = self.detail
         changes = self.changes()
         if d is None or not changes:
             return
         self.save.setEnabled(False)
-        self.service_run(d.id, changes)
-
-    def service_run(self, ticket_id: int, changes: dict[str, Any]) -> None:
         service = self.panel.service
-        service.run(
-            service.agent.update_ticket(ticket_id, **changes),
-            lambda _: self._saved(ticket_id, changes),
-            lambda exc: self._refused(ticket_id, exc),
-        )
+        ticket_id = d.id
+
+        def saved(_: object) -> None:
+            self._saved(ticket_id, changes)
+            if then is not None:
+                then()
+
+        def refused(exc: BaseException) -> None:
+            self._refused(ticket_id, exc)
+            if failed is not None:
+                failed()
+
+        service.run(service.agent.update_ticket(ticket_id, **changes), saved, refused)
 
     def _showing(self, ticket_id: int) -> bool:
         return self.detail is not None and self.detail.id == ticket_id

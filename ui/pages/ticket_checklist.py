@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout
 
 from agent.visit.schedule import ChecklistLine
 from ui.models.look import local_text, parse_iso
 from ui.pages.common import show_error
+from ui.pages.forms import ScrollingTab
 
 if TYPE_CHECKING:
     from ui.pages.ticket import TicketPanel
@@ -32,7 +33,7 @@ def line_text(line: ChecklistLine) -> str:
     return text
 
 
-class ChecklistTab(QWidget):
+class ChecklistTab(ScrollingTab):
     captured = Signal()
 
     def __init__(self, panel: TicketPanel) -> None:
@@ -40,15 +41,17 @@ class ChecklistTab(QWidget):
         self.panel = panel
         self.ticket_id: int | None = None
         self.lines: list[ChecklistLine] = []
-        box = QVBoxLayout(self)
+        box = QVBoxLayout(self.body)
         box.setContentsMargins(4, 12, 4, 4)
         self.list = QListWidget()
         self.list.setAccessibleName("Checklist")
         self.list.setWordWrap(True)  # who completed an item and when wrap, never scroll
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setMinimumHeight(120)  # a few items, however short the page
         self.list.itemChanged.connect(self._ticked)
         self.empty = QLabel("This ticket has no checklist.", objectName="muted")
         self.error = QLabel(objectName="fieldError")
+        self.error.setWordWrap(True)
         self.error.setVisible(False)
         box.addWidget(self.list, 1)
         box.addWidget(self.empty)

@@ -13,10 +13,10 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
 from agent.visit.context import TicketContext
+from ui.pages.forms import ScrollingTab
 
 if TYPE_CHECKING:
     from ui.pages.ticket import TicketPanel
@@ -34,6 +34,7 @@ def _table(columns: list[str], name: str, stretch: int) -> QTableWidget:
     # Read-only, but selectable so a phone number or an address can be copied.
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.horizontalHeader().setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    table.setMinimumHeight(110)  # the headings and a few rows, however short the page
     return table
 
 
@@ -44,13 +45,13 @@ def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
             table.setItem(r, c, QTableWidgetItem(text))
 
 
-class ContextTab(QWidget):
+class ContextTab(ScrollingTab):
     def __init__(self, panel: TicketPanel) -> None:
         super().__init__()
         self.panel = panel
         self.ticket_id: int | None = None
         self.context: TicketContext | None = None
-        box = QVBoxLayout(self)
+        box = QVBoxLayout(self.body)
         box.setContentsMargins(4, 12, 4, 4)
         self.company = QLabel(objectName="muted")
         self.company.setWordWrap(True)

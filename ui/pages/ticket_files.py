@@ -34,6 +34,7 @@ from agent.autotask.attachments import MAX_ATTACHMENT_BYTES
 from agent.visit.attachments import AttachmentTooLarge, AttachmentView, UploadState
 from ui import wording
 from ui.pages.common import show_error
+from ui.pages.forms import ScrollingTab
 
 if TYPE_CHECKING:
     from ui.pages.ticket import TicketPanel
@@ -90,7 +91,7 @@ def image_bytes(image: QImage, fmt: str = "PNG") -> bytes:
     return bytes(array.data())
 
 
-class FilesTab(QWidget):
+class FilesTab(ScrollingTab):
     captured = Signal()
 
     def __init__(self, panel: TicketPanel) -> None:
@@ -98,7 +99,7 @@ class FilesTab(QWidget):
         self.panel = panel
         self.ticket_id: int | None = None
         self.views: list[AttachmentView] = []
-        box = QVBoxLayout(self)
+        box = QVBoxLayout(self.body)
         box.setContentsMargins(4, 12, 4, 4)
         self.list = QListWidget()
         self.list.setAccessibleName("Attached files")
@@ -116,6 +117,7 @@ class FilesTab(QWidget):
         upload.addWidget(self.upload_label)
         upload.addWidget(self.upload_bar, 1)
         self.upload_row.setVisible(False)
+        self.list.setMinimumHeight(120)  # a few files, however short the page
         self.empty = QLabel(
             "No files attached here. Attach a file, drop one on this page or paste a "
             "screenshot (Ctrl+V).",

@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
 from agent.visit.context import ChargeLine, ProductInfo
 from ui.pages.common import ask, show_error
+from ui.pages.forms import COMBO_CHARS, ScrollingTab
 
 if TYPE_CHECKING:
     from ui.pages.ticket import TicketPanel
@@ -48,7 +48,7 @@ def money(value: float | None) -> str:
     return "" if value is None else f"{value:,.2f}"
 
 
-class PartsTab(QWidget):
+class PartsTab(ScrollingTab):
     captured = Signal()
 
     def __init__(self, panel: TicketPanel) -> None:
@@ -58,7 +58,7 @@ class PartsTab(QWidget):
         self.lines: list[ChargeLine] = []
         self.products: list[ProductInfo] = []
         self.editing: ChargeLine | None = None
-        box = QVBoxLayout(self)
+        box = QVBoxLayout(self.body)
         box.setContentsMargins(4, 12, 4, 4)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setAccessibleName("Parts used")
@@ -77,6 +77,11 @@ class PartsTab(QWidget):
         form = QFormLayout()
         self.product = QComboBox()
         self.product.setAccessibleName("Product")
+        # A long product name elides rather than widening the tab past the page.
+        self.product.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.product.setMinimumContentsLength(COMBO_CHARS)
         self.product.currentIndexChanged.connect(self._product_chosen)
         self.name = QLineEdit()
         self.name.setAccessibleName("Part name")

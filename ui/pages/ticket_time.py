@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QComboBox,
-    QDateEdit,
     QDoubleSpinBox,
     QFrame,
     QGridLayout,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QTableWidget,
     QTableWidgetItem,
-    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +31,7 @@ from agent.api.validation import EditRejected
 from ui.models.look import dot_icon, parse_iso, to_iso
 from ui.pages.common import ask, show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
-from ui.shortcuts import tab_moves_focus
+from ui.shortcuts import DateEdit, TimeEdit, tab_moves_focus
 
 if TYPE_CHECKING:
     from ui.pages.ticket import Catalog, TicketPanel
@@ -94,7 +92,7 @@ class TimeTab(QScrollArea):
         self.editor_title = QLabel("Log time", objectName="sectionTitle")
         box.addWidget(self.editor_title)
         self.form = Form()
-        self.day = QDateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
+        self.day = DateEdit(calendarPopup=True, displayFormat="d MMM yyyy")
         self.day.setAccessibleName("Date worked")
         span = QWidget()  # in lines, so that a narrow ticket page needs no sideways scrolling
         row = QGridLayout(span)
@@ -104,9 +102,9 @@ class TimeTab(QScrollArea):
         group = QButtonGroup(span)
         group.addButton(self.by_span)
         group.addButton(self.by_hours)
-        self.start = QTimeEdit(displayFormat="HH:mm")
+        self.start = TimeEdit(displayFormat="HH:mm")
         self.start.setAccessibleName("Start time")
-        self.end = QTimeEdit(displayFormat="HH:mm")
+        self.end = TimeEdit(displayFormat="HH:mm")
         self.end.setAccessibleName("End time")
         self.hours = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=99.0, singleStep=0.25)
         self.hours.setAccessibleName("Hours")

@@ -27,9 +27,10 @@ from PySide6.QtWidgets import (
 from agent.api.types import AgentEvent
 from agent.api.validation import EditRejected
 from agent.visit import LONG_RUN_S, TimerDraft, TimerState, TimerView, duration_text
+from ui.dialogs.fit import DialogBody, keep_on_screen
 from ui.pages.common import ask, show_error
 from ui.pages.forms import combo_value, fill_combo
-from ui.shortcuts import tab_moves_focus
+from ui.shortcuts import DateTimeEdit, tab_moves_focus
 
 if TYPE_CHECKING:
     from ui.pages.ticket import Catalog, TicketPanel
@@ -177,7 +178,12 @@ class DraftDialog(QDialog):
         self.bar = bar
         self.draft = draft
         self.setWindowTitle("Log the timed work")
-        box = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
+        # The fields scroll on a short screen (a laptop at 150 %); the buttons stay in view.
+        self.scroll = DialogBody()
+        outer.addWidget(self.scroll, 1)
+        box = QVBoxLayout(self.scroll.body)
+        box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(
             QLabel(f"Timer on {ticket_text(draft)} {draft.ticket_title}".strip(), wordWrap=True)
         )
@@ -210,6 +216,7 @@ class DraftDialog(QDialog):
         self.error = QLabel(objectName="fieldError", wordWrap=True)
         self.error.setVisible(False)
         box.addWidget(self.error)
+        box.addStretch(1)
         buttons = QHBoxLayout()
         self.discard_button = QPushButton("Discard…", objectName="danger")
         self.later = QPushButton("Later")
@@ -218,7 +225,8 @@ class DraftDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(self.later)
         buttons.addWidget(self.log_button)
-        box.addLayout(buttons)
+        outer.addLayout(buttons)
+        keep_on_screen(self)
         self._fill(catalog)
         self.start.dateTimeChanged.connect(self._span_changed)
         self.end.dateTimeChanged.connect(self._span_changed)
@@ -230,7 +238,7 @@ class DraftDialog(QDialog):
 
     @staticmethod
     def _moment(instant: float, name: str) -> QDateTimeEdit:
-        edit = QDateTimeEdit(QDateTime.fromSecsSinceEpoch(int(instant)))
+        edit = DateTimeEdit(QDateTime.fromSecsSinceEpoch(int(instant)))
         edit.setDisplayFormat("d MMM yyyy  HH:mm:ss")
         edit.setCalendarPopup(True)
         edit.setAccessibleName(name)
