@@ -372,6 +372,8 @@ class DetailsTab(QScrollArea):
         self.detail: TicketDetail | None = None
         self.catalog: Catalog | None = None
         self._loading = False
+        # The changes a save captures (or captured, until the ticket is shown again with them).
+        self._in_flight: dict[str, Any] | None = None
 
     # -- showing ---------------------------------------------------------------------------
     def show_detail(self, detail: TicketDetail, catalog: Catalog) -> None:
@@ -381,6 +383,7 @@ class DetailsTab(QScrollArea):
             v.pending for v in detail.fields.values()
         ):
             self._note(None, "")  # what was saved here has been sent or settled since
+        self._in_flight = None  # the ticket as it is now holds what was saved
         self.detail, self.catalog = detail, catalog
         self._loading = True
         f = detail.fields
@@ -455,7 +458,9 @@ class DetailsTab(QScrollArea):
         return self.rows[row].label.font().italic()
 
     def dirty(self) -> bool:
-        return bool(self.changes())
+        """Typed and not saved: what is being saved right now does not count."""
+        changes = self.changes()
+        return bool(changes) and changes != self._in_flight
 
     def _edited(self) -> None:
         if self._loading:
@@ -486,15 +491,18 @@ class DetailsTab(QScrollArea):
         if d is None or not changes:
             return
         self.save.setEnabled(False)
+        self._in_flight = changes
         service = self.panel.service
         ticket_id = d.id
 
         def saved(_: object) -> None:
-            self._saved(ticket_id, changes)
+            self._saved(ticket_id, changes)  # kept as saved until the ticket is shown again
             if then is not None:
                 then()
 
         def refused(exc: BaseException) -> None:
+            if self._in_flight is changes:
+                self._in_flight = None
             self._refused(ticket_id, exc)
             if failed is not None:
                 failed()
