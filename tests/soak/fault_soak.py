@@ -21,7 +21,7 @@ from agent.simulator import Simulator
 from agent.store.models import OpState
 from tests.e2e.conftest import options
 from tests.soak.model import SoakModel
-from tests.soak.visit_edits import service_calls, uploads_done, visit_edit
+from tests.soak.visit_edits import uploads_done, visit_edit
 from tests.soak.visit_model import VisitTruth, combined
 from tests.soak.world import agent_integrity
 
@@ -61,7 +61,6 @@ async def run_fault_soak(
         priorities = sorted((await agent.picklists("Tickets"))["priority"])
         note_lists = await agent.picklists("TicketNotes")
         roles = (await agent.resources())[sim.technician_resource_id][1]
-        calls = await service_calls(agent)
         install_faults(sim, rng)
         live_entries: dict[str, int] = {}  # tag -> ticket id
         for i in range(ops):
@@ -79,7 +78,7 @@ async def run_fault_soak(
                 model,
             )
             if i % VISIT_EVERY == VISIT_EVERY - 1:
-                await visit_edit(agent, clock, visit_rng, i, mine, calls, visits)
+                await visit_edit(agent, clock, visit_rng, i, mine, visits)
             if i % 5 == 4:
                 await dispatcher_edit(agent, sim, rng, mine, statuses, model)
             if i == ops // 2:

@@ -15,27 +15,21 @@ from tests.soak.visit_model import VisitTruth
 KINDS = ("checklist", "service_call", "charge", "stopwatch", "attachment")
 
 
-async def service_calls(agent: Agent) -> list[int]:
-    """The technician's service calls the agent holds (today's and the next two weeks')."""
-    return [e.id for e in await agent.today(days=14) if e.kind == "service_call"]
-
-
 async def visit_edit(
     agent: Agent,
     clock: FakeClock,
     rng: random.Random,
     i: int,
     mine: list[int],
-    calls: list[int],
     truth: VisitTruth,
 ) -> None:
     roll = rng.random()
     tid = rng.choice(mine)
     if roll < 0.3 and await _checklist(agent, rng, tid, truth):
         return
-    if roll < 0.4 and calls:
-        await _service_call(agent, rng.choice(calls), truth)
-    elif roll < 0.7:
+    if roll < 0.4 and await _service_call(agent, rng, truth):
+        return
+    if roll < 0.7:
         await _charge(agent, rng, i, tid, truth)
     elif roll < 0.85:
         await _stopwatch(agent, clock, rng, i, tid, truth)
@@ -54,11 +48,16 @@ async def _checklist(agent: Agent, rng: random.Random, tid: int, truth: VisitTru
     return True
 
 
-async def _service_call(agent: Agent, call_id: int, truth: VisitTruth) -> None:
-    entry = next(e for e in await agent.today(days=14) if e.id == call_id)
-    await agent.complete_service_call(call_id, not entry.complete)
-    truth.calls[call_id] = int(not entry.complete)
+async def _service_call(agent: Agent, rng: random.Random, truth: VisitTruth) -> bool:
+    """A call of today or later (the soak's clock moves on: the first days' calls pass)."""
+    calls = [e for e in await agent.today(days=14) if e.kind == "service_call"]
+    if not calls:
+        return False
+    entry = rng.choice(calls)
+    await agent.complete_service_call(entry.id, not entry.complete)
+    truth.calls[entry.id] = int(not entry.complete)
     truth.typed("service_call")
+    return True
 
 
 async def _line(agent: Agent, truth: VisitTruth, name: str) -> Any:
