@@ -39,6 +39,7 @@ from ui.models.labels import ENTITY_LABELS
 from ui.models.look import chip_style, local_text
 from ui.pages.columns import ColumnFitter
 from ui.pages.common import PAGE_QSS, PageHeader, chip, list_table, show_error
+from ui.pages.reflow import Reflow, group
 from ui.service import AgentService
 
 TYPING_MS = 250
@@ -72,7 +73,7 @@ class AuditPage(QWidget):
         verdict_row.addWidget(self.verdict)
         verdict_row.addWidget(self.verdict_text, 1)
         outer.addLayout(verdict_row)
-        outer.addLayout(self._build_filters())
+        outer.addWidget(self._build_filters())
         split = QSplitter(Qt.Orientation.Horizontal)
         self.table = self._build_table()
         self.table.setAccessibleName("Audit events")
@@ -95,9 +96,7 @@ class AuditPage(QWidget):
         self.export_button.clicked.connect(self._export_clicked)
         self.model.loaded.connect(self._loaded)
 
-    def _build_filters(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.setSpacing(8)
+    def _build_filters(self) -> Reflow:
         self.entity = QComboBox()
         self.entity.setAccessibleName("Record type")
         self.entity.addItem("All records", None)
@@ -106,6 +105,7 @@ class AuditPage(QWidget):
         self.entity_id = QLineEdit(placeholderText="Record id")
         self.entity_id.setAccessibleName("Record id")
         self.entity_id.setMaximumWidth(110)
+        self.entity_id.setMinimumWidth(90)  # "Record id" readable, not "R…", on a laptop
         self.action = QComboBox()
         self.action.setAccessibleName("Event type")
         self.action.addItem("All events", None)
@@ -121,12 +121,17 @@ class AuditPage(QWidget):
         self.text.setAccessibleName("Search the details")
         self.text.setClearButtonEnabled(True)
         self.count = QLabel(objectName="muted")
-        for w in (self.entity, self.entity_id, self.action, self.ranged, self.since):
-            row.addWidget(w)
-        row.addWidget(QLabel("and"))
-        row.addWidget(self.until)
-        row.addWidget(self.text, 1)
-        row.addWidget(self.count)
+        for combo in (self.entity, self.action):  # long choices elided, not the page widened
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(12)
+        what = group(self.entity, self.entity_id, self.action)
+        when = group(self.ranged, self.since, QLabel("and"), self.until)
+        search = group(self.text, self.count)
+        search.layout().setStretch(0, 1)  # type: ignore[union-attr]
+        # On a narrow page the dates, then the search, go to a line of their own.
+        filters = Reflow([what, when, search], stretch=[search])
         self.entity.currentIndexChanged.connect(self.apply_filters)
         self.action.currentIndexChanged.connect(self.apply_filters)
         self.ranged.toggled.connect(self.apply_filters)
@@ -139,7 +144,7 @@ class AuditPage(QWidget):
         self.text.textChanged.connect(lambda _t: self._typed.start())
         self.entity_id.returnPressed.connect(self.apply_filters)
         self.text.returnPressed.connect(self.apply_filters)
-        return row
+        return filters
 
     def _build_table(self) -> QTableView:
         widths = {WHEN: 160, ACTION: 170, RECORD: 130, OP: 80}
