@@ -173,3 +173,24 @@ def test_the_audit_summary_keeps_its_room_on_a_laptop_sized_page(
     viewport = page.table.viewport().width()
     assert page.table.columnWidth(SUMMARY) >= 0.4 * viewport
     assert page.text.width() >= 160  # the search box is usable, not "S…"
+
+
+def test_a_long_alert_wraps_in_its_card_instead_of_scrolling_sideways(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    from PySide6.QtWidgets import QListWidgetItem
+
+    page = HealthPage(synced.service)
+    qtbot.addWidget(page)
+    page.resize(1032, 600)  # a 1280x720 window less the sidebar
+    page.show()
+    page.alerts.clear()
+    page.alerts.addItem(
+        QListWidgetItem(
+            "At the current pace this agent's request share runs out in about 15 min "
+            "(since 2 Dec 2026 15:12)"
+        )
+    )
+    qtbot.waitUntil(lambda: page.alerts.viewport().width() > 0)
+    assert page.alerts.horizontalScrollBar().maximum() == 0
+    assert page.alerts.visualItemRect(page.alerts.item(0)).width() <= page.alerts.viewport().width()
