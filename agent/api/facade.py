@@ -22,6 +22,7 @@ import httpx
 
 from agent.api import activity, views
 from agent.api.account import check_connection
+from agent.api.audit_words import record_text
 from agent.api.fleet_link import open_fleet
 from agent.api.observe import AlertView, HealthView, Observability
 from agent.api.progress import ProgressThrottle
@@ -991,9 +992,14 @@ class Agent:
 
     # -- conflicts -------------------------------------------------------------------------
     async def conflicts(self, include_resolved: bool = False) -> list[ConflictInfo]:
-        return await self.store.aread(
-            lambda: self.conflict_desk.list_conflicts(include_resolved=include_resolved)
-        )
+        def run() -> list[ConflictInfo]:
+            words = Words()
+            return [
+                dataclasses.replace(c, record=record_text(c.entity_type, str(c.entity_id), words))
+                for c in self.conflict_desk.list_conflicts(include_resolved=include_resolved)
+            ]
+
+        return await self.store.aread(run)
 
     async def resolve_conflict(
         self, conflict_id: int, choice: Choice, value: Any = None

@@ -63,6 +63,7 @@ class ConflictInfo:
     # still be resolved by keeping Autotask's value, which needs none of them.
     problem: str | None = None
     changed_by: int | None = None  # the resource Autotask named as the last to change it
+    record: str = ""  # as the window names it ("Ticket T20240101.0001"), filled by the facade
 
 
 def _sides(c: Conflict) -> tuple[Any, Any, Any, Any, str | None]:

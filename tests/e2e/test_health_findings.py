@@ -110,3 +110,33 @@ async def test_a_paused_queue_growing_is_no_alert_and_an_error_alert_clears_when
         await world.agent.sync_now()
         sampler.tick()
     assert "error_rate_high" not in active()
+
+
+async def test_a_queue_draining_too_slowly_while_online_raises_its_warning_and_a_drain_clears_it(
+    world: World,
+) -> None:
+    """In normal mode all along (no mode change sets the online gauge): 300 changes waiting,
+    one leaving every two minutes, is ten hours to drain."""
+    ids = await first_sync(world)
+    sampler = world.agent.observe.monitor.sampler
+
+    def active() -> list[str]:
+        return [a.rule for a in world.agent.observe.alerts()]
+
+    ops = [
+        (await world.agent.add_note(ids[i % 3], f"s{i}", title="t", publish=1, note_type=1)).op_id
+        for i in range(300)
+    ]
+    for minute in range(24):
+        if minute % 2 == 0:
+            await world.agent.discard(ops.pop())  # the only one to leave in two minutes
+        for _ in range(6):
+            world.clock.advance(10)
+            sampler.tick()
+    assert "queue_drain_slow" in active()
+    assert any("to drain" in a.message for a in world.agent.observe.alerts())
+    await world.agent.sync_now()  # everything goes at once
+    for _ in range(6 * 5):
+        world.clock.advance(10)
+        sampler.tick()
+    assert "queue_drain_slow" not in active()

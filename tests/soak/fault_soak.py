@@ -86,7 +86,7 @@ async def run_fault_soak(
             if i % 50 == 49:
                 clock.advance(rng.uniform(1, 90))
                 await agent.sync_now()
-                await resolve_all_mine(agent)
+                await resolve_some_theirs(agent, sim, rng, model)
         sim.faults.clear()
         await drain(agent, clock)
         parked = await parked_ops(agent)
@@ -94,6 +94,8 @@ async def run_fault_soak(
         result = combined(model.check(server, parked), visits.check(server, parked))
         result["integrity"] = agent_integrity(agent)
         result["audit_ok"] = (await agent.verify_audit()).ok
+        resolved = await agent.audit_events(action="conflict_resolved", limit=100_000)
+        result["kept_theirs"] = sum(e.detail.get("choice") == "theirs" for e in resolved)
         return result
     finally:
         await agent.close()
@@ -192,7 +194,27 @@ async def dispatcher_edit(
     if not detail.fields["status"].pending:
         # Nothing of mine is waiting on this field: the dispatcher's value stands.
         model.ticket_fields[(tid, "status")] = value
-    # else: mine is pending; the conflict is resolved "mine", so the model keeps mine.
+    # else: mine is pending; a conflict resolved "mine" keeps mine in the model, one resolved
+    # "theirs" (resolve_some_theirs) puts the server's value back in it.
+
+
+async def resolve_some_theirs(
+    agent: Agent, sim: Simulator, rng: random.Random, model: SoakModel
+) -> None:
+    """Half the open conflicts keep Autotask's value (the path where the rest of the change
+    was sent beside the conflict, whose pending marks must end with it), the rest the
+    technician's."""
+    for c in await agent.conflicts():
+        if c.entity_type != "Tickets" or rng.random() < 0.5:
+            continue
+        await agent.resolve_conflict(c.id, "theirs")
+        detail = await agent.ticket(c.entity_id)
+        assert detail is not None
+        if not detail.fields[c.field].pending:  # no newer edit of mine still to go
+            model.ticket_fields[(c.entity_id, c.field)] = sim.tenant.records["Tickets"][
+                c.entity_id
+            ][c.field]
+    await resolve_all_mine(agent)
 
 
 async def resolve_all_mine(agent: Agent) -> None:

@@ -29,8 +29,10 @@ VISIT_KINDS = {
 async def test_under_faults_every_edit_is_applied_exactly_once(tmp_path: Path) -> None:
     result = await run_fault_soak(tmp_path, ops=400, seed=3, tickets=300)
     assert (result["lost"], result["duplicates"], result["mismatched"]) == (0, 0, 0), result
+    # ... and every pending mark belongs to a live change, Autotask's values kept or not.
     assert result["integrity"] == "ok" and result["audit_ok"]
     assert set(result["visits"]["typed"]) == VISIT_KINDS, result["visits"]
+    assert result["kept_theirs"] > 0, result
 
 
 @pytest.mark.slow

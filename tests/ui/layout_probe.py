@@ -1,10 +1,18 @@
 """Opens the real main window on a screen of a chosen size and scale (the offscreen platform
 with a screen configuration, QT_SCALE_FACTOR for the scaling) and prints what a technician would
-see as JSON: the window's frame against the screen, My work's columns, the ticket page's place
-and whether the Log-time form can be reached. Run as a child process by test_layout_sizes.py,
-since a screen's size and scale are fixed when Qt starts.
+see as JSON: the window's frame against the screen, My work's columns, the ticket page's place,
+whether the Log-time form can be reached and whether any page's controls are squeezed. Run as a
+child process by test_layout_sizes.py, since a screen's size and scale are fixed when Qt starts.
 
     python -m tests.ui.layout_probe --memory window.ini --data DIR [--arrange JSON]
+        [--sizes] [--remember JSON] [--reopen]
+
+--arrange: move, resize and drag at once, then quit (no ticket opened).
+--sizes: also lay the window out at 1180x760 (the size the window once opened at) and at a
+  tall narrow 1100x1000 (the ticket's page below the list).
+--remember: after the rest, open a ticket, move, resize and drag as JSON says, then quit (the
+  window keeps its layout).
+--reopen: only open the window as it was left and open a ticket (what came back).
 """
 
 from __future__ import annotations
@@ -21,7 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory", required=True, help="the window's layout file")
     parser.add_argument("--data", required=True, help="a fresh data folder")
     parser.add_argument("--arrange", default="", help="JSON: move, resize and drag, then quit")
+    parser.add_argument("--sizes", action="store_true", help="also at 1180x760 and 1100x1000")
+    parser.add_argument("--remember", default="", help="JSON: arrange with a ticket open, quit")
+    parser.add_argument("--reopen", action="store_true", help="open as left, with a ticket")
     args = parser.parse_args(argv)
+    steps = {
+        "arrange": json.loads(args.arrange or "{}"),
+        "remember": json.loads(args.remember or "{}"),
+        "sizes": args.sizes,
+        "reopen": args.reopen,
+    }
 
     import keyring
 
@@ -34,9 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     loop = new_event_loop(app)
     asyncio.set_event_loop(loop)
     try:
-        result = loop.run_until_complete(
-            probe(Path(args.memory), Path(args.data), json.loads(args.arrange or "{}"))
-        )
+        result = loop.run_until_complete(probe(Path(args.memory), Path(args.data), steps))
     finally:
         loop.close()
     print(json.dumps(result))
@@ -51,7 +66,7 @@ async def until(predicate: Any, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.01)
 
 
-async def probe(memory_path: Path, data: Path, arrange: dict[str, Any]) -> dict[str, Any]:
+async def probe(memory_path: Path, data: Path, steps: dict[str, Any]) -> dict[str, Any]:
     from agent.api.facade import Agent
     from agent.clock import FakeClock
     from agent.simulator import Simulator
@@ -74,37 +89,113 @@ async def probe(memory_path: Path, data: Path, arrange: dict[str, Any]) -> dict[
         await until(lambda: page.model.rowCount() > 0)
         await asyncio.sleep(0.05)
         opened = {**window_facts(window), **splitter_and_columns(page)}
-        if arrange:
-            await do_arrange(window, page, arrange)
+        ticket = (await agent.my_tickets())[0]
+        if steps["arrange"]:
+            await do_arrange(window, page, steps["arrange"])
             arranged = {**window_facts(window), **splitter_and_columns(page)}
             window.hide()  # as quitting does: the layout is kept
             return {"opened": opened, "arranged": arranged, "layout": page.layout_state()}
+        if steps["reopen"]:
+            await open_ticket(page, ticket.id)
+            reopened = {**window_facts(window), **splitter_and_columns(page)}
+            window.hide()
+            return {"opened": opened, "with_ticket": reopened, "layout": page.layout_state()}
         fill(window)  # as large as the screen lets it be, as a maximised window is
         await asyncio.sleep(0.05)
-        ticket = (await agent.my_tickets())[0]
         statuses = (await agent.picklists("Tickets"))["status"]
         changed = next(s for s in statuses if s != ticket.status)
         # Waiting to be sent: the rows' labels carry a "pending" chip, as after a change offline.
         await agent.update_ticket(ticket.id, status=changed, description="Checked on site.")
-        page.select_ticket(ticket.id)
-        await until(lambda: page.panel.detail is not None)
-        await asyncio.sleep(0.05)
+        await open_ticket(page, ticket.id)
         facts = {
             "opened": opened,
             "filled": window_facts(window),
             "mode": getattr(page, "mode", "side"),
             "with_ticket": list_facts(page),
             "log_time": log_time_facts(window, page),
+            "squeezed": await squeezed_controls(window),
             "layout": page.layout_state(),
         }
+        window.show_page("mywork")
         getattr(page, "show_list", lambda: None)()
         await asyncio.sleep(0.05)
         facts["list_alone"] = list_facts(page)
-        window.hide()
+        if steps["sizes"]:
+            facts["sizes"] = {}
+            for name, (width, height) in (("1180x760", (1180, 760)), ("1100x1000", (1100, 1000))):
+                window.resize(width, height)
+                await asyncio.sleep(0.05)
+                await open_ticket(page, ticket.id)
+                facts["sizes"][name] = {
+                    "window": [window.width(), window.height()],
+                    "mode": page.mode,
+                    "with_ticket": list_facts(page),
+                    "panel": placed(page.panel, window),
+                    "list": placed(page.table, window),
+                }
+        if steps["remember"]:
+            await open_ticket(page, ticket.id)
+            await do_arrange(window, page, steps["remember"])
+            facts["arranged"] = {**window_facts(window), **splitter_and_columns(page)}
+            facts["layout"] = page.layout_state()
+        window.hide()  # as quitting does: the layout is kept
         return facts
     finally:
         await service.shutdown()
         await agent.close()
+
+
+async def open_ticket(page: Any, ticket_id: int) -> None:
+    """As a click on its row does (on a narrow page the ticket then takes the list's place)."""
+    page.select_ticket(ticket_id)
+    if getattr(page, "mode", "side") == "single":
+        page.open_panel()
+    await until(lambda: page.panel.detail is not None and page.panel.detail.id == ticket_id)
+    await asyncio.sleep(0.05)
+
+
+def placed(widget: Any, window: Any) -> list[int] | None:
+    """The widget's rectangle in the window, None when it is not shown wholly inside it."""
+    from PySide6.QtCore import QPoint
+
+    if not inside_window(widget, window):
+        return None
+    at = widget.mapTo(window, QPoint(0, 0))
+    return [at.x(), at.y(), widget.width(), widget.height()]
+
+
+async def squeezed_controls(window: Any) -> dict[str, list[str]]:
+    """Per page, the shown buttons, boxes and lists narrower than they need to be to be read
+    ("S…" for a search box): each at least its minimum size hint, a text box at least 80 px."""
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSpinBox,
+        QComboBox,
+        QLineEdit,
+        QTabBar,
+    )
+
+    out: dict[str, list[str]] = {}
+    for page_id in list(window.pages):
+        window.show_page(page_id)
+        await asyncio.sleep(0.05)
+        page = window.pages[page_id]
+        bad = []
+        for kind in (QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit):
+            for w in page.findChildren(kind):
+                if not w.isVisible() or w.window() is not window:
+                    continue
+                if isinstance(w.parent(), QTabBar | QAbstractSpinBox | QComboBox):
+                    continue  # a part of another control (a tab bar's arrows, a box's text)
+                need = w.minimumSizeHint().width()
+                if isinstance(w, QLineEdit) and not w.isReadOnly():
+                    need = max(need, 80)
+                if w.width() < need:
+                    text = w.text() if hasattr(w, "text") else ""
+                    name = w.accessibleName() or text or w.objectName()
+                    bad.append(f"{type(w).__name__} {name}: {w.width()} < {need}")
+        out[page_id] = bad
+    return out
 
 
 def fill(window: Any) -> None:

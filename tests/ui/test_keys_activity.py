@@ -207,3 +207,77 @@ def _where(widget: QWidget) -> str:
                 return f"{type(owner).__name__}.{name}"
         owner = owner.parent()
     return type(widget.parent()).__name__
+
+
+def _tab_walk(start: QWidget, steps: int) -> list[QWidget]:
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    walked = [QApplication.focusWidget()]
+    for _ in range(steps):
+        QtBot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        walked.append(QApplication.focusWidget())
+    return walked
+
+
+def _in_order(walked: list[QWidget], wanted: list[QWidget]) -> bool:
+    at = [walked.index(w) for w in wanted if w in walked]
+    return len(at) == len(wanted) and at == sorted(at)
+
+
+def test_tab_walks_the_ticket_forms_in_reading_order(shell: Shell, window: MainWindow):
+    _open_first_ticket(shell, window)
+    panel = window.pages["mywork"].panel  # type: ignore[attr-defined]
+    d = panel.details
+    d.title.setText(d.title.text() + " (on site)")  # something to save: Save and Revert enabled
+    fields = [d.status, d.priority, d.title, d.description, d.due, d.resource, d.role, d.save]
+    walked = _tab_walk(d.status, 12)
+    assert _in_order(walked, fields), [type(w).__name__ for w in walked]
+    panel.tabs.setCurrentWidget(panel.time)
+    t = panel.time
+    t.summary.setPlainText("Tabbed through")
+    wanted = [t.day, t.start, t.end, t.role, t.summary, t.save]
+    walked = _tab_walk(t.day, 20)
+    assert _in_order(walked, [w for w in wanted if w.isVisibleTo(t)]), [
+        (type(w).__name__, w.accessibleName()) for w in walked
+    ]
+
+
+def test_the_tray_names_conflicts_and_refusals_among_the_last_five(
+    shell: Shell, window: MainWindow
+):
+    agent, sim = shell.agent, shell.sim
+    tickets = shell.loop.run(agent.my_tickets())
+    for t in tickets[2:6]:  # four sent, the oldest of the lot
+        shell.loop.run(agent.update_ticket(t.id, title=f"{t.title} (sent)"))
+    shell.loop.run(agent.sync_now())
+    refused, disputed = tickets[0], tickets[1]
+    tenant, me = sim.tenant, sim.technician_resource_id
+    other = next(r for r in sorted(tenant.records["Resources"]) if r != me and tenant.roles_of(r))
+    role = min(tenant.roles_of(other))
+    shell.loop.run(
+        agent.update_ticket(refused.id, assignedResourceID=other, assignedResourceRoleID=role)
+    )
+    tenant.records["Resources"][other]["isActive"] = False  # left after the last download
+    lists = shell.loop.run(agent.picklists("Tickets"))["priority"]
+    mine, theirs = [p for p in sorted(lists) if p != disputed.priority][:2]
+    shell.loop.run(agent.update_ticket(disputed.id, priority=mine))
+    sim.edit_ticket(disputed.id, priority=theirs)  # the dispatcher, meanwhile
+    shell.loop.run(agent.sync_now())
+    tray = Tray(shell.service)
+    try:
+        tray.ticketRequested.connect(window.open_ticket)
+        tray.refresh_recent()
+        shell.settle()
+        shown = [a for a in tray.recent_actions if a.isVisible()]
+        texts = [a.text() for a in shown]
+        assert len(shown) == 5, texts
+        assert any(t.startswith(f"Needs attention: Change ticket {refused.number}") for t in texts)
+        assert any(t.startswith(f"Conflict: Change ticket {disputed.number}") for t in texts)
+        assert sum(t.startswith("Sent: ") for t in texts) == 3  # the oldest sent one left out
+        conflict = next(a for a in shown if a.text().startswith("Conflict: "))
+        conflict.trigger()
+        shell.settle()
+        assert window.current_page_id() == "mywork"
+        assert window.pages["mywork"].panel.ticket_id == disputed.id  # type: ignore[attr-defined]
+    finally:
+        tray.hide()
+        tray.deleteLater()

@@ -52,7 +52,10 @@ class ConflictContext:
 
 
 def record_title(c: Any) -> str:
-    return f"{entity_label(c.entity_type)} #{c.entity_id}: {c.label}"
+    """ "Ticket T20240101.0001: Printer offline": the record as the rest of the window names it
+    (a ticket by its number, not its database id)."""
+    record = getattr(c, "record", "") or f"{entity_label(c.entity_type)} #{c.entity_id}"
+    return f"{record}: {c.label}" if c.label else record
 
 
 async def load_context(service: AgentService, conflicts: Iterable[Any]) -> ConflictContext:

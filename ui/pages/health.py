@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -64,6 +65,14 @@ def forecast_words(forecasts: dict[str, float | None]) -> list[str]:
         trend = "rising" if slope > 0 else "falling"
         out.append(f"Errors are {trend} ({slope * 100:+.1f} points per hour).")
     return out or ["Nothing to forecast: the link is quiet."]
+
+
+def wrap_lines(view: QListWidget) -> None:
+    """Long lines (an alert's message) wrap at a word in the card's width, with no sideways
+    scrolling to read them."""
+    view.setWordWrap(True)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
 
 class HealthPage(QWidget):
@@ -140,6 +149,7 @@ class HealthPage(QWidget):
         self.alerts = QListWidget()
         self.alerts.setAccessibleName("Alerts")
         self.alerts.setFrameShape(QFrame.Shape.NoFrame)
+        wrap_lines(self.alerts)
         self.alerts.setMaximumHeight(110)
         col.addWidget(self.alerts)
         row.addWidget(card, 2)
@@ -156,12 +166,14 @@ class HealthPage(QWidget):
         self.checks = QListWidget()
         self.checks.setAccessibleName("Checks")
         self.checks.setFrameShape(QFrame.Shape.NoFrame)
+        wrap_lines(self.checks)
         col.addWidget(self.checks)
         row.addWidget(card, 3)
         card, col = self._card("Circuit breakers")
         self.breakers = QListWidget()
         self.breakers.setAccessibleName("Connections to Autotask")
         self.breakers.setFrameShape(QFrame.Shape.NoFrame)
+        wrap_lines(self.breakers)
         col.addWidget(self.breakers)
         row.addWidget(card, 2)
         return row

@@ -32,6 +32,7 @@ from ui.models.look import chip_style, local_text, parse_iso, to_iso
 from ui.models.people import technician_id
 from ui.pages.common import chip, show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
+from ui.pages.reflow import Reflow, group
 from ui.pages.ticket_checklist import ChecklistTab
 from ui.pages.ticket_context import ContextTab
 from ui.pages.ticket_files import FilesTab
@@ -84,25 +85,23 @@ class TicketPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(16, 12, 16, 12)
         outer.setSpacing(8)
-        head = QHBoxLayout()
         self.back = QPushButton("← Tickets")
         self.back.setToolTip("Back to the list of your tickets")
         self.back.setAccessibleName("Back to the list of tickets")
         self.back.setVisible(False)
         self.back.clicked.connect(self.backRequested)
-        head.addWidget(self.back)
         self.number = chip("", "muted")
         self.state_chip = chip("", "pending")
         self.deleted_chip = chip("Deleted in Autotask", "conflict")
-        head.addWidget(self.number)
-        head.addWidget(self.state_chip)
-        head.addWidget(self.deleted_chip)
-        head.addStretch(1)
         self.web_button = QPushButton("Open in Autotask")
         self.web_button.setToolTip("Open this ticket in Autotask's web application")
         self.web_button.clicked.connect(self.open_in_autotask)
-        head.addWidget(self.web_button)
-        outer.addLayout(head)
+        marks = group(
+            self.back, self.number, self.state_chip, self.deleted_chip, trailing_stretch=True
+        )
+        # The web link on the right, or on a line of its own when narrow.
+        self.head = Reflow([marks, group(self.web_button)], stretch=[marks])
+        outer.addWidget(self.head)
         self.heading = QLabel(objectName="pageTitle")
         self.heading.setWordWrap(True)
         self.where = QLabel(objectName="muted")

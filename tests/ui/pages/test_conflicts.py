@@ -66,7 +66,11 @@ def test_the_dialog_labels_each_version_with_its_time_and_author(
     page.countChanged.connect(counts.append)
     page.refresh()
     synced.settle(lambda: counts == [2])
+    number = next(t.number for t in synced.run(synced.agent.my_tickets()) if t.id == tid)
+    title = page.tree.topLevelItem(0).text(0)
+    assert title.startswith(f"Ticket {number}: ") and f"#{tid}" not in title  # its number
     dialog = open_dialog(synced, page, qtbot)
+    assert any(label.text() == title for label in dialog.findChildren(type(dialog.progress_note)))
     by_field = {card.conflict.field: card for card in dialog.fields}
     card = by_field["priority"]
     labels = [w.text() for w in card.findChildren(type(dialog.progress_note))]

@@ -17,10 +17,13 @@ from ui.pages.health_chart import METRICS
 
 def test_health_charts_every_metric_and_lists_components(synced: Desk, qtbot: QtBot) -> None:
     tickets = synced.run(synced.agent.my_tickets())
+    sampler = synced.agent.observe.monitor.sampler
+    sampler.tick()
     for t in tickets[:3]:
         synced.run(synced.agent.update_ticket(t.id, title=f"{t.title} (checked)"))
         synced.clock.advance(30)
         synced.run(synced.agent.sync_now())
+        sampler.tick()  # the sampler's readings, as every ten seconds
     page = HealthPage(synced.service)
     qtbot.addWidget(page)
     page.resize(1280, 900)
@@ -32,6 +35,12 @@ def test_health_charts_every_metric_and_lists_components(synced: Desk, qtbot: Qt
     for metric in METRICS:
         points = synced.run(synced.agent.series(metric.name, start, end))
         assert page.charts[metric.name].point_count() == len(points), metric.name
+    # The work just done is drawn, not "no data yet".
+    for name in ("queue_depth", "throughput", "api_latency_p95", "quota_use"):
+        assert page.charts[name].point_count() > 0, name
+    throughput = synced.run(synced.agent.series("throughput", start, end))
+    quota = synced.run(synced.agent.series("quota_use", start, end))
+    assert max(v for _, v in throughput) > 0 and quota[-1][1] > 0
     assert page.checks.count() >= 1 and page.breakers.count() >= 1
     assert page.alerts.count() >= 1  # an alert, or the line saying there is none
     assert page.timer.isActive()
@@ -164,3 +173,24 @@ def test_the_audit_summary_keeps_its_room_on_a_laptop_sized_page(
     viewport = page.table.viewport().width()
     assert page.table.columnWidth(SUMMARY) >= 0.4 * viewport
     assert page.text.width() >= 160  # the search box is usable, not "S…"
+
+
+def test_a_long_alert_wraps_in_its_card_instead_of_scrolling_sideways(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    from PySide6.QtWidgets import QListWidgetItem
+
+    page = HealthPage(synced.service)
+    qtbot.addWidget(page)
+    page.resize(1032, 600)  # a 1280x720 window less the sidebar
+    page.show()
+    page.alerts.clear()
+    page.alerts.addItem(
+        QListWidgetItem(
+            "At the current pace this agent's request share runs out in about 15 min "
+            "(since 2 Dec 2026 15:12)"
+        )
+    )
+    qtbot.waitUntil(lambda: page.alerts.viewport().width() > 0)
+    assert page.alerts.horizontalScrollBar().maximum() == 0
+    assert page.alerts.visualItemRect(page.alerts.item(0)).width() <= page.alerts.viewport().width()

@@ -129,6 +129,13 @@ def test_export_writes_every_operation_as_csv(synced: Desk, qtbot: QtBot, tmp_pa
         rows = list(csv.DictReader(f))
     assert len(rows) == 5
     assert "Exported" in page.done_note.text()
+    from datetime import datetime
+
+    created = datetime.fromisoformat(rows[0]["created_at"])  # ISO 8601, not Unix seconds
+    assert created.tzinfo is not None  # with this computer's offset
+    assert (
+        created.utcoffset() == datetime.fromtimestamp(created.timestamp()).astimezone().utcoffset()
+    )
 
 
 def test_sending_is_not_shown_as_a_problem_but_a_lost_answer_is_said_calmly(
