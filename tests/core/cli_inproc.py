@@ -49,7 +49,7 @@ def _process_state() -> Iterator[None]:
     traceback's frames, the end of a child would close at once: a test that needs it closed
     collects it.)"""
     previous_keyring = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     httpx_level = logging.getLogger("httpx").level
