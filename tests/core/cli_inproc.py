@@ -7,7 +7,6 @@ where the process boundary is not what is proven; `cli_run.cli` stays for those 
 from __future__ import annotations
 
 import contextlib
-import gc
 import io
 import logging
 import os
@@ -45,11 +44,12 @@ def _environment(data: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _process_state() -> Iterator[None]:
-    """No keyring, as in a child; the logging the command configures is undone afterwards, and
-    what a failed command left for the garbage collector (an open database file kept by a
-    traceback's frames) is collected, as the end of a child would close it."""
+    """No keyring, as in a child; the logging the command configures is undone afterwards.
+    (What a failed command leaves to the garbage collector, e.g. a database file kept open by a
+    traceback's frames, the end of a child would close at once: a test that needs it closed
+    collects it.)"""
     previous_keyring = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
+    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     httpx_level = logging.getLogger("httpx").level
@@ -57,7 +57,6 @@ def _process_state() -> Iterator[None]:
     try:
         yield
     finally:
-        gc.collect()
         for handler in list(root.handlers):
             if handler not in handlers:
                 root.removeHandler(handler)

@@ -6,12 +6,11 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+from tests.store.salvage_template import server_notes, small_world, world_with_unsent_notes
 from tests.store.salvage_world import (
     NOTES,
     capture_notes,
     leaf_rowids,
-    new_world,
-    profile_with_unsent_notes,
     scribble,
     value_span,
 )
@@ -25,8 +24,7 @@ def _blobs(path: Path) -> dict[int, bytes]:
 
 
 async def test_random_bytes_over_outbox_pages_lose_only_those_rows(tmp_path: Path) -> None:
-    world = new_world(tmp_path)
-    ops = await profile_with_unsent_notes(world)
+    world, ops = await world_with_unsent_notes(tmp_path)
     leaves = leaf_rowids(world.database, "outbox_op")
     assert len(leaves) >= 4, "the outbox spans several pages"
     hit = sorted(leaves)[1:3]  # two pages in the middle of the outbox, not the first or last
@@ -48,8 +46,9 @@ async def test_random_bytes_over_outbox_pages_lose_only_those_rows(tmp_path: Pat
         assert (await agent.verify_audit()).ok
         await agent.sync_now()
         await agent.sync_now()
+        on_server = server_notes(world)
         for op_id, n in ops.items():
-            assert world.notes_on_server(n) == (0 if op_id in lost else 1), (op_id, n)
+            assert on_server(n) == (0 if op_id in lost else 1), (op_id, n)
         assert (await agent.status()).pending == 0
         assert (await agent.verify_audit()).ok
     finally:
@@ -57,8 +56,7 @@ async def test_random_bytes_over_outbox_pages_lose_only_those_rows(tmp_path: Pat
 
 
 async def test_a_truncated_file_gives_back_every_row_before_the_cut(tmp_path: Path) -> None:
-    world = new_world(tmp_path)
-    ops = await profile_with_unsent_notes(world)
+    world, ops = await world_with_unsent_notes(tmp_path)
     leaves = leaf_rowids(world.database, "outbox_op")
     cut = sorted(leaves)[-2]  # the file ends before the outbox's last two leaf pages
     with closing(sqlite3.connect(world.database)) as conn:
@@ -83,15 +81,16 @@ async def test_a_truncated_file_gives_back_every_row_before_the_cut(tmp_path: Pa
         assert (await agent.verify_audit()).ok
         await agent.sync_now()
         await agent.sync_now()
-        sent = {op_id for op_id, n in ops.items() if world.notes_on_server(n) == 1}
+        on_server = server_notes(world)
+        sent = {op_id for op_id, n in ops.items() if on_server(n) == 1}
         assert sent == set(ops) - lost
-        assert all(world.notes_on_server(n) <= 1 for n in ops.values())
+        assert all(on_server(n) <= 1 for n in ops.values())
     finally:
         await agent.close()
 
 
 async def test_a_file_whose_header_is_gone_gives_back_everything(tmp_path: Path) -> None:
-    world = new_world(tmp_path)
+    world = small_world(tmp_path)
     agent = await world.open()
     try:
         assert (await agent.sync_now()).error is None
@@ -150,7 +149,8 @@ async def test_a_file_whose_header_is_gone_gives_back_everything(tmp_path: Path)
         await agent.sync_now()
         assert world.sim.dump()["Tickets"][tid]["priority"] == mine
         assert world.sim.dump()["Tickets"][other]["title"] == "Salvaged title"
-        assert all(world.notes_on_server(n) == 1 for n in ops.values())
+        on_server = server_notes(world)
+        assert all(on_server(n) == 1 for n in ops.values())
         assert (await agent.status()).pending == 0
     finally:
         await agent.close()
@@ -159,7 +159,7 @@ async def test_a_file_whose_header_is_gone_gives_back_everything(tmp_path: Path)
 async def test_an_operation_that_may_have_been_sent_is_looked_up_not_sent_again(
     tmp_path: Path,
 ) -> None:
-    world = new_world(tmp_path)
+    world = small_world(tmp_path)
     agent = await world.open()
     try:
         assert (await agent.sync_now()).error is None
@@ -177,7 +177,8 @@ async def test_an_operation_that_may_have_been_sent_is_looked_up_not_sent_again(
                 "lease_expires_at=9e12, attempts=1, outcome_unknown=? WHERE id=?",
                 (sent_marked, op_id),
             )
-    assert all(world.notes_on_server(ops[i]) == 1 for i in in_flight)
+    on_server = server_notes(world)
+    assert all(on_server(ops[i]) == 1 for i in in_flight)
     raw = bytearray(world.database.read_bytes())
     raw[:100] = bytes(100)
     world.database.write_bytes(bytes(raw))
@@ -188,8 +189,9 @@ async def test_an_operation_that_may_have_been_sent_is_looked_up_not_sent_again(
         assert (salvage.operations.recovered, salvage.outcome_unknown) == (3, 2)
         await agent.sync_now()
         await agent.sync_now()
+        on_server = server_notes(world)
         for n in ops.values():
-            assert world.notes_on_server(n) == 1, n
+            assert on_server(n) == 1, n
         assert (await agent.status()).pending == 0
     finally:
         await agent.close()
@@ -198,8 +200,7 @@ async def test_an_operation_that_may_have_been_sent_is_looked_up_not_sent_again(
 async def test_a_sealed_value_changed_inside_a_readable_row_is_not_copied(tmp_path: Path) -> None:
     """Random bytes inside three rows' sealed payloads: SQLite still reads the page, the
     integrity check with the profile's data key tells those rows apart."""
-    world = new_world(tmp_path)
-    ops = await profile_with_unsent_notes(world, 40)
+    world, ops = await world_with_unsent_notes(tmp_path, 40)
     leaves = leaf_rowids(world.database, "outbox_op")
     damaged = leaves[sorted(leaves)[1]][:3]
     raw = bytearray(world.database.read_bytes())
@@ -217,8 +218,9 @@ async def test_a_sealed_value_changed_inside_a_readable_row_is_not_copied(tmp_pa
         assert (salvage.operations.recovered, salvage.operations.unreadable) == (37, 3)
         await agent.sync_now()
         await agent.sync_now()
+        on_server = server_notes(world)
         for op_id, n in ops.items():
-            assert world.notes_on_server(n) == (0 if op_id in damaged else 1), (op_id, n)
+            assert on_server(n) == (0 if op_id in damaged else 1), (op_id, n)
         assert (await agent.status()).pending == 0
         assert (await agent.verify_audit()).ok
     finally:
@@ -228,7 +230,7 @@ async def test_a_sealed_value_changed_inside_a_readable_row_is_not_copied(tmp_pa
 async def test_work_still_in_the_write_ahead_log_is_salvaged_too(tmp_path: Path) -> None:
     """The program stopped without closing (its last changes only in the -wal), and the main
     file's header is gone: the copy gets a header that lets SQLite replay the WAL."""
-    world = new_world(tmp_path)
+    world = small_world(tmp_path)
     agent = await world.open()
     wal = world.database.with_name("agent.sqlite3-wal")
     try:
@@ -246,20 +248,22 @@ async def test_work_still_in_the_write_ahead_log_is_salvaged_too(tmp_path: Path)
         salvage = agent.profile.recovery.salvage
         assert (salvage.operations.recovered, salvage.operations.unreadable) == (30, 0)
         await agent.sync_now()
-        assert all(world.notes_on_server(n) == 1 for n in ops.values())
+        on_server = server_notes(world)
+        assert all(on_server(n) == 1 for n in ops.values())
         assert (await agent.verify_audit()).ok
     finally:
         await agent.close()
 
 
 async def test_done_operations_come_over_as_history_and_keep_their_ids(tmp_path: Path) -> None:
-    world = new_world(tmp_path)
+    world = small_world(tmp_path)
     agent = await world.open()
     try:
         assert (await agent.sync_now()).error is None
         first = await capture_notes(agent, 5)
         await agent.sync_now()
-        assert all(world.notes_on_server(n) == 1 for n in first.values())
+        on_server = server_notes(world)
+        assert all(on_server(n) == 1 for n in first.values())
     finally:
         await agent.close()
     with closing(sqlite3.connect(world.database)) as conn:
@@ -286,7 +290,8 @@ async def test_done_operations_come_over_as_history_and_keep_their_ids(tmp_path:
         )
         assert new.op_id is not None and new.op_id > max(i for i, _ in before)
         await agent.sync_now()
-        assert all(world.notes_on_server(n) == 1 for n in first.values())
+        on_server = server_notes(world)
+        assert all(on_server(n) == 1 for n in first.values())
         notes = world.sim.dump()["TicketNotes"].values()
         assert sum(1 for v in notes if v["description"] == "after the salvage") == 1
     finally:
@@ -296,8 +301,7 @@ async def test_done_operations_come_over_as_history_and_keep_their_ids(tmp_path:
 async def test_a_damaged_root_page_is_reported_not_hidden(tmp_path: Path) -> None:
     """With the outbox's root page gone no row of it can be reached; its surviving index still
     says how many unsent changes there were, so the report says they could not be read."""
-    world = new_world(tmp_path)
-    await profile_with_unsent_notes(world, 60)
+    world, _ = await world_with_unsent_notes(tmp_path, 60)
     with closing(sqlite3.connect(world.database)) as conn:
         root = conn.execute("SELECT rootpage FROM sqlite_schema WHERE name='outbox_op'").fetchone()[
             0
@@ -316,8 +320,7 @@ async def test_a_damaged_root_page_is_reported_not_hidden(tmp_path: Path) -> Non
 async def test_a_file_beyond_reading_is_said_so_and_the_agent_still_starts(
     tmp_path: Path,
 ) -> None:
-    world = new_world(tmp_path)
-    await profile_with_unsent_notes(world, 10)
+    world, _ = await world_with_unsent_notes(tmp_path, 10)
     scribble(world.database, [1])  # the header and the schema with it
     agent = await world.open()
     try:

@@ -8,13 +8,8 @@ import pytest
 
 from agent.store.errors import DiskFullError
 from tests.store.machine import fill, small_tmpfs
-from tests.store.salvage_world import (
-    NOTES,
-    leaf_rowids,
-    new_world,
-    profile_with_unsent_notes,
-    scribble,
-)
+from tests.store.salvage_template import server_notes, world_with_unsent_notes
+from tests.store.salvage_world import NOTES, leaf_rowids, scribble
 
 
 # Left free: none (refused before anything is moved), and enough to move the file aside and
@@ -22,8 +17,7 @@ from tests.store.salvage_world import (
 @pytest.mark.parametrize("leave", [0, 65536, 262144])
 async def test_a_full_disk_during_salvage_puts_the_damaged_file_back(tmp_path, leave) -> None:  # type: ignore[no-untyped-def]
     with small_tmpfs(tmp_path / "disk", size="16m") as disk:
-        world = new_world(disk)
-        ops = await profile_with_unsent_notes(world)
+        world, ops = await world_with_unsent_notes(disk)
         leaves = leaf_rowids(world.database, "outbox_op")
         hit = sorted(leaves)[1:2]
         lost = {rowid for page in hit for rowid in leaves[page]}
@@ -45,7 +39,8 @@ async def test_a_full_disk_during_salvage_puts_the_damaged_file_back(tmp_path, l
             assert notice.salvage.operations.recovered == NOTES - len(lost)
             await agent.sync_now()
             await agent.sync_now()
+            on_server = server_notes(world)
             for op_id, n in ops.items():
-                assert world.notes_on_server(n) == (0 if op_id in lost else 1), (op_id, n)
+                assert on_server(n) == (0 if op_id in lost else 1), (op_id, n)
         finally:
             await agent.close()

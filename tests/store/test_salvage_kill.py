@@ -28,21 +28,14 @@ from pathlib import Path
 import pytest
 
 from agent.api.recovery import last_salvage
-from agent.clock import FakeClock
 from agent.security import identity
 from agent.security.audit_anchor import load_audit_key
 from agent.security.keys import DataKeyVault
-from agent.simulator import Simulator
 from agent.store import rebuild
-from tests.store.salvage_world import (
-    World,
-    leaf_rowids,
-    profile_with_unsent_notes,
-    scribble,
-)
+from tests.store.salvage_template import server_notes, world_with_unsent_notes
+from tests.store.salvage_world import World, leaf_rowids, scribble
 
 NOTES = 6
-TICKETS = 10  # enough for the cache to span many pages, one of which is damaged
 STRACE = shutil.which("strace")
 # One kind of call per sweep: strace counts each call on its own, so a sweep of "fsync,fdatasync"
 # would never reach the second fsync (the second fdatasync comes first).
@@ -110,11 +103,7 @@ def _situation(database: Path, damaged: bytes) -> tuple[object, ...]:
 
 @pytest.fixture
 async def damaged_world(tmp_path: Path) -> tuple[World, dict[int, int], bytes]:
-    clock = FakeClock()
-    sim = Simulator(seed="salvage", tickets=TICKETS, clock=clock)
-    sim.limits.latency_enabled = False
-    world = World(sim, clock, tmp_path / "data")
-    ops = await profile_with_unsent_notes(world, NOTES)
+    world, ops = await world_with_unsent_notes(tmp_path, NOTES)
     pages = leaf_rowids(world.database, "cached_entity")
     scribble(world.database, [sorted(pages)[len(pages) // 2]])  # damage the cache, not the outbox
     return world, ops, world.database.read_bytes()
@@ -123,7 +112,8 @@ async def damaged_world(tmp_path: Path) -> tuple[World, dict[int, int], bytes]:
 async def _started_after_the_kill(
     world: World, ops: dict[int, int], damaged: bytes, here: World, inject: str
 ) -> None:
-    before = {n: world.notes_on_server(n) for n in ops.values()}
+    on_server = server_notes(world)
+    before = {n: on_server(n) for n in ops.values()}
     agent = await here.open()
     try:
         notice = agent.profile.recovery
@@ -141,8 +131,9 @@ async def _started_after_the_kill(
         assert (await agent.status()).pending == 0
     finally:
         await agent.close()
-    for n in ops.values():  # the simulator's own records: each note arrived once more
-        assert world.notes_on_server(n) == before[n] + 1, (inject, n)
+    on_server = server_notes(world)  # the simulator's own records: each note arrived once more
+    for n in ops.values():
+        assert on_server(n) == before[n] + 1, (inject, n)
     assert not rebuild.temp_path(here.database).exists()
     kept = [p for p in here.database.parent.iterdir() if ".corrupt-" in p.name]
     assert kept and all(

@@ -10,12 +10,8 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from tests.store.salvage_world import (
-    NOTES,
-    leaf_rowids,
-    new_world,
-    profile_with_unsent_notes,
-)
+from tests.store.salvage_template import server_notes, world_with_unsent_notes
+from tests.store.salvage_world import NOTES, leaf_rowids
 
 
 def scribble_cells(path: Path, pages: list[int], seed: int = 7) -> None:
@@ -37,8 +33,7 @@ def _spread(pages: list[int], count: int) -> list[int]:
 
 
 async def test_rows_after_damaged_outbox_and_audit_pages_all_come_back(tmp_path: Path) -> None:
-    world = new_world(tmp_path)
-    ops = await profile_with_unsent_notes(world)
+    world, ops = await world_with_unsent_notes(tmp_path)
     with closing(sqlite3.connect(world.database)) as conn:
         events = conn.execute("SELECT count(*) FROM audit_event").fetchone()[0]
     outbox = leaf_rowids(world.database, "outbox_op")
@@ -66,8 +61,9 @@ async def test_rows_after_damaged_outbox_and_audit_pages_all_come_back(tmp_path:
         assert (await agent.verify_audit()).ok
         await agent.sync_now()
         await agent.sync_now()
+        on_server = server_notes(world)
         for op_id, n in ops.items():
-            assert world.notes_on_server(n) == (0 if op_id in lost else 1), (op_id, n)
+            assert on_server(n) == (0 if op_id in lost else 1), (op_id, n)
         assert (await agent.status()).pending == 0
     finally:
         await agent.close()

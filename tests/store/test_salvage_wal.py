@@ -6,7 +6,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from tests.store.salvage_world import World, capture_notes, new_world
+from tests.store.salvage_template import server_notes, small_world
+from tests.store.salvage_world import World, capture_notes
 
 COUNT = 30
 EXTRA = "the note whose commit was torn"
@@ -43,8 +44,9 @@ async def _reopen_and_send(world: World, ops: dict[int, int]) -> tuple[int, int,
         assert (await agent.status()).pending == counts.recovered
         await agent.sync_now()
         await agent.sync_now()
-        sent = {n for n in ops.values() if world.notes_on_server(n)}
-        assert all(world.notes_on_server(n) == 1 for n in sent), "each sent exactly once"
+        on_server = server_notes(world)
+        sent = {n for n in ops.values() if on_server(n)}
+        assert all(on_server(n) == 1 for n in sent), "each sent exactly once"
         assert (await agent.status()).pending == 0
         assert (await agent.verify_audit()).ok
     finally:
@@ -55,7 +57,7 @@ async def _reopen_and_send(world: World, ops: dict[int, int]) -> tuple[int, int,
 async def test_a_log_whose_header_is_zeroed_gives_back_every_committed_change(
     tmp_path: Path,
 ) -> None:
-    world = new_world(tmp_path)
+    world = small_world(tmp_path)
     ops, main_file, log_file = await _crashed(world)
     world.database.write_bytes(main_file)
     _wal(world).write_bytes(bytes(32) + log_file[32:])
@@ -69,7 +71,7 @@ async def test_a_log_whose_header_is_zeroed_gives_back_every_committed_change(
 async def test_bytes_written_into_the_middle_of_the_log_lose_only_what_they_hit(
     tmp_path: Path,
 ) -> None:
-    world = new_world(tmp_path)
+    world = small_world(tmp_path)
     ops, main_file, log_file = await _crashed(world)
     world.database.write_bytes(main_file)
     raw = bytearray(log_file)
@@ -86,7 +88,7 @@ async def test_bytes_written_into_the_middle_of_the_log_lose_only_what_they_hit(
 async def test_a_torn_last_write_after_a_crash_is_not_damage(tmp_path: Path) -> None:
     """The last transaction's commit frame was half written when the power went: SQLite drops
     that transaction, as it should; nothing committed before it is lost, nothing is moved."""
-    world = new_world(tmp_path)
+    world = small_world(tmp_path)
     ops, _, _ = await _crashed(world)
     agent = await world.open()  # the committed notes are all there
     try:
@@ -114,7 +116,8 @@ async def test_a_torn_last_write_after_a_crash_is_not_damage(tmp_path: Path) -> 
         assert (await agent.status()).pending == COUNT
         await agent.sync_now()
         await agent.sync_now()
-        assert all(world.notes_on_server(n) == 1 for n in ops.values())
+        on_server = server_notes(world)
+        assert all(on_server(n) == 1 for n in ops.values())
         notes = world.sim.dump()["TicketNotes"].values()
         assert not [v for v in notes if v["description"] == EXTRA], "its commit never completed"
     finally:
@@ -125,7 +128,7 @@ async def test_a_torn_last_write_after_a_crash_is_not_damage(tmp_path: Path) -> 
 async def test_an_emptied_main_file_beside_its_log_is_damage_and_salvaged(
     tmp_path: Path,
 ) -> None:
-    world = new_world(tmp_path)
+    world = small_world(tmp_path)
     ops, _main_file, log_file = await _crashed(world)
     world.database.write_bytes(b"")
     _wal(world).write_bytes(log_file)
