@@ -51,7 +51,13 @@ T = TypeVar("T")
 KindName = Literal["write", "read", "metadata"]
 
 _BREAKER_FAILURES = frozenset(
-    {Category.TRANSIENT_NETWORK, Category.TRANSIENT_SERVER, Category.PROTOCOL, Category.UNKNOWN}
+    {
+        Category.TRANSIENT_NETWORK,
+        Category.CERTIFICATE,
+        Category.TRANSIENT_SERVER,
+        Category.PROTOCOL,
+        Category.UNKNOWN,
+    }
 )
 _SHED_CATEGORY = {
     Cause.NONE: Category.THROTTLED_QUOTA,
@@ -312,7 +318,7 @@ class Pipeline:
         if self.connectivity is not None:
             if answered:
                 self.connectivity.report_success()
-            elif category is Category.TRANSIENT_NETWORK:
+            elif category in (Category.TRANSIENT_NETWORK, Category.CERTIFICATE):
                 untrusted = error.message if isinstance(error, UntrustedCertificateError) else None
                 self.connectivity.report_network_failure(untrusted)
         network_up = self.connectivity is None or self.connectivity.online
