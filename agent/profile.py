@@ -19,11 +19,12 @@ from agent.config.policy import Policy, PolicySecrets
 from agent.config.sources import PolicySources, load
 from agent.credentials import CredentialStore, NoKeyringError, is_safe_backend
 from agent.paths import AgentPaths, InvalidProfileName, folder_error, resolve
-from agent.security import identity
+from agent.security import fingerprints, identity
 from agent.security.at_rest import AtRest, open_at_rest, scan
 from agent.security.audit_anchor import AuditChain, load_audit_key, try_open_audit_chain
 from agent.security.encryption import EncryptionState, KeylessCodec, Protection, decide
 from agent.security.errors import DataKeyUnavailableError
+from agent.security.fingerprints import open_fingerprints
 from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, DataKeyVault
 from agent.security.permissions import create_private_file, private_profile
 from agent.settings import Settings, SettingsRepository
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 # reserved for it (in any case: "Demo" is the same folder on a case-insensitive disk), so no
 # profile signed in to a real tenant can be a demo.
 DEMO_PROFILE = "demo"
+
+
+# Protections under which the outbox's fingerprints are keyed (a usable keyring, not the demo).
+KEYED = (Protection.ENCRYPTED, Protection.OFF)
 
 
 class ReservedProfileName(InvalidProfileName):
@@ -94,6 +99,7 @@ class Profile:
             self.audit_chain.close()
         self.store.close()
         self.at_rest.close()
+        fingerprints.close()
 
 
 def keyring_available() -> bool:
@@ -220,9 +226,15 @@ def open_profile(
         if protection in (Protection.NO_KEYRING, Protection.CLEAR_NO_KEYRING):
             log.warning("profile %s: %s", name, EncryptionState(protection).describe())
         at_rest = _open_at_rest(store, vault, protection)
+        chain = None
         try:
             chain = try_open_audit_chain(store, vault) if keyed_trail else None
+            if protection is not Protection.NO_KEYRING:  # which writes nothing new
+                open_fingerprints(store, vault if protection in KEYED else None)
         except BaseException:
+            if chain is not None:
+                chain.close()
+            fingerprints.close()
             at_rest.close()
             raise
     except BaseException:

@@ -61,6 +61,7 @@ from agent.security.keys import (
     DATA_KEY,
     DIRECTORY,
     ENCRYPTION,
+    FINGERPRINT_KEY,
     NEXT_DATA_KEY,
     is_keyring_id,
 )
@@ -75,8 +76,17 @@ LEGACY_ENTRIES = (*CREDENTIAL_ENTRIES, DATA_KEY, NEXT_DATA_KEY)
 LOCATION = "location"
 # What a copy of a data folder takes from its original's entries (not the keys' creation times:
 # without one, the copy re-encrypts under a key of its own at once; not the location, its own):
-# the keys, the encryption choice, the audit trail's key and anchor, the directory chosen.
-COPIED_KEYS = (DATA_KEY, NEXT_DATA_KEY, ENCRYPTION, AUDIT_KEY, AUDIT_ANCHOR, DIRECTORY)
+# the keys, the encryption choice, the audit trail's key and anchor, the directory chosen, the
+# outbox fingerprints' key (so the copy's queued work still deduplicates).
+COPIED_KEYS = (
+    DATA_KEY,
+    NEXT_DATA_KEY,
+    ENCRYPTION,
+    AUDIT_KEY,
+    AUDIT_ANCHOR,
+    DIRECTORY,
+    FINGERPRINT_KEY,
+)
 # ... and the credentials, with the fleet's Redis address and password.
 COPIED_ENTRIES = (*CREDENTIAL_ENTRIES, *COPIED_KEYS)
 

@@ -428,7 +428,14 @@ def test_a_copy_takes_every_entry_its_original_keeps_but_the_keys_ages_and_place
     assert set(identity.COPIED_KEYS) | not_copied == set(OWNED_ENTRIES)
     assert set(CREDENTIAL_ENTRIES) <= set(identity.COPIED_ENTRIES)
     for entry in identity.COPIED_ENTRIES:
-        if entry not in ("data_key", "data_key_next", "audit_key", "audit_anchor", "encryption"):
+        if entry not in (
+            "data_key",
+            "data_key_next",
+            "audit_key",
+            "audit_anchor",
+            "encryption",
+            "fingerprint_key",
+        ):
             keyring.set_password(own, entry, f"value of {entry}")
     copy_folder(tmp_path / "a", tmp_path / "c")
     c = open_profile(tmp_path / "c", "default")
