@@ -153,3 +153,20 @@ def test_the_demo_profile_keeps_plain_fingerprints(tmp_path: Path) -> None:
     finally:
         p.close()
     assert stored_fingerprints(tmp_path, "demo")[op_id] == unkeyed(5)
+
+
+def test_rotating_the_data_key_keeps_deduplication(tmp_path: Path) -> None:
+    from agent.security import control
+
+    p = open_profile(tmp_path)
+    try:
+        first = queue(p, edit(11))
+        control.rotate_key(p)
+        assert queue(p, edit(11)) == first and live(p) == 1
+    finally:
+        p.close()
+    p = open_profile(tmp_path)
+    try:
+        assert queue(p, edit(11)) == first and live(p) == 1
+    finally:
+        p.close()
