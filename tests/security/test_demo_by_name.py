@@ -74,16 +74,17 @@ def test_the_demo_tenants_profile_stays_the_demo(tmp_path: Path) -> None:
         ["--profile", "demo", "status"],
         ["--profile", "DEMO", "status"],
         ["--profile", "Demo", "settings", "list"],
-        ["--profile", "demo", "diagnostics", "--output", "x.zip"],
+        ["--profile", "demo", "diagnostics", "--output", "{tmp}/x.zip"],
         ["--profile", "demo", "queue", "list"],
     ],
 )
 def test_the_command_line_refuses_the_demo_name_without_demo_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:
-    code = main(["--data-dir", str(tmp_path), *argv])
+    code = main(["--data-dir", str(tmp_path), *(a.format(tmp=tmp_path) for a in argv)])
     err = capsys.readouterr().err
     assert code == 2 and "--demo" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.zip").exists()
 
 
 def test_demo_with_another_profile_name_is_refused(
