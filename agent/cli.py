@@ -71,7 +71,10 @@ def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from agent.profile import open_profile
 
     return open_profile(
-        args.data_dir, _profile_name(args), allow_unencrypted=args.allow_unencrypted
+        args.data_dir,
+        _profile_name(args),
+        demo=args.demo,
+        allow_unencrypted=args.allow_unencrypted,
     )
 
 
@@ -249,6 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     app_mutex.hold()  # Windows: the installer waits for this process to quit
     parser = build_parser()
     args = _simulator_args(parser, tokens) or parser.parse_args(tokens)
+    if args.demo and args.profile not in (None, "demo"):
+        parser.error(
+            "--demo opens the built-in demo tenant on its own profile; leave out --profile"
+        )
     try:
         code = COMMANDS[args.command](args)
         sys.stdout.flush()  # here, so a reader that went away is noticed below

@@ -302,6 +302,7 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
     profile = open_profile(
         args.data_dir,
         args.profile or ("demo" if args.demo else "default"),
+        demo=args.demo,
         allow_unencrypted=args.allow_unencrypted,
     )
     try:

@@ -18,12 +18,13 @@ from agent.config import managed
 from agent.config.policy import Policy, PolicySecrets
 from agent.config.sources import PolicySources, load
 from agent.credentials import CredentialStore, NoKeyringError, is_safe_backend
-from agent.paths import AgentPaths, folder_error, resolve
-from agent.security import identity
+from agent.paths import AgentPaths, InvalidProfileName, folder_error, resolve
+from agent.security import fingerprints, identity
 from agent.security.at_rest import AtRest, open_at_rest, scan
 from agent.security.audit_anchor import AuditChain, load_audit_key, try_open_audit_chain
 from agent.security.encryption import EncryptionState, KeylessCodec, Protection, decide
 from agent.security.errors import DataKeyUnavailableError
+from agent.security.fingerprints import open_fingerprints
 from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, DataKeyVault
 from agent.security.permissions import create_private_file, private_profile
 from agent.settings import Settings, SettingsRepository
@@ -31,9 +32,35 @@ from agent.store.connection import Durability, RecoveryNotice, Store
 from agent.store.probe import prepare_folder
 
 log = logging.getLogger(__name__)
-# The demo tenant's data is public sample data, and the demo must start on machines without a
-# keyring, so its profile is never encrypted at rest.
+# The profile of the built-in demo tenant (`--demo`, `Agent.open_demo`). Its data is public sample
+# data, and the demo must start on machines without a keyring, so it is never encrypted at rest.
+# Being the demo is said by the caller that starts the demo tenant, never by a name: the name is
+# reserved for it (in any case: "Demo" is the same folder on a case-insensitive disk), so no
+# profile signed in to a real tenant can be a demo.
 DEMO_PROFILE = "demo"
+
+
+# Protections under which the outbox's fingerprints are keyed (a usable keyring, not the demo).
+KEYED = (Protection.ENCRYPTED, Protection.OFF)
+
+
+class ReservedProfileName(InvalidProfileName):
+    """The profile name "demo" outside the built-in demo tenant."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"The profile name {name!r} is kept for the built-in demo tenant: start it with "
+            "--demo, or choose another profile name for your Autotask account."
+        )
+
+
+def check_demo_name(name: str, *, demo: bool) -> None:
+    """Refuse the demo's name for any other profile, and the demo's exemptions for any other
+    name (`demo` with another name is a caller's mistake, not a user's)."""
+    if demo and name != DEMO_PROFILE:
+        raise ValueError(f"the demo tenant's profile is {DEMO_PROFILE!r}, not {name!r}")
+    if not demo and name.casefold() == DEMO_PROFILE:
+        raise ReservedProfileName(name)
 
 
 @dataclass
@@ -72,6 +99,7 @@ class Profile:
             self.audit_chain.close()
         self.store.close()
         self.at_rest.close()
+        fingerprints.close()
 
 
 def keyring_available() -> bool:
@@ -120,10 +148,10 @@ def _open_at_rest(store: Store, vault: DataKeyVault, protection: Protection) -> 
     return at_rest
 
 
-def keys_audit_trail(name: str) -> bool:
+def keys_audit_trail(*, demo: bool) -> bool:
     """Whether this profile's audit trail is keyed and anchored in the keyring (every profile
-    with a safe keyring but the public demo)."""
-    return name != DEMO_PROFILE and keyring_available()
+    with a safe keyring but the public demo's)."""
+    return not demo and keyring_available()
 
 
 def _audit_key(name: str, settings: Mapping[str, str]) -> bytes | None:
@@ -137,6 +165,7 @@ def open_profile(
     data_dir: str | Path | None = None,
     name: str = "default",
     *,
+    demo: bool = False,
     console_log: bool = False,
     busy_timeout_ms: int = 5000,
     allow_unencrypted: bool = False,
@@ -147,8 +176,9 @@ def open_profile(
     unchanged) and reported through `Profile.recovery`. `allow_unencrypted`: the user's consent,
     for this open, to keep the data in clear where no keyring is available. The administrator's
     policy (`agent.config`) is read from `policy_sources` (default: this computer's) before
-    anything is written, and applies to every profile but the demo."""
-    demo = name == DEMO_PROFILE
+    anything is written, and applies to every profile but the demo. `demo`: this is the built-in
+    demo tenant's profile (only `--demo` starts it); the name "demo" is refused otherwise."""
+    check_demo_name(name, demo=demo)
     # Read and checked first: a policy that cannot be used stops the start with nothing changed.
     policy, secrets = (Policy(), PolicySecrets()) if demo else load(policy_sources)
     usable = keyring_available()
@@ -165,7 +195,7 @@ def open_profile(
         logs.configure(paths.log_file, console=console_log)
     except OSError as exc:
         raise folder_error(exc, paths.log_dir) from None
-    keyed_trail = keys_audit_trail(name)
+    keyed_trail = keys_audit_trail(demo=demo)
     store = Store(
         paths.database,
         busy_timeout_ms=busy_timeout_ms,
@@ -196,9 +226,15 @@ def open_profile(
         if protection in (Protection.NO_KEYRING, Protection.CLEAR_NO_KEYRING):
             log.warning("profile %s: %s", name, EncryptionState(protection).describe())
         at_rest = _open_at_rest(store, vault, protection)
+        chain = None
         try:
             chain = try_open_audit_chain(store, vault) if keyed_trail else None
+            if protection is not Protection.NO_KEYRING:  # which writes nothing new
+                open_fingerprints(store, vault if protection in KEYED else None)
         except BaseException:
+            if chain is not None:
+                chain.close()
+            fingerprints.close()
             at_rest.close()
             raise
     except BaseException:

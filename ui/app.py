@@ -324,11 +324,12 @@ class Desktop:
 def _cannot_start_errors() -> tuple[type[Exception], ...]:
     """What keeps the profile from opening and is told to the technician in the window."""
     from agent.credentials import CredentialError
+    from agent.paths import InvalidProfileName
     from agent.settings import SettingsError
     from agent.store.errors import StoreError
     from agent.store.migrations import MigrationError
 
-    return (StoreError, MigrationError, CredentialError, SettingsError)
+    return (StoreError, MigrationError, CredentialError, SettingsError, InvalidProfileName)
 
 
 def _note_ready() -> None:

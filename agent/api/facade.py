@@ -90,6 +90,10 @@ from agent.visit.visit_edits import VisitCapture
 log = logging.getLogger(__name__)
 Listener = Callable[[AgentEvent], None]
 ATTENTION = frozenset({OpState.PARKED})
+DEMO_SIGN_IN = (
+    "The demo keeps its data unencrypted as public sample data, so it cannot be signed in to "
+    "Autotask. Start Field Sync without --demo to sign in to your company's Autotask."
+)
 
 
 @dataclass
@@ -183,7 +187,10 @@ class Agent:
         options = options or AgentOptions()
         profile = await asyncio.to_thread(
             lambda: open_profile(
-                options.data_dir, options.profile, allow_unencrypted=options.allow_unencrypted
+                options.data_dir,
+                options.profile,
+                demo=options.demo,
+                allow_unencrypted=options.allow_unencrypted,
             )
         )
         agent = cls(profile, options)
@@ -285,6 +292,8 @@ class Agent:
         bundle = self.options.credentials
         self._sign_in_problem = None
         if bundle is None:
+            if self.options.demo:  # the demo signs in to its own tenant only (`open_demo`)
+                return False
             try:
                 if not await self._threads.run(self.profile.credentials.has_credentials):
                     return False
@@ -1112,7 +1121,11 @@ class Agent:
     ) -> ConnectionTest:
         """Check the credentials, find the technician's resource, save both, start syncing.
         The parts the administrator's policy gives are its own (what is passed for them, "" as
-        a rule, is not used): with a whole sign-in in the policy, the e-mail is all it takes."""
+        a rule, is not used): with a whole sign-in in the policy, the e-mail is all it takes.
+        The demo tenant's profile is never signed in to anything else: its data is kept in
+        clear, as public sample data."""
+        if self.options.demo:
+            return ConnectionTest(False, DEMO_SIGN_IN, "other")
         try:
             directory = self._checked_directory()
             username, secret, integration_code = await self._with_policy_sign_in(

@@ -31,6 +31,9 @@ from agent.sync import localview
 log = logging.getLogger(__name__)
 ERROR_WORDS = {
     "transient_network": "The network was unavailable; it will be retried.",
+    "certificate": "The server's certificate was not trusted, so nothing was sent (a network "
+    "that intercepts secure connections?); it is tried again, and goes once a trusted connection "
+    "works.",
     "transient_server": "Autotask had a temporary problem; it will be retried.",
     "throttled_quota": "Autotask's hourly request limit was reached; waiting before retrying.",
     "throttled_threads": "Too many requests at once; it will be retried shortly.",

@@ -27,7 +27,8 @@ HTTP answers onto this tree:
      │         └── UntrustedCertificateError   the server's certificate failed the check
      ├── ZoneMovedError                 the cached zone no longer hosts the tenant
      └── ProtocolError                  an answer we cannot read: not JSON, wrong shape or types
-          └── UntrustedZoneError        the directory named a zone the credentials may not go to
+          ├── UntrustedZoneError        the directory named a zone the credentials may not go to
+          └── RedirectRefusedError      the server redirected; redirects are never followed
 
 Every error carries where it happened (`method`, `endpoint` without ids, `is_write`), the HTTP
 `status` when one arrived, and `may_have_reached_server`: True only when a *write* may have taken
@@ -248,6 +249,11 @@ class ProtocolError(AutotaskError):
 class UntrustedZoneError(ProtocolError):
     """The directory named a zone the credentials may not go to (not https, or not Autotask's
     when Autotask's own directory answered); nothing was sent there."""
+
+
+class RedirectRefusedError(ProtocolError):
+    """The server answered with a redirect, which is never followed (the credentials would go
+    along to wherever it points); `str()` names the server and where it pointed."""
 
 
 class UnreadableRecordError(ProtocolError):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 
 from agent.autotask.convert import RequestContext, converting_transport_errors, timeout_error
-from agent.autotask.errors import ProtocolError
+from agent.autotask.errors import ProtocolError, RedirectRefusedError
 from agent.security.trust import shown_url
 
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
@@ -72,11 +72,14 @@ async def _send(
     return Answer(response.status_code, response.headers, b"".join(chunks))
 
 
-def _redirected(ctx: RequestContext, response: httpx.Response) -> ProtocolError:
+def _redirected(ctx: RequestContext, response: httpx.Response) -> RedirectRefusedError:
     where = ctx.scrub(shown_url(response.headers.get("location", ""))) or "another address"
-    return ProtocolError(
-        f"Autotask's answer is a redirect to {where}, which Field Sync does not follow "
-        f"({ctx.where})",
+    server = response.request.url.host or "the server"
+    return RedirectRefusedError(
+        f"The server at {server} redirected the request (HTTP {response.status_code}) to "
+        f"{where}. Field Sync does not follow redirects, since your credentials would go "
+        f"along, so nothing was sent there ({ctx.where}). If the address has moved, set the new "
+        "one (or ask your administrator).",
         **ctx.fields(response.status_code, may_have_reached_server=ctx.is_write),
     )
 

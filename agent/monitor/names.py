@@ -14,7 +14,7 @@ Label vocabularies:
 - priority: critical, high, normal, low, background
 - category: the kind of entity an operation changes: ticket, ticket_note, time_entry, ...
 - outcome: success, failure
-- error: the error category of `agent.resilience.classify` (transient_network, validation, ...)
+- error: the error category of `agent.resilience.classify` (transient_network, certificate, ...)
 - endpoint: the REST entity path the call went to (Tickets, TicketNotes, ...)
 - entity, field: the entity and field of a record from Autotask that failed the screening
 - action: skipped (the record was left out) or clamped (kept, its change marker clamped)

@@ -22,6 +22,8 @@ class Category(enum.StrEnum):
     """What kind of failure happened, in terms that decide what to do next."""
 
     TRANSIENT_NETWORK = "transient_network"
+    # The server's certificate failed its check: a network that intercepts TLS, not an outage.
+    CERTIFICATE = "certificate"
     TRANSIENT_SERVER = "transient_server"
     THROTTLED_QUOTA = "throttled_quota"
     THROTTLED_THREADS = "throttled_threads"
@@ -47,6 +49,9 @@ class Action(enum.StrEnum):
 
 ACTIONS: dict[Category, Action] = {
     Category.TRANSIENT_NETWORK: Action.RETRY_WITH_BACKOFF,
+    # Kept and tried again with growing waits (another network may be trusted), never inside
+    # the call (`retry.READ_RETRY_ON`), and named for what it is wherever it is shown.
+    Category.CERTIFICATE: Action.RETRY_WITH_BACKOFF,
     Category.TRANSIENT_SERVER: Action.RETRY_WITH_BACKOFF,
     Category.THROTTLED_QUOTA: Action.SLOW_DOWN,
     Category.THROTTLED_THREADS: Action.SLOW_DOWN,
@@ -67,6 +72,8 @@ ACTIONS: dict[Category, Action] = {
 MESSAGES: dict[Category, str] = {
     Category.TRANSIENT_NETWORK: "Autotask cannot be reached right now. Your changes are kept and "
     "will be sent when the connection is back.",
+    Category.CERTIFICATE: "The server's certificate is not trusted, so Field Sync did not connect "
+    "and nothing was sent. Your changes are kept; they are sent once a trusted connection works.",
     Category.TRANSIENT_SERVER: "Autotask had a temporary problem. The change will be sent again "
     "automatically.",
     Category.THROTTLED_QUOTA: "Your company has used most of its hourly Autotask request allowance."
@@ -125,14 +132,18 @@ _GENERIC_500 = re.compile(
     re.I,
 )
 
-# Failures whose own message says more than their category's: an untrusted certificate (where
-# "cannot be reached" would send a person looking for a network fault), an untrusted zone, and
-# a refused impersonation (which names the entity and what the administrator must allow).
+# Failures whose own message says more than their category's: an untrusted certificate (which
+# names the server and why), an untrusted zone, a refused redirect (where "does not understand"
+# would hide that the server sent the request elsewhere), and a refused impersonation (which
+# names the entity and what the administrator must allow).
 _SELF_EXPLAINED = (
     at.UntrustedCertificateError,
     at.UntrustedZoneError,
+    at.RedirectRefusedError,
     at.ImpersonationRefusedError,
 )
+# A certificate check failing, as httpx reports it to callers that use it directly.
+_CERTIFICATE_FAILED = re.compile(r"certificate verify failed", re.I)
 
 # Statuses by which the server refuses the form of a request: asking again cannot help.
 _REFUSED_FORM = frozenset({405, 406, 414, 415})
@@ -147,6 +158,7 @@ RULES: tuple[Rule, ...] = (
     # Before the tenant's quota: the attachment byte quota is a 429 too, but of uploads only.
     Rule(Category.THROTTLED_ATTACHMENTS, error=at.AttachmentQuotaError),
     Rule(Category.THROTTLED_QUOTA, error=at.RateLimitedError),
+    Rule(Category.CERTIFICATE, error=at.UntrustedCertificateError),
     Rule(Category.TRANSIENT_NETWORK, error=(at.TransportError, at.ZoneMovedError)),
     Rule(Category.PROTOCOL, error=at.ProtocolError),
     Rule(Category.TRANSIENT_SERVER, error=at.ServerError),
@@ -163,6 +175,7 @@ RULES: tuple[Rule, ...] = (
     Rule(Category.VALIDATION, status=500),  # a 500 that explains itself is a business rule
     Rule(Category.TRANSIENT_SERVER, status=(502, 503, 504)),
     # Plain httpx: no answer.
+    Rule(Category.CERTIFICATE, error=httpx.ConnectError, message=_CERTIFICATE_FAILED),
     Rule(Category.TRANSIENT_NETWORK, error=(httpx.TransportError, OSError, TimeoutError)),
     Rule(Category.PROTOCOL, error=(httpx.DecodingError, json.JSONDecodeError)),
 )

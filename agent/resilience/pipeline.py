@@ -51,7 +51,13 @@ T = TypeVar("T")
 KindName = Literal["write", "read", "metadata"]
 
 _BREAKER_FAILURES = frozenset(
-    {Category.TRANSIENT_NETWORK, Category.TRANSIENT_SERVER, Category.PROTOCOL, Category.UNKNOWN}
+    {
+        Category.TRANSIENT_NETWORK,
+        Category.CERTIFICATE,
+        Category.TRANSIENT_SERVER,
+        Category.PROTOCOL,
+        Category.UNKNOWN,
+    }
 )
 _SHED_CATEGORY = {
     Cause.NONE: Category.THROTTLED_QUOTA,
@@ -191,6 +197,8 @@ class Pipeline:
         decision = self.shedder.decide(kind, await self.refresh_usage())
         if decision.verdict is not Shed.ADMIT and not self._is_probe(endpoint):
             category = _SHED_CATEGORY[self.modes.cause]
+            if category is Category.TRANSIENT_NETWORK:
+                category = self._network_category()
             raise self._refused(category, decision.retry_in, endpoint, kind, op_id, decision.reason)
         if is_attachment_upload(endpoint, kind):
             wait = self._attachments_until - self.clock.monotonic()
@@ -255,7 +263,7 @@ class Pipeline:
                     held.release(permit)
                 # A zone circuit opens on connection failures, an endpoint's on failed answers.
                 category = (
-                    Category.TRANSIENT_NETWORK
+                    self._network_category()
                     if breaker.endpoint == ZONE_WIDE
                     else Category.TRANSIENT_SERVER
                 )
@@ -312,7 +320,7 @@ class Pipeline:
         if self.connectivity is not None:
             if answered:
                 self.connectivity.report_success()
-            elif category is Category.TRANSIENT_NETWORK:
+            elif category in (Category.TRANSIENT_NETWORK, Category.CERTIFICATE):
                 untrusted = error.message if isinstance(error, UntrustedCertificateError) else None
                 self.connectivity.report_network_failure(untrusted)
         network_up = self.connectivity is None or self.connectivity.online
@@ -376,6 +384,14 @@ class Pipeline:
         if self.patterns.flapping(endpoint) is not None and endpoint not in self._lowered:
             self._lowered.add(endpoint)
             self.limiter.set_limit(endpoint, 1)
+
+    def _network_category(self) -> Category:
+        """Why calls are held back for want of a link: the certificate, when that is what the
+        last failed calls said (a network that intercepts TLS is no outage), else the network."""
+        c = self.connectivity
+        if c is not None and c.untrusted_certificate is not None:
+            return Category.CERTIFICATE
+        return Category.TRANSIENT_NETWORK
 
     def _refused(
         self,

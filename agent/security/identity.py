@@ -25,6 +25,16 @@ safely as before) until the user removes them once every such folder has been op
 A database this version created never takes legacy entries: a new data folder starts signed out,
 with a key of its own. Without a keyring, an earlier version's database gets no id yet (nothing
 could be copied); the first open with a keyring adopts. The demo profile never adopts.
+
+Beside its entries, an id records where the database using it lives (`LOCATION`). A database
+opened from any other place (a copy, or the folder moved) never takes the id over, even when
+nothing is at the recorded place now: the original may only be away for a while (a renamed
+folder, an unmounted disk), and a wipe or rotation through the taken-over id would strand its
+data. It forks instead: a new id, with copies of every entry it needs (`COPIED_ENTRIES`), and it
+re-encrypts under a key of its own at that open. A folder really moved leaves its old entries
+behind, unused (the keyring keeps them as safely as before; nothing can tell that the original
+will never come back). The same file reached by another path (a symbolic link, another spelling
+on a case-insensitive disk) is not a copy.
 """
 
 from __future__ import annotations
@@ -33,11 +43,9 @@ import base64
 import binascii
 import json
 import logging
+import os
 import secrets
-import sqlite3
 from collections.abc import Callable, Mapping
-from contextlib import closing
-from pathlib import Path
 
 from agent.credentials import (
     CREDENTIAL_ENTRIES,
@@ -51,7 +59,9 @@ from agent.security.keys import (
     AUDIT_ANCHOR,
     AUDIT_KEY,
     DATA_KEY,
+    DIRECTORY,
     ENCRYPTION,
+    FINGERPRINT_KEY,
     NEXT_DATA_KEY,
     is_keyring_id,
 )
@@ -62,12 +72,23 @@ from agent.store.models import Setting
 log = logging.getLogger(__name__)
 KEYRING_ID_ROW = "keyring_id"
 LEGACY_ENTRIES = (*CREDENTIAL_ENTRIES, DATA_KEY, NEXT_DATA_KEY)
-# Beside the keys: where the database that uses an id lives (to tell a copy of a data folder from
-# the folder moved elsewhere).
+# Beside the keys: where the database that uses an id lives (a database anywhere else forks).
 LOCATION = "location"
 # What a copy of a data folder takes from its original's entries (not the keys' creation times:
-# without one, the copy re-encrypts under a key of its own at once).
-COPIED_KEYS = (DATA_KEY, NEXT_DATA_KEY, ENCRYPTION, AUDIT_KEY, AUDIT_ANCHOR)
+# without one, the copy re-encrypts under a key of its own at once; not the location, its own):
+# the keys, the encryption choice, the audit trail's key and anchor, the directory chosen, the
+# outbox fingerprints' key (so the copy's queued work still deduplicates).
+COPIED_KEYS = (
+    DATA_KEY,
+    NEXT_DATA_KEY,
+    ENCRYPTION,
+    AUDIT_KEY,
+    AUDIT_ANCHOR,
+    DIRECTORY,
+    FINGERPRINT_KEY,
+)
+# ... and the credentials, with the fleet's Redis address and password.
+COPIED_ENTRIES = (*CREDENTIAL_ENTRIES, *COPIED_KEYS)
 
 
 def _parse(profile: str, raw: str | None) -> str | None:
@@ -138,22 +159,22 @@ def establish(
 
 
 def _own_copy(store: Store, profile: str, keyring_id: str) -> str:
-    """The id this database is to use: its own, unless it is a copy of a data folder whose
-    original (at the place the keyring recorded for the id) still uses the id. Then the copy gets
-    an id of its own: the entries are copied under it, except the data key's creation time, so
-    the copy re-encrypts under a key of its own at this open (as an adopted legacy key is). A
-    database moved away from the recorded place (nothing there uses the id any more) keeps it."""
+    """The id this database is to use: its own when the keyring records it at this very place
+    (or records no place: an id from before places were recorded, which the first folder to
+    open it claims); otherwise an id of its own, forked from `keyring_id` (see the module's
+    text): the original's entries are copied under it, except the data key's creation time,
+    so the copy re-encrypts under a key of its own at this open (as an adopted legacy key is)."""
     here = str(store.path.resolve())
     service = keyring_service(keyring_id)
     there = _keyring_call(profile, service, "get_password", LOCATION)
     if there == here:
         return keyring_id
-    if there is None or not _uses_id(Path(there), keyring_id):
+    if there is None or _same_file(there, here):
         _keyring_call(profile, service, "set_password", LOCATION, here)
         return keyring_id
     new = secrets.token_hex(16)
     target = keyring_service(new)
-    for entry in (*CREDENTIAL_ENTRIES, *COPIED_KEYS):
+    for entry in COPIED_ENTRIES:
         text = _keyring_call(profile, service, "get_password", entry)
         if text is not None:
             _keyring_call(profile, target, "set_password", entry, text)
@@ -162,33 +183,24 @@ def _own_copy(store: Store, profile: str, keyring_id: str) -> str:
         lambda: Setting.replace(key=KEYRING_ID_ROW, value=json.dumps(new)).execute(),
         durable=True,
     )
-    log.info(
-        "profile %s: a copy of the data folder at %s gets keyring entries of its own",
+    log.warning(
+        "profile %s: a data folder opened away from %s (a copy, or moved) gets keyring entries "
+        "of its own; those of id %s stay for the folder there (if it was moved, they are "
+        "unused and may be deleted)",
         profile,
         there,
+        keyring_id,
     )
     return new
 
 
-def _uses_id(database: Path, keyring_id: str) -> bool:
-    """Whether the database file at `database` records `keyring_id` (a copy's original still in
-    use). A file that cannot be read counts as using it: the copy then takes an id of its own,
-    which is safe either way."""
-    if not database.exists():
+def _same_file(there: str, here: str) -> bool:
+    """Whether the recorded place and this one are the same database file (another path to it);
+    False when the recorded place holds nothing now."""
+    try:
+        return os.path.samefile(there, here)
+    except (OSError, ValueError):
         return False
-    try:
-        with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=1.0)) as c:
-            row = c.execute("SELECT value FROM setting WHERE key = ?", (KEYRING_ID_ROW,)).fetchone()
-    except sqlite3.Error:
-        return True
-    return row is not None and _loads(row[0]) == keyring_id
-
-
-def _loads(raw: str) -> object:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
 
 
 def copy_legacy_entries(profile: str, keyring_id: str, *, keys: bool) -> list[str]:

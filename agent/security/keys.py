@@ -40,6 +40,8 @@ ENCRYPTION_ON, ENCRYPTION_OFF = "on", "off"
 # The audit trail's chain key and its anchor (see `agent.security.audit_anchor`).
 AUDIT_KEY = "audit_key"
 AUDIT_ANCHOR = "audit_anchor"
+# The key of the outbox's fingerprints (see `agent.security.fingerprints`).
+FINGERPRINT_KEY = "fingerprint_key"
 # Every entry of a database's that `DataKeyVault.forget_all` deletes.
 OWNED_ENTRIES: tuple[str, ...] = (
     NEXT_DATA_KEY,
@@ -51,6 +53,7 @@ OWNED_ENTRIES: tuple[str, ...] = (
     AUDIT_KEY,
     "location",  # where the database using these entries lives (`agent.security.identity`)
     DIRECTORY,
+    FINGERPRINT_KEY,
 )
 _KEY_ENTRIES = (DATA_KEY, NEXT_DATA_KEY)
 _KEYRING_ID = re.compile(r"[0-9a-f]{32}")

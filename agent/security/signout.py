@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.credentials import NoKeyringError
-from agent.profile import Profile
+from agent.profile import KEYED, Profile
+from agent.security import fingerprints
 from agent.security.encryption import Protection
 from agent.security.errors import WipeNotConfirmedError
 from agent.store.models import AuditEvent
@@ -81,6 +82,8 @@ def sign_out_and_wipe(
         at_rest.vault.forget_all()
         at_rest.vault.record_encryption(False)  # the user's choice outlives the old key
         report.data_key_replaced = True
+    if profile.protection in KEYED:  # the outbox is empty: a new key costs nothing
+        fingerprints.renew(profile.store, profile.vault)
     if chain is not None and not keep_audit:
         chain.restart()  # its key and anchor go with it; a new trail starts, keyed anew
     elif chain is not None:

@@ -33,9 +33,10 @@ __all__ = [
 def require_secure_url(
     url: str, *, what: str = "The Autotask address", allow_hosts: Collection[str] = ()
 ) -> str:
-    """Return `url` if it is https with a host, or http(s) to this computer (the simulator);
-    raise `InsecureUrlError` naming the problem otherwise. `allow_hosts` are names a caller
-    reaches without a network (an in-process test transport), never configurable by a user."""
+    """Return `url` if it is https with a host, or http(s) to this computer (the simulator),
+    without a user name or password; raise `InsecureUrlError` naming the problem otherwise.
+    `allow_hosts` are names a caller reaches without a network (an in-process test transport),
+    never configurable by a user."""
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname
@@ -44,6 +45,13 @@ def require_secure_url(
         raise InsecureUrlError(f"{what} is not a valid web address.") from None
     if parts.scheme not in ("https", "http") or not host:
         raise InsecureUrlError(f"{what} must be a full https:// address (got {shown_url(url)!r}).")
+    if "@" in parts.netloc:
+        # A password in an address would be kept in the settings and shown wherever they are
+        # (listings, the policy check, diagnostics); Autotask's sign-in never goes in one.
+        raise InsecureUrlError(
+            f"{what} must not carry a user name or password (got {shown_url(url)!r} with "
+            "one): Autotask's sign-in goes in the sign-in form, never in an address."
+        )
     if parts.scheme == "https" or is_loopback(host) or host in allow_hosts:
         return url
     raise InsecureUrlError(

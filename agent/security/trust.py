@@ -5,9 +5,10 @@ importing the store (`transit` adds the errors and checks the rest of the agent 
 
 A zone address is where the next request carries the user name, secret and integration code, and
 it comes from the directory's answer: whoever can answer for the directory chooses it. So it must
-be https (this computer excepted, for the simulator), have a plain host name (no user name, no
-percent-escapes or other characters a parser might read another way), and, when Autotask's own
-directory (any host under `autotask.net`) named it, be a host under `autotask.net` itself.
+be https (this computer excepted, for the simulator, when the directory is on this computer too),
+have a plain host name (no user name, no percent-escapes or other characters a parser might read
+another way), and, when Autotask's own directory (any host under `autotask.net`) named it, be a
+host under `autotask.net` itself.
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def under_autotask(host: str | None) -> bool:
     return name == AUTOTASK_DOMAIN or name.endswith("." + AUTOTASK_DOMAIN)
 
 
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
+
+
 def _origin(url: str) -> tuple[str, str, int | None] | None:
     try:
         parts = urlsplit(url.strip())
@@ -95,8 +103,18 @@ def zone_url_problem(url: str, directory_url: str) -> str | None:
         if parts.scheme.lower() != "https" or port not in (None, 443):
             return "Autotask's zones are reached by https on the standard port only"
         return None
-    if parts.scheme.lower() == "https" or is_loopback(host):
+    if parts.scheme.lower() == "https":
         return None
+    if is_loopback(host):
+        # Plain http on this computer is the simulator's, and only a directory on this computer
+        # may name it: from a directory elsewhere, the credentials would go unencrypted to
+        # whatever program listens on that port.
+        if is_loopback(_host(directory_url)):
+            return None
+        return (
+            "it is a plain http:// address on this computer, named by a directory elsewhere: "
+            "your credentials would go unencrypted to whatever program listens there"
+        )
     # Plain http off this computer only to the very host of a plain-http directory, which the
     # agent accepts only over an in-process test transport (it refuses one on a network).
     directory = _origin(directory_url)

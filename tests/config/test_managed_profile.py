@@ -184,7 +184,7 @@ def test_a_bad_policy_stops_the_start_and_changes_nothing(
 
 
 def test_the_demo_profile_ignores_the_policy(tmp_path: Path, policy_file: Path) -> None:
-    profile = open_profile(tmp_path / "data", "demo")
+    profile = open_profile(tmp_path / "data", "demo", demo=True)
     try:
         assert profile.policy.empty and profile.settings.sync_interval_s == 60
     finally:

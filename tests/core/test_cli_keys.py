@@ -118,8 +118,8 @@ def test_status_and_keys_say_what_happens_without_a_keyring(
 def test_keys_rotate_on_the_demo_profile_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, tmp_path, "--profile", "demo", "keys", "rotate")
-    assert code == 2 and "demo" in err
+    code, _, err = run(capsys, tmp_path, "--demo", "keys", "rotate")
+    assert code == 2 and "demo" in err and "never encrypted" in err
 
 
 def test_keys_forget_legacy_removes_the_name_based_entries_when_confirmed(

@@ -372,3 +372,26 @@ async def test_the_attachment_byte_quota_holds_attachment_uploads_only(fake_cloc
     assert pipeline.breakers.get("zone1", "Tickets/{parentId}/Attachments").state is (
         BreakerState.CLOSED
     )
+
+
+async def test_calls_held_back_after_certificate_failures_say_certificate_not_outage(fake_clock):
+    async def probe() -> bool:
+        return False
+
+    conn = Connectivity(probe, fake_clock, failures_to_offline=2)
+    pipeline = make(fake_clock, connectivity=conn)
+    untrusted = at.UntrustedCertificateError(
+        "The server's certificate is not trusted: the server at zone1 ...", phase="connect"
+    )
+    for _ in range(4):  # offline, then the zone circuit opens
+        with pytest.raises(PipelineError) as raised:
+            await pipeline.call(endpoint="Tickets", kind="write", fn=failing(untrusted))
+        assert raised.value.category is Category.CERTIFICATE
+    assert pipeline.mode is Mode.OFFLINE
+    held = answer()
+    with pytest.raises(PipelineError) as raised:
+        await pipeline.call(endpoint="Tickets", kind="write", fn=held)
+    assert held.seen == [] and not raised.value.attempted
+    assert raised.value.category is Category.CERTIFICATE
+    assert "certificate is not trusted" in str(raised.value)
+    assert raised.value.action is Action.RETRY_WITH_BACKOFF

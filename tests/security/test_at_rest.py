@@ -232,7 +232,7 @@ def test_a_crash_after_the_rotation_committed_adopts_the_new_key(
 
 
 def test_the_demo_profile_runs_without_encryption(tmp_path: Path) -> None:
-    profile = reopen(tmp_path, "demo")
+    profile = open_profile(tmp_path, "demo", demo=True)
     try:
         fill(profile)
         assert profile.at_rest is not None and not profile.at_rest.enabled

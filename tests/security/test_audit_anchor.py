@@ -235,7 +235,7 @@ def test_signing_out_with_wipe_replaces_the_audit_key_and_its_anchor(profile: Pr
 
 
 def test_the_demo_profile_keeps_an_unkeyed_trail_and_says_so(tmp_path: Path) -> None:
-    profile = open_profile(tmp_path, "demo")
+    profile = open_profile(tmp_path, "demo", demo=True)
     try:
         assert profile.audit_chain is None
         _fill(profile, 3)

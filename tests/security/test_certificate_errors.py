@@ -50,7 +50,7 @@ async def test_the_client_raises_a_certificate_error_that_explains_itself(direct
     assert UNTRUSTED in str(error).lower() and "127.0.0.1" in str(error)
     assert "signed itself" in str(error)
     found = classify(error)
-    assert found.category is Category.TRANSIENT_NETWORK
+    assert found.category is Category.CERTIFICATE
     assert UNTRUSTED in found.message.lower() and UNREACHABLE not in found.message
 
 
@@ -100,6 +100,9 @@ async def test_sync_status_and_health_say_the_certificate_is_not_trusted(
     for report in reports:
         assert report is not None and report.error is not None
         assert UNTRUSTED in report.error.lower()
+        assert "certificate: The server's" in report.error
+        assert "transient_network" not in report.error
+        assert report.pull_error is None or report.pull_error.startswith("certificate: ")
     assert status.connection_problem is not None
     assert UNTRUSTED in status.connection_problem.lower()
     assert UNTRUSTED in status.reason.lower() and UNREACHABLE not in status.reason
@@ -163,6 +166,6 @@ def test_the_sync_command_says_the_certificate_is_not_trusted(
         thread.join(5)
     out = capsys.readouterr()
     assert code == 1
-    assert UNTRUSTED in out.out.lower()
-    assert UNREACHABLE not in out.out
+    assert UNTRUSTED in out.out.lower() and "certificate: The server's" in out.out
+    assert UNREACHABLE not in out.out and "transient_network" not in out.out
     assert SECRET not in out.out + out.err

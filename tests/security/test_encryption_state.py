@@ -189,7 +189,7 @@ def test_encrypted_data_without_a_keyring_is_refused_at_open(tmp_path: Path) -> 
 def test_the_demo_profile_stays_unencrypted_and_needs_no_keyring(
     tmp_path: Path, no_keyring: None
 ) -> None:
-    p = open_profile(tmp_path, "demo")
+    p = open_profile(tmp_path, "demo", demo=True)
     try:
         fill(p)
         assert p.encryption.protection is Protection.DEMO

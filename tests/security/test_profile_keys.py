@@ -290,18 +290,161 @@ async def test_a_copy_of_a_data_folder_gets_entries_of_its_own_and_survives_the_
     assert sim.dump()["Tickets"][ticket]["title"] == "typed before the copy"
 
 
-def test_a_data_folder_moved_elsewhere_keeps_its_entries(tmp_path: Path) -> None:
+def test_a_data_folder_moved_elsewhere_gets_entries_of_its_own_and_keeps_working(
+    tmp_path: Path,
+) -> None:
     p = open_profile(tmp_path / "a", "default")
     p.credentials.save(DEMO_BUNDLE)
+    fill(p)
+    before_values = snapshot(p)
     p.close()
     before = keyring_id(tmp_path / "a")
     (tmp_path / "a").rename(tmp_path / "moved")
     moved = open_profile(tmp_path / "moved", "default")
     try:
-        assert keyring_id(tmp_path / "moved") == before
+        assert keyring_id(tmp_path / "moved") != before  # the recorded place is elsewhere
         assert moved.credentials.load() == DEMO_BUNDLE
+        assert snapshot(moved) == before_values
     finally:
         moved.close()
+    # The entries of the place it left stay (nothing can tell a move from a copy whose
+    # original is away for a while): an orphan in the keyring, never a folder without its key.
+    assert entries(f"field-sync-autotask/id/{before}")
+
+
+def test_the_same_folder_reached_by_another_path_keeps_its_entries(tmp_path: Path) -> None:
+    p = open_profile(tmp_path / "a", "default")
+    p.credentials.save(DEMO_BUNDLE)
+    p.close()
+    before = keyring_id(tmp_path / "a")
+    (tmp_path / "link").symlink_to(tmp_path / "a")
+    again = open_profile(tmp_path / "link", "default")
+    again.close()
+    assert keyring_id(tmp_path / "a") == before
+
+
+async def test_wiping_a_copy_opened_while_its_original_was_away_leaves_the_original_whole(
+    tmp_path: Path,
+) -> None:
+    """cp -a A C; mv A A.away; open C; sign out of C with a wipe; move A back: A still opens
+    with its own key and still sends the work it had queued."""
+    clock = FakeClock()
+    sim = Simulator(seed="away", tickets=6, clock=clock)
+    sim.limits.latency_enabled = False
+    original, copy, away = tmp_path / "a", tmp_path / "c", tmp_path / "a.away"
+    p = open_profile(original, "default")
+    p.credentials.save(DEMO_BUNDLE)
+    p.close()
+    agent = await Agent.open(dataclasses.replace(options(sim, clock, original), credentials=None))
+    try:
+        await agent.sync_now()
+        ticket = (await agent.my_tickets())[0].id
+        lists = await agent.picklists("TicketNotes")
+        await agent.set_work_offline(True)
+        await agent.add_note(
+            ticket,
+            "queued while offline, before the copy",
+            title="Unsent",
+            note_type=min(lists["noteType"]),
+            publish=min(lists["publish"]),
+        )
+        assert (await agent.status()).pending == 1
+    finally:
+        await agent.close()
+    original_id = keyring_id(original)
+    copy_folder(original, copy)
+    original.rename(away)
+    status = open_profile(copy, "default")  # `autotask-agent --data-dir C status`
+    status.close()
+    assert keyring_id(copy) != original_id, "the copy never takes over its original's id"
+    agent = await Agent.open(dataclasses.replace(options(sim, clock, copy), credentials=None))
+    try:
+        await agent.sign_out(wipe_local_data=True)
+    finally:
+        await agent.close()
+    away.rename(original)
+    key = data_key(f"field-sync-autotask/id/{original_id}")
+    assert key is not None
+    assert any(
+        isinstance(v, dict) and v.get("description") == "queued while offline, before the copy"
+        for v in opened_values(original, key)
+    )
+    agent = await Agent.open(dataclasses.replace(options(sim, clock, original), credentials=None))
+    try:
+        assert keyring_id(original) == original_id
+        assert agent.engine is not None, "the original is still signed in"
+        await agent.set_work_offline(False)
+        report = await agent.sync_now()
+        assert report is not None and report.push.succeeded == 1
+    finally:
+        await agent.close()
+    notes = sim.dump()["TicketNotes"].values()
+    assert any(n["description"] == "queued while offline, before the copy" for n in notes)
+
+
+async def test_a_copy_keeps_the_custom_directory_its_original_was_signed_in_to(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    sim = Simulator(seed="copy-dir", tickets=4, clock=clock)
+    sim.limits.latency_enabled = False
+    directory = "https://sim.test/ATServicesRest/"
+    original, copy = tmp_path / "a", tmp_path / "c"
+    chosen = dataclasses.replace(
+        options(sim, clock, original), credentials=None, directory_url=None
+    )
+    p = open_profile(original, "default")
+    p.credentials.save(DEMO_BUNDLE)
+    p.close()
+    agent = await Agent.open(chosen)
+    try:
+        await agent.update_settings(api_directory_url=directory)
+        assert agent.engine is not None and agent.sign_in_problem is None
+    finally:
+        await agent.close()
+    copy_folder(original, copy)
+    agent = await Agent.open(dataclasses.replace(chosen, data_dir=copy))
+    try:
+        assert keyring_id(copy) != keyring_id(original)
+        assert agent.sign_in_problem is None and agent.engine is not None
+        assert agent.profile.vault.chosen_directory() == directory
+        report = await agent.sync_now()
+        assert report is not None and report.error is None
+    finally:
+        await agent.close()
+
+
+def test_a_copy_takes_every_entry_its_original_keeps_but_the_keys_ages_and_place(
+    tmp_path: Path,
+) -> None:
+    from agent.credentials import CREDENTIAL_ENTRIES
+    from agent.security import identity
+    from agent.security.keys import OWNED_ENTRIES
+
+    p = open_profile(tmp_path / "a", "default")
+    own = p.vault.service
+    p.close()
+    not_copied = {"data_key_created", "data_key_next_created", "location"}
+    assert set(identity.COPIED_KEYS) | not_copied == set(OWNED_ENTRIES)
+    assert set(CREDENTIAL_ENTRIES) <= set(identity.COPIED_ENTRIES)
+    for entry in identity.COPIED_ENTRIES:
+        if entry not in (
+            "data_key",
+            "data_key_next",
+            "audit_key",
+            "audit_anchor",
+            "encryption",
+            "fingerprint_key",
+        ):
+            keyring.set_password(own, entry, f"value of {entry}")
+    copy_folder(tmp_path / "a", tmp_path / "c")
+    c = open_profile(tmp_path / "c", "default")
+    fork = c.vault.service
+    c.close()
+    assert fork != own
+    for entry in identity.COPIED_ENTRIES:
+        if entry not in ("data_key", "data_key_next", "audit_anchor"):  # re-made by the copy
+            assert keyring.get_password(fork, entry) == keyring.get_password(own, entry), entry
 
 
 def test_a_copy_made_during_the_originals_first_session_gets_entries_of_its_own(

@@ -162,9 +162,7 @@ async def test_a_zone_under_autotask_net_is_used(zone_url: str, host: str) -> No
     [
         ("https://zone.example.org/ATServicesRest/", None),
         ("https://zone.example.org:8443/ATServicesRest/", None),
-        ("http://127.0.0.1:5000/zone5/ATServicesRest/", None),
-        ("http://[::1]:5000/ATServicesRest/", None),
-        ("http://localhost:5000/ATServicesRest/", None),
+        ("https://127.0.0.1:5000/ATServicesRest/", None),  # https: its certificate decides
         ("http://zone.example.org/ATServicesRest/", "https"),
         ("http://directory.example.org/ATServicesRest/", "https"),
         ("https://user:pw@zone.example.org/ATServicesRest/", "user name"),
@@ -178,6 +176,46 @@ def test_a_custom_directory_may_name_any_https_zone(zone_url: str, problem: str 
         assert found is None
     else:
         assert found is not None and problem in found
+
+
+LOOPBACK_HTTP_ZONES = [
+    "http://127.0.0.1:5000/zone5/ATServicesRest/",
+    "http://127.8.9.10:5000/ATServicesRest/",
+    "http://[::1]:5000/ATServicesRest/",
+    "http://localhost:5000/ATServicesRest/",
+    "http://LOCALHOST./ATServicesRest/",
+]
+
+
+@pytest.mark.parametrize("zone_url", LOOPBACK_HTTP_ZONES)
+def test_a_remote_directory_may_not_name_a_plain_http_zone_on_this_computer(
+    zone_url: str,
+) -> None:
+    for directory in (CUSTOM, "https://10.0.0.5/ATServicesRest/"):
+        problem = zone_url_problem(zone_url, directory)
+        assert problem is not None and "this computer" in problem and "unencrypted" in problem
+
+
+@pytest.mark.parametrize("zone_url", LOOPBACK_HTTP_ZONES)
+def test_a_directory_on_this_computer_may_name_a_plain_http_zone_on_it(zone_url: str) -> None:
+    for directory in (
+        "http://127.0.0.1:8765/ATServicesRest/",
+        "http://localhost:8765/ATServicesRest/",
+        "https://[::1]:8443/ATServicesRest/",
+    ):
+        assert zone_url_problem(zone_url, directory) is None
+
+
+async def test_no_credentials_go_to_a_local_port_a_remote_directory_names() -> None:
+    zone = "http://127.0.0.1:5000/ATServicesRest/"
+    net = Net(zone, CUSTOM)
+    http, client = client_for(net, CUSTOM)
+    async with http:
+        with pytest.raises(UntrustedZoneError) as refused:
+            await client.threshold()
+    assert net.hosts() == {"directory.example.org"}
+    assert net.secret_sent_to() == set()
+    assert "this computer" in str(refused.value)
 
 
 def test_a_plain_http_directory_may_name_its_own_host_only() -> None:
