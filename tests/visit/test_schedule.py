@@ -105,7 +105,7 @@ async def test_a_call_marked_complete_offline_is_pending_then_sent_exactly_once(
     assert shown.complete and shown.pending
     assert world.sim.dump()["ServiceCalls"][call.id]["isComplete"] == 0
     (queued,) = (await world.agent.queue_page()).items
-    assert queued.description == f"Mark service call #{call.id} complete"
+    assert queued.description == f"Mark service call {call.id} complete"
     events = await world.agent.audit_events(entity_type="ServiceCalls", entity_id=str(call.id))
     assert "edit_captured" in [e.action for e in events]
     await world.agent.set_work_offline(False)
