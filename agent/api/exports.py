@@ -14,11 +14,11 @@ from typing import Any, Literal
 from agent.api.types import QueueItem
 from agent.api.views import audit_entries, queue_item
 from agent.api.words import Words
-from agent.queue.operation import OpQuery, OpState
+from agent.queue.operation import OpQuery
 from agent.queue.outbox import Outbox
 from agent.security.permissions import private_text_file
 from agent.store import audit
-from agent.store.models import AuditEvent
+from agent.store.models import AuditEvent, OpState
 
 AUDIT_COLUMNS = [
     "id",
