@@ -374,6 +374,7 @@ class Agent:
         uploads.on_progress = self._uploads.update
         await uploads.load()
         self.engine.pusher.uploads = uploads
+        self.engine.pusher.on_result = self.observe.record_op
         return True
 
     def directory_url(self, settings: Settings | None = None) -> str:
