@@ -11,13 +11,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.api.views import audit_entries, plain_error
-from agent.api.words import Words, describe
+from agent.api.types import QueueItem
+from agent.api.views import audit_entries, queue_item
+from agent.api.words import Words
 from agent.queue.operation import OpQuery
 from agent.queue.outbox import Outbox
 from agent.security.permissions import private_text_file
 from agent.store import audit
-from agent.store.models import AuditEvent
+from agent.store.models import AuditEvent, OpState
 
 AUDIT_COLUMNS = [
     "id",
@@ -74,44 +75,44 @@ def _detail_text(detail: dict[str, Any]) -> str:
     return json.dumps(detail, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def write_queue(path: str | Path, outbox: Outbox) -> int:
-    columns = [
-        "id",
-        "state",
-        "priority",
-        "kind",
-        "entity_type",
-        "entity",
-        "description",
-        "attempts",
-        "next_attempt_at",
-        "error",
-        "created_at",
-    ]
+QUEUE_COLUMNS = [
+    "id",
+    "state",
+    "priority",
+    "entity_type",
+    "entity_key",
+    "kind",
+    "description",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "created_at",
+    "outcome_unknown",
+]
+"""The columns of every queue export, whichever operations it holds (the window's and CLI's)."""
+
+
+def queue_row(item: QueueItem) -> dict[str, Any]:
+    """An operation as the Queue shows it, as a CSV row: times in ISO 8601, local time."""
+    row = {c: getattr(item, c) for c in QUEUE_COLUMNS}
+    for name in ("next_attempt_at", "created_at"):
+        row[name] = local_iso(row[name])
+    row["last_error"] = row["last_error"] or ""
+    return row
+
+
+def write_queue(path: str | Path, outbox: Outbox, states: frozenset[OpState] | None = None) -> int:
+    """The operations in `states` (every one when None) in id order, under `QUEUE_COLUMNS`."""
     count = 0
     words = Words()
     with private_text_file(path, newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
+        writer = csv.DictWriter(fh, fieldnames=QUEUE_COLUMNS)
+        writer.writeheader()
         after: int | None = None
         while True:
-            page = outbox.list_ops(OpQuery(after_id=after, limit=1000))
+            page = outbox.list_ops(OpQuery(states=states, after_id=after, limit=1000))
             for op in page.items:
-                writer.writerow(
-                    [
-                        op.id,
-                        op.state.value,
-                        op.priority.name.lower(),
-                        op.kind.value,
-                        op.entity_type,
-                        op.entity_key,
-                        describe(op, words),
-                        op.attempts,
-                        local_iso(op.next_attempt_at),
-                        plain_error(op) or "",
-                        local_iso(op.created_at),
-                    ]
-                )
+                writer.writerow(queue_row(queue_item(op, words)))
                 count += 1
             if page.next_after_id is None:
                 return count

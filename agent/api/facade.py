@@ -374,6 +374,7 @@ class Agent:
         uploads.on_progress = self._uploads.update
         await uploads.load()
         self.engine.pusher.uploads = uploads
+        self.engine.pusher.on_result = self.observe.record_op
         return True
 
     def directory_url(self, settings: Settings | None = None) -> str:
@@ -1287,9 +1288,14 @@ class Agent:
             lambda: self.store.read(lambda: write_audit(path, fmt, **filters))
         )
 
-    async def export_queue(self, path: str | Path) -> int:
+    async def export_queue(
+        self, path: str | Path, states: Iterable[OpState | str] | None = None
+    ) -> int:
+        """Write the operations in `states` (by enum or name; every one when None) as CSV, with
+        the same columns whatever the filter; returns the operations written."""
         from agent.api.exports import write_queue
 
+        wanted = None if states is None else frozenset(OpState(s) for s in states)
         return await self._threads.run(
-            lambda: self.store.read(lambda: write_queue(path, self.outbox))
+            lambda: self.store.read(lambda: write_queue(path, self.outbox, wanted))
         )

@@ -26,7 +26,8 @@ from agent.store.screened import ScreenedSummary
 
 # Chart name -> the stored series it draws.
 CHARTS = {
-    "queue_depth": series_key(names.QUEUE_DEPTH.name, {"state": "pending"}),
+    # Every operation not yet finished: waiting, in flight (leased) or waiting for a retry.
+    "queue_depth": names.QUEUE_UNSENT.name,
     # Derived series carry their suffix on the name, before the labels (as the sampler stores).
     "throughput": series_key(
         names.SYNC_OPS.name + names.RATE, {"category": "all", "outcome": "success"}
@@ -75,6 +76,7 @@ class Observability:
         self.last_condition: threading.Thread | None = None
         self._quota: tuple[int, int, float] | None = None  # the last reading
         self._calls_since_reading = 0
+        self._live = [0, 0]  # successes and failures counted by `record_op` this round
 
     def start(self) -> None:
         self.monitor.start()
@@ -149,11 +151,19 @@ class Observability:
         self.last_condition = worker
         return worker
 
+    def record_op(self, succeeded: bool) -> None:
+        """One operation's outcome as the push learns it (the chart moves during a drain)."""
+        (self._ok if succeeded else self._bad).inc()
+        self._live[0 if succeeded else 1] += 1
+
     def record_ops(self, succeeded: int, failed: int, categories: list[str]) -> None:
-        if succeeded:
-            self._ok.inc(succeeded)
-        if failed:
-            self._bad.inc(failed)
+        """A round's totals: what `record_op` has not counted yet."""
+        counted_ok, counted_bad = self._live
+        self._live = [0, 0]
+        if succeeded > counted_ok:
+            self._ok.inc(succeeded - counted_ok)
+        if failed > counted_bad:
+            self._bad.inc(failed - counted_bad)
         for category in categories:
             self._errors.labels(error=category).inc()
 
@@ -191,7 +201,10 @@ class Observability:
         errors = [Point(t, v) for t, v in self.series("error_rate", now - 1800, now)]
         forecasts = {
             "queue_drain_s": forecast.time_to_drain(depth),
-            "quota_exhaust_s": forecast.quota_eta_from_series(share),
+            # A burst that has ended is not a pace: with nothing left to send, the hour's own.
+            "quota_exhaust_s": forecast.quota_eta_from_series(
+                share, steady=not (depth and depth[-1].value > 0)
+            ),
             "error_rate_slope": forecast.slope_per_hour(errors, 1800.0),
         }
         if pipeline is None:

@@ -318,6 +318,10 @@ def audit_entries(
     before_id: int | None = None,
 ) -> list[AuditEntry]:
     q = AuditEvent.select().order_by(AuditEvent.id.desc())
+    if entity_id and entity_type in (None, "Tickets"):
+        ticket_id = ticket_id_of_number(entity_id)
+        if ticket_id is not None:  # the ticket number the window shows, for its id
+            entity_type, entity_id = "Tickets", str(ticket_id)
     if entity_type:
         q = q.where(AuditEvent.entity_type == entity_type)
     if entity_id:
@@ -340,6 +344,26 @@ def audit_entries(
     return list(
         itertools.islice((e for e in entries if needle in _search_text(e).casefold()), limit)
     )
+
+
+def ticket_id_of_number(text: str) -> int | None:
+    """The id of the cached ticket whose number is `text` ("T20260607.7706", or "Ticket
+    T20260607.7706" as the Audit page shows it), any case; None for an id or an unknown number.
+    Ticket data is sealed, so SQL cannot match it: each cached ticket is read here."""
+    wanted = text.strip().removeprefix("Ticket ").removeprefix("ticket ").strip().casefold()
+    if not wanted or wanted.isdigit() or wanted.startswith("~"):
+        return None
+    for row in CachedEntity.select(CachedEntity.entity_id).where(
+        CachedEntity.entity_type == "Tickets"
+    ):
+        try:
+            data = localview.cached("Tickets", int(row.entity_id)) or {}
+        except SealedPayloadError as exc:
+            _left_out(exc)
+            continue
+        if str(data.get("ticketNumber") or "").casefold() == wanted:
+            return int(row.entity_id)
+    return None
 
 
 def _entry(e: AuditEvent, words: Words) -> AuditEntry:

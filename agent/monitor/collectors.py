@@ -33,6 +33,7 @@ def queue_collector(
     depth = names.QUEUE_DEPTH.on(registry)
     waiting = names.QUEUE_WAITING.on(registry)
     oldest_age = names.QUEUE_OLDEST_AGE.on(registry).unlabelled()
+    unsent = names.QUEUE_UNSENT.on(registry).unlabelled()
 
     def read() -> tuple[dict[tuple[str, int], int], float | None]:
         rows = (
@@ -56,6 +57,8 @@ def queue_collector(
         for priority in Priority:
             n = sum(n for (s, p), n in counts.items() if p == priority and s in _WAITING)
             waiting.labels(priority=priority.name.lower()).set(n)
+        # Claimed operations are leased while they are sent: they still wait to be done.
+        unsent.set(sum(n for (s, _), n in counts.items() if s in _WAITING))
         now = clock.now().timestamp()
         oldest_age.set(max(0.0, now - float(oldest)) if oldest is not None else 0.0)
 

@@ -95,18 +95,25 @@ def quota_exhaustion_eta(
 
 
 def quota_eta_from_series(
-    share_used: Sequence[Point], window_s: float = 900.0, quota_window_s: float = QUOTA_WINDOW_S
+    share_used: Sequence[Point],
+    window_s: float = 900.0,
+    quota_window_s: float = QUOTA_WINDOW_S,
+    *,
+    steady: bool = False,
 ) -> float | None:
     """`quota_exhaustion_eta` with the request rate estimated from the share-used series.
 
     The series' slope is the rate in minus the rate aging out, so the rate in is the slope plus
-    `share / quota_window_s`.
+    `share / quota_window_s`. `steady` (no work waiting): the rate is the quota window's average
+    instead, so a burst that has ended is not extrapolated.
     """
     if not share_used:
         return None
+    share = share_used[-1].value
+    if steady:
+        return quota_exhaustion_eta(share, share / quota_window_s, quota_window_s)
     fit = linear_fit(recent(share_used, window_s))
     if fit is None:
         return None
-    share = share_used[-1].value
     rate = max(0.0, fit.slope + share / quota_window_s)
     return quota_exhaustion_eta(share, rate, quota_window_s)

@@ -65,6 +65,9 @@ QUEUE_WAITING = GaugeSpec(
 QUEUE_OLDEST_AGE = GaugeSpec(
     "queue_oldest_pending_age_seconds", "Age of the oldest pending or leased operation"
 )
+QUEUE_UNSENT = GaugeSpec(
+    "queue_unsent", "Operations not yet sent: pending, in flight or waiting for a retry"
+)
 QUEUE_ENQUEUED = CounterSpec("queue_enqueued_total", "Operations written to the outbox")
 
 # Sync engine.
@@ -112,6 +115,7 @@ ALL_SPECS: tuple[CounterSpec | GaugeSpec | HistogramSpec, ...] = (
     QUEUE_DEPTH,
     QUEUE_WAITING,
     QUEUE_OLDEST_AGE,
+    QUEUE_UNSENT,
     QUEUE_ENQUEUED,
     SYNC_OPS,
     SYNC_ERRORS,

@@ -89,6 +89,8 @@ class Pusher:
         # Settles a create whose earlier attempt may have landed (never sent again blindly).
         self.settle = settle
         self.on_done: Callable[[], None] = lambda: None  # each claimed operation, once handled
+        # Each outcome as it is known (True: accepted), so throughput moves during a drain.
+        self.on_result: Callable[[bool], None] = lambda ok: None
         # Attachment uploads, each in a task of its own (`agent.sync.attachment_push`).
         self.uploads: AttachmentUploads | None = None
 
@@ -240,6 +242,7 @@ class Pusher:
 
         await self.store.awrite(done)
         report.succeeded += 1
+        self.on_result(True)
 
     async def _send_in_parts(
         self,
@@ -278,12 +281,15 @@ class Pusher:
             )
         )
         report.succeeded += int(went)
+        if went:
+            self.on_result(True)
         if conflicts:
             report.conflicts += 1
         if split.error is not None:
             await self._failed(op, split.error, report, attempted=split.error.attempted)
         elif split.refused:
             report.failed += 1
+            self.on_result(False)
             report.errors.append(f"op {op.id}: validation: {partial.reason_for(split.refused)}")
         return True
 
@@ -382,6 +388,7 @@ class Pusher:
             )
         )
         report.succeeded += 1
+        self.on_result(True)
 
     async def _create(self, op: Operation) -> int:
         """POST a create; each attempt is marked sent and written to the create ledger (with
@@ -405,6 +412,7 @@ class Pusher:
         self, op: Operation, exc: PipelineError, report: PushReport, *, attempted: bool
     ) -> None:
         report.failed += 1
+        self.on_result(False)
         report.errors.append(f"op {op.id}: {exc.category}: {exc}")
         unknown = attempted and exc.action.value == "reconcile"
         retry_at = exc.retry_at.timestamp() if exc.retry_at is not None else None

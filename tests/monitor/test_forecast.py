@@ -73,3 +73,13 @@ def test_the_quota_forecast_from_a_series_adds_back_what_ages_out() -> None:
     assert quota_eta_from_series([]) is None
     steady = [Point(T0 + i * 60, 0.3) for i in range(16)]
     assert quota_eta_from_series(steady) is None
+
+
+def test_a_steady_quota_forecast_does_not_extrapolate_an_ended_burst() -> None:
+    from agent.monitor.forecast import quota_eta_from_series
+    from agent.monitor.series import Point
+
+    burst = [Point(10.0 * i, 0.1 * i) for i in range(5)]  # +10 % of the share every 10 s
+    assert quota_eta_from_series(burst) is not None  # while work remains: at this pace
+    assert quota_eta_from_series(burst, steady=True) is None  # the hour's average never gets there
+    assert quota_eta_from_series([Point(0.0, 1.0)], steady=True) == 0.0  # used up already

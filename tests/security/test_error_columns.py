@@ -145,7 +145,7 @@ async def test_a_refusal_quoting_the_value_is_sealed_and_still_shown(
     exported = folder / "queue.csv"
     await agent.export_queue(exported)
     with exported.open(encoding="utf-8") as fh:
-        assert any(QUOTED in row["error"] for row in csv.DictReader(fh))
+        assert any(QUOTED in row["last_error"] for row in csv.DictReader(fh))
     agent.profile.store.checkpoint()
     conn = sqlite3.connect(agent.profile.paths.database)
     try:

@@ -117,6 +117,7 @@ class AuditPage(QWidget):
             self.entity.addItem(f"{label}s", key)
         self.entity_id = QLineEdit(placeholderText="Record id")
         self.entity_id.setAccessibleName("Record id")
+        self.entity_id.setToolTip("A record's id, or a ticket's number (T20260607.0001)")
         chars = self.entity_id.fontMetrics().horizontalAdvance("Record id 00000")
         self.entity_id.setFixedWidth(chars + 16)  # the words "Record id", and an id typed
         self.action = QComboBox()

@@ -3,7 +3,6 @@ per-item actions (retry now, priority, discard) and a CSV export."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -50,20 +49,7 @@ FILTERS: list[tuple[str, frozenset[str] | None]] = [
     ("Discarded", frozenset({"cancelled"})),
     ("All operations", None),
 ]
-CSV_COLUMNS = [
-    "id",
-    "state",
-    "priority",
-    "entity_type",
-    "entity_key",
-    "kind",
-    "description",
-    "attempts",
-    "next_attempt_at",
-    "last_error",
-    "created_at",
-    "outcome_unknown",
-]
+CSV_COLUMNS = exports.QUEUE_COLUMNS  # one set of columns for every export
 
 
 class QueuePage(QWidget):
@@ -347,21 +333,11 @@ class QueuePage(QWidget):
         )
 
     async def _export(self, path: Path) -> int:
-        facade = self.facade
         states = self.model.states
-        if states is None and hasattr(facade, "export_queue"):
-            result = await facade.export_queue(path)
-            return int(result) if isinstance(result, int) else -1
-        rows: list[dict[str, Any]] = []
-        after: int | None = None
-        while True:
-            page = await facade.queue_page(after_id=after, limit=1000, states=op_states(states))
-            rows.extend(csv_row(i) for i in page.items)
-            after = page.next_after_id
-            if after is None or not page.items:
-                break
-        await asyncio.to_thread(write_csv, path, rows)
-        return len(rows)
+        result = await self.facade.export_queue(
+            path, states=None if states is None else sorted(states)
+        )
+        return int(result) if isinstance(result, int) else -1
 
     def _exported(self, path: Path, count: int) -> None:
         self.export_button.setEnabled(True)
@@ -371,15 +347,3 @@ class QueuePage(QWidget):
     def _export_failed(self, exc: BaseException) -> None:
         self.export_button.setEnabled(True)
         show_error(self.message, f"The export failed: {exc}")
-
-
-def csv_row(item: QueueItem) -> dict[str, Any]:
-    """An operation as a CSV row: times in ISO 8601, local time."""
-    row = {c: getattr(item, c) for c in CSV_COLUMNS}
-    for name in ("next_attempt_at", "created_at"):
-        row[name] = exports.local_iso(row[name])
-    return row
-
-
-def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    exports.write_csv(path, CSV_COLUMNS, rows)  # readable by the user only

@@ -108,6 +108,31 @@ def test_audit_filters_and_shows_the_details_as_a_field_list(synced: Desk, qtbot
     assert with_range >= 1 and page.model.rowCount() == 0
 
 
+def test_the_record_filter_takes_the_ticket_number_shown(synced: Desk, qtbot: QtBot) -> None:
+    tickets = synced.run(synced.agent.my_tickets())
+    ticket = tickets[0]
+    assert ticket.number.startswith("T") and ticket.number != str(ticket.id)
+    synced.run(synced.agent.update_ticket(ticket.id, title="Numbered"))
+    synced.run(synced.agent.update_ticket(tickets[1].id, title="Other"))
+    page = open_audit(synced, qtbot)
+    by_id = page.model.rowCount()
+    for typed in (ticket.number, ticket.number.lower(), f"Ticket {ticket.number}"):
+        page.entity_id.setText(typed)
+        page.apply_filters()
+        synced.idle()
+        assert page.model.rowCount() >= 1, typed
+        assert {page.model.entry_at(r).entity_id for r in range(page.model.rowCount())} == {
+            str(ticket.id)
+        }, typed
+    page.show_entity("Tickets", str(ticket.id))
+    synced.idle()
+    assert page.model.rowCount() >= 1 and by_id >= page.model.rowCount()
+    page.entity_id.setText("T19990101.0000")  # no such ticket: nothing, not everything
+    page.apply_filters()
+    synced.idle()
+    assert page.model.rowCount() == 0
+
+
 def test_verify_chain_says_intact_then_where_it_breaks(synced: Desk, qtbot: QtBot) -> None:
     tickets = synced.run(synced.agent.my_tickets())
     for t in tickets[:3]:

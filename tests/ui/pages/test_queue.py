@@ -203,3 +203,28 @@ def test_what_it_changes_keeps_its_room_on_a_laptop_sized_page(synced: Desk, qtb
         if not head.isSectionHidden(col):
             x = head.sectionViewportPosition(col)
             assert x >= 0 and x + head.sectionSize(col) <= view, col
+
+
+def test_every_filter_exports_the_same_columns(synced: Desk, qtbot: QtBot, tmp_path: Path) -> None:
+    from agent.api.exports import QUEUE_COLUMNS
+
+    fill_queue(synced, 3)
+    page = open_page(synced, qtbot)
+    headers = {}
+    for name in ("All operations", "Waiting to be sent", "Sent"):
+        page.filter.setCurrentIndex(page.filter.findText(name))
+        synced.settle(lambda: not page.model.loading)
+        target = tmp_path / f"{name}.csv"
+        page.done_note.setText("")
+        page.export_to(target)
+        synced.settle(
+            lambda: page.export_button.isEnabled() and "Exported" in page.done_note.text()
+        )
+        with target.open(encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            headers[name] = reader.fieldnames
+        assert len(rows) == (0 if name == "Sent" else 3), name
+        assert all(r["outcome_unknown"] == "False" for r in rows)
+    assert all(h == QUEUE_COLUMNS for h in headers.values()), headers
+    assert "entity_key" in QUEUE_COLUMNS and "last_error" in QUEUE_COLUMNS
