@@ -31,7 +31,7 @@ from agent.autotask.errors import (
     ValidationError,
 )
 from agent.autotask.transport import SendLimits, send
-from agent.autotask.wire import lookup
+from agent.autotask.wire import lookup, mended, unwritable
 from agent.security.trust import shown_url, zone_url_problem
 
 log = logging.getLogger("agent.autotask")
@@ -82,16 +82,16 @@ def zone_from_wire(
     if not isinstance(payload, dict):
         raise unexpected_answer(ctx, "the zone lookup answer is not an object")
     url = lookup(payload, "url")
-    if not isinstance(url, str) or not url.strip():
+    if not isinstance(url, str) or not url.strip() or unwritable(url):
         raise unexpected_answer(ctx, "the zone lookup answer has no usable url")
     check_zone_url(url, directory_url, ctx)
     name = lookup(payload, "zoneName")
     web_url = lookup(payload, "webUrl")
     ci = lookup(payload, "ci")
-    return Zone(
-        name=name if isinstance(name, str) else "",
+    return Zone(  # the name and web address are only shown: text no store takes is mended
+        name=mended(name) if isinstance(name, str) else "",
         url=url if url.endswith("/") else url + "/",
-        web_url=web_url if isinstance(web_url, str) else "",
+        web_url=mended(web_url) if isinstance(web_url, str) else "",
         ci=ci if isinstance(ci, int) and not isinstance(ci, bool) else None,
     )
 
