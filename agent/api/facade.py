@@ -452,6 +452,14 @@ class Agent:
 
     async def close(self) -> None:
         self._stop.set()
+        if self.engine is not None and self.engine.pusher.uploads is not None:
+            # Uploads under way end within their grace (a `sync` on the command line ends with
+            # its uploads) ...
+            await self.engine.pusher.uploads.stop()
+        if self.client is not None:
+            # ... and any other call still under way (a round's zone lookup or request, however
+            # slowly its answer drips) ends now: closing never waits for the server.
+            self.client.abandon_calls()
         if self._runner is not None:
             if self.engine is not None:
                 self.engine.wake.set()
@@ -571,6 +579,8 @@ class Agent:
         if online != self._online:
             self._online = online
             self._emit("back_online" if online else "went_offline")
+            if online and self.client is not None:
+                self.client.network_returned()
             if online and self.engine is not None:
                 self.engine.needs_reconcile()
                 self.engine.wake.set()
