@@ -168,6 +168,7 @@ class Agent:
             outbox=self.outbox,
             log_file=profile.paths.log_file,
             clock=self.clock,
+            audit_days=self.profile.audit_retention_days,
         )
         self._retention_task: asyncio.Task[RetentionReport | None] | None = None
         self._retention_ran_at: float | None = None

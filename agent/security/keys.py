@@ -40,6 +40,8 @@ ENCRYPTION_ON, ENCRYPTION_OFF = "on", "off"
 # The audit trail's chain key and its anchor (see `agent.security.audit_anchor`).
 AUDIT_KEY = "audit_key"
 AUDIT_ANCHOR = "audit_anchor"
+# How long the audit trail is kept, as set through the program (`agent.store.audit_retention`).
+AUDIT_RETENTION = "audit_retention"
 # Every entry of a database's that `DataKeyVault.forget_all` deletes.
 OWNED_ENTRIES: tuple[str, ...] = (
     NEXT_DATA_KEY,
@@ -49,6 +51,7 @@ OWNED_ENTRIES: tuple[str, ...] = (
     ENCRYPTION,
     AUDIT_ANCHOR,
     AUDIT_KEY,
+    AUDIT_RETENTION,
     "location",  # where the database using these entries lives (`agent.security.identity`)
     DIRECTORY,
 )
