@@ -104,6 +104,7 @@ def _encryption(profile: Any) -> dict[str, Any]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from agent.api.recovery import last_salvage
+    from agent.store import screened
     from agent.store.models import Conflict, OutboxOp
 
     profile = _open(args)
@@ -130,6 +131,12 @@ def cmd_status(args: argparse.Namespace) -> int:
             "signed_in": _signed_in(profile),
             **_encryption(profile),
         }
+        tally = store.read(screened.summary)
+        info["server_records"] = (
+            {"skipped": tally.skipped, "kept_corrected": tally.clamped, "reason": tally.last_reason}
+            if args.json
+            else _server_records(tally.skipped, tally.clamped, tally.last_reason)
+        )
         if not profile.policy.empty:  # the administrator's: which keys, from where
             where = sorted(set(profile.policy.origins.values()))
             info["policy"] = f"{', '.join(profile.policy.values)} (from {', '.join(where)})"
@@ -147,6 +154,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     finally:
         profile.close()
+
+
+def _server_records(skipped: int, kept: int, reason: str | None) -> str:
+    """Records from Autotask the screening skipped (or kept without an unreadable field), in
+    all, and the latest fault: "2 skipped, 1 kept with a field left out (last: ...)"."""
+    if not skipped and not kept:
+        return "every record from Autotask was usable"
+    return f"{skipped} skipped, {kept} kept with a field left out (last: {reason})"
 
 
 def _record_directory(profile: Any, url: str | None) -> None:

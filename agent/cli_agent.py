@@ -29,6 +29,7 @@ from agent.store.models import OpState
 
 if TYPE_CHECKING:  # imported when a command runs: `--help` and the window need none of it
     from agent.api.facade import Agent
+    from agent.sync.engine import SyncReport
 
 
 def add_parsers(sub: Any) -> None:
@@ -140,6 +141,29 @@ def run_agent(args: argparse.Namespace, body: Callable[[Agent], Awaitable[int]])
     return asyncio.run(main())
 
 
+def sync_line(report: SyncReport) -> str:
+    """One round in one line: what was sent, the records from Autotask skipped in it, and what
+    stopped (or, for a pull that read the rest, which kinds of record it could not read)."""
+    push = report.push
+    line = (
+        f"sent {push.sent}, succeeded {push.succeeded}, conflicts {push.conflicts}, "
+        f"failed {push.failed}, API calls {report.api_calls}"
+    )
+    if report.screened:
+        skipped = sum(p.skipped for p in report.screened)
+        kept = len(report.screened) - skipped
+        line += (
+            f"; from Autotask {skipped} record(s) skipped, {kept} kept with a field left out "
+            f"(last: {report.screened[-1].reason})"
+        )
+    partial = report.pull is not None and report.pull_error is not None
+    if report.error and not (partial and report.error == f"pull: {report.pull_error}"):
+        line += f"; stopped: {report.error}"
+    if partial:  # the rest of the pull was read
+        line += f"; not pulled: {report.pull_error}"
+    return line
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     async def body(agent: Agent) -> int:
         if agent.engine is None:
@@ -154,12 +178,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(data, indent=2))
         else:
-            push = report.push
-            print(
-                f"sent {push.sent}, succeeded {push.succeeded}, conflicts {push.conflicts}, "
-                f"failed {push.failed}, API calls {report.api_calls}"
-                + (f"; stopped: {report.error}" if report.error else "")
-            )
+            print(sync_line(report))
         return 1 if report.error else 0
 
     return run_agent(args, body)

@@ -23,7 +23,7 @@ from agent.security import fingerprints, identity
 from agent.security.at_rest import AtRest, open_at_rest, scan
 from agent.security.audit_anchor import AuditChain, load_audit_key, try_open_audit_chain
 from agent.security.encryption import EncryptionState, KeylessCodec, Protection, decide
-from agent.security.errors import DataKeyUnavailableError
+from agent.security.errors import DataKeyUnavailableError, SecurityError
 from agent.security.fingerprints import open_fingerprints
 from agent.security.keys import DATA_KEY, NEXT_DATA_KEY, DataKeyVault
 from agent.security.permissions import create_private_file, private_profile
@@ -79,6 +79,22 @@ class Profile:
     @property
     def settings(self) -> Settings:
         return self.settings_repo.load()
+
+    def audit_retention_days(self) -> int:
+        """How long audit events are kept: the administrator's policy, else the period anchored
+        beside the audit key (set through the program), never the table alone; the setting
+        where the trail is not keyed (no keyring)."""
+        locked = self.settings_repo.locked.get("audit_retention_days")
+        if locked is not None:
+            return int(locked.value)
+        stored = self.settings.audit_retention_days
+        if self.audit_chain is None:
+            return stored
+        try:
+            anchored = self.audit_chain.retention()
+        except SecurityError:  # the keyring cannot say now: never shorter than the default
+            return max(stored, Settings().audit_retention_days)
+        return stored if anchored is None else anchored.days
 
     @property
     def recovery(self) -> RecoveryNotice | None:
@@ -159,6 +175,19 @@ def _audit_key(name: str, settings: Mapping[str, str]) -> bytes | None:
     (None when they record none: its trail was not keyed)."""
     found = identity.recorded_keyring_id(settings)
     return None if found is None else load_audit_key(DataKeyVault(name, found))
+
+
+def _anchor_audit_retention(chain: AuditChain, repo: SettingsRepository, stored: Settings) -> None:
+    """Keep the audit retention in force beside the audit key: the policy's, or, the first time,
+    the period used until now. A keyring that cannot take it is logged; the start goes on."""
+    locked = repo.locked.get("audit_retention_days")
+    try:
+        chain.retention_at_open(
+            used=stored.audit_retention_days,
+            policy=None if locked is None else int(locked.value),
+        )
+    except SecurityError as exc:
+        log.warning("the audit retention could not be kept in the keyring: %s", exc)
 
 
 def open_profile(
@@ -249,8 +278,15 @@ def open_profile(
         log.error("%s", store.recovery.message)
     log.info("profile %s opened at %s (schema %s)", name, paths.database, store.schema_version())
     credentials = CredentialStore(name, service=vault.service)
-    repo = SettingsRepository(store, locked=managed.locks(policy), secrets=credentials)
+    repo = SettingsRepository(
+        store,
+        locked=managed.locks(policy),
+        secrets=credentials,
+        retention_anchor=None if chain is None else chain.anchor_retention,
+    )
     try:
+        if chain is not None:
+            _anchor_audit_retention(chain, repo, settings)
         managed.apply_at_open(policy, secrets, repo, credentials, vault)
     except BaseException:
         if chain is not None:

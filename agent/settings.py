@@ -2,6 +2,11 @@
 
 Hand-written over a dataclass rather than pydantic: a dozen scalar fields need only type, range and
 choice checks, and this keeps the frozen application small and the error messages ours.
+
+Each change made through the program is an audit event (`setting_changed`: the setting, its value
+before and after), in the same transaction. The audit retention is also kept outside the database
+(`retention_anchor`, beside the audit key: see `agent.store.audit_retention`), first, so that the
+table alone never decides how long the audit trail is kept.
 """
 
 from __future__ import annotations
@@ -9,18 +14,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
+from agent.clock import SYSTEM_CLOCK, Clock
 from agent.config.redis_url import redis_url_problem, split_password, with_password
 from agent.credentials import REDIS_ADDRESS, REDIS_PASSWORD, CredentialError
 from agent.security.errors import InsecureUrlError
 from agent.security.transit import require_secure_url
+from agent.store import audit
 from agent.store.connection import Store
 from agent.store.models import Setting
 
 log = logging.getLogger(__name__)
+SETTING_CHANGED = "setting_changed"  # the audit action of a change made through the program
 
 
 class SettingsError(ValueError):
@@ -207,6 +215,17 @@ def describe() -> list[tuple[str, Any, str]]:
     return [(n, f.default, f.metadata["help"]) for n, f in _FIELDS.items()]
 
 
+def _audited(name: str, value: Any) -> Any:
+    """A setting's value as the audit trail keeps it: a Redis address without its password
+    (an earlier version kept the password in the table)."""
+    if name != "redis_url" or not isinstance(value, str):
+        return value
+    try:
+        return split_password(value).url
+    except ValueError:  # not an address at all: nothing of it is kept
+        return None
+
+
 class SettingsRepository:
     """Loads and saves `Settings` in the store; only values that differ from defaults are kept.
 
@@ -221,10 +240,14 @@ class SettingsRepository:
         *,
         locked: Mapping[str, Locked] | None = None,
         secrets: SecretEntries | None = None,
+        retention_anchor: Callable[[int], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._store = store
         self.locked: Mapping[str, Locked] = dict(locked or {})
         self._secrets = secrets
+        self._retention_anchor = retention_anchor
+        self._clock = clock
 
     def stored(self) -> Settings:
         """The settings as this computer keeps them, before the policy's values."""
@@ -254,21 +277,35 @@ class SettingsRepository:
     def save(self, **changes: Any) -> Settings:
         """Keep `changes` (checked) whether or not the policy sets them: the policy's own step
         (`agent.config.managed`) writes through what it must keep consistent with the keyring."""
-        checked = self.stored().with_changes(**changes)
+        before = self.stored()
+        checked = before.with_changes(**changes)
         if "redis_url" in changes:
             checked = dataclasses.replace(
                 checked, redis_url=self._keep_redis_password(checked.redis_url)
             )
+        days = checked.audit_retention_days
+        if "audit_retention_days" in changes and self._retention_anchor is not None:
+            self._retention_anchor(days)  # first: the table never leads the anchor
+        at = self._clock.now().timestamp()
 
         def save() -> None:
             for name in changes:
-                value = getattr(checked, name)
+                value, was = getattr(checked, name), getattr(before, name)
                 if value == _FIELDS[name].default:
                     Setting.delete().where(Setting.key == name).execute()
                 else:
                     Setting.replace(key=name, value=json.dumps(value)).execute()
+                if value != was:
+                    detail = {"setting": name, "before": _audited(name, was)}
+                    detail["after"] = _audited(name, value)
+                    audit.append(SETTING_CHANGED, at=at, detail=detail)
 
-        self._store.write(save)
+        try:
+            self._store.write(save)
+        except BaseException:
+            if "audit_retention_days" in changes and self._retention_anchor is not None:
+                self._retention_anchor(before.audit_retention_days)  # as it was, if it can
+            raise
         return self.load()
 
     def _keep_redis_password(self, url: str | None) -> str | None:

@@ -176,6 +176,7 @@ class Agent:
             outbox=self.outbox,
             log_file=profile.paths.log_file,
             clock=self.clock,
+            audit_days=self.profile.audit_retention_days,
         )
         self._retention_task: asyncio.Task[RetentionReport | None] | None = None
         self._retention_ran_at: float | None = None
@@ -474,6 +475,14 @@ class Agent:
 
     async def close(self) -> None:
         self._stop.set()
+        if self.engine is not None and self.engine.pusher.uploads is not None:
+            # Uploads under way end within their grace (a `sync` on the command line ends with
+            # its uploads) ...
+            await self.engine.pusher.uploads.stop()
+        if self.client is not None:
+            # ... and any other call still under way (a round's zone lookup or request, however
+            # slowly its answer drips) ends now: closing never waits for the server.
+            self.client.abandon_calls()
         if self._runner is not None:
             if self.engine is not None:
                 self.engine.wake.set()
@@ -594,6 +603,8 @@ class Agent:
         if online != self._online:
             self._online = online
             self._emit("back_online" if online else "went_offline")
+            if online and self.client is not None:
+                self.client.network_returned()
             if online and self.engine is not None:
                 self.engine.needs_reconcile()
                 self.engine.wake.set()

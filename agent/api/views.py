@@ -46,6 +46,15 @@ ERROR_WORDS = {
     "protocol": "Autotask sent an answer that could not be read; it will be retried.",
     "reconcile": "Checking whether an earlier attempt already reached Autotask.",
 }
+# What went wrong on the way to a change that is done since (nothing about it is retried).
+CAUSE_WORDS = {
+    "transient_network": "the network was unavailable",
+    "transient_server": "Autotask had a temporary problem",
+    "throttled_quota": "Autotask's hourly request limit was reached",
+    "throttled_threads": "too many requests were under way at once",
+    "throttled_attachments": "Autotask's limit on attachment uploads was reached",
+    "protocol": "Autotask's answer could not be read",
+}
 
 
 def _label(lists: dict[str, dict[int, str]], field: str, value: Any) -> str:
@@ -268,6 +277,11 @@ def uncertain(op: Operation) -> bool:
 
 
 def plain_error(op: Operation) -> str | None:
+    if op.state is OpState.DONE:  # what went wrong on the way is history: nothing is retried
+        if not op.last_error and not op.error_category:
+            return None
+        cause = CAUSE_WORDS.get(op.error_category or "", "an attempt failed")
+        return f"Done: Autotask has this change (earlier, {cause})."
     if op.state.value == "conflict":
         return "Waiting for you: the same field was changed in Autotask. Resolve the conflict."
     if op.state.value == "parked":  # why it waits for the technician: the server's own words

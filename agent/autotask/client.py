@@ -83,6 +83,14 @@ class AutotaskClient:
     async def rediscover_zone(self) -> Zone:
         return await self.session.rediscover_zone()
 
+    def network_returned(self) -> None:
+        """The network is back: a zone lookup that could not connect is tried again at once."""
+        self.session.network_returned()
+
+    def abandon_calls(self) -> None:
+        """End every call under way now and refuse every later one (the program is closing)."""
+        self.session.abandon_calls()
+
     @staticmethod
     def deadline(seconds: float | None) -> AbstractContextManager[None]:
         """Bounds every call made inside the block (in this task) to `seconds`."""

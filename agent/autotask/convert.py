@@ -42,6 +42,7 @@ from agent.autotask.errors import (
 )
 from agent.autotask.lenient import read_records_apart
 from agent.autotask.routes import CHILD_ROUTES
+from agent.autotask.wire import mended
 from agent.security.trust import certificate_problem
 
 # An answer nested deeper than this is refused whole. Autotask's records are nearly flat; a
@@ -324,7 +325,9 @@ def server_messages(body: bytes) -> list[str]:
     message = lowered.get("message")
     if not messages and isinstance(message, str) and message.strip():
         messages = [message]
-    return [m[:_MAX_SERVER_MESSAGE_CHARS] for m in messages]
+    # Text no store could take (a lone surrogate, from the JSON escape `\\ud800`) is shown with
+    # U+FFFD in its place: a refusal's reason is kept with the edit it refused.
+    return [mended(m[:_MAX_SERVER_MESSAGE_CHARS]) for m in messages]
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float:

@@ -11,9 +11,11 @@ claims to be:
   them is skipped (nothing can file it);
 - every other id (each `...ID` field) must be such a number too, a whole number the Swagger
   types `int32` must fit 32 bits (a .NET `int` cannot hold more), every modelled field must have
-  its type (`agent.autotask.records`), and no field may be nested deeper than `MAX_FIELD_DEPTH`
-  or hold a number too long to read: a field that fails is left out of the record, which is
-  kept (`unreadable_fields` names what was left out, so a merge never takes it for a null);
+  its type (`agent.autotask.records`), and no field may be nested deeper than `MAX_FIELD_DEPTH`,
+  hold a number too long to read or text that cannot be written as UTF-8 (a lone surrogate,
+  sent as the JSON escape `\\ud800`: no database, log or request could take it), in its value
+  or its name: a field that fails is left out of the record, which is kept
+  (`unreadable_fields` names what was left out, so a merge never takes it for a null);
 - each change marker (the fields incremental refresh pages by) is a date-time no later than the
   server's own clock, read from the answer's `Date` header; a later one is clamped to that
   clock, and the record is marked (`marker_clamped`) so that the marker never moves a watermark.
@@ -37,7 +39,15 @@ from agent.autotask.lenient import UnreadableRecord
 from agent.autotask.metadata import FieldInfo, field_info_from_wire, picklist_value_from_wire
 from agent.autotask.records import FieldKind, Record, read_wire_value
 from agent.autotask.visits import VISIT_TYPES
-from agent.autotask.wire import JsonObject, WireTypeError, format_datetime, lookup, parse_datetime
+from agent.autotask.wire import (
+    JsonObject,
+    WireTypeError,
+    format_datetime,
+    lookup,
+    mended,
+    parse_datetime,
+    unwritable,
+)
 
 MAX_ID = 2**63 - 1  # SQLite stores integers as signed 64-bit
 INT32_MAX = 2**31 - 1  # a field the Swagger types `int32` is a .NET `int`
@@ -83,6 +93,7 @@ NOT_OBJECT = "not an object"
 NESTED = "nested too deeply"
 NOT_PICKLIST_VALUE = "not a picklist value"
 NOT_FIELD = "not a field description"
+NOT_TEXT = "not valid text"
 
 
 @dataclass(frozen=True)
@@ -149,7 +160,8 @@ def _id_fault(value: Any) -> str | None:
 
 
 def _shape_fault(value: Any) -> str | None:
-    """Too deep, or holding a number too long to read, anywhere inside."""
+    """Too deep, or holding a number too long to read or text that cannot be written,
+    anywhere inside."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -157,7 +169,11 @@ def _shape_fault(value: Any) -> str | None:
             return NESTED
         if isinstance(node, HugeNumber):
             return TOO_BIG
+        if isinstance(node, str) and unwritable(node):
+            return NOT_TEXT
         if isinstance(node, dict):
+            if any(isinstance(k, str) and unwritable(k) for k in node):
+                return NOT_TEXT
             stack.extend((child, depth + 1) for child in node.values())
         elif isinstance(node, list):
             stack.extend((child, depth + 1) for child in node)
@@ -239,6 +255,10 @@ def screen(entity: str, item: Any, server_now: datetime) -> tuple[Screened, list
             raise BadRecord(RecordProblem(entity, name, fault))
     left_out = set(record.unreadable)
     for name in [n for n in record if n not in required]:
+        if isinstance(name, str) and unwritable(name):  # a name no store could take
+            problems.append(RecordProblem(entity, _named(name), NOT_TEXT, skipped=False))
+            del record[name]
+            continue
         fault = _value_fault(name, kinds.get(name), record[name], name.casefold() in int32)
         if fault is not None:
             problems.append(RecordProblem(entity, name, fault, skipped=False))
@@ -249,6 +269,11 @@ def screen(entity: str, item: Any, server_now: datetime) -> tuple[Screened, list
     if clamped is not None:
         problems.append(clamped)
     return record, problems
+
+
+def _named(name: str) -> str:
+    """A field name from the server as a problem may carry it (short, writable)."""
+    return mended(name)[:64]
 
 
 def _clamp_marker(entity: str, record: Screened, server_now: datetime) -> RecordProblem | None:
@@ -265,12 +290,13 @@ def _clamp_marker(entity: str, record: Screened, server_now: datetime) -> Record
 
 def screen_fields(entity: str, fields: list[Any]) -> tuple[list[FieldInfo], list[RecordProblem]]:
     """The usable field descriptions of `/entityInformation/fields`: a picklist value that
-    cannot be read is left out of its list, a description that cannot be read is left out."""
+    cannot be read is left out of its list, a label that cannot be written as UTF-8 is shown
+    with U+FFFD for what could not be written, a description that cannot be read is left out."""
     kept: list[FieldInfo] = []
     problems: list[RecordProblem] = []
     for payload in fields:
         name = payload.get("name") if isinstance(payload, dict) else None
-        where = name[:64] if isinstance(name, str) and name else "field"
+        where = _named(name) if isinstance(name, str) and name else "field"
         values = lookup(payload, "picklistValues") if isinstance(payload, dict) else None
         if isinstance(values, list):
             good = []
@@ -280,9 +306,17 @@ def screen_fields(entity: str, fields: list[Any]) -> tuple[list[FieldInfo], list
                 except (WireTypeError, ValueError):
                     problems.append(RecordProblem(entity, where, NOT_PICKLIST_VALUE))
                     continue
+                label = lookup(value, "label")
+                if isinstance(label, str) and unwritable(label):
+                    problems.append(RecordProblem(entity, where, NOT_TEXT, skipped=False))
+                    value = {k: v for k, v in value.items() if k.casefold() != "label"}
+                    value["label"] = mended(label)
                 good.append(value)
             payload = {k: v for k, v in payload.items() if k.casefold() != "picklistvalues"}
             payload["picklistValues"] = good
+        if _shape_fault(payload) is not None:  # text no store could take, or worse
+            problems.append(RecordProblem(entity, where, NOT_FIELD))
+            continue
         try:
             kept.append(field_info_from_wire(payload))
         except (WireTypeError, ValueError):

@@ -13,6 +13,7 @@ body in chunks and tells how many of its bytes were handed to the connection (an
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import logging
@@ -127,7 +128,13 @@ class ApiSession:
             zone=zone,
             on_change=on_zone_change,
             limits=SendLimits(lookup_deadline, self._options.max_response_bytes),
+            clock=self._options.clock,
         )
+
+        # The tasks with a call under way, those `abandon_calls` cancelled, and whether it did.
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._abandoned: set[asyncio.Task[Any]] = set()
+        self._abandoning = False
 
     def __repr__(self) -> str:
         return f"ApiSession({self._credentials!r}, zone={self.zone!r})"
@@ -145,6 +152,10 @@ class ApiSession:
 
     async def rediscover_zone(self) -> Zone:
         return await self._zones.rediscover()
+
+    def network_returned(self) -> None:
+        """The network is back: a zone lookup that could not connect is tried again at once."""
+        self._zones.network_returned()
 
     # Deadlines ------------------------------------------------------------------------------
 
@@ -233,11 +244,49 @@ class ApiSession:
         """Sends one call to the tenant's zone and returns its decoded JSON answer.
 
         `path` is relative to the zone's `V1.0/`; `absolute_url` (a next-page address) must
-        stay on the zone's own host, because the credentials travel with it.
+        stay on the zone's own host, because the credentials travel with it. A call under way
+        when `abandon_calls` is called ends at once with a `NetworkError` (so does every later
+        one).
         """
         ctx = RequestContext.for_call(
             method, endpoint, is_write=is_write, secrets=self._credentials.secret_values()
         )
+        if self._abandoning:
+            raise _abandoned(ctx, left=False)
+        left = [False]  # whether the request was handed to the transport
+        task = asyncio.current_task()
+        if task is None:  # outside a task nothing can end it early
+            return await self._call(ctx, path, params, body, absolute_url, left)
+        self._in_flight.add(task)
+        try:
+            return await self._call(ctx, path, params, body, absolute_url, left)
+        except asyncio.CancelledError:
+            # Only the cancellation `abandon_calls` asked for becomes an error; any other
+            # (the caller's own) goes on as it came.
+            if task in self._abandoned and task.uncancel() == 0:
+                raise _abandoned(ctx, left=left[0]) from None
+            raise
+        finally:
+            self._in_flight.discard(task)
+            self._abandoned.discard(task)
+
+    def abandon_calls(self) -> None:
+        """End every call under way now, the zone lookup it may wait on included, and refuse
+        every later one: the program is closing and must not wait for a server that drips."""
+        self._abandoning = True
+        for task in list(self._in_flight):
+            self._abandoned.add(task)
+            task.cancel()
+
+    async def _call(
+        self,
+        ctx: RequestContext,
+        path: str,
+        params: Mapping[str, str] | None,
+        body: Any,
+        absolute_url: str | None,
+        left: list[bool],
+    ) -> Any:
         deadline = _call_deadline.get()
         if deadline is None:
             deadline = self._options.deadline
@@ -272,6 +321,7 @@ class ApiSession:
                 if skew is None
                 else SendInfo(limits.deadline, skew[0], skew[1])
             )
+        left[0] = True
         try:
             answer = await send(self._http, request, ctx, limits)
         except (NetworkError, RequestTimeoutError) as exc:
@@ -306,3 +356,13 @@ class ApiSession:
                 **ctx.fields(200, may_have_reached_server=False),
             )
         return url
+
+
+def _abandoned(ctx: RequestContext, *, left: bool) -> NetworkError:
+    """The error of a call ended (or refused) because the program is closing; a write that had
+    left may have reached the server (it is reconciled at the next start)."""
+    return NetworkError(  # never "connect": the zone and the link are not to blame
+        f"the call was abandoned: Field Sync is closing ({ctx.where})",
+        phase="exchange",
+        **ctx.fields(None, may_have_reached_server=ctx.is_write and left),
+    )

@@ -15,6 +15,9 @@ JsonObject = dict[str, Any]
 # ASCII digits only, as .NET writes and reads them: str.isdigit() and int() also take other
 # scripts' digits and "²", which no Autotask number holds. Longer than any 64-bit number: no.
 _WHOLE = re.compile(r"-?[0-9]{1,20}", re.ASCII)
+# A lone surrogate: what the JSON escape `\ud800` (or any half of a pair alone) reads as. Text
+# holding one cannot be written as UTF-8 (not to SQLite, a log, the queue nor back to Autotask).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class WireTypeError(ValueError):
@@ -30,6 +33,16 @@ def lookup(payload: Mapping[str, Any], name: str, default: Any = None) -> Any:
         if isinstance(key, str) and key.casefold() == folded:
             return value
     return default
+
+
+def unwritable(text: str) -> bool:
+    """Whether `text` holds a lone surrogate, so that it cannot be written as UTF-8."""
+    return _LONE_SURROGATE.search(text) is not None
+
+
+def mended(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD (for text that is only shown)."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def as_int(value: Any, name: str) -> int | None:

@@ -4,7 +4,10 @@ The lookup needs no credentials, so none are sent. The zone it answers is where 
 go next, so the answer is checked before it is used (`agent.security.trust.zone_url_problem`):
 https only (this computer excepted), and a host under `autotask.net` when Autotask's own directory
 answered. A zone handed in from storage is checked the same way, and looked up again if it fails.
-The whole lookup, however slowly the answer trickles in, ends at one deadline.
+The whole lookup, however slowly the answer trickles in, ends at one deadline. A lookup that
+failed is not repeated until its backoff has passed (`LOOKUP_BACKOFF_S`, doubling with each
+failure in a row): meanwhile every call that needs the zone fails at once with that lookup's own
+error, so a round of calls costs one lookup, not one (each to its deadline) per call.
 """
 
 from __future__ import annotations
@@ -25,13 +28,16 @@ from agent.autotask.convert import (
     unexpected_answer,
 )
 from agent.autotask.errors import (
+    AutotaskError,
+    NetworkError,
     RequestTimeoutError,
     UnknownUserError,
     UntrustedZoneError,
     ValidationError,
 )
 from agent.autotask.transport import SendLimits, send
-from agent.autotask.wire import lookup
+from agent.autotask.wire import lookup, mended, unwritable
+from agent.clock import SYSTEM_CLOCK, Clock
 from agent.security.trust import shown_url, zone_url_problem
 
 log = logging.getLogger("agent.autotask")
@@ -40,6 +46,10 @@ DEFAULT_DIRECTORY_URL = "https://webservices.autotask.net/ATServicesRest/"
 ZONE_LOOKUP_ENDPOINT = "ZoneInformation"
 # The whole lookup, from connecting to the last byte of the answer, in seconds.
 ZONE_LOOKUP_DEADLINE = 30.0
+# After a failed lookup the directory is not asked again for this long, doubled with each
+# failure in a row up to the cap (seconds); a lookup that succeeds clears it.
+LOOKUP_BACKOFF_S = 15.0
+LOOKUP_BACKOFF_CAP_S = 300.0
 
 ZoneListener = Callable[["Zone | None"], None]
 
@@ -82,16 +92,16 @@ def zone_from_wire(
     if not isinstance(payload, dict):
         raise unexpected_answer(ctx, "the zone lookup answer is not an object")
     url = lookup(payload, "url")
-    if not isinstance(url, str) or not url.strip():
+    if not isinstance(url, str) or not url.strip() or unwritable(url):
         raise unexpected_answer(ctx, "the zone lookup answer has no usable url")
     check_zone_url(url, directory_url, ctx)
     name = lookup(payload, "zoneName")
     web_url = lookup(payload, "webUrl")
     ci = lookup(payload, "ci")
-    return Zone(
-        name=name if isinstance(name, str) else "",
+    return Zone(  # the name and web address are only shown: text no store takes is mended
+        name=mended(name) if isinstance(name, str) else "",
         url=url if url.endswith("/") else url + "/",
-        web_url=web_url if isinstance(web_url, str) else "",
+        web_url=mended(web_url) if isinstance(web_url, str) else "",
         ci=ci if isinstance(ci, int) and not isinstance(ci, bool) else None,
     )
 
@@ -124,8 +134,14 @@ class ZoneDirectory:
         zone: Zone | None = None,
         on_change: ZoneListener | None = None,
         limits: SendLimits | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self._http = http
+        self._clock = clock
+        # The last lookup's failure, failures in a row, and when (monotonic) to ask again.
+        self._failure: AutotaskError | None = None
+        self._failures = 0
+        self._retry_at = 0.0
         self._username = username
         self._directory_url = directory_url.rstrip("/") + "/"
         if zone is not None and zone_url_problem(zone.url, self._directory_url) is not None:
@@ -151,18 +167,44 @@ class ZoneDirectory:
         zone = self._zone
         if zone is not None:
             return zone
+        self._refuse_while_backing_off()
         async with self._lock:
             if self._zone is None:
-                self._set(await self.lookup(deadline))
+                self._refuse_while_backing_off()  # it failed while this caller waited
+                self._set(await self._looked_up(deadline))
             assert self._zone is not None
             return self._zone
 
     async def rediscover(self) -> Zone:
-        """Looks the zone up again now, replacing the cached one."""
+        """Looks the zone up again now (whatever the backoff), replacing the cached one."""
         async with self._lock:
-            self._set(await self.lookup())
+            self._set(await self._looked_up())
             assert self._zone is not None
             return self._zone
+
+    def network_returned(self) -> None:
+        """The network is back: a lookup that failed to connect is tried at the next call. One
+        that the directory answered, however badly (slowly, wrongly), keeps its backoff."""
+        failure = self._failure
+        if isinstance(failure, NetworkError | RequestTimeoutError) and failure.phase == "connect":
+            self._retry_at = 0.0
+
+    def _refuse_while_backing_off(self) -> None:
+        failure = self._failure
+        if failure is not None and self._clock.monotonic() < self._retry_at:
+            raise _again(failure)
+
+    async def _looked_up(self, deadline: float | None = None) -> Zone:
+        try:
+            zone = await self.lookup(deadline)
+        except AutotaskError as exc:
+            self._failures += 1
+            wait = min(LOOKUP_BACKOFF_CAP_S, LOOKUP_BACKOFF_S * 2 ** min(self._failures - 1, 16))
+            self._failure, self._retry_at = exc, self._clock.monotonic() + wait
+            log.warning("zone lookup failed; the directory is asked again in %.0f s", wait)
+            raise
+        self._failure, self._failures = None, 0
+        return zone
 
     def forget(self, stale: Zone | None = None) -> None:
         """Drops the cached zone so the next call looks it up; ignores an already replaced one."""
@@ -206,3 +248,12 @@ class ZoneDirectory:
         self._zone = zone
         if self._on_change is not None:
             self._on_change(zone)
+
+
+def _again(error: AutotaskError) -> AutotaskError:
+    """`error` once more: a new exception of its type and fields (a raised exception carries
+    its traceback, so the one stored is never raised twice)."""
+    again = type(error).__new__(type(error))
+    again.__dict__.update(error.__dict__)
+    again.args = error.args
+    return again

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import httpx
 
 from agent.autotask import errors as at
+from agent.autotask.wire import mended
 
 
 class Category(enum.StrEnum):
@@ -264,10 +265,10 @@ def _server_messages(response: httpx.Response) -> list[str]:
     if isinstance(body, dict):
         found = body.get("errors") or body.get("Errors")
         if isinstance(found, list):
-            return [str(m) for m in found if m]
+            return [mended(str(m)) for m in found if m]
         single = body.get("Message") or body.get("message")
         if isinstance(single, str):
-            return [single]
+            return [mended(single)]
     return []
 
 

@@ -24,7 +24,10 @@ Probe = Callable[[], Awaitable[bool]]
 async def tcp_probe(host: str, port: int, limit: float = 2.0) -> bool:
     """True when a TCP connection to host:port opens; used as the connectivity probe."""
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), limit)
+        # Not `asyncio.wait_for`: on Python 3.11 it returns the result, and drops the
+        # cancellation, when both arrive together, so a prober being stopped went on probing.
+        async with asyncio.timeout(limit):
+            _, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError):
         return False
     writer.close()
@@ -58,6 +61,7 @@ class Connectivity:
         self._failures = 0
         self._wake = asyncio.Event()
         self._offline = asyncio.Event()
+        self._stopped = False
         self._online_event = asyncio.Event()
         self._online_event.set()
         self._listeners: list[Callable[[bool], None]] = []
@@ -106,15 +110,22 @@ class Connectivity:
         return ok
 
     async def run(self) -> None:
-        """Probe while offline, forever; run it as a task and cancel it on shutdown."""
-        while True:
+        """Probe while offline, until `stop`; run it as a task, and on shutdown `stop` it and
+        cancel it (the flag ends it even when a probe let the cancellation pass)."""
+        while not self._stopped:
             await self._offline.wait()
             interval = self.first_interval
-            while not self.online:
+            while not self.online and not self._stopped:
                 if await self.probe_now():
                     break
                 await self._pause(interval)
                 interval = min(self.max_interval, interval * 2)
+
+    def stop(self) -> None:
+        """End `run` at its next step (for good)."""
+        self._stopped = True
+        self._offline.set()  # a prober waiting to go offline wakes, and sees it must end
+        self._wake.set()
 
     async def _pause(self, seconds: float) -> None:
         self._wake.clear()

@@ -156,6 +156,8 @@ class Pipeline:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._prober is not None:
+            if self.connectivity is not None:
+                self.connectivity.stop()
             self._prober.cancel()
             await asyncio.gather(self._prober, return_exceptions=True)
             self._prober = None

@@ -16,6 +16,9 @@ was keyed: an existing database's trail, kept as it is, not re-hashed) are admit
 ones are never admitted: a run without the keyring writes them, but so could anyone who edits the
 file (a plain hash needs no key), so `audit verify` reports them rather than vouch for them.
 After a salvage, the anchor is set again (`REANCHORED` names the one it replaces).
+
+Beside the anchor, the audit retention in force is kept (`agent.store.audit_retention`): set
+through the program, or on the first start that has none, the period used until then.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import time
 from typing import Any
 
 from agent.security.errors import DataKeyUnavailableError
-from agent.security.keys import AUDIT_ANCHOR, AUDIT_KEY, DataKeyVault
+from agent.security.keys import AUDIT_ANCHOR, AUDIT_KEY, AUDIT_RETENTION, DataKeyVault
 from agent.store import audit
 from agent.store.audit_chain import (
     GENESIS,
@@ -45,6 +48,7 @@ from agent.store.audit_chain import (
     install,
     uninstall,
 )
+from agent.store.audit_retention import RetentionAnchor, first
 from agent.store.codec import get_codec, row_key
 from agent.store.connection import Store
 from agent.store.models import database_proxy
@@ -117,10 +121,34 @@ class AuditChain:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._retention: RetentionAnchor | None = None  # the last read or written
         self.keying = self._keying()
 
     def _keying(self) -> ChainKeying:
-        return ChainKeying(self.key, self._appended, self.stored_anchor)
+        return ChainKeying(self.key, self._appended, self.stored_anchor, self.retention)
+
+    # -- the retention in force --------------------------------------------------------------
+    def retention(self) -> RetentionAnchor | None:
+        """The audit retention as the keyring holds it (None: never anchored)."""
+        anchored = RetentionAnchor.parse(self.vault.load_entry(AUDIT_RETENTION))
+        self._retention = anchored or self._retention
+        return anchored
+
+    def anchor_retention(self, days: int) -> None:
+        """Keep `days` as the audit retention in force (set through the program)."""
+        current = self.retention()
+        anchored = first(days) if current is None else current.changed(days)
+        if anchored != current:
+            self.vault.save_entry(AUDIT_RETENTION, anchored.text())
+        self._retention = anchored
+
+    def retention_at_open(self, *, used: int, policy: int | None) -> None:
+        """Anchor the period the administrator's policy sets, if it does; else, when none is
+        anchored yet, the period used until now (`used`, the stored setting)."""
+        if policy is not None:
+            self.anchor_retention(policy)
+        elif self.retention() is None:
+            self.anchor_retention(used)
 
     def _appended(self) -> None:
         if not self._dirty.is_set():
@@ -314,16 +342,21 @@ class AuditChain:
             uninstall(self.keying)
             self.key, self.anchor, self.frozen = _new_key(self.vault), START, False
             self.vault.save_entry(AUDIT_ANCHOR, START.text())
+            if self._retention is not None:  # a new trail: no checkpoint of the old one left
+                self._retention = first(self._retention.days)
+                self.vault.save_entry(AUDIT_RETENTION, self._retention.text())
             self.keying = self._keying()
             install(self.keying)
 
     def keep(self) -> None:
-        """Write the key and anchor back (after every entry of the profile was forgotten, while
-        its trail is kept)."""
+        """Write the key, anchor and retention back (after every entry of the profile was
+        forgotten, while its trail is kept)."""
         with self._lock:
             self.vault.save_entry(AUDIT_KEY, base64.b64encode(self.key).decode())
             if self.anchor is not None:
                 self.vault.save_entry(AUDIT_ANCHOR, self.anchor.text())
+            if self._retention is not None:
+                self.vault.save_entry(AUDIT_RETENTION, self._retention.text())
 
 
 def open_audit_chain(store: Store, vault: DataKeyVault, *, now: float | None = None) -> AuditChain:

@@ -58,6 +58,7 @@ from agent.security.errors import DataKeyUnavailableError
 from agent.security.keys import (
     AUDIT_ANCHOR,
     AUDIT_KEY,
+    AUDIT_RETENTION,
     DATA_KEY,
     DIRECTORY,
     ENCRYPTION,
@@ -76,7 +77,7 @@ LEGACY_ENTRIES = (*CREDENTIAL_ENTRIES, DATA_KEY, NEXT_DATA_KEY)
 LOCATION = "location"
 # What a copy of a data folder takes from its original's entries (not the keys' creation times:
 # without one, the copy re-encrypts under a key of its own at once; not the location, its own):
-# the keys, the encryption choice, the audit trail's key and anchor, the directory chosen, the
+# the keys, the encryption choice, the audit trail's key, anchor and retention, the directory chosen, the
 # outbox fingerprints' key (so the copy's queued work still deduplicates).
 COPIED_KEYS = (
     DATA_KEY,
@@ -84,6 +85,7 @@ COPIED_KEYS = (
     ENCRYPTION,
     AUDIT_KEY,
     AUDIT_ANCHOR,
+    AUDIT_RETENTION,
     DIRECTORY,
     FINGERPRINT_KEY,
 )

@@ -42,6 +42,8 @@ AUDIT_KEY = "audit_key"
 AUDIT_ANCHOR = "audit_anchor"
 # The key of the outbox's fingerprints (see `agent.security.fingerprints`).
 FINGERPRINT_KEY = "fingerprint_key"
+# How long the audit trail is kept, as set through the program (`agent.store.audit_retention`).
+AUDIT_RETENTION = "audit_retention"
 # Every entry of a database's that `DataKeyVault.forget_all` deletes.
 OWNED_ENTRIES: tuple[str, ...] = (
     NEXT_DATA_KEY,
@@ -51,6 +53,7 @@ OWNED_ENTRIES: tuple[str, ...] = (
     ENCRYPTION,
     AUDIT_ANCHOR,
     AUDIT_KEY,
+    AUDIT_RETENTION,
     "location",  # where the database using these entries lives (`agent.security.identity`)
     DIRECTORY,
     FINGERPRINT_KEY,

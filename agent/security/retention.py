@@ -4,11 +4,14 @@ period, the oldest audit events; then giving the space (and the deleted contents
 Audit events go oldest first and only as an unbroken prefix, so the events kept still form one
 chain that `agent.store.audit.verify` checks from the first kept event; the newest event is
 always kept so the chain continues from it. Each pruning appends a chained checkpoint
-(`audit.PRUNED`: how many went, how many in all, and where the kept chain resumes), so the start
-of the trail is known and its anchor still counts every event: only removals retention did not
-record are reported. Deleted rows stay readable in SQLite's free pages
-until they are reused, so whenever anything was deleted the file is rebuilt (VACUUM): retention
-runs about once a day, where a few seconds of rebuild are cheap.
+(`audit.PRUNED`: how many went, how many in all, where the kept chain resumes, the cutoff and
+the time of the newest event removed), so the start of the trail is known and its anchor still
+counts every event: only removals retention did not record are reported. The audit period is
+the one anchored beside the audit key (`audit_days`, see `agent.store.audit_retention`), not the
+settings table's, so editing the database cannot make retention prune events early. Deleted
+rows stay readable in SQLite's free pages until they are reused, so whenever anything was
+deleted the file is rebuilt (VACUUM): retention runs about once a day, where a few seconds of
+rebuild are cheap.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from peewee import fn
 
 from agent.clock import SYSTEM_CLOCK, Clock
 from agent.monitor.series import RAW_RETENTION_S, SeriesStore
@@ -64,9 +69,12 @@ class RetentionService:
         outbox: PurgingOutbox | None = None,
         log_file: Path | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        audit_days: Callable[[], int] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
+        # The audit period in force (the profile's anchored one); the setting when not given.
+        self.audit_days = audit_days
         self.outbox = outbox
         self.log_file = log_file
         self.clock = clock
@@ -88,9 +96,8 @@ class RetentionService:
             rollup_retention_s=metrics_s,
         )
         report.metric_points = series.prune(now)
-        report.audit_events = self.store.write(
-            lambda: prune_audit(now - s.audit_retention_days * DAY, now=now)
-        )
+        audit_days = s.audit_retention_days if self.audit_days is None else self.audit_days()
+        report.audit_events = self.store.write(lambda: prune_audit(now - audit_days * DAY, now=now))
         report.log_files = self._prune_logs(now - s.log_retention_days * DAY)
         if report.deleted_anything:
             self.store.vacuum()
@@ -126,10 +133,10 @@ class RetentionService:
         return total
 
 
-def prune_audit(cutoff: float, *, now: float | None = None) -> int:
+def prune_audit(cutoff: float, *, now: float) -> int:
     """Delete the oldest audit events recorded before `cutoff`, as one unbroken prefix of the
-    chain and never the newest event, and record it (a `PRUNED` event at `now`, by default the
-    time of the last event removed; run on the store's writer)."""
+    chain and never the newest event, and record it (a `PRUNED` event at `now`; run on the
+    store's writer)."""
     newest = AuditEvent.select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1).scalar()
     if newest is None:
         return 0
@@ -142,12 +149,8 @@ def prune_audit(cutoff: float, *, now: float | None = None) -> int:
     )
     keep_from = newest if first_recent is None else min(first_recent, newest)
     kept = AuditEvent.get_by_id(keep_from)
-    last_gone = (
-        AuditEvent.select(AuditEvent.at)
-        .where(AuditEvent.id < keep_from)
-        .order_by(AuditEvent.id.desc())
-    ).first()
-    if last_gone is None:
+    newest_gone = AuditEvent.select(fn.MAX(AuditEvent.at)).where(AuditEvent.id < keep_from).scalar()
+    if newest_gone is None:
         return 0
     before = (
         AuditEvent.select().where(AuditEvent.action == audit.PRUNED).order_by(AuditEvent.id.desc())
@@ -157,11 +160,13 @@ def prune_audit(cutoff: float, *, now: float | None = None) -> int:
     removed = int(AuditEvent.delete().where(AuditEvent.id < keep_from).execute())
     audit.append(
         audit.PRUNED,
-        at=last_gone.at if now is None else now,
+        at=now,
         detail={
             "removed": removed,
             "removed_total": (total if isinstance(total, int) else 0) + removed,
             "resumes_after": kept.prev_hash,
+            "cutoff": cutoff,
+            "newest_removed_at": newest_gone,
         },
     )
     return removed

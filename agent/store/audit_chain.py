@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agent.store.audit_retention import RetentionAnchor
 from agent.store.codec import column_context
 
 GENESIS = "0" * 64
@@ -139,11 +140,13 @@ def _nothing() -> None:
 @dataclass(frozen=True)
 class ChainKeying:
     """The key this process chains with, what it calls after an append (the anchor's keeper
-    takes note), and where the anchor is read (the keyring's copy)."""
+    takes note), and where the anchor and the retention anchored beside it are read (the
+    keyring's copies)."""
 
     key: bytes | None = None
     appended: Callable[[], None] = _nothing
     anchor: Callable[[], Anchor | None] | None = None
+    retention: Callable[[], RetentionAnchor | None] | None = None
 
 
 _installed: list[ChainKeying] = [ChainKeying()]

@@ -12,8 +12,10 @@ What the report names (`ChainReport.kind`): an event `rewritten` (changed, or re
 the key), events `removed` between others, the trail `reordered`, `truncated-start` (its oldest
 events removed beyond what retention recorded), `truncated-end` (its newest events removed: the
 database itself had recorded them as anchored), `rolled-back` (the whole file is an older copy:
-consistent in itself, but behind the anchor), values that are `unreadable`, or `no-key` (a keyed
-trail checked without its key).
+consistent in itself, but behind the anchor), values that are `unreadable`, `no-key` (a keyed
+trail checked without its key), or `pruned-early`: a retention checkpoint that removed events
+younger than the retention anchored beside the audit key allows (`agent.store.audit_retention`;
+a period shortened by editing the database, which the program itself never prunes by).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from agent.store.audit_chain import (
     digest,
     installed,
 )
+from agent.store.audit_retention import DAY, RetentionAnchor
 from agent.store.audit_trail import UNOPENED, ListTrail, StoredTrail, Trail, detail_dict
 from agent.store.models import AuditEvent
 
@@ -45,6 +48,7 @@ TRUNCATED_END = "truncated-end"
 ROLLED_BACK = "rolled-back"
 UNREADABLE = "unreadable"
 NO_KEY = "no-key"
+PRUNED_EARLY = "pruned-early"
 KIND_WORDS = {
     REWRITTEN: "rewritten",
     REMOVED: "events removed",
@@ -54,6 +58,7 @@ KIND_WORDS = {
     ROLLED_BACK: "rolled back to an older copy",
     UNREADABLE: "values unreadable",
     NO_KEY: "keyed, without its key",
+    PRUNED_EARLY: "pruned earlier than its retention allows",
 }
 
 
@@ -107,21 +112,32 @@ def verify(
     *,
     key: bytes | None = _INSTALLED,
     anchor: Anchor | None = _INSTALLED,
+    retention: RetentionAnchor | None = _INSTALLED,
 ) -> ChainReport:
     """Check the trail (the open store's, on this thread's connection, unless `events` are given)
-    with the installed audit key and anchor unless others are given; report the first problem."""
+    with the installed audit key, anchor and anchored retention unless others are given; report
+    the first problem."""
     keying = installed()
     if key is _INSTALLED:
         key = keying.key
     if anchor is _INSTALLED:
         anchor = keying.anchor() if keying.anchor is not None and key is not None else None
+    if retention is _INSTALLED:
+        retention = keying.retention() if keying.retention is not None else None
     trail: Trail = StoredTrail() if events is None else ListTrail(events)
-    return _Walk(trail, key, anchor).run()
+    return _Walk(trail, key, anchor, retention).run()
 
 
 class _Walk:
-    def __init__(self, trail: Trail, key: bytes | None, anchor: Anchor | None) -> None:
+    def __init__(
+        self,
+        trail: Trail,
+        key: bytes | None,
+        anchor: Anchor | None,
+        retention: RetentionAnchor | None = None,
+    ) -> None:
         self.trail, self.key, self.anchor = trail, key, anchor
+        self.retention = retention
         self.count = 0
         self.pruned = detail_dict(trail.last(PRUNED))
         self.marker = trail.first(KEYED)  # the first keyed event of a trail kept before
@@ -175,6 +191,8 @@ class _Walk:
                     raise _Broken(REORDERED, ev.id, "the events around this one were reordered")
                 raise _Broken(REMOVED, ev.id, "an event before this one was removed")
             self._check_hash(ev)
+            if ev.action == PRUNED:
+                self._check_prune(ev)
             if self.anchor is not None and ev.hash == self.anchor.head:
                 self.anchor_at = self.count
             prev, resumes = ev.hash, gap_resumes(ev)
@@ -225,6 +243,21 @@ class _Walk:
         if not self.run_length:
             self.run_first, self.run_at_start = ev.id, self.count == 1
         self.run_length += 1
+
+    def _check_prune(self, ev: AuditEvent) -> None:
+        """A checkpoint may not have removed an event the anchored retention still kept."""
+        retention = self.retention
+        newest = detail_dict(ev).get("newest_removed_at")
+        if retention is None or self.key is None or not isinstance(newest, int | float):
+            return  # not anchored, or a checkpoint of a version that did not say
+        if retention.pruned_early(ev.at, float(newest)):
+            age = (ev.at - float(newest)) / DAY
+            raise _Broken(
+                PRUNED_EARLY,
+                ev.id,
+                f"retention removed events only {age:.0f} days old, though the audit trail is "
+                f"kept {retention.floor} days (a shorter period than was set in Field Sync)",
+            )
 
     def _keyed(self, ev: AuditEvent) -> None:
         if not self.keyed_seen and self.via_marker and ev.id != getattr(self.marker, "id", None):

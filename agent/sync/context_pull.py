@@ -8,12 +8,16 @@ a change of it still waits to be sent; a contact leaves only the company's list 
 pull keeps each ticket's own contact).
 
 It runs after the ticket pull, every `REFRESH_S` seconds, and at once after a charge was sent
-(so the server's own figures, such as the billable amount, come back in the same round).
+(so the server's own figures, such as the billable amount, come back in the same round). The
+products, the charges, the contacts and the devices are parts of their own
+(`agent.sync.parts`): one that fails keeps its last index and is read again after its own
+backoff.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.autotask.queries import and_, chunked_in, eq, gt
@@ -59,6 +63,25 @@ class ContextPuller:
     async def __call__(self, report: PullReport) -> None:
         if self.due():
             await self.pull(report)
+            return
+        for name, part in self._parts(report).items():  # a failed part, once its backoff passed
+            if self.puller.parts.retry_due(name):
+                await self.puller.parts.run(name, report, part)
+
+    def _parts(self, report: PullReport) -> dict[str, Callable[[], Awaitable[None]]]:
+        """Each read on its own: one that fails costs only itself (`agent.sync.parts`)."""
+        return {
+            PRODUCTS: lambda: self._products(report),
+            CHARGES: lambda: self._charges(report),
+            CONTACTS: lambda: self._of_companies(CONTACTS, report),
+            DEVICES: lambda: self._of_companies(DEVICES, report),
+        }
+
+    async def pull(self, report: PullReport) -> None:
+        for name, part in self._parts(report).items():
+            await self.puller.parts.run(name, report, part)
+        at = self.clock.now().timestamp()
+        await self.store.awrite(lambda: _refreshed(at))
 
     async def _charge_lists(self) -> None:
         lists = await self.caller.call(
@@ -81,29 +104,40 @@ class ContextPuller:
 
         await self.store.awrite(save)
 
-    async def pull(self, report: PullReport) -> None:
-        await self._charge_lists()
+    async def _products(self, report: PullReport) -> None:
         products = await self.caller.query_all(PRODUCTS, Kind.READ, eq("isActive", True))
+        await self.puller.store_records(PRODUCTS, products, report)
+        rows = [_row(PRODUCTS, r, None) for r in products]
+        await self.store.awrite(
+            lambda: _index(PRODUCTS, rows, VisitIndex.entity_type == PRODUCTS, uncache=True)
+        )
+
+    async def _charges(self, report: PullReport) -> None:
+        """The charge picklists and defaults, and the charges of every cached ticket."""
+        await self._charge_lists()
         tickets = sorted(await self.store.aread(self.puller.cached_ids))
         charges: list[dict[str, Any]] = []
         for chunk in chunked_in("ticketID", tickets, size=499):
             charges += await self.caller.query_all(CHARGES, Kind.READ, chunk)
+        await self.puller.store_records(CHARGES, charges, report)
+        rows = [_row(CHARGES, r, "ticketID") for r in charges]
+        where = (VisitIndex.entity_type == CHARGES) & VisitIndex.parent_id.in_(tickets)
+        await self.store.awrite(lambda: _index(CHARGES, rows, where, uncache=True, parents=tickets))
+
+    async def _of_companies(self, entity: str, report: PullReport) -> None:
+        """All the contacts (or devices) of each company of a cached ticket."""
+        tickets = sorted(await self.store.aread(self.puller.cached_ids))
         companies = sorted(await self.store.aread(lambda: _companies(tickets)))
-        contacts: list[dict[str, Any]] = []
-        devices: list[dict[str, Any]] = []
+        found: list[dict[str, Any]] = []
         for chunk in chunked_in("companyID", companies, size=499):
-            contacts += await self.caller.query_all(CONTACTS, Kind.READ, and_(chunk, gt("id", 0)))
-            devices += await self.caller.query_all(DEVICES, Kind.READ, and_(chunk, gt("id", 0)))
-        for entity, records in (
-            (PRODUCTS, products),
-            (CHARGES, charges),
-            (CONTACTS, contacts),
-            (DEVICES, devices),
-        ):
-            await self.puller.store_records(entity, records, report)
-        at = self.clock.now().timestamp()
+            found += await self.caller.query_all(entity, Kind.READ, and_(chunk, gt("id", 0)))
+        await self.puller.store_records(entity, found, report)
+        rows = [_row(entity, r, "companyID") for r in found]
+        where = (VisitIndex.entity_type == entity) & VisitIndex.parent_id.in_(companies)
+        # A contact leaves only the company's list: the ticket pull keeps each ticket's own.
+        uncache = entity != CONTACTS
         await self.store.awrite(
-            lambda: _index(products, charges, contacts, devices, tickets, companies, at)
+            lambda: _index(entity, rows, where, uncache=uncache, parents=companies)
         )
 
 
@@ -138,29 +172,24 @@ def _row(entity: str, record: dict[str, Any], parent_field: str | None) -> dict[
 
 
 def _index(
-    products: list[dict[str, Any]],
-    charges: list[dict[str, Any]],
-    contacts: list[dict[str, Any]],
-    devices: list[dict[str, Any]],
-    tickets: list[int],
-    companies: list[int],
-    at: float,
+    entity: str,
+    rows: list[dict[str, Any]],
+    where: Any,
+    *,
+    uncache: bool,
+    parents: list[int] | None = None,
 ) -> None:
-    """Replace the index of what was read: every product; the charges of the tickets read; the
-    contacts and devices of the companies read."""
-    rows = [_row(PRODUCTS, r, None) for r in products]
-    rows += [_row(CHARGES, r, "ticketID") for r in charges]
-    rows += [_row(CONTACTS, r, "companyID") for r in contacts]
-    rows += [_row(DEVICES, r, "companyID") for r in devices]
-    _forget(PRODUCTS, VisitIndex.entity_type == PRODUCTS, rows, uncache=True)
-    for entity, parents in ((CHARGES, tickets), (CONTACTS, companies), (DEVICES, companies)):
-        where = (VisitIndex.entity_type == entity) & VisitIndex.parent_id.in_(parents)
-        _forget(entity, where, rows, uncache=entity != CONTACTS, parents=parents)
+    """Replace the index of `entity` under `where` (every product; the charges of the tickets
+    read; the contacts or devices of the companies read) with `rows`."""
+    _forget(entity, where, rows, uncache=uncache, parents=parents)
     for row in rows:
         VisitIndex.insert(**row).on_conflict(
             conflict_target=[VisitIndex.entity_type, VisitIndex.entity_id],
             preserve=[VisitIndex.parent_id, VisitIndex.starts_at, VisitIndex.ends_at],
         ).execute()
+
+
+def _refreshed(at: float) -> None:
     SyncCursor.insert(entity_type=CURSOR, last_refresh_at=at).on_conflict(
         conflict_target=[SyncCursor.entity_type], update={SyncCursor.last_refresh_at: at}
     ).execute()

@@ -6,7 +6,9 @@ network coming back), and not at all while paused or working offline.
 
 The technician's edits go first in every round and nothing about the pull can hold them back: a
 failed pull (a fault, a bad record, a mode that refuses reads) is reported in the `SyncReport`
-and tried again on its own backoff while every later round still pushes. The push needs no pull:
+and tried again on its own backoff while every later round still pushes. Each kind of record is
+a part of the pull of its own (`agent.sync.parts`): one that fails waits for its own backoff
+while the others are still read. The push needs no pull:
 its merge reads the server's current state itself (as writes, so shedding leaves them alone).
 """
 
@@ -47,8 +49,10 @@ class SyncReport:
     api_calls: int = 0
     error: str | None = None
     finished_at: float = 0.0
-    pull_error: str | None = None  # the pull failed, or still waits for its retry after failing
-    pull_retry_at: float | None = None  # when the pull may run again (wall seconds)
+    # The pull (or some of its parts: "TicketNotes: ...") failed, or still waits for its retry
+    # after failing; when it (the first of those parts) may run again (wall seconds).
+    pull_error: str | None = None
+    pull_retry_at: float | None = None
     store_condition: str | None = None  # the disk refused a write (full, read-only, ...)
     # Records from Autotask the client skipped (or kept with a clamped marker) in this round.
     screened: list[RecordProblem] = field(default_factory=list)
@@ -145,6 +149,7 @@ class SyncEngine:
         the next round rather than at the end of a backoff earned while offline."""
         self._reconciled = False
         self.pull_schedule.reset()
+        self.puller.parts.reset()
         # Other integrations went on while this agent was away: their use is read afresh
         # before the queued work goes out as a burst.
         self.caller.pipeline.pacer.expire_reading()
@@ -229,8 +234,16 @@ class SyncEngine:
                 # A create this round's push left uncertain is settled first: a pull must never
                 # show a landed create beside its still-unsettled local copy.
                 report.reconciled += await self._settle_uncertain()
-                report.pull = await self.puller.sync()
+                pulled = await self.puller.sync()
                 schedule.succeed()
+                if not pulled.failed:
+                    report.pull = pulled
+                    return
+                # Some parts failed (each waits for its own backoff): the others were read.
+                report.pull = pulled if pulled.pulled else None
+                report.pull_error = "; ".join(f"{n}: {e}" for n, e in pulled.failed.items())
+                report.pull_retry_at = pulled.retry_at
+                report.error = report.error or f"pull: {report.pull_error}"
                 return
             except PipelineError as exc:
                 error = f"{exc.category}: {exc}"

@@ -9,6 +9,7 @@ conflict at once, before the push gets to it.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,9 +25,10 @@ from agent.queue.operation import OpQuery
 from agent.queue.outbox import Outbox
 from agent.resilience.bulkhead import Kind
 from agent.store.connection import Store
-from agent.store.models import OpKind, OpState, SyncCursor
+from agent.store.models import CachedEntity, OpKind, OpState, SyncCursor
 from agent.sync import localview, outcomes
 from agent.sync.calls import ApiCaller
+from agent.sync.parts import PullParts
 from agent.sync.readback import merge_with_server
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,23 @@ class PullReport:
     fetched: dict[str, int] = field(default_factory=dict)
     early_conflicts: int = 0
     first_sync: bool = False
+    # Each part of the pull (`agent.sync.parts`) read in this round, and each that failed or
+    # waits for its backoff (with why), and when the first of those may be tried again.
+    pulled: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    retry_at: float | None = None
+
+
+# The parts of the first sync, in order; the first sync is done once each has been read.
+FIRST_PARTS = (
+    ("picklists", "Picklists"),
+    ("resources", "Resources"),
+    ("tickets", "Tickets"),
+    ("notes", "TicketNotes"),
+    ("time entries", "TimeEntries"),
+    ("companies", "Companies"),
+    ("contacts", "Contacts"),
+)
 
 
 class Puller:
@@ -93,6 +112,8 @@ class Puller:
         self.progress = progress or (lambda stage, done, total: None)
         # Pulls of other records that follow the tickets' (`agent.sync.visit_pull`).
         self.after: list[Callable[[PullReport], Awaitable[None]]] = []
+        self.parts = PullParts(clock)
+        self._first_done: set[str] = set()  # parts of an unfinished first sync already read
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -111,10 +132,43 @@ class Puller:
         self.progress(stage, STAGES.index(stage), len(STAGES))
 
     async def first_sync(self) -> PullReport:
+        """Each part in turn, each on its own (a part that fails is read again at a later round,
+        the others are not); the tickets' notes, time entries, companies and contacts follow
+        the tickets, read from the cache."""
         report = PullReport(first_sync=True)
-        self._step("picklists")
-        await self._picklists()
-        self._step("resources")
+        done = self._first_done
+        pulls: dict[str, Callable[[], Awaitable[None]]] = {
+            "Picklists": self._picklists,
+            "Resources": lambda: self._resources(report),
+            "Tickets": lambda: self._first_tickets(report),
+            "TicketNotes": lambda: self._children("TicketNotes", report),
+            "TimeEntries": lambda: self._children("TimeEntries", report),
+            "Companies": lambda: self._referenced_by_tickets("Companies", "companyID", report),
+            "Contacts": lambda: self._referenced_by_tickets("Contacts", "contactID", report),
+        }
+        for stage, name in FIRST_PARTS:
+            self._step(stage)
+            if name in done:
+                continue
+            if stage in STAGES[3:] and "Tickets" not in done:
+                continue  # they follow the tickets, whose failure the report already names
+            if await self.parts.run(name, report, pulls[name]):
+                done.add(name)
+        if len(done) < len(FIRST_PARTS):
+            return report
+        now = self._now()
+        await self.store.awrite(
+            lambda: (
+                SyncCursor.update(last_full_sync_at=now)
+                .where(SyncCursor.entity_type == "Tickets")
+                .execute()
+            )
+        )
+        done.clear()
+        self.progress("done", len(STAGES), len(STAGES))
+        return report
+
+    async def _resources(self, report: PullReport) -> None:
         resources = await self.caller.query_all("Resources", Kind.METADATA, gt("id", 0))
         roles = await self.caller.query_all("ResourceRoles", Kind.METADATA, gt("id", 0))
         by_resource: dict[int, list[int]] = {}
@@ -124,36 +178,29 @@ class Puller:
         for res in resources:
             res["roles"] = sorted(by_resource.get(int(res["id"]), []))
         await self._store("Resources", resources, report)
-        self._step("tickets")
+
+    async def _first_tickets(self, report: PullReport) -> None:
         tickets = await self.caller.query_all("Tickets", Kind.READ, self._my_open_tickets())
         await self._store("Tickets", tickets, report)
-        await self._children([int(t["id"]) for t in tickets], report)
-        self._step("companies")
-        await self._referenced("Companies", {t.get("companyID") for t in tickets}, report)
-        self._step("contacts")
-        await self._referenced("Contacts", {t.get("contactID") for t in tickets}, report)
-        now = self._now()
-        await self.store.awrite(
-            lambda: (
-                SyncCursor.update(last_full_sync_at=now)
-                .where(SyncCursor.entity_type == "Tickets")
-                .execute()
-            )
-        )
-        self.progress("done", len(STAGES), len(STAGES))
-        return report
 
     async def refresh(self) -> PullReport:
+        """The tickets changed since the watermark, then the notes and time entries of every
+        cached ticket changed since theirs: each a part of its own."""
         report = PullReport()
+        await self.parts.run("Tickets", report, lambda: self._refresh_tickets(report))
+        for entity in ("TicketNotes", "TimeEntries"):
+            await self.parts.run(
+                entity, report, functools.partial(self._children, entity, report, True)
+            )
+        return report
+
+    async def _refresh_tickets(self, report: PullReport) -> None:
         mark = self._watermark("Tickets")
         cond: list[FilterItem] = [eq("assignedResourceID", self.me)]
         if mark:
             cond.append(gt(outcomes.MARKERS["Tickets"], mark))
         tickets = await self.caller.query_all("Tickets", Kind.READ, and_(*cond))
         await self._store("Tickets", tickets, report)
-        mine = await self.store.aread(self._cached_ids)
-        await self._children(sorted(mine), report=report, incremental=True)
-        return report
 
     def _my_open_tickets(self) -> FilterItem:
         complete = self._complete_status()
@@ -186,24 +233,34 @@ class Puller:
         now = self._now()
         await self.store.awrite(lambda: localview.save_picklists(entity, simple, now))
 
-    async def _children(
-        self, ticket_ids: list[int], report: PullReport | None = None, incremental: bool = False
-    ) -> None:
-        report = report or PullReport()
-        for entity, stage in (("TicketNotes", "notes"), ("TimeEntries", "time entries")):
-            if not incremental:
-                self._step(stage)
-            mark = self._watermark(entity) if incremental else None
-            found: list[dict[str, Any]] = []
-            for chunk in chunked_in("ticketID", ticket_ids, size=499):
-                cond: FilterItem = chunk
-                if mark:
-                    cond = and_(chunk, gt(outcomes.MARKERS[entity], mark))
-                found += await self.caller.query_all(entity, Kind.READ, cond)
-            await self._store(entity, found, report)
+    async def _children(self, entity: str, report: PullReport, incremental: bool = False) -> None:
+        """The `entity` records (notes or time entries) of every cached ticket; with
+        `incremental`, those changed since the entity's watermark."""
+        ticket_ids = sorted(await self.store.aread(self._cached_ids))
+        mark = self._watermark(entity) if incremental else None
+        found: list[dict[str, Any]] = []
+        for chunk in chunked_in("ticketID", ticket_ids, size=499):
+            cond: FilterItem = chunk
+            if mark:
+                cond = and_(chunk, gt(outcomes.MARKERS[entity], mark))
+            found += await self.caller.query_all(entity, Kind.READ, cond)
+        await self._store(entity, found, report)
+
+    async def _referenced_by_tickets(self, entity: str, field: str, report: PullReport) -> None:
+        """The `entity` records the cached tickets name in `field`."""
+
+        def named() -> set[Any]:
+            return {
+                row.data.get(field)
+                for row in CachedEntity.select(
+                    CachedEntity.entity_type, CachedEntity.entity_id, CachedEntity.data
+                ).where(CachedEntity.entity_type == "Tickets")
+            }
+
+        await self._referenced(entity, await self.store.aread(named), report)
 
     async def _referenced(self, entity: str, ids: set[Any], report: PullReport) -> None:
-        wanted = sorted(int(i) for i in ids if isinstance(i, int))
+        wanted = sorted(int(i) for i in ids if isinstance(i, int) and not isinstance(i, bool))
         found: list[dict[str, Any]] = []
         for chunk in chunked_in("id", wanted):
             found += await self.caller.query_all(entity, Kind.READ, chunk)
@@ -233,8 +290,6 @@ class Puller:
         return self.caller.client.server_now() + WATERMARK_MARGIN
 
     def _cached_ids(self) -> list[int]:
-        from agent.store.models import CachedEntity
-
         rows = CachedEntity.select(CachedEntity.entity_id).where(
             CachedEntity.entity_type == "Tickets"
         )

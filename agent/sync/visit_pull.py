@@ -9,16 +9,19 @@ A call or appointment that left the window, or is no longer dispatched to the te
 the schedule; a checklist item deleted in Autotask leaves its ticket's list.
 
 It runs after the ticket pull, every `REFRESH_S` seconds, and at once after a visit change was
-sent (so who completed an item, and when, come back from the server in the same round).
+sent (so who completed an item, and when, come back from the server in the same round). The
+calls, the appointments and the checklists are parts of their own (`agent.sync.parts`): one
+that fails keeps its last index and is read again after its own backoff.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from agent.autotask.queries import and_, chunked_in, eq, gte, lte
+from agent.autotask.queries import FilterItem, and_, chunked_in, eq, gte, lte
 from agent.autotask.wire import WireTypeError, parse_datetime
 from agent.resilience.bulkhead import Kind
 from agent.store.models import CachedEntity, OutboxOp, OverlayValue, SyncCursor, VisitIndex
@@ -76,44 +79,72 @@ class VisitPuller:
     async def __call__(self, report: PullReport) -> None:
         if self.due():
             await self.pull(report)
+            return
+        for name, part in self._parts(report).items():  # a failed part, once its backoff passed
+            if self.puller.parts.retry_due(name):
+                await self.puller.parts.run(name, report, part)
+
+    def _parts(self, report: PullReport) -> dict[str, Callable[[], Awaitable[None]]]:
+        """Each read on its own: one that fails costs only itself (`agent.sync.parts`)."""
+        return {
+            CALLS: lambda: self._calls(report),
+            APPOINTMENTS: lambda: self._appointments(report),
+            CHECKLIST: lambda: self._checklists(report),
+        }
+
+    def _window(self) -> list[FilterItem]:
+        now = self.clock.now()
+        return [gte("startDateTime", _wire(now - BACK)), lte("startDateTime", _wire(now + AHEAD))]
 
     async def pull(self, report: PullReport) -> None:
+        for name, part in self._parts(report).items():
+            await self.puller.parts.run(name, report, part)
+        at = self.clock.now().timestamp()
+        await self.store.awrite(lambda: _refreshed(at))
+
+    async def _calls(self, report: PullReport) -> None:
+        """The calls the technician is dispatched to in the window, their links to tickets, and
+        the tickets and companies they name that are not cached yet."""
         me = self.puller.me
-        now = self.clock.now()
-        start, end = now - BACK, now + AHEAD
         dispatched = await self.caller.query_all(DISPATCHED, Kind.READ, eq("resourceID", me))
         link_ids = sorted({int(d["serviceCallTicketID"]) for d in dispatched})
         links: list[dict[str, Any]] = []
         for chunk in chunked_in("id", link_ids):
             links += await self.caller.query_all(LINKS, Kind.READ, chunk)
         call_ids = sorted({int(link["serviceCallID"]) for link in links})
-        window = [gte("startDateTime", _wire(start)), lte("startDateTime", _wire(end))]
         calls: list[dict[str, Any]] = []
         for chunk in chunked_in("id", call_ids):
-            calls += await self.caller.query_all(CALLS, Kind.READ, and_(chunk, *window))
-        appointments = await self.caller.query_all(
-            APPOINTMENTS, Kind.READ, and_(eq("resourceID", me), *window)
-        )
+            calls += await self.caller.query_all(CALLS, Kind.READ, and_(chunk, *self._window()))
         kept_calls = {int(c["id"]) for c in calls}
         links = [link for link in links if int(link["serviceCallID"]) in kept_calls]
         await self.puller.store_records(CALLS, calls, report)
         await self.puller.store_records(LINKS, links, report)
-        await self.puller.store_records(APPOINTMENTS, appointments, report)
+        await self.store.awrite(lambda: _index_calls(calls, links))
         cached = set(await self.store.aread(self.puller.cached_ids))
-        await self.puller.fetch_by_id(
-            "Tickets", {link.get("ticketID") for link in links} - cached, report
+        tickets = {link.get("ticketID") for link in links} - cached
+        await self.puller.parts.run(
+            "Tickets", report, lambda: self.puller.fetch_by_id("Tickets", tickets, report)
         )
-        companies = await self.store.aread(lambda: _cached_ids("Companies"))
-        await self.puller.fetch_by_id(
-            "Companies", {c.get("companyID") for c in calls} - companies, report
+        known = await self.store.aread(lambda: _cached_ids("Companies"))
+        companies = {c.get("companyID") for c in calls} - known
+        await self.puller.parts.run(
+            "Companies", report, lambda: self.puller.fetch_by_id("Companies", companies, report)
         )
+
+    async def _appointments(self, report: PullReport) -> None:
+        appointments = await self.caller.query_all(
+            APPOINTMENTS, Kind.READ, and_(eq("resourceID", self.puller.me), *self._window())
+        )
+        await self.puller.store_records(APPOINTMENTS, appointments, report)
+        await self.store.awrite(lambda: _index_appointments(appointments))
+
+    async def _checklists(self, report: PullReport) -> None:
         tickets = sorted(await self.store.aread(self.puller.cached_ids))
         items: list[dict[str, Any]] = []
         for chunk in chunked_in("ticketID", tickets, size=499):
             items += await self.caller.query_all(CHECKLIST, Kind.READ, chunk)
         await self.puller.store_records(CHECKLIST, items, report)
-        at = now.timestamp()
-        await self.store.awrite(lambda: _index(calls, links, appointments, items, set(tickets), at))
+        await self.store.awrite(lambda: _index_checklists(items, set(tickets)))
 
 
 def _cached_ids(entity_type: str) -> set[Any]:
@@ -123,43 +154,52 @@ def _cached_ids(entity_type: str) -> set[Any]:
     return {int(r.entity_id) for r in rows}
 
 
-def _index(
-    calls: list[dict[str, Any]],
-    links: list[dict[str, Any]],
-    appointments: list[dict[str, Any]],
-    items: list[dict[str, Any]],
-    tickets: set[int],
-    at: float,
-) -> None:
-    """Replace the schedule's index with what was read; checklists of the tickets read."""
-    rows: list[dict[str, Any]] = []
-    for entity, records in ((CALLS, calls), (APPOINTMENTS, appointments)):
-        for r in records:
-            rows.append(
-                {
-                    "entity_type": entity,
-                    "entity_id": int(r["id"]),
-                    "parent_id": None,
-                    "starts_at": _instant(r.get("startDateTime")),
-                    "ends_at": _instant(r.get("endDateTime")),
-                }
-            )
-    for link in links:
-        rows.append(_child(LINKS, link, "serviceCallID"))
-    for item in items:
-        rows.append(_child(CHECKLIST, item, "ticketID"))
-    for entity in (CALLS, APPOINTMENTS, LINKS):
+def _scheduled(entity: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "entity_type": entity,
+        "entity_id": int(record["id"]),
+        "parent_id": None,
+        "starts_at": _instant(record.get("startDateTime")),
+        "ends_at": _instant(record.get("endDateTime")),
+    }
+
+
+def _index_calls(calls: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
+    """Replace the index of the calls and their links with what was read."""
+    rows = [_scheduled(CALLS, c) for c in calls] + [
+        _child(LINKS, x, "serviceCallID") for x in links
+    ]
+    for entity in (CALLS, LINKS):
         _forget(entity, VisitIndex.entity_type == entity, rows)
+    _put(rows)
+
+
+def _index_appointments(appointments: list[dict[str, Any]]) -> None:
+    rows = [_scheduled(APPOINTMENTS, a) for a in appointments]
+    _forget(APPOINTMENTS, VisitIndex.entity_type == APPOINTMENTS, rows)
+    _put(rows)
+
+
+def _index_checklists(items: list[dict[str, Any]], tickets: set[int]) -> None:
+    """Replace the checklists of the tickets read."""
+    rows = [_child(CHECKLIST, item, "ticketID") for item in items]
     _forget(
         CHECKLIST,
         (VisitIndex.entity_type == CHECKLIST) & VisitIndex.parent_id.in_(sorted(tickets)),
         rows,
     )
+    _put(rows)
+
+
+def _put(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         VisitIndex.insert(**row).on_conflict(
             conflict_target=[VisitIndex.entity_type, VisitIndex.entity_id],
             preserve=[VisitIndex.parent_id, VisitIndex.starts_at, VisitIndex.ends_at],
         ).execute()
+
+
+def _refreshed(at: float) -> None:
     SyncCursor.insert(entity_type=CURSOR, last_refresh_at=at).on_conflict(
         conflict_target=[SyncCursor.entity_type], update={SyncCursor.last_refresh_at: at}
     ).execute()

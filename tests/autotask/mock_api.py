@@ -31,6 +31,7 @@ class MockApi:
         self.routes: dict[tuple[str, str], Handler] = {}
         self.requests: list[httpx.Request] = []
         self.zone_url = ZONE_URL
+        self.zone_name, self.web_url = "Zone 5", "w"
         self.zone_lookups = 0
 
     def on(self, method: str, path: str, handler: Handler | httpx.Response) -> None:
@@ -46,7 +47,8 @@ class MockApi:
         if url.startswith(DIRECTORY + "V1.0/ZoneInformation"):
             self.zone_lookups += 1
             return json_response(
-                200, {"zoneName": "Zone 5", "url": self.zone_url, "webUrl": "w", "ci": 5}
+                200,
+                {"zoneName": self.zone_name, "url": self.zone_url, "webUrl": self.web_url, "ci": 5},
             )
         path = request.url.path
         for prefix in ("/ATServicesRest/V1.0/",):

@@ -32,6 +32,7 @@ from tests.autotask.mock_api import (
     CREDENTIALS,
     DIRECTORY,
     SECRET,
+    ZONE_URL,
     MockApi,
     json_response,
     make_client,
@@ -88,6 +89,24 @@ async def test_the_zone_is_looked_up_once_and_cached(api: MockApi, client: Autot
     await asyncio.gather(*(client.get("Tickets", 1) for _ in range(5)))
     assert api.zone_lookups == 1
     assert client.zone == Zone("Zone 5", "https://zone5.test/ATServicesRest/", "w", 5)
+
+
+async def test_zone_text_that_cannot_be_written_never_reaches_the_zone(
+    api: MockApi, client: AutotaskClient
+) -> None:
+    """A lone surrogate (the JSON escape `\\ud800`) in the zone's name or web address is shown
+    as U+FFFD (the zone is persisted); in its API address the answer is refused, no crash."""
+    api.on("GET", "Tickets/1", json_response(200, {"item": {"id": 1}}))
+    api.zone_name, api.web_url = "Zone \ud800 5", "https://ww5.test/\udfff"
+    await client.get("Tickets", 1)
+    assert client.zone == Zone("Zone \ufffd 5", ZONE_URL, "https://ww5.test/\ufffd", 5)
+    api.zone_url = ZONE_URL + "\ud800/"
+    http, fresh = make_client(api)
+    async with http:
+        with pytest.raises(AutotaskError) as refused:
+            await fresh.get("Tickets", 1)
+    str(refused.value).encode("utf-8")  # its message is writable
+    assert fresh.zone is None
 
 
 async def test_a_persisted_zone_is_used_without_a_lookup(api: MockApi) -> None:

@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,33 @@ def test_a_conflict_is_listed_and_resolved_from_the_command_line(
     saved = json.loads(tenant_file(tmp_path).read_text())["records"]["Tickets"][tid]
     assert saved["priority"] == mine
     assert json.loads(run(capsys, tmp_path, "conflicts", "list", "--json")[1]) == []
+
+
+@pytest.mark.socket
+def test_status_and_the_sync_line_name_the_records_from_autotask_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, tmp_path, "sync")[0] == 0
+    status = json.loads(run(capsys, tmp_path, "status", "--json")[1])
+    assert status["server_records"] == {"skipped": 0, "kept_corrected": 0, "reason": None}
+    assert "every record from Autotask was usable" in run(capsys, tmp_path, "status")[1]
+    # The dispatcher's title holds a lone surrogate (the JSON escape \ud800): left out.
+    state = json.loads(tenant_file(tmp_path).read_text())
+    ticket = state["records"]["Tickets"][my_ticket_ids(tmp_path)[0]]
+    ticket["title"] = "lone \ud800 surrogate"
+    ticket["lastTrackedModificationDateTime"] = (datetime.now(UTC) - timedelta(seconds=1)).strftime(
+        "%Y-%m-%dT%H:%M:%S.000Z"
+    )
+    tenant_file(tmp_path).write_text(json.dumps(state))
+    reason = "Tickets.title: not valid text"
+    code, out, _ = run(capsys, tmp_path, "sync")
+    assert code == 0, out
+    said = f"0 record(s) skipped, 1 kept with a field left out (last: {reason})"
+    assert f"; from Autotask {said}" in out
+    code, out, _ = run(capsys, tmp_path, "status")
+    assert f"server_records: {said.replace(' record(s)', '')}" in out
+    status = json.loads(run(capsys, tmp_path, "status", "--json")[1])
+    assert status["server_records"] == {"skipped": 0, "kept_corrected": 1, "reason": reason}
 
 
 @pytest.mark.socket

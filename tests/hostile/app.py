@@ -8,15 +8,16 @@ a `Mode` is set, the answers it aims at are spoiled on the way back:
   (text or null or an object where an id belongs, a list where a record belongs);
 - `HUGE_ITEM_ID` answers every create and update with an `itemId` beyond 64 bits;
 - `PICKLIST_TEXT` adds values that are text, not numbers, to every picklist field's values;
-  `PICKLIST_NUMBER` adds a value whose label is a number;
+  `PICKLIST_NUMBER` adds a value whose label is a number; `PICKLIST_LONE_SURROGATE` adds one
+  whose label holds a lone surrogate (sent as the JSON escape `\\ud800`);
 - `BAD_FIELD` sets `bad_fields` on the records of `targets` in each query answer of the entities;
 - poison modes add one record to the pull's ticket answers (those naming `only_if`) that the
   client's JSON reader could not read before: a 5000-digit number, a field nested 200 levels;
 - `LYING_DATE` dates the pull's ticket answers `date_ahead` ahead of the simulator's clock and
   sets their change markers `marker_ahead` ahead (None: the year 9999);
-- answer modes spoil the pull's own queries (those whose filter names `only_if`): JSON nested
-  100,000 levels, an answer cut in half, one beyond the client's size cap, or the right answer
-  dripped a few bytes at a time;
+- answer modes spoil the pull's own queries (those of `answer_entity`, tickets unless told,
+  whose filter names `only_if`): JSON nested 100,000 levels, an answer cut in half, one beyond
+  the client's size cap, or the right answer dripped a few bytes at a time;
 - zone modes spoil the ZoneInformation answer: a foreign zone URL, or the answer dripped.
 
 `seen` records the host, path and whether credentials came with each request, so a test can tell
@@ -63,6 +64,7 @@ class Mode(enum.StrEnum):
     HUGE_NUMBER = "huge_number"
     DEEP_RECORD = "deep_record"
     LYING_DATE = "lying_date"
+    PICKLIST_LONE_SURROGATE = "picklist_lone_surrogate"
 
 
 ZONE_MODES = frozenset({Mode.FOREIGN_ZONE, Mode.SLOW_ZONE})
@@ -86,6 +88,7 @@ FOREIGN_HOST = "evil.example.net"
 FOREIGN_ZONE_URL = f"http://{FOREIGN_HOST}/ATServicesRest/"
 HUGE_ID = 2**64 + 7
 NEGATIVE_ID = -7
+LONE_LABEL = "Lone \ud800 label"
 FAR_FUTURE = "9999-12-31T23:59:59.999Z"
 DEEP = 100_000
 HUGE_BYTES = 33 * 1024 * 1024  # past the client's 32 MiB cap
@@ -115,6 +118,7 @@ class HostileApp:
     mode: Mode | None = None
     entities: frozenset[str] | None = frozenset({"tickets"})
     only_if: str = "assignedResourceID"  # the answer modes spoil queries naming this field
+    answer_entity: str = "tickets"  # ... of this entity (lower-case route)
     drip_bytes: int = 4
     drip_interval: float = 0.002
     bad_fields: dict[str, Any] = field(default_factory=dict)
@@ -157,7 +161,7 @@ class HostileApp:
         parts = [p for p in scope["path"].lower().split("/") if p]
         if parts[-1:] == ["zoneinformation"]:
             return "zone" if self.mode in ZONE_MODES else None
-        if self.mode in (Mode.PICKLIST_TEXT, Mode.PICKLIST_NUMBER):
+        if self.mode in (Mode.PICKLIST_TEXT, Mode.PICKLIST_NUMBER, Mode.PICKLIST_LONE_SURROGATE):
             return "fields" if parts[-2:] == ["entityinformation", "fields"] else None
         if self.mode is Mode.HUGE_ITEM_ID:
             writes = scope["method"] in ("POST", "PUT", "PATCH") and "query" not in parts
@@ -170,7 +174,8 @@ class HostileApp:
             return "records" if wanted else None
         if self.mode in ANSWER_MODES:
             search = unquote_plus(scope.get("query_string", b"").decode()) + body.decode()
-            return "answer" if self.only_if in search and entity == "tickets" else None
+            wanted = self.only_if in search and entity == self.answer_entity
+            return "answer" if wanted else None
         return None
 
     # -- how it is spoiled --------------------------------------------------------------------
@@ -184,7 +189,12 @@ class HostileApp:
         if target == "fields":
             payload = json.loads(answer)
             for f in payload.get("fields", []):
-                if f.get("isPickList") and self.mode is Mode.PICKLIST_NUMBER:
+                if f.get("isPickList") and self.mode is Mode.PICKLIST_LONE_SURROGATE:
+                    f["picklistValues"] = [
+                        *f.get("picklistValues", []),
+                        {"value": "78", "label": LONE_LABEL, "isActive": True},
+                    ]
+                elif f.get("isPickList") and self.mode is Mode.PICKLIST_NUMBER:
                     f["picklistValues"] = [
                         *f.get("picklistValues", []),
                         {"value": "77", "label": 12345, "isActive": True},

@@ -170,6 +170,8 @@ async def test_a_create_answered_with_an_id_beyond_64_bits_is_settled_once(tmp_p
         ]
         assert len(landed) == 1  # once, never sent again
         assert [o.state for o in await w.ops()] == ["done"]
+        (item,) = await w.ops()  # and what the queue says of it is true: nothing is retried
+        assert item.last_error is None or "retried" not in item.last_error, item.last_error
         detail = await w.agent.ticket(tid)
         assert detail is not None
         shown = [n for n in detail.notes if n.description == "Replaced the fuser unit"]

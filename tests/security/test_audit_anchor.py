@@ -17,7 +17,7 @@ from agent.profile import Profile, open_profile
 from agent.security.audit_anchor import load_audit_key
 from agent.security.errors import DataKeyUnavailableError
 from agent.security.keys import AUDIT_ANCHOR, AUDIT_KEY, DataKeyVault
-from agent.security.retention import prune_audit
+from agent.security.retention import DAY, prune_audit
 from agent.security.signout import sign_out_and_wipe
 from agent.store import Store, audit, audit_chain
 from agent.store.audit_chain import Anchor, uninstall
@@ -165,7 +165,7 @@ def test_an_older_copy_of_the_file_put_back_is_reported_as_rolled_back(tmp_path:
 def test_retention_pruning_stays_verifiable_and_a_further_cut_does_not(profile: Profile) -> None:
     _fill(profile, 6, at=10.0)
     _fill(profile, 2, start=6, at=5000.0)
-    assert profile.store.write(lambda: prune_audit(1000.0, now=6000.0)) == 6
+    assert profile.store.write(lambda: prune_audit(1000.0, now=1000.0 + 730 * DAY)) == 6
     assert profile.audit_chain is not None
     profile.audit_chain.flush()
     report = _verify(profile)

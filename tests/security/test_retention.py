@@ -123,7 +123,7 @@ def test_audit_pruning_stops_at_the_first_recent_event_keeping_the_chain_whole(
             audit.append("edited", at=at, entity_id=i)
 
     profile.store.write(fill)
-    assert profile.store.write(lambda: prune_audit(100.0)) == 1
+    assert profile.store.write(lambda: prune_audit(100.0, now=100.0 + 730 * DAY)) == 1
     kept = profile.store.read(lambda: [e.entity_id for e in AuditEvent.select()])
     assert kept == ["1", "2", "3", None]
     assert profile.store.read(audit.verify).ok
@@ -135,7 +135,7 @@ def test_the_newest_audit_event_is_kept_even_when_all_are_old(profile: Profile) 
             audit.append("edited", at=float(i), entity_id=i)
 
     profile.store.write(fill)
-    assert profile.store.write(lambda: prune_audit(1e12)) == 2
+    assert profile.store.write(lambda: prune_audit(1e12, now=1e12)) == 2
     assert profile.store.read(lambda: AuditEvent.select().count()) == 2  # and the checkpoint
     assert profile.store.read(audit.verify).ok
 
