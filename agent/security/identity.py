@@ -77,8 +77,8 @@ LEGACY_ENTRIES = (*CREDENTIAL_ENTRIES, DATA_KEY, NEXT_DATA_KEY)
 LOCATION = "location"
 # What a copy of a data folder takes from its original's entries (not the keys' creation times:
 # without one, the copy re-encrypts under a key of its own at once; not the location, its own):
-# the keys, the encryption choice, the audit trail's key, anchor and retention, the directory chosen, the
-# outbox fingerprints' key (so the copy's queued work still deduplicates).
+# the keys, the encryption choice, the audit trail's key, anchor and retention, the directory
+# chosen, the outbox fingerprints' key (so the copy's queued work still deduplicates).
 COPIED_KEYS = (
     DATA_KEY,
     NEXT_DATA_KEY,

@@ -433,6 +433,7 @@ def test_a_copy_takes_every_entry_its_original_keeps_but_the_keys_ages_and_place
             "data_key_next",
             "audit_key",
             "audit_anchor",
+            "audit_retention",
             "encryption",
             "fingerprint_key",
         ):
