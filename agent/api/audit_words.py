@@ -90,6 +90,12 @@ def summary_text(action: str, entity_type: str | None, detail: dict[str, Any], w
         )
     if action.startswith("timer_"):
         return _timer_text(action, detail)
+    if action == "setting_changed":
+        name = str(detail.get("setting", ""))
+        return _cut(
+            f"{name.replace('_', ' ').capitalize()}: {_plain(detail.get('before'))} → "
+            f"{_plain(detail.get('after'))}"
+        )
     if action in ("failed", "parked"):
         said = detail.get("message") or detail.get("reason") or detail.get("category")
         return _cut(str(said or ""))
@@ -162,3 +168,10 @@ def detail_rows(
         else:
             rows.append((label, words.value(kind, "", value)))
     return rows
+
+
+def _plain(value: Any) -> str:
+    """A setting's value as a person reads it (yes/no, not True/False; "none" for nothing)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "none" if value is None or value == "" else str(value)
