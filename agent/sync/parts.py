@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from agent.autotask import errors as at
 from agent.autotask.zones import ZONE_LOOKUP_ENDPOINT
@@ -22,6 +22,11 @@ from agent.resilience.backoff import RetrySchedule
 from agent.resilience.classify import Category
 from agent.resilience.errors import PipelineError
 from agent.store.errors import StoreError
+from agent.store.models import OutboxOp
+from agent.sync.index_rows import last_read, mark_read
+
+if TYPE_CHECKING:
+    from agent.sync.pull import Puller, PullReport
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +125,56 @@ class PullParts:
             )
         _note(report, name, error, schedule)
         return False
+
+
+Part = Callable[[], Awaitable[None]]
+
+
+class PartedStep:
+    """A step run after `Puller.sync` (one of its `after` steps) whose reads are parts.
+
+    It reads every part when it is due (never read, `REFRESH_S` passed, or a change of one of
+    `WRITES` went out since the last read, so the server's own figures come back in the same
+    round); otherwise only a part that failed and whose backoff has passed.
+    """
+
+    CURSOR: ClassVar[str]
+    REFRESH_S: ClassVar[float]
+    WRITES: ClassVar[tuple[str, ...]]
+
+    def __init__(self, puller: Puller) -> None:
+        self.puller = puller
+        self.store, self.caller, self.clock = puller.store, puller.caller, puller.clock
+
+    def parts(self, report: PullReport) -> dict[str, Part]:
+        """Each read on its own, by name: one that fails costs only itself."""
+        raise NotImplementedError
+
+    def due(self) -> bool:
+        def run() -> bool:
+            last = last_read(self.CURSOR)
+            if last is None or self.clock.now().timestamp() - last >= self.REFRESH_S:
+                return True
+            sent = OutboxOp.select(OutboxOp.id).where(
+                OutboxOp.entity_type.in_(self.WRITES) & (OutboxOp.updated_at >= last)
+            )
+            return bool(sent.exists())
+
+        return bool(self.store.read(run))
+
+    async def __call__(self, report: PullReport) -> None:
+        if self.due():
+            await self.pull(report)
+            return
+        for name, part in self.parts(report).items():  # a failed part, once its backoff passed
+            if self.puller.parts.retry_due(name):
+                await self.puller.parts.run(name, report, part)
+
+    async def pull(self, report: PullReport) -> None:
+        for name, part in self.parts(report).items():
+            await self.puller.parts.run(name, report, part)
+        at = self.clock.now().timestamp()
+        await self.store.awrite(lambda: mark_read(self.CURSOR, at))
 
 
 def _note(report: PartsReport, name: str, error: str, schedule: RetrySchedule) -> None:

@@ -17,17 +17,18 @@ that fails keeps its last index and is read again after its own backoff.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from agent.autotask.queries import FilterItem, and_, chunked_in, eq, gte, lte
 from agent.autotask.wire import WireTypeError, parse_datetime
 from agent.resilience.bulkhead import Kind
-from agent.store.models import CachedEntity, OutboxOp, OverlayValue, SyncCursor, VisitIndex
+from agent.store.models import CachedEntity, VisitIndex
+from agent.sync.index_rows import child_row, forget, put
+from agent.sync.parts import Part, PartedStep
 
 if TYPE_CHECKING:
-    from agent.sync.pull import Puller, PullReport
+    from agent.sync.pull import PullReport
 
 log = logging.getLogger(__name__)
 
@@ -51,41 +52,12 @@ def _wire(moment: Any) -> str:
     return str(moment.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
 
 
-class VisitPuller:
+class VisitPuller(PartedStep):
     """Runs after `Puller.sync` (registered as one of its `after` steps)."""
 
-    def __init__(self, puller: Puller) -> None:
-        self.puller = puller
-        self.store, self.caller, self.clock = puller.store, puller.caller, puller.clock
+    CURSOR, REFRESH_S, WRITES = CURSOR, REFRESH_S, VISIT_WRITES
 
-    def _last_refresh(self) -> float | None:
-        row = SyncCursor.get_or_none(SyncCursor.entity_type == CURSOR)
-        return None if row is None else row.last_refresh_at
-
-    def due(self) -> bool:
-        """Never read, `REFRESH_S` passed, or a visit change went out since the last read."""
-
-        def run() -> bool:
-            last = self._last_refresh()
-            if last is None or self.clock.now().timestamp() - last >= REFRESH_S:
-                return True
-            sent = OutboxOp.select(OutboxOp.id).where(
-                OutboxOp.entity_type.in_(VISIT_WRITES) & (OutboxOp.updated_at >= last)
-            )
-            return bool(sent.exists())
-
-        return bool(self.store.read(run))
-
-    async def __call__(self, report: PullReport) -> None:
-        if self.due():
-            await self.pull(report)
-            return
-        for name, part in self._parts(report).items():  # a failed part, once its backoff passed
-            if self.puller.parts.retry_due(name):
-                await self.puller.parts.run(name, report, part)
-
-    def _parts(self, report: PullReport) -> dict[str, Callable[[], Awaitable[None]]]:
-        """Each read on its own: one that fails costs only itself (`agent.sync.parts`)."""
+    def parts(self, report: PullReport) -> dict[str, Part]:
         return {
             CALLS: lambda: self._calls(report),
             APPOINTMENTS: lambda: self._appointments(report),
@@ -95,12 +67,6 @@ class VisitPuller:
     def _window(self) -> list[FilterItem]:
         now = self.clock.now()
         return [gte("startDateTime", _wire(now - BACK)), lte("startDateTime", _wire(now + AHEAD))]
-
-    async def pull(self, report: PullReport) -> None:
-        for name, part in self._parts(report).items():
-            await self.puller.parts.run(name, report, part)
-        at = self.clock.now().timestamp()
-        await self.store.awrite(lambda: _refreshed(at))
 
     async def _calls(self, report: PullReport) -> None:
         """The calls the technician is dispatched to in the window, their links to tickets, and
@@ -167,74 +133,29 @@ def _scheduled(entity: str, record: dict[str, Any]) -> dict[str, Any]:
 def _index_calls(calls: list[dict[str, Any]], links: list[dict[str, Any]]) -> None:
     """Replace the index of the calls and their links with what was read."""
     rows = [_scheduled(CALLS, c) for c in calls] + [
-        _child(LINKS, x, "serviceCallID") for x in links
+        child_row(LINKS, x, "serviceCallID") for x in links
     ]
     for entity in (CALLS, LINKS):
         _forget(entity, VisitIndex.entity_type == entity, rows)
-    _put(rows)
+    put(rows)
 
 
 def _index_appointments(appointments: list[dict[str, Any]]) -> None:
     rows = [_scheduled(APPOINTMENTS, a) for a in appointments]
     _forget(APPOINTMENTS, VisitIndex.entity_type == APPOINTMENTS, rows)
-    _put(rows)
+    put(rows)
 
 
 def _index_checklists(items: list[dict[str, Any]], tickets: set[int]) -> None:
     """Replace the checklists of the tickets read."""
-    rows = [_child(CHECKLIST, item, "ticketID") for item in items]
+    rows = [child_row(CHECKLIST, item, "ticketID") for item in items]
     _forget(
         CHECKLIST,
         (VisitIndex.entity_type == CHECKLIST) & VisitIndex.parent_id.in_(sorted(tickets)),
         rows,
     )
-    _put(rows)
-
-
-def _put(rows: list[dict[str, Any]]) -> None:
-    for row in rows:
-        VisitIndex.insert(**row).on_conflict(
-            conflict_target=[VisitIndex.entity_type, VisitIndex.entity_id],
-            preserve=[VisitIndex.parent_id, VisitIndex.starts_at, VisitIndex.ends_at],
-        ).execute()
-
-
-def _refreshed(at: float) -> None:
-    SyncCursor.insert(entity_type=CURSOR, last_refresh_at=at).on_conflict(
-        conflict_target=[SyncCursor.entity_type], update={SyncCursor.last_refresh_at: at}
-    ).execute()
-
-
-def _child(entity: str, record: dict[str, Any], parent_field: str) -> dict[str, Any]:
-    parent = record.get(parent_field)
-    return {
-        "entity_type": entity,
-        "entity_id": int(record["id"]),
-        "parent_id": int(parent) if isinstance(parent, int) else None,
-        "starts_at": None,
-        "ends_at": None,
-    }
+    put(rows)
 
 
 def _forget(entity: str, where: Any, rows: list[dict[str, Any]]) -> None:
-    """Index rows (and cached records without pending values) of `entity` no longer read."""
-    keep = {r["entity_id"] for r in rows if r["entity_type"] == entity}
-    gone = [int(r.entity_id) for r in VisitIndex.select(VisitIndex.entity_id).where(where)]
-    gone = [i for i in gone if i not in keep]
-    if not gone:
-        return
-    VisitIndex.delete().where(
-        (VisitIndex.entity_type == entity) & VisitIndex.entity_id.in_(gone)
-    ).execute()
-    pending = {
-        int(r.entity_key)
-        for r in OverlayValue.select(OverlayValue.entity_key).where(
-            (OverlayValue.entity_type == entity)
-            & OverlayValue.entity_key.in_([str(i) for i in gone])
-        )
-    }
-    CachedEntity.delete().where(
-        (CachedEntity.entity_type == entity)
-        & CachedEntity.entity_id.in_([i for i in gone if i not in pending])
-    ).execute()
-    log.info("%d %s left the technician's schedule", len(gone), entity)
+    forget(entity, where, rows, left="the technician's schedule")
