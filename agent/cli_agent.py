@@ -8,9 +8,9 @@ import asyncio
 import dataclasses
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agent import cli_attach, cli_charge, cli_timer, cli_visit
 from agent.cli_args import (
@@ -30,6 +30,9 @@ from agent.store.models import OpState
 if TYPE_CHECKING:  # imported when a command runs: `--help` and the window need none of it
     from agent.api.facade import Agent
     from agent.sync.engine import SyncReport
+
+
+T = TypeVar("T")
 
 
 def add_parsers(sub: Any) -> None:
@@ -114,6 +117,15 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+
+
+def print_items(items: Sequence[T], line: Callable[[T], str], empty: str, *, as_json: bool) -> int:
+    """Print `items` as JSON or one `line` each (`empty` when there are none); 0 to exit with."""
+    if as_json:
+        print(json.dumps(_jsonable(list(items)), indent=2))
+    else:
+        print("\n".join(line(item) for item in items) or empty)
+    return 0
 
 
 def run_agent(args: argparse.Namespace, body: Callable[[Agent], Awaitable[int]]) -> int:

@@ -11,7 +11,6 @@ change the file it was given.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING, Any
 
 from agent.cli_args import record_id, text
@@ -53,14 +52,10 @@ def _file_line(view: AttachmentView) -> str:
 
 
 def cmd_files(args: argparse.Namespace) -> int:
-    from agent.cli_agent import _jsonable, run_agent
+    from agent.cli_agent import print_items, run_agent
 
     async def body(agent: Agent) -> int:
         views = await agent.attachments(args.ticket_id)
-        if args.json:
-            print(json.dumps(_jsonable(views), indent=2))
-        else:
-            print("\n".join(_file_line(v) for v in views) or "no files attached here")
-        return 0
+        return print_items(views, _file_line, "no files attached here", as_json=args.json)
 
     return run_agent(args, body)

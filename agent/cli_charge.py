@@ -161,7 +161,7 @@ def _context_lines(ctx: TicketContext) -> list[str]:
 
 def cmd_ticket(args: argparse.Namespace) -> int:
     from agent.api.validation import EditRejected, Problem
-    from agent.cli_agent import _jsonable, run_agent
+    from agent.cli_agent import _jsonable, print_items, run_agent
 
     if args.ticket_command == "files":
         from agent.cli_attach import cmd_files
@@ -175,11 +175,7 @@ def cmd_ticket(args: argparse.Namespace) -> int:
     async def body(agent: Agent) -> int:
         if args.ticket_command == "charges":
             charges = await agent.charges(args.ticket_id)
-            if args.json:
-                print(json.dumps(_jsonable(charges), indent=2))
-            else:
-                print("\n".join(_charge_line(c) for c in charges) or "no parts used")
-            return 0
+            return print_items(charges, _charge_line, "no parts used", as_json=args.json)
         ctx = await agent.ticket_context(args.ticket_id)
         if ctx is None:
             raise EditRejected([Problem("ticket", f"ticket {args.ticket_id} is not in your list")])

@@ -9,7 +9,6 @@ every other edit: pending at once, sent by the next sync, merged with the dispat
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -73,21 +72,15 @@ def _line(e: VisitEntry) -> str:
 
 def cmd_today(args: argparse.Namespace) -> int:
     from agent.api.validation import EditRejected, Problem
-    from agent.cli_agent import _jsonable, run_agent
+    from agent.cli_agent import print_items, run_agent
 
     if not 1 <= args.days <= MAX_DAYS:
         raise EditRejected([Problem("days", f"must be between 1 and {MAX_DAYS}")])
+    empty = "nothing scheduled" + (" today" if args.days == 1 else "")
 
     async def body(agent: Agent) -> int:
         entries = await agent.today(days=args.days)
-        if args.json:
-            print(json.dumps(_jsonable(entries), indent=2))
-            return 0
-        if not entries:
-            print("nothing scheduled" + (" today" if args.days == 1 else ""))
-        for entry in entries:
-            print(_line(entry))
-        return 0
+        return print_items(entries, _line, empty, as_json=args.json)
 
     return run_agent(args, body)
 
@@ -108,15 +101,11 @@ def _item(line: ChecklistLine) -> str:
 
 
 def cmd_checklist(args: argparse.Namespace) -> int:
-    from agent.cli_agent import _jsonable, run_agent
+    from agent.cli_agent import print_items, run_agent
 
     async def body(agent: Agent) -> int:
         lines = await agent.checklist(args.ticket_id)
-        if args.json:
-            print(json.dumps(_jsonable(lines), indent=2))
-        else:
-            print("\n".join(_item(line) for line in lines) or "no checklist on this ticket")
-        return 0
+        return print_items(lines, _item, "no checklist on this ticket", as_json=args.json)
 
     return run_agent(args, body)
 
