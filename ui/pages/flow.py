@@ -5,7 +5,21 @@ off the page. What is left of a row goes to its controls with a stretch, as in a
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QLayout, QLayoutItem, QWidget, QWidgetItem
+from PySide6.QtWidgets import QHBoxLayout, QLayout, QLayoutItem, QWidget, QWidgetItem
+
+
+def group(*widgets: QWidget, spacing: int = 8, trailing_stretch: bool = False) -> QWidget:
+    """Widgets that stay together on one line (`trailing_stretch`: packed to the left when the
+    group is given more room than it needs)."""
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.setSpacing(spacing)
+    for w in widgets:
+        row.addWidget(w)
+    if trailing_stretch:
+        row.addStretch(1)
+    return box
 
 
 class FlowLayout(QLayout):

@@ -31,8 +31,8 @@ from ui.models.labels import field_label
 from ui.models.look import chip_style, local_text, parse_iso, to_iso
 from ui.models.people import technician_id
 from ui.pages.common import chip, show_error
+from ui.pages.flow import FlowLayout, group
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
-from ui.pages.reflow import Reflow, group
 from ui.pages.ticket_checklist import ChecklistTab
 from ui.pages.ticket_context import ContextTab
 from ui.pages.ticket_files import FilesTab
@@ -100,7 +100,11 @@ class TicketPanel(QWidget):
             self.back, self.number, self.state_chip, self.deleted_chip, trailing_stretch=True
         )
         # The web link on the right, or on a line of its own when narrow.
-        self.head = Reflow([marks, group(self.web_button)], stretch=[marks])
+        self.head = QWidget()
+        head = FlowLayout(self.head)
+        head.setContentsMargins(0, 0, 0, 0)
+        head.add_widget(marks, 1)
+        head.add_widget(self.web_button)
         outer.addWidget(self.head)
         self.heading = QLabel(objectName="pageTitle")
         self.heading.setWordWrap(True)
