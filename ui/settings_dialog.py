@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from agent.settings import Settings, redis_url_problem
 from ui import icons, style
 from ui.autostart import Autostart, set_enabled
-from ui.dialogs.fit import DialogBody, fit_dialog, keep_on_screen
+from ui.dialogs.fit import body_above_buttons, fit_dialog, keep_on_screen
 from ui.service import AgentService
 
 DURABILITY = (("normal", "Fast (safe after a crash of the app)"), ("full", "Safest (slower)"))
@@ -98,15 +98,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Field Sync settings")
         self.setWindowIcon(icons.app_icon())
         self.setMinimumWidth(560)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(22, 20, 22, 16)
-        outer.setSpacing(12)
-        # The settings scroll on a short screen (a laptop at 150 %); the buttons stay in view.
-        self.scroll = DialogBody()
-        outer.addWidget(self.scroll, 1)
-        box = QVBoxLayout(self.scroll.body)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(12)
+        outer, self.scroll, box = body_above_buttons(self, margins=(22, 20, 22, 16), spacing=12)
         box.addWidget(QLabel("Settings", objectName="DialogTitle"))
 
         general = self._group(box, "Syncing")

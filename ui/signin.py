@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from agent.api.facade import Agent
 from agent.api.types import ConnectionTest
 from ui import icons, style
-from ui.dialogs.fit import DialogBody, keep_on_screen
+from ui.dialogs.fit import body_above_buttons, keep_on_screen
 from ui.service import AgentService
 
 FIELD_OF_KIND = {
@@ -57,15 +57,7 @@ class SignInDialog(QDialog):
         self.setWindowTitle("Sign in to Autotask")
         self.setWindowIcon(icons.app_icon())
         self.setMinimumWidth(520)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(26, 24, 26, 20)
-        outer.setSpacing(14)
-        # The fields scroll on a short screen (a laptop at 150 %); the buttons stay in view.
-        self.scroll = DialogBody()
-        outer.addWidget(self.scroll, 1)
-        box = QVBoxLayout(self.scroll.body)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(14)
+        outer, self.scroll, box = body_above_buttons(self, margins=(26, 24, 26, 20), spacing=14)
 
         head = QHBoxLayout()
         head.setSpacing(14)

@@ -5,7 +5,7 @@ never larger than the screen's free area. Where the screen has the room, it open
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, QSize, QTimer
-from PySide6.QtWidgets import QDialog, QScrollArea, QWidget
+from PySide6.QtWidgets import QDialog, QScrollArea, QVBoxLayout, QWidget
 
 from ui.window_state import FRAME_GUESS, fit_to_screen, screen_for
 
@@ -35,6 +35,25 @@ class DialogBody(QScrollArea):
         least = self.body.minimumSizeHint()
         bar = self.verticalScrollBar().sizeHint().width()
         return QSize(least.width() + bar, min(least.height(), SHORTEST_BODY))
+
+
+def body_above_buttons(
+    dialog: QDialog, *, margins: tuple[int, int, int, int] | None = None, spacing: int = -1
+) -> tuple[QVBoxLayout, DialogBody, QVBoxLayout]:
+    """The dialog's layout, its scrolling body in it, and the body's own layout: the fields
+    scroll on a short screen (a laptop at 150 %) while the buttons, added below, stay in view."""
+    outer = QVBoxLayout(dialog)
+    if margins is not None:
+        outer.setContentsMargins(*margins)
+    if spacing >= 0:
+        outer.setSpacing(spacing)
+    scroll = DialogBody()
+    outer.addWidget(scroll, 1)
+    box = QVBoxLayout(scroll.body)
+    box.setContentsMargins(0, 0, 0, 0)
+    if spacing >= 0:
+        box.setSpacing(spacing)
+    return outer, scroll, box
 
 
 def fit_dialog(dialog: QWidget, area: QRect | None = None, wanted: QSize | None = None) -> None:

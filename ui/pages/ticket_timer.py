@@ -20,14 +20,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from agent.api.types import AgentEvent
 from agent.api.validation import EditRejected
 from agent.visit import LONG_RUN_S, TimerDraft, TimerState, TimerView, duration_text
-from ui.dialogs.fit import DialogBody, keep_on_screen
+from ui.dialogs.fit import body_above_buttons, keep_on_screen
 from ui.pages.common import ask, show_error
 from ui.pages.forms import combo_value, fill_combo
 from ui.shortcuts import DateTimeEdit, tab_moves_focus
@@ -178,12 +177,7 @@ class DraftDialog(QDialog):
         self.bar = bar
         self.draft = draft
         self.setWindowTitle("Log the timed work")
-        outer = QVBoxLayout(self)
-        # The fields scroll on a short screen (a laptop at 150 %); the buttons stay in view.
-        self.scroll = DialogBody()
-        outer.addWidget(self.scroll, 1)
-        box = QVBoxLayout(self.scroll.body)
-        box.setContentsMargins(0, 0, 0, 0)
+        outer, self.scroll, box = body_above_buttons(self)
         box.addWidget(
             QLabel(f"Timer on {ticket_text(draft)} {draft.ticket_title}".strip(), wordWrap=True)
         )
