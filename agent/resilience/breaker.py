@@ -228,7 +228,8 @@ class CircuitBreaker:
         if self._state is BreakerState.CLOSED and now - self._closed_since >= s.stable_seconds:
             self._openings = 0
         self._openings += 1
-        pause = min(s.max_break_seconds, s.break_seconds * 2 ** (self._openings - 1))
+        # The doubling stops long before a float would overflow (openings go on counting).
+        pause = min(s.max_break_seconds, s.break_seconds * 2.0 ** min(self._openings - 1, 60))
         self._opened_until = now + pause
         self._move(BreakerState.OPEN, reason)
 

@@ -88,9 +88,14 @@ class LinkProxy:
 
 
 async def send_when_possible(
-    pipeline: Pipeline, connectivity: Connectivity, write: Callable[[httpx.Timeout], Awaitable[int]]
+    pipeline: Pipeline,
+    connectivity: Connectivity,
+    client: AutotaskClient,
+    write: Callable[[httpx.Timeout], Awaitable[int]],
 ) -> None:
-    """What the outbox worker does with one queued write: send, else wait for online or retry."""
+    """What the outbox worker does with one queued write: send, else wait for online or retry.
+    Back online, the client is told so, as the agent tells it: a zone lookup that could not
+    connect while the network was away is tried again at once, not after its backoff."""
     while True:
         try:
             await pipeline.call(endpoint="Tickets", kind="write", fn=write)
@@ -100,6 +105,7 @@ async def send_when_possible(
                 print(repr(failed), repr(failed.error), pipeline.mode, flush=True)
             if pipeline.mode is Mode.OFFLINE:
                 await connectivity.wait_online()
+                client.network_returned()
                 continue
             wait = 0.25
             if failed.retry_at is not None:
@@ -134,7 +140,9 @@ async def measure() -> list[float]:
                             return await client.update(Ticket, ticket_id, {"title": f"visit {n}"})
 
                     await proxy.down()
-                    sender = asyncio.create_task(send_when_possible(pipeline, connectivity, write))
+                    sender = asyncio.create_task(
+                        send_when_possible(pipeline, connectivity, client, write)
+                    )
                     await asyncio.sleep(DOWN_SECONDS)
                     assert not sender.done(), "the write went out while the network was down"
                     await proxy.up()

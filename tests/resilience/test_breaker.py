@@ -96,6 +96,19 @@ def test_a_failed_probe_reopens_with_a_longer_break_up_to_the_cap(fake_clock):
     assert breaks == [5.0, 10.0, 20.0, 40.0, 40.0]
 
 
+def test_a_breaker_failing_for_days_keeps_its_capped_break(fake_clock):
+    """Two thousand failed probes in a row (an endpoint down for days, probed at each end of
+    break) each open it again for the longest break; none makes the next break overflow."""
+    b = make(fake_clock)
+    fail(b, 4)
+    for _ in range(2000):
+        fake_clock.advance(b.opened_until - fake_clock.monotonic())
+        fail(b, 1)  # the probe fails
+    assert b.openings == 2001
+    assert b.state is BreakerState.OPEN
+    assert b.opened_until - fake_clock.monotonic() == SETTINGS.max_break_seconds
+
+
 def test_repeated_openings_are_forgotten_after_a_stable_period(fake_clock):
     b = make(fake_clock, BreakerSettings(min_calls=4, probes=1, stable_seconds=100.0))
     fail(b, 4)
