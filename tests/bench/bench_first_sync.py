@@ -6,7 +6,9 @@ as in the drain benchmark (the simulator's `service_time`, a thread slot held me
 from the simulator's request ledger (what the tenant's threshold counts). The baseline is the least
 the data can cost: one query per 500 rows of each entity the first sync downloads (and one call per
 picklist), computed from the records on the server. Targets: `first_sync_api_calls` within 2x that
-minimum; `idle_refresh_api_calls` at most one call per entity kind refreshed.
+minimum; `idle_refresh_api_calls` at most one call per entity kind refreshed (measured on the
+second refresh with nothing changed: the first also takes the usage reading the first sync's
+calls made due, reported beside it).
 
 Writes build/bench/first_sync.json."""
 
@@ -23,13 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from agent.api.facade import Agent
+from agent.autotask.wire import parse_datetime
 from agent.simulator import Simulator, serve_in_thread
+from agent.sync.context_pull import CHARGES, DEVICES, PRODUCTS
+from agent.sync.visit_pull import AHEAD, APPOINTMENTS, BACK, CALLS, CHECKLIST, DISPATCHED, LINKS
 from tests.bench.bench_drain import CALL_SECONDS, THRESHOLD, Answers, options, record_answers
 from tests.bench.runinfo import LoadSampler, figure, stamp
 
 TICKETS, NOTES, TIME_ENTRIES = 200, 5_000, 2_000
 PAGE = 500
-PICKLIST_ENTITIES = 3  # Tickets, TicketNotes, TimeEntries: one fields call each
+# One fields call each for the picklists: Tickets, TicketNotes, TimeEntries and TicketCharges.
+PICKLIST_ENTITIES = ("Tickets", "TicketNotes", "TimeEntries", CHARGES)
 REFRESHED_KINDS = ("Tickets", "TicketNotes", "TimeEntries")
 
 
@@ -67,24 +73,49 @@ def make_simulator() -> tuple[Simulator, list[int]]:
     return sim, ids
 
 
+def _in_window(sim: Simulator, record: dict[str, Any]) -> bool:
+    """Whether `record` starts within the schedule's window (seven days back, fourteen ahead)."""
+    start = parse_datetime(record.get("startDateTime"), "time")
+    now = sim.clock.now()
+    return start is not None and now - BACK <= start <= now + AHEAD
+
+
 def minimum_pages(sim: Simulator, ids: list[int]) -> dict[str, int]:
-    """One query per 500 rows of each entity the first sync stores, from the server's records."""
+    """One query per 500 rows of each entity the first sync stores, from the server's records
+    (one for an entity with none: that there are none must be asked too)."""
     dump = sim.dump()
-    mine = set(ids)
+    mine, tech = set(ids), sim.technician_resource_id
     tickets = [dump["Tickets"][i] for i in ids]
+    companies = {t["companyID"] for t in tickets if t.get("companyID")}
+    dispatched = [d for d in dump.get(DISPATCHED, {}).values() if d.get("resourceID") == tech]
+    links = [dump[LINKS][d["serviceCallTicketID"]] for d in dispatched]
+    calls = {c for c in {x["serviceCallID"] for x in links} if _in_window(sim, dump[CALLS][c])}
     rows = {
         "Tickets": len(tickets),
         "TicketNotes": sum(n["ticketID"] in mine for n in dump["TicketNotes"].values()),
         "TimeEntries": sum(e["ticketID"] in mine for e in dump["TimeEntries"].values()),
         "Resources": len(dump["Resources"]),
         "ResourceRoles": len(sim.tenant.records.get("ResourceRoles", {})) or 1,
-        "Companies": len({t["companyID"] for t in tickets if t.get("companyID")}),
-        "Contacts": len({t["contactID"] for t in tickets if t.get("contactID")}),
+        "Companies": len(companies),
+        # Every contact of a ticket's company (the ticket's own contact is one of them).
+        "Contacts": sum(c.get("companyID") in companies for c in dump["Contacts"].values()),
+        DISPATCHED: len(dispatched),
+        LINKS: len(links),
+        CALLS: len(calls),
+        APPOINTMENTS: sum(
+            a.get("resourceID") == tech and _in_window(sim, a)
+            for a in dump.get(APPOINTMENTS, {}).values()
+        ),
+        CHECKLIST: sum(i["ticketID"] in mine for i in dump.get(CHECKLIST, {}).values()),
+        CHARGES: sum(c["ticketID"] in mine for c in dump.get(CHARGES, {}).values()),
+        PRODUCTS: sum(bool(p.get("isActive")) for p in dump.get(PRODUCTS, {}).values()),
+        DEVICES: sum(d.get("companyID") in companies for d in dump.get(DEVICES, {}).values()),
     }
     pages = {k: max(1, math.ceil(v / PAGE)) for k, v in rows.items()}
     return {"rows": rows, "pages": pages} | {  # type: ignore[dict-item]
         "work_pages": pages["Tickets"] + pages["TicketNotes"] + pages["TimeEntries"],
-        "all_pages": sum(pages.values()) + PICKLIST_ENTITIES,
+        "picklist_calls": len(PICKLIST_ENTITIES),
+        "all_pages": sum(pages.values()) + len(PICKLIST_ENTITIES),
     }
 
 
@@ -115,11 +146,13 @@ async def measure(workdir: Path) -> dict[str, Any]:
             cached = {
                 "tickets": len(await agent.my_tickets()),
             }
-            mark, since = len(ledger.times), len(answers.log)
-            idle = await agent.sync_now()
-            assert idle is not None and idle.error is None, idle
-            idle_calls = len(ledger.times) - mark
-            idle_routes = by_route(answers, since)
+            idle_calls, idle_routes = [], []
+            for _ in range(2):
+                mark, since = len(ledger.times), len(answers.log)
+                idle = await agent.sync_now()
+                assert idle is not None and idle.error is None, idle
+                idle_calls.append(len(ledger.times) - mark)
+                idle_routes.append(by_route(answers, since))
         finally:
             await agent.close()
     return {
@@ -158,17 +191,24 @@ def main(out_dir: Path) -> None:
         ),
         "first_sync_within_2x_of_minimum": m["first_calls"] <= 2 * floor["all_pages"],
         "idle_refresh_api_calls": figure(
-            m["idle_calls"],
+            m["idle_calls"][1],
             "requests counted by the tenant",
             "one call per entity kind refreshed",
             len(REFRESHED_KINDS),
             higher_is_better=False,
             target=f"<= {len(REFRESHED_KINDS)}",
         ),
+        "idle_refresh_right_after_first_sync": {
+            "api_calls": m["idle_calls"][0],
+            "note": "the refresh just after the first sync also takes the ThresholdInformation "
+            "reading the pacer owes after every 20 calls sent (the first sync sent more); "
+            "`idle_refresh_api_calls` is the next refresh, with nothing changed either",
+            "answers": m["idle_routes"][0],
+        },
         "minimum": floor,
         "tickets_cached": m["cached"]["tickets"],
         "answers_first_sync": m["first_routes"],
-        "answers_idle_refresh": m["idle_routes"],
+        "answers_idle_refresh": m["idle_routes"][1],
     }
     report = stamp(result, "first_sync", load)
     (out_dir / "first_sync.json").write_text(json.dumps(report, indent=2))
