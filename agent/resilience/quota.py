@@ -13,8 +13,10 @@ recovering over `recovery_seconds`; a thread-limit 429 halves the pace at once.
 
 The rate and burst feed a token bucket (`Budget`), so fleet mode can swap in a Redis-backed one
 and every agent of a fleet draws from one pool. ThresholdInformation is read at a cost-aware
-interval, `max_interval * (1 - usage)**2` clamped to [min_interval, max_interval] (every five
-minutes when idle, every few seconds near the limit), and while calls go out again after
+interval, `max_interval * (1 - usage)**2` clamped to [min_interval, max_interval] and to a
+twelfth of the tenant's window (every five minutes when idle, every few seconds near the
+limit; also while this agent's allowance is spent, since only a reading shows the others'
+requests leaving the window), and while calls go out again after
 `burst_reread_calls` of them or, while bursting, every `burst_reread_seconds`, so a jump in
 the other integrations' use is seen within a few dozen calls (fewer if less headroom is left): past
 `blind_calls` since the last reading, calls wait for the next one. The reading is a request too: it
@@ -214,10 +216,13 @@ class QuotaPacer:
 
     def read_interval(self) -> float:
         s = self.settings
-        if self.headroom() < 1.0:  # spent: own requests leaving the window bring it back
-            return s.max_interval
+        # The others' use can change wholly within one window: read a dozen times a window at
+        # the least (an hour's window: every five minutes, `max_interval`).
+        longest = max(s.min_interval, min(s.max_interval, self.window / 12.0))
+        if self.headroom() < 1.0:  # spent: own requests leaving the window, or a reading
+            return longest
         usage = min(1.0, max(0.0, self.usage))
-        return min(s.max_interval, max(s.min_interval, s.max_interval * (1.0 - usage) ** 2))
+        return min(longest, max(s.min_interval, longest * (1.0 - usage) ** 2))
 
     # -- pacing ----------------------------------------------------------------------------------
     async def acquire(self, kind: Kind = Kind.READ) -> None:

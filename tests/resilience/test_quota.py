@@ -267,3 +267,26 @@ async def test_after_an_outage_usage_is_read_again_before_the_next_burst():
     assert tenant.readings == 2
     assert pacer.usage >= 0.6
     assert pacer.spacing(Kind.WRITE) is not None  # no burst past the tier
+
+
+async def test_a_tenant_full_of_others_is_read_again_within_its_window():
+    """A reading taken while other integrations (or agents) filled the tenant leaves this agent
+    no headroom, and none of its own requests will leave the window to give it back: only a
+    new reading can. With a one-minute window it comes within a twelfth of the window, not
+    after the five minutes a quiet hour-long window waits between readings."""
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=9_500)
+    tenant_read = tenant.read
+
+    async def read() -> ThresholdInfo:
+        info = await tenant_read()
+        return ThresholdInfo(info.threshold, 1.0, info.current)  # the hour lasts a minute
+
+    pacer = QuotaPacer(read, QuotaSettings(share=0.5, max_wait=1.0), clock)
+    with pytest.raises(QuotaWaitTooLong) as spent:
+        await pacer.acquire(Kind.WRITE)
+    assert spent.value.retry_in <= 60.0 / 12
+    tenant.current = 2_000  # the others' burst has left the window
+    clock.advance(spent.value.retry_in)
+    await pacer.acquire(Kind.WRITE)
+    assert tenant.readings == 2
