@@ -127,6 +127,48 @@ class Capture:
         )
         return Captured(op.id, key, coalesced=self.outbox.count() == before)
 
+    def _queue_update(
+        self,
+        entity: str,
+        key: str,
+        target: tuple[int | None, str | None, Any],
+        effective: dict[str, Any],
+        server: Mapping[str, Any],
+    ) -> Captured:
+        """Queue the `effective` changes of the record `key` of `entity` (a child of a ticket:
+        `target` is its server id, temporary id and parent), each against the value it was
+        made from: a pending one's own base, else the server's (inside the capture's write)."""
+        target_id, temp_id, parent_id = target
+        local = localview.overlays(entity, key)
+        base = {f: local[f][0] if f in local else server.get(f) for f in effective}
+        new = NewOperation(
+            OpKind.UPDATE,
+            entity,
+            fields=effective,
+            base=base,
+            target_id=target_id,
+            temp_id=temp_id,
+            parent_id=parent_id,
+        )
+        detail = {"kind": "update", "fields": effective, "base": base}
+        return self._queue(new, key, effective, "edit_captured", detail)
+
+    def _queue_delete(
+        self, entity: str, key: str, target: tuple[int | None, str | None, Any]
+    ) -> Captured:
+        """Queue the deletion of the record `key` of `entity` (see `_queue_update`)."""
+        target_id, temp_id, parent_id = target
+        new = NewOperation(
+            OpKind.DELETE,
+            entity,
+            fields={},
+            target_id=target_id,
+            temp_id=temp_id,
+            parent_id=parent_id,
+        )
+        deleted = {localview.DELETED: True}
+        return self._queue(new, key, deleted, "edit_captured", {"kind": "delete"})
+
     def update_ticket(self, ticket_id: int, changes: Mapping[str, Any]) -> Captured:
         def run() -> Captured:
             # The cache's resources are read only for an edit that names one (the assignee).
@@ -251,40 +293,14 @@ class Capture:
                 ),
             )
             server = localview.cached(TIME, target_id) if target_id is not None else {}
-            local = localview.overlays(TIME, key)
-            base = {f: local[f][0] if f in local else (server or {}).get(f) for f in effective}
-            new = NewOperation(
-                OpKind.UPDATE,
-                TIME,
-                fields=effective,
-                base=base,
-                target_id=target_id,
-                temp_id=temp_id,
-                parent_id=values.get("ticketID"),
-            )
-            return self._queue(
-                new,
-                key,
-                effective,
-                "edit_captured",
-                {"kind": "update", "fields": effective, "base": base},
-            )
+            target = (target_id, temp_id, values.get("ticketID"))
+            return self._queue_update(TIME, key, target, effective, server or {})
 
         return self.store.write(run, durable=True)
 
     def delete_time_entry(self, key: str) -> Captured:
         def run() -> Captured:
             target_id, temp_id, values = self._time_target(key)
-            new = NewOperation(
-                OpKind.DELETE,
-                TIME,
-                fields={},
-                target_id=target_id,
-                temp_id=temp_id,
-                parent_id=values.get("ticketID"),
-            )
-            return self._queue(
-                new, key, {localview.DELETED: True}, "edit_captured", {"kind": "delete"}
-            )
+            return self._queue_delete(TIME, key, (target_id, temp_id, values.get("ticketID")))
 
         return self.store.write(run, durable=True)

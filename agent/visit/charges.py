@@ -186,41 +186,15 @@ class ChargeCapture(Capture):
             effective = {f: v for f, v in fields.items() if not same(v, values.get(f))}
             if not effective:
                 return Captured(None, key, unchanged=True)
-            local = localview.overlays(CHARGES, key)
-            base = {f: local[f][0] if f in local else server.get(f) for f in effective}
-            new = NewOperation(
-                OpKind.UPDATE,
-                CHARGES,
-                fields=effective,
-                base=base,
-                target_id=target_id,
-                temp_id=temp_id,
-                parent_id=values.get("ticketID"),
-            )
-            return self._queue(
-                new,
-                key,
-                effective,
-                "edit_captured",
-                {"kind": "update", "fields": effective, "base": base},
-            )
+            target = (target_id, temp_id, values.get("ticketID"))
+            return self._queue_update(CHARGES, key, target, effective, server)
 
         return self.store.write(run, durable=True)
 
     def delete_charge(self, key: str) -> Captured:
         def run() -> Captured:
             target_id, temp_id, values, _ = self._target(key)
-            new = NewOperation(
-                OpKind.DELETE,
-                CHARGES,
-                fields={},
-                target_id=target_id,
-                temp_id=temp_id,
-                parent_id=values.get("ticketID"),
-            )
-            return self._queue(
-                new, key, {localview.DELETED: True}, "edit_captured", {"kind": "delete"}
-            )
+            return self._queue_delete(CHARGES, key, (target_id, temp_id, values.get("ticketID")))
 
         return self.store.write(run, durable=True)
 
