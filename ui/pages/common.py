@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPushButton,
     QSizePolicy,
     QTableView,
     QToolButton,
@@ -95,6 +96,25 @@ def field_error(parent: QWidget | None = None) -> QLabel:
     label.setWordWrap(True)
     label.setVisible(False)
     return label
+
+
+def form_footer(
+    box: QVBoxLayout, secondary: str, primary: str
+) -> tuple[QLabel, QLabel, QPushButton, QPushButton]:
+    """Below a form in `box`: a line for an error of no one field, then a note beside the
+    `secondary` and `primary` buttons. Returns the error line, the note and the two buttons."""
+    general_error = field_error()
+    box.addWidget(general_error)
+    buttons = QHBoxLayout()
+    note = QLabel(objectName="muted")
+    note.setWordWrap(True)
+    buttons.addWidget(note, 1)
+    second = QPushButton(secondary)
+    first = QPushButton(primary, objectName="primary")
+    buttons.addWidget(second)
+    buttons.addWidget(first)
+    box.addLayout(buttons)
+    return general_error, note, second, first
 
 
 def name_clear_button(box: QLineEdit) -> None:

@@ -30,7 +30,7 @@ from ui import wording
 from ui.models.labels import field_label
 from ui.models.look import chip_style, local_text, parse_iso, to_iso
 from ui.models.people import technician_id
-from ui.pages.common import chip, show_error
+from ui.pages.common import chip, form_footer, show_error
 from ui.pages.flow import FlowLayout, group
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
 from ui.pages.ticket_checklist import ChecklistTab
@@ -344,19 +344,9 @@ class DetailsTab(QScrollArea):
             ),
         }
         box.addWidget(self.form)
-        self.general_error = QLabel(objectName="fieldError")
-        self.general_error.setWordWrap(True)
-        self.general_error.setVisible(False)
-        box.addWidget(self.general_error)
-        buttons = QHBoxLayout()
-        self.saved_note = QLabel(objectName="muted")
-        self.saved_note.setWordWrap(True)
-        buttons.addWidget(self.saved_note, 1)
-        self.revert = QPushButton("Revert")
-        self.save = QPushButton("Save", objectName="primary")
-        buttons.addWidget(self.revert)
-        buttons.addWidget(self.save)
-        box.addLayout(buttons)
+        self.general_error, self.saved_note, self.revert, self.save = form_footer(
+            box, "Revert", "Save"
+        )
         box.addStretch(1)
         self.setWidget(body)
         self.resource.currentIndexChanged.connect(self._resource_changed)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from agent.api.types import TicketDetail, TimeEntryView
 from agent.api.validation import EditRejected
 from ui.models.look import dot_icon, parse_iso, to_iso
-from ui.pages.common import ask, show_error
+from ui.pages.common import ask, form_footer, show_error
 from ui.pages.forms import Form, FormField, combo_value, fill_combo
 from ui.shortcuts import DateEdit, TimeEdit, tab_moves_focus
 
@@ -130,19 +130,9 @@ class TimeTab(QScrollArea):
         self.form.add(FormField("Role", self.role, names=("roleID", "resourceID")))
         self.form.add(FormField("Summary", self.summary, names=("summaryNotes",)))
         box.addWidget(self.form)
-        self.general_error = QLabel(objectName="fieldError")
-        self.general_error.setWordWrap(True)
-        self.general_error.setVisible(False)
-        box.addWidget(self.general_error)
-        buttons = QHBoxLayout()
-        self.result = QLabel(objectName="muted")
-        self.result.setWordWrap(True)
-        buttons.addWidget(self.result, 1)
-        self.cancel = QPushButton("Cancel")
-        self.save = QPushButton("Save time", objectName="primary")
-        buttons.addWidget(self.cancel)
-        buttons.addWidget(self.save)
-        box.addLayout(buttons)
+        self.general_error, self.result, self.cancel, self.save = form_footer(
+            box, "Cancel", "Save time"
+        )
         self.by_span.toggled.connect(self._mode_changed)
         self.cancel.clicked.connect(self.start_new)
         self.save.clicked.connect(self.submit)
