@@ -1112,13 +1112,10 @@ class Agent:
     ) -> ConnectionTest:
         """Check credentials against this profile's directory (checked as `sign_in` does: the
         user's recorded choice, https), before saving anything."""
-        try:
-            directory = self._checked_directory()
-            username, secret, integration_code = await self._with_policy_sign_in(
-                username, secret, integration_code
-            )
-        except (InsecureUrlError, DirectoryNotChosenError, CredentialError, SettingsError) as exc:
-            return ConnectionTest(False, str(exc), "other")
+        checked = await self._sign_in_parts(username, secret, integration_code)
+        if isinstance(checked, ConnectionTest):
+            return checked
+        directory, (username, secret, integration_code) = checked
         result, _ = await check_connection(
             username,
             secret,
@@ -1127,6 +1124,18 @@ class Agent:
             transport=self.options.transport,
         )
         return result
+
+    async def _sign_in_parts(
+        self, username: str, secret: str, integration_code: str
+    ) -> ConnectionTest | tuple[str, tuple[str, str, str]]:
+        """The directory and the sign-in (the policy's parts in place of what was passed), or
+        the failed test that says why there is none."""
+        try:
+            directory = self._checked_directory()
+            parts = await self._with_policy_sign_in(username, secret, integration_code)
+        except (InsecureUrlError, DirectoryNotChosenError, CredentialError, SettingsError) as exc:
+            return ConnectionTest(False, str(exc), "other")
+        return directory, parts
 
     async def sign_in(
         self, username: str, secret: str, integration_code: str, resource_email: str
@@ -1138,13 +1147,10 @@ class Agent:
         clear, as public sample data."""
         if self.options.demo:
             return ConnectionTest(False, DEMO_SIGN_IN, "other")
-        try:
-            directory = self._checked_directory()
-            username, secret, integration_code = await self._with_policy_sign_in(
-                username, secret, integration_code
-            )
-        except (InsecureUrlError, DirectoryNotChosenError, CredentialError, SettingsError) as exc:
-            return ConnectionTest(False, str(exc), "other")
+        checked = await self._sign_in_parts(username, secret, integration_code)
+        if isinstance(checked, ConnectionTest):
+            return checked
+        directory, (username, secret, integration_code) = checked
         result, resource_id = await check_connection(
             username,
             secret,
