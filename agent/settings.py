@@ -126,6 +126,8 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
+# Set only by signing in (the resource of the e-mail address the technician confirmed).
+SIGN_IN_ONLY = frozenset({"technician_resource_id"})
 _TYPES: dict[str, type] = {
     name: {
         "bool": bool,
@@ -269,8 +271,15 @@ class SettingsRepository:
         return dataclasses.replace(settings, **{k: v.value for k, v in self.locked.items()})
 
     def update(self, **changes: Any) -> Settings:
+        """What the technician changes (the command line, Settings): never a locked value, nor
+        who they are, which only sign-in finds (`save`): changes would go out in another's name."""
         for name in sorted(set(changes) & set(self.locked)):
             raise SettingLockedError(name, self.locked[name].origin)
+        for name in sorted(set(changes) & SIGN_IN_ONLY):
+            raise SettingsError(
+                f"{name} is found at sign-in from your Autotask e-mail address and cannot be "
+                "set by hand; sign in again to change it"
+            )
         self.load().with_changes(**changes)  # every value checked before anything is kept
         return self.save(**changes)
 

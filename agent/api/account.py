@@ -37,14 +37,25 @@ MESSAGES = {
     "of your integration.",
     "no_network": "Autotask cannot be reached. Check the network connection and try again.",
     "no_resource": "Connected, but no active resource has this e-mail address.",
+    "api_only_resource": "This e-mail address is an API-only user's, not a technician's: "
+    "changes made in its name would not carry yours. Enter your own Autotask e-mail address.",
     "impersonation_refused": "Connected, but Autotask does not allow changes to {entities} to "
     "be made in your name: the security levels do not permit the API user to impersonate you "
     "for them. Ask your Autotask administrator to allow impersonation (Admin > Security Levels "
     "> Web Services API), then sign in again.",
 }
 
-# What the agent writes in the technician's name, checked at sign-in.
-IMPERSONATED_ENTITIES = ("Tickets", "TicketNotes", "TimeEntries")
+# What the agent writes in the technician's name, checked at sign-in (attachments are only
+# created, never changed, so no write that changes nothing can ask about them).
+IMPERSONATED_ENTITIES = (
+    "Tickets",
+    "TicketNotes",
+    "TimeEntries",
+    "TicketCharges",
+    "TicketChecklistItems",
+    "ServiceCalls",
+)
+API_ONLY_LICENSE = 7  # Resources.licenseType of an API-only user
 
 
 # Failures whose own message is the one to show (it names the server and what to do).
@@ -88,11 +99,18 @@ async def check_connection(
             await client.threshold()
             resource_id = None
             if resource_email:
+                api_only = False
                 async for r in client.query("Resources", eq("email", resource_email.strip())):
+                    if r.get("isActive") is False:
+                        continue
+                    if r.get("licenseType") == API_ONLY_LICENSE:
+                        api_only = True
+                        continue
                     resource_id = int(r["id"])
                     break
                 if resource_id is None:
-                    return ConnectionTest(False, MESSAGES["no_resource"], "other"), None
+                    kind = "api_only_resource" if api_only else "no_resource"
+                    return ConnectionTest(False, MESSAGES[kind], "other"), None
                 as_technician = AutotaskClient(
                     http,
                     ApiCredentials(

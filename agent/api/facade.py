@@ -1165,7 +1165,7 @@ class Agent:
         await self._threads.run(self.profile.credentials.save, bundle)
         self._settings_changed(
             await self._threads.run(
-                self.profile.settings_repo.update, technician_resource_id=resource_id
+                self.profile.settings_repo.save, technician_resource_id=resource_id
             )
         )
         self.options.credentials = None

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from agent.api.facade import Agent
 from agent.simulator import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME, Simulator
@@ -152,3 +153,48 @@ async def test_sign_in_says_which_entities_refuse_impersonation_and_changes_noth
         assert sim.dump() == before
     finally:
         await agent.close()
+
+
+async def test_sign_in_refuses_the_api_users_own_address_as_the_technician(
+    world: World, tmp_path: Path
+) -> None:
+    """The API-only user's resource is no technician: every change made in its name would
+    carry the team's shared user, not the person who typed it."""
+    sim = world.sim
+    api_email = sim.dump()["Resources"][sim.api_user_resource_id]["email"]
+    agent = await _signed_out_agent(sim, world, tmp_path)
+    try:
+        result = await agent.sign_in(DEMO_USERNAME, DEMO_SECRET, DEMO_INTEGRATION_CODE, api_email)
+        assert not result.ok
+        assert "API-only user" in result.message
+        assert agent.settings.technician_resource_id is None and agent.engine is None
+    finally:
+        await agent.close()
+
+
+async def test_sign_in_asks_about_every_kind_of_record_changed_on_a_visit(
+    world: World, tmp_path: Path
+) -> None:
+    sim = world.sim
+    email = sim.dump()["Resources"][sim.technician_resource_id]["email"]
+    refuse(sim.tenant, ["TicketCharges", "TicketChecklistItems", "ServiceCalls"])
+    before = sim.dump()
+    agent = await _signed_out_agent(sim, world, tmp_path)
+    try:
+        result = await agent.sign_in(DEMO_USERNAME, DEMO_SECRET, DEMO_INTEGRATION_CODE, email)
+        assert not result.ok and result.kind == "impersonation_refused"
+        assert agent.settings.technician_resource_id is None
+        assert sim.dump() == before
+    finally:
+        await agent.close()
+
+
+async def test_who_the_technician_is_cannot_be_set_by_hand(world: World) -> None:
+    """Only sign-in sets the technician's resource: set from Settings or the command line,
+    changes would go out in a colleague's (or the API user's) name."""
+    from agent.settings import SettingsError
+
+    me = world.agent.settings.technician_resource_id
+    with pytest.raises(SettingsError, match="sign in"):
+        await world.agent.update_settings(technician_resource_id=world.sim.api_user_resource_id)
+    assert world.agent.settings.technician_resource_id == me
