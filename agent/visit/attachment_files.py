@@ -4,7 +4,7 @@ A file is written as `FSA1 | nonce (12) | AES-256-GCM(ciphertext + tag)`, the fi
 (`blob`) in the associated data, so a file swapped for another one fails to open. Its key is
 kept in the database (`AttachmentFile.sealed`), where the profile's codec seals it like every
 payload: a rotation of the data key re-seals that key, never the file. Files are large (up to
-6 MB), so they stay out of the database and out of the outbox (which may live in Redis).
+6 MB), so they stay out of the database and out of the outbox's rows.
 
 Writes are durable: a temporary file is written, flushed to disk and renamed over, and the
 folder is synced; a full disk (or any refusal of the disk) raises the store's error for it and
