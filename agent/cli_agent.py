@@ -161,6 +161,8 @@ def sync_line(report: SyncReport) -> str:
         f"sent {push.sent}, succeeded {push.succeeded}, conflicts {push.conflicts}, "
         f"failed {push.failed}, API calls {report.api_calls}"
     )
+    if push.uploads:
+        line += f", file uploads started {push.uploads} (`queue list` shows how far each is)"
     if report.screened:
         skipped = sum(p.skipped for p in report.screened)
         kept = len(report.screened) - skipped
@@ -209,7 +211,9 @@ def cmd_queue(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(_jsonable(page), indent=2))
             return 0
-        print(f"{page.total} operation(s)")
+        shown = len(page.items)
+        more = f", the first {shown} shown (--limit for more)" if shown < page.total else ""
+        print(f"{page.total} operation(s){more}")
         for item in page.items:
             error = f"  [{item.last_error}]" if item.last_error else ""
             print(f"#{item.id:<6} {item.state:<9} {item.priority:<10} {item.description}{error}")

@@ -51,6 +51,7 @@ class PushReport:
     conflicts: int = 0
     failed: int = 0
     api_calls: int = 0
+    uploads: int = 0  # attachment uploads started (each goes on in a task of its own)
     errors: list[str] = field(default_factory=list)
 
     def merge(self, other: PushReport) -> None:
@@ -61,6 +62,7 @@ class PushReport:
         self.conflicts += other.conflicts
         self.failed += other.failed
         self.api_calls += other.api_calls
+        self.uploads += other.uploads
         self.errors.extend(other.errors)
 
 
@@ -123,6 +125,7 @@ class Pusher:
             ops = [o for o in ops if o not in uncertain]
         if self.uploads is not None:
             handed = [o for o in ops if self.uploads.handles(o)]
+            report.uploads += len(handed)
             for op in handed:
                 self.uploads.start(op)
                 self.on_done()

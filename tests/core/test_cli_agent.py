@@ -155,3 +155,27 @@ def test_headless_demo_runs_until_terminated(tmp_path: Path) -> None:
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@pytest.mark.socket
+def test_queue_list_says_when_it_shows_only_the_first_operations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, tmp_path, "sync")[0] == 0
+    tickets = my_ticket_ids(tmp_path)[:3]
+    for n, tid in enumerate(tickets):
+        assert run(capsys, tmp_path, "edit", "ticket", tid, "--title", f"Checked {n}")[0] == 0
+    _, out, _ = run(capsys, tmp_path, "queue", "list", "--limit", "2")
+    assert "3 operation(s), the first 2 shown" in out
+    _, out, _ = run(capsys, tmp_path, "queue", "list")
+    assert "3 operation(s)\n" in out
+
+
+def test_the_sync_line_counts_the_file_uploads_it_started() -> None:
+    from agent.cli_agent import sync_line
+    from agent.sync.engine import SyncReport
+
+    report = SyncReport()
+    report.push.uploads = 7
+    assert "file uploads started 7" in sync_line(report)
+    assert "upload" not in sync_line(SyncReport())
