@@ -11,19 +11,18 @@ Retry-After (capped at the window, and ended early by a reading that shows room:
 `agent.resilience.hold`), then resumes at a quarter of the share's hourly pace without bursts,
 recovering over `recovery_seconds`; a thread-limit 429 halves the pace at once.
 
-The rate and burst feed a token bucket (`Budget`), so fleet mode can swap in a Redis-backed one
-and every agent of a fleet draws from one pool. ThresholdInformation is read at a cost-aware
-interval, `max_interval * (1 - usage)**2` clamped to [min_interval, max_interval] and to a
-twelfth of the tenant's window (every five minutes when idle, every few seconds near the
-limit; also while this agent's allowance is spent, since only a reading shows the others'
-requests leaving the window), and while calls go out again after
-`burst_reread_calls` of them or, while bursting, every `burst_reread_seconds`, so a jump in
+The rate and burst feed a token bucket (`Budget`), so fleet mode can swap in a Redis-backed one and
+every agent of a fleet draws from one pool. ThresholdInformation is read at a cost-aware interval,
+`max_interval * (1 - usage)**2` clamped to [min_interval, max_interval] (every five minutes when
+idle, every few seconds near the limit; while this agent's allowance is spent, at least twice a
+window, since only a reading shows the others' requests leaving it), and while calls go out again
+after `burst_reread_calls` of them or, while bursting, every `burst_reread_seconds`, so a jump in
 the other integrations' use is seen within a few dozen calls (fewer if less headroom is left): past
 `blind_calls` since the last reading, calls wait for the next one. The reading is a request too: it
 takes a token, but never waits for headroom (it is how headroom comes back). It runs on its own
 schedule (`refresh_if_due`, called before any shedding decision and at the start of every sync
-round): a mode entered on a high reading must be left again when usage falls, even while every
-call is being shed.
+round): a mode entered on a high reading must be left again when usage falls, even while every call
+is being shed.
 
 Hand-written rather than aiolimiter or `limits`: neither takes an injected clock, and the rate
 and burst here change on every call with the latest reading and throttle state.
@@ -216,13 +215,13 @@ class QuotaPacer:
 
     def read_interval(self) -> float:
         s = self.settings
-        # The others' use can change wholly within one window: read a dozen times a window at
-        # the least (an hour's window: every five minutes, `max_interval`).
-        longest = max(s.min_interval, min(s.max_interval, self.window / 12.0))
-        if self.headroom() < 1.0:  # spent: own requests leaving the window, or a reading
-            return longest
+        if self.headroom() < 1.0:
+            # Spent: own requests leaving the window bring headroom back, or a reading that
+            # shows the others' requests gone; a reading costs a request of the reserve, so
+            # at most twice a window (an hour's window: every five minutes, `max_interval`).
+            return max(s.min_interval, min(s.max_interval, self.window / 2.0))
         usage = min(1.0, max(0.0, self.usage))
-        return min(longest, max(s.min_interval, longest * (1.0 - usage) ** 2))
+        return min(s.max_interval, max(s.min_interval, s.max_interval * (1.0 - usage) ** 2))
 
     # -- pacing ----------------------------------------------------------------------------------
     async def acquire(self, kind: Kind = Kind.READ) -> None:
@@ -348,7 +347,8 @@ class QuotaPacer:
             # The reading counts itself and every request of ours that reached the server.
             self._own_at_reading = self._own.count(now, info.timeframe_minutes * 60)
             self.info = info
-            self.agents.memory = self.window / 6
+            # Agents seen at work are counted while the window still holds their requests.
+            self.agents.memory = self.window
             self.agents.observe(now, info.current, self._sent_total, info.threshold)
             self._read_at, self._sent_since_read = now, 0
             self._reread_after = float(max(1, self.settings.burst_reread_calls))

@@ -1,8 +1,9 @@
 """Ten agent processes drain their outboxes at once against the simulator (10,000 requests an
 hour, the hour lasting a minute): with the shared budget in Redis, without Redis, and with a
-Redis of the run stopped mid-drain and started again. Seconds to drain, the peak of the fleet's
-requests in any window against its share, 429s, edits lost or duplicated: all counted on the
-simulator's side (`tests.soak.fleet`). Writes build/bench/fleet.json.
+Redis of the run stopped mid-drain and started again, and without Redis or a `fleet_size` from
+the policy (each agent finds the others in the tenant's growth). Seconds to drain, the peak of
+the fleet's requests in any window against its share, 429s, edits lost or duplicated: all
+counted on the simulator's side (`tests.soak.fleet`). Writes build/bench/fleet.json.
 
 Baselines, measured in the same run: the fleet's share of the tenant's window for each run's
 peak (the promise is to stay at or below it), and the same ten agents without Redis (each
@@ -23,6 +24,8 @@ PLAN = {"agents": 10, "notes": 30, "others": 2000, "trip": False, "deadline_s": 
 RUNS = {
     "with_redis": {"redis": "own"},
     "without_redis": {"redis": "none"},
+    # No policy saying how many they are: each finds the others in the tenant's growth.
+    "without_redis_or_fleet_size": {"redis": "none", "fleet_size": 1},
     "redis_restarted": {"redis": "own", "restart_redis": True},
 }
 SHARE = "the fleet's share of one window: quota_share of what the tenant's other integrations leave"

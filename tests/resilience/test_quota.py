@@ -272,8 +272,8 @@ async def test_after_an_outage_usage_is_read_again_before_the_next_burst():
 async def test_a_tenant_full_of_others_is_read_again_within_its_window():
     """A reading taken while other integrations (or agents) filled the tenant leaves this agent
     no headroom, and none of its own requests will leave the window to give it back: only a
-    new reading can. With a one-minute window it comes within a twelfth of the window, not
-    after the five minutes a quiet hour-long window waits between readings."""
+    new reading can. With a one-minute window it comes within half the window, not after the
+    five minutes a quiet hour-long window waits between readings."""
     clock = FakeClock()
     tenant = Tenant(clock, threshold=10_000, current=9_500)
     tenant_read = tenant.read
@@ -285,8 +285,36 @@ async def test_a_tenant_full_of_others_is_read_again_within_its_window():
     pacer = QuotaPacer(read, QuotaSettings(share=0.5, max_wait=1.0), clock)
     with pytest.raises(QuotaWaitTooLong) as spent:
         await pacer.acquire(Kind.WRITE)
-    assert spent.value.retry_in <= 60.0 / 12
+    assert spent.value.retry_in <= 60.0 / 2
     tenant.current = 2_000  # the others' burst has left the window
     clock.advance(spent.value.retry_in)
     await pacer.acquire(Kind.WRITE)
     assert tenant.readings == 2
+
+
+async def test_agents_seen_at_work_are_remembered_while_the_window_holds_their_requests():
+    """Ten agents seen in the tenant's growth stay counted for the tenant's whole window: their
+    requests are in it as long, and an agent that forgot them sooner would take the share of
+    all ten for itself the moment they all hold back."""
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=2_000)
+    tenant_read = tenant.read
+
+    async def read() -> ThresholdInfo:
+        info = await tenant_read()
+        return ThresholdInfo(info.threshold, 1.0, info.current)  # the hour lasts a minute
+
+    pacer = QuotaPacer(read, QuotaSettings(share=0.05, max_wait=0.0), clock)
+    for _ in range(40):  # its first calls, while nine others send nine times as many
+        try:
+            await pacer.acquire(Kind.WRITE)
+        except QuotaWaitTooLong:
+            break
+        tenant.request()
+        tenant.current += 9
+        clock.advance(0.01)
+    assert pacer.active_agents() >= 9
+    clock.advance(45.0)  # all of them held back since: their requests are still in the window
+    assert pacer.active_agents() >= 9
+    clock.advance(20.0)  # a window later they have left it
+    assert pacer.active_agents() == 1

@@ -47,6 +47,7 @@ class FleetPlan:
     deadline_s: float = 240.0
     redis_down_s: float = 3.0
     tickets: int = 300
+    fleet_size: int | None = None  # the policy's `fleet_size`; None: the number of agents
 
 
 class WireLog:
@@ -266,7 +267,7 @@ async def run_fleet(plan: FleetPlan, workdir: Path) -> dict[str, Any]:
                     "notes": notes[i],
                     "time_entries": entries[i],
                     "quota_share": plan.quota_share,
-                    "fleet_size": plan.agents,
+                    "fleet_size": plan.agents if plan.fleet_size is None else plan.fleet_size,
                     "redis_url": redis_url,
                     "deadline_s": plan.deadline_s,
                 }
