@@ -150,6 +150,34 @@ class Policy:
         return Policy({**lower.values, **self.values}, {**lower.origins, **self.origins})
 
 
+def sensitive(key: str) -> bool:
+    """Whether `key`'s value may hold a secret (the Redis address: its password), so that no
+    message ever shows it."""
+    return key in KEYS and (KEYS[key].secret or key == "redis_url")
+
+
+def _kind_of(value: Any) -> str:
+    """What `value` is, without its content."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _got(key: str, value: Any, *, with_type: bool = False) -> str:
+    """How a bad value is named in a message: never the value of a secret-bearing key."""
+    if sensitive(key):
+        return f"got {_kind_of(value)}; the value is not shown"
+    return f"got {type(value).__name__} {value!r}" if with_type else f"got {value!r}"
+
+
 def _typed(key: str, kind: Kind, value: Any, *, text_numbers: bool) -> Any:
     """`value` as `kind`, or raise SettingsError. `text_numbers`: numbers and flags may come as
     text (registry strings, where a fraction cannot be a DWORD)."""
@@ -160,7 +188,7 @@ def _typed(key: str, kind: Kind, value: Any, *, text_numbers: bool) -> Any:
         try:
             value = float(word) if kind is Kind.NUMBER else int(word, 10)
         except ValueError:
-            raise SettingsError(f"{key} must be a {kind.value} (got {value!r})") from None
+            raise SettingsError(f"{key} must be a {kind.value} ({_got(key, value)})") from None
     if kind is Kind.FLAG:
         if (
             isinstance(value, int)
@@ -170,19 +198,19 @@ def _typed(key: str, kind: Kind, value: Any, *, text_numbers: bool) -> Any:
         ):
             return bool(value)  # a registry DWORD
         if not isinstance(value, bool):
-            raise SettingsError(f"{key} must be true or false (got {value!r})")
+            raise SettingsError(f"{key} must be true or false ({_got(key, value)})")
         return value
     if kind is Kind.TEXT:
         if not isinstance(value, str):
-            raise SettingsError(f"{key} must be text (got {type(value).__name__} {value!r})")
+            raise SettingsError(f"{key} must be text ({_got(key, value, with_type=True)})")
         if not value.strip():
             raise SettingsError(f"{key} is empty; give a value or leave the key out")
         return value.strip()
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SettingsError(f"{key} must be a {kind.value} (got {value!r})")
+        raise SettingsError(f"{key} must be a {kind.value} ({_got(key, value)})")
     if kind is Kind.WHOLE and isinstance(value, float):
         if not value.is_integer():
-            raise SettingsError(f"{key} must be a whole number (got {value!r})")
+            raise SettingsError(f"{key} must be a whole number ({_got(key, value)})")
         value = int(value)
     if isinstance(value, float) and not math.isfinite(value):
         raise SettingsError(f"{key} must be a finite number")
@@ -206,6 +234,20 @@ def _checked(key: str, value: Any, *, text_numbers: bool) -> Any:
     return value
 
 
+def _unechoed(key: str, value: Any, text: str) -> str:
+    """`text`, unless it shows any part of a secret-bearing key's value (a message from
+    elsewhere: the settings' checks): then only what is wrong in general."""
+    if not sensitive(key) or not isinstance(value, str):
+        return text
+    parts = [value, value.strip()]
+    if key == "redis_url" and "@" in value:
+        userinfo = value.rpartition("@")[0].partition("//")[2]
+        parts += [p for p in userinfo.partition(":")[::2] if len(p) > 2]
+    if any(p and p in text for p in parts):
+        return f"{key} is not a value it can hold (the value is not shown)"
+    return text
+
+
 def parse(
     raw: Mapping[str, Any], origin: str, *, text_numbers: bool = False
 ) -> tuple[Policy, PolicySecrets]:
@@ -222,7 +264,7 @@ def parse(
         try:
             values[key] = _checked(key, raw[key], text_numbers=text_numbers)
         except SettingsError as exc:
-            text = str(exc)
+            text = _unechoed(key, raw[key], str(exc))
             problems.append(text if text.startswith(key) else f"{key}: {text}")
     if problems:
         raise PolicyError(origin, problems)
