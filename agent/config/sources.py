@@ -197,17 +197,48 @@ def load(sources: PolicySources | None = None) -> tuple[Policy, PolicySecrets]:
         from_registry = read_registry(sources.registry)
         if from_registry is not None:
             found.append(from_registry)
-    if sources.managed_plist is not None and sources.managed_plist.exists():
+    if sources.managed_plist is not None and _present(sources.managed_plist):
         _refuse_unless_trusted(sources, sources.managed_plist)
         found.append(read_file(sources.managed_plist))
     for path in sources.files:
-        if path.exists():
+        if _present(path):
             _refuse_unless_trusted(sources, path)
             found.append(read_file(path))
     policy, secrets = Policy(), PolicySecrets()
     for higher in reversed(found):  # from the lowest source up: the higher one wins each key
         policy, secrets = higher[0].merged_over(policy), higher[1].merged_over(secrets)
     return policy, secrets
+
+
+def _present(path: Path) -> bool:
+    """Whether there is a policy at `path`: False only when nothing is there. A link to a file
+    that is missing (or a folder link to a folder that is), or a path that cannot be examined,
+    is a policy that cannot be read: whoever removed the file it leads to must not withdraw the
+    policy by it."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        dangling = [p for p in Path(os.path.abspath(path)).parents if _dangling(p)]
+        if not dangling:
+            return False
+        why = f"{dangling[0]} is a link to a folder that does not exist"
+        raise PolicyError(str(path), [f"the file cannot be read ({why})"]) from None
+    except OSError as exc:
+        raise PolicyError(str(path), [f"the file cannot be read ({exc.strerror or exc})"]) from None
+    try:
+        os.stat(path)
+    except OSError as exc:
+        why = (
+            f"it is a link to {os.path.realpath(path)}, which does not exist"
+            if isinstance(exc, FileNotFoundError)
+            else exc.strerror or str(exc)
+        )
+        raise PolicyError(str(path), [f"the file cannot be read ({why})"]) from None
+    return True
+
+
+def _dangling(path: Path) -> bool:
+    return os.path.islink(path) and not os.path.exists(path)
 
 
 def _refuse_unless_trusted(sources: PolicySources, path: Path) -> None:
