@@ -11,7 +11,7 @@ A policy is a flat set of keys (a JSON object, registry values, a managed prefer
 | `quota_share` | number 0.05-1 | setting `quota_share` |
 | `sync_interval_s` | whole number 10-3600 | setting `sync_interval_s` |
 | `fleet_size` | whole number 1-1000 | setting `fleet_size` |
-| `encryption_required` | true/false | local data cannot be kept unencrypted |
+| `encryption_required` | true/false | true: data cannot be kept unencrypted; false: none |
 | `redis_url` | Redis URL | setting `redis_url` (its password: keyring) |
 
 A `Policy` keeps no secret: `api_secret`, `integration_code` and the Redis password travel in
@@ -75,7 +75,9 @@ KEYS: dict[str, Key] = {
     ),
     "sync_interval_s": Key(Kind.WHOLE, "seconds between automatic syncs", "sync_interval_s"),
     "fleet_size": Key(Kind.WHOLE, "agents of the tenant sharing its request budget", "fleet_size"),
-    "encryption_required": Key(Kind.FLAG, "local data cannot be kept unencrypted"),
+    "encryption_required": Key(
+        Kind.FLAG, "true: local data cannot be kept unencrypted; false: the technician chooses"
+    ),
     "redis_url": Key(Kind.TEXT, "the fleet's Redis server", "redis_url"),
 }
 # The sign-in parts a policy can give, by the keyring entry each is kept in.
