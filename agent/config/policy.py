@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.autotask.credentials import UNSENDABLE, sendable
 from agent.config.redis_url import redis_url_problem, split_password
 from agent.security.errors import InsecureUrlError
 from agent.security.transit import require_secure_url
@@ -177,7 +178,9 @@ def _got(key: str, value: Any, *, with_type: bool = False) -> str:
     """How a bad value is named in a message: never the value of a secret-bearing key."""
     if sensitive(key):
         return f"got {_kind_of(value)}; the value is not shown"
-    return f"got {type(value).__name__} {value!r}" if with_type else f"got {value!r}"
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else f"{shown[:57]}..."
+    return f"got {type(value).__name__} {shown}" if with_type else f"got {shown}"
 
 
 def _typed(key: str, kind: Kind, value: Any, *, text_numbers: bool) -> Any:
@@ -229,6 +232,8 @@ def _checked(key: str, value: Any, *, text_numbers: bool) -> Any:
             raise SettingsError(str(exc)) from None
     if key == "redis_url" and (problem := redis_url_problem(value)) is not None:
         raise SettingsError(f"redis_url: {problem}")
+    if key in CREDENTIAL_KEYS and not sendable(value):
+        raise SettingsError(f"{key} {UNSENDABLE}")
     if key == "api_user" and any(ch.isspace() for ch in value):
         raise SettingsError("api_user must not contain spaces")
     if spec.setting is not None:
