@@ -315,8 +315,10 @@ def _failed(args: argparse.Namespace, exc: Exception) -> int:
         from agent.paths import resolve
 
         try:
-            # The self-test never touches the user's profile, its log included.
-            paths = None if args.self_test else resolve(args.data_dir, _profile_name(args))
+            # The self-test never touches the user's profile, its log included; nor does a
+            # policy command, which only reads (a check may run where no profile is wanted).
+            untouched = args.self_test or args.command == "policy"
+            paths = None if untouched else resolve(args.data_dir, _profile_name(args))
         except Exception:  # an impossible profile name or data folder: nothing to name
             paths = None
 

@@ -24,7 +24,8 @@ def add_parsers(sub: Any) -> None:
     psub.add_parser("show", help="the policy in effect on this computer, and where it comes from")
 
 
-def _effect(key: str) -> str:
+def _effect(key: str, value: object) -> str:
+    """What `key` set to `value` does on a computer (true for every value it can hold)."""
     from agent.config.policy import CREDENTIAL_KEYS, KEYS
 
     spec = KEYS[key]
@@ -34,7 +35,13 @@ def _effect(key: str) -> str:
         return f"setting {spec.setting}, locked"
     if key in CREDENTIAL_KEYS:
         return "the sign-in, kept in the keyring"
-    return "local data always encrypted" if key == "encryption_required" else spec.help
+    if key == "encryption_required":
+        return (
+            "local data always encrypted (keys decrypt and --allow-unencrypted refused)"
+            if value is True
+            else "encryption not required: the technician may keep local data unencrypted"
+        )
+    return spec.help
 
 
 def _lines(policy: Any, secrets: Any, *, show_origin: bool) -> list[str]:
@@ -53,7 +60,7 @@ def _lines(policy: Any, secrets: Any, *, show_origin: bool) -> list[str]:
         else:
             shown = value if isinstance(value, str) else json.dumps(value)
         where = f"  [{policy.origin(key)}]" if show_origin else ""
-        lines.append(f"  {key:<20} = {shown:<40} -> {_effect(key)}{where}")
+        lines.append(f"  {key:<20} = {shown:<40} -> {_effect(key, value)}{where}")
     return lines
 
 

@@ -90,6 +90,9 @@ async def check_connection(
     resource_email: str | None = None,
 ) -> tuple[ConnectionTest, int | None]:
     """Try the credentials with one cheap call; find the resource by e-mail when given."""
+    problem = ApiCredentials(username, secret, integration_code).problem()
+    if problem is not None:  # nothing is sent, not even the zone lookup
+        return ConnectionTest(False, problem, "other"), None
     opts = ClientOptions(directory_url=directory_url) if directory_url else ClientOptions()
     async with httpx.AsyncClient(transport=transport, timeout=20.0) as http:
         client = AutotaskClient(

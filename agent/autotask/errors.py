@@ -103,6 +103,11 @@ class InvalidIntegrationCodeError(AuthenticationError):
     """The API tracking identifier (integration code) is not valid."""
 
 
+class UnsendableCredentialsError(AuthenticationError):
+    """A part of the sign-in holds a character no HTTP header can carry (a letter outside ASCII,
+    a control character): nothing was sent. The message never shows the value."""
+
+
 class PermissionDeniedError(AutotaskError):
     """The API user's security level does not allow this call."""
 

@@ -11,7 +11,7 @@ A policy is a flat set of keys (a JSON object, registry values, a managed prefer
 | `quota_share` | number 0.05-1 | setting `quota_share` |
 | `sync_interval_s` | whole number 10-3600 | setting `sync_interval_s` |
 | `fleet_size` | whole number 1-1000 | setting `fleet_size` |
-| `encryption_required` | true/false | local data cannot be kept unencrypted |
+| `encryption_required` | true/false | true: data cannot be kept unencrypted; false: none |
 | `redis_url` | Redis URL | setting `redis_url` (its password: keyring) |
 
 A `Policy` keeps no secret: `api_secret`, `integration_code` and the Redis password travel in
@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.autotask.credentials import UNSENDABLE, sendable
 from agent.config.redis_url import redis_url_problem, split_password
 from agent.security.errors import InsecureUrlError
 from agent.security.transit import require_secure_url
@@ -75,7 +76,9 @@ KEYS: dict[str, Key] = {
     ),
     "sync_interval_s": Key(Kind.WHOLE, "seconds between automatic syncs", "sync_interval_s"),
     "fleet_size": Key(Kind.WHOLE, "agents of the tenant sharing its request budget", "fleet_size"),
-    "encryption_required": Key(Kind.FLAG, "local data cannot be kept unencrypted"),
+    "encryption_required": Key(
+        Kind.FLAG, "true: local data cannot be kept unencrypted; false: the technician chooses"
+    ),
     "redis_url": Key(Kind.TEXT, "the fleet's Redis server", "redis_url"),
 }
 # The sign-in parts a policy can give, by the keyring entry each is kept in.
@@ -150,6 +153,36 @@ class Policy:
         return Policy({**lower.values, **self.values}, {**lower.origins, **self.origins})
 
 
+def sensitive(key: str) -> bool:
+    """Whether `key`'s value may hold a secret (the Redis address: its password), so that no
+    message ever shows it."""
+    return key in KEYS and (KEYS[key].secret or key == "redis_url")
+
+
+def _kind_of(value: Any) -> str:
+    """What `value` is, without its content."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _got(key: str, value: Any, *, with_type: bool = False) -> str:
+    """How a bad value is named in a message: never the value of a secret-bearing key."""
+    if sensitive(key):
+        return f"got {_kind_of(value)}; the value is not shown"
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else f"{shown[:57]}..."
+    return f"got {type(value).__name__} {shown}" if with_type else f"got {shown}"
+
+
 def _typed(key: str, kind: Kind, value: Any, *, text_numbers: bool) -> Any:
     """`value` as `kind`, or raise SettingsError. `text_numbers`: numbers and flags may come as
     text (registry strings, where a fraction cannot be a DWORD)."""
@@ -160,7 +193,7 @@ def _typed(key: str, kind: Kind, value: Any, *, text_numbers: bool) -> Any:
         try:
             value = float(word) if kind is Kind.NUMBER else int(word, 10)
         except ValueError:
-            raise SettingsError(f"{key} must be a {kind.value} (got {value!r})") from None
+            raise SettingsError(f"{key} must be a {kind.value} ({_got(key, value)})") from None
     if kind is Kind.FLAG:
         if (
             isinstance(value, int)
@@ -170,19 +203,19 @@ def _typed(key: str, kind: Kind, value: Any, *, text_numbers: bool) -> Any:
         ):
             return bool(value)  # a registry DWORD
         if not isinstance(value, bool):
-            raise SettingsError(f"{key} must be true or false (got {value!r})")
+            raise SettingsError(f"{key} must be true or false ({_got(key, value)})")
         return value
     if kind is Kind.TEXT:
         if not isinstance(value, str):
-            raise SettingsError(f"{key} must be text (got {type(value).__name__} {value!r})")
+            raise SettingsError(f"{key} must be text ({_got(key, value, with_type=True)})")
         if not value.strip():
             raise SettingsError(f"{key} is empty; give a value or leave the key out")
         return value.strip()
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SettingsError(f"{key} must be a {kind.value} (got {value!r})")
+        raise SettingsError(f"{key} must be a {kind.value} ({_got(key, value)})")
     if kind is Kind.WHOLE and isinstance(value, float):
         if not value.is_integer():
-            raise SettingsError(f"{key} must be a whole number (got {value!r})")
+            raise SettingsError(f"{key} must be a whole number ({_got(key, value)})")
         value = int(value)
     if isinstance(value, float) and not math.isfinite(value):
         raise SettingsError(f"{key} must be a finite number")
@@ -199,11 +232,27 @@ def _checked(key: str, value: Any, *, text_numbers: bool) -> Any:
             raise SettingsError(str(exc)) from None
     if key == "redis_url" and (problem := redis_url_problem(value)) is not None:
         raise SettingsError(f"redis_url: {problem}")
+    if key in CREDENTIAL_KEYS and not sendable(value):
+        raise SettingsError(f"{key} {UNSENDABLE}")
     if key == "api_user" and any(ch.isspace() for ch in value):
         raise SettingsError("api_user must not contain spaces")
     if spec.setting is not None:
         value = validate(spec.setting, value)
     return value
+
+
+def _unechoed(key: str, value: Any, text: str) -> str:
+    """`text`, unless it shows any part of a secret-bearing key's value (a message from
+    elsewhere: the settings' checks): then only what is wrong in general."""
+    if not sensitive(key) or not isinstance(value, str):
+        return text
+    parts = [value, value.strip()]
+    if key == "redis_url" and "@" in value:
+        userinfo = value.rpartition("@")[0].partition("//")[2]
+        parts += [p for p in userinfo.partition(":")[::2] if len(p) > 2]
+    if any(p and p in text for p in parts):
+        return f"{key} is not a value it can hold (the value is not shown)"
+    return text
 
 
 def parse(
@@ -222,7 +271,7 @@ def parse(
         try:
             values[key] = _checked(key, raw[key], text_numbers=text_numbers)
         except SettingsError as exc:
-            text = str(exc)
+            text = _unechoed(key, raw[key], str(exc))
             problems.append(text if text.startswith(key) else f"{key}: {text}")
     if problems:
         raise PolicyError(origin, problems)

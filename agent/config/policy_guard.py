@@ -3,8 +3,12 @@
 The system location's policy binds every user of the computer, so a file there (or a folder
 holding it) that a standard user owns or may write is refused: that user could have planted it,
 or could change it. POSIX: the file and its folder are owned by root and neither group nor others
-may write them. Windows: the owner of each is SYSTEM, Administrators or TrustedInstaller, and no
-access-control entry lets anyone else write, delete, or change its permissions or owner (read
+may write them, and every folder above is owned by root and written by no one else (unless
+sticky, as /tmp: there only a name's owner may remove or rename it). A link is followed: the
+folder of each link on the way and the folder chain of the file it leads to are held to the
+same rules (whoever may remove the file a link leads to may withdraw the policy).
+Windows: the owner of each is SYSTEM, Administrators or TrustedInstaller, and no access-control
+entry lets anyone else write, delete, or change its permissions or owner (read
 through the Windows security API with ctypes; `WindowsSecurityReader` stands in for it in tests).
 
 `problems` names what is wrong, then (last) how an administrator puts it right; an empty list
@@ -67,6 +71,10 @@ def problems(
 ) -> list[str]:
     """What lets a non-administrator change `path` or its folder; [] when nothing does."""
     targets = [("the file", path), ("its folder", path.parent)]
+    if platform.startswith("win") and sys.platform == "win32":
+        real = Path(os.path.realpath(path))
+        if real.parent != Path(os.path.realpath(path.parent)):
+            targets.append((f"the folder {real.parent} of the file it links to", real.parent))
     if platform.startswith("win"):
         reader = read_security or _windows_security
         found = []
@@ -81,7 +89,7 @@ def problems(
             found.append(FIX_WINDOWS.format(folder=path.parent))
         return found
     found = []
-    for what, target in targets:
+    for what, target, sticky_ok in _posix_chain(path):
         try:
             info = os.stat(target)
         except OSError as exc:
@@ -89,11 +97,44 @@ def problems(
             continue
         if info.st_uid != 0:
             found.append(f"{what} is owned by user id {info.st_uid}, not root")
-        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not (
+            sticky_ok and info.st_mode & stat.S_ISVTX
+        ):
             found.append(f"{what} may be written by its group or by others")
     if found:
-        found.append(f"as root: chown root {path.parent} {path}; chmod go-w {path.parent} {path}")
+        real = Path(os.path.realpath(path))
+        named = f"{path.parent} {path}" if real == path else f"{path.parent} {real.parent} {real}"
+        found.append(f"as root: chown root {named}; chmod go-w {named}")
     return found
+
+
+def _posix_chain(path: Path) -> list[tuple[str, Path, bool]]:
+    """What must be root's for `path` to be trusted: (what, path, whether a sticky folder
+    written by others is enough). The file (through its links), the folder of the path and of
+    each link it goes through, and every folder above those."""
+    chain: list[tuple[str, Path, bool]] = [
+        ("the file", path, False),
+        ("its folder", path.parent, False),
+    ]
+    named = {path.parent}
+    hop = Path(os.path.abspath(path))
+    hops = [hop]
+    for _ in range(40):  # as the system's own limit of links followed
+        if not os.path.islink(hop):
+            break
+        hop = Path(os.path.abspath(hop.parent / os.readlink(hop)))
+        hops.append(hop)
+        folder = Path(os.path.realpath(hop.parent))
+        if folder not in named and folder != Path(os.path.realpath(path.parent)):
+            named.add(folder)
+            chain.append((f"the folder {folder} of the file it links to", folder, False))
+    for each in hops:
+        for folder in (each.parent, Path(os.path.realpath(each.parent))):
+            for above in folder.parents:
+                if above not in named:
+                    named.add(above)
+                    chain.append((f"the folder {above} above it", above, True))
+    return chain
 
 
 def _windows_problems(security: WindowsSecurity) -> list[str]:

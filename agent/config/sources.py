@@ -149,8 +149,13 @@ def read_file(path: Path) -> tuple[Policy, PolicySecrets]:
         raise PolicyError(origin, ["the file is larger than a policy can be (1 MB)"])
     if data.lstrip().startswith((b"<?xml", b"bplist")):
         return _from_plist(data, origin)
+    twice: list[str] = []
     try:
-        raw = json.loads(data.decode("utf-8-sig"), parse_constant=_no_constant)
+        raw = json.loads(
+            data.decode("utf-8-sig"),
+            parse_constant=_no_constant,
+            object_pairs_hook=lambda pairs: _once(pairs, twice),
+        )
     except UnicodeDecodeError:
         raise PolicyError(origin, ["the file is not UTF-8 text"]) from None
     except json.JSONDecodeError as exc:
@@ -159,9 +164,43 @@ def read_file(path: Path) -> tuple[Policy, PolicySecrets]:
         ) from None
     except ValueError as exc:
         raise PolicyError(origin, [str(exc)]) from None
+    except RecursionError:
+        raise PolicyError(origin, [TOO_DEEP]) from None
+    if twice:
+        raise PolicyError(origin, [_given_twice(key) for key in twice])
     if not isinstance(raw, dict):
         raise PolicyError(origin, ['a policy is a JSON object: { "key": value, ... }'])
-    return parse(raw, origin)
+    try:
+        return parse(raw, origin)
+    except RecursionError:  # a value nested nearly as deep as the reader could follow
+        raise PolicyError(origin, [TOO_DEEP]) from None
+
+
+TOO_DEEP = "the file is nested too deeply to be a policy (a policy is a flat set of keys)"
+
+
+def _given_twice(key: str) -> str:
+    return f"the key {key!r} is given more than once (give each key once)"
+
+
+def _once(pairs: list[tuple[str, Any]], twice: list[str]) -> dict[str, Any]:
+    """A JSON object's keys and values; a key given again is noted in `twice` (the last would
+    otherwise win without a word)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out and key not in twice:
+            twice.append(key)
+        out[key] = value
+    return out
+
+
+class _OnceDict(dict[Any, Any]):
+    """A property list's dictionary that refuses a key given twice."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if key in self:
+            raise ValueError(_given_twice(str(key)))
+        super().__setitem__(key, value)
 
 
 def _no_constant(word: str) -> Any:
@@ -170,14 +209,23 @@ def _no_constant(word: str) -> Any:
 
 def _from_plist(data: bytes, origin: str) -> tuple[Policy, PolicySecrets]:
     try:
-        raw = plistlib.loads(data)
-    except (plistlib.InvalidFileException, ValueError, OverflowError) as exc:
+        raw = plistlib.loads(data, dict_type=_OnceDict)
+    except RecursionError:
+        raise PolicyError(origin, [TOO_DEEP]) from None
+    except ValueError as exc:
+        if str(exc).startswith("the key "):
+            raise PolicyError(origin, [str(exc)]) from None
+        raise PolicyError(origin, [f"not a readable property list ({exc})"]) from None
+    except (plistlib.InvalidFileException, OverflowError) as exc:
         raise PolicyError(origin, [f"not a readable property list ({exc})"]) from None
     if not isinstance(raw, dict):
         raise PolicyError(origin, ["a managed preferences file holds a dictionary of keys"])
     # MDM tools add keys of their own to what they deliver; only ours are read.
     ours = {k: v for k, v in raw.items() if not str(k).startswith(("Payload", "PayloadUUID"))}
-    return parse(ours, origin)
+    try:
+        return parse(ours, origin)
+    except RecursionError:
+        raise PolicyError(origin, [TOO_DEEP]) from None
 
 
 def read_registry(reader: RegistryReader) -> tuple[Policy, PolicySecrets] | None:
@@ -197,17 +245,48 @@ def load(sources: PolicySources | None = None) -> tuple[Policy, PolicySecrets]:
         from_registry = read_registry(sources.registry)
         if from_registry is not None:
             found.append(from_registry)
-    if sources.managed_plist is not None and sources.managed_plist.exists():
+    if sources.managed_plist is not None and _present(sources.managed_plist):
         _refuse_unless_trusted(sources, sources.managed_plist)
         found.append(read_file(sources.managed_plist))
     for path in sources.files:
-        if path.exists():
+        if _present(path):
             _refuse_unless_trusted(sources, path)
             found.append(read_file(path))
     policy, secrets = Policy(), PolicySecrets()
     for higher in reversed(found):  # from the lowest source up: the higher one wins each key
         policy, secrets = higher[0].merged_over(policy), higher[1].merged_over(secrets)
     return policy, secrets
+
+
+def _present(path: Path) -> bool:
+    """Whether there is a policy at `path`: False only when nothing is there. A link to a file
+    that is missing (or a folder link to a folder that is), or a path that cannot be examined,
+    is a policy that cannot be read: whoever removed the file it leads to must not withdraw the
+    policy by it."""
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        dangling = [p for p in Path(os.path.abspath(path)).parents if _dangling(p)]
+        if not dangling:
+            return False
+        why = f"{dangling[0]} is a link to a folder that does not exist"
+        raise PolicyError(str(path), [f"the file cannot be read ({why})"]) from None
+    except OSError as exc:
+        raise PolicyError(str(path), [f"the file cannot be read ({exc.strerror or exc})"]) from None
+    try:
+        os.stat(path)
+    except OSError as exc:
+        why = (
+            f"it is a link to {os.path.realpath(path)}, which does not exist"
+            if isinstance(exc, FileNotFoundError)
+            else exc.strerror or str(exc)
+        )
+        raise PolicyError(str(path), [f"the file cannot be read ({why})"]) from None
+    return True
+
+
+def _dangling(path: Path) -> bool:
+    return os.path.islink(path) and not os.path.exists(path)
 
 
 def _refuse_unless_trusted(sources: PolicySources, path: Path) -> None:

@@ -144,3 +144,49 @@ def test_without_a_keyring_a_redis_password_is_refused_in_one_line(tmp_path: Pat
     ran = cli(data, "settings", "set", "redis_url", "rediss://tech:s3cr3t-pw@office:6380/0")
     line = ran.refused_in_one_line()
     assert "keyring" in line and "s3cr3t-pw" not in ran.out + ran.err
+
+
+@pytest.mark.parametrize("command", ["check", "show"])
+def test_what_encryption_required_means_is_said_for_true_and_for_false(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, command: str
+) -> None:
+    said = {}
+    for flag in (True, False):
+        path = write_policy(tmp_path / f"{flag}.json", {"encryption_required": flag})
+        use_policy(monkeypatch, [path])
+        named = [str(path)] if command == "check" else []
+        code, out, err = run(capsys, "policy", command, *named)
+        assert code == 0, err
+        said[flag] = next(x for x in out.splitlines() if x.lstrip().startswith("encryption_req"))
+    assert "= true" in said[True] and "local data always encrypted" in said[True]
+    assert "= false" in said[False]
+    assert "always encrypted" not in said[False] and "encrypted" in said[False]
+    assert "the technician may" in said[False]
+
+
+@pytest.mark.parametrize("command", [["check", "policy.json"], ["show"]])
+def test_a_policy_command_writes_no_log_into_the_users_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, command: list[str]
+) -> None:
+    """Even an unexpected failure of a check leaves the user's folders alone: its details go to
+    a file of their own in the temporary folder."""
+    import logging
+
+    from agent import logs
+    from agent.config import sources
+
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a new process
+    monkeypatch.setitem(logs._state, "log_file", None)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a defect")
+
+    monkeypatch.setattr(sources, "read_file", broken)
+    monkeypatch.setattr(sources, "load", broken)
+    data = tmp_path / "data"
+    monkeypatch.setenv("FIELD_SYNC_DATA_DIR", str(data))
+    path = write_policy(tmp_path / "policy.json", {"quota_share": 0.5})
+    argv = ["policy", command[0], *([str(path)] if len(command) > 1 else [])]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "an unexpected failure (RuntimeError: a defect)" in err
+    assert not data.exists()

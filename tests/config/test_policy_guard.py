@@ -129,12 +129,20 @@ def plist_at(tmp_path: Path) -> Path:
 def pretend(
     monkeypatch: pytest.MonkeyPatch, owners: dict[Path, int], modes: dict[Path, int]
 ) -> None:
-    """`os.stat` of the given paths reports these owners and permission bits."""
+    """`os.stat` of the given paths reports these owners and permission bits, and the folders
+    above them are root's, written by no one else (as on a computer's system folders)."""
     real = os.stat
+    listed = {*owners, *modes}
+    above = {folder for path in listed for folder in path.parents} - listed
 
     def stat(target: Any, *args: Any, **kwargs: Any) -> os.stat_result:
         found = real(target, *args, **kwargs)
         path = Path(target)
+        if path in above:
+            fields = list(found)
+            fields[4] = 0
+            fields[0] = found.st_mode & ~(stat_module.S_IWGRP | stat_module.S_IWOTH)
+            return os.stat_result(fields)
         if path not in owners and path not in modes:
             return found
         fields = list(found)
@@ -305,3 +313,129 @@ def test_windows_the_refusal_stops_the_load_naming_the_file(tmp_path: Path) -> N
     assert caught.value.origin == str(path)
     assert f"is owned by {ALICE}, not an administrator" in caught.value.problems[0]
     assert caught.value.problems[1].startswith("to trust it, as an administrator: icacls")
+
+
+# A link at the system location: whoever may remove or replace the file it leads to (or a folder
+# on its way) may withdraw or change the policy, so the whole chain is held to the rules.
+NOBODY = 65534
+
+
+def linked_policy(tmp_path: Path) -> tuple[Path, Path]:
+    """`<tmp>/etc/field-sync/policy.json` -> `<tmp>/x/p.json` (sync_interval_s 120)."""
+    base = Path(os.path.realpath(tmp_path))
+    target = write_policy(base / "x" / "p.json", {"sync_interval_s": 120})
+    link = base / "etc" / "field-sync" / "policy.json"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+    return link, target
+
+
+def all_roots(*paths: Path) -> tuple[dict[Path, int], dict[Path, int]]:
+    """Owners and modes making `paths` and every folder above them root's, written by no one
+    else: folders 0755, files 0644."""
+    owners: dict[Path, int] = {}
+    modes: dict[Path, int] = {}
+    for path in paths:
+        for each in (path, *path.parents):
+            owners[each] = 0
+            modes[each] = 0o755 if each.is_dir() else 0o644
+    return owners, modes
+
+
+@posix
+def test_a_link_to_a_file_whose_folder_root_owns_alone_is_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    link, target = linked_policy(tmp_path)
+    owners, modes = all_roots(link, target)
+    pretend(monkeypatch, owners, modes)
+    assert policy_guard.problems(link, "linux") == []
+    assert load(guarded(link))[0].values["sync_interval_s"] == 120
+
+
+@posix
+@pytest.mark.parametrize(
+    ("where", "owner", "mode", "said"),
+    [
+        ("x", NOBODY, 0o755, f"of the file it links to is owned by user id {NOBODY}"),
+        ("x", 0, 0o777, "of the file it links to may be written by its group or by others"),
+        ("above", NOBODY, 0o755, f"above it is owned by user id {NOBODY}"),
+        ("above", 0, 0o777, "above it may be written by its group or by others"),
+    ],
+)
+def test_a_link_to_a_file_a_user_could_remove_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    where: str,
+    owner: int,
+    mode: int,
+    said: str,
+) -> None:
+    link, target = linked_policy(tmp_path)
+    owners, modes = all_roots(link, target)
+    changed = target.parent if where == "x" else target.parent.parent
+    owners[changed], modes[changed] = owner, mode
+    pretend(monkeypatch, owners, modes)
+    with pytest.raises(PolicyError) as caught:
+        load(guarded(link))
+    assert caught.value.origin == str(link)
+    assert str(changed) in caught.value.problems[0] and said in caught.value.problems[0]
+    assert caught.value.problems[1].startswith("to trust it, as root: chown root")
+    assert str(target.parent) in caught.value.problems[1]
+
+
+@posix
+def test_a_sticky_folder_above_is_enough(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    link, target = linked_policy(tmp_path)
+    owners, modes = all_roots(link, target)
+    modes[target.parent.parent] = 0o1777  # as /tmp: only a name's owner may remove it
+    pretend(monkeypatch, owners, modes)
+    assert policy_guard.problems(link, "linux") == []
+
+
+@posix
+@pytest.mark.parametrize("guard", [True, False])
+def test_a_link_whose_file_was_removed_cannot_be_read_and_is_no_missing_policy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, guard: bool
+) -> None:
+    link, target = linked_policy(tmp_path)
+    owners, modes = all_roots(link, target)
+    pretend(monkeypatch, owners, modes)
+    chosen = guarded(link) if guard else PolicySources(files=(link,))
+    assert load(chosen)[0].values["sync_interval_s"] == 120
+    target.unlink()  # by whoever may write its folder
+    with pytest.raises(PolicyError) as caught:
+        load(chosen)
+    assert caught.value.origin == str(link)
+    assert caught.value.problems == [
+        f"the file cannot be read (it is a link to {target}, which does not exist)"
+    ]
+    assert "cannot be used" in str(caught.value)
+
+
+@posix
+def test_a_folder_link_to_a_removed_folder_cannot_be_read(tmp_path: Path) -> None:
+    base = Path(os.path.realpath(tmp_path))
+    (base / "gone").mkdir()
+    (base / "etc").mkdir()
+    (base / "etc" / "field-sync").symlink_to(base / "gone")
+    (base / "gone").rmdir()
+    path = base / "etc" / "field-sync" / "policy.json"
+    with pytest.raises(PolicyError, match="cannot be read") as caught:
+        load(PolicySources(files=(path,)))
+    assert "is a link to a folder that does not exist" in caught.value.problems[0]
+    assert load(PolicySources(files=(base / "etc" / "policy.json",))) == load(PolicySources())
+
+
+@posix
+def test_a_policy_path_that_cannot_be_examined_cannot_be_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = write_policy(tmp_path / "policy.json", {"sync_interval_s": 120})
+
+    def refused(_path: Any) -> os.stat_result:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(sources.os, "lstat", refused)
+    with pytest.raises(PolicyError, match=r"cannot be read \(Permission denied\)"):
+        load(PolicySources(files=(path,)))
