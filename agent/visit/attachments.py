@@ -31,7 +31,10 @@ from agent.visit import attachment_files as files
 
 ATTACHMENTS = "TicketAttachments"
 PUBLISH_ALL = 1  # "All Autotask users": the API's publish picklist is 1, 2 and 4
+# The lengths of the attachment's `fullPath` (the file's name) and `title` fields in Autotask:
+# a longer value is refused at sync ("exceeds its maximum length"), so it is refused here.
 MAX_NAME = 255
+MAX_TITLE = 255
 # The first bytes of the photos the window can make smaller.
 PHOTO_MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
 
@@ -94,12 +97,36 @@ def check_file(name: str, data: bytes) -> str:
     if not base:
         raise EditRejected([Problem("file", "the file needs a name")])
     if len(base) > MAX_NAME:
-        raise EditRejected([Problem("file", f"the file's name is longer than {MAX_NAME}")])
+        raise EditRejected(
+            [
+                Problem(
+                    "file",
+                    f"the file's name is {len(base)} characters long; Autotask takes at most "
+                    f"{MAX_NAME}: rename the file",
+                )
+            ]
+        )
     if not data:
         raise EditRejected([Problem("file", f"{base} is empty")])
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise AttachmentTooLarge(base, len(data), photo_kind(data))
     return base
+
+
+def check_title(title: str | None, name: str) -> str:
+    """The attachment's title as it is sent (the file's name when none is given)."""
+    title = (title or "").strip() or name
+    if len(title) > MAX_TITLE:
+        raise EditRejected(
+            [
+                Problem(
+                    "title",
+                    f"is {len(title)} characters long; Autotask takes titles of at most "
+                    f"{MAX_TITLE}",
+                )
+            ]
+        )
+    return title
 
 
 class AttachmentCapture(Capture):
@@ -131,7 +158,7 @@ class AttachmentCapture(Capture):
         self, ticket_id: int, file_name: str, data: bytes, *, title: str | None = None
     ) -> Captured:
         name = check_file(file_name, data)
-        title = (title or "").strip() or name
+        title = check_title(title, name)
         self.store.read(lambda: self._ticket(ticket_id))
         blob, key = files.seal(self.folder, data)  # before the transaction: it names the file
         try:

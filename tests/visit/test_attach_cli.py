@@ -47,3 +47,7 @@ def test_a_file_attached_from_the_command_line_is_uploaded_once_by_sync(
     assert "at most" in one_line(run(capsys, data, "edit", "attach", str(ticket), str(big)))
     missing = one_line(run(capsys, data, "edit", "attach", str(ticket), str(tmp_path / "no")))
     assert "cannot be read" in missing
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"a few bytes")
+    titled = run(capsys, data, "edit", "attach", str(ticket), str(small), "--title", "t" * 300)
+    assert "title" in one_line(titled) and "at most 255" in one_line(titled)
