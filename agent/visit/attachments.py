@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import enum
 import os
+import stat
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from agent.api.types import UploadProgress
 from agent.api.validation import EditRejected, Problem
 from agent.autotask.attachments import FILE_ATTACHMENT, MAX_ATTACHMENT_BYTES
 from agent.queue.operation import NewOperation, Operation, entity_key
+from agent.security.permissions import binary_flags
 from agent.store.models import AttachmentFile, CreateAttempt, OpKind, OpState, Priority
 from agent.sync import localview
 from agent.sync.capture import TICKETS, Capture, Captured
@@ -36,6 +38,7 @@ PUBLISH_ALL = 1  # "All Autotask users": the API's publish picklist is 1, 2 and 
 MAX_NAME = 255
 MAX_TITLE = 255
 # The first bytes of the photos the window can make smaller.
+READ_CHUNK = 1 << 20
 PHOTO_MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
 
 
@@ -129,6 +132,52 @@ def check_title(title: str | None, name: str) -> str:
     return title
 
 
+def _not_a_file(source: Path) -> EditRejected:
+    return EditRejected(
+        [
+            Problem(
+                "file",
+                f"{source} is not a regular file (a folder, a device or a pipe): only files "
+                "can be attached",
+            )
+        ]
+    )
+
+
+def read_file(source: Path) -> bytes:
+    """The bytes of the regular file at `source` (links followed). Anything else (a folder, a
+    device such as /dev/zero, a named pipe) is refused before it is read, and never more than
+    the limit and one byte are read: a file over the limit, or growing past it while it is
+    read, is refused as too large."""
+    try:
+        if not stat.S_ISREG(os.stat(source).st_mode):
+            raise _not_a_file(source)
+        # Not blocking: a pipe put in the file's place meanwhile must not hang the open.
+        fd = os.open(source, binary_flags(os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)))
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise _not_a_file(source)
+            if info.st_size > MAX_ATTACHMENT_BYTES:  # refused before it is read whole
+                raise AttachmentTooLarge(source.name, info.st_size, photo_kind(os.read(fd, 16)))
+            chunks: list[bytes] = []
+            total = 0
+            while total <= MAX_ATTACHMENT_BYTES:
+                chunk = os.read(fd, min(READ_CHUNK, MAX_ATTACHMENT_BYTES + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise EditRejected([Problem("file", f"{source} cannot be read: {exc.strerror}")]) from None
+    data = b"".join(chunks)
+    if len(data) > MAX_ATTACHMENT_BYTES:  # it grew while it was read
+        raise AttachmentTooLarge(source.name, max(info.st_size, len(data)), photo_kind(data))
+    return data
+
+
 class AttachmentCapture(Capture):
     """Attach files to tickets (see the module's docstring); `folder` holds the sealed bytes."""
 
@@ -141,18 +190,7 @@ class AttachmentCapture(Capture):
     ) -> Captured:
         """`attach` with the bytes of the file at `path` (a file that cannot be read is refused)."""
         source = Path(path)
-        try:
-            if source.stat().st_size > MAX_ATTACHMENT_BYTES:  # refused before it is read whole
-                with source.open("rb") as head:
-                    raise AttachmentTooLarge(
-                        source.name, source.stat().st_size, photo_kind(head.read(16))
-                    )
-            data = source.read_bytes()
-        except OSError as exc:
-            raise EditRejected(
-                [Problem("file", f"{source} cannot be read: {exc.strerror}")]
-            ) from None
-        return self.attach(ticket_id, source.name, data, title=title)
+        return self.attach(ticket_id, source.name, read_file(source), title=title)
 
     def attach(
         self, ticket_id: int, file_name: str, data: bytes, *, title: str | None = None
