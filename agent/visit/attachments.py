@@ -15,6 +15,7 @@ import base64
 import enum
 import os
 import stat
+import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 
 from agent.api.types import UploadProgress
 from agent.api.validation import EditRejected, Problem
+from agent.api.words import size_text
 from agent.autotask.attachments import FILE_ATTACHMENT, MAX_ATTACHMENT_BYTES
 from agent.queue.operation import NewOperation, Operation, entity_key
 from agent.security.permissions import binary_flags
@@ -39,6 +41,12 @@ MAX_NAME = 255
 MAX_TITLE = 255
 # The first bytes of the photos the window can make smaller.
 READ_CHUNK = 1 << 20
+# Bidirectional controls turn the text after them around: "invoice\u202etxt.exe" shows as
+# "invoiceexe.txt". They are taken out of names and titles (other control characters, a line
+# break or a tab, become spaces).
+BIDI_CONTROLS = dict.fromkeys(
+    map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
 PHOTO_MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
 
 
@@ -60,12 +68,13 @@ class AttachmentTooLarge(EditRejected):
             if photo
             else " Split it, or attach it in Autotask's web page."
         )
+        limit = MAX_ATTACHMENT_BYTES
         super().__init__(
             [
                 Problem(
                     "file",
-                    f"{name} is {size / 1_000_000:.1f} MB; Autotask takes attachments of at "
-                    f"most {MAX_ATTACHMENT_BYTES / 1_000_000:.1f} MB through its API.{hint}",
+                    f"{name} is {size_text(size)} ({size:,} bytes); Autotask takes attachments "
+                    f"of at most {size_text(limit)} ({limit:,} bytes) through its API.{hint}",
                 )
             ]
         )
@@ -94,9 +103,15 @@ def photo_kind(data: bytes) -> str | None:
     return next((kind for magic, kind in PHOTO_MAGIC.items() if data.startswith(magic)), None)
 
 
+def shown_plainly(text: str) -> str:
+    """`text` without bidirectional controls, its other control characters made spaces."""
+    text = text.translate(BIDI_CONTROLS)
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text).strip()
+
+
 def check_file(name: str, data: bytes) -> str:
     """The file's name as it is sent (its base name); refuses what the API would refuse."""
-    base = os.path.basename(name.replace("\\", "/")).strip()
+    base = shown_plainly(os.path.basename(name.replace("\\", "/")))
     if not base:
         raise EditRejected([Problem("file", "the file needs a name")])
     if len(base) > MAX_NAME:
@@ -118,7 +133,7 @@ def check_file(name: str, data: bytes) -> str:
 
 def check_title(title: str | None, name: str) -> str:
     """The attachment's title as it is sent (the file's name when none is given)."""
-    title = (title or "").strip() or name
+    title = shown_plainly(title or "") or name
     if len(title) > MAX_TITLE:
         raise EditRejected(
             [

@@ -113,3 +113,23 @@ def test_a_refused_file_is_shown_and_nothing_naming_it_is_logged(
         for r in caplog.records
     ]
     assert not [m for m in logged if "huge_photo" in m or "never retrieved" in m], logged
+
+
+def test_every_refusal_of_files_dropped_together_is_shown(
+    synced: Desk, qtbot: QtBot, tmp_path: Path
+) -> None:
+    page = open_page(synced, qtbot)
+    ticket = synced.run(synced.agent.my_tickets())[0].id
+    choose(synced, page, ticket)
+    mime = QMimeData()
+    urls = []
+    for name in ("first-empty.txt", "kept.txt", "second-empty.txt"):
+        path = tmp_path / name
+        path.write_bytes(b"kept" if name == "kept.txt" else b"")
+        urls.append(QUrl.fromLocalFile(str(path)))
+    mime.setUrls(urls)
+    files = page.panel.files
+    assert files.take(mime)
+    synced.settle(lambda: len(texts(page)) == 1 and not synced.service._tasks)
+    shown = files.error.text()
+    assert "first-empty.txt" in shown and "second-empty.txt" in shown, shown
