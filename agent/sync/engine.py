@@ -225,8 +225,9 @@ class SyncEngine:
             log.warning("push stopped: %s", report.error)
         if pull:
             await self._pull(report)
-        if self.pusher.uploads is not None:
+        if self.reconciler.adopted_files and self.pusher.uploads is not None:
             # A lost upload's record adopted (its bytes confirmed): its sealed copy goes.
+            self.reconciler.adopted_files = False
             await self.pusher.uploads.sweep()
 
     async def _pull(self, report: SyncReport) -> None:

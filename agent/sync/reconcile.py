@@ -169,6 +169,8 @@ class Reconciler:
         self.holds_file: Callable[[Operation, int], Awaitable[bool]] | None = None
         # Attachments found not to hold an operation's file (attachments never change).
         self._other_files: dict[int, set[int]] = {}
+        # A lost upload's record was adopted since this was last reset: its sealed copy can go.
+        self.adopted_files = False
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -212,6 +214,8 @@ class Reconciler:
         settled = bool(await self.store.awrite(lambda: self._decide(op, sends, matches, now)))
         if settled:
             self._other_files.pop(op.id, None)
+            if matches and op.entity_type == attachment_match.ATTACHMENTS:
+                self.adopted_files = True
         return settled
 
     async def _holding_the_file(
