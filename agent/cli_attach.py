@@ -41,7 +41,9 @@ def cmd_attach(args: argparse.Namespace) -> int:
 
 
 def _file_line(view: AttachmentView) -> str:
-    size = f"{view.size / 1_000_000:.1f} MB" if view.size >= 100_000 else f"{view.size:,} bytes"
+    from agent.api.words import size_text
+
+    size = size_text(view.size)
     state = view.state.value
     if view.progress is not None:
         state += f" ({view.progress.percent} %)"

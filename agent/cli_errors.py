@@ -110,7 +110,9 @@ def report(
     if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         return report(exc.exceptions[0], database=database, open_log=open_log)
     if isinstance(exc, _people_errors()):
-        log.info("command refused: %s", exc)
+        from agent.api.validation import log_words
+
+        log.info("command refused: %s", log_words(exc))
         stderr_line(f"error: {exc}")
         return EXIT_ERROR
     cause = _sqlite_cause(exc)

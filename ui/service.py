@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from agent.api.facade import Agent
 from agent.api.types import AgentEvent, AgentStatus
+from agent.api.validation import log_words
 from agent.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class AgentService(QObject):
                 if on_error is not None:
                     on_error(exc)
                 else:
-                    log.warning("facade call failed: %s", exc)
+                    log.warning("facade call failed: %s", log_words(exc))
                     self.failed.emit(str(exc))
                 raise
             finally:
@@ -97,6 +98,10 @@ class AgentService(QObject):
 
     def _forget(self, task: asyncio.Task[Any], coro: Awaitable[Any]) -> None:
         self._tasks.discard(task)
+        if not task.cancelled():
+            # Its failure went to `on_error` (or was logged and shown): taken here, so asyncio
+            # never logs it again as "never retrieved", with a traceback and the user's data.
+            task.exception()
         if inspect.iscoroutine(coro) and inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
             coro.close()  # cancelled before it started (the window closing): nothing ran
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from agent.api.types import AgentStatus, SyncState, UploadProgress
+from agent.api.words import size_text
 
 STATE_TITLES: dict[SyncState, str] = {
     SyncState.SYNCED: "Up to date",
@@ -95,12 +96,8 @@ def tooltip(status: AgentStatus | None, now: float | None = None) -> str:
 
 
 def size_words(size: int) -> str:
-    """A file's size: `2.4 MB`, `850 KB`, `312 bytes`."""
-    if size >= 1_000_000:
-        return f"{size / 1_000_000:.1f} MB"
-    if size >= 10_000:
-        return f"{size / 1_000:.0f} KB"
-    return f"{size:,} bytes"
+    """A file's size: `2.4 MB`, `850 KB`, `312 bytes` (as everywhere: `size_text`)."""
+    return size_text(size)
 
 
 def upload_words(progress: UploadProgress) -> str:

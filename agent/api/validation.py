@@ -59,6 +59,15 @@ class EditRejected(ValueError):
         super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
 
 
+def log_words(exc: BaseException) -> str:
+    """What a log may keep of `exc`: of a refused edit, its kind and the fields refused, never
+    the values that were (a file's name, a title). People see the whole message; the log file
+    is not sealed like the profile's data."""
+    if isinstance(exc, EditRejected):
+        return f"{type(exc).__name__} ({', '.join(p.field for p in exc.problems)})"
+    return str(exc)
+
+
 TICKET_EDITABLE = {
     "status",
     "priority",

@@ -217,8 +217,10 @@ def when_text(text: str, *, day: bool) -> str:
 
 
 def size_text(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+    """A file's size, the same in every view (the Queue, the Files tab, the command line):
+    `312 bytes`, `850 KB`, `2.4 MB`, in the decimal units Autotask states its limits in."""
+    if size < 10_000:
+        return f"{size:,} bytes"
+    if size < 999_500:
+        return f"{size / 1_000:.0f} KB"
+    return f"{size / 1_000_000:.1f} MB"

@@ -9,8 +9,10 @@ period; other work is not slowed by it.
 
 Each attempt is marked sent and written to the create ledger just before it leaves, as every
 create is (`agent.sync.push`), so a lost answer is looked up by the reconciler (parent, title,
-size and attach time, `agent.sync.attachment_match`) and never sent twice. Once Autotask has the
-file, its sealed copy is removed from the profile.
+size, attach time and the technician, `agent.sync.attachment_match`) and never sent twice; a
+record it finds is adopted only once `holds` has read it and found the sealed copy's bytes. Once
+Autotask has the file (its answer, or such a record), its sealed copy is removed from the
+profile.
 
 An upload may outlast its claim's lease: its deadline grows with its size (a 6 MB file over a
 poor mobile link takes minutes), and a laptop put to sleep mid-upload wakes with the wall clock
@@ -30,10 +32,12 @@ import logging
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from agent.api.types import UploadProgress
 from agent.autotask.attachments import attachment_body
-from agent.autotask.errors import AttachmentQuotaError
+from agent.autotask.errors import AttachmentQuotaError, NotFoundError
+from agent.autotask.routes import item_route
 from agent.autotask.session import SendInfo
 from agent.clock import Clock
 from agent.queue.operation import Operation
@@ -44,7 +48,7 @@ from agent.resilience.pipeline import PipelineError
 from agent.store import audit
 from agent.store.connection import Store
 from agent.store.models import AttachmentFile, CreateAttempt, OpKind, OpState
-from agent.sync import attempts, outcomes
+from agent.sync import attachment_match, attempts, outcomes
 from agent.sync.calls import ApiCaller
 from agent.visit import attachment_files as files
 from agent.visit.attachments import ATTACHMENTS, UploadState
@@ -129,6 +133,33 @@ class AttachmentUploads:
         for blob in blobs:
             files.remove(self.folder, blob)
         return len(blobs)
+
+    async def holds(self, op: Operation, server_id: int) -> bool:
+        """Whether the server's attachment `server_id` holds the bytes of `op`'s sealed file
+        (read with its data: one call). A record that is gone, or a sealed copy that cannot be
+        read, is not a match; other failures of the call raise `PipelineError`."""
+        row = await self.store.aread(lambda: AttachmentFile.get_or_none(op_id=op.id))
+        if row is None:
+            return False
+        try:
+            data = await asyncio.to_thread(
+                files.open_sealed, self.folder, row.blob, base64.b64decode(row.sealed["key"])
+            )
+        except (files.SealedFileError, OSError):
+            return False
+        client = self.caller.client
+        endpoint = item_route(ATTACHMENTS, server_id, op.parent_id).endpoint
+
+        async def read() -> dict[str, Any]:
+            return await client.get(ATTACHMENTS, server_id, parent_id=op.parent_id)
+
+        try:
+            record = await self.caller.call(endpoint, Kind.WRITE, read, op.id)
+        except PipelineError as exc:
+            if isinstance(exc.error, NotFoundError):
+                return False
+            raise
+        return attachment_match.same_bytes(data, record)
 
     def start(self, op: Operation) -> None:
         """Upload `op`'s file in a task of its own (referenced until it ends). An operation

@@ -83,6 +83,7 @@ class SyncEngine:
         )
         self.pusher = Pusher(store, outbox, caller, clock, settle=self._settle)
         self.reconciler.busy = self._uploading
+        self.reconciler.holds_file = self._holds_file
         self.puller = Puller(store, outbox, caller, clock, technician_resource_id, progress)
         self.puller.after.append(VisitPuller(self.puller))
         self.puller.after.append(ContextPuller(self.puller))
@@ -119,6 +120,10 @@ class SyncEngine:
         from agent.resilience.bulkhead import Kind
 
         return await self.caller.query_all(endpoint, Kind.WRITE, filters)
+
+    async def _holds_file(self, op: Any, server_id: int) -> bool:
+        uploads = self.pusher.uploads
+        return uploads is not None and await uploads.holds(op, server_id)
 
     def _uploading(self, op_id: int) -> bool:
         uploads = self.pusher.uploads
@@ -220,6 +225,10 @@ class SyncEngine:
             log.warning("push stopped: %s", report.error)
         if pull:
             await self._pull(report)
+        if self.reconciler.adopted_files and self.pusher.uploads is not None:
+            # A lost upload's record adopted (its bytes confirmed): its sealed copy goes.
+            self.reconciler.adopted_files = False
+            await self.pusher.uploads.sweep()
 
     async def _pull(self, report: SyncReport) -> None:
         """Pull when due; a failure is reported and waits for its own backoff, never the push."""

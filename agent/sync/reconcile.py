@@ -16,6 +16,10 @@ that lookup honest:
 - a candidate known before the first send (cached earlier, or older than it) is not ours, and a
   server id another create owns (received or adopted) is never adopted again; while an identical
   create is still in flight, adoption waits (what we would adopt may be its record);
+- a file attachment is adopted only from a record the technician attached that holds the very
+  bytes of the sealed copy (`holds_file` reads each candidate with its data): a file of the same
+  name and size from someone else, or from the technician's other computer, is not it, and the
+  file is sent again rather than lost;
 - "not found" is believed only once no attempt can still land: the last send plus the deadline
   it had, plus `margin_seconds`: the server's own execution limit (about five minutes, FACTS.md),
   since a slow server may still apply a write that long after the client gave up, and a record
@@ -160,6 +164,13 @@ class Reconciler:
         # Whether this process still waits for the answer to an attempt of the operation (an
         # upload outlasting its lease): its answer, not a lookup, settles it.
         self.busy: Callable[[int], bool] = lambda op_id: False
+        # Whether the server's attachment (by id) holds the bytes of the file the operation
+        # uploads; without it no attachment is ever adopted.
+        self.holds_file: Callable[[Operation, int], Awaitable[bool]] | None = None
+        # Attachments found not to hold an operation's file (attachments never change).
+        self._other_files: dict[int, set[int]] = {}
+        # A lost upload's record was adopted since this was last reset: its sealed copy can go.
+        self.adopted_files = False
 
     def _now(self) -> float:
         return self.clock.now().timestamp()
@@ -198,7 +209,31 @@ class Reconciler:
             # assumed (it stepped since our last measurement): look again with every one.
             key = natural_key(op, self.technician_resource_id, self.windows(sends)) or key
             matches = await self.lookup(op.endpoint, [and_(*key)])
-        return bool(await self.store.awrite(lambda: self._decide(op, sends, matches, now)))
+        if op.entity_type == attachment_match.ATTACHMENTS:
+            matches = await self._holding_the_file(op, sends, matches)
+        settled = bool(await self.store.awrite(lambda: self._decide(op, sends, matches, now)))
+        if settled:
+            self._other_files.pop(op.id, None)
+            if matches and op.entity_type == attachment_match.ATTACHMENTS:
+                self.adopted_files = True
+        return settled
+
+    async def _holding_the_file(
+        self, op: Operation, sends: Attempts, matches: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The candidates whose bytes are the file `op` uploads, read one by one (a lost answer
+        is rare); none when they cannot be compared."""
+        candidates = await self.store.aread(lambda: self._candidates(op, sends, matches))
+        others = self._other_files.setdefault(op.id, set())
+        out: list[dict[str, Any]] = []
+        for server_id, record in sorted(candidates.items()):
+            if server_id in others or self.holds_file is None:
+                continue
+            if await self.holds_file(op, server_id):
+                out.append(dict(record))
+            else:
+                others.add(server_id)
+        return out
 
     def windows(self, sends: Attempts) -> list[Window]:
         """When, on the clock the server's records carry, one of the attempts can have made
@@ -263,8 +298,9 @@ class Reconciler:
             )
             if owner is None and known is not None and known.fetched_at < sends.first_sent_at:
                 continue
-            if op.entity_type == attachment_match.ATTACHMENTS and not attachment_match.same_size(
-                op, match
+            if op.entity_type == attachment_match.ATTACHMENTS and not (
+                attachment_match.same_size(op, match)
+                and attachment_match.attached_by(match, self.technician_resource_id)
             ):
                 continue
             created = _created(match, op.entity_type)

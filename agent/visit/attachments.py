@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import enum
 import os
+import stat
+import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,8 +24,10 @@ from typing import Any
 
 from agent.api.types import UploadProgress
 from agent.api.validation import EditRejected, Problem
+from agent.api.words import size_text
 from agent.autotask.attachments import FILE_ATTACHMENT, MAX_ATTACHMENT_BYTES
 from agent.queue.operation import NewOperation, Operation, entity_key
+from agent.security.permissions import binary_flags
 from agent.store.models import AttachmentFile, CreateAttempt, OpKind, OpState, Priority
 from agent.sync import localview
 from agent.sync.capture import TICKETS, Capture, Captured
@@ -31,8 +35,18 @@ from agent.visit import attachment_files as files
 
 ATTACHMENTS = "TicketAttachments"
 PUBLISH_ALL = 1  # "All Autotask users": the API's publish picklist is 1, 2 and 4
+# The lengths of the attachment's `fullPath` (the file's name) and `title` fields in Autotask:
+# a longer value is refused at sync ("exceeds its maximum length"), so it is refused here.
 MAX_NAME = 255
+MAX_TITLE = 255
 # The first bytes of the photos the window can make smaller.
+READ_CHUNK = 1 << 20
+# Bidirectional controls turn the text after them around: "invoice\u202etxt.exe" shows as
+# "invoiceexe.txt". They are taken out of names and titles (other control characters, a line
+# break or a tab, become spaces).
+BIDI_CONTROLS = dict.fromkeys(
+    map(ord, "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
 PHOTO_MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
 
 
@@ -54,12 +68,13 @@ class AttachmentTooLarge(EditRejected):
             if photo
             else " Split it, or attach it in Autotask's web page."
         )
+        limit = MAX_ATTACHMENT_BYTES
         super().__init__(
             [
                 Problem(
                     "file",
-                    f"{name} is {size / 1_000_000:.1f} MB; Autotask takes attachments of at "
-                    f"most {MAX_ATTACHMENT_BYTES / 1_000_000:.1f} MB through its API.{hint}",
+                    f"{name} is {size_text(size)} ({size:,} bytes); Autotask takes attachments "
+                    f"of at most {size_text(limit)} ({limit:,} bytes) through its API.{hint}",
                 )
             ]
         )
@@ -88,18 +103,94 @@ def photo_kind(data: bytes) -> str | None:
     return next((kind for magic, kind in PHOTO_MAGIC.items() if data.startswith(magic)), None)
 
 
+def shown_plainly(text: str) -> str:
+    """`text` without bidirectional controls, its other control characters made spaces."""
+    text = text.translate(BIDI_CONTROLS)
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in text).strip()
+
+
 def check_file(name: str, data: bytes) -> str:
     """The file's name as it is sent (its base name); refuses what the API would refuse."""
-    base = os.path.basename(name.replace("\\", "/")).strip()
+    base = shown_plainly(os.path.basename(name.replace("\\", "/")))
     if not base:
         raise EditRejected([Problem("file", "the file needs a name")])
     if len(base) > MAX_NAME:
-        raise EditRejected([Problem("file", f"the file's name is longer than {MAX_NAME}")])
+        raise EditRejected(
+            [
+                Problem(
+                    "file",
+                    f"the file's name is {len(base)} characters long; Autotask takes at most "
+                    f"{MAX_NAME}: rename the file",
+                )
+            ]
+        )
     if not data:
         raise EditRejected([Problem("file", f"{base} is empty")])
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise AttachmentTooLarge(base, len(data), photo_kind(data))
     return base
+
+
+def check_title(title: str | None, name: str) -> str:
+    """The attachment's title as it is sent (the file's name when none is given)."""
+    title = shown_plainly(title or "") or name
+    if len(title) > MAX_TITLE:
+        raise EditRejected(
+            [
+                Problem(
+                    "title",
+                    f"is {len(title)} characters long; Autotask takes titles of at most "
+                    f"{MAX_TITLE}",
+                )
+            ]
+        )
+    return title
+
+
+def _not_a_file(source: Path) -> EditRejected:
+    return EditRejected(
+        [
+            Problem(
+                "file",
+                f"{source} is not a regular file (a folder, a device or a pipe): only files "
+                "can be attached",
+            )
+        ]
+    )
+
+
+def read_file(source: Path) -> bytes:
+    """The bytes of the regular file at `source` (links followed). Anything else (a folder, a
+    device such as /dev/zero, a named pipe) is refused before it is read, and never more than
+    the limit and one byte are read: a file over the limit, or growing past it while it is
+    read, is refused as too large."""
+    try:
+        if not stat.S_ISREG(os.stat(source).st_mode):
+            raise _not_a_file(source)
+        # Not blocking: a pipe put in the file's place meanwhile must not hang the open.
+        fd = os.open(source, binary_flags(os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)))
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise _not_a_file(source)
+            if info.st_size > MAX_ATTACHMENT_BYTES:  # refused before it is read whole
+                raise AttachmentTooLarge(source.name, info.st_size, photo_kind(os.read(fd, 16)))
+            chunks: list[bytes] = []
+            total = 0
+            while total <= MAX_ATTACHMENT_BYTES:
+                chunk = os.read(fd, min(READ_CHUNK, MAX_ATTACHMENT_BYTES + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise EditRejected([Problem("file", f"{source} cannot be read: {exc.strerror}")]) from None
+    data = b"".join(chunks)
+    if len(data) > MAX_ATTACHMENT_BYTES:  # it grew while it was read
+        raise AttachmentTooLarge(source.name, max(info.st_size, len(data)), photo_kind(data))
+    return data
 
 
 class AttachmentCapture(Capture):
@@ -114,24 +205,13 @@ class AttachmentCapture(Capture):
     ) -> Captured:
         """`attach` with the bytes of the file at `path` (a file that cannot be read is refused)."""
         source = Path(path)
-        try:
-            if source.stat().st_size > MAX_ATTACHMENT_BYTES:  # refused before it is read whole
-                with source.open("rb") as head:
-                    raise AttachmentTooLarge(
-                        source.name, source.stat().st_size, photo_kind(head.read(16))
-                    )
-            data = source.read_bytes()
-        except OSError as exc:
-            raise EditRejected(
-                [Problem("file", f"{source} cannot be read: {exc.strerror}")]
-            ) from None
-        return self.attach(ticket_id, source.name, data, title=title)
+        return self.attach(ticket_id, source.name, read_file(source), title=title)
 
     def attach(
         self, ticket_id: int, file_name: str, data: bytes, *, title: str | None = None
     ) -> Captured:
         name = check_file(file_name, data)
-        title = (title or "").strip() or name
+        title = check_title(title, name)
         self.store.read(lambda: self._ticket(ticket_id))
         blob, key = files.seal(self.folder, data)  # before the transaction: it names the file
         try:

@@ -47,3 +47,29 @@ def test_a_file_attached_from_the_command_line_is_uploaded_once_by_sync(
     assert "at most" in one_line(run(capsys, data, "edit", "attach", str(ticket), str(big)))
     missing = one_line(run(capsys, data, "edit", "attach", str(ticket), str(tmp_path / "no")))
     assert "cannot be read" in missing
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"a few bytes")
+    titled = run(capsys, data, "edit", "attach", str(ticket), str(small), "--title", "t" * 300)
+    assert "title" in one_line(titled) and "at most 255" in one_line(titled)
+
+
+def log_text(data: Path) -> str:
+    return "".join(p.read_text(errors="replace") for p in data.rglob("*.log*") if p.is_file())
+
+
+@pytest.mark.socket
+def test_a_refused_file_is_named_on_screen_never_in_the_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    ticket = demo_ticket(data)
+    big = tmp_path / "plus1.bin"
+    big.write_bytes(os.urandom(MAX_ATTACHMENT_BYTES + 1))
+    titled = tmp_path / "titled.txt"
+    titled.write_bytes(b"a few bytes")
+    assert "plus1.bin" in one_line(run(capsys, data, "edit", "attach", str(ticket), str(big)))
+    refused = run(capsys, data, "edit", "attach", str(ticket), str(titled), "--title", "T" * 300)
+    assert "title" in one_line(refused)
+    logged = log_text(data)
+    assert "command refused" in logged  # the refusals are logged, without what was refused
+    assert "plus1.bin" not in logged and "titled.txt" not in logged and "T" * 255 not in logged

@@ -59,7 +59,7 @@ async def test_an_upload_under_way_shows_its_bytes_sent_everywhere(tmp_path) -> 
         assert 0 < view.progress.file_bytes_sent < size and 0 < view.progress.percent < 100
         (item,) = (await agent.queue_page()).items
         assert item.upload is not None and item.upload.op_id == item.id
-        assert item.description.startswith("Attach Meter (1.9 MB) to ticket T")
+        assert item.description.startswith("Attach Meter (2.0 MB) to ticket T")  # as on Files
         await until(lambda: bool(events) and events[-1].sent == now.sent)
         assert [p.sent for p in events] == sorted(p.sent for p in events)
         gate.gate.set()

@@ -50,7 +50,7 @@ STATE_WORDS = {
 
 
 def file_text(view: AttachmentView) -> str:
-    size = f"{view.size / 1_000_000:.1f} MB" if view.size >= 100_000 else f"{view.size:,} bytes"
+    size = wording.size_words(view.size)
     if view.state is UploadState.UPLOADING and view.progress is not None:
         return (
             f"{view.title} ({view.name}, {size}) — uploading: {wording.upload_words(view.progress)}"
@@ -99,6 +99,7 @@ class FilesTab(ScrollingTab):
         self.panel = panel
         self.ticket_id: int | None = None
         self.views: list[AttachmentView] = []
+        self._refusals: list[str] = []  # of the files attached together last
         box = QVBoxLayout(self.body)
         box.setContentsMargins(4, 12, 4, 4)
         self.list = QListWidget()
@@ -197,31 +198,47 @@ class FilesTab(ScrollingTab):
     # -- attaching -----------------------------------------------------------------------
     def _pick(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Attach files to the ticket")
+        if paths:
+            self.attach_paths(paths)
+
+    def attach_paths(self, paths: list[str]) -> None:
+        """Attach each file; every one refused is said (a line each), not only the last."""
+        self._refusals = []
+        show_error(self.error, None)
         for path in paths:
-            self.attach_path(path)
+            self._attach_path(path)
 
     def attach_path(self, path: str) -> None:
+        self.attach_paths([path])
+
+    def _attach_path(self, path: str) -> None:
         if self.ticket_id is None:
             return
         service = self.panel.service
-        ticket_id = self.ticket_id
-        show_error(self.error, None)
         service.run(
-            service.agent.attach_file(ticket_id, path),
+            service.agent.attach_file(self.ticket_id, path),
             lambda _: self._attached(),
             lambda exc: self._refused(exc, path),
         )
 
     def attach_data(self, name: str, data: bytes) -> None:
+        self._refusals = []
+        show_error(self.error, None)
+        self._attach_data(name, data)
+
+    def _attach_data(self, name: str, data: bytes) -> None:
         if self.ticket_id is None:
             return
         service = self.panel.service
-        show_error(self.error, None)
         service.run(
             service.agent.attach_data(self.ticket_id, name, data),
             lambda _: self._attached(),
-            lambda exc: show_error(self.error, str(exc)),
+            lambda exc: self._refuse(str(exc)),
         )
+
+    def _refuse(self, message: str) -> None:
+        self._refusals.append(message)
+        show_error(self.error, "\n".join(self._refusals))
 
     def paste(self) -> None:
         """Attach the clipboard's image as a PNG (a screenshot), else its files."""
@@ -233,9 +250,8 @@ class FilesTab(ScrollingTab):
     def take(self, mime: QMimeData) -> bool:
         """Attach what `mime` carries (dropped or pasted); False when it carries nothing."""
         files = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()]
-        for path in files:
-            self.attach_path(path)
         if files:
+            self.attach_paths(files)
             return True
         if mime.hasImage():
             image = QImage(mime.imageData())
@@ -250,7 +266,7 @@ class FilesTab(ScrollingTab):
 
     def _refused(self, exc: BaseException, path: str) -> None:
         if not isinstance(exc, AttachmentTooLarge) or exc.photo is None:
-            show_error(self.error, str(exc))
+            self._refuse(str(exc))
             return
         asked = QMessageBox.question(
             self,
@@ -258,7 +274,7 @@ class FilesTab(ScrollingTab):
             f"{exc.problems[0].message}\n\nAttach a smaller copy of the photo?",
         )
         if asked != QMessageBox.StandardButton.Yes:
-            show_error(self.error, str(exc))
+            self._refuse(str(exc))
             return
         self.attach_smaller(path, exc.name, exc.photo)
 
@@ -266,6 +282,6 @@ class FilesTab(ScrollingTab):
         with open(path, "rb") as source:
             smaller = downscaled(source.read(), kind)
         if smaller is None:
-            show_error(self.error, f"{name} could not be made small enough to attach.")
+            self._refuse(f"{name} could not be made small enough to attach.")
             return
-        self.attach_data(name, smaller)
+        self._attach_data(name, smaller)

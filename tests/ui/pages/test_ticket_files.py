@@ -3,6 +3,9 @@ queued, then sent after the sync; a photo too large is made smaller with the tec
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
 import os
 from pathlib import Path
 
@@ -86,3 +89,47 @@ def test_a_photo_too_large_is_made_smaller_when_the_technician_agrees(
     (view,) = synced.run(synced.agent.attachments(ticket))
     assert view.name == "panel.png" and view.size <= MAX_ATTACHMENT_BYTES
     assert QImage.fromData(downscaled(big, "png") or b"").width() < 2600
+
+
+def test_a_refused_file_is_shown_and_nothing_naming_it_is_logged(
+    synced: Desk, qtbot: QtBot, tmp_path: Path, monkeypatch, caplog
+) -> None:
+    page = open_page(synced, qtbot)
+    ticket = synced.run(synced.agent.my_tickets())[0].id
+    choose(synced, page, ticket)
+    photo = tmp_path / "huge_photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(MAX_ATTACHMENT_BYTES))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    caplog.set_level(logging.DEBUG)
+    files = page.panel.files
+    files.attach_path(str(photo))
+    synced.settle(lambda: not files.error.isHidden())
+    assert "huge_photo.jpg" in files.error.text()
+    synced.settle(lambda: not synced.service._tasks)
+    gc.collect()  # an exception nobody retrieved is logged when its task goes
+    synced.run(asyncio.sleep(0.05))
+    logged = [
+        r.getMessage() + (logging.Formatter().formatException(r.exc_info) if r.exc_info else "")
+        for r in caplog.records
+    ]
+    assert not [m for m in logged if "huge_photo" in m or "never retrieved" in m], logged
+
+
+def test_every_refusal_of_files_dropped_together_is_shown(
+    synced: Desk, qtbot: QtBot, tmp_path: Path
+) -> None:
+    page = open_page(synced, qtbot)
+    ticket = synced.run(synced.agent.my_tickets())[0].id
+    choose(synced, page, ticket)
+    mime = QMimeData()
+    urls = []
+    for name in ("first-empty.txt", "kept.txt", "second-empty.txt"):
+        path = tmp_path / name
+        path.write_bytes(b"kept" if name == "kept.txt" else b"")
+        urls.append(QUrl.fromLocalFile(str(path)))
+    mime.setUrls(urls)
+    files = page.panel.files
+    assert files.take(mime)
+    synced.settle(lambda: len(texts(page)) == 1 and not synced.service._tasks)
+    shown = files.error.text()
+    assert "first-empty.txt" in shown and "second-empty.txt" in shown, shown
