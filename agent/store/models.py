@@ -171,13 +171,14 @@ class ConflictStatus(enum.StrEnum):
 
 
 class Conflict(BaseModel):
-    """One field both sides changed differently since the base (or an entity deleted remotely)."""
+    """One field both sides changed differently since the base (or an entity deleted remotely,
+    or one deleted here that the server changed since)."""
 
     op = peewee.ForeignKeyField(OutboxOp, null=True, backref="conflicts", on_delete="SET NULL")
     entity_type = peewee.CharField(max_length=40)
     entity_id = peewee.BigIntegerField()
-    field = peewee.CharField(max_length=80)  # "*" for "deleted on the server"
-    kind = peewee.CharField(max_length=16, default="field")  # field | deleted
+    field = peewee.CharField(max_length=80)  # "*" for a whole record (deleted or changed)
+    kind = peewee.CharField(max_length=16, default="field")  # field | deleted | changed
     base = PayloadField(null=True)
     mine = PayloadField(null=True)
     theirs = PayloadField(null=True)
