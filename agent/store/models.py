@@ -309,12 +309,22 @@ class ScreenedRecord(BaseModel):
         primary_key = peewee.CompositeKey("entity_type", "field", "problem")
 
 
+class NeverReusedId(peewee.AutoField):  # type: ignore[misc]
+    """An id SQLite never gives again, even once its row and every later one are deleted
+    (`AUTOINCREMENT`): a number the technician was shown names that row or none."""
+
+    def ddl(self, ctx: Any) -> Any:
+        return peewee.NodeList((super().ddl(ctx), peewee.SQL("AUTOINCREMENT")))
+
+
 class StopwatchRun(BaseModel):
     """A stopwatch on a ticket (schema step 13): running while `stopped_at` is null, then a draft
     time entry until the technician logs or discards it. Times are UTC instants read from the
     wall clock, so a restart, a crash or a sleep of the laptop loses none of the elapsed time.
-    At most one runs at a time (a partial unique index, below). Ids only: no customer text."""
+    At most one runs at a time (a partial unique index, below). Ids only: no customer text.
+    A draft is named by its id (`--draft N`), which is never given again (schema step 17)."""
 
+    id = NeverReusedId()
     ticket_id = peewee.BigIntegerField()
     resource_id = peewee.BigIntegerField(null=True)  # the technician when it was started
     started_at = peewee.DoubleField()

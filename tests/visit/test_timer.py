@@ -260,5 +260,29 @@ async def test_discarding_a_draft_is_audited_and_sends_nothing(world: World):
         await world.agent.discard_timer(draft.id)
 
 
+async def test_a_draft_id_is_never_given_again(world: World):
+    """A retried `log --draft N` must not log a later timer that got the same number."""
+    tid = (await my_tickets(world))[0]
+    seen: list[int] = []
+    for end in ("log", "discard", "log"):
+        await world.agent.start_timer(tid)
+        world.clock.advance(600)
+        draft = await world.agent.stop_timer()
+        assert draft.id not in seen
+        seen.append(draft.id)
+        if end == "log":
+            await world.agent.log_timer(draft.id, summary=f"Timed {len(seen)}")
+        else:
+            await world.agent.discard_timer(draft.id)
+        assert stored_runs(world.data_dir) == []  # nothing left to number after
+    await world.agent.start_timer(tid)
+    world.clock.advance(600)
+    later = await world.agent.stop_timer()
+    assert later.id > max(seen)
+    with pytest.raises(TimerRefused, match="no stopped timer"):
+        await world.agent.log_timer(seen[0], summary="Timed 1")  # the retry: refused
+    assert (await world.agent.timer()).drafts == (later,)
+
+
 def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
