@@ -1,9 +1,10 @@
 """`autotask-agent edit timer start|stop|status`: the stopwatch on the command line.
 
-`stop` stops the running timer (or, when none runs, takes the stopped one waiting to be logged)
-and leaves it as a draft; `--log` logs it as a time entry (with `--summary`), `--discard` throws it
-away. A timer that ran more than ten hours is logged only with `--confirm-long`; refused, it stays
-a draft, so nothing typed or timed is lost.
+`stop` stops the running timer and leaves it as a draft; `--log` logs it as a time entry (with
+`--summary`), `--discard` throws it away. With `--log` or `--discard` and no timer running, it
+takes the stopped one waiting to be logged; a plain `stop` with none running is refused (exit
+status 2), naming the stopped ones that wait. A timer that ran more than ten hours is logged
+only with `--confirm-long`; refused, it stays a draft, so nothing typed or timed is lost.
 """
 
 from __future__ import annotations
@@ -128,6 +129,16 @@ async def _stop(agent: Agent, args: argparse.Namespace) -> int:
     if state.running is not None and args.draft is None:
         draft = await agent.stop_timer()
         print(_draft_line(draft).replace("stopped timer", "stopped: timer", 1))
+    elif args.draft is None and not (args.log or args.discard):
+        waiting = "".join(
+            f"; stopped timer #{d.id} waits: log it with edit timer stop --log --summary TEXT "
+            f"--draft {d.id} (or throw it away with --discard)"
+            for d in state.drafts
+        )
+        raise _refuse(
+            "no timer is running"
+            + (waiting if state.drafts else " and none is waiting to be logged")
+        )
     else:
         chosen = [d for d in state.drafts if args.draft in (None, d.id)]
         if not chosen:

@@ -107,6 +107,27 @@ def test_timer_start_stop_log_and_discard_from_the_command_line(
     assert entries[0]["roleID"] == drafts[0]["role_id"]
 
 
+@pytest.mark.socket
+def test_stopping_twice_says_no_timer_is_running_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    ticket = demo_ticket(data)
+
+    def timer(*argv: str) -> tuple[int, str, str]:
+        return run(capsys, data, "edit", "timer", *argv)
+
+    assert timer("start", str(ticket))[0] == 0
+    code, out, _ = timer("stop")
+    assert code == 0 and "stopped" in out
+    (draft,) = status(data)["drafts"]
+    again = one_line(timer("stop"))
+    assert "no timer is running" in again and f"--draft {draft['id']}" in again
+    assert [d["id"] for d in status(data)["drafts"]] == [draft["id"]]  # still waiting
+    code, out, err = timer("stop", "--discard")  # the stopped one is still reached this way
+    assert code == 0 and "discarded" in out, err
+
+
 def test_a_running_timer_survives_a_crash_of_the_process(tmp_path: Path) -> None:
     """SIGKILLed while its timer runs, the agent reopens with the timer running from its start."""
     data = tmp_path / "data"
