@@ -63,11 +63,23 @@ def _ticket(view: TimerView | TimerDraft) -> str:
     return f"ticket {view.ticket_number or view.ticket_id} (id {view.ticket_id})"
 
 
+def _set_back(d: TimerDraft) -> str:
+    """A draft whose end is not known: the clock was set back while it ran."""
+    read = d.started_at - (d.clock_set_back or 0.0)
+    return (
+        f"the computer's clock read {_local(read)} when it was stopped, before the timer's "
+        "start: it was set back while the timer ran, so the end is not known; give the real "
+        "end with --end when you log it"
+    )
+
+
 def _draft_line(d: TimerDraft) -> str:
     line = (
         f"stopped timer #{d.id} on {_ticket(d)}: {_local(d.started_at)} to "
         f"{_local(d.stopped_at)} ({duration_text(d.seconds)})"
     )
+    if d.needs_end:
+        return f"{line} -- end not known: {_set_back(d)}"
     return line + (" -- more than 10 hours: log it with --confirm-long" if d.long else "")
 
 
@@ -101,6 +113,7 @@ async def _status(agent: Agent, as_json: bool) -> int:
                             "role_id": d.role_id,
                             "work_type_id": d.billing_code_id,
                             "long": d.long,
+                            "clock_set_back": d.clock_set_back,
                         }
                         for d in state.drafts
                     ],
@@ -158,11 +171,14 @@ async def _stop(agent: Agent, args: argparse.Namespace) -> int:
     if not args.log:
         print(
             f"log it with: edit timer stop --log --summary TEXT --draft {draft.id}"
+            + (" --end TIME" if draft.needs_end else "")
             + (" --confirm-long" if draft.long else "")
             + f"   (or throw it away: edit timer stop --discard --draft {draft.id})"
         )
         return 0
     start, end = _when(args.start), _when(args.end)
+    if draft.needs_end and end is None:
+        raise _refuse(f"timer #{draft.id} is kept: {_set_back(draft)}")
     begin = start.timestamp() if start else draft.started_at
     finish = end.timestamp() if end else draft.stopped_at
     if finish - begin > LONG_RUN_S and not args.confirm_long:

@@ -220,12 +220,13 @@ def _step16_attachments(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
-# The stopwatch table again, its ids never given twice (`AUTOINCREMENT`, as `StopwatchRun`
-# declares it): a draft's number, once logged or discarded, must not name a later timer.
+# The stopwatch table again, as `StopwatchRun` declares it: its ids never given twice
+# (`AUTOINCREMENT`: a draft's number, once logged or discarded, must not name a later timer),
+# and how far the clock was set back before the start when one was stopped.
 V17_STOPWATCH = (
     'CREATE TABLE "stopwatch_run_v17" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, '
     '"ticket_id" INTEGER NOT NULL, "resource_id" INTEGER, "started_at" REAL NOT NULL, '
-    '"stopped_at" REAL, "role_id" INTEGER, "billing_code_id" INTEGER)',
+    '"stopped_at" REAL, "role_id" INTEGER, "billing_code_id" INTEGER, "clock_set_back" REAL)',
     'INSERT INTO "stopwatch_run_v17" ("id", "ticket_id", "resource_id", "started_at", '
     '"stopped_at", "role_id", "billing_code_id") SELECT "id", "ticket_id", "resource_id", '
     '"started_at", "stopped_at", "role_id", "billing_code_id" FROM "stopwatch_run"',
@@ -242,7 +243,7 @@ V17_STOPWATCH = (
 )
 
 
-def _step17_stopwatch_ids(db: peewee.SqliteDatabase) -> None:
+def _step17_stopwatch(db: peewee.SqliteDatabase) -> None:
     for statement in V17_STOPWATCH:
         db.execute_sql(statement)
 
@@ -261,7 +262,7 @@ LADDER: list[tuple[int, str, Step]] = [
     (13, "stopwatches on tickets, and their drafts", _step13_stopwatch),
     (14, "the technician's schedule and checklists, by time and parent", _step14_visit_index),
     (16, "photos and files attached to tickets, sealed in the profile", _step16_attachments),
-    (17, "stopwatch numbers never given twice", _step17_stopwatch_ids),
+    (17, "stopwatch numbers never given twice; a stop before the start", _step17_stopwatch),
 ]
 LATEST = LADDER[-1][0]
 

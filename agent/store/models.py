@@ -332,6 +332,9 @@ class StopwatchRun(BaseModel):
     # Filled in when stopped: from the technician's last time entry, or the form's defaults.
     role_id = peewee.BigIntegerField(null=True)
     billing_code_id = peewee.BigIntegerField(null=True)
+    # Stopped while the wall clock read before the start (it was set back while the timer ran):
+    # by how many seconds. The draft then ends at its start, and its end must be given.
+    clock_set_back = peewee.DoubleField(null=True)
 
     class Meta:
         table_name = "stopwatch_run"

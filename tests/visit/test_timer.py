@@ -284,5 +284,27 @@ async def test_a_draft_id_is_never_given_again(world: World):
     assert (await world.agent.timer()).drafts == (later,)
 
 
+async def test_a_clock_set_back_before_the_stop_is_said_and_the_end_is_asked(world: World):
+    tid = (await my_tickets(world))[0]
+    started = (await world.agent.start_timer(tid)).started_at
+    world.clock.advance(20 * 60)
+    world.clock.step_wall(-2 * HOUR)  # the clock was set back while it ran
+    draft = await world.agent.stop_timer()
+    assert draft.stopped_at == draft.started_at == started  # not an end before the start
+    assert draft.clock_set_back == 2 * HOUR - 20 * 60
+    assert draft.needs_end
+    stopped = await world.agent.audit_events(action="timer_stopped", limit=5)
+    assert stopped[0].detail.get("clock_set_back") == "1:40:00"
+    with pytest.raises(TimerRefused, match="clock") as refused:
+        await world.agent.log_timer(draft.id, summary="Timed through a clock change")
+    assert [p.field for p in refused.value.problems] == ["endDateTime"]
+    assert (await world.agent.timer()).drafts == (draft,)  # kept as it was
+    end = datetime.fromtimestamp(started, UTC) + timedelta(minutes=20)
+    await world.agent.log_timer(draft.id, summary="Timed through a clock change", end=end)
+    await world.agent.sync_now()
+    (entry,) = server_entries(world, "Timed through a clock change")
+    assert parse(entry["endDateTime"]) == end
+
+
 def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
