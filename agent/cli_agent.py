@@ -229,8 +229,13 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(_jsonable(items), indent=2))
             for c in [] if args.json else items:
+                what = (
+                    "deleted here, changed in Autotask (--mine deletes it anyway)"
+                    if c.kind == "changed"
+                    else f"field {c.field}"
+                )
                 print(
-                    f"#{c.id} {c.entity_type} {c.entity_id} ({c.label}) field {c.field}: "
+                    f"#{c.id} {c.entity_type} {c.entity_id} ({c.label}) {what}: "
                     f"base={c.base!r} mine={c.mine!r} theirs={c.theirs!r}"
                 )
             return 0

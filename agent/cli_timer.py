@@ -1,9 +1,10 @@
 """`autotask-agent edit timer start|stop|status`: the stopwatch on the command line.
 
-`stop` stops the running timer (or, when none runs, takes the stopped one waiting to be logged)
-and leaves it as a draft; `--log` logs it as a time entry (with `--summary`), `--discard` throws it
-away. A timer that ran more than ten hours is logged only with `--confirm-long`; refused, it stays
-a draft, so nothing typed or timed is lost.
+`stop` stops the running timer and leaves it as a draft; `--log` logs it as a time entry (with
+`--summary`), `--discard` throws it away. With `--log` or `--discard` and no timer running, it
+takes the stopped one waiting to be logged; a plain `stop` with none running is refused (exit
+status 2), naming the stopped ones that wait. A timer that ran more than ten hours is logged
+only with `--confirm-long`; refused, it stays a draft, so nothing typed or timed is lost.
 """
 
 from __future__ import annotations
@@ -62,11 +63,23 @@ def _ticket(view: TimerView | TimerDraft) -> str:
     return f"ticket {view.ticket_number or view.ticket_id} (id {view.ticket_id})"
 
 
+def _set_back(d: TimerDraft) -> str:
+    """A draft whose end is not known: the clock was set back while it ran."""
+    read = d.started_at - (d.clock_set_back or 0.0)
+    return (
+        f"the computer's clock read {_local(read)} when it was stopped, before the timer's "
+        "start: it was set back while the timer ran, so the end is not known; give the real "
+        "end with --end when you log it"
+    )
+
+
 def _draft_line(d: TimerDraft) -> str:
     line = (
         f"stopped timer #{d.id} on {_ticket(d)}: {_local(d.started_at)} to "
         f"{_local(d.stopped_at)} ({duration_text(d.seconds)})"
     )
+    if d.needs_end:
+        return f"{line} -- end not known: {_set_back(d)}"
     return line + (" -- more than 10 hours: log it with --confirm-long" if d.long else "")
 
 
@@ -100,6 +113,7 @@ async def _status(agent: Agent, as_json: bool) -> int:
                             "role_id": d.role_id,
                             "work_type_id": d.billing_code_id,
                             "long": d.long,
+                            "clock_set_back": d.clock_set_back,
                         }
                         for d in state.drafts
                     ],
@@ -128,6 +142,16 @@ async def _stop(agent: Agent, args: argparse.Namespace) -> int:
     if state.running is not None and args.draft is None:
         draft = await agent.stop_timer()
         print(_draft_line(draft).replace("stopped timer", "stopped: timer", 1))
+    elif args.draft is None and not (args.log or args.discard):
+        waiting = "".join(
+            f"; stopped timer #{d.id} waits: log it with edit timer stop --log --summary TEXT "
+            f"--draft {d.id} (or throw it away with --discard)"
+            for d in state.drafts
+        )
+        raise _refuse(
+            "no timer is running"
+            + (waiting if state.drafts else " and none is waiting to be logged")
+        )
     else:
         chosen = [d for d in state.drafts if args.draft in (None, d.id)]
         if not chosen:
@@ -147,11 +171,14 @@ async def _stop(agent: Agent, args: argparse.Namespace) -> int:
     if not args.log:
         print(
             f"log it with: edit timer stop --log --summary TEXT --draft {draft.id}"
+            + (" --end TIME" if draft.needs_end else "")
             + (" --confirm-long" if draft.long else "")
             + f"   (or throw it away: edit timer stop --discard --draft {draft.id})"
         )
         return 0
     start, end = _when(args.start), _when(args.end)
+    if draft.needs_end and end is None:
+        raise _refuse(f"timer #{draft.id} is kept: {_set_back(draft)}")
     begin = start.timestamp() if start else draft.started_at
     finish = end.timestamp() if end else draft.stopped_at
     if finish - begin > LONG_RUN_S and not args.confirm_long:

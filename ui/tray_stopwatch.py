@@ -63,7 +63,10 @@ class TrayStopwatch(QObject):
         if running is None:
             return ""
         where = running.ticket_number or f"ticket {running.ticket_id}"
-        return f"Timer on {where}: {duration_text(running.elapsed(self.now()))}"
+        now = self.now()
+        if now < running.started_at:
+            return f"Timer on {where}: the computer's clock was set back before its start"
+        return f"Timer on {where}: {duration_text(running.elapsed(now))}"
 
     def _show(self) -> None:
         running = self.state.running if self.state is not None else None

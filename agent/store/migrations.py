@@ -220,6 +220,34 @@ def _step16_attachments(db: peewee.SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+# The stopwatch table again, as `StopwatchRun` declares it: its ids never given twice
+# (`AUTOINCREMENT`: a draft's number, once logged or discarded, must not name a later timer),
+# and how far the clock was set back before the start when one was stopped.
+V17_STOPWATCH = (
+    'CREATE TABLE "stopwatch_run_v17" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, '
+    '"ticket_id" INTEGER NOT NULL, "resource_id" INTEGER, "started_at" REAL NOT NULL, '
+    '"stopped_at" REAL, "role_id" INTEGER, "billing_code_id" INTEGER, "clock_set_back" REAL)',
+    'INSERT INTO "stopwatch_run_v17" ("id", "ticket_id", "resource_id", "started_at", '
+    '"stopped_at", "role_id", "billing_code_id") SELECT "id", "ticket_id", "resource_id", '
+    '"started_at", "stopped_at", "role_id", "billing_code_id" FROM "stopwatch_run"',
+    'DROP TABLE "stopwatch_run"',
+    'ALTER TABLE "stopwatch_run_v17" RENAME TO "stopwatch_run"',
+    'CREATE UNIQUE INDEX "stopwatch_run_one_running" ON "stopwatch_run" '
+    '((1)) WHERE "stopped_at" IS NULL',
+    # Numbers already given and gone: at most one per timer started (each start is audited),
+    # and at least the highest still stored.
+    "DELETE FROM sqlite_sequence WHERE name IN ('stopwatch_run', 'stopwatch_run_v17')",
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'stopwatch_run', MAX("
+    '(SELECT COALESCE(MAX("id"), 0) FROM "stopwatch_run"), '
+    '(SELECT COUNT(*) FROM "audit_event" WHERE "action" = \'timer_started\'))',
+)
+
+
+def _step17_stopwatch(db: peewee.SqliteDatabase) -> None:
+    for statement in V17_STOPWATCH:
+        db.execute_sql(statement)
+
+
 Step = Callable[[peewee.SqliteDatabase], None]
 LADDER: list[tuple[int, str, Step]] = [
     (1, "initial schema", _step1_initial),
@@ -234,6 +262,7 @@ LADDER: list[tuple[int, str, Step]] = [
     (13, "stopwatches on tickets, and their drafts", _step13_stopwatch),
     (14, "the technician's schedule and checklists, by time and parent", _step14_visit_index),
     (16, "photos and files attached to tickets, sealed in the profile", _step16_attachments),
+    (17, "stopwatch numbers never given twice; a stop before the start", _step17_stopwatch),
 ]
 LATEST = LADDER[-1][0]
 

@@ -171,13 +171,14 @@ class ConflictStatus(enum.StrEnum):
 
 
 class Conflict(BaseModel):
-    """One field both sides changed differently since the base (or an entity deleted remotely)."""
+    """One field both sides changed differently since the base (or an entity deleted remotely,
+    or one deleted here that the server changed since)."""
 
     op = peewee.ForeignKeyField(OutboxOp, null=True, backref="conflicts", on_delete="SET NULL")
     entity_type = peewee.CharField(max_length=40)
     entity_id = peewee.BigIntegerField()
-    field = peewee.CharField(max_length=80)  # "*" for "deleted on the server"
-    kind = peewee.CharField(max_length=16, default="field")  # field | deleted
+    field = peewee.CharField(max_length=80)  # "*" for a whole record (deleted or changed)
+    kind = peewee.CharField(max_length=16, default="field")  # field | deleted | changed
     base = PayloadField(null=True)
     mine = PayloadField(null=True)
     theirs = PayloadField(null=True)
@@ -308,12 +309,22 @@ class ScreenedRecord(BaseModel):
         primary_key = peewee.CompositeKey("entity_type", "field", "problem")
 
 
+class NeverReusedId(peewee.AutoField):  # type: ignore[misc]
+    """An id SQLite never gives again, even once its row and every later one are deleted
+    (`AUTOINCREMENT`): a number the technician was shown names that row or none."""
+
+    def ddl(self, ctx: Any) -> Any:
+        return peewee.NodeList((super().ddl(ctx), peewee.SQL("AUTOINCREMENT")))
+
+
 class StopwatchRun(BaseModel):
     """A stopwatch on a ticket (schema step 13): running while `stopped_at` is null, then a draft
     time entry until the technician logs or discards it. Times are UTC instants read from the
     wall clock, so a restart, a crash or a sleep of the laptop loses none of the elapsed time.
-    At most one runs at a time (a partial unique index, below). Ids only: no customer text."""
+    At most one runs at a time (a partial unique index, below). Ids only: no customer text.
+    A draft is named by its id (`--draft N`), which is never given again (schema step 17)."""
 
+    id = NeverReusedId()
     ticket_id = peewee.BigIntegerField()
     resource_id = peewee.BigIntegerField(null=True)  # the technician when it was started
     started_at = peewee.DoubleField()
@@ -321,6 +332,9 @@ class StopwatchRun(BaseModel):
     # Filled in when stopped: from the technician's last time entry, or the form's defaults.
     role_id = peewee.BigIntegerField(null=True)
     billing_code_id = peewee.BigIntegerField(null=True)
+    # Stopped while the wall clock read before the start (it was set back while the timer ran):
+    # by how many seconds. The draft then ends at its start, and its end must be given.
+    clock_set_back = peewee.DoubleField(null=True)
 
     class Meta:
         table_name = "stopwatch_run"

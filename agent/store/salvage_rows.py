@@ -37,7 +37,7 @@ CHOICES: dict[tuple[str, str], frozenset[Any]] = {
     ("outbox_op", "state"): frozenset(s.value for s in OpState),
     ("outbox_op", "priority"): frozenset(int(p) for p in Priority),
     ("conflict", "status"): frozenset(s.value for s in ConflictStatus),
-    ("conflict", "kind"): frozenset({"field", "deleted"}),
+    ("conflict", "kind"): frozenset({"field", "deleted", "changed"}),
 }
 
 

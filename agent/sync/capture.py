@@ -29,6 +29,7 @@ from agent.store.connection import Store
 from agent.store.models import CachedEntity, OpKind, OpState, Priority, SyncCursor
 from agent.sync import localview
 from agent.sync.merge import same
+from agent.sync.policy import compared_before_delete
 
 TICKETS, NOTES, TIME = "Tickets", "TicketNotes", "TimeEntries"
 
@@ -154,14 +155,27 @@ class Capture:
         return self._queue(new, key, effective, "edit_captured", detail)
 
     def _queue_delete(
-        self, entity: str, key: str, target: tuple[int | None, str | None, Any]
+        self,
+        entity: str,
+        key: str,
+        target: tuple[int | None, str | None, Any],
+        values: Mapping[str, Any],
     ) -> Captured:
-        """Queue the deletion of the record `key` of `entity` (see `_queue_update`)."""
+        """Queue the deletion of the record `key` of `entity` (see `_queue_update`), made
+        against `values`, the record as the technician sees it (the server's, with their own
+        pending changes): kept as the delete's base, so the push finds a change the server made
+        since and asks before deleting it."""
         target_id, temp_id, parent_id = target
+        base = {
+            f: v
+            for f, v in values.items()
+            if target_id is not None and compared_before_delete(entity, f)
+        }
         new = NewOperation(
             OpKind.DELETE,
             entity,
             fields={},
+            base=base,
             target_id=target_id,
             temp_id=temp_id,
             parent_id=parent_id,
@@ -301,6 +315,7 @@ class Capture:
     def delete_time_entry(self, key: str) -> Captured:
         def run() -> Captured:
             target_id, temp_id, values = self._time_target(key)
-            return self._queue_delete(TIME, key, (target_id, temp_id, values.get("ticketID")))
+            target = (target_id, temp_id, values.get("ticketID"))
+            return self._queue_delete(TIME, key, target, values)
 
         return self.store.write(run, durable=True)

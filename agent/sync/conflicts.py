@@ -28,7 +28,7 @@ from agent.store.models import (
     OpKind,
     OpState,
 )
-from agent.sync import localview, overlays
+from agent.sync import localview, outcomes, overlays
 from agent.sync.policy import SERVER_OWNED_FIELDS
 
 log = logging.getLogger(__name__)
@@ -192,8 +192,10 @@ class ConflictDesk:
         if problem is not None:
             return self._resolve_unreadable(c, choice, now, problem)
         op = self.outbox.get(c.op_id) if c.op_id is not None else None
-        if c.kind == "deleted":
+        if c.kind == outcomes.DELETED:
             chosen = self._resolve_deleted(c, choice, op, now)
+        elif c.kind == outcomes.CHANGED:
+            chosen = self._resolve_changed(c, choice, op)
         else:
             chosen = self._resolve_field(c, choice, value, op, now)
         c.status, c.resolution, c.resolved_value, c.resolved_at = (
@@ -312,6 +314,27 @@ class ConflictDesk:
             if newer.id > op.id and c.field in newer.fields and c.field in newer.base:
                 base = {**newer.base, c.field: c.theirs}
                 self.outbox.rewrite(newer.id, fields=dict(newer.fields), base=base)
+
+    def _resolve_changed(self, c: Conflict, choice: Choice, op: Any) -> Any:
+        """A record deleted here that Autotask changed since: keep Autotask's version (the
+        delete is dropped and the record shows again), or delete it anyway (the delete goes
+        at the next push, against the server's values as they were just read)."""
+        if choice == "value":
+            raise ConflictError(
+                "This record was deleted on this laptop and changed in Autotask: keep "
+                "Autotask's version, or delete it anyway."
+            )
+        if op is None or not op.is_live:
+            return c.theirs if choice == "theirs" else None
+        if choice == "theirs":
+            self.outbox.cancel(op.id, "changed in Autotask; its version was kept")
+            localview.clear_overlay(c.entity_type, str(c.entity_id), op_id=op.id)
+            return c.theirs
+        base = {**op.base, **(c.theirs or {})}  # what the technician decided against
+        self.outbox.rewrite(op.id, fields=dict(op.fields), base=base)
+        if op.state in (OpState.CONFLICT, OpState.PARKED):
+            self.outbox.requeue(op.id)
+        return None
 
     def _resolve_deleted(self, c: Conflict, choice: Choice, op: Any, now: float) -> Any:
         key = str(c.entity_id)

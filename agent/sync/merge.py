@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agent.sync.policy import FieldPolicy, policy_for
+from agent.sync.policy import FieldPolicy, compared_before_delete, policy_for
 
 
 class Decision(enum.StrEnum):
@@ -161,3 +161,19 @@ def _get_ci(data: Mapping[str, Any], field: str) -> Any:
         if key.lower() == lowered:
             return value
     return None
+
+
+def changed_since(
+    entity_type: str, base: Mapping[str, Any], theirs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The fields of `base` (what a delete was made against) that the server's record `theirs`
+    now holds differently, with the server's values. A field the server no longer shows (or
+    one it works out itself) is no change."""
+    present = {k.lower() for k in theirs}
+    return {
+        field: _get_ci(theirs, field)
+        for field, value in base.items()
+        if field.lower() in present
+        and compared_before_delete(entity_type, field)
+        and not same(value, _get_ci(theirs, field))
+    }

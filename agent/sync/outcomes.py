@@ -17,6 +17,10 @@ from agent.store.models import CachedEntity, Conflict, ConflictStatus, OpKind
 from agent.sync import attempts, localview
 from agent.sync.merge import FieldDecision
 
+# The kinds of conflict: a field both sides changed, a record deleted on the server while changed
+# here, and a record changed on the server while deleted here.
+FIELD, DELETED, CHANGED = "field", "deleted", "changed"
+KINDS = frozenset({FIELD, DELETED, CHANGED})
 # The change marker of each entity (the client's screening clamps them to the server's clock).
 MARKERS = CHANGE_MARKERS
 
@@ -248,6 +252,68 @@ def record_deleted_on_server(outbox: Outbox, op: Operation, *, now: float) -> No
         )
     outbox.park(
         op.id, "deleted on the server while edited here", conflict=True, outcome_unknown=False
+    )
+
+
+def record_changed_on_server(
+    outbox: Outbox,
+    op: Operation,
+    changed: Mapping[str, Any],
+    *,
+    theirs: Mapping[str, Any],
+    now: float,
+    read_at: float,
+) -> None:
+    """A delete whose record the server changed since the technician last saw it (`changed`:
+    those fields, with the server's values): nothing is deleted; the technician keeps
+    Autotask's version or deletes it anyway."""
+    entity_id = int(op.target_id) if op.target_id is not None else 0
+    seen_in_conflict(op, theirs, now)
+    base = {f: op.base.get(f) for f in changed}
+    existing = Conflict.get_or_none(
+        (Conflict.op == op.id)
+        & (Conflict.kind == CHANGED)
+        & (Conflict.status == ConflictStatus.OPEN)
+    )
+    if existing is not None:  # seen again: refresh theirs only
+        existing.theirs, existing.theirs_read_at = dict(changed), read_at
+        existing.save()
+    else:
+        Conflict.create(
+            op=op.id,
+            entity_type=op.entity_type,
+            entity_id=entity_id,
+            field="*",
+            kind=CHANGED,
+            base=base,
+            mine=None,
+            theirs=dict(changed),
+            base_read_at=op.created_at,
+            mine_at=op.updated_at,
+            theirs_read_at=read_at,
+            detected_at=now,
+        )
+        by = changed_by(op.entity_type, theirs)
+        audit.append(
+            "conflict_detected",
+            at=now,
+            entity_type=op.entity_type,
+            entity_id=entity_id,
+            op_id=op.id,
+            detail={
+                "kind": "changed_on_server",
+                "field": "*",
+                "base": base,
+                "theirs": dict(changed),
+                "reason": "deleted here, changed in Autotask since",
+                **({"changed_by": by} if by is not None else {}),
+            },
+        )
+    outbox.park(
+        op.id,
+        "changed in Autotask since it was deleted here: " + ", ".join(sorted(changed)),
+        conflict=True,
+        outcome_unknown=False,
     )
 
 

@@ -63,3 +63,42 @@ def policy_for(entity_type: str, field: str) -> FieldPolicy:
         if etype == entity_type and name.lower() == field.lower():
             return policy
     return FieldPolicy.ASK
+
+
+# Fields the server works out or stamps itself on a write (an amount from quantity and price,
+# who last changed the record, an approval): a change of one says nothing a technician deleting
+# the record has not seen, and a write of their own moves them too.
+DERIVED_FIELDS: dict[str, frozenset[str]] = {
+    "TicketCharges": frozenset(
+        {
+            "billableamount",
+            "extendedcost",
+            "internalcurrencybillableamount",
+            "internalcurrencyunitprice",
+            "isbilled",
+            "statuslastmodifiedby",
+            "statuslastmodifieddate",
+        }
+    ),
+    "TimeEntries": frozenset(
+        {
+            "timeentrytype",
+            "billingapprovaldatetime",
+            "billingapprovallevelmostrecent",
+            "billingapprovalresourceid",
+            "lastmodifieduserid",
+            "creatoruserid",
+        }
+    ),
+}
+
+
+def compared_before_delete(entity_type: str, field: str) -> bool:
+    """Whether a delete compares `field` of the record it was made against with the server's
+    record before it is sent (a change of it is a conflict)."""
+    name = field.lower()
+    return not (
+        name in SERVER_OWNED_FIELDS
+        or name.startswith("impersonator")
+        or name in DERIVED_FIELDS.get(entity_type, frozenset())
+    )

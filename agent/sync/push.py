@@ -30,7 +30,7 @@ from agent.store.connection import Store
 from agent.store.models import OpKind
 from agent.sync import attempts, outcomes, partial
 from agent.sync.calls import ApiCaller
-from agent.sync.merge import FieldDecision
+from agent.sync.merge import FieldDecision, changed_since
 from agent.sync.readback import merge_with_server
 
 if TYPE_CHECKING:
@@ -338,7 +338,34 @@ class Pusher:
             )
         )
 
+    async def _may_delete(self, op: Operation, report: PushReport) -> bool:
+        """Whether the delete `op` may be sent: the server's record still holds the values the
+        delete was made against (its base). A change there parks it as a conflict; a read that
+        fails is a failed attempt; a record the read does not find is left to the DELETE (gone
+        already, or left out of the answer)."""
+        if op.target_id is None or not op.base:
+            return True
+        read_at = self._now()
+        try:
+            found = await self._read_current(op.endpoint, [op], report)
+        except PipelineError as exc:
+            await self._failed(op, exc, report, attempted=False)
+            return False
+        theirs = found.get(int(op.target_id))
+        changed = {} if theirs is None else changed_since(op.entity_type, op.base, theirs)
+        if theirs is None or not changed:
+            return True
+        report.conflicts += 1
+        await self.store.awrite(
+            lambda: outcomes.record_changed_on_server(
+                self.outbox, op, changed, theirs=theirs, now=self._now(), read_at=read_at
+            )
+        )
+        return False
+
     async def _push_one(self, op: Operation, report: PushReport) -> None:
+        if op.kind is OpKind.DELETE and not await self._may_delete(op, report):
+            return
         try:
             if op.kind is not OpKind.CREATE:  # a create is marked as it leaves (`_create`)
                 await self.store.awrite(lambda: self._mark_sent(op, op.fields))

@@ -194,7 +194,8 @@ class ChargeCapture(Capture):
     def delete_charge(self, key: str) -> Captured:
         def run() -> Captured:
             target_id, temp_id, values, _ = self._target(key)
-            return self._queue_delete(CHARGES, key, (target_id, temp_id, values.get("ticketID")))
+            target = (target_id, temp_id, values.get("ticketID"))
+            return self._queue_delete(CHARGES, key, target, values)
 
         return self.store.write(run, durable=True)
 

@@ -62,6 +62,17 @@ def _clock_text(instant: float) -> str:
     return datetime.fromtimestamp(instant, UTC).astimezone().strftime("%d %b %Y %H:%M").lstrip("0")
 
 
+def _set_back_text(draft: TimerDraft) -> str:
+    """Why a draft has no end: what the clock read when it was stopped, against its start."""
+    back = draft.clock_set_back or 0.0
+    return (
+        f"the computer's clock read {_clock_text(draft.started_at - back)} when the timer on "
+        f"{_ticket_name(draft.ticket_id)} was stopped, before the timer's start "
+        f"({_clock_text(draft.started_at)}): it was set back while the timer ran, so the "
+        "timer's end is not known"
+    )
+
+
 def _running() -> StopwatchRun | None:
     row: StopwatchRun | None = StopwatchRun.get_or_none(StopwatchRun.stopped_at.is_null())
     return row
@@ -134,12 +145,17 @@ class Stopwatch:
         return self.store.write(run, durable=True)
 
     def _stop(self, row: StopwatchRun, now: float) -> TimerDraft:
+        """Stop `row` at `now`; a clock that reads before the start (set back while it ran)
+        gives no end: the draft ends at its start, flagged, and asks for its end when logged."""
         role, work_type = role_and_work_type(self.capture.technician_resource_id)
-        row.stopped_at = now
+        started = float(row.started_at)
+        row.stopped_at = max(now, started)
+        row.clock_set_back = started - now if now < started else None
         row.role_id = role
         row.billing_code_id = work_type
         row.save()
         draft = draft_view(row)
+        back = {"clock_set_back": duration_text(started - now)} if now < started else {}
         audit.append(
             "timer_stopped",
             at=now,
@@ -150,6 +166,7 @@ class Stopwatch:
                 "stopped": iso(draft.stopped_at),
                 "duration": duration_text(draft.seconds),
                 "long": draft.long,
+                **back,
             },
         )
         return draft
@@ -171,6 +188,8 @@ class Stopwatch:
         def run() -> Captured:
             row = self._draft(draft_id)
             draft = draft_view(row)
+            if draft.needs_end and end is None:
+                raise _refused("endDateTime", _set_back_text(draft) + "; give its end time")
             begin = start.timestamp() if start is not None else draft.started_at
             finish = end.timestamp() if end is not None else draft.stopped_at
             if finish - begin > LONG_RUN_S and not confirm_long:

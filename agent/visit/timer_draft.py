@@ -49,10 +49,18 @@ class TimerDraft:
     stopped_at: float
     role_id: int | None
     billing_code_id: int | None
+    # Stopped while the clock read this many seconds before the start (set back while it ran):
+    # the draft ends at its start, and is logged only with an end the technician gives.
+    clock_set_back: float | None = None
 
     @property
     def seconds(self) -> float:
         return max(0.0, self.stopped_at - self.started_at)
+
+    @property
+    def needs_end(self) -> bool:
+        """Its end is not known (the clock was set back): logging it needs one given."""
+        return self.clock_set_back is not None
 
     @property
     def long(self) -> bool:
@@ -104,6 +112,7 @@ def draft_view(row: StopwatchRun) -> TimerDraft:
         float(row.stopped_at),
         None if row.role_id is None else int(row.role_id),
         None if row.billing_code_id is None else int(row.billing_code_id),
+        None if row.clock_set_back is None else float(row.clock_set_back),
     )
 
 

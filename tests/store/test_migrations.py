@@ -108,3 +108,44 @@ def test_a_failing_step_rolls_back_and_leaves_the_old_version(
         assert conn.execute("SELECT MAX(version) FROM schema_migration").fetchone() == (1,)
     finally:
         conn.close()
+
+
+def stopwatch_sql(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'stopwatch_run'").fetchone()
+    finally:
+        conn.close()
+    return str(row[0])
+
+
+def test_a_stopwatch_number_given_before_the_upgrade_is_never_given_again(
+    tmp_path: Path,
+) -> None:
+    """Timers #2 and #3 were logged (their rows removed) before the upgrade: the next timer is
+    #4, and a timer removed later is not numbered again either."""
+    from agent.store import audit
+    from agent.store.models import StopwatchRun
+
+    path, fresh = tmp_path / "agent.sqlite3", tmp_path / "fresh.sqlite3"
+    with Store(path, migrate_upto=16) as store:
+
+        def before() -> None:
+            for run in (1, 2, 3):
+                store.db.execute_sql(
+                    "INSERT INTO stopwatch_run (id, ticket_id, started_at, stopped_at) "
+                    "VALUES (?, 7, ?, ?)",
+                    (run, float(run), float(run) + 1),
+                )
+                audit.append("timer_started", at=float(run), entity_type="Tickets", entity_id=7)
+            store.db.execute_sql("DELETE FROM stopwatch_run WHERE id > 1")
+
+        store.write(before)
+    with Store(path) as store:
+        assert store.read(lambda: [int(r.id) for r in StopwatchRun.select()]) == [1]
+        assert store.write(lambda: int(StopwatchRun.create(ticket_id=7, started_at=9.0).id)) == 4
+        store.write(lambda: StopwatchRun.delete().execute())
+        assert store.write(lambda: int(StopwatchRun.create(ticket_id=7, started_at=9.0).id)) == 5
+    Store(fresh).close()
+    assert "AUTOINCREMENT" in stopwatch_sql(path) and "AUTOINCREMENT" in stopwatch_sql(fresh)
+    assert schema_of(path) == schema_of(fresh)

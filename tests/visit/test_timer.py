@@ -260,5 +260,51 @@ async def test_discarding_a_draft_is_audited_and_sends_nothing(world: World):
         await world.agent.discard_timer(draft.id)
 
 
+async def test_a_draft_id_is_never_given_again(world: World):
+    """A retried `log --draft N` must not log a later timer that got the same number."""
+    tid = (await my_tickets(world))[0]
+    seen: list[int] = []
+    for end in ("log", "discard", "log"):
+        await world.agent.start_timer(tid)
+        world.clock.advance(600)
+        draft = await world.agent.stop_timer()
+        assert draft.id not in seen
+        seen.append(draft.id)
+        if end == "log":
+            await world.agent.log_timer(draft.id, summary=f"Timed {len(seen)}")
+        else:
+            await world.agent.discard_timer(draft.id)
+        assert stored_runs(world.data_dir) == []  # nothing left to number after
+    await world.agent.start_timer(tid)
+    world.clock.advance(600)
+    later = await world.agent.stop_timer()
+    assert later.id > max(seen)
+    with pytest.raises(TimerRefused, match="no stopped timer"):
+        await world.agent.log_timer(seen[0], summary="Timed 1")  # the retry: refused
+    assert (await world.agent.timer()).drafts == (later,)
+
+
+async def test_a_clock_set_back_before_the_stop_is_said_and_the_end_is_asked(world: World):
+    tid = (await my_tickets(world))[0]
+    started = (await world.agent.start_timer(tid)).started_at
+    world.clock.advance(20 * 60)
+    world.clock.step_wall(-2 * HOUR)  # the clock was set back while it ran
+    draft = await world.agent.stop_timer()
+    assert draft.stopped_at == draft.started_at == started  # not an end before the start
+    assert draft.clock_set_back == 2 * HOUR - 20 * 60
+    assert draft.needs_end
+    stopped = await world.agent.audit_events(action="timer_stopped", limit=5)
+    assert stopped[0].detail.get("clock_set_back") == "1:40:00"
+    with pytest.raises(TimerRefused, match="clock") as refused:
+        await world.agent.log_timer(draft.id, summary="Timed through a clock change")
+    assert [p.field for p in refused.value.problems] == ["endDateTime"]
+    assert (await world.agent.timer()).drafts == (draft,)  # kept as it was
+    end = datetime.fromtimestamp(started, UTC) + timedelta(minutes=20)
+    await world.agent.log_timer(draft.id, summary="Timed through a clock change", end=end)
+    await world.agent.sync_now()
+    (entry,) = server_entries(world, "Timed through a clock change")
+    assert parse(entry["endDateTime"]) == end
+
+
 def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
+from agent.clock import SystemClock
 from tests.core.cli_run import ROOT, cli, database
 
 
@@ -105,6 +106,51 @@ def test_timer_start_stop_log_and_discard_from_the_command_line(
     assert len(entries) == 1
     assert (entries[0]["ticketID"], entries[0]["hoursWorked"]) == (ticket, 11)
     assert entries[0]["roleID"] == drafts[0]["role_id"]
+
+
+@pytest.mark.socket
+def test_stopping_twice_says_no_timer_is_running_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    ticket = demo_ticket(data)
+
+    def timer(*argv: str) -> tuple[int, str, str]:
+        return run(capsys, data, "edit", "timer", *argv)
+
+    assert timer("start", str(ticket))[0] == 0
+    code, out, _ = timer("stop")
+    assert code == 0 and "stopped" in out
+    (draft,) = status(data)["drafts"]
+    again = one_line(timer("stop"))
+    assert "no timer is running" in again and f"--draft {draft['id']}" in again
+    assert [d["id"] for d in status(data)["drafts"]] == [draft["id"]]  # still waiting
+    code, out, err = timer("stop", "--discard")  # the stopped one is still reached this way
+    assert code == 0 and "discarded" in out, err
+
+
+@pytest.mark.socket
+def test_a_clock_set_back_while_the_timer_ran_is_said_at_the_stop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    ticket = demo_ticket(data)
+
+    def timer(*argv: str) -> tuple[int, str, str]:
+        return run(capsys, data, "edit", "timer", *argv)
+
+    assert timer("start", str(ticket))[0] == 0
+    real = SystemClock.now
+    monkeypatch.setattr(SystemClock, "now", lambda self: real(self) - timedelta(hours=1))
+    code, out, err = timer("stop")
+    monkeypatch.undo()
+    assert code == 0, err
+    assert "clock" in out and "before the timer's start" in out and "--end" in out, out
+    (draft,) = status(data)["drafts"]
+    assert draft["stopped_at"] == draft["started_at"] and draft["clock_set_back"] > 3500
+    refused = one_line(timer("stop", "--log", "--summary", "Timed", "--draft", str(draft["id"])))
+    assert "clock" in refused and "--end" in refused
+    assert [d["id"] for d in status(data)["drafts"]] == [draft["id"]]
 
 
 def test_a_running_timer_survives_a_crash_of_the_process(tmp_path: Path) -> None:

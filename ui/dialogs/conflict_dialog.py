@@ -48,12 +48,16 @@ class FieldChoice(QFrame):
         self.conflict = conflict
         self.context = context
         self.deleted = conflict.kind == "deleted"
+        # Deleted on this laptop, changed in Autotask since: keep theirs or delete anyway.
+        self.changed = conflict.kind == "changed"
         box = QVBoxLayout(self)
         box.setContentsMargins(14, 12, 14, 12)
         box.setSpacing(8)
         title = (
             f"{entity_label(conflict.entity_type)} deleted in Autotask"
             if self.deleted
+            else f"{entity_label(conflict.entity_type)} deleted here, changed in Autotask"
+            if self.changed
             else field_label(conflict.field)
         )
         head = QHBoxLayout()
@@ -62,6 +66,8 @@ class FieldChoice(QFrame):
         box.addLayout(head)
         if self.deleted:
             box.addWidget(self._deleted_words())
+        elif self.changed:
+            box.addWidget(self._changed_words())
         box.addLayout(self._columns())
         box.addLayout(self._choices())
         self.editor = self._merge_editor()
@@ -83,6 +89,17 @@ class FieldChoice(QFrame):
                 if c.entity_type in RECREATABLE
                 else "keep it deleted (a deleted ticket cannot be recreated from Field Sync)."
             )
+        )
+        words.setWordWrap(True)
+        return words
+
+    def _changed_words(self) -> QLabel:
+        c = self.conflict
+        who = self.context.who(c.entity_type, c.entity_id)
+        what = entity_label(c.entity_type).lower()
+        words = QLabel(
+            f"You deleted this {what} on this laptop, but {who} changed it in Autotask since "
+            "you last saw it. Keep Autotask's version, or delete it anyway."
         )
         words.setWordWrap(True)
         return words
@@ -122,7 +139,7 @@ class FieldChoice(QFrame):
                 f" border: 1px solid {border}; border-radius: 6px; padding: 8px; color: #111827; }}"
             )
             raw = {BEFORE: c.base, MINE: c.mine, THEIRS: c.theirs}[key]
-            if self.deleted and key == THEIRS:
+            if (self.deleted and key == THEIRS) or (self.changed and key == MINE):
                 value.setText("<i>Deleted</i>")
             elif key == BEFORE:
                 value.setText(plain(base_text))
@@ -145,7 +162,7 @@ class FieldChoice(QFrame):
 
     def _text(self, value: Any) -> str:
         c = self.conflict
-        if self.deleted and isinstance(value, dict):
+        if (self.deleted or self.changed) and isinstance(value, dict):
             return self.context.label(c.entity_type, c.field, value) if value else "(nothing)"
         return self.context.label(c.entity_type, c.field, value)
 
@@ -160,6 +177,10 @@ class FieldChoice(QFrame):
             self.keep_mine = QRadioButton("Create it again with your values")
             self.keep_mine.setEnabled(recreate)
             self.keep_theirs = QRadioButton("Accept the deletion")
+            self.merge = None
+        elif self.changed:
+            self.keep_mine = QRadioButton("Delete it anyway")
+            self.keep_theirs = QRadioButton("Keep Autotask's version")
             self.merge = None
         else:
             self.keep_mine = QRadioButton("Keep yours")

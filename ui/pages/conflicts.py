@@ -135,17 +135,19 @@ class ConflictsPage(QWidget):
             font.setBold(True)
             parent.setFont(0, font)
             for c in group:
-                deleted = c.kind == "deleted"
-                child = QTreeWidgetItem(
-                    [
-                        "Deleted in Autotask" if deleted else field_label(c.field),
-                        "(your changes)"
-                        if deleted
-                        else context.label(c.entity_type, c.field, c.mine),
-                        "(deleted)" if deleted else context.label(c.entity_type, c.field, c.theirs),
-                        local_text(c.detected_at),
+                deleted, changed = c.kind == "deleted", c.kind == "changed"
+                if deleted:
+                    texts = ["Deleted in Autotask", "(your changes)", "(deleted)"]
+                elif changed:
+                    fields = ", ".join(field_label(f) for f in (c.theirs or {}))
+                    texts = ["Changed in Autotask", "(deleted here)", f"(changed: {fields})"]
+                else:
+                    texts = [
+                        field_label(c.field),
+                        context.label(c.entity_type, c.field, c.mine),
+                        context.label(c.entity_type, c.field, c.theirs),
                     ]
-                )
+                child = QTreeWidgetItem([*texts, local_text(c.detected_at)])
                 child.setData(0, CONFLICTS_ROLE, group)
                 if c.problem:  # its values were changed on disk: said, with the way out
                     child.setText(1, "(cannot be read)")

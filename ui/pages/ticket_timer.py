@@ -105,24 +105,32 @@ class TimerBar(QWidget):
             return []
         return [d for d in self.state.drafts if d.ticket_id == self.ticket_id]
 
+    def _elapsed(self, running: TimerView) -> str:
+        """The time since the start, or that the clock now reads before it (set back)."""
+        now = self.now()
+        if now < running.started_at:
+            return "the computer's clock was set back before its start"
+        return duration_text(running.elapsed(now))
+
     def _show(self) -> None:
         running = self.running
         self.setVisible(self.ticket_id is not None)
         if running is not None and self.mine:
             self.button.setText("Stop timer")
-            self.label.setText(f"Timer running: {duration_text(running.elapsed(self.now()))}")
+            self.label.setText(f"Timer running: {self._elapsed(running)}")
         else:
             self.button.setText("Start timer")
             self.label.setText(
                 ""
                 if running is None
-                else f"Timer on {ticket_text(running)}: "
-                f"{duration_text(running.elapsed(self.now()))}"
+                else f"Timer on {ticket_text(running)}: {self._elapsed(running)}"
             )
         self.label.setVisible(bool(self.label.text()))
         drafts = self.drafts()
         self.review.setVisible(bool(drafts))
-        if drafts:
+        if drafts and drafts[0].needs_end:
+            self.review.setText("Log stopped timer (end not known)…")
+        elif drafts:
             self.review.setText(f"Log stopped timer ({duration_text(drafts[0].seconds)})…")
         if running is not None and not self._tick.isActive():
             self._tick.start()
@@ -170,7 +178,9 @@ class TimerBar(QWidget):
 
 class DraftDialog(QDialog):
     """A stopped timer as a time entry to confirm: start and end (correctable), role and work
-    type (from the last entry logged), the summary; over ten hours it asks to confirm."""
+    type (from the last entry logged), the summary; over ten hours it asks to confirm. A timer
+    stopped while the clock read before its start (set back) ends at its start: the dialog says
+    so, and logs it only once the end is set."""
 
     def __init__(self, bar: TimerBar, draft: TimerDraft, catalog: Catalog | None) -> None:
         super().__init__(bar)
@@ -203,6 +213,16 @@ class DraftDialog(QDialog):
         ):
             form.addRow(label, widget)
         box.addLayout(form)
+        self.end_note = QLabel(objectName="fieldError", wordWrap=True)
+        self.end_note.setVisible(draft.needs_end)
+        if draft.needs_end:
+            read = QDateTime.fromSecsSinceEpoch(int(draft.started_at - (draft.clock_set_back or 0)))
+            self.end_note.setText(
+                "The computer's clock was set back while this timer ran: when it was stopped it "
+                f"read {read.toString('d MMM yyyy  HH:mm:ss')}, before the start. The end is not "
+                "known: set the end time to when you stopped working."
+            )
+        box.addWidget(self.end_note)
         self.long_note = QLabel(objectName="fieldError", wordWrap=True)
         self.confirm_long = QCheckBox("")
         box.addWidget(self.long_note)
@@ -291,6 +311,9 @@ class DraftDialog(QDialog):
         return entry
 
     def log(self) -> None:
+        if self.draft.needs_end and int(self.span()[1]) == int(self.draft.stopped_at):
+            show_error(self.error, "Set the end time first: the clock was set back.")
+            return
         if self.long and not self.confirm_long.isChecked():
             show_error(self.error, "Check the end time, or tick the box to log all of it.")
             return

@@ -169,6 +169,40 @@ def test_a_record_deleted_in_autotask_is_worded_as_a_deletion(synced: Desk, qtbo
     assert synced.run(synced.agent.conflicts()) == []
 
 
+def test_a_record_deleted_here_and_changed_in_autotask_offers_keep_or_delete(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    tickets = synced.run(synced.agent.my_tickets())
+    detail = next(
+        d
+        for d in (synced.run(synced.agent.ticket(t.id)) for t in tickets)
+        if d is not None and d.time_entries
+    )
+    entry = int(detail.time_entries[0].key)
+    synced.run(synced.agent.delete_time_entry(str(entry)))
+    synced.sim.tenant.records["TimeEntries"][entry]["summaryNotes"] = "Changed in Autotask"
+    synced.run(synced.agent.sync_now())
+    page = open_conflicts(synced, qtbot)
+    assert [c.kind for c in page.conflicts] == ["changed"]
+    child = page.tree.topLevelItem(0).child(0)
+    assert (child.text(0), child.text(1)) == ("Changed in Autotask", "(deleted here)")
+    dialog = open_dialog(synced, page, qtbot)
+    card = dialog.fields[0]
+    texts = " ".join(w.text() for w in card.findChildren(type(dialog.progress_note)))
+    assert "You deleted this" in texts and "changed it in Autotask" in texts
+    assert "Changed in Autotask" in card.cells["theirs"].text()
+    assert card.cells["mine"].text() == "<i>Deleted</i>"
+    assert card.keep_mine.text() == "Delete it anyway"
+    assert card.keep_theirs.text() == "Keep Autotask's version"
+    assert card.merge is None
+    qtbot.mouseClick(card.keep_theirs, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.apply, Qt.MouseButton.LeftButton)
+    synced.settle(lambda: dialog.pages.currentIndex() == 1)
+    assert synced.run(synced.agent.conflicts()) == []
+    synced.run(synced.agent.sync_now())
+    assert server(synced, "TimeEntries", entry)["summaryNotes"] == "Changed in Autotask"
+
+
 def test_offline_edit_and_time_then_a_dispatcher_conflict_resolved_in_the_dialog(
     synced: Desk, qtbot: QtBot
 ) -> None:

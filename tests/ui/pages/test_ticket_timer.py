@@ -4,7 +4,7 @@ the stopped time becomes one time entry in Autotask through the dialog (or is di
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDateTime, Qt
 from pytestqt.qtbot import QtBot
 
 from tests.ui.pages.conftest import Desk
@@ -108,6 +108,34 @@ def test_a_timer_over_ten_hours_asks_before_it_is_logged(synced: Desk, qtbot: Qt
     synced.settle(lambda: not dialog.isVisible())
     synced.run(synced.agent.sync_now())
     assert [e["hoursWorked"] for e in server_entries(synced, "Left running")] == [11]
+
+
+def test_a_clock_set_back_while_it_ran_is_said_and_the_end_must_be_set(
+    synced: Desk, qtbot: QtBot
+) -> None:
+    _, bar, ids = bar_of(synced, qtbot)
+    started = synced.run(synced.agent.start_timer(ids[0])).started_at
+    synced.clock.advance(30 * 60)
+    synced.clock.step_wall(-2 * 3600)  # set back while it ran
+    synced.settle(lambda: bar.button.text() == "Stop timer")
+    bar._tick.timeout.emit()
+    assert "set back" in bar.label.text()
+    click(qtbot, bar.button)
+    synced.settle(lambda: bar.dialog is not None and bar.dialog.isVisible())
+    dialog = bar.dialog
+    assert dialog is not None
+    assert dialog.end_note.isVisibleTo(dialog)
+    assert "set back" in dialog.end_note.text() and "end time" in dialog.end_note.text()
+    dialog.summary.setPlainText("Through a clock change")
+    click(qtbot, dialog.log_button)
+    synced.idle()
+    assert dialog.isVisible() and "end time" in dialog.error.text()
+    assert synced.run(synced.agent.status()).pending == 0
+    dialog.end.setDateTime(QDateTime.fromSecsSinceEpoch(int(started) + 30 * 60))
+    click(qtbot, dialog.log_button)
+    synced.settle(lambda: not dialog.isVisible())
+    synced.run(synced.agent.sync_now())
+    assert [e["hoursWorked"] for e in server_entries(synced, "Through a clock change")] == [0.5]
 
 
 def test_discarding_the_stopped_time_logs_nothing(
