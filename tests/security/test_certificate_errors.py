@@ -152,7 +152,7 @@ def test_the_sync_command_says_the_certificate_is_not_trusted(
     try:
         profile = open_profile(tmp_path, "default")
         try:
-            profile.settings_repo.update(
+            profile.settings_repo.save(
                 api_directory_url=f"https://127.0.0.1:{ports[0]}/ATServicesRest/",
                 technician_resource_id=1,
             )

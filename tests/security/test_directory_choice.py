@@ -36,7 +36,7 @@ class Hosts:
 def _profile(data_dir: Path, sim: Simulator, directory: str) -> None:
     profile = open_profile(data_dir, "default")
     try:
-        profile.settings_repo.update(
+        profile.settings_repo.save(
             api_directory_url=directory, technician_resource_id=sim.technician_resource_id
         )
         profile.vault.record_directory(directory)  # as Settings records the user's choice

@@ -69,7 +69,7 @@ def _prepare_profile(data_dir: Path, sim: Simulator, directory: str) -> None:
     """A profile signed in through a custom directory, as the sign-in dialog leaves it."""
     profile = open_profile(data_dir, "default")
     try:
-        profile.settings_repo.update(
+        profile.settings_repo.save(
             api_directory_url=directory, technician_resource_id=sim.technician_resource_id
         )
         profile.vault.record_directory(directory)  # the user's choice, as Settings records it

@@ -53,7 +53,7 @@ def test_the_window_syncs_through_the_profiles_directory(
         directory = base + "/ATServicesRest/"
         profile = open_profile(data, "default")
         try:  # as the sign-in dialog leaves a profile that uses a custom directory
-            profile.settings_repo.update(
+            profile.settings_repo.save(
                 api_directory_url=directory, technician_resource_id=sim.technician_resource_id
             )
             profile.vault.record_directory(directory)
