@@ -205,7 +205,10 @@ class TicketPanel(QWidget):
         if detail is None:
             return
         shown = self.details.detail
-        typing = shown is not None and shown.id == detail.id and self.details.dirty()
+        # A save still on its way counts too: refused (a full disk), its typing must still be
+        # in the form to be saved again.
+        holding = self.details.dirty() or self.details.saving()
+        typing = shown is not None and shown.id == detail.id and holding
         if not (typing and self.details.changes(detail)):
             # Typing that the refreshed ticket does not hold yet stays as typed (it refreshes
             # once saved or reverted); once saved, the refresh shows it with its pending marks.
@@ -470,6 +473,10 @@ class DetailsTab(QScrollArea):
     def _note(self, ticket_id: int | None, text: str) -> None:
         self._note_for = ticket_id
         self.saved_note.setText(text)
+
+    def saving(self) -> bool:
+        """A save of this form is on its way (captured or refused soon)."""
+        return self._in_flight is not None
 
     def _revert(self) -> None:
         if self.detail is not None and self.catalog is not None:
