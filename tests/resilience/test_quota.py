@@ -18,10 +18,13 @@ from agent.resilience.quota import (
 class Tenant:
     """Counts requests in a fixed window like the server's ThresholdInformation."""
 
-    def __init__(self, clock: FakeClock, threshold: int = 3600, current: int = 0) -> None:
+    def __init__(
+        self, clock: FakeClock, threshold: int = 3600, current: int = 0, minutes: float = 60.0
+    ) -> None:
         self.clock = clock
         self.threshold = threshold
         self.current = current
+        self.minutes = minutes  # the window ThresholdInformation reports (1: an hour scaled)
         self.readings = 0
 
     def request(self) -> None:
@@ -30,7 +33,7 @@ class Tenant:
     async def read(self) -> ThresholdInfo:
         self.readings += 1
         self.request()  # the reading counts itself
-        return ThresholdInfo(self.threshold, 60.0, self.current)
+        return ThresholdInfo(self.threshold, self.minutes, self.current)
 
 
 def test_threshold_information_is_read_from_the_wire_format_case_insensitively():
@@ -275,14 +278,8 @@ async def test_a_tenant_full_of_others_is_read_again_within_its_window():
     new reading can. With a one-minute window it comes within half the window, not after the
     five minutes a quiet hour-long window waits between readings."""
     clock = FakeClock()
-    tenant = Tenant(clock, threshold=10_000, current=9_500)
-    tenant_read = tenant.read
-
-    async def read() -> ThresholdInfo:
-        info = await tenant_read()
-        return ThresholdInfo(info.threshold, 1.0, info.current)  # the hour lasts a minute
-
-    pacer = QuotaPacer(read, QuotaSettings(share=0.5, max_wait=1.0), clock)
+    tenant = Tenant(clock, threshold=10_000, current=9_500, minutes=1.0)  # an hour in a minute
+    pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.5, max_wait=1.0), clock)
     with pytest.raises(QuotaWaitTooLong) as spent:
         await pacer.acquire(Kind.WRITE)
     assert spent.value.retry_in <= 60.0 / 2
@@ -297,14 +294,8 @@ async def test_agents_seen_at_work_are_remembered_while_the_window_holds_their_r
     requests are in it as long, and an agent that forgot them sooner would take the share of
     all ten for itself the moment they all hold back."""
     clock = FakeClock()
-    tenant = Tenant(clock, threshold=10_000, current=2_000)
-    tenant_read = tenant.read
-
-    async def read() -> ThresholdInfo:
-        info = await tenant_read()
-        return ThresholdInfo(info.threshold, 1.0, info.current)  # the hour lasts a minute
-
-    pacer = QuotaPacer(read, QuotaSettings(share=0.05, max_wait=0.0), clock)
+    tenant = Tenant(clock, threshold=10_000, current=2_000, minutes=1.0)  # an hour in a minute
+    pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.05, max_wait=0.0), clock)
     for _ in range(40):  # its first calls, while nine others send nine times as many
         try:
             await pacer.acquire(Kind.WRITE)
