@@ -64,8 +64,12 @@ $(LINT_STAMP):
 typecheck: venv
 	$(VENV)/bin/mypy
 
+# Three workers on two cores: many tests wait on sockets, child processes and fsync. Each test
+# file runs whole on one worker (the tests of a file may share a Redis database or a port).
+PYTEST_WORKERS ?= 3
+
 pytest: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck pytest
 
