@@ -91,7 +91,19 @@ def cmd_policy(args: argparse.Namespace) -> int:
         return 2
     for line in _lines(policy, secrets, show_origin=args.policy_command == "show"):
         print(line)
+    shared = "fleet_size" in policy.values or "redis_url" in policy.values
+    if args.policy_command == "check" and not policy.empty and not shared:
+        print(FLEET_NOTE)
     return 0
+
+
+FLEET_NOTE = (
+    "note: neither fleet_size nor redis_url is set. Agents of the team then see each other only\n"
+    "  in the tenant's request count while they send at the same moment (as after an outage);\n"
+    "  agents working at different times look like the tenant's other integrations, and the\n"
+    "  team can spend more than quota_share. Set fleet_size to the number of technicians, or\n"
+    "  redis_url, to keep the team within it."
+)
 
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {"policy": cmd_policy}

@@ -1,15 +1,25 @@
 """How many agents of the tenant are spending its budget now, seen from ThresholdInformation alone.
 
 Without a shared store the only thing agents of one tenant have in common is the tenant's request
-count. Between two readings it grows by this agent's own requests plus everyone else's; when this
-agent sent `own` requests and the others `others`, about `1 + others / own` agents as busy as this
-one were at work (the tenant's other integrations count as agents too, which only makes the
-estimate err on the careful side). A sample needs a few own requests to mean anything, and is
-believed for `memory` seconds: the busiest recent sample wins, so a burst of the whole office is
-remembered while the window still holds its requests.
+count in its rolling window. Between two readings it grows by every request sent and falls by every
+request leaving the window. When this agent sent `own` of the requests and the others the rest,
+about `1 + others / own` agents as busy as this one were at work (the tenant's other integrations
+count too when they are at least a quarter as busy, which errs on the careful side; a fifth is
+added for what the estimate cannot see). Samples need a few own requests, and are taken only while
+few requests left the window meanwhile: what left is known only as an estimate (the arrivals
+between earlier readings, `_arrivals`, prorated evenly, the count at the first reading spread over
+the window before it), and a crowd whose first bursts leave the window together would see no growth
+at all and each agent take the whole share. A crowd's first burst always gives a clean sample.
 
-`fleet_size`, when the administrator's policy gives it, is the number assumed until the readings
-show more, and never less: each agent then plans for that many, before it has seen any of them.
+What the samples showed is then held (`_held`), not forgotten with them: agents whose bursts no
+longer meet this one's (a crowd drifting out of step, each refilling as its own requests leave)
+are as many as before as long as the tenant's count leaves room for them. The estimate falls only
+when the count shows fewer: n agents as busy as this one, with `own` requests in the window, make
+a count of at least `n * own`.
+
+Agents that never burst together cannot be told from the tenant's other integrations this way;
+the administrator's `fleet_size` (the number assumed at least, from before any reading) or a shared
+Redis budget is what keeps such a fleet within its share.
 """
 
 from __future__ import annotations
@@ -29,33 +39,85 @@ class Reading:
 
 
 class ActiveAgents:
-    """The estimate `count()`: `fleet_size` or the busiest recent sample, whichever is larger."""
+    """The estimate `count()`: `fleet_size` or the agents held from the samples, the larger."""
+
+    MARGIN = 1.2  # the others' share of a sample is taken a fifth larger than it shows
 
     def __init__(
-        self, fleet_size: int = 1, memory: float = 600.0, min_own: int = 3, up_to: float = 0.5
+        self,
+        fleet_size: int = 1,
+        memory: float = 3600.0,
+        min_own: int = 3,
+        up_to: float = 0.5,
+        max_left: float = 0.25,
     ) -> None:
         self.fleet_size = max(1, fleet_size)
         self.up_to = up_to  # samples are taken while the tenant is below this part of its limit
-        self.memory = memory
+        self.memory = memory  # the tenant's window: how long a sample and an arrival matter
         self.min_own = min_own
+        self.max_left = max_left  # requests leaving the window, per own request, for a sample
         self._last: Reading | None = None
         self._samples: deque[tuple[float, int]] = deque()  # (when, agents), oldest first
+        # The tenant's requests sent between readings: (from, to, how many), oldest first.
+        self._arrivals: deque[tuple[float, float, float]] = deque()
+        self._held = 1
 
-    def observe(self, at: float, tenant: int, own_sent: int, threshold: int = 0) -> None:
+    def observe(
+        self, at: float, tenant: int, own_sent: int, threshold: int = 0, own_held: int = 0
+    ) -> None:
         """A reading answered at `at`: the tenant's count then, and how many requests this agent
         had sent by then in all (the reading itself included). Past `up_to` of the threshold
         every agent's calls are spaced out by the latency tiers, and a jump there is far more
-        likely another integration's batch than a crowd of agents: no sample is taken."""
+        likely another integration's batch than a crowd of agents: no sample is taken (the
+        arrivals are still kept, for the readings after it)."""
+        window = self.memory
+        self._observe(at, tenant, own_sent, threshold, window)
+        # What the samples show is held while the window's count allows it: as many agents as
+        # this one (`own_held` requests of it in the window) cannot hold fewer than the others'
+        # requests make up. Agents whose bursts no longer meet this one's (a crowd drifting out
+        # of step) stay counted so, while the count says their requests are still there.
+        level = self._held
+        if own_held >= self.min_own:
+            level = math.ceil(max(0.0, (tenant - own_held) / own_held - 0.25)) + 1
+        self._held = max(self.observed(at), min(self._held, level))
+
+    def _observe(
+        self, at: float, tenant: int, own_sent: int, threshold: int, window: float
+    ) -> None:
         last, self._last = self._last, Reading(at, tenant, own_sent)
-        if last is None or (threshold and tenant >= self.up_to * threshold):
+        if last is None or at < last.at:
+            self._arrivals.clear()
+            self._arrivals.append((at - window, at, float(tenant)))
             return
+        left = self._arrived(last.at - window, at - window)
+        sent = max(0.0, tenant - last.tenant + left)
+        self._arrivals.append((last.at, at, sent))
+        while self._arrivals and self._arrivals[0][1] <= at - window:
+            self._arrivals.popleft()
         own = own_sent - last.own_sent
-        # Requests leaving the window make the count fall: growth is only ever a lower bound.
-        others = tenant - last.tenant - own
-        if own < self.min_own:
+        if own < self.min_own or (threshold and tenant >= self.up_to * threshold):
             return
-        agents = min(MAX_AGENTS, 1 + math.ceil(max(0, others) / own))
-        self._samples.append((at, agents))
+        if left > max(1.0, self.max_left * own):
+            # Requests left the window meanwhile: how many is only an estimate, and an estimate
+            # of an estimate a window later. The sample waits for a burst with little leaving
+            # (the first of a crowd's bursts always is one); the last ones are kept meanwhile.
+            return
+        # An agent counts when it was at least a quarter as busy as this one: the tenant's other
+        # integrations trickling beside a burst are not a crowd (nor is rounding in the prorating).
+        agents = 1 + math.ceil(max(0.0, self.MARGIN * (sent - own) / own - 0.25))
+        self._samples.append((at, min(MAX_AGENTS, agents)))
+
+    def _arrived(self, start: float, end: float) -> float:
+        """Requests sent in (start, end], prorated evenly within each interval between readings."""
+        total = 0.0
+        for begin, finish, count in self._arrivals:
+            if finish <= begin:  # two readings at one moment: all at that moment
+                total += count if start < finish <= end else 0.0
+                continue
+            overlap = min(end, finish) - max(start, begin)
+            if overlap > 0:
+                total += count * overlap / (finish - begin)
+        return total
 
     def observed(self, now: float) -> int:
         samples = self._samples
@@ -69,4 +131,8 @@ class ActiveAgents:
         return bool(self._samples)
 
     def count(self, now: float) -> int:
-        return max(self.fleet_size, self.observed(now))
+        return max(self.fleet_size, self.observed(now), self._held)
+
+    def held(self) -> int:
+        """The agents the samples showed, as far as the tenant's count still allows them."""
+        return self._held

@@ -58,6 +58,7 @@ class QuotaSettings:
     fleet_size: int = 1  # agents of the tenant assumed at least (`active_agents`)
     jitter_per_agent: float = 0.25  # a restart waits up to this times (agents - 1) seconds
     probe_requests: float = 20.0  # read again after this many while the fleet is not yet seen
+    probe_fleet: float = 50.0  # ... and after at most this part of the allowance when alone
 
 
 class OwnRequests:

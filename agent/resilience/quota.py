@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -174,10 +175,29 @@ class QuotaPacer:
         return self.agents.count(self._clock.monotonic())
 
     def headroom(self) -> float:
-        """Requests this agent may still make in the window (its allowance less its own use)."""
+        """Requests this agent may still make in the window: its allowance less its own use and
+        the readings it will make while its allowance is spent (they go even then)."""
         s, info = self.settings, self.info
         agents = self.active_agents()
-        return allowance.allowance(s, info.threshold, self.others, agents) - self.own()
+        mine = allowance.allowance(s, info.threshold, self.others, agents)
+        return mine - self.own() - math.ceil(self.window / self.spent_interval())
+
+    def spent_interval(self) -> float:
+        """How often a reading goes while this agent's allowance is spent: own requests leaving
+        the window bring headroom back without one, only the others' leaving needs a reading.
+        Every agent of the fleet reads, so each reads that much less often: together they read
+        about as often as one agent alone would (every `max_interval`), at least twice a window."""
+        s = self.settings
+        spaced = s.max_interval * self.active_agents()
+        return max(s.min_interval, min(spaced, self.window / 2.0))
+
+    def probe(self) -> float:
+        """Requests sent before the first reading that can show how many agents spend with this
+        one: a part of what this agent alone would be allowed, as if `probe_fleet` agents came
+        back at once (each learns the real number from the readings after its probe)."""
+        s, info = self.settings, self.info
+        alone = allowance.allowance(s, info.threshold, self.others, 1)
+        return max(self.agents.min_own + 1.0, min(s.probe_requests, alone / s.probe_fleet))
 
     @property
     def multiplier(self) -> float:
@@ -216,10 +236,7 @@ class QuotaPacer:
     def read_interval(self) -> float:
         s = self.settings
         if self.headroom() < 1.0:
-            # Spent: own requests leaving the window bring headroom back, or a reading that
-            # shows the others' requests gone; a reading costs a request of the reserve, so
-            # at most twice a window (an hour's window: every five minutes, `max_interval`).
-            return max(s.min_interval, min(s.max_interval, self.window / 2.0))
+            return self.spent_interval()
         usage = min(1.0, max(0.0, self.usage))
         return min(s.max_interval, max(s.min_interval, s.max_interval * (1.0 - usage) ** 2))
 
@@ -333,7 +350,7 @@ class QuotaPacer:
         if self._read is None:
             return
         while (under_way := self._reading) is not None:
-            if self._sent_since_read < self.settings.blind_calls:
+            if self._sent_since_read < self._blind_limit():
                 return
             await under_way.wait()  # spent enough blind: the answer is due any moment
         if not self._reading_due():
@@ -349,11 +366,12 @@ class QuotaPacer:
             self.info = info
             # Agents seen at work are counted while the window still holds their requests.
             self.agents.memory = self.window
-            self.agents.observe(now, info.current, self._sent_total, info.threshold)
+            own_held = self._own_at_reading
+            self.agents.observe(now, info.current, self._sent_total, info.threshold, own_held)
             self._read_at, self._sent_since_read = now, 0
             self._reread_after = float(max(1, self.settings.burst_reread_calls))
             if not self.agents.seen(now):  # how many spend with us is not known yet
-                self._reread_after = min(self._reread_after, self.settings.probe_requests)
+                self._reread_after = min(self._reread_after, self.probe())
             self._after_reading(now, info)
         except QuotaWaitTooLong:
             return  # no budget for the reading itself; the caller's own wait will say so
@@ -385,6 +403,13 @@ class QuotaPacer:
             self._throttled_at = None
         else:
             self._throttled_at = min(self._throttled_at, now)
+
+    def _blind_limit(self) -> float:
+        """Calls that may go while a reading is under way: `blind_calls`, or only the probe
+        while the fleet is not yet seen."""
+        if self.agents.seen(self._clock.monotonic()):
+            return self.settings.blind_calls
+        return min(float(self.settings.blind_calls), self.probe())
 
     async def _take_for_reading(self) -> None:
         """Our own bookkeeping takes a token like any request, past 50 % and without headroom."""

@@ -190,3 +190,12 @@ def test_a_policy_command_writes_no_log_into_the_users_folders(
     code, _, err = run(capsys, *argv)
     assert code == 2 and "an unexpected failure (RuntimeError: a defect)" in err
     assert not data.exists()
+
+
+def test_check_says_when_nothing_keeps_a_team_within_its_share(tmp_path: Path, capsys) -> None:
+    bare = write_policy(tmp_path / "bare.json", {"quota_share": 0.2, "api_secret": SECRET})
+    code, out, _ = run(capsys, "policy", "check", str(bare))
+    assert code == 0 and "neither fleet_size nor redis_url is set" in out
+    sized = write_policy(tmp_path / "sized.json", {"quota_share": 0.2, "fleet_size": 12})
+    code, out, _ = run(capsys, "policy", "check", str(sized))
+    assert code == 0 and "fleet_size" in out and "neither" not in out

@@ -35,18 +35,16 @@ class Tenant:
 
 
 def test_the_tenants_growth_beyond_our_own_calls_counts_the_agents_at_work():
-    agents = ActiveAgents(memory=60.0)
-    agents.observe(0.0, tenant=100, own_sent=0)
-    agents.observe(1.0, tenant=100 + 10 + 90, own_sent=10)  # 10 ours, 90 others'
-    assert agents.count(1.0) == 10
-    agents.observe(2.0, tenant=230, own_sent=20)  # 10 ours, 20 others': the busier one stays
-    assert agents.count(2.0) == 10
-    assert agents.count(61.5) == 3  # the office's burst is forgotten after `memory`
-    assert agents.count(62.5) == 1
+    agents = ActiveAgents()
+    agents.observe(0.0, tenant=0, own_sent=0)
+    agents.observe(1.0, tenant=10 + 90, own_sent=10)  # 10 ours, 90 others': 10, and a fifth more
+    assert agents.count(1.0) == 12
+    agents.observe(2.0, tenant=130, own_sent=20)  # 10 ours, 20 others': the busier one stays
+    assert agents.count(2.0) == 12
 
 
 def test_a_reading_after_too_few_own_calls_says_nothing_and_the_policy_is_a_floor():
-    agents = ActiveAgents(fleet_size=5, memory=60.0)
+    agents = ActiveAgents(fleet_size=5)
     agents.observe(0.0, tenant=100, own_sent=0)
     agents.observe(1.0, tenant=400, own_sent=1)  # one own call: no sample
     assert not agents.seen(1.0)
@@ -54,6 +52,48 @@ def test_a_reading_after_too_few_own_calls_says_nothing_and_the_policy_is_a_floo
     agents.observe(2.0, tenant=420, own_sent=11)  # ten own, ten others': two agents, policy five
     assert agents.seen(2.0)
     assert agents.count(2.0) == 5
+
+
+def test_a_crowd_whose_first_bursts_leave_the_window_together_is_still_counted():
+    """Ten agents burst at once; a window later their first requests leave as each sends as
+    many again, so the count does not grow at all: still ten, not one alone."""
+    agents = ActiveAgents()
+    agents.observe(0.0, tenant=0, own_sent=0)
+    agents.observe(2.0, tenant=100, own_sent=10, own_held=10)
+    assert agents.count(2.0) >= 10
+    agents.observe(3600.5, tenant=100, own_sent=11, own_held=10)  # the reading itself
+    agents.observe(3602.0, tenant=100, own_sent=21, own_held=10)  # 10 left, 10 came, each
+    assert agents.count(3602.0) >= 10
+
+
+def test_the_count_falls_when_the_tenants_count_leaves_no_room_for_the_others():
+    agents = ActiveAgents()
+    agents.observe(0.0, tenant=0, own_sent=0)
+    agents.observe(2.0, tenant=100, own_sent=10, own_held=10)
+    assert agents.count(2.0) >= 10
+    agents.observe(1800.0, tenant=100, own_sent=11, own_held=11)  # they hold their requests
+    assert agents.count(1800.0) >= 10
+    # A window on, the others sent nothing more: only this agent's requests are counted.
+    agents.observe(3700.0, tenant=12, own_sent=24, own_held=12)
+    assert agents.count(3700.0) == 1
+
+
+def test_a_lone_agent_beside_an_integrations_steady_use_is_no_crowd():
+    """Another integration sends one request every two seconds all along; this agent sends a
+    batch of twenty now and then and reads before and after (an idle reading between)."""
+    agents = ActiveAgents()
+    tenant, own, at = 1800, 0, 0.0
+    agents.observe(at, tenant, own)
+    for _ in range(12):  # an hour and more: batches every five minutes
+        at += 2.0
+        own += 20
+        tenant += 20 + 1 - 1  # the batch, and the integration's one in, one out
+        agents.observe(at, tenant, own, own_held=min(own, 240))
+        at += 298.0
+        own += 1
+        tenant += 1  # the idle reading; the integration's requests come and go evenly
+        agents.observe(at, tenant, own, own_held=min(own, 240))
+    assert agents.count(at) == 1
 
 
 async def test_agents_back_from_an_outage_start_apart_and_alone_one_starts_at_once():
@@ -111,6 +151,56 @@ async def test_twenty_agents_bursting_after_an_outage_keep_the_tenant_under_the_
     assert fleet_peak <= 0.5 * (10_000 - 500)
     assert fleet_peak >= 0.2 * (10_000 - 500)  # the fleet was not starved either
     assert max(p.active_agents() for p in pacers) >= 10
+
+
+async def office(
+    agents: int, windows: int, step: float, *, share: float = 0.05, others: int = 0
+) -> int:
+    """`agents` with unlimited work reconnect at the same moment and keep sending for `windows`
+    hours, each whenever its pacer lets it (round-robin within a step of `step` seconds, the
+    bulkheads' limit of calls per step); the tenant's other integrations send `others` an hour,
+    evenly. Returns the most requests of the agents in the tenant's window at any step."""
+    clock = FakeClock()
+    start = clock.monotonic()
+    tenant = Tenant(clock, threshold=10_000, others=0)
+    tenant.times = [start - 3600 + 3600 * (k + 0.5) / others for k in range(others)] or [start - 1]
+    every = 3600 / others if others else float("inf")
+    due = start + every / 2
+    settings = QuotaSettings(share=share, max_wait=0.0)
+    pacers = [QuotaPacer(tenant.read, settings, clock, rng=random.Random(i)) for i in range(agents)]
+    peak = 0
+    for _ in range(int(windows * 3600 / step)):
+        waiting: set[int] = set()
+        for _ in range(int(30 * step)):
+            for i, pacer in enumerate(pacers):
+                if i in waiting:
+                    continue
+                try:
+                    await pacer.acquire(Kind.WRITE)
+                except QuotaWaitTooLong:
+                    waiting.add(i)
+                    continue
+                tenant.request()
+        while due <= clock.monotonic():
+            bisect.insort(tenant.times, due)
+            due += every
+        peak = max(peak, tenant.count(clock.monotonic()) - others)
+        clock.advance(step)
+    return peak
+
+
+async def test_an_office_draining_for_hours_keeps_the_share_in_every_window():
+    """Ten agents reconnect together with more work than the share allows and keep at it for
+    four hours: their first requests leave the window together, then as they come."""
+    assert await office(10, windows=4, step=2.0) <= 0.05 * 9_000
+
+
+async def test_a_small_office_drifting_out_of_step_keeps_the_share():
+    assert await office(3, windows=10, step=5.0) <= 0.05 * 9_000
+
+
+async def test_twenty_agents_beside_another_integration_keep_the_share_of_what_it_leaves():
+    assert await office(20, windows=4, step=2.0, others=500) <= 0.05 * (9_000 - 500)
 
 
 async def test_a_policy_fleet_size_caps_even_the_first_burst():

@@ -227,7 +227,9 @@ async def test_headroom_comes_back_as_the_agents_own_requests_leave_the_window()
     settings = QuotaSettings(share=0.5, reserve=0.0, burst=None, max_wait=1.0)
     pacer = QuotaPacer(None, settings, clock)
     pacer.info = ThresholdInfo(threshold=20, timeframe_minutes=1.0, current=0)
-    for _ in range(10):
+    # Its allowance is ten; two are kept for the readings while it is spent (twice a window).
+    assert pacer.spent_interval() == 30.0
+    for _ in range(8):
         await pacer.acquire(Kind.WRITE)
     with pytest.raises(QuotaWaitTooLong) as spent:
         await pacer.acquire(Kind.WRITE)
@@ -290,11 +292,11 @@ async def test_a_tenant_full_of_others_is_read_again_within_its_window():
 
 
 async def test_agents_seen_at_work_are_remembered_while_the_window_holds_their_requests():
-    """Ten agents seen in the tenant's growth stay counted for the tenant's whole window: their
-    requests are in it as long, and an agent that forgot them sooner would take the share of
-    all ten for itself the moment they all hold back."""
+    """Ten agents seen in the tenant's growth stay counted while their requests are in the
+    window, and after it as long as the count leaves room for them: an agent that forgot them
+    sooner would take the share of all ten for itself the moment they all hold back."""
     clock = FakeClock()
-    tenant = Tenant(clock, threshold=10_000, current=2_000, minutes=1.0)  # an hour in a minute
+    tenant = Tenant(clock, threshold=10_000, current=0, minutes=1.0)  # an hour in a minute
     pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.05, max_wait=0.0), clock)
     for _ in range(40):  # its first calls, while nine others send nine times as many
         try:
@@ -307,5 +309,14 @@ async def test_agents_seen_at_work_are_remembered_while_the_window_holds_their_r
     assert pacer.active_agents() >= 9
     clock.advance(45.0)  # all of them held back since: their requests are still in the window
     assert pacer.active_agents() >= 9
-    clock.advance(20.0)  # a window later they have left it
+    clock.advance(20.0)  # a window later, with no reading saying otherwise, still nine
+    assert pacer.active_agents() >= 9
+    tenant.current = 0  # every request has left: a reading shows only this agent's own
+    for _ in range(30):
+        try:
+            await pacer.acquire(Kind.WRITE)
+        except QuotaWaitTooLong:
+            break
+        tenant.request()
+        clock.advance(0.5)
     assert pacer.active_agents() == 1
