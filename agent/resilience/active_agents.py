@@ -2,23 +2,25 @@
 
 Without a shared store the only thing agents of one tenant have in common is the tenant's request
 count in its rolling window. Between two readings it grows by every request sent and falls by every
-request leaving the window. When this agent sent `own` of the requests and the others the rest,
-about `1 + others / own` agents as busy as this one were at work (the tenant's other integrations
-count too when they are at least a quarter as busy, which errs on the careful side; a fifth is
-added for what the estimate cannot see). Samples need a few own requests, and are taken only while
-few requests left the window meanwhile: what left is known only as an estimate (the arrivals
-between earlier readings, `_arrivals`, prorated evenly, the count at the first reading spread over
-the window before it), and a crowd whose first bursts leave the window together would see no growth
-at all and each agent take the whole share. A crowd's first burst always gives a clean sample.
+request leaving the window; those leaving were sent a window earlier, and the readings then said
+how many came (`_arrivals`: the requests sent between earlier readings, prorated evenly within
+each interval; the count at the first reading spread evenly over the window before it). So the
+requests sent between two readings are the growth plus those that left. When this agent sent `own`
+of them and the others the rest, about `1 + others / own` agents as busy as this one were at work
+(the tenant's other integrations count too when they are at least a quarter as busy, which errs on
+the careful side; a fifth is added for what the prorating cannot see). A sample needs a few own
+requests sent at a burst's pace (`MIN_RATE`): a few calls over a long interval say nothing but how
+busy the other integrations were all along.
 
 What the samples showed is then held (`_held`), not forgotten with them: agents whose bursts no
-longer meet this one's (a crowd drifting out of step, each refilling as its own requests leave)
-are as many as before as long as the tenant's count leaves room for them. The estimate falls only
-when the count shows fewer: n agents as busy as this one, with `own` requests in the window, make
-a count of at least `n * own`.
+longer meet this one's (a crowd drifting out of step, each refilling as its own requests leave the
+window) are as many as before as long as the tenant's count leaves room for them. The estimate
+falls only when the count shows fewer: n agents as busy as this one, with `own` requests in the
+window, make a count of at least `n * own`. Without the held estimate, an office whose first bursts
+leave the window together sees its count stand still, and every agent takes the whole share.
 
 Agents that never burst together cannot be told from the tenant's other integrations this way;
-the administrator's `fleet_size` (the number assumed at least, from before any reading) or a shared
+the administrator's `fleet_size` (the number assumed at least, before any reading) or a shared
 Redis budget is what keeps such a fleet within its share.
 """
 
@@ -41,6 +43,7 @@ class Reading:
 class ActiveAgents:
     """The estimate `count()`: `fleet_size` or the agents held from the samples, the larger."""
 
+    MIN_RATE = 0.2  # own requests a second between two readings, for a sample
     MARGIN = 1.2  # the others' share of a sample is taken a fifth larger than it shows
 
     def __init__(
@@ -49,13 +52,11 @@ class ActiveAgents:
         memory: float = 3600.0,
         min_own: int = 3,
         up_to: float = 0.5,
-        max_left: float = 0.25,
     ) -> None:
         self.fleet_size = max(1, fleet_size)
         self.up_to = up_to  # samples are taken while the tenant is below this part of its limit
         self.memory = memory  # the tenant's window: how long a sample and an arrival matter
         self.min_own = min_own
-        self.max_left = max_left  # requests leaving the window, per own request, for a sample
         self._last: Reading | None = None
         self._samples: deque[tuple[float, int]] = deque()  # (when, agents), oldest first
         # The tenant's requests sent between readings: (from, to, how many), oldest first.
@@ -97,10 +98,7 @@ class ActiveAgents:
         own = own_sent - last.own_sent
         if own < self.min_own or (threshold and tenant >= self.up_to * threshold):
             return
-        if left > max(1.0, self.max_left * own):
-            # Requests left the window meanwhile: how many is only an estimate, and an estimate
-            # of an estimate a window later. The sample waits for a burst with little leaving
-            # (the first of a crowd's bursts always is one); the last ones are kept meanwhile.
+        if own < self.MIN_RATE * (at - last.at):
             return
         # An agent counts when it was at least a quarter as busy as this one: the tenant's other
         # integrations trickling beside a burst are not a crowd (nor is rounding in the prorating).

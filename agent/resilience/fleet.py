@@ -68,7 +68,8 @@ class FleetLink:
         expected_agents: int = 3,
         poll_interval: float = 0.25,
         retry_interval: float = 5.0,
-        socket_timeout: float = 0.5,
+        socket_timeout: float = 1.0,
+        connect_timeout: float = 2.0,
     ) -> None:
         self.prefix = prefix
         self.agent_id = uuid.uuid4().hex
@@ -76,8 +77,10 @@ class FleetLink:
         self.poll_interval = poll_interval
         self.retry_interval = retry_interval
         self._clock = clock
+        # Ten agents starting at once on a busy computer can take more than a second to connect:
+        # that is no outage (it would be logged as one, and each would pace alone meanwhile).
         self._redis: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_connect_timeout=socket_timeout, socket_timeout=socket_timeout
+            url, socket_connect_timeout=connect_timeout, socket_timeout=socket_timeout
         )
         self._script = self._redis.register_script(TOKEN_BUCKET_LUA)
         self._fallback: TokenBucket | None = None

@@ -15,9 +15,12 @@ from agent.resilience.quota import QuotaPacer, QuotaSettings, QuotaWaitTooLong, 
 class Tenant:
     """The tenant's request count in its rolling window, as ThresholdInformation reports it."""
 
-    def __init__(self, clock: FakeClock, threshold: int, others: int) -> None:
+    def __init__(
+        self, clock: FakeClock, threshold: int, others: int, minutes: float = 60.0
+    ) -> None:
         self.clock = clock
         self.threshold = threshold
+        self.window = minutes * 60.0
         self.times: list[float] = [clock.monotonic() - 1.0] * others  # in order, oldest first
 
     def request(self) -> None:
@@ -25,13 +28,14 @@ class Tenant:
         assert now >= self.times[-1], "the clock never goes back"
         self.times.append(now)
 
-    def count(self, now: float, window: float = 3600.0) -> int:
+    def count(self, now: float) -> int:
         """Requests at times t with now - window < t <= now (a bisection of the ordered times)."""
-        return bisect.bisect_right(self.times, now) - bisect.bisect_right(self.times, now - window)
+        start = bisect.bisect_right(self.times, now - self.window)
+        return bisect.bisect_right(self.times, now) - start
 
     async def read(self) -> ThresholdInfo:
         self.request()  # the reading counts itself
-        return ThresholdInfo(self.threshold, 60.0, self.count(self.clock.monotonic()))
+        return ThresholdInfo(self.threshold, self.window / 60.0, self.count(self.clock.monotonic()))
 
 
 def test_the_tenants_growth_beyond_our_own_calls_counts_the_agents_at_work():
@@ -154,7 +158,13 @@ async def test_twenty_agents_bursting_after_an_outage_keep_the_tenant_under_the_
 
 
 async def office(
-    agents: int, windows: int, step: float, *, share: float = 0.05, others: int = 0
+    agents: int,
+    windows: int,
+    step: float,
+    *,
+    share: float = 0.05,
+    others: int = 0,
+    minutes: float = 60.0,
 ) -> int:
     """`agents` with unlimited work reconnect at the same moment and keep sending for `windows`
     hours, each whenever its pacer lets it (round-robin within a step of `step` seconds, the
@@ -162,16 +172,18 @@ async def office(
     evenly. Returns the most requests of the agents in the tenant's window at any step."""
     clock = FakeClock()
     start = clock.monotonic()
-    tenant = Tenant(clock, threshold=10_000, others=0)
-    tenant.times = [start - 3600 + 3600 * (k + 0.5) / others for k in range(others)] or [start - 1]
-    every = 3600 / others if others else float("inf")
+    tenant = Tenant(clock, threshold=10_000, others=0, minutes=minutes)
+    window = tenant.window
+    tenant.times = [start - window + window * (k + 0.5) / others for k in range(others)]
+    tenant.times = tenant.times or [start - 1]
+    every = window / others if others else float("inf")
     due = start + every / 2
     settings = QuotaSettings(share=share, max_wait=0.0)
     pacers = [QuotaPacer(tenant.read, settings, clock, rng=random.Random(i)) for i in range(agents)]
     peak = 0
-    for _ in range(int(windows * 3600 / step)):
+    for _ in range(int(windows * window / step)):
         waiting: set[int] = set()
-        for _ in range(int(30 * step)):
+        for _ in range(max(1, round(30 * step))):
             for i, pacer in enumerate(pacers):
                 if i in waiting:
                     continue
@@ -201,6 +213,13 @@ async def test_a_small_office_drifting_out_of_step_keeps_the_share():
 
 async def test_twenty_agents_beside_another_integration_keep_the_share_of_what_it_leaves():
     assert await office(20, windows=4, step=2.0, others=500) <= 0.05 * (9_000 - 500)
+
+
+async def test_an_office_beside_integrations_busy_for_the_window_keeps_the_share():
+    """A tenant whose window is a minute, its other integrations sending 2,000 in every one of
+    them (33 a second, each leaving as the next comes): agents' bursts must still be seen."""
+    peak = await office(10, windows=6, step=0.1, others=2_000, minutes=1.0)
+    assert peak <= 0.05 * (9_000 - 2_000)
 
 
 async def test_a_policy_fleet_size_caps_even_the_first_burst():
