@@ -57,6 +57,7 @@ from agent.resilience.connectivity import Connectivity, tcp_probe
 from agent.resilience.events import BreakerChanged, HealthChanged, ModeChanged
 from agent.resilience.pipeline import Pipeline
 from agent.resilience.quota import QuotaPacer, QuotaSettings, ThresholdInfo
+from agent.resilience.sent_log import SentLog
 from agent.security import control
 from agent.security.encryption import EncryptionState
 from agent.security.errors import DirectoryNotChosenError, InsecureUrlError, SecurityError
@@ -342,7 +343,8 @@ class Agent:
             settings.fleet_size,
         )
         quota = QuotaSettings(share=settings.quota_share, fleet_size=settings.fleet_size)
-        pacer = QuotaPacer(read_threshold, quota, clock=self.clock, budget=fleet)
+        sent = SentLog(self.profile.paths.profile_dir / "sent-requests.json", self.clock)
+        pacer = QuotaPacer(read_threshold, quota, clock=self.clock, budget=fleet, sent_log=sent)
         self.pipeline = Pipeline(
             zone=self._zone_name,
             clock=self.clock,

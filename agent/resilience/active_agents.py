@@ -7,10 +7,11 @@ how many came (`_arrivals`: the requests sent between earlier readings, prorated
 each interval; the count at the first reading spread evenly over the window before it). So the
 requests sent between two readings are the growth plus those that left. When this agent sent `own`
 of them and the others the rest, about `1 + others / own` agents as busy as this one were at work
-(the tenant's other integrations count too when they are at least a quarter as busy, which errs on
-the careful side; a fifth is added for what the prorating cannot see). A sample needs a few own
-requests sent at a burst's pace (`MIN_RATE`): a few calls over a long interval say nothing but how
-busy the other integrations were all along.
+(the others' average pace over the window is taken off first: integrations that send as much in
+every minute are no crowd bursting now; the rest counts when at least a quarter as busy as this
+agent, which errs on the careful side; a fifth is added for what the prorating cannot see). A
+sample needs a few own requests sent at a burst's pace (`MIN_RATE`): a few calls over a long
+interval say nothing but how busy the other integrations were all along.
 
 What the samples showed is then held (`_held`), not forgotten with them: agents whose bursts no
 longer meet this one's (a crowd drifting out of step, each refilling as its own requests leave the
@@ -72,7 +73,9 @@ class ActiveAgents:
         likely another integration's batch than a crowd of agents: no sample is taken (the
         arrivals are still kept, for the readings after it)."""
         window = self.memory
-        self._observe(at, tenant, own_sent, threshold, window)
+        # The others' average pace over the window: what steady integrations send anyway.
+        steady = max(0, tenant - own_held) / window if window > 0 else 0.0
+        self._observe(at, tenant, own_sent, threshold, window, steady)
         # What the samples show is held while the window's count allows it: as many agents as
         # this one (`own_held` requests of it in the window) cannot hold fewer than the others'
         # requests make up. Agents whose bursts no longer meet this one's (a crowd drifting out
@@ -83,7 +86,7 @@ class ActiveAgents:
         self._held = max(self.observed(at), min(self._held, level))
 
     def _observe(
-        self, at: float, tenant: int, own_sent: int, threshold: int, window: float
+        self, at: float, tenant: int, own_sent: int, threshold: int, window: float, steady: float
     ) -> None:
         last, self._last = self._last, Reading(at, tenant, own_sent)
         if last is None or at < last.at:
@@ -102,7 +105,10 @@ class ActiveAgents:
             return
         # An agent counts when it was at least a quarter as busy as this one: the tenant's other
         # integrations trickling beside a burst are not a crowd (nor is rounding in the prorating).
-        agents = 1 + math.ceil(max(0.0, self.MARGIN * (sent - own) / own - 0.25))
+        # Beyond the others' average pace over the window: a crowd bursting now, not the
+        # integrations that send as much in every minute of the window.
+        others = sent - own - steady * (at - last.at)
+        agents = 1 + math.ceil(max(0.0, self.MARGIN * others / own - 0.25))
         self._samples.append((at, min(MAX_AGENTS, agents)))
 
     def _arrived(self, start: float, end: float) -> float:

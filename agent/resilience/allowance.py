@@ -70,6 +70,11 @@ class OwnRequests:
     def add(self, at: float) -> None:
         self._times.append(at)
 
+    def times(self, now: float, window: float) -> list[float]:
+        """Send times still in the window, oldest first."""
+        self.count(now, window)
+        return list(self._times)
+
     def count(self, now: float, window: float) -> int:
         times = self._times
         while times and times[0] <= now - window:

@@ -1,11 +1,15 @@
 """Fleet mode: every agent of a tenant shares one request budget and its breaker states in Redis.
 
 The budget is a token bucket updated atomically by a Lua script using the Redis server's clock,
-so agents on machines with skewed clocks still agree. An agent that opens a breaker writes it to
-a hash (`<prefix>:breakers`, value = JSON with the wall-clock time it stays open); the others
-poll the hash every `poll_interval` seconds and open their own breaker until then. Polling is
-used rather than pub/sub because it needs no long-lived listener task and catches up by itself
-after a Redis outage.
+so agents on machines with skewed clocks still agree. The same script keeps the fleet's roster:
+every agent that drew from the budget within the tenant's window, so each knows how many share it
+and takes its part of the share, with no `fleet_size` in the policy (the bucket alone would only
+pace the fleet's rate, not bound what it spends in an hour).
+
+An agent that opens a breaker writes it to a hash (`<prefix>:breakers`, value = JSON with the
+wall-clock time it stays open); the others poll the hash every `poll_interval` seconds and open
+their own breaker until then. Polling is used rather than pub/sub because it needs no long-lived
+listener task and catches up by itself after a Redis outage.
 
 If Redis cannot be reached, nothing stops: each agent falls back to a local bucket holding
 `1 / expected_agents` of the budget (a conservative share) and tries Redis again every
@@ -53,7 +57,10 @@ else
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'stamp', tostring(now))
 redis.call('EXPIRE', KEYS[1], 7200)
-return tostring(wait)
+redis.call('ZADD', KEYS[2], now, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 86400)
+redis.call('EXPIRE', KEYS[2], 86460)
+return {tostring(wait), redis.call('ZCOUNT', KEYS[2], now - tonumber(ARGV[5]), '+inf')}
 """
 
 
@@ -90,6 +97,7 @@ class FleetLink:
         self._reading = asyncio.Lock()  # held while the breaker board is read
         self._changed: list[tuple[str, str]] = []
         self.fallbacks = 0
+        self._agents = 1  # agents in the roster at the last answer (kept while Redis is away)
 
     @property
     def connected(self) -> bool:
@@ -107,13 +115,20 @@ class FleetLink:
             log.info("fleet Redis reachable again, sharing the budget and breakers")
 
     # -- budget ----------------------------------------------------------------------------------
-    async def try_take(self, cost: float, rate: float, capacity: float) -> float:
-        """The `Budget` protocol: shared through Redis, or a local share when it is away."""
+    async def try_take(
+        self, cost: float, rate: float, capacity: float, window: float = 3600.0
+    ) -> float:
+        """The `Budget` protocol: shared through Redis, or a local share when it is away. Each
+        call also enters this agent in the fleet's roster (`<prefix>:agents`, its id and the
+        server's time, kept a day), so every agent knows how many drew from the budget within
+        `window` (each counts by its own window and removes no one by it)."""
         if self.connected:
             try:
-                key = f"{self.prefix}:budget"
-                raw = await self._script(keys=[key], args=[rate, capacity, cost])
+                keys = [f"{self.prefix}:budget", f"{self.prefix}:agents"]
+                args: list[str | float] = [rate, capacity, cost, self.agent_id, window]
+                raw, agents = await self._script(keys=keys, args=args)
                 self._answered()
+                self._agents = max(1, int(agents))
                 return float(raw)
             except (RedisError, OSError) as error:
                 self._went_down(error)
@@ -123,6 +138,11 @@ class FleetLink:
         if self._fallback is None:
             self._fallback = TokenBucket(self._clock, local_capacity)
         return self._fallback.take_now(cost, rate * share, local_capacity)
+
+    def agents(self) -> int:
+        """Agents of the fleet that drew from the budget within the window, this one included,
+        as Redis last said (each then takes its part of the share, whatever the policy says)."""
+        return self._agents
 
     # -- breakers --------------------------------------------------------------------------------
     def on_breaker_event(self, event: Any) -> None:

@@ -35,7 +35,7 @@ import logging
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from agent.clock import SYSTEM_CLOCK, Clock
@@ -44,6 +44,7 @@ from agent.resilience.active_agents import ActiveAgents
 from agent.resilience.allowance import OwnRequests, QuotaSettings
 from agent.resilience.bulkhead import Kind
 from agent.resilience.hold import QuotaHold
+from agent.resilience.sent_log import SentLog
 
 __all__ = [
     "Budget",
@@ -55,6 +56,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+IN_FLIGHT = 10  # own requests that may be on their way when a reading is answered
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,14 @@ class ThresholdInfo:
 
 
 class Budget(Protocol):
-    """A token bucket: `try_take` takes `cost` tokens and returns 0, or returns seconds to wait."""
+    """A token bucket: `try_take` takes `cost` tokens and returns 0, or returns seconds to wait;
+    `agents` is how many agents draw from it (the fleet's roster; 1 for a local bucket)."""
 
-    async def try_take(self, cost: float, rate: float, capacity: float) -> float: ...
+    async def try_take(
+        self, cost: float, rate: float, capacity: float, window: float = 3600.0
+    ) -> float: ...
+
+    def agents(self) -> int: ...
 
 
 class TokenBucket:
@@ -99,8 +107,13 @@ class TokenBucket:
             return 0.0
         return max(0.001, (cost - self._tokens) / rate) if rate > 0 else float("inf")
 
-    async def try_take(self, cost: float, rate: float, capacity: float) -> float:
+    async def try_take(
+        self, cost: float, rate: float, capacity: float, window: float = 3600.0
+    ) -> float:
         return self.take_now(cost, rate, capacity)
+
+    def agents(self) -> int:
+        return 1
 
 
 class QuotaWaitTooLong(Exception):
@@ -124,6 +137,7 @@ class QuotaPacer:
         clock: Clock = SYSTEM_CLOCK,
         budget: Budget | None = None,
         rng: random.Random | None = None,
+        sent_log: SentLog | None = None,
     ) -> None:
         self.settings = settings or QuotaSettings()
         self._read = read_threshold
@@ -137,6 +151,10 @@ class QuotaPacer:
         self._spaced = {kind: TokenBucket(clock, self.settings.tier_burst) for kind in Kind}
         self.info = ThresholdInfo()
         self._own = OwnRequests()
+        # Requests sent before a restart are still in the tenant's window: they are our own.
+        self.sent_log = sent_log
+        for sent in sent_log.load(self.window) if sent_log is not None else ():
+            self._own.add(sent)
         self._own_at_reading = 0  # own requests in the window when the reading was answered
         self._sent_since_read = 0
         self._reread_after: float = self.settings.burst_reread_calls
@@ -148,6 +166,7 @@ class QuotaPacer:
         self._throttled_at: float | None = None
         self.reads = 0
         self._hold_until = 0.0
+        self._implausible_said = False
         self._spread_start()
 
     # -- what the rest of the agent reads --------------------------------------------------------
@@ -170,8 +189,11 @@ class QuotaPacer:
         return (self.others + self.own()) / max(1, self.info.threshold)
 
     def active_agents(self) -> int:
-        """Agents of the tenant planned for: the policy's `fleet_size` or what readings show."""
-        self.agents.fleet_size = max(1, self.settings.fleet_size)
+        """Agents of the tenant planned for: the policy's `fleet_size`, what readings show, or
+        the shared budget's roster, whichever is most."""
+        # The roster counts by the tenant's window, known from the first reading on.
+        roster = self._budget.agents() if self.reads else 1
+        self.agents.fleet_size = max(1, self.settings.fleet_size, roster)
         return self.agents.count(self._clock.monotonic())
 
     def headroom(self) -> float:
@@ -282,7 +304,7 @@ class QuotaPacer:
             if wait > 0:
                 return wait, "near the tenant's latency tier: calls spaced out"
         rate, capacity = self.terms(reading=reading)
-        wait = await self._budget.try_take(1.0, rate, capacity)
+        wait = await self._budget.try_take(1.0, rate, capacity, self.window)
         if wait > 0:
             return wait, "request budget exhausted for now"
         self._own.add(self._clock.monotonic())
@@ -298,6 +320,11 @@ class QuotaPacer:
         if expiry is not None:
             waits.append(expiry)
         return max(0.001, min(waits))
+
+    def save_sent(self) -> None:
+        """Keep this agent's requests of the window for the pacer after a restart."""
+        if self.sent_log is not None:
+            self.sent_log.save(self._own.times(self._clock.monotonic(), self.window))
 
     def expire_reading(self) -> None:
         """The last reading may be old news (the link was down): read again before the next call,
@@ -362,7 +389,9 @@ class QuotaPacer:
             self.reads += 1
             now = self._clock.monotonic()
             # The reading counts itself and every request of ours that reached the server.
-            self._own_at_reading = self._own.count(now, info.timeframe_minutes * 60)
+            own = self._own.count(now, info.timeframe_minutes * 60)
+            info = self._plausible(info, own)
+            self._own_at_reading = own
             self.info = info
             # Agents seen at work are counted while the window still holds their requests.
             self.agents.memory = self.window
@@ -373,6 +402,7 @@ class QuotaPacer:
             if not self.agents.seen(now):  # how many spend with us is not known yet
                 self._reread_after = min(self._reread_after, self.probe())
             self._after_reading(now, info)
+            self.save_sent()
         except QuotaWaitTooLong:
             return  # no budget for the reading itself; the caller's own wait will say so
         except Exception as error:  # a failed reading keeps the old estimate; pacing goes on
@@ -388,6 +418,23 @@ class QuotaPacer:
                     self._hold.reading_from, now + self.settings.hold_reading_after
                 )
                 self._next_read = min(self._next_read, self._hold.reading_from)
+
+    def _plausible(self, info: ThresholdInfo, own: int) -> ThresholdInfo:
+        """A count below this agent's own requests in the window (less those still on their way)
+        is no count of the tenant: the others are taken as the last reading showed them. Said
+        once, not at every reading."""
+        if info.current + IN_FLIGHT >= own:
+            self._implausible_said = False
+            return info
+        if not self._implausible_said:
+            self._implausible_said = True
+            log.warning(
+                "the tenant's request count (%d) is below this agent's own requests in the "
+                "window (%d): the count is not believed, the last one's others are kept",
+                info.current,
+                own,
+            )
+        return replace(info, current=own + self.others)
 
     def _after_reading(self, now: float, info: ThresholdInfo) -> None:
         """A reading answered while stopped by a 429: room ends the stop and the ramp starts now;

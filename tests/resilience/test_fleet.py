@@ -46,6 +46,30 @@ def closed_port() -> int:
 
 
 @pytest.mark.redis
+async def test_agents_drawing_from_one_budget_count_each_other_without_a_fleet_size(prefix: str):
+    """Three agents, no policy: each learns from Redis how many draw from the budget, takes
+    its part of the share; an agent that stopped drawing a window ago is no longer counted."""
+    links = [FleetLink(REDIS_URL, prefix) for _ in range(3)]
+    try:
+        for link in links:
+            await link.try_take(1, 100.0, 100, window=2.0)
+        assert links[0].agents() == 1 and links[2].agents() == 3  # as far as each has seen
+        await links[0].try_take(1, 100.0, 100, window=2.0)
+        assert links[0].agents() == 3
+        pacer = QuotaPacer(None, QuotaSettings(share=0.5), FakeClock(), budget=links[0])
+        pacer.reads = 1  # the tenant's window is known
+        assert pacer.active_agents() == 3
+        assert pacer.headroom() <= 0.5 * 9_000 / 3
+        # A window so short that the others' last draws are already older than it (the roster
+        # ages on the Redis server's clock, which no test can move).
+        await links[0].try_take(1, 100.0, 100, window=1e-6)
+        assert links[0].agents() == 1
+    finally:
+        for link in links:
+            await link.close()
+
+
+@pytest.mark.redis
 async def test_two_agents_draw_from_one_shared_budget(prefix: str):
     a, b = FleetLink(REDIS_URL, prefix), FleetLink(REDIS_URL, prefix)
     try:

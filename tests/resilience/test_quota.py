@@ -320,3 +320,28 @@ async def test_agents_seen_at_work_are_remembered_while_the_window_holds_their_r
         tenant.request()
         clock.advance(0.5)
     assert pacer.active_agents() == 1
+
+
+@pytest.mark.parametrize("answer", [0, -50])
+async def test_a_count_below_the_agents_own_requests_is_not_believed(answer: int, caplog) -> None:
+    """The other integrations hold 3,000; the count then answers `answer` (a lie, or a reset
+    the window cannot have had): the agent keeps the others as last seen, says so once, and
+    its own requests still count against it."""
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=3_000)
+    pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.5, max_wait=0.0), clock)
+    for _ in range(100):
+        await pacer.acquire(Kind.WRITE)
+        tenant.request()
+    assert pacer.others >= 3_000
+    tenant.current = answer
+    sent = 0
+    for _ in range(5_000):
+        try:
+            await pacer.acquire(Kind.WRITE)
+        except QuotaWaitTooLong:
+            break
+        sent += 1
+    assert pacer.others >= 3_000
+    assert 100 + sent <= 0.5 * (9_000 - 3_000) + 1  # the share of what the others leave
+    assert caplog.text.count("is not believed") == 1

@@ -1,0 +1,89 @@
+"""This agent's own requests in the tenant's window, kept across a restart.
+
+The pacer knows its own requests only from memory. After a restart (a crash, an update, a
+reboot) the requests it sent before are still in the tenant's rolling window, but a fresh pacer
+would read them as another integration's and spend its share again on top of them. So the send
+times go to a small file beside the profile's database at every threshold reading and when the
+link closes, as whole seconds of the wall clock and a count for each, and a new pacer starts with
+those of the last window.
+
+Written by hand: it is a list of numbers in a private file (written under a temporary name and
+moved over the old one), and a file that cannot be read or written costs only this memory (it is
+logged, and pacing goes on as if nothing had been sent before). A wall clock set back since puts
+requests in the future: the newest is counted as sent now and the others as long before it as they
+were (the careful side: they stay a whole window).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from agent.clock import Clock
+from agent.security.permissions import private_text_file
+
+log = logging.getLogger(__name__)
+
+MAX_SECONDS = 100_000  # entries read at most: a day of one-second buckets and more
+
+
+class SentLog:
+    def __init__(self, path: Path, clock: Clock) -> None:
+        self.path = path
+        self._clock = clock
+        self._saved: tuple[float, int] | None = None  # (last send, how many) at the last save
+
+    def load(self, window: float) -> list[float]:
+        """Monotonic send times of the requests of the last `window` seconds, oldest first."""
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            sent = raw["sent"] if isinstance(raw, dict) else None
+            if not isinstance(sent, list):
+                raise ValueError("no list of sent requests")
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("the record of this agent's recent requests could not be read: %s", exc)
+            return []
+        entries = [entry for entry in sent[:MAX_SECONDS] if _pair(entry)]
+        wall, mono = self._clock.now().timestamp(), self._clock.monotonic()
+        # A clock set back since: the newest is taken as sent now, the others as long before it.
+        wall = max([wall, *(second for second, _ in entries)])
+        times: list[float] = []
+        for second, count in entries:
+            age = wall - second
+            if age >= window or count <= 0:
+                continue
+            times.extend([mono - age] * min(int(count), 10_000))
+        times.sort()
+        return times
+
+    def save(self, times: Iterable[float]) -> None:
+        """Write the requests sent at `times` (monotonic, oldest first); nothing when unchanged."""
+        times = list(times)
+        state = (times[-1] if times else 0.0, len(times))
+        if state == self._saved:
+            return
+        wall, mono = self._clock.now().timestamp(), self._clock.monotonic()
+        seconds = Counter(math.floor(wall - (mono - t)) for t in times)
+        body = {"sent": sorted([second, count] for second, count in seconds.items())}
+        try:
+            with private_text_file(self.path) as fh:
+                fh.write(json.dumps(body, separators=(",", ":")))
+        except OSError as exc:
+            log.warning("the record of this agent's recent requests could not be written: %s", exc)
+            return
+        self._saved = state
+
+
+def _pair(entry: object) -> bool:
+    return (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in entry)
+        and all(math.isfinite(v) for v in entry)
+    )

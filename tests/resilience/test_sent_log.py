@@ -1,0 +1,149 @@
+"""An agent restarted mid-window remembers the requests it sent before: the tenant's window still
+holds them, and a fresh pacer must not spend its share again on top of them."""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+import pytest
+
+from agent.clock import FakeClock
+from agent.resilience.bulkhead import Kind
+from agent.resilience.quota import QuotaPacer, QuotaSettings, QuotaWaitTooLong
+from agent.resilience.sent_log import SentLog
+from tests.resilience.test_active_agents import Tenant
+
+SETTINGS = QuotaSettings(share=0.5, max_wait=0.0)
+SHARE = 0.5 * 9_000  # no other integrations: the share of what lies below the reserve
+
+
+async def drain(pacer: QuotaPacer, tenant: Tenant, clock: FakeClock, seconds: float) -> int:
+    """Send whenever the pacer lets, for `seconds`; returns how many went."""
+    sent = 0
+    for _ in range(int(seconds)):
+        for _ in range(30):
+            try:
+                await pacer.acquire(Kind.WRITE)
+            except QuotaWaitTooLong:
+                break
+            tenant.request()
+            sent += 1
+        clock.advance(1.0)
+    return sent
+
+
+async def test_a_restarted_agent_does_not_spend_its_share_again_within_the_window(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, others=1)
+    log = tmp_path / "sent-requests.json"
+    first = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
+    await drain(first, tenant, clock, 600)
+    first.save_sent()  # the link closes as the process stops
+    for _ in range(3):  # restarted three times within the same hour
+        again = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
+        await drain(again, tenant, clock, 600)
+    assert tenant.count(clock.monotonic()) <= SHARE  # counted by the tenant, readings included
+    # A window later the requests have left it, and the share is there again.
+    clock.advance(3_600)
+    later = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
+    assert await drain(later, tenant, clock, 600) > 0.8 * SHARE
+
+
+async def test_without_the_record_a_restart_would_spend_the_share_twice(tmp_path: Path) -> None:
+    """The same restart with the record lost (deleted between runs): what the record prevents."""
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, others=1)
+    log = tmp_path / "sent-requests.json"
+    first = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
+    await drain(first, tenant, clock, 600)
+    first.save_sent()
+    log.unlink()
+    again = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
+    await drain(again, tenant, clock, 600)
+    assert tenant.count(clock.monotonic()) > 1.2 * SHARE
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b'{"sent": 5}', b'{"sent": [[1, 2, 3], ["a", 1], [1e400, 1], [true, 1]]}', b""],
+)
+def test_a_damaged_record_is_said_and_pacing_goes_on_as_after_a_clean_start(
+    tmp_path: Path, content: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    log = tmp_path / "sent-requests.json"
+    log.write_bytes(content)
+    with caplog.at_level(logging.WARNING):
+        pacer = QuotaPacer(None, SETTINGS, clock, sent_log=SentLog(log, clock))
+    assert pacer.own() == 0
+    if content in (b"{not json", b'{"sent": 5}', b""):
+        assert "could not be read" in caplog.text
+
+
+async def test_a_record_that_cannot_be_written_is_said_and_sending_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, others=1)
+    blocked = tmp_path / "sent-requests.json"
+    blocked.mkdir()  # a folder where the file should be: every write fails
+    pacer = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(blocked, clock))
+    with caplog.at_level(logging.WARNING):
+        assert await drain(pacer, tenant, clock, 5) > 0
+    assert "could not be written" in caplog.text
+
+
+def test_requests_from_a_clock_set_back_count_as_sent_now_and_old_ones_not_at_all(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    log = tmp_path / "sent-requests.json"
+    writer = SentLog(log, clock)
+    writer.save([clock.monotonic() - 4_000.0] * 5 + [clock.monotonic() - 10.0] * 7)
+    clock.step_wall(-86_400)  # the wall clock is set back a day: those sends are "tomorrow"
+    times = SentLog(log, clock).load(3_600.0)  # the newest as sent now, the rest before them
+    assert len(times) == 7 and all(t == clock.monotonic() for t in times)
+    clock.step_wall(86_400 + 600)
+    times = SentLog(log, clock).load(3_600.0)
+    assert len(times) == 7 and all(t == pytest.approx(clock.monotonic() - 610) for t in times)
+
+
+def test_the_record_is_private_and_holds_only_times(tmp_path: Path) -> None:
+    clock = FakeClock()
+    log = tmp_path / "sent-requests.json"
+    SentLog(log, clock).save([clock.monotonic() - 1.0, clock.monotonic()])
+    assert log.stat().st_mode & 0o077 == 0
+    assert set(log.read_text()) <= set('{}[]":,0123456789sent')
+
+
+async def test_agents_of_a_fleet_restarted_together_keep_the_share(tmp_path: Path) -> None:
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, others=1)
+    settings = QuotaSettings(share=0.5, max_wait=0.0, fleet_size=5)
+    logs = [tmp_path / f"sent-{i}.json" for i in range(5)]
+
+    def fleet() -> list[QuotaPacer]:
+        return [
+            QuotaPacer(
+                tenant.read, settings, clock, rng=random.Random(i), sent_log=SentLog(p, clock)
+            )
+            for i, p in enumerate(logs)
+        ]
+
+    for _ in range(3):
+        pacers = fleet()
+        for _ in range(300):
+            for pacer in pacers:
+                try:
+                    await pacer.acquire(Kind.WRITE)
+                except QuotaWaitTooLong:
+                    continue
+                tenant.request()
+            clock.advance(1.0)
+        for pacer in pacers:
+            pacer.save_sent()
+    assert tenant.count(clock.monotonic()) <= SHARE
