@@ -9,9 +9,8 @@ requests sent between two readings are the growth plus those that left. When thi
 of them and the others the rest, about `1 + others / own` agents as busy as this one were at work
 (the others' average pace over the window is taken off first: integrations that send as much in
 every minute are no crowd bursting now; the rest counts when at least a quarter as busy as this
-agent, which errs on the careful side; a fifth is added for what the prorating cannot see). A
-sample needs a few own requests sent at a burst's pace (`MIN_RATE`): a few calls over a long
-interval say nothing but how busy the other integrations were all along.
+agent, which errs on the careful side). A sample needs a few own requests sent at a burst's pace
+(`MIN_RATE`): a few calls over a long interval say nothing but how busy the others were all along.
 
 What the samples showed is then held (`_held`), not forgotten with them: agents whose bursts no
 longer meet this one's (a crowd drifting out of step, each refilling as its own requests leave the
@@ -45,7 +44,6 @@ class ActiveAgents:
     """The estimate `count()`: `fleet_size` or the agents held from the samples, the larger."""
 
     MIN_RATE = 0.2  # own requests a second between two readings, for a sample
-    MARGIN = 1.2  # the others' share of a sample is taken a fifth larger than it shows
 
     def __init__(
         self,
@@ -108,7 +106,7 @@ class ActiveAgents:
         # Beyond the others' average pace over the window: a crowd bursting now, not the
         # integrations that send as much in every minute of the window.
         others = sent - own - steady * (at - last.at)
-        agents = 1 + math.ceil(max(0.0, self.MARGIN * others / own - 0.25))
+        agents = 1 + math.ceil(max(0.0, others / own - 0.25))
         self._samples.append((at, min(MAX_AGENTS, agents)))
 
     def _arrived(self, start: float, end: float) -> float:

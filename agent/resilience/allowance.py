@@ -51,6 +51,7 @@ class QuotaSettings:
     floor_rate: float = 0.01
     min_interval: float = 5.0
     max_interval: float = 300.0
+    others_spent_interval: float = 30.0  # reading again when the others left no room at all
     recovery_seconds: float = 120.0
     quota_throttle_multiplier: float = 0.25
     thread_throttle_factor: float = 0.5

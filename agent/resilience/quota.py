@@ -164,9 +164,11 @@ class QuotaPacer:
         self._hold = QuotaHold()
         self._multiplier_floor = 1.0
         self._throttled_at: float | None = None
+        self._quota_throttled = False  # the throttle came from the hourly quota (else threads)
         self.reads = 0
         self._hold_until = 0.0
         self._implausible_said = False
+        self._hold_confirmed = False  # a reading during the 429 stop showed the tenant still full
         self._spread_start()
 
     # -- what the rest of the agent reads --------------------------------------------------------
@@ -237,8 +239,12 @@ class QuotaPacer:
         capacity = allowance.burst(s, head)
         rate = allowance.refill_rate(s, sustained, capacity)
         multiplier = self.multiplier
-        if multiplier < 1.0:  # throttled: no bursts, and at most the share's hourly pace
+        if multiplier < 1.0 and self._quota_throttled:
+            # after a quota 429: no bursts, and at most the share's hourly pace
             rate = min(rate, sustained) * multiplier
+            capacity = min(capacity, max(1.0, s.tier_burst))
+        elif multiplier < 1.0:  # too many calls at once: the pace falls, the hour is not the issue
+            rate *= multiplier
             capacity = min(capacity, max(1.0, s.tier_burst))
         return max(s.floor_rate, rate), capacity
 
@@ -258,7 +264,14 @@ class QuotaPacer:
     def read_interval(self) -> float:
         s = self.settings
         if self.headroom() < 1.0:
-            return self.spent_interval()
+            mine = allowance.allowance(s, self.info.threshold, self.others, self.active_agents())
+            if mine >= 1.0 and mine >= self.own() / 2:  # spent by its own requests
+                return self.spent_interval()
+            # Spent by the others alone: only a reading can show their requests gone (a spike
+            # of another integration may pass in seconds), as often as `others_spent_interval`
+            # for the whole fleet.
+            spaced = s.others_spent_interval * self.active_agents()
+            return max(s.min_interval, min(spaced, self.spent_interval()))
         usage = min(1.0, max(0.0, self.usage))
         return min(s.max_interval, max(s.min_interval, s.max_interval * (1.0 - usage) ** 2))
 
@@ -293,9 +306,16 @@ class QuotaPacer:
             raise QuotaWaitTooLong(self.read_interval(), "background work paused: quota past 50 %")
         blocked = self._hold.remaining(now, reading=reading)
         if blocked > 0:
-            if not reading:  # until the stop ends, or a reading may end it
-                blocked = self._hold.next_chance(now, self._next_reading())
-            return blocked, "Autotask asked to wait (429)"
+            reason = "Autotask asked to wait (429)"
+            if reading:
+                return blocked, reason
+            chance = self._hold.next_chance(now, self._next_reading())  # a reading may end it
+            if self._hold_confirmed:
+                # A reading during the stop found the tenant still full: every call gives up at
+                # once (its work stays queued for a later round) rather than each holding a
+                # write slot for `max_wait` while hundreds queue behind it.
+                raise QuotaWaitTooLong(chance, reason)
+            return chance, reason
         if not reading and self.headroom() < 1.0:
             return self._until_headroom(now), "this agent's share of the hour is used"
         spaced = None if reading else self.spacing(kind)
@@ -347,8 +367,10 @@ class QuotaPacer:
         now = self._clock.monotonic()
         s = self.settings
         wait = self._hold.hold(now, retry_after, self.window, s.hold_reading_after)
+        self._hold_confirmed = False  # calls may wait for the reading that could end it
         self._multiplier_floor = s.quota_throttle_multiplier
         self._throttled_at = now + wait
+        self._quota_throttled = True
         self._next_read = min(self._next_read, self._hold.reading_from)
         return self._hold.next_chance(now, self._next_reading())
 
@@ -361,6 +383,7 @@ class QuotaPacer:
         current = self.multiplier
         self._multiplier_floor = max(0.05, current * self.settings.thread_throttle_factor)
         self._throttled_at = now
+        self._quota_throttled = self._quota_throttled and current < 1.0
 
     def _reading_due(self) -> bool:
         s, now = self.settings, self._clock.monotonic()
@@ -437,18 +460,23 @@ class QuotaPacer:
         return replace(info, current=own + self.others)
 
     def _after_reading(self, now: float, info: ThresholdInfo) -> None:
-        """A reading answered while stopped by a 429: room ends the stop and the ramp starts now;
-        usage below the latency tier ends the ramp too (the 429 no longer says anything about the
-        tenant: usage cannot fall that far within seconds of reaching the threshold)."""
-        if not self._hold.active(now):
-            return
-        room = info.current < info.threshold
-        self._hold.read(now, room)
-        if not room or self._throttled_at is None:
+        """A reading answered while stopped by a 429: room ends the stop and the ramp starts now.
+        Usage below the latency tier ends the ramp after a quota 429, whether the stop is still
+        on or has ended (a short Retry-After ends it before the first reading may go): the 429
+        no longer says anything about the tenant, usage cannot fall that far within seconds of
+        reaching the threshold."""
+        held = self._hold.active(now)
+        if held:
+            room = info.current < info.threshold
+            self._hold.read(now, room)
+            self._hold_confirmed = not room
+            if not room:
+                return
+        if self._throttled_at is None or not self._quota_throttled:
             return
         if info.current < self.settings.latency_tier * info.threshold:
             self._throttled_at = None
-        else:
+        elif held:
             self._throttled_at = min(self._throttled_at, now)
 
     def _blind_limit(self) -> float:

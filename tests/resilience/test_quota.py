@@ -345,3 +345,66 @@ async def test_a_count_below_the_agents_own_requests_is_not_believed(answer: int
     assert pacer.others >= 3_000
     assert 100 + sent <= 0.5 * (9_000 - 3_000) + 1  # the share of what the others leave
     assert caplog.text.count("is not believed") == 1
+
+
+async def calls_in(pacer: QuotaPacer, tenant: Tenant, clock: FakeClock, seconds: float) -> int:
+    """Calls the pacer lets go in `seconds`, one every tenth of a second at most."""
+    sent, end = 0, clock.monotonic() + seconds
+    while clock.monotonic() < end:
+        try:
+            await pacer.acquire(Kind.WRITE)
+        except QuotaWaitTooLong:
+            clock.advance(1.0)
+            continue
+        tenant.request()
+        sent += 1
+        clock.advance(0.1)
+    return sent
+
+
+@pytest.mark.parametrize("retry_after", [5.0, 30.0])
+async def test_after_a_429_a_reading_of_a_quiet_tenant_ends_the_slow_ramp_however_short_the_stop(
+    retry_after: float,
+) -> None:
+    """A short Retry-After ends the stop before the first reading may go; the reading then
+    shows the tenant at 6 %: calls go at full pace again, as after a long stop."""
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=600)
+    pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.5, max_wait=60.0), clock)
+    await calls_in(pacer, tenant, clock, 6.0)
+    pacer.on_quota_exceeded(retry_after)
+    await calls_in(pacer, tenant, clock, max(retry_after, 10.0) + 1.0)
+    assert await calls_in(pacer, tenant, clock, 30.0) >= 250  # ten a second, as before
+
+
+async def test_a_thread_limit_429_halves_the_pace_and_does_not_drop_it_to_the_hourly_share():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=600)
+    settings = QuotaSettings(share=0.5, max_wait=60.0)
+    pacer = QuotaPacer(tenant.read, settings, clock)
+    await calls_in(pacer, tenant, clock, 5.0)
+    pacer.on_thread_limited()
+    hourly = settings.share * 9_000 / 3_600  # 1.25 a second
+    assert pacer.rate() >= 4 * hourly
+    assert await calls_in(pacer, tenant, clock, 30.0) >= 100
+
+
+async def test_a_tenant_filled_by_others_for_seconds_is_read_again_within_half_a_minute():
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=600)
+    pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.5, max_wait=0.0), clock)
+    await calls_in(pacer, tenant, clock, 1.0)
+    tenant.current = 10_000  # another integration's spike fills the tenant
+    pacer.expire_reading()
+    with pytest.raises(QuotaWaitTooLong):
+        await pacer.acquire(Kind.WRITE)
+    tenant.current = 700  # the spike's requests have left the window
+    waited = 0.0
+    while True:
+        try:
+            await pacer.acquire(Kind.WRITE)
+            break
+        except QuotaWaitTooLong:
+            clock.advance(1.0)
+            waited += 1.0
+    assert waited <= 31.0

@@ -135,3 +135,24 @@ async def test_agents_at_full_share_leave_the_reserve_of_the_threshold_unspent()
     # and between them they used much of the rest (each takes its part once it sees the others
     # at work, so together they settle below it)
     assert peak >= 0.5 * (tenant.threshold - reserve)
+
+
+async def test_once_a_reading_finds_the_tenant_still_full_queued_calls_give_up_at_once():
+    """Hundreds of operations queued behind six write slots must not each wait for the stop in
+    turn: after the first reading finds the tenant still over its threshold, every call gives up
+    at once (its work stays queued), until a new 429 or a reading showing room."""
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=10_000)
+    settings = QuotaSettings(share=0.5, max_wait=30.0)
+    pacer = QuotaPacer(tenant.read, settings, clock)
+    pacer.on_quota_exceeded(3600.0)
+    start = clock.monotonic()
+    for _ in range(50):
+        with pytest.raises(QuotaWaitTooLong):
+            await pacer.acquire(Kind.WRITE)
+    assert clock.monotonic() - start <= settings.hold_reading_after + 0.01
+    assert tenant.readings == 1
+    tenant.current = 5_000  # the window rolled on; the next reading ends the stop
+    clock.advance(settings.hold_reading_after)
+    await pacer.refresh_if_due()
+    await pacer.acquire(Kind.WRITE)

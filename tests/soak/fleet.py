@@ -303,6 +303,7 @@ async def run_fleet(plan: FleetPlan, workdir: Path) -> dict[str, Any]:
             done = await asyncio.gather(
                 *(next_event(p, "done", plan.deadline_s + 30) for p in procs)
             )
+            result["agents_planned"] = [d.get("agents_planned") for d in done]
             if outage is not None:
                 result["redis_outage"] = await outage
             for proc in procs:

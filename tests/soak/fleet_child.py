@@ -89,7 +89,10 @@ async def drain(agent: Agent, deadline: float) -> dict[str, Any]:
             break
         await asyncio.sleep(0.2)
     fleet = agent.pipeline.fleet if agent.pipeline is not None else None
+    pacer = agent.pipeline.pacer if agent.pipeline is not None else None
     return {
+        "agents_planned": pacer.active_agents() if pacer is not None else None,
+        "readings": pacer.reads if pacer is not None else None,
         "pending": status.pending,
         "conflicts": status.conflicts,
         "rounds": rounds,
