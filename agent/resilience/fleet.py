@@ -97,7 +97,7 @@ class FleetLink:
         self._reading = asyncio.Lock()  # held while the breaker board is read
         self._changed: list[tuple[str, str]] = []
         self.fallbacks = 0
-        self._agents = 1  # agents in the roster at the last answer (kept while Redis is away)
+        self._agents = 0  # agents in the roster at the last answer
 
     @property
     def connected(self) -> bool:
@@ -141,8 +141,9 @@ class FleetLink:
 
     def agents(self) -> int:
         """Agents of the fleet that drew from the budget within the window, this one included,
-        as Redis last said (each then takes its part of the share, whatever the policy says)."""
-        return self._agents
+        as Redis last said; 0 while Redis is away or before its first answer (the pacer then
+        counts from the tenant's readings)."""
+        return self._agents if self.connected else 0
 
     # -- breakers --------------------------------------------------------------------------------
     def on_breaker_event(self, event: Any) -> None:

@@ -14,15 +14,21 @@ recovering over `recovery_seconds`; a thread-limit 429 halves the pace at once.
 The rate and burst feed a token bucket (`Budget`), so fleet mode can swap in a Redis-backed one and
 every agent of a fleet draws from one pool. ThresholdInformation is read at a cost-aware interval,
 `max_interval * (1 - usage)**2` clamped to [min_interval, max_interval] (every five minutes when
-idle, every few seconds near the limit; while this agent's allowance is spent, at least twice a
-window, since only a reading shows the others' requests leaving it), and while calls go out again
-after `burst_reread_calls` of them or, while bursting, every `burst_reread_seconds`, so a jump in
-the other integrations' use is seen within a few dozen calls (fewer if less headroom is left): past
-`blind_calls` since the last reading, calls wait for the next one. The reading is a request too: it
-takes a token, but never waits for headroom (it is how headroom comes back). It runs on its own
-schedule (`refresh_if_due`, called before any shedding decision and at the start of every sync
-round): a mode entered on a high reading must be left again when usage falls, even while every call
-is being shed.
+idle, every few seconds near the limit; while this agent's allowance is spent by its own requests,
+every `max_interval` for the whole fleet and at least twice a window, since only a reading shows
+the others' requests leaving it; when the others alone left no room, every half minute), and while
+calls go out again after `burst_reread_calls` of them or, while bursting, every
+`burst_reread_seconds`, so a jump in the other integrations' use is seen within a few dozen calls
+(fewer if less headroom is left): past `blind_calls` since the last reading, calls wait for the
+next one. The reading is a request too: it takes a token, but never waits for headroom (it is how
+headroom comes back). It runs on its own schedule (`refresh_if_due`, called before any shedding
+decision and at the start of every sync round): a mode entered on a high reading must be left again
+when usage falls, even while every call is being shed.
+
+A reading whose count is below this agent's own requests in the window is not believed (the
+others are kept as last seen). Once a reading during a 429's stop finds the tenant still full,
+every call gives up at once instead of waiting its turn for the next one. The agent's own requests
+of the window survive a restart (`agent.resilience.sent_log`).
 
 Hand-written rather than aiolimiter or `limits`: neither takes an injected clock, and the rate
 and burst here change on every call with the latest reading and throttle state.
@@ -80,7 +86,7 @@ class ThresholdInfo:
 
 class Budget(Protocol):
     """A token bucket: `try_take` takes `cost` tokens and returns 0, or returns seconds to wait;
-    `agents` is how many agents draw from it (the fleet's roster; 1 for a local bucket)."""
+    `agents` is how many agents draw from it (the fleet's roster; 0 when it cannot say)."""
 
     async def try_take(
         self, cost: float, rate: float, capacity: float, window: float = 3600.0
@@ -113,7 +119,7 @@ class TokenBucket:
         return self.take_now(cost, rate, capacity)
 
     def agents(self) -> int:
-        return 1
+        return 0  # no roster: the pacer counts the agents from the tenant's readings
 
 
 class QuotaWaitTooLong(Exception):
@@ -191,11 +197,15 @@ class QuotaPacer:
         return (self.others + self.own()) / max(1, self.info.threshold)
 
     def active_agents(self) -> int:
-        """Agents of the tenant planned for: the policy's `fleet_size`, what readings show, or
-        the shared budget's roster, whichever is most."""
+        """Agents of the tenant planned for: the shared budget's roster when there is one (it
+        counts every agent that drew from it: nothing to guess), else what the readings show;
+        never fewer than the policy's `fleet_size`."""
+        floor = max(1, self.settings.fleet_size)
         # The roster counts by the tenant's window, known from the first reading on.
-        roster = self._budget.agents() if self.reads else 1
-        self.agents.fleet_size = max(1, self.settings.fleet_size, roster)
+        roster = self._budget.agents() if self.reads else 0
+        if roster:
+            return max(floor, roster)
+        self.agents.fleet_size = floor
         return self.agents.count(self._clock.monotonic())
 
     def headroom(self) -> float:

@@ -53,6 +53,7 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
         if all(f is None for f in result["fallbacks"])
         else sum(f or 0 for f in result["fallbacks"]),
         problems=problems(result),
+        agents_planned=result.get("agents_planned"),  # each agent's count of the fleet at its end
     )
     if "redis_outage" in result:
         outage = result["redis_outage"]
