@@ -49,7 +49,7 @@ class ActiveAgents:
         self,
         fleet_size: int = 1,
         memory: float = 3600.0,
-        min_own: int = 3,
+        min_own: int = 6,
         up_to: float = 0.5,
     ) -> None:
         self.fleet_size = max(1, fleet_size)
