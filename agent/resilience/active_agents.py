@@ -133,7 +133,13 @@ class ActiveAgents:
         return bool(self._samples)
 
     def count(self, now: float) -> int:
-        return max(self.fleet_size, self.observed(now), self._held)
+        if self.fleet_size > 1:
+            # The policy says how many agents there are: the samples may show more of them, but
+            # nothing is held beyond them (slow agents' samples wander, and a held maximum of
+            # them only ever climbs: a fleet of ten counted itself twenty and drained at half
+            # the pace). Holding guards against a crowd of unknown size drifting out of step.
+            return max(self.fleet_size, self.observed(now))
+        return max(self.observed(now), self._held)
 
     def held(self) -> int:
         """The agents the samples showed, as far as the tenant's count still allows them."""
