@@ -17,7 +17,9 @@ longer meet this one's (a crowd drifting out of step, each refilling as its own 
 window) are as many as before as long as the tenant's count leaves room for them. The estimate
 falls only when the count shows fewer: n agents as busy as this one, with `own` requests in the
 window, make a count of at least `n * own`. Without the held estimate, an office whose first bursts
-leave the window together sees its count stand still, and every agent takes the whole share.
+leave the window together sees its count stand still, and every agent takes the whole share. Where
+the policy gives `fleet_size`, nothing is held beyond it (the samples of agents pacing slowly
+wander, and a held maximum of them only ever climbs).
 
 Agents that never burst together cannot be told from the tenant's other integrations this way;
 the administrator's `fleet_size` (the number assumed at least, before any reading) or a shared
@@ -41,7 +43,8 @@ class Reading:
 
 
 class ActiveAgents:
-    """The estimate `count()`: `fleet_size` or the agents held from the samples, the larger."""
+    """The estimate `count()`: the policy's `fleet_size` or the recent samples, the larger; with
+    no fleet size, the agents held from the samples."""
 
     MIN_RATE = 0.2  # own requests a second between two readings, for a sample
 
@@ -80,7 +83,7 @@ class ActiveAgents:
         # of step) stay counted so, while the count says their requests are still there.
         level = self._held
         if own_held >= self.min_own:
-            level = math.ceil(max(0.0, (tenant - own_held) / own_held - 0.25)) + 1
+            level = _crowd(tenant - own_held, own_held)
         self._held = max(self.observed(at), min(self._held, level))
 
     def _observe(
@@ -106,7 +109,7 @@ class ActiveAgents:
         # Beyond the others' average pace over the window: a crowd bursting now, not the
         # integrations that send as much in every minute of the window.
         others = sent - own - steady * (at - last.at)
-        agents = 1 + math.ceil(max(0.0, others / own - 0.25))
+        agents = _crowd(others, own)
         self._samples.append((at, min(MAX_AGENTS, agents)))
 
     def _arrived(self, start: float, end: float) -> float:
@@ -134,13 +137,13 @@ class ActiveAgents:
 
     def count(self, now: float) -> int:
         if self.fleet_size > 1:
-            # The policy says how many agents there are: the samples may show more of them, but
-            # nothing is held beyond them (slow agents' samples wander, and a held maximum of
-            # them only ever climbs: a fleet of ten counted itself twenty and drained at half
-            # the pace). Holding guards against a crowd of unknown size drifting out of step.
+            # The policy says how many agents there are (a held maximum of slow agents'
+            # samples climbed: ten counted themselves twenty and drained at half the pace).
             return max(self.fleet_size, self.observed(now))
         return max(self.observed(now), self._held)
 
-    def held(self) -> int:
-        """The agents the samples showed, as far as the tenant's count still allows them."""
-        return self._held
+
+def _crowd(others: float, own: float) -> int:
+    """Agents as busy as this one (`own` requests) that `others` requests make, this one included:
+    another counts from a quarter of this one's requests."""
+    return 1 + math.ceil(max(0.0, others / own - 0.25))
