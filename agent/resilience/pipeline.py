@@ -161,7 +161,7 @@ class Pipeline:
             self._prober.cancel()
             await asyncio.gather(self._prober, return_exceptions=True)
             self._prober = None
-        self.pacer.save_sent()
+        await self.pacer.save_sent()
         if self.fleet is not None:
             await self.fleet.close()
 

@@ -3,9 +3,10 @@
 The pacer knows its own requests only from memory. After a restart (a crash, an update, a
 reboot) the requests it sent before are still in the tenant's rolling window, but a fresh pacer
 would read them as another integration's and spend its share again on top of them. So the send
-times go to a small file beside the profile's database at every threshold reading and when the
-link closes, as whole seconds of the wall clock and a count for each, and a new pacer starts with
-those of the last window.
+times go to a small file beside the profile's database at every threshold reading (written in a
+worker thread; a reading while the last write is under way skips it) and when the link closes,
+as whole seconds of the wall clock and a count for each, and a new pacer starts with those of the
+last window.
 
 Written by hand: it is a list of numbers in a private file (written under a temporary name and
 moved over the old one), and a file that cannot be read or written costs only this memory (it is
@@ -16,9 +17,11 @@ were (the careful side: they stay a whole window).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
+import threading
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -36,6 +39,7 @@ class SentLog:
         self.path = path
         self._clock = clock
         self._saved: tuple[float, int] | None = None  # (last send, how many) at the last save
+        self._writing = threading.Lock()  # one write at a time: they share the temporary name
 
     def load(self, window: float) -> list[float]:
         """Monotonic send times of the requests of the last `window` seconds, oldest first."""
@@ -64,16 +68,35 @@ class SentLog:
 
     def save(self, times: Iterable[float]) -> None:
         """Write the requests sent at `times` (monotonic, oldest first); nothing when unchanged."""
-        times = list(times)
+        encoded = self._encode(list(times))
+        if encoded is not None:
+            with self._writing:
+                self._write(*encoded)
+
+    async def save_async(self, times: Iterable[float]) -> None:
+        """`save` with the file written in a worker thread, off the event loop."""
+        encoded = self._encode(list(times))
+        if encoded is not None:
+            await asyncio.to_thread(self._write_locked, *encoded)
+
+    def _encode(self, times: list[float]) -> tuple[str, tuple[float, int]] | None:
+        """The file's text for `times` and the state it saves; None when already saved."""
         state = (times[-1] if times else 0.0, len(times))
         if state == self._saved:
-            return
+            return None
         wall, mono = self._clock.now().timestamp(), self._clock.monotonic()
         seconds = Counter(math.floor(wall - (mono - t)) for t in times)
         body = {"sent": sorted([second, count] for second, count in seconds.items())}
+        return json.dumps(body, separators=(",", ":")), state
+
+    def _write_locked(self, text: str, state: tuple[float, int]) -> None:
+        with self._writing:
+            self._write(text, state)
+
+    def _write(self, text: str, state: tuple[float, int]) -> None:
         try:
             with private_text_file(self.path) as fh:
-                fh.write(json.dumps(body, separators=(",", ":")))
+                fh.write(text)
         except OSError as exc:
             log.warning("the record of this agent's recent requests could not be written: %s", exc)
             return

@@ -3,8 +3,10 @@ holds them, and a fresh pacer must not spend its share again on top of them."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -42,7 +44,7 @@ async def test_a_restarted_agent_does_not_spend_its_share_again_within_the_windo
     log = tmp_path / "sent-requests.json"
     first = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
     await drain(first, tenant, clock, 600)
-    first.save_sent()  # the link closes as the process stops
+    await first.save_sent()  # the link closes as the process stops
     for _ in range(3):  # restarted three times within the same hour
         again = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
         await drain(again, tenant, clock, 600)
@@ -60,7 +62,7 @@ async def test_without_the_record_a_restart_would_spend_the_share_twice(tmp_path
     log = tmp_path / "sent-requests.json"
     first = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
     await drain(first, tenant, clock, 600)
-    first.save_sent()
+    await first.save_sent()
     log.unlink()
     again = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
     await drain(again, tenant, clock, 600)
@@ -94,6 +96,7 @@ async def test_a_record_that_cannot_be_written_is_said_and_sending_goes_on(
     pacer = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(blocked, clock))
     with caplog.at_level(logging.WARNING):
         assert await drain(pacer, tenant, clock, 5) > 0
+        await _writes_done()
     assert "could not be written" in caplog.text
 
 
@@ -145,5 +148,57 @@ async def test_agents_of_a_fleet_restarted_together_keep_the_share(tmp_path: Pat
                 tenant.request()
             clock.advance(1.0)
         for pacer in pacers:
-            pacer.save_sent()
+            await pacer.save_sent()
     assert tenant.count(clock.monotonic()) <= SHARE
+
+
+async def test_the_record_is_written_at_readings_so_a_crash_keeps_it(tmp_path: Path) -> None:
+    """No close (the process is killed): what the readings wrote is what the next start finds."""
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, others=1)
+    log = tmp_path / "sent-requests.json"
+    first = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
+    sent = await drain(first, tenant, clock, 60)
+    await _writes_done()
+    again = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
+    ours = tenant.count(clock.monotonic()) - 1  # the tenant's count: calls and readings
+    assert sent > 1_000
+    assert ours - 40 <= again.own() <= ours  # at most the calls after the last reading are missed
+
+
+async def test_a_disk_that_hangs_holds_no_call(tmp_path: Path) -> None:
+    """The record's write stalls (a network home folder gone away): calls go on, the readings
+    go on, only one write waits; when the disk answers, the close writes the latest."""
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, others=1)
+    log = tmp_path / "sent-requests.json"
+    record = SentLog(log, clock)
+    hung, started = threading.Event(), threading.Event()
+    writes: list[str] = []
+    real_write = record._write
+
+    def stalled(text: str, state: tuple[float, int]) -> None:
+        writes.append(text)
+        started.set()
+        hung.wait(10.0)
+        real_write(text, state)
+
+    record._write = stalled  # type: ignore[method-assign]
+    pacer = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=record)
+    sent = await drain(pacer, tenant, clock, 5)
+    assert await asyncio.to_thread(started.wait, 10.0)  # the first write has started, and hangs
+    assert len(writes) == 1
+    reads = pacer.reads
+    sent += await drain(pacer, tenant, clock, 55)
+    assert sent > 1_000 and pacer.reads > reads + 10
+    assert len(writes) == 1  # the readings only asked for another write
+    hung.set()
+    await pacer.save_sent()  # at close: after the write under way, the latest
+    assert len(writes) == 2
+    assert len(SentLog(log, clock).load(3_600.0)) == pacer.own()
+
+
+async def _writes_done() -> None:
+    """Wait for the writes started in the background (worker threads, not the fake clock)."""
+    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    await asyncio.wait_for(asyncio.gather(*pending), 10.0)
