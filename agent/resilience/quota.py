@@ -185,10 +185,16 @@ class QuotaPacer(ThresholdReadings):
 
     async def acquire(self, kind: Kind = Kind.READ) -> None:
         """Wait until one request may be sent, or raise `QuotaWaitTooLong`."""
+        await self._take(kind)
+
+    async def _take(self, kind: Kind, *, reading: bool = False) -> None:
+        """Wait for a token of `kind` (a call reads the threshold first when it is due; the
+        reading's own token is taken with `reading`), or raise `QuotaWaitTooLong`."""
         waited = 0.0
         while True:
-            await self._maybe_read_threshold()
-            wait, reason = await self._try(kind)
+            if not reading:
+                await self._maybe_read_threshold()
+            wait, reason = await self._try(kind, reading=reading)
             if wait <= 0:
                 return
             if waited + wait > self.settings.max_wait:

@@ -95,7 +95,7 @@ class ThresholdReadings:
     def spacing(self, kind: Kind = Kind.WRITE) -> float | None:
         raise NotImplementedError
 
-    async def _try(self, kind: Kind, *, reading: bool = False) -> tuple[float, str]:
+    async def _take(self, kind: Kind, *, reading: bool = False) -> None:
         raise NotImplementedError
 
     # -- the schedule ----------------------------------------------------------------------------
@@ -259,12 +259,4 @@ class ThresholdReadings:
 
     async def _take_for_reading(self) -> None:
         """Our own bookkeeping takes a token like any request, past 50 % and without headroom."""
-        waited = 0.0
-        while True:
-            wait, reason = await self._try(Kind.WRITE, reading=True)
-            if wait <= 0:
-                return
-            if waited + wait > self.settings.max_wait:
-                raise QuotaWaitTooLong(wait, reason)
-            waited += wait
-            await self._clock.sleep(wait)
+        await self._take(Kind.WRITE, reading=True)

@@ -13,6 +13,7 @@ from agent.resilience.quota import (
     ThresholdInfo,
     TokenBucket,
 )
+from tests.resilience.pacing import round_robin
 
 
 class Tenant:
@@ -165,14 +166,7 @@ async def test_agents_sharing_a_tenant_stay_together_under_its_share():
     tenant = Tenant(clock, threshold=2_000, current=0)
     settings = QuotaSettings(share=0.5, max_wait=0.0)  # no waiting: the loop moves the clock
     pacers = [QuotaPacer(tenant.read, settings, clock) for _ in range(4)]
-    for _ in range(4000):  # round-robin, each sends whenever its pacer lets it
-        for pacer in pacers:
-            try:
-                await pacer.acquire(Kind.WRITE)
-            except QuotaWaitTooLong:
-                continue
-            tenant.request()
-        clock.advance(0.05)
+    await round_robin(pacers, tenant.request, clock, rounds=4000, step=0.05)
     # Each sees the others in the tenant's growth and takes its part of the share.
     assert all(p.active_agents() >= 4 for p in pacers)
     assert tenant.current <= 0.5 * 2_000

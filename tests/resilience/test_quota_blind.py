@@ -11,29 +11,17 @@ import pytest
 from agent.clock import FakeClock
 from agent.resilience.bulkhead import Kind
 from agent.resilience.quota import QuotaPacer, QuotaSettings, QuotaWaitTooLong
+from tests.resilience.pacing import round_robin, send_up_to
 from tests.resilience.test_quota import Tenant
-
-
-async def send(pacer: QuotaPacer, tenant: Tenant, calls: int) -> int:
-    """Up to `calls` requests, each when the pacer lets it; stops at the first refusal."""
-    sent = 0
-    for _ in range(calls):
-        try:
-            await pacer.acquire(Kind.WRITE)
-        except QuotaWaitTooLong:
-            break
-        tenant.request()
-        sent += 1
-    return sent
 
 
 async def test_a_jump_in_the_others_use_mid_burst_is_seen_within_twenty_calls():
     clock = FakeClock()
     tenant = Tenant(clock, threshold=10_000, current=500)  # 5 % used by other integrations
     pacer = QuotaPacer(tenant.read, QuotaSettings(share=0.5, max_wait=1.0), clock)
-    assert await send(pacer, tenant, 60) == 60
+    assert await send_up_to(pacer, tenant.request, 60) == 60
     tenant.current += 9_200  # the others take the tenant to 97 % in a moment
-    after = await send(pacer, tenant, 400)
+    after = await send_up_to(pacer, tenant.request, 400)
     assert after <= QuotaSettings().burst_reread_calls  # blind for at most twenty calls
     assert tenant.current < tenant.threshold  # the tenant stays open for everyone
 
@@ -91,7 +79,7 @@ async def test_a_reading_showing_room_ends_the_stop_after_a_429(retry_after: flo
     assert tenant.readings == 2
     assert pacer.multiplier == 1.0  # so far below the threshold: back to full pace
     assert pacer.terms()[1] > 1000  # bursts included, refilling within a minute
-    assert await send(pacer, tenant, 100) == 100
+    assert await send_up_to(pacer, tenant.request, 100) == 100
     assert clock.monotonic() - start < settings.hold_reading_after + 100 / 50  # >= 50 a second
 
 
@@ -118,16 +106,16 @@ async def test_agents_at_full_share_leave_the_reserve_of_the_threshold_unspent()
     tenant = Tenant(clock, threshold=2_000, current=100)
     settings = QuotaSettings(share=1.0, max_wait=0.0)
     pacers = [QuotaPacer(tenant.read, settings, clock) for _ in range(3)]
-    peak = 0
-    for _ in range(3000):  # round-robin, each sends whenever its pacer lets it
-        for pacer in pacers:
-            try:
-                await pacer.acquire(Kind.WRITE)
-            except QuotaWaitTooLong:
-                continue
-            tenant.request()
-            peak = max(peak, tenant.current)
-        clock.advance(0.05)
+    peaks = [0]
+    await round_robin(
+        pacers,
+        tenant.request,
+        clock,
+        rounds=3000,
+        step=0.05,
+        after=lambda: peaks.append(max(peaks.pop(), tenant.current)),
+    )
+    peak = peaks[0]
     reserve = settings.reserve * tenant.threshold
     # each agent goes blind for at most twenty calls; beyond that the reserve is kept
     assert peak <= tenant.threshold - reserve + len(pacers) * settings.burst_reread_calls

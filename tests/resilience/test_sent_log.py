@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from agent.clock import FakeClock
-from agent.resilience.bulkhead import Kind
-from agent.resilience.quota import QuotaPacer, QuotaSettings, QuotaWaitTooLong
+from agent.resilience.quota import QuotaPacer, QuotaSettings
 from agent.resilience.sent_log import SentLog
+from tests.resilience.pacing import round_robin, send_up_to
 from tests.resilience.test_active_agents import Tenant
 
 SETTINGS = QuotaSettings(share=0.5, max_wait=0.0)
@@ -25,13 +25,7 @@ async def drain(pacer: QuotaPacer, tenant: Tenant, clock: FakeClock, seconds: fl
     """Send whenever the pacer lets, for `seconds`; returns how many went."""
     sent = 0
     for _ in range(int(seconds)):
-        for _ in range(30):
-            try:
-                await pacer.acquire(Kind.WRITE)
-            except QuotaWaitTooLong:
-                break
-            tenant.request()
-            sent += 1
+        sent += await send_up_to(pacer, tenant.request, 30)
         clock.advance(1.0)
     return sent
 
@@ -139,14 +133,7 @@ async def test_agents_of_a_fleet_restarted_together_keep_the_share(tmp_path: Pat
 
     for _ in range(3):
         pacers = fleet()
-        for _ in range(300):
-            for pacer in pacers:
-                try:
-                    await pacer.acquire(Kind.WRITE)
-                except QuotaWaitTooLong:
-                    continue
-                tenant.request()
-            clock.advance(1.0)
+        await round_robin(pacers, tenant.request, clock, rounds=300, step=1.0)
         for pacer in pacers:
             await pacer.save_sent()
     assert tenant.count(clock.monotonic()) <= SHARE
