@@ -126,14 +126,16 @@ async def test_a_full_disk_refuses_the_file_and_loses_nothing(world: World, monk
     assert not list(attachment_files.folder_of(world.agent.profile_dir).iterdir())
 
 
-def gated(app: Any, gate: asyncio.Event, seen: list[str]) -> Any:
-    """The simulator's ASGI app with attachment uploads held until `gate` is set."""
+def gated(app: Any, gate: asyncio.Event, seen: list[str], uploading: asyncio.Event) -> Any:
+    """The simulator's ASGI app with attachment uploads held until `gate` is set; `uploading`
+    is set when one has arrived (the agent marks it as uploading before it leaves)."""
 
     async def wrapper(scope: dict, receive: Callable[[], Awaitable[Any]], send: Any) -> None:
         if scope.get("type") == "http":
             path = scope.get("path", "")
             seen.append(f"{scope.get('method')} {path}")
             if scope.get("method") == "POST" and path.endswith("/Attachments"):
+                uploading.set()
                 await gate.wait()
         await app(scope, receive, send)
 
@@ -141,24 +143,25 @@ def gated(app: Any, gate: asyncio.Event, seen: list[str]) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def gated_world(tmp_path: Path) -> AsyncIterator[tuple[World, asyncio.Event, list[str]]]:
+async def gated_world(
+    tmp_path: Path,
+) -> AsyncIterator[tuple[World, asyncio.Event, list[str], asyncio.Event]]:
     clock = FakeClock()
     sim = Simulator(seed="visit", tickets=40, clock=clock)
     sim.limits.latency_enabled = False
-    gate, seen = asyncio.Event(), []
-    opts = dataclasses.replace(
-        options(sim, clock, tmp_path), transport=httpx.ASGITransport(app=gated(sim.app, gate, seen))
-    )
+    gate, seen, uploading = asyncio.Event(), [], asyncio.Event()
+    transport = httpx.ASGITransport(app=gated(sim.app, gate, seen, uploading))
+    opts = dataclasses.replace(options(sim, clock, tmp_path), transport=transport)
     agent = await Agent.open(opts)
     try:
-        yield World(sim, agent, clock, tmp_path), gate, seen
+        yield World(sim, agent, clock, tmp_path), gate, seen, uploading
     finally:
         gate.set()
         await agent.close()
 
 
 async def test_a_status_change_is_not_held_back_by_a_slow_upload(tmp_path: Path):
-    async with gated_world(tmp_path) as (world, gate, seen):
+    async with gated_world(tmp_path) as (world, gate, seen, uploading):
         ticket = await a_ticket(world)
         await world.agent.set_work_offline(True)
         await world.agent.attach_data(ticket, "big.png", os.urandom(5 * MB))
@@ -171,6 +174,8 @@ async def test_a_status_change_is_not_held_back_by_a_slow_upload(tmp_path: Path)
         assert report is not None and report.push.failed == 0
         assert world.sim.dump()["Tickets"][ticket]["status"] == status
         assert not server_files(world)
+        # The upload reads and encodes its file in a worker thread before it leaves.
+        await asyncio.wait_for(uploading.wait(), 30)
         (view,) = await world.agent.attachments(ticket)
         assert view.state is UploadState.UPLOADING
         # A change made while the file is still uploading goes in the next round.
