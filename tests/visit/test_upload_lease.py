@@ -37,7 +37,7 @@ async def wait_for_posts(seen: list[str], count: int) -> None:
 
 
 async def test_an_upload_longer_than_its_lease_is_sent_once(tmp_path):
-    async with gated_world(tmp_path) as (world, gate, seen):
+    async with gated_world(tmp_path) as (world, gate, seen, _uploading):
         ticket = await a_ticket(world)
         await world.agent.attach_data(ticket, "site.png", os.urandom(2 * MB), title="Site")
         await world.agent.sync_now()
@@ -88,7 +88,7 @@ async def test_a_send_whose_lease_ran_out_before_it_left_is_marked_uncertain(tmp
         return real_open(*args)
 
     monkeypatch.setattr(attachment_files, "open_sealed", slow_open)
-    async with gated_world(tmp_path) as (world, gate, seen):
+    async with gated_world(tmp_path) as (world, gate, seen, _uploading):
         ticket = await a_ticket(world)
         await world.agent.attach_data(ticket, "late.png", os.urandom(300_000), title="Late")
         ready.clear()
