@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from urllib.parse import urlsplit, urlunsplit
 
 from agent.clock import Clock
 from agent.config.redis_url import redis_url_problem
@@ -23,9 +24,25 @@ PREFIX = "fieldsync"
 
 def fleet_prefix(directory_url: str, api_user: str) -> str:
     """Keys of one tenant's fleet: agents signing in as the same API user through the same
-    directory share them; the name says nothing about who or where."""
-    digest = hashlib.sha256(f"{directory_url}\x1f{api_user.lower()}".encode()).hexdigest()
+    directory share them, however the directory's address is spelled (its case, a default port,
+    a final slash); the name says nothing about who or where."""
+    directory = same_directory(directory_url)
+    digest = hashlib.sha256(f"{directory}\x1f{api_user.strip().lower()}".encode()).hexdigest()
     return f"{PREFIX}:{digest[:24]}"
+
+
+def same_directory(url: str) -> str:
+    """One spelling of a directory's address: lower case, no default port, no final slash."""
+    parts = urlsplit(url.strip().lower())
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    try:
+        port = parts.port
+    except ValueError:
+        return url.strip().lower()
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
 
 
 def open_fleet(

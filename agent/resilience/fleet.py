@@ -7,9 +7,12 @@ and takes its part of the share, with no `fleet_size` in the policy (the bucket 
 pace the fleet's rate, not bound what it spends in an hour).
 
 An agent that opens a breaker writes it to a hash (`<prefix>:breakers`, value = JSON with the
-wall-clock time it stays open); the others poll the hash every `poll_interval` seconds and open
-their own breaker until then. Polling is used rather than pub/sub because it needs no long-lived
-listener task and catches up by itself after a Redis outage.
+time it stays open, on the Redis server's clock like the budget, so agents whose clocks are days
+apart still agree); the others poll the hash every `poll_interval` seconds and open their own
+breaker until then, never longer than a breaker's longest break, and end that break when the
+entry goes (its agent's probe succeeded). An entry that cannot be read (written by a stranger or
+another version) is skipped and logged once. Polling is used rather than pub/sub because it needs
+no long-lived listener task and catches up by itself after a Redis outage.
 
 If Redis cannot be reached, nothing stops: each agent falls back to a local bucket holding
 `1 / expected_agents` of the budget (a conservative share) and tries Redis again every
@@ -24,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import uuid
 from typing import Any
 
@@ -96,6 +100,8 @@ class FleetLink:
         self._next_poll = 0.0
         self._reading = asyncio.Lock()  # held while the breaker board is read
         self._changed: list[tuple[str, str]] = []
+        self._adopted: set[tuple[str, str]] = set()  # breakers open because of the board
+        self._unreadable: set[bytes | str] = set()  # board fields said to be unreadable
         self.fallbacks = 0
         self._agents = 0  # agents in the roster at the last answer
 
@@ -171,6 +177,10 @@ class FleetLink:
         if talked:
             self._answered()
 
+    async def _server_time(self) -> float:
+        seconds, micros = await self._redis.time()
+        return float(seconds) + float(micros) / 1_000_000
+
     async def _publish(self, registry: BreakerRegistry) -> bool:
         """Write the breakers that changed here; whether anything was written."""
         changed, self._changed = self._changed, []
@@ -181,7 +191,7 @@ class FleetLink:
             field = f"{zone}\x1f{endpoint}"
             if breaker.state is BreakerState.OPEN:
                 remaining = breaker.opened_until - self._clock.monotonic()
-                until = self._clock.now().timestamp() + remaining
+                until = await self._server_time() + remaining
                 value = json.dumps({"until": until, "agent": self.agent_id})
                 await self._redis.hset(key, field, value)
                 wrote = True
@@ -191,16 +201,48 @@ class FleetLink:
         return wrote
 
     async def _adopt(self, registry: BreakerRegistry) -> None:
-        board = await self._redis.hgetall(f"{self.prefix}:breakers")
-        wall = self._clock.now().timestamp()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.time()
+            pipe.hgetall(f"{self.prefix}:breakers")
+            (seconds, micros), board = await pipe.execute()
+        server_now = float(seconds) + float(micros) / 1_000_000
+        longest = registry.settings.max_break_seconds
+        listed: set[tuple[str, str]] = set()
         for raw_field, raw_value in board.items():
-            name = raw_field.decode() if isinstance(raw_field, bytes) else raw_field
-            zone, _, endpoint = name.partition("\x1f")
-            entry = json.loads(raw_value)
-            if entry.get("agent") == self.agent_id or float(entry["until"]) <= wall:
+            entry = self._entry(raw_field, raw_value)
+            if entry is None:
                 continue
-            until = self._clock.monotonic() + float(entry["until"]) - wall
-            registry.get(zone, endpoint).force_open(until, FLEET_REASON + "opened by another agent")
+            zone, endpoint, until, agent = entry
+            listed.add((zone, endpoint))
+            if agent == self.agent_id or until <= server_now:
+                continue
+            remaining = min(until - server_now, longest)
+            breaker = registry.get(zone, endpoint)
+            breaker.force_open(
+                self._clock.monotonic() + remaining, FLEET_REASON + "opened by another agent"
+            )
+            self._adopted.add((zone, endpoint))
+        # An entry gone: the agent that opened it closed it again (its probe succeeded).
+        for zone, endpoint in self._adopted - listed:
+            registry.get(zone, endpoint).end_break()
+        self._adopted &= listed
+
+    def _entry(self, raw_field: Any, raw_value: Any) -> tuple[str, str, float, str] | None:
+        """(zone, endpoint, until, agent) of a board entry, or None when it cannot be read."""
+        try:
+            name = raw_field.decode() if isinstance(raw_field, bytes) else str(raw_field)
+            zone, sep, endpoint = name.partition("\x1f")
+            entry = json.loads(raw_value)
+            until = float(entry["until"])
+            agent = entry.get("agent")
+            if not sep or not math.isfinite(until):
+                raise ValueError("not a breaker entry")
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            if raw_field not in self._unreadable:
+                self._unreadable.add(raw_field)
+                log.warning("an entry of the fleet's breaker board cannot be read: %s", error)
+            return None
+        return zone, endpoint, until, str(agent)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -123,6 +123,84 @@ async def test_an_open_breaker_is_adopted_by_the_other_agents(prefix: str):
         await b.close()
 
 
+def trip(registry: BreakerRegistry, endpoint: str = "Tickets") -> None:
+    breaker = registry.get("zone5", endpoint)
+    while breaker.state is not BreakerState.OPEN:
+        breaker.failure(breaker.acquire())
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("skew_a", [2 * 86_400.0, -10.0])
+async def test_agents_whose_clocks_are_apart_agree_on_a_breaker(prefix: str, skew_a: float):
+    """A's wall clock is two days ahead, or ten seconds behind: B holds A's 20 s break for
+    20 s (the board is on the Redis server's clock), and ends it when A's probe closes it."""
+    clock_a, clock_b = FakeClock(), FakeClock()
+    clock_a.step_wall(skew_a)
+    a = FleetLink(REDIS_URL, prefix, clock=clock_a, poll_interval=0.0)
+    b = FleetLink(REDIS_URL, prefix, clock=clock_b, poll_interval=0.0)
+    settings = BreakerSettings(min_calls=2, break_seconds=20.0)
+    reg_a, reg_b = BreakerRegistry(settings, clock_a), BreakerRegistry(settings, clock_b)
+    reg_a.hub.subscribe(a.on_breaker_event)
+    try:
+        trip(reg_a)
+        await a.sync(reg_a)
+        await b.sync(reg_b)
+        adopted = reg_b.get("zone5", "Tickets")
+        assert adopted.state is BreakerState.OPEN
+        assert 15.0 < adopted.opened_until - clock_b.monotonic() <= 20.0
+        reg_a.get("zone5", "Tickets").reset("the probe succeeded")
+        await a.sync(reg_a)
+        await b.sync(reg_b)
+        assert adopted.state is BreakerState.HALF_OPEN  # B tries for itself at once
+    finally:
+        await a.close()
+        await b.close()
+
+
+@pytest.mark.redis
+async def test_a_strangers_entries_on_the_board_neither_stop_nor_hold_the_fleet(
+    prefix: str, caplog: pytest.LogCaptureFixture
+):
+    """Entries no agent of this version wrote: unreadable ones are skipped (said once), and one
+    that says three days holds a breaker no longer than its longest break."""
+    b = FleetLink(REDIS_URL, prefix, clock=FakeClock(), poll_interval=0.0)
+    reg_b = BreakerRegistry(BreakerSettings(max_break_seconds=300.0), b._clock)
+    client = aioredis.Redis.from_url(REDIS_URL)
+    key = f"{prefix}:breakers"
+    seconds, _ = await client.time()
+    try:
+        await client.hset(key, "zone5\x1fTicketNotes", "not json {")
+        await client.hset(key, "zone5\x1fCompanies", json.dumps({"until": "soon"}))
+        await client.hset(key, "zone5\x1fContacts", json.dumps([1, 2]))
+        await client.hset(key, b"\xff\xfe", json.dumps({"until": seconds + 60}))
+        await client.hset(key, "zone5\x1fTickets", json.dumps({"until": seconds + 3 * 86_400}))
+        with caplog.at_level("WARNING"):
+            for _ in range(3):
+                await b.sync(reg_b)
+        assert caplog.text.count("cannot be read") == 4  # each said once
+        held = reg_b.get("zone5", "Tickets")
+        assert held.state is BreakerState.OPEN
+        assert held.opened_until - b._clock.monotonic() <= 300.0
+        assert reg_b.get("zone5", "TicketNotes").state is BreakerState.CLOSED
+    finally:
+        await client.aclose()
+        await b.close()
+
+
+def test_one_directory_spelled_in_different_ways_is_one_fleet():
+    from agent.api.fleet_link import fleet_prefix
+
+    spellings = [
+        "https://webservices.autotask.net/ATServicesRest/",
+        "https://webservices.autotask.net/ATServicesRest",
+        "HTTPS://WebServices.Autotask.net:443/atservicesrest/",
+    ]
+    assert len({fleet_prefix(url, "Api@Example.com") for url in spellings}) == 1
+    assert fleet_prefix(spellings[0], "api@example.com") != fleet_prefix(
+        "https://webservices.autotask.net:8443/ATServicesRest/", "api@example.com"
+    )
+
+
 @pytest.mark.redis
 async def test_a_call_made_while_the_board_is_being_read_waits_for_it(prefix: str):
     """Calls run concurrently: one that starts while another reads the fleet's breakers must
