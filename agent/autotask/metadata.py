@@ -124,4 +124,10 @@ def threshold_from_wire(payload: Any) -> Threshold:
     used = as_int(lookup(payload, "currentTimeframeRequestCount"), "currentTimeframeRequestCount")
     if limit is None or timeframe is None or used is None:
         raise WireTypeError("threshold information is incomplete")
+    if limit < 1 or timeframe < 1 or used < 0:
+        # Pacing on such a reading would be pacing blind (or dividing by nothing).
+        raise WireTypeError(
+            f"threshold information is impossible: threshold {limit}, timeframe {timeframe} "
+            f"minutes, count {used}"
+        )
     return Threshold(limit, timeframe, used)

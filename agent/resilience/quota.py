@@ -82,6 +82,7 @@ class QuotaPacer(ThresholdReadings):
             self._own.add(sent)
         self._own_at_reading = 0  # own requests in the window when the reading was answered
         self._sent_since_read = 0
+        self._read_failures = 0  # readings that failed since the last one answered
         self._reread_after: float = self.settings.burst_reread_calls
         self._read_at = clock.monotonic()
         self._next_read = clock.monotonic()  # read before the first call
@@ -223,6 +224,9 @@ class QuotaPacer(ThresholdReadings):
                 # write slot for `max_wait` while hundreds queue behind it.
                 raise QuotaWaitTooLong(chance, reason)
             return chance, reason
+        if not reading and self.blind():
+            wait = max(0.001, self._next_read - now)
+            return wait, "the tenant's usage could not be read: calls wait for a reading"
         if not reading and self.headroom() < 1.0:
             return self._until_headroom(now), "this agent's share of the hour is used"
         spaced = None if reading else self.spacing(kind)

@@ -12,6 +12,11 @@ minute. While calls go out it reads again after `burst_reread_calls` of them or,
 every `burst_reread_seconds`, so a jump in the other integrations' use is seen within a few dozen
 calls; past `blind_calls` since the last reading, calls wait for the next one.
 
+A reading that fails (no answer, an error, an answer that is no reading: a value missing, not a
+number, or impossible) keeps the last estimate, and the calls made since the last reading that
+answered still count: past `blind_calls` calls wait, and the reading is tried again after
+`min_interval`, twice that after the next failure, up to `max_interval`.
+
 A count below this agent's own requests in the window is not believed (the others are kept as
 last seen). A reading during a 429's stop that shows room ends the stop; one that finds the
 tenant still full makes every call give up at once instead of waiting its turn for the next one.
@@ -55,6 +60,7 @@ class ThresholdReadings:
     _own_at_reading: int
     _sent_total: int
     _sent_since_read: int
+    _read_failures: int
     _reread_after: float
     _read_at: float
     _next_read: float
@@ -158,6 +164,8 @@ class ThresholdReadings:
 
     def _reading_due(self) -> bool:
         s, now = self.settings, self._clock.monotonic()
+        if self._read_failures:  # tried again when its backoff has passed, not at every call
+            return now >= self._next_read
         if now >= self._next_read or self._sent_since_read >= self._reread_after:
             return True
         elapsed = now - self._read_at
@@ -192,6 +200,7 @@ class ThresholdReadings:
             own_held = self._own_at_reading
             self.agents.observe(now, info.current, self._sent_total, info.threshold, own_held)
             self._read_at, self._sent_since_read = now, 0
+            self._read_failures = 0
             self._reread_after = float(max(1, self.settings.burst_reread_calls))
             if not self.agents.seen(now):  # how many spend with us is not known yet
                 self._reread_after = min(self._reread_after, self.probe())
@@ -199,19 +208,38 @@ class ThresholdReadings:
             self._save_sent_soon()
         except QuotaWaitTooLong:
             return  # no budget for the reading itself; the caller's own wait will say so
-        except Exception as error:  # a failed reading keeps the old estimate; pacing goes on
+        except Exception as error:
+            # A failed reading keeps the old estimate, and the calls made blind since the last
+            # one still count: past `blind_calls` they wait until a reading succeeds.
+            self._read_failures += 1
             log.warning("threshold reading failed: %s", error)
-            self._read_at, self._sent_since_read = self._clock.monotonic(), 0
         finally:
             self._reading = None
             done.set()
             now = self._clock.monotonic()
-            self._next_read = now + self.read_interval()
+            self._next_read = now + self._read_retry_interval()
             if self._hold.active(now):  # still stopped: the next reading may end it
                 self._hold.reading_from = max(
                     self._hold.reading_from, now + self.settings.hold_reading_after
                 )
                 self._next_read = min(self._next_read, self._hold.reading_from)
+
+    def _read_retry_interval(self) -> float:
+        """The usual interval; after failed readings `min_interval`, doubling each time up to
+        `max_interval`."""
+        s = self.settings
+        if not self._read_failures:
+            return self.read_interval()
+        return min(s.max_interval, s.min_interval * 2.0 ** min(self._read_failures - 1, 16))
+
+    def blind(self) -> bool:
+        """Whether the calls made since the last reading that succeeded are all that may go
+        without one (the readings since failed)."""
+        return (
+            self._read is not None
+            and self._read_failures > 0
+            and self._sent_since_read >= self._blind_limit()
+        )
 
     def _plausible(self, info: ThresholdInfo, own: int) -> ThresholdInfo:
         """A count below this agent's own requests in the window (less those still on their way)

@@ -8,9 +8,11 @@ import asyncio
 
 import pytest
 
+from agent.autotask.metadata import threshold_from_wire
+from agent.autotask.wire import WireTypeError
 from agent.clock import FakeClock
 from agent.resilience.bulkhead import Kind
-from agent.resilience.quota import QuotaPacer, QuotaSettings, QuotaWaitTooLong
+from agent.resilience.quota import QuotaPacer, QuotaSettings, QuotaWaitTooLong, ThresholdInfo
 from tests.resilience.pacing import round_robin, send_up_to
 from tests.resilience.test_quota import Tenant
 
@@ -144,3 +146,63 @@ async def test_once_a_reading_finds_the_tenant_still_full_queued_calls_give_up_a
     clock.advance(settings.hold_reading_after)
     await pacer.refresh_if_due()
     await pacer.acquire(Kind.WRITE)
+
+
+@pytest.mark.parametrize(
+    "failure", [ConnectionError("reset"), ValueError("the count is not a number")]
+)
+async def test_readings_that_fail_leave_no_more_than_forty_calls_blind(failure: Exception):
+    """The other integrations jump from 2,000 to 8,700 as the readings start failing: the agent
+    goes on for at most `blind_calls` on its old estimate, then waits; readings are tried again
+    after a growing pause, and the first that answers shows the jump."""
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=2_000)
+    failing = False
+
+    async def reading() -> ThresholdInfo:
+        if failing:
+            tenant.request()  # a failed reading reached the server all the same
+            raise failure
+        return await tenant.read()
+
+    settings = QuotaSettings(share=0.5, max_wait=0.0)
+    pacer = QuotaPacer(reading, settings, clock)
+    assert await send_up_to(pacer, tenant.request, 200) == 200  # seen alone, bursting
+    failing, tenant.current = True, tenant.current + 6_700
+    jumped, sent = tenant.current, 0
+    for _ in range(600):  # ten minutes of trying
+        sent += await send_up_to(pacer, tenant.request, 30)
+        clock.advance(1.0)
+    assert sent <= settings.blind_calls
+    failed = tenant.current - jumped - sent  # the readings tried: a few, not one a call
+    assert 3 <= failed <= 10
+    failing = False
+    clock.advance(settings.max_interval)
+    before = tenant.current
+    await send_up_to(pacer, tenant.request, 2_000)
+    # What the others left below the reserve, at most half of it, once a reading shows them.
+    assert tenant.current - before <= 0.5 * (9_000 - before) + 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"requestThresholdTimeframe": 0},
+        {"requestThresholdTimeframe": -60},
+        {"externalRequestThreshold": 0},
+        {"currentTimeframeRequestCount": -1},
+        {"currentTimeframeRequestCount": None},
+        {"currentTimeframeRequestCount": "many"},
+    ],
+)
+def test_an_impossible_threshold_reading_is_refused(body: dict[str, object]):
+    wire = {
+        "externalRequestThreshold": 10_000,
+        "requestThresholdTimeframe": 60,
+        "currentTimeframeRequestCount": 100,
+        **body,
+    }
+    with pytest.raises(WireTypeError):
+        threshold_from_wire(wire)
+    with pytest.raises(ValueError):
+        ThresholdInfo.from_json(wire)
