@@ -240,6 +240,7 @@ class QuotaPacer(ThresholdReadings):
             return wait, "request budget exhausted for now"
         self._own.add(self._clock.monotonic())
         self._sent_total += 1  # every request of ours reaches the tenant's count
+        self._save_sent_soon()  # remembered should the process be killed right after
         if not reading:
             self._sent_since_read += 1
         return 0.0, ""
