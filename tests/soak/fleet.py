@@ -324,6 +324,7 @@ async def run_fleet(plan: FleetPlan, workdir: Path) -> dict[str, Any]:
     time_tags = [t for per in entries for t in per]
     lost_n, dup_n = counted(dump["TicketNotes"], "description", note_tags)
     lost_t, dup_t = counted(dump["TimeEntries"], "summaryNotes", time_tags)
+    kept = sum(d["pending"] + d["needs_attention"] for d in done)
     result.update(
         {
             "agents": plan.agents,
@@ -336,10 +337,12 @@ async def run_fleet(plan: FleetPlan, workdir: Path) -> dict[str, Any]:
             "requests_draining": sum(1 for t in admitted if t >= go_mono),
             "status_429": sum(1 for r in wire.requests if r["status"] == 429),
             "not_on_server": lost_n + lost_t,
-            # still in an outbox at the deadline is late, not lost
-            "lost": max(0, lost_n + lost_t - sum(d["pending"] for d in done)),
+            # still in an outbox at the deadline (queued, or parked for the technician to see)
+            # is late, not lost
+            "lost": max(0, lost_n + lost_t - kept),
             "duplicated": dup_n + dup_t,
             "pending": sum(d["pending"] for d in done),
+            "needs_attention": sum(d["needs_attention"] for d in done),
             "fallbacks": [d["fallbacks"] for d in done],
             "exit_codes": [p.returncode for p in procs],
         }
@@ -383,6 +386,8 @@ def problems(result: dict[str, Any]) -> list[str]:
         found.append(f"lost {result['lost']}, duplicated {result['duplicated']}")
     if result["pending"]:
         found.append(f"{result['pending']} edits still pending")
+    if result.get("needs_attention"):
+        found.append(f"{result['needs_attention']} edits parked for attention")
     if result["peak_per_window"] > result["share_per_window"]:
         peak, share = result["peak_per_window"], result["share_per_window"]
         found.append(f"{peak} requests in one window, share {share}")

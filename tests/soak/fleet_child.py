@@ -94,6 +94,7 @@ async def drain(agent: Agent, deadline: float) -> dict[str, Any]:
         "agents_planned": pacer.active_agents() if pacer is not None else None,
         "readings": pacer.reads if pacer is not None else None,
         "pending": status.pending,
+        "needs_attention": status.needs_attention,  # parked: kept here, not sent, not lost
         "conflicts": status.conflicts,
         "rounds": rounds,
         "fallbacks": fleet.fallbacks if fleet is not None else None,
