@@ -237,7 +237,14 @@ class FleetLink:
             agent = entry.get("agent")
             if not sep or not math.isfinite(until):
                 raise ValueError("not a breaker entry")
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            OverflowError,
+            RecursionError,
+        ) as error:
             if raw_field not in self._unreadable:
                 self._unreadable.add(raw_field)
                 log.warning("an entry of the fleet's breaker board cannot be read: %s", error)

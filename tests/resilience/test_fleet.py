@@ -173,11 +173,14 @@ async def test_a_strangers_entries_on_the_board_neither_stop_nor_hold_the_fleet(
         await client.hset(key, "zone5\x1fCompanies", json.dumps({"until": "soon"}))
         await client.hset(key, "zone5\x1fContacts", json.dumps([1, 2]))
         await client.hset(key, b"\xff\xfe", json.dumps({"until": seconds + 60}))
+        await client.hset(key, "zone5\x1fResources", "[" * 100_000)
+        await client.hset(key, "zone5\x1fRoles", '{"until": 1' + "0" * 400 + "}")
+        await client.hset(key, "zone5\x1fProjects", '{"until": NaN}')
         await client.hset(key, "zone5\x1fTickets", json.dumps({"until": seconds + 3 * 86_400}))
         with caplog.at_level("WARNING"):
             for _ in range(3):
                 await b.sync(reg_b)
-        assert caplog.text.count("cannot be read") == 4  # each said once
+        assert caplog.text.count("cannot be read") == 7  # each said once
         held = reg_b.get("zone5", "Tickets")
         assert held.state is BreakerState.OPEN
         assert held.opened_until - b._clock.monotonic() <= 300.0
