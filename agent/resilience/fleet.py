@@ -32,7 +32,7 @@ import uuid
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from agent.clock import SYSTEM_CLOCK, Clock
 from agent.resilience.breaker import BreakerRegistry, BreakerState
@@ -68,6 +68,14 @@ return {tostring(wait), redis.call('ZCOUNT', KEYS[2], now - tonumber(ARGV[5]), '
 """
 
 
+REMOVE_OWN_LUA = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
 class FleetLink:
     """The shared budget and breaker board of a fleet, with a local fallback."""
 
@@ -94,13 +102,18 @@ class FleetLink:
             url, socket_connect_timeout=connect_timeout, socket_timeout=socket_timeout
         )
         self._script = self._redis.register_script(TOKEN_BUCKET_LUA)
+        self._remove_own = self._redis.register_script(REMOVE_OWN_LUA)
         self._fallback: TokenBucket | None = None
         self._down_until = 0.0
         self._away = False  # Redis failed and has not answered since (logged once)
         self._next_poll = 0.0
         self._reading = asyncio.Lock()  # held while the breaker board is read
         self._changed: list[tuple[str, str]] = []
-        self._adopted: set[tuple[str, str]] = set()  # breakers open because of the board
+        # Breakers open because of the board, with the entry that opened each: an entry is
+        # adopted once (a stale one must not renew its break at every poll).
+        self._adopted: dict[tuple[str, str], tuple[float, str]] = {}
+        self._written: dict[str, str] = {}  # field -> the value this agent last wrote there
+        self._board_said = False  # a board that cannot be read was logged
         self._unreadable: set[bytes | str] = set()  # board fields said to be unreadable
         self.fallbacks = 0
         self._agents = 0  # agents in the roster at the last answer
@@ -171,9 +184,18 @@ class FleetLink:
                         await self._adopt(registry)
                         self._next_poll = self._clock.monotonic() + self.poll_interval
                         talked = True
+        except ResponseError as error:
+            # Redis answered, but not as a board (a key of another type, a command refused):
+            # no outage; the breakers stay this agent's own until the board can be read.
+            self._next_poll = self._clock.monotonic() + self.retry_interval
+            if not self._board_said:
+                self._board_said = True
+                log.warning("the fleet's breaker board cannot be read: %s", error)
+            return
         except (RedisError, OSError) as error:
             self._went_down(error)
             return
+        self._board_said = False
         if talked:
             self._answered()
 
@@ -194,9 +216,11 @@ class FleetLink:
                 until = await self._server_time() + remaining
                 value = json.dumps({"until": until, "agent": self.agent_id})
                 await self._redis.hset(key, field, value)
+                self._written[field] = value
                 wrote = True
-            elif breaker.state is BreakerState.CLOSED:
-                await self._redis.hdel(key, field)
+            elif breaker.state is BreakerState.CLOSED and field in self._written:
+                # Only the entry this agent wrote: another agent's opening since stands.
+                await self._remove_own(keys=[key], args=[field, self._written.pop(field)])
                 wrote = True
         return wrote
 
@@ -216,16 +240,18 @@ class FleetLink:
             listed.add((zone, endpoint))
             if agent == self.agent_id or until <= server_now:
                 continue
+            if self._adopted.get((zone, endpoint)) == (until, agent):
+                continue  # adopted already: its break (capped) runs its course here
             remaining = min(until - server_now, longest)
             breaker = registry.get(zone, endpoint)
             breaker.force_open(
                 self._clock.monotonic() + remaining, FLEET_REASON + "opened by another agent"
             )
-            self._adopted.add((zone, endpoint))
+            self._adopted[(zone, endpoint)] = (until, agent)
         # An entry gone: the agent that opened it closed it again (its probe succeeded).
-        for zone, endpoint in self._adopted - listed:
-            registry.get(zone, endpoint).end_break()
-        self._adopted &= listed
+        for gone in set(self._adopted) - listed:
+            registry.get(*gone).end_break()
+            del self._adopted[gone]
 
     def _entry(self, raw_field: Any, raw_value: Any) -> tuple[str, str, float, str] | None:
         """(zone, endpoint, until, agent) of a board entry, or None when it cannot be read."""
@@ -233,7 +259,10 @@ class FleetLink:
             name = raw_field.decode() if isinstance(raw_field, bytes) else str(raw_field)
             zone, sep, endpoint = name.partition("\x1f")
             entry = json.loads(raw_value)
-            until = float(entry["until"])
+            value = entry["until"]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError("its time is not a number")
+            until = float(value)
             agent = entry.get("agent")
             if not sep or not math.isfinite(until):
                 raise ValueError("not a breaker entry")

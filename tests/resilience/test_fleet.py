@@ -190,6 +190,79 @@ async def test_a_strangers_entries_on_the_board_neither_stop_nor_hold_the_fleet(
         await b.close()
 
 
+@pytest.mark.redis
+async def test_a_stale_entry_holds_a_breaker_for_one_longest_break_not_for_ever(prefix: str):
+    """An entry that says three days (a foreign or stale one) stays on the board: the break it
+    opens here ends after the longest break, polls do not renew it, and a probe may go."""
+    clock = FakeClock()
+    b = FleetLink(REDIS_URL, prefix, clock=clock, poll_interval=0.0)
+    reg_b = BreakerRegistry(BreakerSettings(max_break_seconds=300.0), clock)
+    client = aioredis.Redis.from_url(REDIS_URL)
+    seconds, _ = await client.time()
+    try:
+        entry = json.dumps({"until": seconds + 3 * 86_400, "agent": "old"})
+        await client.hset(f"{prefix}:breakers", "zone5\x1fTickets", entry)
+        held = reg_b.get("zone5", "Tickets")
+        for _ in range(10):
+            await b.sync(reg_b)
+            clock.advance(31.0)
+        assert held.state is BreakerState.HALF_OPEN  # 310 s on: the probe may go
+        await b.sync(reg_b)
+        assert held.state is BreakerState.HALF_OPEN
+    finally:
+        await client.aclose()
+        await b.close()
+
+
+@pytest.mark.redis
+async def test_an_agent_closing_its_breaker_leaves_another_agents_opening(prefix: str):
+    clocks = [FakeClock() for _ in range(3)]
+    links = [FleetLink(REDIS_URL, prefix, clock=c, poll_interval=0.0) for c in clocks]
+    settings = BreakerSettings(min_calls=2, break_seconds=40.0)
+    regs = [BreakerRegistry(settings, c) for c in clocks]
+    for link, reg in zip(links, regs, strict=True):
+        reg.hub.subscribe(link.on_breaker_event)
+    a, b, c = links
+    try:
+        trip(regs[0])
+        await a.sync(regs[0])
+        trip(regs[2])  # C opens later: its entry replaces A's
+        await c.sync(regs[2])
+        regs[0].get("zone5", "Tickets").reset("the probe succeeded")
+        await a.sync(regs[0])  # A closes: C's opening is not A's to remove
+        await b.sync(regs[1])
+        assert regs[1].get("zone5", "Tickets").state is BreakerState.OPEN
+        regs[2].get("zone5", "Tickets").reset("the probe succeeded")
+        await c.sync(regs[2])
+        await b.sync(regs[1])
+        assert regs[1].get("zone5", "Tickets").state is BreakerState.HALF_OPEN
+    finally:
+        for link in links:
+            await link.close()
+
+
+@pytest.mark.redis
+async def test_a_board_of_another_type_is_no_outage(prefix: str, caplog: pytest.LogCaptureFixture):
+    """The breakers' key holds a plain string: the board cannot be read (said once), the budget
+    is still shared, and no outage is logged."""
+    clock = FakeClock()
+    link = FleetLink(REDIS_URL, prefix, clock=clock, poll_interval=0.0)
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await client.set(f"{prefix}:breakers", "not a hash")
+        with caplog.at_level("INFO"):
+            for _ in range(5):
+                await link.sync(BreakerRegistry(clock=clock))
+                assert await link.try_take(1, 100.0, 100) == 0.0
+                clock.advance(10.0)
+        assert caplog.text.count("breaker board cannot be read") == 1
+        assert "unreachable" not in caplog.text
+        assert link.fallbacks == 0 and link.connected
+    finally:
+        await client.aclose()
+        await link.close()
+
+
 def test_one_directory_spelled_in_different_ways_is_one_fleet():
     from agent.api.fleet_link import fleet_prefix
 
