@@ -25,6 +25,7 @@ Pure arithmetic on one threshold reading, kept apart from the pacer's waiting so
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from dataclasses import dataclass
 
@@ -70,6 +71,14 @@ class OwnRequests:
 
     def add(self, at: float) -> None:
         self._times.append(at)
+
+    def remove(self, at: float) -> None:
+        """Take back a request added at `at` that did not go (nothing if it left the window)."""
+        if self._times and self._times[-1] == at:
+            self._times.pop()  # the usual case: the newest
+            return
+        with contextlib.suppress(ValueError):
+            self._times.remove(at)
 
     def times(self, now: float, window: float) -> list[float]:
         """Send times still in the window, oldest first."""

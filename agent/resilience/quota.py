@@ -235,14 +235,20 @@ class QuotaPacer(ThresholdReadings):
             if wait > 0:
                 return wait, "near the tenant's latency tier: calls spaced out"
         rate, capacity = self.terms(reading=reading)
+        # Counted before the budget is asked (a shared one answers after a round trip): calls
+        # asking meanwhile see this one in the headroom and in the calls made blind.
+        sent_at = self._clock.monotonic()
+        self._own.add(sent_at)
+        self._sent_total += 1  # every request of ours reaches the tenant's count
+        blind = 0 if reading else 1
+        self._sent_since_read += blind
         wait = await self._budget.try_take(1.0, rate, capacity, self.window)
         if wait > 0:
+            self._own.remove(sent_at)
+            self._sent_total -= 1
+            self._sent_since_read = max(0, self._sent_since_read - blind)
             return wait, "request budget exhausted for now"
-        self._own.add(self._clock.monotonic())
-        self._sent_total += 1  # every request of ours reaches the tenant's count
         self._save_sent_soon()  # remembered should the process be killed right after
-        if not reading:
-            self._sent_since_read += 1
         return 0.0, ""
 
     def _until_headroom(self, now: float) -> float:

@@ -12,7 +12,13 @@ from agent.autotask.metadata import threshold_from_wire
 from agent.autotask.wire import WireTypeError
 from agent.clock import FakeClock
 from agent.resilience.bulkhead import Kind
-from agent.resilience.quota import QuotaPacer, QuotaSettings, QuotaWaitTooLong, ThresholdInfo
+from agent.resilience.quota import (
+    QuotaPacer,
+    QuotaSettings,
+    QuotaWaitTooLong,
+    ThresholdInfo,
+    TokenBucket,
+)
 from tests.resilience.pacing import round_robin, send_up_to
 from tests.resilience.test_quota import Tenant
 
@@ -206,3 +212,44 @@ def test_an_impossible_threshold_reading_is_refused(body: dict[str, object]):
         threshold_from_wire(wire)
     with pytest.raises(ValueError):
         ThresholdInfo.from_json(wire)
+
+
+class RoundTripBudget(TokenBucket):
+    """A shared budget's answer comes after a round trip: other calls run meanwhile."""
+
+    async def try_take(
+        self, cost: float, rate: float, capacity: float, window: float = 3600.0
+    ) -> float:
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return self.take_now(cost, rate, capacity)
+
+
+async def test_calls_asking_a_shared_budget_at_once_go_no_further_blind():
+    """Thirty-two calls at a time against a budget that answers after a round trip: once the
+    readings fail, still no more than `blind_calls` go after the last one that answered."""
+    clock = FakeClock()
+    tenant = Tenant(clock, threshold=10_000, current=2_000)
+    failing = False
+
+    async def reading() -> ThresholdInfo:
+        if failing:
+            raise ConnectionError("reset")
+        return await tenant.read()
+
+    settings = QuotaSettings(share=0.5, max_wait=0.0)
+    pacer = QuotaPacer(reading, settings, clock, budget=RoundTripBudget(clock, float("inf")))
+    assert await send_up_to(pacer, tenant.request, 100) == 100
+    failing = True
+    before = tenant.current
+
+    async def caller() -> None:
+        for _ in range(20):
+            try:
+                await pacer.acquire(Kind.WRITE)
+            except QuotaWaitTooLong:
+                return
+            tenant.request()
+
+    await asyncio.gather(*(caller() for _ in range(32)))
+    assert tenant.current - before <= settings.blind_calls
