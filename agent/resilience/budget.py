@@ -91,12 +91,20 @@ class TokenBucket:
         return 0  # no roster: the pacer counts the agents from the tenant's readings
 
 
+USAGE_UNKNOWN = "the tenant's usage could not be read: calls wait for a reading"
+
+
 class QuotaWaitTooLong(Exception):
     """Waiting for budget would take longer than the caller should block; `retry_in` seconds."""
 
     def __init__(self, retry_in: float, reason: str) -> None:
         super().__init__(reason)
         self.retry_in = retry_in
+
+    @property
+    def usage_unknown(self) -> bool:
+        """The wait is for a threshold reading that answers, not for the allowance."""
+        return str(self) == USAGE_UNKNOWN
 
 
 ThresholdReader = Callable[[], Awaitable[ThresholdInfo]]

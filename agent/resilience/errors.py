@@ -68,13 +68,15 @@ def refusal(
     kind: Kind,
     op_id: str | None,
     reason: str = "",
+    message: str | None = None,
 ) -> PipelineError:
-    """The error of a call the pipeline refused before sending it (nothing reached the server)."""
+    """The error of a call the pipeline refused before sending it (nothing reached the server);
+    `message` in place of the category's own when it would say the wrong thing."""
     action = {
         Category.AUTHENTICATION: Action.PAUSE_FOR_CREDENTIALS,
         Category.THROTTLED_QUOTA: Action.SLOW_DOWN,
     }.get(category, Action.RETRY_WITH_BACKOFF)
-    message = MESSAGES[category] + (f" ({reason})" if reason else "")
+    message = (message or MESSAGES[category]) + (f" ({reason})" if reason else "")
     return PipelineError(
         Classification(category, action, message),
         retry_at=None if retry_in is None else now + timedelta(seconds=retry_in),

@@ -65,6 +65,10 @@ _SHED_CATEGORY = {
     Cause.BREAKERS: Category.TRANSIENT_SERVER,
     Cause.CONNECTIVITY: Category.TRANSIENT_NETWORK,
 }
+USAGE_UNKNOWN_MESSAGE = (
+    "Autotask does not say how much of your company's hourly request allowance is used, so "
+    "Field Sync waits before it sends more. Your changes are kept and sent once it can tell."
+)
 _NEUTRAL = frozenset(
     {Category.THROTTLED_QUOTA, Category.THROTTLED_THREADS, Category.THROTTLED_ATTACHMENTS}
 )
@@ -213,6 +217,16 @@ class Pipeline:
             try:
                 await self.pacer.acquire(kind)
             except QuotaWaitTooLong as wait:
+                if wait.usage_unknown:
+                    raise refusal(
+                        Category.THROTTLED_QUOTA,
+                        wait.retry_in,
+                        self.clock.now(),
+                        endpoint,
+                        kind,
+                        op_id,
+                        message=USAGE_UNKNOWN_MESSAGE,
+                    ) from None
                 raise self._refused(
                     Category.THROTTLED_QUOTA, wait.retry_in, endpoint, kind, op_id, str(wait)
                 ) from None

@@ -31,6 +31,7 @@ from agent.resilience import allowance
 from agent.resilience.active_agents import ActiveAgents
 from agent.resilience.allowance import OwnRequests, QuotaSettings
 from agent.resilience.budget import (
+    USAGE_UNKNOWN,
     Budget,
     QuotaWaitTooLong,
     ThresholdInfo,
@@ -226,7 +227,7 @@ class QuotaPacer(ThresholdReadings):
             return chance, reason
         if not reading and self.blind():
             wait = max(0.001, self._next_read - now)
-            return wait, "the tenant's usage could not be read: calls wait for a reading"
+            return wait, USAGE_UNKNOWN
         if not reading and self.headroom() < 1.0:
             return self._until_headroom(now), "this agent's share of the hour is used"
         spaced = None if reading else self.spacing(kind)

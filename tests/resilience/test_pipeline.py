@@ -19,7 +19,7 @@ from agent.resilience.events import BreakerChanged, HealthChanged, ModeChanged
 from agent.resilience.modes import Mode
 from agent.resilience.patterns import FailurePatterns
 from agent.resilience.pipeline import Pipeline, PipelineError
-from agent.resilience.quota import QuotaPacer, ThresholdInfo
+from agent.resilience.quota import QuotaPacer, QuotaSettings, ThresholdInfo
 from agent.resilience.recovery import ZoneRecovery
 
 
@@ -228,6 +228,28 @@ async def test_background_refresh_past_half_quota_is_postponed_but_edits_go_thro
         await pipeline.call(endpoint="Tickets", kind="read", fn=refresh)
     assert raised.value.category is Category.THROTTLED_QUOTA and refresh.seen == []
     assert await pipeline.call(endpoint="Tickets", kind="write", fn=answer()) == "ok"
+
+
+async def test_calls_waiting_for_a_reading_that_fails_say_so_not_that_the_hour_is_used(
+    fake_clock,
+):
+    async def threshold() -> ThresholdInfo:
+        raise ValueError("threshold information is impossible: timeframe 0 minutes")
+
+    settings = QuotaSettings(max_wait=0.0)
+    pipeline = make(fake_clock, pacer=QuotaPacer(threshold, settings, clock=fake_clock))
+    sent, refused = 0, None
+    for _ in range(100):
+        try:
+            await pipeline.call(endpoint="Tickets", kind="write", fn=answer())
+        except PipelineError as error:
+            refused = error
+            break
+        sent += 1
+    assert sent <= settings.blind_calls and refused is not None
+    assert refused.category is Category.THROTTLED_QUOTA and not refused.attempted
+    message = str(refused)
+    assert "does not say how much" in message and "has used most" not in message
 
 
 async def test_a_refresh_storm_cannot_starve_a_technicians_edit(fake_clock):
