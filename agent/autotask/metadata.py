@@ -116,6 +116,11 @@ def field_info_from_wire(payload: Any) -> FieldInfo:
     )
 
 
+# A tenant's hourly threshold is 10,000 unless Autotask raised it; ten thousand times that
+# (1e300 from a proxy that rewrote it) is no reading of a real tenant.
+MAX_THRESHOLD = 100_000_000
+
+
 def threshold_from_wire(payload: Any) -> Threshold:
     if not isinstance(payload, dict):
         raise WireTypeError("threshold information should be an object")
@@ -124,7 +129,7 @@ def threshold_from_wire(payload: Any) -> Threshold:
     used = as_int(lookup(payload, "currentTimeframeRequestCount"), "currentTimeframeRequestCount")
     if limit is None or timeframe is None or used is None:
         raise WireTypeError("threshold information is incomplete")
-    if limit < 1 or timeframe < 1 or used < 0:
+    if not (1 <= limit <= MAX_THRESHOLD and 1 <= timeframe <= 24 * 60 and used >= 0):
         # Pacing on such a reading would be pacing blind (or dividing by nothing).
         raise WireTypeError(
             f"threshold information is impossible: threshold {limit}, timeframe {timeframe} "

@@ -35,7 +35,7 @@ class ThresholdInfo:
         threshold = _number(lowered, "externalrequestthreshold")
         timeframe = _number(lowered, "requestthresholdtimeframe")
         current = _number(lowered, "currenttimeframerequestcount")
-        if threshold < 1 or timeframe <= 0 or current < 0:
+        if not (1 <= threshold <= 100_000_000 and 0 < timeframe <= 24 * 60 and current >= 0):
             raise ValueError(
                 f"impossible threshold reading: threshold {threshold:g}, "
                 f"timeframe {timeframe:g} minutes, count {current:g}"

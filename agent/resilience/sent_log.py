@@ -14,7 +14,9 @@ logged, and pacing goes on as if nothing had been sent before). Only a plain fil
 `MAX_BYTES` is read (not a link, not a pipe), and at most `MAX_REQUESTS` send times are taken
 from it. The file also says which wall time was which monotonic time when it was written: on the
 same computer since (its monotonic clock has not started again), a wall clock corrected in between
-either way is corrected in the record too. After a restart of the computer only the wall clock is
+either way is corrected in the record too (a computer restarted since that has been up longer
+than it had been at the save passes for the same: its requests then count as newer than they
+are, the careful side). After a restart of the computer only the wall clock is
 there; one set back since puts requests in the future: the newest is counted as sent now and the
 others as long before it as they were (the careful side: they stay a whole window).
 """
@@ -48,6 +50,7 @@ class SentLog:
         self._clock = clock
         self._saved: tuple[float, int] | None = None  # (last send, how many) at the last save
         self._writing = threading.Lock()  # one write at a time: they share the temporary name
+        self._failing = False  # the last write failed (and was said)
 
     def load(self, window: float) -> list[float]:
         """Monotonic send times of the requests of the last `window` seconds, oldest first."""
@@ -130,8 +133,15 @@ class SentLog:
             with private_text_file(self.path) as fh:
                 fh.write(text)
         except OSError as exc:
-            log.warning("the record of this agent's recent requests could not be written: %s", exc)
+            if not self._failing:  # said once, not after every request, until a write succeeds
+                self._failing = True
+                log.warning(
+                    "the record of this agent's recent requests could not be written: %s", exc
+                )
             return
+        if self._failing:
+            self._failing = False
+            log.info("the record of this agent's recent requests is written again")
         self._saved = state
 
 

@@ -199,6 +199,8 @@ async def test_readings_that_fail_leave_no_more_than_forty_calls_blind(failure: 
         {"currentTimeframeRequestCount": -1},
         {"currentTimeframeRequestCount": None},
         {"currentTimeframeRequestCount": "many"},
+        {"externalRequestThreshold": 1e300},
+        {"requestThresholdTimeframe": 100_000},
     ],
 )
 def test_an_impossible_threshold_reading_is_refused(body: dict[str, object]):
