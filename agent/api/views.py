@@ -23,6 +23,7 @@ from agent.api.types import (
 )
 from agent.api.words import Words, describe
 from agent.queue.operation import Operation
+from agent.resilience.errors import USAGE_UNKNOWN_MESSAGE
 from agent.security.errors import SealedPayloadError
 from agent.store import audit
 from agent.store.models import AuditEvent, CachedEntity, OpState, OverlayValue, Priority
@@ -293,6 +294,8 @@ def plain_error(op: Operation) -> str | None:
         return ERROR_WORDS["reconcile"]
     if not op.last_error and not op.error_category:
         return None
+    if op.last_error and op.last_error.startswith(USAGE_UNKNOWN_MESSAGE):
+        return USAGE_UNKNOWN_MESSAGE  # waiting for a reading, not for the hour
     words = ERROR_WORDS.get(op.error_category or "", "")
     if op.error_category == "validation":
         return f"{words}: {op.last_error}"

@@ -60,6 +60,13 @@ def got_answer(error: BaseException) -> bool:
     return isinstance(error, httpx.HTTPStatusError)
 
 
+# Said of calls that wait for a threshold reading that answers (`QuotaWaitTooLong.usage_unknown`).
+USAGE_UNKNOWN_MESSAGE = (
+    "Autotask does not say how much of your company's hourly request allowance is used, so "
+    "Field Sync waits before it sends more. Your changes are kept and sent once it can tell."
+)
+
+
 def refusal(
     category: Category,
     retry_in: float | None,

@@ -9,10 +9,14 @@ pace the fleet's rate, not bound what it spends in an hour).
 An agent that opens a breaker writes it to a hash (`<prefix>:breakers`, value = JSON with the
 time it stays open, on the Redis server's clock like the budget, so agents whose clocks are days
 apart still agree); the others poll the hash every `poll_interval` seconds and open their own
-breaker until then, never longer than a breaker's longest break, and end that break when the
-entry goes (its agent's probe succeeded). An entry that cannot be read (written by a stranger or
-another version) is skipped and logged once. Polling is used rather than pub/sub because it needs
-no long-lived listener task and catches up by itself after a Redis outage.
+breaker until then, never longer than a breaker's longest break. An entry is adopted once (a
+stale one does not renew the break at every poll); the break ends when the entry goes (its
+agent's probe succeeded; an agent removes only the entry it wrote). A change Redis failed to take
+is written at the next sync. An entry that cannot be read (written by a stranger or another
+version) is skipped and logged once; a board of another type is no outage (the breakers stay
+each agent's own, said once) and is replaced by an empty one, as are the budget's and roster's
+keys. Polling is used rather than pub/sub because it needs no long-lived listener task and
+catches up by itself after a Redis outage.
 
 If Redis cannot be reached, nothing stops: each agent falls back to a local bucket holding
 `1 / expected_agents` of the budget (a conservative share) and tries Redis again every
@@ -25,6 +29,7 @@ does exactly what the pacer's `Budget` protocol needs.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import math
@@ -44,6 +49,13 @@ log = logging.getLogger(__name__)
 FLEET_REASON = "fleet: "
 
 TOKEN_BUCKET_LUA = """
+-- The fleet's own keys: one of another type (written by a stranger) is replaced, not fatal.
+local function own(key, kind)
+  local found = redis.call('TYPE', key)['ok']
+  if found ~= kind and found ~= 'none' then redis.call('DEL', key) end
+end
+own(KEYS[1], 'hash')
+own(KEYS[2], 'zset')
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
@@ -182,20 +194,24 @@ class FleetLink:
                 async with self._reading:
                     if self.connected and self._clock.monotonic() >= self._next_poll:
                         await self._adopt(registry)
+                        self._board_said = False  # read as a board again
                         self._next_poll = self._clock.monotonic() + self.poll_interval
                         talked = True
         except ResponseError as error:
             # Redis answered, but not as a board (a key of another type, a command refused):
-            # no outage; the breakers stay this agent's own until the board can be read.
+            # no outage; the breakers stay this agent's own until the board can be read. A key
+            # of another type under the fleet's own name is replaced by an empty board.
             self._next_poll = self._clock.monotonic() + self.retry_interval
             if not self._board_said:
                 self._board_said = True
                 log.warning("the fleet's breaker board cannot be read: %s", error)
+            if "WRONGTYPE" in str(error):
+                with contextlib.suppress(RedisError, OSError):
+                    await self._redis.delete(f"{self.prefix}:breakers")
             return
         except (RedisError, OSError) as error:
             self._went_down(error)
             return
-        self._board_said = False
         if talked:
             self._answered()
 
@@ -205,10 +221,11 @@ class FleetLink:
 
     async def _publish(self, registry: BreakerRegistry) -> bool:
         """Write the breakers that changed here; whether anything was written."""
-        changed, self._changed = self._changed, []
+        # A change leaves the list only once written: one Redis failed to take is written at
+        # the next sync, not lost (a close lost would keep the others' breakers open).
         key = f"{self.prefix}:breakers"
         wrote = False
-        for zone, endpoint in dict.fromkeys(changed):
+        for zone, endpoint in list(dict.fromkeys(self._changed)):
             breaker = registry.get(zone, endpoint)
             field = f"{zone}\x1f{endpoint}"
             if breaker.state is BreakerState.OPEN:
@@ -220,8 +237,10 @@ class FleetLink:
                 wrote = True
             elif breaker.state is BreakerState.CLOSED and field in self._written:
                 # Only the entry this agent wrote: another agent's opening since stands.
-                await self._remove_own(keys=[key], args=[field, self._written.pop(field)])
+                await self._remove_own(keys=[key], args=[field, self._written[field]])
+                del self._written[field]
                 wrote = True
+            self._changed = [c for c in self._changed if c != (zone, endpoint)]
         return wrote
 
     async def _adopt(self, registry: BreakerRegistry) -> None:

@@ -34,7 +34,13 @@ from agent.resilience.bulkhead import Bulkheads, EndpointLimiter, Kind
 from agent.resilience.byte_budget import spares_other_work
 from agent.resilience.classify import Category, Classification, classify
 from agent.resilience.connectivity import Connectivity
-from agent.resilience.errors import PipelineError, connect_failure, got_answer, refusal
+from agent.resilience.errors import (
+    USAGE_UNKNOWN_MESSAGE,
+    PipelineError,
+    connect_failure,
+    got_answer,
+    refusal,
+)
 from agent.resilience.events import BreakerChanged, EventHub, Listener, ModeChanged
 from agent.resilience.fleet import FleetLink
 from agent.resilience.health import HealthMonitor, HealthReport, HealthSources
@@ -65,10 +71,6 @@ _SHED_CATEGORY = {
     Cause.BREAKERS: Category.TRANSIENT_SERVER,
     Cause.CONNECTIVITY: Category.TRANSIENT_NETWORK,
 }
-USAGE_UNKNOWN_MESSAGE = (
-    "Autotask does not say how much of your company's hourly request allowance is used, so "
-    "Field Sync waits before it sends more. Your changes are kept and sent once it can tell."
-)
 _NEUTRAL = frozenset(
     {Category.THROTTLED_QUOTA, Category.THROTTLED_THREADS, Category.THROTTLED_ATTACHMENTS}
 )

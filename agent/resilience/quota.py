@@ -243,11 +243,17 @@ class QuotaPacer(ThresholdReadings):
         self._sent_total += 1  # every request of ours reaches the tenant's count
         blind = 0 if reading else 1
         self._sent_since_read += blind
-        wait = await self._budget.try_take(1.0, rate, capacity, self.window)
+        try:
+            wait = await self._budget.try_take(1.0, rate, capacity, self.window)
+        except BaseException:  # cancelled while the budget answered (the agent closing): not sent
+            wait = -1.0
+            raise
+        finally:
+            if wait != 0.0:
+                self._own.remove(sent_at)
+                self._sent_total -= 1
+                self._sent_since_read = max(0, self._sent_since_read - blind)
         if wait > 0:
-            self._own.remove(sent_at)
-            self._sent_total -= 1
-            self._sent_since_read = max(0, self._sent_since_read - blind)
             return wait, "request budget exhausted for now"
         self._save_sent_soon()  # remembered should the process be killed right after
         return 0.0, ""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from agent.clock import FakeClock
 from agent.resilience.breaker import BreakerRegistry, BreakerSettings, BreakerState
@@ -258,9 +259,60 @@ async def test_a_board_of_another_type_is_no_outage(prefix: str, caplog: pytest.
         assert caplog.text.count("breaker board cannot be read") == 1
         assert "unreachable" not in caplog.text
         assert link.fallbacks == 0 and link.connected
+        assert await client.type(f"{prefix}:breakers") in (b"none", b"hash")  # replaced
     finally:
         await client.aclose()
         await link.close()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("key", ["budget", "agents"])
+async def test_a_budget_or_roster_key_of_another_type_is_replaced_not_an_outage(
+    prefix: str, key: str
+):
+    link = FleetLink(REDIS_URL, prefix, clock=FakeClock())
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await client.set(f"{prefix}:{key}", "a stranger's value")
+        for _ in range(3):
+            assert await link.try_take(1, 100.0, 100) == 0.0
+        assert link.fallbacks == 0 and link.agents() == 1
+    finally:
+        await client.aclose()
+        await link.close()
+
+
+@pytest.mark.redis
+async def test_a_close_redis_failed_to_take_is_written_at_the_next_sync(prefix: str):
+    clock_a, clock_b = FakeClock(), FakeClock()
+    a = FleetLink(REDIS_URL, prefix, clock=clock_a, poll_interval=0.0, retry_interval=5.0)
+    b = FleetLink(REDIS_URL, prefix, clock=clock_b, poll_interval=0.0)
+    settings = BreakerSettings(min_calls=2, break_seconds=40.0)
+    reg_a, reg_b = BreakerRegistry(settings, clock_a), BreakerRegistry(settings, clock_b)
+    reg_a.hub.subscribe(a.on_breaker_event)
+    real_remove = a._remove_own
+    failures = [RedisConnectionError("stalled")]
+
+    async def stalling(**kwargs: object) -> object:
+        if failures:
+            raise failures.pop()
+        return await real_remove(**kwargs)
+
+    a._remove_own = stalling  # type: ignore[method-assign]
+    try:
+        trip(reg_a)
+        await a.sync(reg_a)
+        await b.sync(reg_b)
+        assert reg_b.get("zone5", "Tickets").state is BreakerState.OPEN
+        reg_a.get("zone5", "Tickets").reset("the probe succeeded")
+        await a.sync(reg_a)  # Redis does not take the close
+        clock_a.advance(5.0)
+        await a.sync(reg_a)  # back: the close is written now
+        await b.sync(reg_b)
+        assert reg_b.get("zone5", "Tickets").state is BreakerState.HALF_OPEN
+    finally:
+        await a.close()
+        await b.close()
 
 
 def test_one_directory_spelled_in_different_ways_is_one_fleet():

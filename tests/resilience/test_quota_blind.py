@@ -255,3 +255,28 @@ async def test_calls_asking_a_shared_budget_at_once_go_no_further_blind():
 
     await asyncio.gather(*(caller() for _ in range(32)))
     assert tenant.current - before <= settings.blind_calls
+
+
+async def test_a_call_cancelled_while_the_budget_answers_is_not_counted():
+    """The agent closes while calls wait for a shared budget's answer: none of them went, and
+    none is counted as sent (nor remembered as sent after a restart)."""
+    clock = FakeClock()
+    answer = asyncio.Event()
+
+    class StalledBudget(TokenBucket):
+        async def try_take(
+            self, cost: float, rate: float, capacity: float, window: float = 3600.0
+        ) -> float:
+            await answer.wait()
+            return self.take_now(cost, rate, capacity)
+
+    pacer = QuotaPacer(None, QuotaSettings(), clock, budget=StalledBudget(clock, float("inf")))
+    pacer.info = ThresholdInfo(10_000, 60.0, 100)
+    calls = [asyncio.ensure_future(pacer.acquire(Kind.WRITE)) for _ in range(30)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert pacer.own() == 30  # counted while they wait: calls asking meanwhile see them
+    for call in calls:
+        call.cancel()
+    await asyncio.gather(*calls, return_exceptions=True)
+    assert pacer.own() == 0 and pacer.headroom() > 1_000
