@@ -126,6 +126,7 @@ class FleetLink:
         self._adopted: dict[tuple[str, str], tuple[float, str]] = {}
         self._written: dict[str, str] = {}  # field -> the value this agent last wrote there
         self._board_said = False  # a board that cannot be read was logged
+        self._fault_said = False  # an unexpected failure of `sync` was logged
         self._unreadable: set[bytes | str] = set()  # board fields said to be unreadable
         self.fallbacks = 0
         self._agents = 0  # agents in the roster at the last answer
@@ -212,6 +213,11 @@ class FleetLink:
         except (RedisError, OSError) as error:
             self._went_down(error)
             return
+        except Exception:  # sharing breakers must never stop a call: said once
+            if not self._fault_said:
+                self._fault_said = True
+                log.exception("the fleet's breakers could not be shared")
+            return
         if talked:
             self._answered()
 
@@ -238,7 +244,7 @@ class FleetLink:
             elif breaker.state is BreakerState.CLOSED and field in self._written:
                 # Only the entry this agent wrote: another agent's opening since stands.
                 await self._remove_own(keys=[key], args=[field, self._written[field]])
-                del self._written[field]
+                self._written.pop(field, None)  # (a sync beside this one may have)
                 wrote = True
             self._changed = [c for c in self._changed if c != (zone, endpoint)]
         return wrote

@@ -315,6 +315,26 @@ async def test_a_close_redis_failed_to_take_is_written_at_the_next_sync(prefix: 
         await b.close()
 
 
+@pytest.mark.redis
+async def test_calls_syncing_at_once_as_a_breaker_closes_both_go_on(prefix: str):
+    """Every call syncs the board before it goes: several at once publish the same close."""
+    clock = FakeClock()
+    a = FleetLink(REDIS_URL, prefix, clock=clock, poll_interval=0.0)
+    reg_a = BreakerRegistry(BreakerSettings(min_calls=2, break_seconds=40.0), clock)
+    reg_a.hub.subscribe(a.on_breaker_event)
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        trip(reg_a)
+        await a.sync(reg_a)
+        reg_a.get("zone5", "Tickets").reset("the probe succeeded")
+        await asyncio.gather(*(a.sync(reg_a) for _ in range(5)))
+        assert await client.hgetall(f"{prefix}:breakers") == {}
+        assert a.connected
+    finally:
+        await client.aclose()
+        await a.close()
+
+
 def test_one_directory_spelled_in_different_ways_is_one_fleet():
     from agent.api.fleet_link import fleet_prefix
 
