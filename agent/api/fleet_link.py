@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from urllib.parse import urlsplit, urlunsplit
+import posixpath
+import re
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from agent.clock import Clock
 from agent.config.redis_url import redis_url_problem
@@ -32,17 +34,20 @@ def fleet_prefix(directory_url: str, api_user: str) -> str:
 
 
 def same_directory(url: str) -> str:
-    """One spelling of a directory's address: lower case, no default port, no final slash."""
+    """One spelling of a directory's address: lower case, no default port, no final slash (nor
+    a final dot of the host name), the path's `.` and `..` resolved and its escapes decoded."""
     parts = urlsplit(url.strip().lower())
     default = {"https": 443, "http": 80}.get(parts.scheme)
     try:
         port = parts.port
     except ValueError:
         return url.strip().lower()
-    host = parts.hostname or ""
+    host = (parts.hostname or "").rstrip(".")
     host = f"[{host}]" if ":" in host else host
     netloc = host if port in (None, default) else f"{host}:{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), parts.query, ""))
+    path = posixpath.normpath(re.sub("/+", "/", unquote(parts.path)).lower()) if parts.path else ""
+    path = "" if path in (".", "/") else path.rstrip("/")
+    return urlunsplit((parts.scheme, netloc, path, parts.query, ""))
 
 
 def open_fleet(

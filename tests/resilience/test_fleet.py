@@ -342,6 +342,10 @@ def test_one_directory_spelled_in_different_ways_is_one_fleet():
         "https://webservices.autotask.net/ATServicesRest/",
         "https://webservices.autotask.net/ATServicesRest",
         "HTTPS://WebServices.Autotask.net:443/atservicesrest/",
+        "https://webservices.autotask.net./ATServicesRest",
+        "https://webservices.autotask.net/./ATServicesRest/",
+        "https://webservices.autotask.net/%41TServicesRest",
+        "https://webservices.autotask.net//ATServicesRest",
     ]
     assert len({fleet_prefix(url, "Api@Example.com") for url in spellings}) == 1
     assert fleet_prefix(spellings[0], "api@example.com") != fleet_prefix(
