@@ -255,7 +255,6 @@ class QuotaPacer(ThresholdReadings):
                 self._sent_since_read = max(0, self._sent_since_read - blind)
         if wait > 0:
             return wait, "request budget exhausted for now"
-        self._save_sent_soon()  # remembered should the process be killed right after
         return 0.0, ""
 
     def _until_headroom(self, now: float) -> float:

@@ -20,7 +20,7 @@ answered still count: past `blind_calls` calls wait, and the reading is tried ag
 A count below this agent's own requests in the window is not believed (the others are kept as
 last seen). A reading during a 429's stop that shows room ends the stop; one that finds the
 tenant still full makes every call give up at once instead of waiting its turn for the next one.
-The agent's own requests of the window go to the sent log after every request and reading.
+The agent's own requests of the window go to the sent log at every reading.
 
 `ThresholdReadings` is the part of `QuotaPacer` that does this; the pacer supplies the state and
 the arithmetic of the allowance.
@@ -146,9 +146,9 @@ class ThresholdReadings:
             await self.sent_log.save_async(self._own.times(self._clock.monotonic(), self.window))
 
     def _save_sent_soon(self) -> None:
-        """Write the record in the background (after a request or a reading): a slow disk
-        delays no call. While a write is under way the next ones only ask for another, which
-        then writes the latest requests."""
+        """Write the record in the background (at a reading): a slow disk delays no call.
+        While a write is under way the next ones only ask for another, which then writes the
+        latest requests."""
         if self.sent_log is None:
             return
         self._save_wanted = True

