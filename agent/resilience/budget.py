@@ -8,11 +8,11 @@ the latest reading and throttle state.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agent.autotask.metadata import threshold_from_wire
 from agent.clock import SYSTEM_CLOCK, Clock
 
 __all__ = ["Budget", "QuotaWaitTooLong", "ThresholdInfo", "ThresholdReader", "TokenBucket"]
@@ -28,29 +28,10 @@ class ThresholdInfo:
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> ThresholdInfo:
-        """The reading, or `ValueError` when it cannot be one: a value missing, not a number,
-        or impossible (no threshold, no timeframe, a negative count). Pacing on a made-up
-        reading would be pacing blind."""
-        lowered = {str(k).lower(): v for k, v in body.items()}
-        threshold = _number(lowered, "externalrequestthreshold")
-        timeframe = _number(lowered, "requestthresholdtimeframe")
-        current = _number(lowered, "currenttimeframerequestcount")
-        if not (1 <= threshold <= 100_000_000 and 0 < timeframe <= 24 * 60 and current >= 0):
-            raise ValueError(
-                f"impossible threshold reading: threshold {threshold:g}, "
-                f"timeframe {timeframe:g} minutes, count {current:g}"
-            )
-        return cls(threshold=int(threshold), timeframe_minutes=timeframe, current=int(current))
-
-
-def _number(body: Mapping[str, Any], key: str) -> float:
-    value = body.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"the threshold reading's {key} is not a number: {value!r:.40}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"the threshold reading's {key} is not finite")
-    return number
+        """The reading, or `ValueError` when it cannot be one (`threshold_from_wire`'s rule: a
+        value missing, not a number, or impossible)."""
+        wire = threshold_from_wire(body)
+        return cls(wire.limit, float(wire.timeframe_minutes), wire.used)
 
 
 class Budget(Protocol):

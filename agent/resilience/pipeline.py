@@ -219,18 +219,15 @@ class Pipeline:
             try:
                 await self.pacer.acquire(kind)
             except QuotaWaitTooLong as wait:
-                if wait.usage_unknown:
-                    raise refusal(
-                        Category.THROTTLED_QUOTA,
-                        wait.retry_in,
-                        self.clock.now(),
-                        endpoint,
-                        kind,
-                        op_id,
-                        message=USAGE_UNKNOWN_MESSAGE,
-                    ) from None
+                unknown = wait.usage_unknown  # waiting for a reading, not for the hour
                 raise self._refused(
-                    Category.THROTTLED_QUOTA, wait.retry_in, endpoint, kind, op_id, str(wait)
+                    Category.THROTTLED_QUOTA,
+                    wait.retry_in,
+                    endpoint,
+                    kind,
+                    op_id,
+                    "" if unknown else str(wait),
+                    message=USAGE_UNKNOWN_MESSAGE if unknown else None,
                 ) from None
             zone = self.current_zone()
             permits = self._admit(zone, endpoint, kind, op_id)
@@ -420,8 +417,10 @@ class Pipeline:
         kind: Kind,
         op_id: str | None,
         reason: str = "",
+        message: str | None = None,
     ) -> PipelineError:
-        return refusal(category, retry_in, self.clock.now(), endpoint, kind, op_id, reason)
+        now = self.clock.now()
+        return refusal(category, retry_in, now, endpoint, kind, op_id, reason, message)
 
     # -- mode and events -------------------------------------------------------------------------
     def _refresh_mode(self) -> Mode:

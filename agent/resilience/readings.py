@@ -29,7 +29,6 @@ the arithmetic of the allowance.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 from dataclasses import replace
 
@@ -153,10 +152,7 @@ class ThresholdReadings:
             return
         self._save_wanted = True
         if self._saving is None or self._saving.done():
-            # In a context of its own: the call that asked must not lend it its hooks.
-            self._saving = asyncio.get_running_loop().create_task(
-                self._save_while_wanted(self.sent_log), context=contextvars.Context()
-            )
+            self._saving = asyncio.ensure_future(self._save_while_wanted(self.sent_log))
 
     async def _save_while_wanted(self, sent_log: SentLog) -> None:
         while self._save_wanted:

@@ -124,6 +124,19 @@ async def test_an_open_breaker_is_adopted_by_the_other_agents(prefix: str):
         await b.close()
 
 
+def members(
+    prefix: str, n: int, break_seconds: float
+) -> tuple[list[FakeClock], list[FleetLink], list[BreakerRegistry]]:
+    """`n` agents of one fleet, each on its own clock, publishing their breakers' changes."""
+    clocks = [FakeClock() for _ in range(n)]
+    links = [FleetLink(REDIS_URL, prefix, clock=c, poll_interval=0.0) for c in clocks]
+    settings = BreakerSettings(min_calls=2, break_seconds=break_seconds)
+    regs = [BreakerRegistry(settings, c) for c in clocks]
+    for link, reg in zip(links, regs, strict=True):
+        reg.hub.subscribe(link.on_breaker_event)
+    return clocks, links, regs
+
+
 def trip(registry: BreakerRegistry, endpoint: str = "Tickets") -> None:
     breaker = registry.get("zone5", endpoint)
     while breaker.state is not BreakerState.OPEN:
@@ -135,13 +148,8 @@ def trip(registry: BreakerRegistry, endpoint: str = "Tickets") -> None:
 async def test_agents_whose_clocks_are_apart_agree_on_a_breaker(prefix: str, skew_a: float):
     """A's wall clock is two days ahead, or ten seconds behind: B holds A's 20 s break for
     20 s (the board is on the Redis server's clock), and ends it when A's probe closes it."""
-    clock_a, clock_b = FakeClock(), FakeClock()
+    (clock_a, clock_b), (a, b), (reg_a, reg_b) = members(prefix, 2, break_seconds=20.0)
     clock_a.step_wall(skew_a)
-    a = FleetLink(REDIS_URL, prefix, clock=clock_a, poll_interval=0.0)
-    b = FleetLink(REDIS_URL, prefix, clock=clock_b, poll_interval=0.0)
-    settings = BreakerSettings(min_calls=2, break_seconds=20.0)
-    reg_a, reg_b = BreakerRegistry(settings, clock_a), BreakerRegistry(settings, clock_b)
-    reg_a.hub.subscribe(a.on_breaker_event)
     try:
         trip(reg_a)
         await a.sync(reg_a)
@@ -217,12 +225,7 @@ async def test_a_stale_entry_holds_a_breaker_for_one_longest_break_not_for_ever(
 
 @pytest.mark.redis
 async def test_an_agent_closing_its_breaker_leaves_another_agents_opening(prefix: str):
-    clocks = [FakeClock() for _ in range(3)]
-    links = [FleetLink(REDIS_URL, prefix, clock=c, poll_interval=0.0) for c in clocks]
-    settings = BreakerSettings(min_calls=2, break_seconds=40.0)
-    regs = [BreakerRegistry(settings, c) for c in clocks]
-    for link, reg in zip(links, regs, strict=True):
-        reg.hub.subscribe(link.on_breaker_event)
+    _, links, regs = members(prefix, 3, break_seconds=40.0)
     a, b, c = links
     try:
         trip(regs[0])
@@ -284,12 +287,8 @@ async def test_a_budget_or_roster_key_of_another_type_is_replaced_not_an_outage(
 
 @pytest.mark.redis
 async def test_a_close_redis_failed_to_take_is_written_at_the_next_sync(prefix: str):
-    clock_a, clock_b = FakeClock(), FakeClock()
-    a = FleetLink(REDIS_URL, prefix, clock=clock_a, poll_interval=0.0, retry_interval=5.0)
-    b = FleetLink(REDIS_URL, prefix, clock=clock_b, poll_interval=0.0)
-    settings = BreakerSettings(min_calls=2, break_seconds=40.0)
-    reg_a, reg_b = BreakerRegistry(settings, clock_a), BreakerRegistry(settings, clock_b)
-    reg_a.hub.subscribe(a.on_breaker_event)
+    (clock_a, _), (a, b), (reg_a, reg_b) = members(prefix, 2, break_seconds=40.0)
+    assert a.retry_interval == 5.0
     real_remove = a._remove_own
     failures = [RedisConnectionError("stalled")]
 
@@ -318,10 +317,7 @@ async def test_a_close_redis_failed_to_take_is_written_at_the_next_sync(prefix: 
 @pytest.mark.redis
 async def test_calls_syncing_at_once_as_a_breaker_closes_both_go_on(prefix: str):
     """Every call syncs the board before it goes: several at once publish the same close."""
-    clock = FakeClock()
-    a = FleetLink(REDIS_URL, prefix, clock=clock, poll_interval=0.0)
-    reg_a = BreakerRegistry(BreakerSettings(min_calls=2, break_seconds=40.0), clock)
-    reg_a.hub.subscribe(a.on_breaker_event)
+    _, (a,), (reg_a,) = members(prefix, 1, break_seconds=40.0)
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
         trip(reg_a)

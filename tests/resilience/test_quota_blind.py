@@ -245,15 +245,7 @@ async def test_calls_asking_a_shared_budget_at_once_go_no_further_blind():
     failing = True
     before = tenant.current
 
-    async def caller() -> None:
-        for _ in range(20):
-            try:
-                await pacer.acquire(Kind.WRITE)
-            except QuotaWaitTooLong:
-                return
-            tenant.request()
-
-    await asyncio.gather(*(caller() for _ in range(32)))
+    await asyncio.gather(*(send_up_to(pacer, tenant.request, 20) for _ in range(32)))
     assert tenant.current - before <= settings.blind_calls
 
 
