@@ -26,7 +26,14 @@ from agent.queue.operation import Operation
 from agent.resilience.errors import USAGE_UNKNOWN_MESSAGE
 from agent.security.errors import SealedPayloadError
 from agent.store import audit
-from agent.store.models import AuditEvent, CachedEntity, OpState, OverlayValue, Priority
+from agent.store.models import (
+    AuditEvent,
+    CachedEntity,
+    OpKind,
+    OpState,
+    OverlayValue,
+    Priority,
+)
 from agent.sync import localview
 
 log = logging.getLogger(__name__)
@@ -290,7 +297,9 @@ def plain_error(op: Operation) -> str | None:
         if op.error_category == "validation" and detail:
             return f"{ERROR_WORDS['validation']}: {detail}"
         return detail or ERROR_WORDS.get(op.error_category or "") or None
-    if uncertain(op):
+    if uncertain(op) and (op.kind is OpKind.CREATE or not (op.last_error or op.error_category)):
+        # A create is looked up before it goes again. An update's next attempt reads the
+        # server first, so what it waits for is the retry its last failure earned.
         return ERROR_WORDS["reconcile"]
     if not op.last_error and not op.error_category:
         return None

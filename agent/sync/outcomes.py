@@ -328,7 +328,11 @@ def failed(
     retry_at: float | None,
     outcome_unknown: bool,
 ) -> None:
-    """Record a failed attempt: back to the queue at `retry_at`, or parked for attention."""
+    """Record a failed attempt: back to the queue at `retry_at`, or parked for attention.
+
+    `outcome_unknown` is this attempt's. Back in the queue, an earlier attempt that may have
+    landed (`op` as it was claimed) stays uncertain: this failure says nothing about it, and
+    an edit made meanwhile must not be merged into it (`agent.queue.coalesce`)."""
     if action == "park_needs_attention":
         outbox.park(
             op.id, message, error=message, category=category, outcome_unknown=outcome_unknown
@@ -339,7 +343,7 @@ def failed(
             retry_at if retry_at is not None else now,
             message,
             category,
-            outcome_unknown=outcome_unknown,
+            outcome_unknown=outcome_unknown or op.outcome_unknown,
         )
     audit.append(
         "failed",

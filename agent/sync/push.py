@@ -334,7 +334,10 @@ class Pusher:
         retry_at = self._now() + wait
         await self.store.awrite(
             lambda: self.outbox.release(
-                op.id, retry_at, "Autotask's list left this record out; tried again later"
+                op.id,
+                retry_at,
+                "Autotask's list left this record out; tried again later",
+                outcome_unknown=op.outcome_unknown,
             )
         )
 

@@ -2,10 +2,11 @@
 
 Expired leases come back (flagged outcome-unknown when the write may have reached the server).
 Updates and deletes are safe to repeat through the merge (an update the server already has
-merges as "already equal"; a repeated delete answers 404). A create is not: Autotask has no
-idempotency keys, so an outcome-unknown create is looked up by its natural key and, when found,
-the server's id is adopted instead of creating it again. The create ledger (`attempts`) keeps
-that lookup honest:
+merges as "already equal"; a repeated delete answers 404): they keep their flag until their
+next attempt reads the server, so nothing typed meanwhile is merged into a write that may have
+landed. A create is not: Autotask has no idempotency keys, so an outcome-unknown create is looked
+up by its natural key and, when found, the server's id is adopted instead of creating it again.
+The create ledger (`attempts`) keeps that lookup honest:
 
 - it searches records the server made between our first send and the last send plus its
   deadline, so a note queued for days is still found. That span is shifted by each clock the
@@ -176,10 +177,25 @@ class Reconciler:
         return self.clock.now().timestamp()
 
     def uncertain(self) -> list[Operation]:
-        page = self.outbox.list_ops(
-            OpQuery(states=frozenset({OpState.PENDING}), outcome_unknown=True, limit=10_000)
-        )
-        return page.items
+        """The pending creates whose last attempt may have landed. An update or a delete in
+        that state is settled by its own next attempt, which reads the server first; its flag
+        stays until then, so an edit made meanwhile is never merged into a write that may
+        already be on the server (`agent.queue.coalesce`)."""
+        out: list[Operation] = []
+        after: int | None = None
+        while True:
+            page = self.outbox.list_ops(
+                OpQuery(
+                    states=frozenset({OpState.PENDING}),
+                    outcome_unknown=True,
+                    after_id=after,
+                    limit=1_000,
+                )
+            )
+            out += [op for op in page.items if op.kind is OpKind.CREATE]
+            if page.next_after_id is None:
+                return out
+            after = page.next_after_id
 
     async def run(self, *, held_by: str | None = None) -> int:
         """Recover leases (with `held_by`, that owner's too: a restart's leftovers), then settle
@@ -194,10 +210,9 @@ class Reconciler:
     async def settle(self, op: Operation) -> bool:
         if self.busy(op.id):
             return False
-        now = self._now()
         if op.kind is not OpKind.CREATE:
-            await self.store.awrite(lambda: self._clear_flag(op, now, "safe to repeat"))
-            return True
+            return False  # its next attempt reads the server first (see `uncertain`)
+        now = self._now()
         sends = await self.store.aread(lambda: self._attempts(op))
         key = natural_key(op, self.technician_resource_id, self.windows(sends))
         if key is None:

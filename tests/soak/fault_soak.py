@@ -93,6 +93,8 @@ async def run_fault_soak(
         server = sim.dump()
         result = combined(model.check(server, parked), visits.check(server, parked))
         result["integrity"] = agent_integrity(agent)
+        result["pending"] = (await agent.status()).pending
+        result["whereabouts"] = await whereabouts(agent, result["examples"]["lost"])
         result["audit_ok"] = (await agent.verify_audit()).ok
         resolved = await agent.audit_events(action="conflict_resolved", limit=100_000)
         result["kept_theirs"] = sum(e.detail.get("choice") == "theirs" for e in resolved)
@@ -232,6 +234,20 @@ async def drain(agent: Agent, clock: FakeClock, rounds: int = 60) -> None:
         clock.advance(400)
         await agent.sync_now()
         await uploads_done(agent)
+
+
+async def whereabouts(agent: Agent, tags: list[str]) -> list[str]:
+    """Where each of `tags` (a note's or time entry's text) sits in the agent's outbox, so a
+    lost edit says whether it was never queued, is still waiting, or was marked done."""
+    page = await agent.queue_page(limit=100_000)
+    found: list[str] = []
+    for item in page.items:
+        op = await agent.store.aread(lambda i=item.id: agent.outbox.get(i))
+        assert op is not None
+        text = str(op.fields.get("summaryNotes") or op.fields.get("description"))
+        if text in tags:
+            found.append(f"{text}: op {op.id} {op.kind} {op.state} ({op.last_error or ''})")
+    return found
 
 
 async def parked_ops(agent: Agent) -> list[dict[str, Any]]:
