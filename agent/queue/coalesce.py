@@ -1,7 +1,8 @@
 """Enqueueing by the outbox's rules: deduplicate, resolve temporary ids, coalesce, or insert.
 
 Rules, in order:
-1. An identical live operation (same fingerprint) is returned instead of queueing a copy.
+1. An identical live operation (same fingerprint) is returned instead of queueing a copy, when
+   nothing newer is queued on its entity (a value typed back after another must go after it).
 2. A reference to a not yet created entity (a `temp_id` target or `parent_temp_id`) either
    becomes the server id (its create is done) or a dependency on that create.
 3. A delete of an entity whose create has not left yet cancels both: nothing is sent.
@@ -153,6 +154,13 @@ def _merge(into: Operation, new: NewOperation, now: float) -> Operation:
     )
 
 
+def _last_word(ledger: Ledger, op: Operation) -> bool:
+    """Whether nothing newer is queued on `op`'s entity: only then is an identical edit the
+    same as `op`. B, then C, then B again must send B after C, not fold into the first B."""
+    newest = ledger.newest_live_on_entity(op.entity_type, op.entity_key)
+    return newest is None or newest.id == op.id
+
+
 def enqueue(
     ledger: Ledger, new: NewOperation, *, capacity: int | None, fp: str | None = None
 ) -> Operation:
@@ -160,7 +168,7 @@ def enqueue(
     now = ledger.now
     fp = fp or fingerprint_of(new)
     duplicate = ledger.live_by_fingerprint(fp)
-    if duplicate is not None:
+    if duplicate is not None and (duplicate.kind is OpKind.CREATE or _last_word(ledger, duplicate)):
         return duplicate
     if (
         capacity is not None

@@ -30,6 +30,7 @@ from agent.store.connection import Store
 from agent.store.models import OpKind
 from agent.sync import attempts, outcomes, partial
 from agent.sync.calls import ApiCaller
+from agent.sync.late_writes import WAIT_MESSAGE, LateWrites
 from agent.sync.merge import FieldDecision, changed_since
 from agent.sync.readback import merge_with_server
 
@@ -90,6 +91,7 @@ class Pusher:
         self.client = caller.client
         # Settles a create whose earlier attempt may have landed (never sent again blindly).
         self.settle = settle
+        self.late = LateWrites()
         self.on_done: Callable[[], None] = lambda: None  # each claimed operation, once handled
         # Each outcome as it is known (True: accepted), so throughput moves during a drain.
         self.on_result: Callable[[bool], None] = lambda ok: None
@@ -113,6 +115,7 @@ class Pusher:
     async def push_batch(self, ops: list[Operation], report: PushReport) -> None:
         """Send a claimed batch: deletes, then updates (one read per 500 ids), then creates."""
         report.claimed += len(ops)
+        ops = await self._after_late_writes(ops)
         uncertain = [o for o in ops if o.outcome_unknown and o.kind is OpKind.CREATE]
         if uncertain:
             if self.settle is None:
@@ -141,6 +144,22 @@ class Pusher:
             ),
             *(self._handled(self._push_one(op, report)) for op in others),
         )
+
+    async def _after_late_writes(self, ops: list[Operation]) -> list[Operation]:
+        """`ops` less those that wait for an earlier write to their record that may still land
+        (`agent.sync.late_writes`); those go back to the queue until then."""
+        now = self._now()
+        go: list[Operation] = []
+        for op in ops:
+            until = self.late.wait_until(op, now)
+            if until is None:
+                go.append(op)
+                continue
+            try:
+                await self.store.awrite(waiting(self.outbox, op, until))
+            finally:
+                self.on_done()
+        return go
 
     async def _handled(self, step: Awaitable[None]) -> None:
         try:
@@ -448,6 +467,8 @@ class Pusher:
         self.on_result(False)
         report.errors.append(f"op {op.id}: {exc.category}: {exc}")
         unknown = attempted and exc.action.value == "reconcile"
+        if unknown:
+            self.late.unanswered(op, self._now())
         retry_at = exc.retry_at.timestamp() if exc.retry_at is not None else None
         message = str(exc)
         if exc.error is not None and getattr(exc.error, "messages", None):
@@ -464,3 +485,8 @@ class Pusher:
                 outcome_unknown=unknown,
             )
         )
+
+
+def waiting(outbox: Outbox, op: Operation, until: float) -> Callable[[], Operation]:
+    """Back to the queue until `until`, keeping what is known of its last attempt."""
+    return lambda: outbox.release(op.id, until, WAIT_MESSAGE, outcome_unknown=op.outcome_unknown)

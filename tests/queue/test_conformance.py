@@ -62,6 +62,27 @@ def test_identical_live_operation_is_returned_instead_of_a_copy(outbox: LedgerOu
     assert outbox.enqueue(create("t1", title="Printer")).id == first.id  # leased is still live
 
 
+@pytest.mark.parametrize("first_is", ["in flight", "outcome unknown"])
+def test_a_value_typed_back_after_a_newer_one_is_not_taken_for_the_first(
+    outbox: LedgerOutbox, first_is: str
+) -> None:
+    """B (sent or maybe landed), then C, then B again: the last B must go after C; taking it for
+    the first B would leave C, an older value, on the server."""
+    first = outbox.enqueue(update(4, base={"title": "A"}, title="B"))
+    (claimed,) = outbox.claim("w", 60)
+    outbox.mark_sent(claimed.id)
+    if first_is == "outcome unknown":
+        outbox.release(claimed.id, 0.0, "answer lost", "transient_network", outcome_unknown=True)
+    middle = outbox.enqueue(update(4, base={"title": "B"}, title="C"))
+    last = outbox.enqueue(update(4, base={"title": "C"}, title="B"))
+    assert len({first.id, middle.id, last.id}) == 3 or (last.id == middle.id != first.id)
+    newest = max(
+        outbox.list_ops(OpQuery(states=frozenset({OpState.PENDING}))).items, key=lambda o: o.id
+    )
+    assert newest.fields == {"title": "B"}  # the last word, after C
+    assert newest.id != first.id
+
+
 def test_an_identical_operation_after_the_first_finished_is_queued_again(
     outbox: LedgerOutbox,
 ) -> None:

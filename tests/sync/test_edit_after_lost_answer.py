@@ -67,3 +67,15 @@ async def test_a_third_value_after_a_lost_answer_is_sent(tmp_path: Path) -> None
         await w.agent.update_ticket(tid, title="Changed again")
         await settled(w, tid, "Changed again")
         assert not [o for o in await w.ops() if o.state in ("parked", "conflict")]
+
+
+async def test_a_value_typed_back_after_a_newer_one_ends_on_the_server(tmp_path: Path) -> None:
+    """B (its answer lost), C, then B again: the server ends with B, the last word."""
+    async with world_at(tmp_path, seed="lost-answer") as w:
+        assert (await w.sync()).error is None
+        tid = (await w.my_ticket_ids())[0]
+        await lost_answer(w, tid, "Changed on site")
+        await w.agent.update_ticket(tid, title="Changed again")
+        await w.agent.update_ticket(tid, title="Changed on site")
+        await settled(w, tid, "Changed on site")
+        assert not [o for o in await w.ops() if o.state in ("parked", "conflict")]
