@@ -27,7 +27,8 @@ from agent.queue.outbox import Outbox
 from agent.store import audit
 from agent.store.connection import Store
 from agent.store.models import CachedEntity, OpKind, OpState, Priority, SyncCursor
-from agent.sync import localview
+from agent.sync import localview, over_conflict
+from agent.sync.conflicts import ConflictDesk
 from agent.sync.merge import same
 from agent.sync.policy import compared_before_delete
 
@@ -117,16 +118,25 @@ class Capture:
         detail: dict[str, Any],
     ) -> Captured:
         before = self.outbox.count()
-        op: Operation = self.outbox.enqueue(new)
         now = self._now()
-        if op.state is OpState.CANCELLED:  # e.g. created and deleted before it was ever sent
+        # A field whose earlier change waits on a conflict joins that change (see the module).
+        absorbed = over_conflict.absorb(self.outbox, self._desk(), new, now)
+        rest = new if absorbed is None else absorbed.rest
+        op: Operation | None = self.outbox.enqueue(rest) if rest is not None else None
+        if op is not None and op.state is OpState.CANCELLED:  # e.g. created and deleted unsent
             localview.clear_overlay(new.entity_type, key)
-        else:
-            localview.set_overlay(new.entity_type, key, values, op.id, now)
+        elif op is not None:
+            shown = {f: v for f, v in values.items() if rest is not None and f in rest.fields}
+            shown = values if absorbed is None else shown
+            localview.set_overlay(new.entity_type, key, shown, op.id, now)
+        op_id = op.id if op is not None else max(absorbed.held) if absorbed is not None else None
         audit.append(
-            action, at=now, entity_type=new.entity_type, entity_id=key, op_id=op.id, detail=detail
+            action, at=now, entity_type=new.entity_type, entity_id=key, op_id=op_id, detail=detail
         )
-        return Captured(op.id, key, coalesced=self.outbox.count() == before)
+        return Captured(op_id, key, coalesced=self.outbox.count() == before)
+
+    def _desk(self) -> ConflictDesk:
+        return ConflictDesk(self.store, self.outbox, self.clock)
 
     def _queue_update(
         self,

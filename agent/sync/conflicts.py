@@ -174,6 +174,10 @@ class ConflictDesk:
 
         return self.store.write(run, durable=True)
 
+    def resolve_here(self, conflict_id: int, choice: Choice, value: Any = None) -> ConflictInfo:
+        """`resolve` inside the caller's write (e.g. a captured edit that settles a conflict)."""
+        return self._resolve(conflict_id, choice, value)
+
     @staticmethod
     def _unreadable(conflict_id: int) -> bool:
         c = Conflict.get_or_none(Conflict.id == conflict_id)
@@ -275,7 +279,8 @@ class ConflictDesk:
             fields.pop(c.field, None)
             base.pop(c.field, None)
             # Only this change's pending value: a newer change of the same field (typed while
-            # the conflict was open) is still queued and still shown.
+            # this one was in flight, so queued apart) is still queued and still shown. One
+            # typed while the conflict was open joined this change (`over_conflict`).
             localview.clear_overlay(c.entity_type, key, fields=[c.field], op_id=op.id)
             cached = localview.cached(c.entity_type, c.entity_id)
             if cached is not None:
@@ -304,9 +309,9 @@ class ConflictDesk:
         return chosen
 
     def _rebase_newer(self, c: Conflict, op: Any) -> None:
-        """A newer change of the same field, typed while the conflict was open, was made with
-        the server's value in view: its base becomes that value, so it is sent as typed rather
-        than found in conflict with the very value the technician decided on."""
+        """A newer change of the same field queued apart (typed while this one was in flight)
+        is rebased on the server's value: the technician has now decided about that value, so
+        the newer change is sent as typed rather than found in conflict with it."""
         query = OpQuery(
             states=LIVE_STATES, entity_type=c.entity_type, target_id=c.entity_id, limit=100
         )

@@ -155,7 +155,7 @@ def overlay_rows_of(agent, ticket_id: int) -> list[tuple[str, int | None]]:
     return agent.store.read(run)
 
 
-async def test_a_field_changed_again_during_its_conflict_stays_pending_and_wins(
+async def test_a_field_changed_again_during_its_conflict_is_asked_once_and_wins(
     world: World,
 ) -> None:
     ids = await first_sync(world)
@@ -169,9 +169,11 @@ async def test_a_field_changed_again_during_its_conflict_stays_pending_and_wins(
     await world.agent.sync_now()
     [conflict] = await world.agent.conflicts()
     await world.agent.update_ticket(tid, priority=c)  # typed while the conflict is open
-    await world.agent.resolve_conflict(conflict.id, "theirs")
+    [again] = await world.agent.conflicts()  # the same question, about the newer value
+    assert (again.id, again.mine, again.theirs) == (conflict.id, c, b)
     [summary] = [t for t in await world.agent.my_tickets() if t.id == tid]
     assert summary.pending_fields == ("priority",)  # the newer change is still waiting
+    await world.agent.resolve_conflict(conflict.id, "mine")
     detail = await world.agent.ticket(tid)
     assert detail is not None and detail.fields["priority"].value == c
     await world.agent.sync_now()
