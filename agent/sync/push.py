@@ -91,7 +91,8 @@ class Pusher:
         self.client = caller.client
         # Settles a create whose earlier attempt may have landed (never sent again blindly).
         self.settle = settle
-        self.late = LateWrites()
+        self.late = LateWrites(clock)
+        store.read(self.late.load)
         self.on_done: Callable[[], None] = lambda: None  # each claimed operation, once handled
         # Each outcome as it is known (True: accepted), so throughput moves during a drain.
         self.on_result: Callable[[bool], None] = lambda ok: None
@@ -148,15 +149,14 @@ class Pusher:
     async def _after_late_writes(self, ops: list[Operation]) -> list[Operation]:
         """`ops` less those that wait for an earlier write to their record that may still land
         (`agent.sync.late_writes`); those go back to the queue until then."""
-        now = self._now()
         go: list[Operation] = []
         for op in ops:
-            until = self.late.wait_until(op, now)
-            if until is None:
+            wait = self.late.wait(op)
+            if wait is None:
                 go.append(op)
                 continue
             try:
-                await self.store.awrite(waiting(self.outbox, op, until))
+                await self.store.awrite(waiting(self.outbox, op, self._now() + wait))
             finally:
                 self.on_done()
         return go
@@ -205,7 +205,8 @@ class Pusher:
         if theirs is None:
             await self._deleted_or_missing(op, report)
             return
-        result = merge_with_server(op.entity_type, op.base, op.fields, theirs)
+        base = {**op.base, **self.late.ours(op, theirs)}
+        result = merge_with_server(op.entity_type, base, op.fields, theirs)
         to_send = result.to_send
         if to_send:
             try:
@@ -467,14 +468,15 @@ class Pusher:
         self.on_result(False)
         report.errors.append(f"op {op.id}: {exc.category}: {exc}")
         unknown = attempted and exc.action.value == "reconcile"
-        if unknown:
-            self.late.unanswered(op, self._now())
         retry_at = exc.retry_at.timestamp() if exc.retry_at is not None else None
         message = str(exc)
         if exc.error is not None and getattr(exc.error, "messages", None):
             message = "; ".join(exc.error.messages)  # type: ignore[attr-defined]
-        await self.store.awrite(
-            lambda: outcomes.failed(
+
+        def record() -> None:
+            if unknown:
+                self.late.unanswered(op)
+            outcomes.failed(
                 self.outbox,
                 op,
                 now=self._now(),
@@ -484,7 +486,8 @@ class Pusher:
                 retry_at=retry_at,
                 outcome_unknown=unknown,
             )
-        )
+
+        await self.store.awrite(record)
 
 
 def waiting(outbox: Outbox, op: Operation, until: float) -> Callable[[], Operation]:
