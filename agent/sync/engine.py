@@ -85,6 +85,7 @@ class SyncEngine:
         self.reconciler.busy = self._uploading
         self.reconciler.holds_file = self._holds_file
         self.puller = Puller(store, outbox, caller, clock, technician_resource_id, progress)
+        self.puller.late = self.pusher.late
         self.puller.after.append(VisitPuller(self.puller))
         self.puller.after.append(ContextPuller(self.puller))
         self.dispatcher = Dispatcher(

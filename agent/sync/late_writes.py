@@ -15,7 +15,7 @@ wall time since the save is used, and never more than the horizon is waited.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agent.clock import Clock
@@ -57,6 +57,20 @@ class LateWrites:
         ops = self._until.setdefault(key, {})
         ops[op.id] = (self.clock.monotonic() + self.horizon, _sent(op))
         self._save()
+
+    def recall(self, ops: Iterable[Operation]) -> None:
+        """Live updates and deletes the outbox still holds as outcome-unknown (a crash while
+        one was on the wire, a lost answer before a restart, a damaged row) may land from now
+        on: each gets the full horizon unless one is known (call inside a store write)."""
+        added = False
+        until = self.clock.monotonic() + self.horizon
+        for op in ops:
+            key = self._key(op)
+            if key is not None and op.outcome_unknown and op.id not in self._until.get(key, {}):
+                self._until.setdefault(key, {})[op.id] = (until, _sent(op))
+                added = True
+        if added:
+            self._save()
 
     def wait(self, op: Operation) -> float | None:
         """Seconds `op` must wait for another attempt's write to its record; None: it may go."""

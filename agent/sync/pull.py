@@ -28,6 +28,7 @@ from agent.store.connection import Store
 from agent.store.models import CachedEntity, OpKind, OpState, SyncCursor
 from agent.sync import localview, outcomes
 from agent.sync.calls import ApiCaller
+from agent.sync.late_writes import LateWrites
 from agent.sync.parts import PullParts
 from agent.sync.readback import merge_with_server
 
@@ -113,6 +114,8 @@ class Puller:
         # Pulls of other records that follow the tickets' (`agent.sync.visit_pull`).
         self.after: list[Callable[[PullReport], Awaitable[None]]] = []
         self.parts = PullParts(clock)
+        # The push's record of writes that may still land (`agent.sync.late_writes`).
+        self.late: LateWrites | None = None
         self._first_done: set[str] = set()  # parts of an unfinished first sync already read
 
     def _now(self) -> float:
@@ -354,7 +357,9 @@ class Puller:
         for op in page.items:
             if op.kind is not OpKind.UPDATE:
                 continue
-            result = merge_with_server(entity, op.base, op.fields, theirs)
+            # A late write of the technician's own is no change made in Autotask.
+            base = op.base if self.late is None else {**op.base, **self.late.ours(op, theirs)}
+            result = merge_with_server(entity, base, op.fields, theirs)
             if result.conflicts:
                 found += outcomes.flag_conflicts(
                     op, result.conflicts, now=now, theirs_read_at=now, theirs=theirs

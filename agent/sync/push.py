@@ -21,7 +21,7 @@ from agent.autotask.errors import UnreadableRecordError
 from agent.autotask.queries import chunked_in
 from agent.autotask.session import SendInfo
 from agent.clock import Clock
-from agent.queue.operation import Operation
+from agent.queue.operation import LIVE_STATES, Operation
 from agent.queue.outbox import Outbox
 from agent.resilience.bulkhead import Kind
 from agent.resilience.pipeline import PipelineError
@@ -33,6 +33,7 @@ from agent.sync.calls import ApiCaller
 from agent.sync.late_writes import WAIT_MESSAGE, LateWrites
 from agent.sync.merge import FieldDecision, changed_since
 from agent.sync.readback import merge_with_server
+from agent.sync.reconcile import uncertain_ops
 
 if TYPE_CHECKING:
     from agent.sync.attachment_push import AttachmentUploads
@@ -93,6 +94,9 @@ class Pusher:
         self.settle = settle
         self.late = LateWrites(clock)
         store.read(self.late.load)
+        uncertain = store.read(lambda: uncertain_ops(outbox, LIVE_STATES))
+        if uncertain:
+            store.write(lambda: self.late.recall(uncertain))
         self.on_done: Callable[[], None] = lambda: None  # each claimed operation, once handled
         # Each outcome as it is known (True: accepted), so throughput moves during a drain.
         self.on_result: Callable[[bool], None] = lambda ok: None

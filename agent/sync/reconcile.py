@@ -144,6 +144,20 @@ def _at(seconds: float) -> datetime:
 Lookup = Callable[[str, list[FilterItem]], Awaitable[list[dict[str, Any]]]]
 
 
+def uncertain_ops(outbox: Outbox, states: frozenset[OpState]) -> list[Operation]:
+    """The operations in `states` whose last attempt may have landed (paged through)."""
+    out: list[Operation] = []
+    after: int | None = None
+    while True:
+        page = outbox.list_ops(
+            OpQuery(states=states, outcome_unknown=True, after_id=after, limit=1_000)
+        )
+        out += page.items
+        if page.next_after_id is None:
+            return out
+        after = page.next_after_id
+
+
 class Reconciler:
     def __init__(
         self,
@@ -181,21 +195,8 @@ class Reconciler:
         that state is settled by its own next attempt, which reads the server first; its flag
         stays until then, so an edit made meanwhile is never merged into a write that may
         already be on the server (`agent.queue.coalesce`)."""
-        out: list[Operation] = []
-        after: int | None = None
-        while True:
-            page = self.outbox.list_ops(
-                OpQuery(
-                    states=frozenset({OpState.PENDING}),
-                    outcome_unknown=True,
-                    after_id=after,
-                    limit=1_000,
-                )
-            )
-            out += [op for op in page.items if op.kind is OpKind.CREATE]
-            if page.next_after_id is None:
-                return out
-            after = page.next_after_id
+        pending = uncertain_ops(self.outbox, frozenset({OpState.PENDING}))
+        return [op for op in pending if op.kind is OpKind.CREATE]
 
     async def run(self, *, held_by: str | None = None) -> int:
         """Recover leases (with `held_by`, that owner's too: a restart's leftovers), then settle

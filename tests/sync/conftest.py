@@ -21,6 +21,7 @@ from agent.clock import FakeClock
 from agent.credentials import ApiSecretBundle
 from agent.resilience.timeouts import AdaptiveTimeouts, TimeoutSettings
 from agent.simulator import DEMO_INTEGRATION_CODE, DEMO_SECRET, DEMO_USERNAME, Simulator, serve
+from agent.simulator.faults import FaultRule
 
 # The client's whole-call deadline in these tests: connect + read (times 1.1 in the session).
 SHORT = TimeoutSettings(connect=0.3, read_min=0.1, read_default=0.6)
@@ -113,3 +114,19 @@ async def eventually(condition: Callable[[], bool], seconds: float = 5.0) -> Non
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the server never got there")
+
+
+def a_failed_read_after(sim: Simulator, rule: FaultRule) -> list[FaultRule]:
+    """Once `rule` has fired, the next read of the tickets answers 503: the retry of a write
+    whose answer `rule` took finds the server unreadable, so the write stays uncertain. The
+    list returned holds that 503 rule once it is added."""
+    fire = sim.faults.fire
+    failing: list[FaultRule] = []
+
+    def then_a_failed_read(kinds: tuple[str, ...], key: str, verb: str) -> list[FaultRule]:
+        if rule.fired and not failing:
+            failing.append(sim.faults.error(503, route="tickets/query*", count=1))
+        return fire(kinds, key, verb)
+
+    sim.faults.fire = then_a_failed_read  # type: ignore[method-assign]
+    return failing

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.simulator.faults import FaultRule
+from tests.sync.conftest import a_failed_read_after
 from tests.sync.engine_world import World, world_at
 
 
@@ -18,15 +18,7 @@ async def lost_answer(w: World, tid: int, title: str) -> None:
     """`title` is written to the server and its answer is lost; the read before the retry
     fails, so the write stays uncertain and waits for its retry."""
     dropped = w.sim.faults.drop_response(route="tickets", verb="PATCH", count=1)
-    fire = w.sim.faults.fire
-    failing: list[FaultRule] = []
-
-    def then_a_failed_read(kinds: tuple[str, ...], key: str, verb: str) -> list[FaultRule]:
-        if dropped.fired and not failing:
-            failing.append(w.sim.faults.error(503, route="tickets/query*", count=1))
-        return fire(kinds, key, verb)
-
-    w.sim.faults.fire = then_a_failed_read  # type: ignore[method-assign]
+    a_failed_read_after(w.sim, dropped)
     await w.agent.update_ticket(tid, title=title)
     report = await w.sync()
     assert report.push.failed == 2, report

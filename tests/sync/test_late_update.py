@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.simulator.faults import FaultRule
-from tests.sync.conftest import LATE, World, eventually, socket_world
+from agent.store.models import Setting
+from agent.sync.late_writes import ROW
+from tests.sync.conftest import LATE, World, a_failed_read_after, eventually, socket_world
 
 
 async def held_then_typed(w: World, between: str) -> tuple[int, object]:
@@ -70,15 +71,7 @@ async def test_a_value_typed_into_a_conflict_over_a_late_write_waits_for_it(
         tid = (await w.agent.my_tickets())[0].id
         await w.agent.update_ticket(tid, title="Typed first")
         held = w.sim.faults.latency(LATE, route="tickets", verb="PATCH", count=1)
-        fire = w.sim.faults.fire
-        failing: list[FaultRule] = []
-
-        def then_a_failed_read(kinds: tuple[str, ...], key: str, verb: str) -> list[FaultRule]:
-            if held.fired and not failing:
-                failing.append(w.sim.faults.error(503, route="tickets/query*", count=1))
-            return fire(kinds, key, verb)
-
-        w.sim.faults.fire = then_a_failed_read  # type: ignore[method-assign]
+        failing = a_failed_read_after(w.sim, held)
         await w.agent.sync_now()  # held; the retry's read fails: the change stays uncertain
         assert failing and failing[0].fired == 1
         w.sim.edit_ticket(tid, title="Dispatcher's")
@@ -97,3 +90,29 @@ async def test_a_value_typed_into_a_conflict_over_a_late_write_waits_for_it(
             await w.agent.sync_now()
         assert waiting == 0
         assert w.sim.dump()["Tickets"][tid]["title"] == "Typed last"
+        assert not await w.agent.conflicts()  # its own late value is never asked about
+
+
+async def test_a_restart_that_lost_the_record_of_a_late_write_still_waits(tmp_path: Path) -> None:
+    """A crash while the write was on the wire leaves it outcome-unknown in the outbox but
+    nothing in the record of late writes (here: the row deleted): the flag is enough."""
+    async with socket_world(tmp_path) as w:
+        await w.agent.sync_now()
+        tid = (await w.agent.my_tickets())[0].id
+        await w.agent.update_ticket(tid, title="Typed first")
+        held = w.sim.faults.latency(LATE, route="tickets", verb="PATCH", count=1)
+        a_failed_read_after(w.sim, held)
+        await w.agent.sync_now()  # held; the retry's read fails: the change stays uncertain
+        await w.agent.store.awrite(lambda: Setting.delete().where(Setting.key == ROW).execute())
+        await w.reopen()
+        await w.agent.update_ticket(tid, title="Typed last")
+        w.clock.advance(5)
+        await w.agent.sync_now()
+        early = w.sim.dump()["Tickets"][tid]["title"]  # its own retry may go; nothing newer
+        await eventually(lambda: not w.sim.limits.in_flight, LATE * 4)
+        for _ in range(10):
+            w.clock.advance(60)
+            await w.agent.sync_now()
+        assert early != "Typed last"
+        assert w.sim.dump()["Tickets"][tid]["title"] == "Typed last"
+        assert not await w.agent.conflicts()
