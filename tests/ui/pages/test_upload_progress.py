@@ -74,16 +74,28 @@ def test_the_queue_and_the_files_tab_show_an_upload_under_way(
     desk.run(desk.agent.sync_now())  # hands the upload to its own task, which goes on
     desk.settle(lambda: server.held == 1)
     uploading = re.compile(r"Uploading (\d+)\s%")
-    desk.settle(
-        lambda: any((m := uploading.fullmatch(t)) and int(m[1]) > 0 for t in state_texts(queue))
-    )
-    (text,) = [t for t in state_texts(queue) if uploading.fullmatch(t)]
-    assert 0 < int(uploading.fullmatch(text)[1]) < 100  # type: ignore[index]
-    row = state_texts(queue).index(text)
-    queue.table.selectRow(row)
-    assert re.search(
-        r"Uploading: [\d.]+ (MB|KB) of 2\.0 MB sent \(\d+\s%\)", queue.detail_text.text()
-    )
+    seen: list[tuple[int, int]] = []  # (row, percent), from one reading of the table
+
+    def under_way() -> bool:
+        texts = state_texts(queue)
+        seen[:] = [(i, int(m[1])) for i, t in enumerate(texts) if (m := uploading.fullmatch(t))]
+        return any(percent > 0 for _, percent in seen)
+
+    desk.settle(under_way)
+    [(row, percent)] = seen
+    assert 0 < percent < 100
+    shown = re.compile(r"Uploading: [\d.]+ (MB|KB) of 2\.0 MB sent \(\d+\s%\)")
+
+    def selected_shows_progress() -> bool:
+        # The pane is filled when a row is selected: select the uploading row (again, should
+        # a refresh of the list have taken the selection away).
+        if shown.search(queue.detail_text.text()):
+            return True
+        queue.table.clearSelection()
+        queue.table.selectRow(row)
+        return False
+
+    desk.settle(selected_shows_progress)
     desk.settle(lambda: "uploading: " in files.list.item(0).text())
     assert re.search(r"of 2\.0 MB sent \(\d+\s%\)", files.list.item(0).text())
     assert files.upload_row.isVisible() and 0 < files.upload_bar.value() < 100
