@@ -135,6 +135,11 @@ class QueueModel(ListTableModel):
         self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     # -- the table -------------------------------------------------------------------------
+    def row_of(self, op_id: int) -> int | None:
+        """The row showing operation `op_id`, if it is loaded."""
+        row = self._rows.get(op_id)
+        return row if row is not None and row < len(self.items) else None
+
     def item_at(self, row: int) -> QueueItem:
         return self.items[row]
 

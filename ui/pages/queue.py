@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -104,6 +104,7 @@ class QueuePage(QWidget):
         self._refresh_soon = QTimer(self, singleShot=True, interval=400)
         self._refresh_soon.timeout.connect(self._auto_refresh)
         self._started = False
+        self._keep: list[int] = []  # operation ids selected when a reload began
 
     def _build_table(self) -> QTableView:
         widths = {STATE: 150, PRIORITY: 80, ATTEMPTS: 70, NEXT: 130, PROBLEM: 240, ADDED: 140}
@@ -161,6 +162,8 @@ class QueuePage(QWidget):
         self.ticker.stop()
 
     def reload(self) -> None:
+        # What is selected is selected again once the first page is back (`_loaded`).
+        self._keep = [i.id for i in self.selected()] or self._keep
         self._started = True
         self._refresh_soon.stop()  # this reload supersedes any refresh already scheduled
         self.stale.setVisible(False)
@@ -214,7 +217,22 @@ class QueuePage(QWidget):
             self.count.setText(f"{total:,} operations · {shown:,} loaded; scroll for more")
         else:
             self.count.setText(f"{total:,} operation{'s' if total != 1 else ''}")
+        self._reselect()
         self._selection_changed()
+
+    def _reselect(self) -> None:
+        """Select again the operations selected before the reload, as far as they are loaded:
+        the list reloads whenever the queue changes, and the technician's choice stays."""
+        keep, self._keep = self._keep, []
+        selection = QItemSelection()
+        for op_id in keep:
+            row = self.model.row_of(op_id)
+            if row is not None:
+                last = self.model.columnCount() - 1
+                selection.select(self.model.index(row, 0), self.model.index(row, last))
+        if not selection.isEmpty():
+            flags = QItemSelectionModel.SelectionFlag
+            self.table.selectionModel().select(selection, flags.ClearAndSelect | flags.Rows)
 
     # -- selection and actions -------------------------------------------------------------
     def selected(self) -> list[QueueItem]:

@@ -228,3 +228,18 @@ def test_every_filter_exports_the_same_columns(synced: Desk, qtbot: QtBot, tmp_p
         assert all(r["outcome_unknown"] == "False" for r in rows)
     assert all(h == QUEUE_COLUMNS for h in headers.values()), headers
     assert "entity_key" in QUEUE_COLUMNS and "last_error" in QUEUE_COLUMNS
+
+
+def test_a_refresh_keeps_the_selected_operation_selected(synced: Desk, qtbot: QtBot) -> None:
+    """The list reloads whenever the queue changes (during a sync, every few hundred ms): the
+    operation the technician selected stays selected, and its pane stays filled."""
+    fill_queue(synced, 5)
+    page = open_page(synced, qtbot)
+    synced.settle(lambda: page.model.rowCount() == 5)
+    page.table.selectRow(2)
+    chosen = page.selected()[0]
+    assert f"operation #{chosen.id}" in page.detail_text.text()
+    page.reload()  # as when the queue changed: the list is read again in place
+    synced.settle(lambda: not page.model.loading and page.model.rowCount() == 5)
+    assert [i.id for i in page.selected()] == [chosen.id]
+    assert f"operation #{chosen.id}" in page.detail_text.text()
