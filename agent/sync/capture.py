@@ -125,9 +125,9 @@ class Capture:
         op: Operation | None = self.outbox.enqueue(rest) if rest is not None else None
         if op is not None and op.state is OpState.CANCELLED:  # e.g. created and deleted unsent
             localview.clear_overlay(new.entity_type, key)
-        elif op is not None:
-            shown = {f: v for f, v in values.items() if rest is not None and f in rest.fields}
-            shown = values if absorbed is None else shown
+        elif op is not None and rest is not None:
+            # The fields a waiting operation took are shown as its own (`over_conflict`).
+            shown = {f: v for f, v in values.items() if absorbed is None or f in rest.fields}
             localview.set_overlay(new.entity_type, key, shown, op.id, now)
         op_id = op.id if op is not None else max(absorbed.held) if absorbed is not None else None
         audit.append(
